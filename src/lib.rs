@@ -1,0 +1,3 @@
+//! mmrun: fresh Mesos clusters for testing Mesos frameworks.
+
+pub mod mesos;

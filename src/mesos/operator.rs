@@ -1,0 +1,182 @@
+//! The v1 operator API (`POST /api/v1`), reference section 4: the calls mmrun answers and the
+//! response payloads, `{"type":"GET_X","get_x":{…}}`.
+
+use super::framework::{Capability, FrameworkInfo, MasterInfo};
+use super::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
+use super::lenient::null_as_default;
+use super::resources::Resource;
+use super::scheduler::Offer;
+use super::attributes::Attribute;
+use super::task::{Labels, TaskState, TaskStatus, TimeInfo};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OperatorCallType {
+    Unknown,
+    GetHealth,
+    GetFlags,
+    GetVersion,
+    GetMetrics,
+    GetLoggingLevel,
+    SetLoggingLevel,
+    ListFiles,
+    ReadFile,
+    GetState,
+    GetAgents,
+    GetFrameworks,
+    GetExecutors,
+    GetOperations,
+    GetTasks,
+    GetRoles,
+    GetWeights,
+    UpdateWeights,
+    GetMaster,
+    Subscribe,
+    ReserveResources,
+    UnreserveResources,
+    CreateVolumes,
+    DestroyVolumes,
+    GrowVolume,
+    ShrinkVolume,
+    GetMaintenanceStatus,
+    GetMaintenanceSchedule,
+    UpdateMaintenanceSchedule,
+    StartMaintenance,
+    StopMaintenance,
+    GetQuota,
+    UpdateQuota,
+    SetQuota,
+    RemoveQuota,
+    Teardown,
+    MarkAgentGone,
+    DrainAgent,
+    DeactivateAgent,
+    ReactivateAgent,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OperatorCall {
+    #[serde(rename = "type")]
+    pub kind: OperatorCallType,
+    #[serde(flatten)]
+    pub payload: serde_json::Map<String, Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub hostname: String,
+    pub port: u16,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub resources: Vec<Resource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    pub attributes: Vec<Attribute>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<AgentId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    pub agent_info: AgentInfo,
+    pub active: bool,
+    pub version: String,
+    pub pid: String,
+    pub registered_time: TimeInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reregistered_time: Option<TimeInfo>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub total_resources: Vec<Resource>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub allocated_resources: Vec<Resource>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub offered_resources: Vec<Resource>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub capabilities: Vec<Capability>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GetAgents {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub agents: Vec<Agent>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub recovered_agents: Vec<AgentInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Framework {
+    pub framework_info: FrameworkInfo,
+    pub active: bool,
+    pub connected: bool,
+    pub recovered: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_time: Option<TimeInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unregistered_time: Option<TimeInfo>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    pub offers: Vec<Offer>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    pub allocated_resources: Vec<Resource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    pub offered_resources: Vec<Resource>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GetFrameworks {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub frameworks: Vec<Framework>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub completed_frameworks: Vec<Framework>,
+}
+
+/// A task as the v1 operator API describes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub name: String,
+    pub task_id: TaskId,
+    pub framework_id: FrameworkId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor_id: Option<ExecutorId>,
+    pub agent_id: AgentId,
+    pub state: TaskState,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub resources: Vec<Resource>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub statuses: Vec<TaskStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_update_state: Option<TaskState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_update_uuid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Labels>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetTasks {
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    pub tasks: Vec<Task>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    pub unreachable_tasks: Vec<Task>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    pub completed_tasks: Vec<Task>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GetMaster {
+    pub master_info: MasterInfo,
+    pub start_time: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elected_time: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GetState {
+    pub get_tasks: GetTasks,
+    pub get_executors: Value,
+    pub get_frameworks: GetFrameworks,
+    pub get_agents: GetAgents,
+}
