@@ -1,3 +1,5 @@
 //! mmrun: fresh Mesos clusters for testing Mesos frameworks.
 
+pub mod flags;
+pub mod lite;
 pub mod mesos;

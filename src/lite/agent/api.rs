@@ -1,0 +1,301 @@
+//! The agent's HTTP surface: mmrun's master→agent protocol, `/state` (also `/slave(1)/state`)
+//! and the sandbox file endpoints `/files/read`, `/files/download`, `/files/browse`.
+
+use super::{AgentShared, RunningTask, TaskKey};
+use crate::lite::api_error::ApiError;
+use crate::lite::protocol::{
+    ACKNOWLEDGE_PATH, AcknowledgeUpdate, KILL_TASK_PATH, KillTask, PING_PATH, Ping, RUN_TASK_PATH, RunTask,
+    SHUTDOWN_FRAMEWORK_PATH, ShutdownFramework,
+};
+use crate::mesos::attributes::attributes_to_legacy_object;
+use crate::mesos::resources::Resources;
+use crate::mesos::state::{AgentExecutor, AgentFramework, AgentState, StateTask, StateTaskStatus};
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub fn router(agent: Arc<AgentShared>) -> Router {
+    Router::new()
+        .route(PING_PATH, post(ping))
+        .route(RUN_TASK_PATH, post(run_task))
+        .route(KILL_TASK_PATH, post(kill_task))
+        .route(ACKNOWLEDGE_PATH, post(acknowledge))
+        .route(SHUTDOWN_FRAMEWORK_PATH, post(shutdown_framework))
+        .route("/state", get(state))
+        .route("/slave(1)/state", get(state))
+        .route("/health", get(|| async { StatusCode::OK }))
+        .route("/slave(1)/health", get(|| async { StatusCode::OK }))
+        .route("/version", get(|| async { Json(crate::lite::master::version_info()) }))
+        .route("/files/read", get(files_read))
+        .route("/files/download", get(files_download))
+        .route("/files/browse", get(files_browse))
+        .layer(axum::extract::DefaultBodyLimit::max(crate::lite::MAX_REQUEST_BODY_BYTES))
+        .with_state(agent)
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("malformed master message: {e}")))
+}
+
+async fn ping(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
+    let ping: Ping = match parse(&body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let mut core = agent.core();
+    let from_our_master = core.master_info.as_ref().is_some_and(|m| m.id == ping.master_id);
+    if from_our_master {
+        core.last_ping = Instant::now();
+        if !ping.connected && core.registered {
+            // The master saw us disconnect; registering again reconnects us (Mesos does the same).
+            drop(core);
+            agent.reregister.notify_one();
+        }
+    }
+    StatusCode::OK.into_response()
+}
+
+async fn run_task(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
+    match parse::<RunTask>(&body) {
+        Ok(run) => {
+            agent.run_task(run);
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn kill_task(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
+    match parse::<KillTask>(&body) {
+        Ok(kill) => {
+            let grace = kill
+                .kill_policy
+                .and_then(|p| p.grace_period)
+                .map(|g| Duration::from_nanos(g.nanoseconds.max(0) as u64));
+            let key: TaskKey = (kill.framework_id, kill.task_id);
+            if !agent.kill_task(&key, grace) {
+                tracing::debug!("kill for task {} which is not running here", key.1);
+            }
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn acknowledge(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
+    match parse::<AcknowledgeUpdate>(&body) {
+        Ok(ack) => {
+            agent.acknowledged(&(ack.framework_id, ack.task_id), &ack.uuid);
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn shutdown_framework(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
+    match parse::<ShutdownFramework>(&body) {
+        Ok(msg) => {
+            agent.shutdown_framework(&msg.framework_id);
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn task_view(t: &RunningTask, agent_id: &str) -> StateTask {
+    StateTask {
+        id: t.info.task_id.value.clone(),
+        name: t.info.name.clone(),
+        framework_id: t.framework_id.value.clone(),
+        executor_id: String::new(),
+        slave_id: agent_id.into(),
+        state: t.state.name().into(),
+        resources: Resources::new(t.info.resources.iter().cloned()).to_legacy_object(),
+        role: t.info.resources.first().and_then(|r| r.allocation_info.as_ref()).map(|a| a.role.clone()),
+        statuses: t
+            .statuses
+            .iter()
+            .map(|s| StateTaskStatus {
+                state: s.state.name().into(),
+                timestamp: s.timestamp.unwrap_or(0.0),
+                container_status: s.container_status.as_ref().and_then(|c| serde_json::to_value(c).ok()),
+                healthy: s.healthy,
+            })
+            .collect(),
+        user: None,
+        labels: None,
+        container: t.info.container.clone(),
+        discovery: t.info.discovery.clone(),
+    }
+}
+
+fn executor_view(t: &RunningTask, agent_id: &str, done: bool) -> AgentExecutor {
+    let view = task_view(t, agent_id);
+    AgentExecutor {
+        id: t.info.task_id.value.clone(),
+        name: format!("Command Executor (Task: {}) (Command: sh -c '{}')", t.info.task_id, t.info.command.as_ref().and_then(|c| c.value.clone()).unwrap_or_default()),
+        source: t.info.task_id.value.clone(),
+        container: t.container_id.value.clone(),
+        directory: t.sandbox.display().to_string(),
+        resources: view.resources.clone(),
+        tasks: if done { vec![] } else { vec![view.clone()] },
+        queued_tasks: vec![],
+        completed_tasks: if done { vec![view] } else { vec![] },
+    }
+}
+
+async fn state(State(agent): State<Arc<AgentShared>>) -> Response {
+    let core = agent.core();
+    let agent_id = core.agent_id.as_ref().map(|a| a.value.clone()).unwrap_or_default();
+    let mut frameworks: BTreeMap<String, AgentFramework> = BTreeMap::new();
+    let entry = |fw: &crate::mesos::ids::FrameworkId| -> AgentFramework {
+        let info = core.frameworks.get(fw);
+        AgentFramework {
+            id: fw.value.clone(),
+            name: info.map(|i| i.name.clone()).unwrap_or_default(),
+            user: info.map(|i| i.user.clone()).unwrap_or_default(),
+            failover_timeout: info.map(|i| i.failover_timeout).unwrap_or(0.0),
+            checkpoint: info.map(|i| i.checkpoint).unwrap_or(false),
+            hostname: info.and_then(|i| i.hostname.clone()).unwrap_or_default(),
+            role: info.map(|i| i.role.clone()).unwrap_or_else(|| "*".into()),
+            executors: vec![],
+            completed_executors: vec![],
+        }
+    };
+    for t in core.tasks.values() {
+        let f = frameworks.entry(t.framework_id.value.clone()).or_insert_with(|| entry(&t.framework_id));
+        f.executors.push(executor_view(t, &agent_id, false));
+    }
+    for t in &core.completed {
+        let f = frameworks.entry(t.framework_id.value.clone()).or_insert_with(|| entry(&t.framework_id));
+        f.completed_executors.push(executor_view(t, &agent_id, true));
+    }
+    let v = crate::lite::master::version_info();
+    let resources = &agent.config.resources;
+    let state = AgentState {
+        version: v.version,
+        build_date: v.build_date,
+        build_time: v.build_time,
+        build_user: v.build_user,
+        start_time: agent.start_time,
+        id: agent_id,
+        pid: agent.pid(),
+        hostname: agent.config.address.hostname.clone(),
+        capabilities: vec!["MULTI_ROLE".into(), "HIERARCHICAL_ROLE".into(), "RESERVATION_REFINEMENT".into()],
+        resources: resources.to_legacy_object(),
+        reserved_resources: json!({}),
+        unreserved_resources: resources.to_legacy_object(),
+        attributes: attributes_to_legacy_object(&agent.config.attributes),
+        master_hostname: core.master_info.as_ref().map(|m| m.hostname.clone()).unwrap_or_default(),
+        flags: agent.config.flags.clone(),
+        frameworks: frameworks.into_values().collect(),
+        completed_frameworks: vec![],
+    };
+    Json(state).into_response()
+}
+
+#[derive(Deserialize)]
+struct FileQuery {
+    path: Option<String>,
+    offset: Option<i64>,
+    length: Option<i64>,
+}
+
+/// Resolves a requested path to a file inside the agent's work dir; anything else is 404,
+/// as Mesos answers for paths it has not attached.
+fn sandbox_path(agent: &AgentShared, path: Option<&str>) -> Result<PathBuf, ApiError> {
+    let path = path.ok_or_else(|| ApiError::bad_request("Expecting 'path' query parameter"))?;
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, format!("File '{path}' not found"));
+    let root = agent.config.work_dir.canonicalize().map_err(|_| not_found())?;
+    let resolved = Path::new(path).canonicalize().map_err(|_| not_found())?;
+    if !resolved.starts_with(&root) {
+        return Err(not_found());
+    }
+    Ok(resolved)
+}
+
+const MAX_READ: i64 = 16 * 1024 * 1024;
+
+async fn files_read(State(agent): State<Arc<AgentShared>>, Query(q): Query<FileQuery>) -> Response {
+    let path = match sandbox_path(&agent, q.path.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    if path.is_dir() {
+        return ApiError::bad_request("Cannot read a directory").into_response();
+    }
+    let data = match tokio::fs::read(&path).await {
+        Ok(d) => d,
+        Err(e) => return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Failed to read file: {e}")).into_response(),
+    };
+    let size = data.len() as i64;
+    let offset = q.offset.unwrap_or(0);
+    if offset == -1 {
+        return Json(json!({"data": "", "offset": size})).into_response();
+    }
+    if offset < 0 {
+        return ApiError::bad_request("Negative offset provided").into_response();
+    }
+    let start = offset.min(size);
+    let length = q.length.filter(|l| *l >= 0).unwrap_or(MAX_READ).min(MAX_READ);
+    let end = (start + length).min(size);
+    let text = String::from_utf8_lossy(&data[start as usize..end as usize]).into_owned();
+    Json(json!({"data": text, "offset": start})).into_response()
+}
+
+async fn files_download(State(agent): State<Arc<AgentShared>>, Query(q): Query<FileQuery>) -> Response {
+    let path = match sandbox_path(&agent, q.path.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    match tokio::fs::read(&path).await {
+        Ok(data) => {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                    (header::CONTENT_DISPOSITION, format!("attachment; filename={name}")),
+                ],
+                Body::from(data),
+            )
+                .into_response()
+        }
+        Err(e) => ApiError::bad_request(format!("Cannot download '{}': {e}", path.display())).into_response(),
+    }
+}
+
+async fn files_browse(State(agent): State<Arc<AgentShared>>, Query(q): Query<FileQuery>) -> Response {
+    use std::os::unix::fs::MetadataExt;
+    let path = match sandbox_path(&agent, q.path.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let Ok(entries) = std::fs::read_dir(&path) else {
+        return ApiError::bad_request(format!("'{}' is not a directory", path.display())).into_response();
+    };
+    let mut listing: Vec<_> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let m = e.metadata().ok()?;
+            Some(json!({
+                "path": e.path().display().to_string(), "nlink": m.nlink(), "size": m.size(),
+                "mtime": m.mtime(), "mode": format!("{:o}", m.mode()), "uid": m.uid().to_string(),
+                "gid": m.gid().to_string(),
+            }))
+        })
+        .collect();
+    listing.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
+    Json(listing).into_response()
+}

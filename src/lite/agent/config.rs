@@ -1,0 +1,164 @@
+//! The agent's configuration, from Mesos flags or for in-process use.
+
+use crate::flags::{FlagSpec, Flags};
+use crate::lite::address::NodeAddress;
+use crate::mesos::attributes::{Attribute, parse_attributes};
+use crate::mesos::resources::Resources;
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const AGENT_FLAGS: &[FlagSpec] = &[
+    FlagSpec { name: "master", default: None, help: "The master to register with, as host:port (required)." },
+    FlagSpec { name: "ip", default: None, help: "IP address to listen on (sets LIBPROCESS_IP)." },
+    FlagSpec { name: "port", default: Some("5051"), help: "Port to listen on (sets LIBPROCESS_PORT)." },
+    FlagSpec { name: "advertise_ip", default: None, help: "IP address advertised to the master (sets LIBPROCESS_ADVERTISE_IP)." },
+    FlagSpec { name: "advertise_port", default: None, help: "Port advertised to the master." },
+    FlagSpec { name: "hostname", default: None, help: "Hostname reported to the master; defaults to the system hostname." },
+    FlagSpec { name: "hostname_lookup", default: Some("true"), help: "Look up the hostname; with --no-hostname_lookup the advertised IP is used." },
+    FlagSpec { name: "work_dir", default: None, help: "Directory for task sandboxes (required)." },
+    FlagSpec { name: "resources", default: None, help: "Resources, e.g. cpus:2;mem:1024;ports:[31000-32000], or JSON. Missing cpus, mem, disk and ports get Mesos's defaults." },
+    FlagSpec { name: "attributes", default: None, help: "Attributes, e.g. rack:a;zone:2." },
+    FlagSpec { name: "containerizers", default: Some("mesos"), help: "Comma-separated list of containerizers: mesos, docker." },
+    FlagSpec { name: "registration_backoff_factor", default: Some("1secs"), help: "Base of the random backoff between registration attempts." },
+    FlagSpec { name: "executor_shutdown_grace_period", default: Some("5secs"), help: "Default time a killed task gets between SIGTERM and SIGKILL." },
+    FlagSpec { name: "default_role", default: Some("*"), help: "Role of resources given without one." },
+    FlagSpec { name: "switch_user", default: Some("true"), help: "Accepted for compatibility; tasks run as the agent's user." },
+    FlagSpec { name: "isolation", default: None, help: "Accepted for compatibility." },
+    FlagSpec { name: "docker_socket", default: Some("/var/run/docker.sock"), help: "Docker socket used by the Docker containerizer." },
+    FlagSpec { name: "executor_registration_timeout", default: Some("1mins"), help: "Accepted for compatibility." },
+    FlagSpec { name: "launcher", default: None, help: "Accepted for compatibility." },
+    FlagSpec { name: "log_dir", default: None, help: "Accepted for compatibility; mmrun logs to stderr." },
+    FlagSpec { name: "logging_level", default: Some("INFO"), help: "Accepted for compatibility; set RUST_LOG to change mmrun's log level." },
+    FlagSpec { name: "systemd_enable_support", default: Some("false"), help: "Accepted for compatibility." },
+];
+
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    pub master: SocketAddr,
+    pub address: NodeAddress,
+    pub work_dir: PathBuf,
+    pub resources: Resources,
+    pub attributes: Vec<Attribute>,
+    pub containerizers: Vec<String>,
+    pub registration_backoff_factor: Duration,
+    pub executor_shutdown_grace_period: Duration,
+    /// Mesos resends an unacknowledged update after 10 s, backing off to 10 min.
+    pub status_update_retry: Duration,
+    pub flags: BTreeMap<String, String>,
+}
+
+impl AgentConfig {
+    /// An agent on 127.0.0.1 with an ephemeral port, for in-process clusters.
+    pub fn in_process(master: SocketAddr, work_dir: PathBuf) -> AgentConfig {
+        let mut flags = Flags::load(AGENT_FLAGS, vec![], &[]).expect("defaults parse");
+        flags.set("master", master.to_string());
+        flags.set("work_dir", work_dir.display().to_string());
+        let mut config = AgentConfig::from_flags(&flags, &|_| None).expect("defaults are valid");
+        config.address = NodeAddress::loopback();
+        config.registration_backoff_factor = Duration::from_millis(10);
+        config
+    }
+
+    pub fn from_flags(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<AgentConfig, String> {
+        let master = flags
+            .get("master")
+            .ok_or("--master is required: give the master as host:port (e.g. --master=127.0.0.1:5050)")?;
+        let master = parse_master(master)?;
+        let work_dir = flags
+            .get("work_dir")
+            .ok_or("--work_dir is required: give a directory for task sandboxes (e.g. --work_dir=/tmp/mesos)")?;
+        let resources = match flags.get("resources") {
+            Some(text) => Resources::parse(text).map_err(|e| format!("--resources: {e}"))?,
+            None => Resources::default(),
+        }
+        .with_agent_defaults();
+        let attributes = match flags.get("attributes") {
+            Some(text) => parse_attributes(text).map_err(|e| format!("--attributes: {e}"))?,
+            None => vec![],
+        };
+        let containerizers: Vec<String> = flags
+            .get("containerizers")
+            .unwrap_or("mesos")
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        for c in &containerizers {
+            if c != "mesos" && c != "docker" {
+                return Err(format!("--containerizers: unknown containerizer '{c}'; use mesos and/or docker"));
+            }
+        }
+        Ok(AgentConfig {
+            master,
+            address: NodeAddress::resolve(flags, env, 5051)?,
+            work_dir: PathBuf::from(work_dir),
+            resources,
+            attributes,
+            containerizers,
+            registration_backoff_factor: flags
+                .duration("registration_backoff_factor")?
+                .unwrap_or(Duration::from_secs(1)),
+            executor_shutdown_grace_period: flags
+                .duration("executor_shutdown_grace_period")?
+                .unwrap_or(Duration::from_secs(5)),
+            status_update_retry: Duration::from_secs(10),
+            flags: flags.all().clone(),
+        })
+    }
+}
+
+/// `host:port`, optionally with `http://`. ZooKeeper URLs are refused with what to do instead.
+fn parse_master(text: &str) -> Result<SocketAddr, String> {
+    if text.starts_with("zk://") {
+        return Err(format!(
+            "--master={text}: mmrun's agent cannot detect the master through ZooKeeper; give the master as host:port"
+        ));
+    }
+    let hostport = text.trim_start_matches("http://").trim_end_matches('/');
+    hostport
+        .to_socket_addrs()
+        .map_err(|e| format!("--master={text}: cannot resolve '{hostport}' as host:port ({e})"))?
+        .find(|a| a.is_ipv4())
+        .ok_or_else(|| format!("--master={text}: '{hostport}' has no IPv4 address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(args: &[&str]) -> Result<AgentConfig, String> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let flags = Flags::load(AGENT_FLAGS, vec![], &args)?;
+        AgentConfig::from_flags(&flags, &|_| None)
+    }
+
+    #[test]
+    fn parses_a_real_agent_command_line() {
+        let c = load(&[
+            "--master=127.0.0.1:5050",
+            "--work_dir=/tmp/agent",
+            "--resources=cpus:2;mem:512",
+            "--attributes=rack:a",
+            "--containerizers=docker,mesos",
+        ])
+        .unwrap();
+        assert_eq!(c.master, "127.0.0.1:5050".parse().unwrap());
+        assert_eq!(c.resources.scalar("cpus"), 2.0);
+        assert_eq!(c.resources.scalar("disk"), 10240.0);
+        assert_eq!(c.containerizers, ["docker", "mesos"]);
+    }
+
+    #[test]
+    fn missing_and_bad_flags_say_what_to_do() {
+        assert!(load(&["--work_dir=/tmp"]).unwrap_err().contains("--master is required"));
+        assert!(load(&["--master=127.0.0.1:5050"]).unwrap_err().contains("--work_dir is required"));
+        let zk = load(&["--master=zk://zk:2181/mesos", "--work_dir=/tmp"]).unwrap_err();
+        assert!(zk.contains("host:port"), "{zk}");
+        let c = load(&["--master=127.0.0.1:5050", "--work_dir=/tmp", "--containerizers=lxc"]).unwrap_err();
+        assert!(c.contains("unknown containerizer"), "{c}");
+        let r = load(&["--master=127.0.0.1:5050", "--work_dir=/tmp", "--resources=cpus:x"]).unwrap_err();
+        assert!(r.starts_with("--resources"), "{r}");
+    }
+}

@@ -1,0 +1,259 @@
+//! Runs command tasks as Mesos's command executor does: `/bin/sh -c <value>` when `shell` is
+//! true, `value` with `arguments` as argv otherwise; in a per-task sandbox with `stdout` and
+//! `stderr` files; with the task's environment plus the executor variables Mesos sets.
+//! Each task gets its own process group so a kill reaches every process it started.
+
+use super::{AgentShared, RunningTask, TaskKey};
+use crate::lite::protocol::RunTask;
+use crate::mesos::framework::capability;
+use crate::mesos::ids::ContainerId;
+use crate::mesos::task::{ContainerStatus, TaskState, TaskStatus, reason};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Mesos's default `KillPolicy.grace_period` for command tasks.
+const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
+
+impl AgentShared {
+    pub(super) fn run_task(self: &Arc<Self>, run: RunTask) {
+        let key: TaskKey = (run.framework_id.clone(), run.task.task_id.clone());
+        let container_id = ContainerId::new(uuid::Uuid::new_v4().to_string());
+        let (kill_tx, kill_rx) = mpsc::unbounded_channel();
+        {
+            let mut core = self.core();
+            if core.tasks.contains_key(&key) {
+                tracing::warn!("task {} of {} is already running here; ignoring the duplicate", key.1, key.0);
+                return;
+            }
+            let agent_id = core.agent_id.clone().map(|a| a.value).unwrap_or_default();
+            let sandbox = self
+                .config
+                .work_dir
+                .join("slaves")
+                .join(agent_id)
+                .join("frameworks")
+                .join(&run.framework_id.value)
+                .join("executors")
+                .join(&run.task.task_id.value)
+                .join("runs")
+                .join(&container_id.value);
+            core.frameworks.insert(run.framework_id.clone(), run.framework_info.clone());
+            core.tasks.insert(
+                key.clone(),
+                RunningTask {
+                    framework_id: run.framework_id.clone(),
+                    info: run.task.clone(),
+                    state: TaskState::Staging,
+                    statuses: vec![],
+                    container_id: container_id.clone(),
+                    sandbox,
+                    pid: None,
+                    kill: kill_tx,
+                },
+            );
+        }
+        let agent = self.clone();
+        let killing_state = run.framework_info.has_capability(capability::TASK_KILLING_STATE);
+        tokio::spawn(async move { supervise(agent, key, killing_state, kill_rx).await });
+    }
+
+    pub(super) fn kill_task(&self, key: &TaskKey, grace: Option<Duration>) -> bool {
+        let core = self.core();
+        match core.tasks.get(key) {
+            Some(task) if !task.state.is_terminal() => {
+                let _ = task.kill.send(grace.unwrap_or(DEFAULT_KILL_GRACE));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Kills every task of a framework, at once (the framework is gone), and forgets it.
+    pub(super) fn shutdown_framework(&self, framework_id: &crate::mesos::ids::FrameworkId) {
+        let keys: Vec<TaskKey> = self.core().tasks.keys().filter(|k| &k.0 == framework_id).cloned().collect();
+        for key in keys {
+            self.kill_task(&key, Some(Duration::ZERO));
+        }
+        self.forget_updates(framework_id);
+    }
+}
+
+fn status(key: &TaskKey, state: TaskState, message: impl Into<String>) -> TaskStatus {
+    let mut s = TaskStatus::new(key.1.clone(), state);
+    s.message = Some(message.into());
+    s
+}
+
+async fn supervise(
+    agent: Arc<AgentShared>,
+    key: TaskKey,
+    killing_state: bool,
+    mut kill_rx: mpsc::UnboundedReceiver<Duration>,
+) {
+    agent.send_update(&key, status(&key, TaskState::Starting, "Starting task"));
+    let prepared = prepare(&agent, &key);
+    let (mut child, container_id) = match prepared.and_then(|(mut cmd, cid)| {
+        cmd.spawn().map(|c| (c, cid)).map_err(|e| format!("Failed to launch the command: {e}"))
+    }) {
+        Ok(started) => started,
+        Err(message) => {
+            let mut s = status(&key, TaskState::Failed, message);
+            s.reason = Some(reason::COMMAND_EXECUTOR_FAILED.into());
+            agent.send_update(&key, s);
+            return;
+        }
+    };
+    let pid = child.id();
+    if let Some(task) = agent.core().tasks.get_mut(&key) {
+        task.pid = pid;
+    }
+    let mut running = status(&key, TaskState::Running, "Command started");
+    running.container_status = Some(ContainerStatus {
+        container_id: Some(container_id),
+        executor_pid: pid,
+        network_infos: vec![],
+    });
+    agent.send_update(&key, running);
+
+    let final_status = tokio::select! {
+        exit = child.wait() => {
+            kill_group(pid, libc::SIGKILL);
+            match exit {
+                Ok(s) if s.success() => status(&key, TaskState::Finished, "Command exited with status 0"),
+                Ok(s) => match (s.code(), s.signal()) {
+                    (Some(code), _) => status(&key, TaskState::Failed, format!("Command exited with status {code}")),
+                    (None, Some(sig)) => status(&key, TaskState::Failed, format!("Command terminated with signal {}", signal_name(sig))),
+                    _ => status(&key, TaskState::Failed, "Command exited"),
+                },
+                Err(e) => status(&key, TaskState::Failed, format!("Failed to wait for the command: {e}")),
+            }
+        }
+        grace = kill_rx.recv() => {
+            let grace = grace.unwrap_or(Duration::ZERO);
+            if killing_state {
+                agent.send_update(&key, status(&key, TaskState::Killing, "Killing task"));
+            }
+            kill_group(pid, libc::SIGTERM);
+            let exit = match tokio::time::timeout(grace, child.wait()).await {
+                Ok(exit) => exit,
+                Err(_) => {
+                    kill_group(pid, libc::SIGKILL);
+                    child.wait().await
+                }
+            };
+            kill_group(pid, libc::SIGKILL);
+            let how = match exit.ok().and_then(|s| s.signal()) {
+                Some(sig) => format!("Command terminated with signal {}", signal_name(sig)),
+                None => "Command was killed".into(),
+            };
+            status(&key, TaskState::Killed, how)
+        }
+    };
+    agent.send_update(&key, final_status);
+}
+
+/// Builds the command: sandbox, stdout/stderr files, environment, process group.
+fn prepare(agent: &Arc<AgentShared>, key: &TaskKey) -> Result<(tokio::process::Command, ContainerId), String> {
+    let core = agent.core();
+    let task = core.tasks.get(key).ok_or("the task was removed before it started")?;
+    if let Some(container) = &task.info.container {
+        let kind = container.get("type").and_then(|t| t.as_str()).unwrap_or("MESOS");
+        if kind == "DOCKER" {
+            return Err(if agent.config.containerizers.iter().any(|c| c == "docker") {
+                "mmrun's agent cannot run Docker tasks yet".into()
+            } else {
+                "Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)".into()
+            });
+        }
+    }
+    let command = task.info.command.clone().ok_or("the task has no command")?;
+    let value = command.value.clone().unwrap_or_default();
+    let sandbox: PathBuf = task.sandbox.clone();
+    std::fs::create_dir_all(&sandbox).map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
+    let stdout = std::fs::File::create(sandbox.join("stdout")).map_err(|e| format!("Failed to create stdout: {e}"))?;
+    let stderr = std::fs::File::create(sandbox.join("stderr")).map_err(|e| format!("Failed to create stderr: {e}"))?;
+    let mut cmd = if command.shell {
+        let mut c = std::process::Command::new("/bin/sh");
+        c.arg("-c").arg(&value);
+        c
+    } else {
+        let mut c = std::process::Command::new(&value);
+        if let Some((argv0, rest)) = command.arguments.split_first() {
+            c.arg0(argv0).args(rest);
+        }
+        c
+    };
+    let (ip, port) = agent.advertised();
+    let sandbox_text = sandbox.display().to_string();
+    cmd.current_dir(&sandbox)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .process_group(0)
+        .env("MESOS_SANDBOX", &sandbox_text)
+        .env("MESOS_DIRECTORY", &sandbox_text)
+        .env("MESOS_TASK_ID", &key.1.value)
+        .env("MESOS_FRAMEWORK_ID", &key.0.value)
+        .env("MESOS_EXECUTOR_ID", &key.1.value)
+        .env("MESOS_AGENT_ENDPOINT", format!("{ip}:{port}"))
+        .env("MESOS_SLAVE_ID", core.agent_id.as_ref().map(|a| a.value.as_str()).unwrap_or(""))
+        .env("MESOS_CONTAINER_NAME", format!("mesos-{}", task.container_id))
+        .env("LIBPROCESS_IP", &ip);
+    for var in command.environment.iter().flat_map(|e| &e.variables) {
+        cmd.env(&var.name, &var.value);
+    }
+    let mut cmd = tokio::process::Command::from(cmd);
+    cmd.kill_on_drop(true);
+    Ok((cmd, task.container_id.clone()))
+}
+
+fn kill_group(pid: Option<u32>, signal: i32) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) with a negative pid signals the task's own process group.
+        unsafe {
+            libc::kill(-pid, signal);
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGTERM => "Terminated",
+        libc::SIGKILL => "Killed",
+        libc::SIGINT => "Interrupt",
+        libc::SIGSEGV => "Segmentation fault",
+        libc::SIGABRT => "Aborted",
+        libc::SIGHUP => "Hangup",
+        _ => "Unknown signal",
+    }
+}
+
+/// Kills every task and waits for them to end: with a grace period (graceful stop) or at once.
+pub async fn kill_all(agent: &Arc<AgentShared>, grace: Option<Duration>) {
+    let keys: Vec<TaskKey> = agent.core().tasks.keys().cloned().collect();
+    if grace.is_none() {
+        kill_all_now(agent);
+    }
+    for key in &keys {
+        agent.kill_task(key, Some(grace.unwrap_or(Duration::ZERO)));
+    }
+    let deadline = std::time::Instant::now() + grace.unwrap_or(Duration::ZERO) + Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        let running = agent.core().tasks.values().any(|t| !t.state.is_terminal() && t.pid.is_some());
+        if !running {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// SIGKILLs every task's process group, synchronously (crash, drop).
+pub fn kill_all_now(agent: &AgentShared) {
+    for task in agent.core().tasks.values() {
+        kill_group(task.pid, libc::SIGKILL);
+    }
+}

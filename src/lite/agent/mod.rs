@@ -1,0 +1,230 @@
+//! mmrun's Mesos-compatible agent: registers with the master (and re-registers with its
+//! running tasks when the master restarts), answers pings, runs command tasks as child process
+//! groups in per-task sandboxes, resends status updates until acknowledged, and serves `/state`
+//! and `/files/*` as a Mesos agent does.
+
+mod api;
+mod config;
+mod executor;
+mod registration;
+mod updates;
+
+pub use config::{AGENT_FLAGS, AgentConfig};
+
+use crate::lite::http::serve;
+use crate::mesos::framework::{FrameworkInfo, MasterInfo};
+use crate::mesos::ids::{AgentId, ContainerId, FrameworkId, TaskId};
+use crate::mesos::task::{TaskInfo, TaskState, TaskStatus, now_seconds};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A task's identity on an agent: task ids are unique per framework only.
+pub type TaskKey = (FrameworkId, TaskId);
+
+pub struct RunningTask {
+    pub framework_id: FrameworkId,
+    pub info: TaskInfo,
+    pub state: TaskState,
+    pub statuses: Vec<TaskStatus>,
+    pub container_id: ContainerId,
+    pub sandbox: PathBuf,
+    pub pid: Option<u32>,
+    /// Asks the task's runner to kill it, with the grace period before SIGKILL.
+    pub kill: mpsc::UnboundedSender<Duration>,
+}
+
+/// An update waiting for the framework's acknowledgement.
+pub struct PendingUpdate {
+    pub status: TaskStatus,
+    pub sent_at: Option<Instant>,
+}
+
+pub struct AgentCore {
+    pub agent_id: Option<AgentId>,
+    pub master_info: Option<MasterInfo>,
+    pub registered: bool,
+    pub last_ping: Instant,
+    /// No ping for this long means the master is gone: re-register.
+    pub ping_deadline: Duration,
+    pub frameworks: BTreeMap<FrameworkId, FrameworkInfo>,
+    pub tasks: BTreeMap<TaskKey, RunningTask>,
+    pub completed: VecDeque<RunningTask>,
+    pub updates: BTreeMap<TaskKey, VecDeque<PendingUpdate>>,
+}
+
+pub struct AgentShared {
+    core: Mutex<AgentCore>,
+    pub config: AgentConfig,
+    pub addr: SocketAddr,
+    pub start_time: f64,
+    http: reqwest::Client,
+    /// Wakes the update sender (new update, acknowledgement, re-registration).
+    updates_changed: Notify,
+    /// Wakes the registration loop to register again now.
+    reregister: Notify,
+    stopped: CancellationToken,
+}
+
+impl AgentShared {
+    fn core(&self) -> MutexGuard<'_, AgentCore> {
+        self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn master_url(&self) -> String {
+        format!("http://{}", self.config.master)
+    }
+
+    pub fn advertised(&self) -> (String, u16) {
+        (
+            self.config.address.advertise_ip.to_string(),
+            self.config.address.advertise_port.unwrap_or(self.addr.port()),
+        )
+    }
+
+    pub fn pid(&self) -> String {
+        let (ip, port) = self.advertised();
+        format!("slave(1)@{ip}:{port}")
+    }
+}
+
+/// A running agent.
+pub struct Agent {
+    shared: Arc<AgentShared>,
+    server: Option<JoinHandle<()>>,
+    loops: Vec<JoinHandle<()>>,
+}
+
+impl Agent {
+    pub async fn start(config: AgentConfig) -> std::io::Result<Agent> {
+        let listener = TcpListener::bind(config.address.bind).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("agent cannot listen on {}: {e}", config.address.bind))
+        })?;
+        Agent::start_on(listener, config, None)
+    }
+
+    /// Serves on a bound listener. `agent_id` is the id to re-register with (a restarted agent
+    /// that recovered its identity).
+    pub fn start_on(listener: TcpListener, config: AgentConfig, agent_id: Option<AgentId>) -> std::io::Result<Agent> {
+        std::fs::create_dir_all(&config.work_dir).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot create --work_dir {}: {e}", config.work_dir.display()))
+        })?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(AgentShared {
+            core: Mutex::new(AgentCore {
+                agent_id,
+                master_info: None,
+                registered: false,
+                last_ping: Instant::now(),
+                ping_deadline: Duration::from_secs(75),
+                frameworks: BTreeMap::new(),
+                tasks: BTreeMap::new(),
+                completed: VecDeque::new(),
+                updates: BTreeMap::new(),
+            }),
+            config,
+            addr,
+            start_time: now_seconds(),
+            http: crate::lite::peer_client(),
+            updates_changed: Notify::new(),
+            reregister: Notify::new(),
+            stopped: CancellationToken::new(),
+        });
+        let stopped = shared.stopped.clone();
+        let server = tokio::spawn(serve(listener, api::router(shared.clone()), async move {
+            stopped.cancelled().await
+        }));
+        let loops = vec![
+            tokio::spawn(registration::run(shared.clone())),
+            tokio::spawn(updates::run(shared.clone())),
+        ];
+        tracing::info!("agent listening on {addr}, master {}", shared.config.master);
+        Ok(Agent { shared, server: Some(server), loops })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    pub fn url(&self) -> String {
+        let (ip, port) = self.shared.advertised();
+        format!("http://{ip}:{port}")
+    }
+
+    /// The id the master gave this agent, once registered.
+    pub fn id(&self) -> Option<AgentId> {
+        self.shared.core().agent_id.clone()
+    }
+
+    pub fn is_registered(&self) -> bool {
+        self.shared.core().registered
+    }
+
+    /// Waits until the master has accepted the registration.
+    pub async fn registered(&self, timeout: Duration) -> Result<AgentId, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            {
+                let core = self.shared.core();
+                if core.registered {
+                    return Ok(core.agent_id.clone().expect("registered agents have an id"));
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "agent at {} did not register with the master at {} within {timeout:?}",
+                    self.url(),
+                    self.shared.config.master
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// A graceful stop, as on SIGTERM: kills every task (SIGTERM, then SIGKILL after the grace
+    /// period), gives their final updates a moment to reach the master, says goodbye to the
+    /// master and stops serving.
+    pub async fn stop(mut self) {
+        executor::kill_all(&self.shared, Some(self.shared.config.executor_shutdown_grace_period)).await;
+        updates::flush(&self.shared, Duration::from_secs(1)).await;
+        registration::unregister(&self.shared).await;
+        self.halt().await;
+    }
+
+    /// Stops as a crash would: no goodbye, no final updates. The task processes are killed at
+    /// once so nothing outlives the agent.
+    pub async fn crash(mut self) {
+        self.shared.stopped.cancel();
+        executor::kill_all(&self.shared, None).await;
+        self.halt().await;
+    }
+
+    async fn halt(&mut self) {
+        self.shared.stopped.cancel();
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        for l in self.loops.drain(..) {
+            let _ = l.await;
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.shared.stopped.cancel();
+        executor::kill_all_now(&self.shared);
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        for l in self.loops.drain(..) {
+            l.abort();
+        }
+    }
+}

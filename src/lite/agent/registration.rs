@@ -1,0 +1,127 @@
+//! Registering with the master, and registering again whenever the master seems to have
+//! changed: no ping within `ping_timeout × max_pings`, or the master no longer knows us (409 on
+//! a status update, or a ping saying we are disconnected). Retries back off randomly in
+//! [0, b·2^n], capped at one minute, as Mesos agents do.
+
+use super::AgentShared;
+use crate::lite::protocol::{AgentRegistered, REGISTER_PATH, RegisterAgent, ReportedTask, UNREGISTER_PATH, UnregisterAgent};
+use rand::Rng;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+pub async fn run(agent: Arc<AgentShared>) {
+    let mut failures: u32 = 0;
+    loop {
+        let needed = {
+            let core = agent.core();
+            !core.registered || core.last_ping.elapsed() > core.ping_deadline
+        };
+        if needed {
+            match register(&agent).await {
+                Ok(()) => failures = 0,
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    if failures == 1 || failures % 10 == 0 {
+                        tracing::warn!("agent cannot register with the master at {}: {e}", agent.config.master);
+                    }
+                    let cap = agent
+                        .config
+                        .registration_backoff_factor
+                        .saturating_mul(2u32.saturating_pow(failures.min(16)))
+                        .min(MAX_BACKOFF);
+                    let wait = rand::rng().random_range(Duration::ZERO..=cap);
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = agent.stopped.cancelled() => return,
+                    }
+                    continue;
+                }
+            }
+        }
+        let check = agent.core().ping_deadline.min(Duration::from_secs(1));
+        tokio::select! {
+            _ = agent.reregister.notified() => {
+                agent.core().registered = false;
+            }
+            _ = tokio::time::sleep(check) => {}
+            _ = agent.stopped.cancelled() => return,
+        }
+    }
+}
+
+async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
+    let message = {
+        let core = agent.core();
+        let (ip, port) = agent.advertised();
+        RegisterAgent {
+            agent_id: core.agent_id.clone(),
+            hostname: agent.config.address.hostname.clone(),
+            ip,
+            port,
+            resources: agent.config.resources.clone().into_vec(),
+            attributes: agent.config.attributes.clone(),
+            version: crate::mesos::MESOS_VERSION.into(),
+            frameworks: core.frameworks.values().cloned().collect(),
+            tasks: core
+                .tasks
+                .values()
+                .map(|t| ReportedTask {
+                    framework_id: t.framework_id.clone(),
+                    task: t.info.clone(),
+                    state: t.state,
+                    statuses: t.statuses.clone(),
+                })
+                .collect(),
+        }
+    };
+    let response = agent
+        .http
+        .post(format!("{}{REGISTER_PATH}", agent.master_url()))
+        .json(&message)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        return Err(format!("{status}: {text}"));
+    }
+    let registered: AgentRegistered = response.json().await.map_err(|e| e.to_string())?;
+    {
+        let mut core = agent.core();
+        if core.agent_id.as_ref().is_some_and(|old| old != &registered.agent_id) {
+            tracing::warn!("agent given new id {} (was {:?})", registered.agent_id, core.agent_id);
+        }
+        tracing::info!("agent registered as {} with master {}", registered.agent_id, registered.master_info.id);
+        core.agent_id = Some(registered.agent_id);
+        core.master_info = Some(registered.master_info);
+        core.registered = true;
+        core.last_ping = Instant::now();
+        core.ping_deadline = Duration::from_secs_f64(registered.ping_timeout_secs * f64::from(registered.max_ping_timeouts.max(1)));
+        // A new master has seen none of our pending updates: send each queue's head again.
+        for queue in core.updates.values_mut() {
+            if let Some(head) = queue.front_mut() {
+                head.sent_at = None;
+            }
+        }
+    }
+    agent.updates_changed.notify_one();
+    Ok(())
+}
+
+/// Best effort: tells the master this agent is going away for good.
+pub async fn unregister(agent: &Arc<AgentShared>) {
+    let Some(agent_id) = agent.core().agent_id.clone() else { return };
+    let sent = agent
+        .http
+        .post(format!("{}{UNREGISTER_PATH}", agent.master_url()))
+        .timeout(Duration::from_secs(2))
+        .json(&UnregisterAgent { agent_id })
+        .send()
+        .await;
+    if let Err(e) = sent {
+        tracing::debug!("could not unregister from the master: {e}");
+    }
+}

@@ -1,0 +1,56 @@
+//! The master's side of mmrun's master↔agent protocol (docs/protocol.md).
+
+use super::MasterShared;
+use super::tasks::UpdateRefused;
+use crate::lite::api_error::ApiError;
+use crate::lite::protocol::{REGISTER_PATH, RegisterAgent, STATUS_UPDATE_PATH, StatusUpdate, UNREGISTER_PATH, UnregisterAgent};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+pub fn routes() -> Router<Arc<MasterShared>> {
+    Router::new()
+        .route(REGISTER_PATH, post(register))
+        .route(UNREGISTER_PATH, post(unregister))
+        .route(STATUS_UPDATE_PATH, post(status_update))
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("malformed agent message: {e}")))
+}
+
+async fn register(State(m): State<Arc<MasterShared>>, body: Bytes) -> Response {
+    match parse::<RegisterAgent>(&body).and_then(|msg| m.register_agent(msg).map_err(ApiError::bad_request)) {
+        Ok(registered) => Json(registered).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn unregister(State(m): State<Arc<MasterShared>>, body: Bytes) -> Response {
+    match parse::<UnregisterAgent>(&body) {
+        Ok(msg) => {
+            m.unregister_agent(&msg.agent_id);
+            StatusCode::OK.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn status_update(State(m): State<Arc<MasterShared>>, body: Bytes) -> Response {
+    let update = match parse::<StatusUpdate>(&body) {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    match m.status_update(update) {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(UpdateRefused::UnknownAgent) => {
+            ApiError::new(StatusCode::CONFLICT, "agent is not registered with this master; re-register").into_response()
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! Agent membership: registration and re-registration (rebuilding the master's view from the
+//! agent's report, as after a master restart), the ordered message link, liveness pings,
+//! disconnection (deactivate at once), unreachability (missed pings) and graceful removal.
+
+use super::MasterShared;
+use super::model::{Agent, AgentLink, Framework, MasterCore, Task};
+use crate::lite::protocol::{
+    AgentRegistered, PING_PATH, Ping, RegisterAgent, ShutdownFramework, ToAgent,
+};
+use crate::mesos::ids::AgentId;
+use crate::mesos::resources::Resources;
+use crate::mesos::scheduler::Event;
+use crate::mesos::task::{TaskState, TaskStatus, TimeInfo, now_seconds, reason, source};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+impl MasterShared {
+    pub(super) fn register_agent(self: &Arc<Self>, msg: RegisterAgent) -> Result<AgentRegistered, String> {
+        let total = Resources::new(msg.resources.iter().cloned());
+        for r in total.iter() {
+            r.validate()?;
+        }
+        let mut core = self.core();
+        let now = now_seconds();
+        let (id, reregistered) = match msg.agent_id.clone() {
+            Some(id) => (id, true),
+            None => {
+                let id = AgentId::new(format!("{}-S{}", core.info.id, core.next_agent));
+                core.next_agent += 1;
+                (id, false)
+            }
+        };
+        let previous = core.agents.remove(&id);
+        let was_unreachable = core.unreachable_agents.remove(&id).is_some();
+        let registered_time = previous.as_ref().map_or(now, |a| a.registered_time);
+        // Offers on the agent's old incarnation are void.
+        let stale: Vec<_> = core
+            .offers
+            .values()
+            .filter(|o| o.agent_id == id)
+            .map(|o| o.id.clone())
+            .collect();
+        for offer in stale {
+            self.remove_offer(&mut core, &offer, true);
+        }
+        let link = self.open_link(&id, &msg.ip, msg.port);
+        let agent = Agent {
+            id: id.clone(),
+            hostname: msg.hostname.clone(),
+            ip: msg.ip.clone(),
+            port: msg.port,
+            total,
+            attributes: msg.attributes.clone(),
+            version: msg.version.clone(),
+            registered_time,
+            reregistered_time: reregistered.then_some(now),
+            active: true,
+            connected: true,
+            link,
+        };
+        core.agents.insert(id.clone(), agent);
+        if reregistered {
+            self.reconcile_reregistered_agent(&mut core, &id, &msg, was_unreachable);
+        }
+        tracing::info!(
+            "agent {id} at {}:{} {}",
+            msg.ip,
+            msg.port,
+            if reregistered { "re-registered" } else { "registered" }
+        );
+        self.allocate(&mut core);
+        Ok(AgentRegistered {
+            agent_id: id,
+            master_info: self.info.clone(),
+            ping_timeout_secs: self.config.agent_ping_timeout.as_secs_f64(),
+            max_ping_timeouts: self.config.max_agent_ping_timeouts,
+        })
+    }
+
+    /// Rebuilds the master's view of a re-registering agent from what it reports.
+    fn reconcile_reregistered_agent(
+        self: &Arc<Self>,
+        core: &mut MasterCore,
+        agent_id: &AgentId,
+        msg: &RegisterAgent,
+        was_unreachable: bool,
+    ) {
+        let agent_send = |core: &MasterCore, m: ToAgent| {
+            if let Some(a) = core.agents.get(agent_id) {
+                a.send(m);
+            }
+        };
+        for reported in &msg.tasks {
+            let fw_id = &reported.framework_id;
+            if core.is_completed_framework(fw_id) {
+                agent_send(core, ToAgent::ShutdownFramework(ShutdownFramework { framework_id: fw_id.clone() }));
+                continue;
+            }
+            if !core.frameworks.contains_key(fw_id) {
+                let Some(info) = msg
+                    .frameworks
+                    .iter()
+                    .find(|f| f.id.as_ref() == Some(fw_id))
+                    .cloned()
+                else {
+                    continue;
+                };
+                core.frameworks.insert(
+                    fw_id.clone(),
+                    Framework {
+                        id: fw_id.clone(),
+                        info,
+                        active: false,
+                        connected: false,
+                        recovered: true,
+                        registered_time: now_seconds(),
+                        reregistered_time: None,
+                        unregistered_time: 0.0,
+                        stream: None,
+                        tasks: Default::default(),
+                        unreachable_tasks: Default::default(),
+                        completed_tasks: Default::default(),
+                        suppressed_roles: Default::default(),
+                        failover_timer: None,
+                    },
+                );
+            }
+            let framework = core.frameworks.get_mut(fw_id).expect("present");
+            let task_id = &reported.task.task_id;
+            if framework.unreachable_tasks.contains_key(task_id) && !framework.is_partition_aware() {
+                // Mesos shuts down non-partition-aware frameworks' tasks on an agent that
+                // comes back: the framework was already told they were lost.
+                let shutdown = ToAgent::ShutdownFramework(ShutdownFramework { framework_id: fw_id.clone() });
+                agent_send(core, shutdown);
+                continue;
+            }
+            let existing = framework
+                .unreachable_tasks
+                .remove(task_id)
+                .or_else(|| framework.tasks.remove(task_id));
+            let mut task = existing.unwrap_or_else(|| Task {
+                info: reported.task.clone(),
+                framework_id: fw_id.clone(),
+                state: reported.state,
+                statuses: reported.statuses.clone(),
+                status_update_state: reported.statuses.last().map(|s| s.state),
+                status_update_uuid: reported.statuses.last().and_then(|s| s.uuid.clone()),
+                role: reported
+                    .task
+                    .resources
+                    .first()
+                    .and_then(|r| r.allocation_info.as_ref())
+                    .map_or_else(|| framework.info.role.clone(), |a| a.role.clone()),
+                user: Some(framework.info.user.clone()),
+            });
+            task.state = reported.state;
+            framework.tasks.insert(task_id.clone(), task);
+        }
+        // Tasks the master placed on this agent that it no longer has (it restarted).
+        let reported: Vec<_> = msg.tasks.iter().map(|t| t.task.task_id.clone()).collect();
+        let mut gone = Vec::new();
+        for f in core.frameworks.values() {
+            for t in f.tasks.values() {
+                let launching = t.state == TaskState::Staging;
+                if t.agent_id() == agent_id
+                    && !t.state.is_terminal()
+                    && !launching
+                    && !reported.contains(&t.info.task_id)
+                {
+                    gone.push((f.id.clone(), t.info.task_id.clone(), f.is_partition_aware()));
+                }
+            }
+        }
+        for (fw_id, task_id, partition_aware) in gone {
+            let state = if partition_aware { TaskState::Gone } else { TaskState::Lost };
+            let status = self.send_master_update(
+                core,
+                &fw_id,
+                &task_id,
+                Some(agent_id),
+                state,
+                reason::AGENT_RESTARTED,
+                "Task was not found on the re-registered agent",
+            );
+            if let Some(f) = core.frameworks.get_mut(&fw_id)
+                && let Some(mut task) = f.tasks.remove(&task_id)
+            {
+                task.record(status, state);
+                f.completed_tasks.push_back(task);
+            }
+        }
+        if was_unreachable {
+            tracing::info!("agent {agent_id} came back after being marked unreachable");
+        }
+    }
+
+    /// Opens the ordered message queue to an agent and starts pinging it.
+    fn open_link(self: &Arc<Self>, id: &AgentId, ip: &str, port: u16) -> AgentLink {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let cancel = self.stopped.child_token();
+        let url = format!("http://{ip}:{port}");
+        tokio::spawn(deliver(self.http.clone(), url.clone(), rx, cancel.clone()));
+        tokio::spawn(ping(self.clone(), id.clone(), url, cancel.clone()));
+        AgentLink { tx, cancel }
+    }
+
+    /// The agent's socket broke (its process is gone): deactivate it at once and rescind its
+    /// offers; tasks of frameworks that do not checkpoint are lost (Mesos's `Master::exited`).
+    fn agent_disconnected(self: &Arc<Self>, id: &AgentId) {
+        let mut core = self.core();
+        let Some(agent) = core.agents.get_mut(id) else { return };
+        if !agent.connected {
+            return;
+        }
+        agent.connected = false;
+        agent.active = false;
+        let message = format!("Agent {} disconnected", agent.hostname);
+        tracing::info!("agent {id} disconnected; deactivated");
+        let offers: Vec<_> = core.offers.values().filter(|o| &o.agent_id == id).map(|o| o.id.clone()).collect();
+        for offer in offers {
+            self.remove_offer(&mut core, &offer, true);
+        }
+        let lost: Vec<_> = core
+            .frameworks
+            .values()
+            .filter(|f| !f.info.checkpoint)
+            .flat_map(|f| {
+                f.tasks
+                    .values()
+                    .filter(|t| t.agent_id() == id && !t.state.is_terminal())
+                    .map(|t| (f.id.clone(), t.info.task_id.clone()))
+            })
+            .collect();
+        for (fw_id, task_id) in lost {
+            let status = self.send_master_update(
+                &mut core,
+                &fw_id,
+                &task_id,
+                Some(id),
+                TaskState::Lost,
+                reason::AGENT_DISCONNECTED,
+                &message,
+            );
+            if let Some(f) = core.frameworks.get_mut(&fw_id)
+                && let Some(mut task) = f.tasks.remove(&task_id)
+            {
+                task.record(status, TaskState::Lost);
+                f.completed_tasks.push_back(task);
+            }
+        }
+        self.allocate(&mut core);
+    }
+
+    /// The agent missed `max_agent_ping_timeouts` pings: it is unreachable. Its tasks become
+    /// TASK_UNREACHABLE (partition-aware frameworks) or TASK_LOST and move to
+    /// `unreachable_tasks`; every connected framework gets FAILURE.
+    fn agent_unreachable(self: &Arc<Self>, id: &AgentId) {
+        let mut core = self.core();
+        if !core.agents.contains_key(id) {
+            return;
+        }
+        let offers: Vec<_> = core.offers.values().filter(|o| &o.agent_id == id).map(|o| o.id.clone()).collect();
+        for offer in offers {
+            self.remove_offer(&mut core, &offer, true);
+        }
+        let agent = core.agents.remove(id).expect("checked above");
+        let now = now_seconds();
+        core.unreachable_agents.insert(id.clone(), now);
+        core.filters.retain(|f| &f.agent_id != id);
+        tracing::warn!("agent {id} ({}) missed its pings; marked unreachable", agent.hostname);
+        self.remove_agent_tasks(&mut core, id, true, reason::AGENT_REMOVED, "health check timed out");
+        let failure = Event::agent_failure(id.clone());
+        for f in core.frameworks.values().filter(|f| f.connected) {
+            f.send(&failure);
+        }
+        self.allocate(&mut core);
+    }
+
+    /// The agent shut down gracefully and said goodbye.
+    pub(super) fn unregister_agent(self: &Arc<Self>, id: &AgentId) -> bool {
+        let mut core = self.core();
+        if !core.agents.contains_key(id) {
+            return false;
+        }
+        let offers: Vec<_> = core.offers.values().filter(|o| &o.agent_id == id).map(|o| o.id.clone()).collect();
+        for offer in offers {
+            self.remove_offer(&mut core, &offer, true);
+        }
+        let agent = core.agents.remove(id).expect("checked above");
+        core.filters.retain(|f| &f.agent_id != id);
+        let message = format!("Agent {} removed: agent unregistered", agent.hostname);
+        tracing::info!("agent {id} unregistered");
+        self.remove_agent_tasks(&mut core, id, false, reason::AGENT_REMOVED, &message);
+        let failure = Event::agent_failure(id.clone());
+        for f in core.frameworks.values().filter(|f| f.connected) {
+            f.send(&failure);
+        }
+        self.allocate(&mut core);
+        true
+    }
+
+    /// Ends every task on a removed agent. `unreachable`: the agent may come back, so tasks go
+    /// to `unreachable_tasks` (TASK_UNREACHABLE or TASK_LOST); otherwise they are gone for good
+    /// (TASK_GONE or TASK_LOST) and complete.
+    fn remove_agent_tasks(
+        self: &Arc<Self>,
+        core: &mut MasterCore,
+        agent_id: &AgentId,
+        unreachable: bool,
+        why: &str,
+        message: &str,
+    ) {
+        let now = now_seconds();
+        let affected: Vec<_> = core
+            .frameworks
+            .values()
+            .flat_map(|f| {
+                f.tasks
+                    .values()
+                    .filter(|t| t.agent_id() == agent_id)
+                    .map(|t| (f.id.clone(), t.info.task_id.clone(), f.is_partition_aware()))
+            })
+            .collect();
+        for (fw_id, task_id, partition_aware) in affected {
+            let framework = core.frameworks.get_mut(&fw_id).expect("listed above");
+            let mut task = framework.tasks.remove(&task_id).expect("listed above");
+            if task.state.is_terminal() {
+                framework.completed_tasks.push_back(task);
+                continue;
+            }
+            let state = match (partition_aware, unreachable) {
+                (true, true) => TaskState::Unreachable,
+                (true, false) => TaskState::Gone,
+                (false, _) => TaskState::Lost,
+            };
+            let mut status = TaskStatus::new(task_id.clone(), state);
+            status.source = Some(source::MASTER.into());
+            status.reason = Some(why.into());
+            status.message = Some(message.into());
+            status.agent_id = Some(agent_id.clone());
+            if unreachable {
+                status.unreachable_time = Some(TimeInfo::from_seconds(now));
+            }
+            framework.send(&Event::update(status.clone()));
+            task.record(status, state);
+            if unreachable {
+                framework.unreachable_tasks.insert(task_id, task);
+            } else {
+                framework.completed_tasks.push_back(task);
+            }
+            core.count_terminal(state);
+        }
+    }
+}
+
+/// Delivers the master's messages to one agent, in order. Like a libprocess message on a
+/// broken socket, a message that cannot be delivered is dropped: liveness handles the agent.
+async fn deliver(
+    http: reqwest::Client,
+    url: String,
+    mut rx: mpsc::UnboundedReceiver<ToAgent>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            m = rx.recv() => match m { Some(m) => m, None => return },
+            _ = cancel.cancelled() => return,
+        };
+        let body = match message.body() {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!("cannot encode message for agent: {e}");
+                continue;
+            }
+        };
+        let sent = http
+            .post(format!("{url}{}", message.path()))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => tracing::warn!("agent at {url} refused {}: {}", message.path(), r.status()),
+            Err(e) => tracing::debug!("agent at {url} unreachable for {}: {e}", message.path()),
+        }
+    }
+}
+
+/// Pings an agent every `agent_ping_timeout`; a ping unanswered within that time is a miss,
+/// and `max_agent_ping_timeouts` misses in a row make the agent unreachable. A refused
+/// connection means the agent's process is gone: it is deactivated at once.
+async fn ping(master: Arc<MasterShared>, id: AgentId, url: String, cancel: CancellationToken) {
+    let interval = master.config.agent_ping_timeout;
+    let max = master.config.max_agent_ping_timeouts;
+    let mut misses = 0;
+    loop {
+        let started = Instant::now();
+        let connected = match master.core().agents.get(&id) {
+            Some(a) => a.connected,
+            None => return,
+        };
+        let ping = Ping { master_id: master.info.id.clone(), connected };
+        let answer = tokio::select! {
+            r = tokio::time::timeout(interval, master.http.post(format!("{url}{PING_PATH}")).json(&ping).send()) => r,
+            _ = cancel.cancelled() => return,
+        };
+        match answer {
+            Ok(Ok(r)) if r.status().is_success() => misses = 0,
+            Ok(Ok(_)) => misses += 1,
+            Ok(Err(e)) => {
+                misses += 1;
+                if e.is_connect() {
+                    master.agent_disconnected(&id);
+                }
+            }
+            Err(_) => misses += 1,
+        }
+        if misses >= max {
+            if !cancel.is_cancelled() {
+                master.agent_unreachable(&id);
+            }
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until((started + interval).into()) => {}
+            _ = cancel.cancelled() => return,
+        }
+    }
+}

@@ -1,0 +1,441 @@
+//! Offers. Allocation is event-driven: it runs whenever resources may have become free (an agent
+//! registers, a task ends, an offer is declined or a filter expires, a framework subscribes or
+//! revives), never on a fixed tick. Each agent's free resources go, whole, to the framework
+//! with the lowest dominant share (DRF, as Mesos's hierarchical allocator does), so frameworks
+//! share agents fairly.
+
+use super::MasterShared;
+use super::model::{MasterCore, OfferFilter, OfferRecord, Task};
+use crate::lite::protocol::{RunTask, ToAgent};
+use crate::mesos::framework::capability;
+use crate::mesos::ids::{AgentId, FrameworkId, OfferId};
+use crate::mesos::resources::{AllocationInfo, Resources};
+use crate::mesos::scheduler::{Accept, Decline, Event, Filters, Offer, Url, UrlAddress};
+use crate::mesos::task::{TaskInfo, TaskState, TaskStatus, reason, source};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Mesos offers nothing smaller than this (`MIN_CPUS` / `MIN_MEM` in the allocator).
+fn allocatable(r: &Resources) -> bool {
+    r.scalar("cpus") >= 0.01 || r.scalar("mem") >= 32.0
+}
+
+fn dominant_share(allocated: &Resources, total: &Resources) -> f64 {
+    ["cpus", "mem", "disk", "gpus"]
+        .iter()
+        .filter(|name| total.scalar(name) > 0.0)
+        .map(|name| allocated.scalar(name) / total.scalar(name))
+        .fold(0.0, f64::max)
+}
+
+impl MasterShared {
+    pub(super) fn allocate(self: &Arc<Self>, core: &mut MasterCore) {
+        let now = Instant::now();
+        core.filters.retain(|f| f.until > now);
+        let candidates: Vec<FrameworkId> = core
+            .frameworks
+            .values()
+            .filter(|f| f.wants_offers())
+            .map(|f| f.id.clone())
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let cluster_total = core
+            .agents
+            .values()
+            .filter(|a| a.active)
+            .fold(Resources::default(), |acc, a| acc.add(&a.total));
+        let mut allocations: BTreeMap<FrameworkId, Resources> = candidates
+            .iter()
+            .map(|id| {
+                let f = &core.frameworks[id];
+                (id.clone(), core.used_by(f).add(&core.offered_to(id)))
+            })
+            .collect();
+        let mut batches: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
+        let agent_ids: Vec<AgentId> = core
+            .agents
+            .values()
+            .filter(|a| a.active)
+            .map(|a| a.id.clone())
+            .collect();
+        for agent_id in agent_ids {
+            let agent = &core.agents[&agent_id];
+            let available = agent
+                .total
+                .subtract(&core.used_on(&agent_id))
+                .subtract(&core.offered_on(&agent_id));
+            if !allocatable(&available) {
+                continue;
+            }
+            let filtered = |fw: &FrameworkId| {
+                core.filters
+                    .iter()
+                    .any(|f| &f.framework_id == fw && f.agent_id == agent_id)
+            };
+            let Some(framework_id) = candidates
+                .iter()
+                .filter(|fw| !filtered(fw))
+                .min_by(|a, b| {
+                    dominant_share(&allocations[*a], &cluster_total)
+                        .total_cmp(&dominant_share(&allocations[*b], &cluster_total))
+                        .then_with(|| a.cmp(b))
+                })
+                .cloned()
+            else {
+                continue;
+            };
+            let framework = &core.frameworks[&framework_id];
+            let role = framework
+                .roles()
+                .into_iter()
+                .find(|r| !framework.suppressed_roles.contains(r))
+                .unwrap_or_else(|| "*".into());
+            let multi_role = framework.info.has_capability(capability::MULTI_ROLE);
+            let offer_id = OfferId::new(format!("{}-O{}", core.info.id, core.next_offer));
+            core.next_offer += 1;
+            let mut resources = available.allocated_to(&role);
+            if !multi_role {
+                // Mesos strips allocation info for frameworks that did not opt into MULTI_ROLE.
+                resources.iter_mut().for_each(|r| r.allocation_info = None);
+            }
+            let agent = &core.agents[&agent_id];
+            let offer = Offer {
+                id: offer_id.clone(),
+                framework_id: framework_id.clone(),
+                agent_id: agent_id.clone(),
+                hostname: agent.hostname.clone(),
+                url: Some(Url {
+                    scheme: "http".into(),
+                    address: UrlAddress {
+                        hostname: agent.hostname.clone(),
+                        ip: agent.ip.clone(),
+                        port: agent.port,
+                    },
+                    path: "/slave(1)".into(),
+                }),
+                resources,
+                attributes: agent.attributes.clone(),
+                executor_ids: vec![],
+                allocation_info: multi_role.then(|| AllocationInfo { role: role.clone() }),
+            };
+            let timer = self.config.offer_timeout.map(|timeout| {
+                let token = self.stopped.child_token();
+                let id = offer_id.clone();
+                self.after(timeout, Some(token.clone()), move |master| {
+                    let mut core = master.core();
+                    master.remove_offer(&mut core, &id, true);
+                    master.allocate(&mut core);
+                });
+                token
+            });
+            allocations
+                .get_mut(&framework_id)
+                .map(|a| *a = a.add(&available));
+            core.offers.insert(
+                offer_id.clone(),
+                OfferRecord {
+                    id: offer_id,
+                    framework_id: framework_id.clone(),
+                    agent_id,
+                    resources: available,
+                    role,
+                    timer,
+                },
+            );
+            batches.entry(framework_id).or_default().push(offer);
+        }
+        for (framework_id, offers) in batches {
+            tracing::debug!("offering {} offer(s) to {framework_id}", offers.len());
+            core.frameworks[&framework_id].send(&Event::offers(offers));
+        }
+    }
+
+    /// Drops an offer; with `rescind` the framework is told (RESCIND), as when an agent is lost.
+    pub(super) fn remove_offer(
+        self: &Arc<Self>,
+        core: &mut MasterCore,
+        id: &OfferId,
+        rescind: bool,
+    ) -> Option<OfferRecord> {
+        let offer = core.offers.remove(id)?;
+        if let Some(timer) = &offer.timer {
+            timer.cancel();
+        }
+        if rescind && let Some(f) = core.frameworks.get(&offer.framework_id) {
+            f.send(&Event::rescind(offer.id.clone()));
+        }
+        Some(offer)
+    }
+
+    fn add_filter(
+        self: &Arc<Self>,
+        core: &mut MasterCore,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        refuse_seconds: f64,
+    ) {
+        if !(refuse_seconds > 0.0) || !refuse_seconds.is_finite() {
+            return;
+        }
+        // Mesos caps filters at a year; a longer one is as good as forever in a test cluster.
+        let duration = Duration::from_secs_f64(refuse_seconds.min(365.0 * 86400.0));
+        core.filters.push(OfferFilter {
+            framework_id: framework_id.clone(),
+            agent_id: agent_id.clone(),
+            until: Instant::now() + duration,
+        });
+        self.after(duration, None, |master| {
+            let mut core = master.core();
+            master.allocate(&mut core);
+        });
+    }
+
+    pub(super) fn decline(self: &Arc<Self>, framework_id: &FrameworkId, decline: Decline) {
+        let mut core = self.core();
+        let refuse = Filters::refuse_seconds(&decline.filters);
+        for id in &decline.offer_ids {
+            if core
+                .offers
+                .get(id)
+                .is_some_and(|o| &o.framework_id == framework_id)
+                && let Some(offer) = self.remove_offer(&mut core, id, false)
+            {
+                self.add_filter(&mut core, framework_id, &offer.agent_id, refuse);
+            }
+        }
+        self.allocate(&mut core);
+    }
+
+    pub(super) fn accept(self: &Arc<Self>, framework_id: &FrameworkId, accept: Accept) {
+        let mut core = self.core();
+        let mut error = None;
+        let mut agent_id: Option<AgentId> = None;
+        if accept.offer_ids.is_empty() {
+            error = Some("No offers specified".to_string());
+        }
+        for id in &accept.offer_ids {
+            match core.offers.get(id) {
+                None => error = Some(format!("Offer {id} is no longer valid")),
+                Some(o) if &o.framework_id != framework_id => {
+                    error = Some(format!("Offer {id} has invalid framework"))
+                }
+                Some(o) => match &agent_id {
+                    Some(a) if a != &o.agent_id => {
+                        error = Some("Aggregated offers must belong to the same agent".into())
+                    }
+                    _ => agent_id = Some(o.agent_id.clone()),
+                },
+            }
+        }
+        let mut pool = Resources::default();
+        let mut role = "*".to_string();
+        for id in &accept.offer_ids {
+            if core
+                .offers
+                .get(id)
+                .is_some_and(|o| &o.framework_id == framework_id)
+                && let Some(offer) = self.remove_offer(&mut core, id, false)
+            {
+                pool = pool.add(&offer.resources);
+                role = offer.role;
+            }
+        }
+        let tasks: Vec<TaskInfo> = accept
+            .operations
+            .iter()
+            .filter_map(|op| op.launch.as_ref())
+            .flat_map(|l| l.task_infos.clone())
+            .collect();
+        if let Some(message) = error {
+            tracing::info!("ACCEPT from {framework_id} refused: {message}");
+            let partition_aware = core
+                .frameworks
+                .get(framework_id)
+                .is_some_and(|f| f.is_partition_aware());
+            let state = if partition_aware {
+                TaskState::Dropped
+            } else {
+                TaskState::Lost
+            };
+            for task in tasks {
+                self.send_master_update(
+                    &mut core,
+                    framework_id,
+                    &task.task_id,
+                    Some(&task.agent_id),
+                    state,
+                    reason::INVALID_OFFERS,
+                    &message,
+                );
+            }
+            self.allocate(&mut core);
+            return;
+        }
+        let agent_id = agent_id.expect("valid offers name an agent");
+        for op in &accept.operations {
+            match op.kind.as_str() {
+                "LAUNCH" => {}
+                other => tracing::warn!(
+                    "framework {framework_id}: offer operation {other} is not supported by mmrun; ignored"
+                ),
+            }
+        }
+        for task in tasks {
+            match self.validate_task(&core, framework_id, &agent_id, &pool, &task) {
+                Err(message) => {
+                    self.send_master_update(
+                        &mut core,
+                        framework_id,
+                        &task.task_id,
+                        Some(&task.agent_id),
+                        TaskState::Error,
+                        reason::TASK_INVALID,
+                        &message,
+                    );
+                }
+                Ok(resources) => {
+                    pool = pool.subtract(&resources);
+                    self.launch(&mut core, framework_id, &role, task);
+                }
+            }
+        }
+        if !pool.is_empty() {
+            let refuse = Filters::refuse_seconds(&accept.filters);
+            self.add_filter(&mut core, framework_id, &agent_id, refuse);
+        }
+        self.allocate(&mut core);
+    }
+
+    /// The checks of Mesos's task validation that matter for command tasks.
+    fn validate_task(
+        &self,
+        core: &MasterCore,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        pool: &Resources,
+        task: &TaskInfo,
+    ) -> Result<Resources, String> {
+        let framework = &core.frameworks[framework_id];
+        if task.task_id.value.is_empty() {
+            return Err("Task ID must not be empty".into());
+        }
+        if framework.tasks.contains_key(&task.task_id)
+            || framework.unreachable_tasks.contains_key(&task.task_id)
+        {
+            return Err(format!("Task has duplicate ID: {}", task.task_id));
+        }
+        if &task.agent_id != agent_id {
+            return Err(format!(
+                "Task uses invalid agent: {} (the offer is for {agent_id})",
+                task.agent_id
+            ));
+        }
+        match (&task.command, &task.executor) {
+            (Some(_), None) => {}
+            (None, None) | (Some(_), Some(_)) => {
+                return Err(
+                    "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
+                        .into(),
+                );
+            }
+            (None, Some(_)) => {
+                return Err(
+                    "Custom executors are not supported by mmrun's agent; use a command task".into(),
+                );
+            }
+        }
+        let is_docker = task
+            .container
+            .as_ref()
+            .and_then(|c| c.get("type"))
+            .and_then(|t| t.as_str())
+            == Some("DOCKER");
+        let command = task.command.as_ref().expect("checked above");
+        if command.value.as_deref().unwrap_or("").is_empty() && !is_docker {
+            return Err("Command task must have a 'command.value'".into());
+        }
+        for r in &task.resources {
+            r.validate().map_err(|e| format!("Task uses invalid resources: {e}"))?;
+        }
+        let resources = Resources::new(task.resources.iter().cloned());
+        if resources.is_empty() {
+            return Err("Task uses no resources".into());
+        }
+        if !pool.contains(&resources) {
+            return Err(format!(
+                "Task uses more resources {} than available {}",
+                resources.to_legacy_object(),
+                pool.to_legacy_object()
+            ));
+        }
+        Ok(resources)
+    }
+
+    fn launch(
+        self: &Arc<Self>,
+        core: &mut MasterCore,
+        framework_id: &FrameworkId,
+        role: &str,
+        mut task: TaskInfo,
+    ) {
+        let framework = core.frameworks.get_mut(framework_id).expect("validated");
+        for r in task.resources.iter_mut() {
+            r.allocation_info = Some(AllocationInfo { role: role.into() });
+        }
+        let user = task
+            .command
+            .as_ref()
+            .and_then(|c| c.user.clone())
+            .or_else(|| Some(framework.info.user.clone()));
+        let run = RunTask {
+            framework_id: framework_id.clone(),
+            framework_info: framework.info.clone(),
+            task: task.clone(),
+        };
+        tracing::debug!("launching task {} on {}", task.task_id, task.agent_id);
+        let agent_id = task.agent_id.clone();
+        framework.tasks.insert(
+            task.task_id.clone(),
+            Task {
+                info: task,
+                framework_id: framework_id.clone(),
+                state: TaskState::Staging,
+                statuses: vec![],
+                status_update_state: None,
+                status_update_uuid: None,
+                role: role.into(),
+                user,
+            },
+        );
+        if let Some(agent) = core.agents.get(&agent_id) {
+            agent.send(ToAgent::RunTask(run));
+        }
+    }
+
+    /// Sends a master-generated update (no uuid: nothing to acknowledge).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send_master_update(
+        &self,
+        core: &mut MasterCore,
+        framework_id: &FrameworkId,
+        task_id: &crate::mesos::ids::TaskId,
+        agent_id: Option<&AgentId>,
+        state: TaskState,
+        why: &str,
+        message: &str,
+    ) -> TaskStatus {
+        let mut status = TaskStatus::new(task_id.clone(), state);
+        status.source = Some(source::MASTER.into());
+        status.reason = Some(why.into());
+        status.message = Some(message.into());
+        status.agent_id = agent_id.cloned();
+        if let Some(f) = core.frameworks.get(framework_id) {
+            f.send(&Event::update(status.clone()));
+        }
+        core.count_terminal(state);
+        status
+    }
+}

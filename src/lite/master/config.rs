@@ -1,0 +1,103 @@
+//! The master's configuration, from Mesos flags or for in-process use.
+
+use crate::flags::{FlagSpec, Flags, format_duration};
+use crate::lite::address::NodeAddress;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub const MASTER_FLAGS: &[FlagSpec] = &[
+    FlagSpec { name: "ip", default: None, help: "IP address to listen on (sets LIBPROCESS_IP)." },
+    FlagSpec { name: "port", default: Some("5050"), help: "Port to listen on (sets LIBPROCESS_PORT)." },
+    FlagSpec { name: "advertise_ip", default: None, help: "IP address advertised to reach this master (sets LIBPROCESS_ADVERTISE_IP)." },
+    FlagSpec { name: "advertise_port", default: None, help: "Port advertised to reach this master." },
+    FlagSpec { name: "hostname", default: None, help: "Hostname advertised in MasterInfo; defaults to the system hostname." },
+    FlagSpec { name: "hostname_lookup", default: Some("true"), help: "Look up the hostname; with --no-hostname_lookup the advertised IP is used." },
+    FlagSpec { name: "work_dir", default: None, help: "Directory for the registry (mmrun keeps its registry in memory; accepted for compatibility)." },
+    FlagSpec { name: "cluster", default: None, help: "Human readable name for the cluster, shown in /master/state." },
+    FlagSpec { name: "agent_ping_timeout", default: Some("15secs"), help: "Timeout within which an agent must answer a ping." },
+    FlagSpec { name: "max_agent_ping_timeouts", default: Some("5"), help: "Missed pings after which an agent is marked unreachable." },
+    FlagSpec { name: "registry", default: Some("replicated_log"), help: "in_memory or replicated_log (mmrun keeps either in memory)." },
+    FlagSpec { name: "offer_timeout", default: None, help: "Duration after which an unused offer is rescinded (default: never)." },
+    FlagSpec { name: "allocation_interval", default: Some("1secs"), help: "Accepted for compatibility: mmrun allocates as soon as resources are free." },
+    FlagSpec { name: "max_completed_frameworks", default: Some("50"), help: "Completed frameworks kept for the state endpoints." },
+    FlagSpec { name: "max_completed_tasks_per_framework", default: Some("1000"), help: "Completed tasks kept per framework." },
+    FlagSpec { name: "quorum", default: None, help: "Accepted for compatibility (a single mmrun master always leads)." },
+    FlagSpec { name: "zk", default: None, help: "Accepted for compatibility; mmrun's master does not contend through ZooKeeper." },
+    FlagSpec { name: "authenticate_frameworks", default: Some("false"), help: "Accepted for compatibility; mmrun does not authenticate." },
+    FlagSpec { name: "authenticate_agents", default: Some("false"), help: "Accepted for compatibility; mmrun does not authenticate." },
+    FlagSpec { name: "log_dir", default: None, help: "Accepted for compatibility; mmrun logs to stderr." },
+    FlagSpec { name: "logging_level", default: Some("INFO"), help: "Accepted for compatibility; set RUST_LOG to change mmrun's log level." },
+];
+
+#[derive(Clone, Debug)]
+pub struct MasterConfig {
+    pub address: NodeAddress,
+    pub cluster: Option<String>,
+    pub agent_ping_timeout: Duration,
+    pub max_agent_ping_timeouts: u32,
+    pub offer_timeout: Option<Duration>,
+    /// Mesos sends a HEARTBEAT every 15 seconds; not a flag in Mesos either.
+    pub heartbeat_interval: Duration,
+    pub max_completed_frameworks: usize,
+    pub max_completed_tasks_per_framework: usize,
+    /// Effective flags, as `/master/flags` shows them.
+    pub flags: BTreeMap<String, String>,
+}
+
+impl MasterConfig {
+    /// A master on 127.0.0.1 with an ephemeral port and Mesos's defaults.
+    pub fn in_process() -> MasterConfig {
+        let flags = Flags::load(MASTER_FLAGS, vec![], &[]).expect("defaults parse");
+        let mut config = MasterConfig::from_flags(&flags, &|_| None).expect("defaults are valid");
+        config.address = NodeAddress::loopback();
+        config
+    }
+
+    pub fn from_flags(
+        flags: &Flags,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<MasterConfig, String> {
+        let registry = flags.get("registry").unwrap_or("replicated_log");
+        if !matches!(registry, "in_memory" | "replicated_log") {
+            return Err(format!(
+                "--registry={registry}: expected in_memory or replicated_log"
+            ));
+        }
+        let max_agent_ping_timeouts: u32 = flags.parse("max_agent_ping_timeouts")?.unwrap_or(5);
+        if max_agent_ping_timeouts == 0 {
+            return Err("--max_agent_ping_timeouts must be at least 1".into());
+        }
+        let agent_ping_timeout = flags
+            .duration("agent_ping_timeout")?
+            .unwrap_or(Duration::from_secs(15));
+        if agent_ping_timeout.is_zero() {
+            return Err("--agent_ping_timeout must be longer than 0".into());
+        }
+        // Validated for shape even though mmrun allocates as soon as resources are free.
+        flags.duration("allocation_interval")?;
+        Ok(MasterConfig {
+            address: NodeAddress::resolve(flags, env, 5050)?,
+            cluster: flags.get("cluster").map(String::from),
+            agent_ping_timeout,
+            max_agent_ping_timeouts,
+            offer_timeout: flags.duration("offer_timeout")?,
+            heartbeat_interval: Duration::from_secs(15),
+            max_completed_frameworks: flags.parse("max_completed_frameworks")?.unwrap_or(50),
+            max_completed_tasks_per_framework: flags
+                .parse("max_completed_tasks_per_framework")?
+                .unwrap_or(1000),
+            flags: flags.all().clone(),
+        })
+    }
+
+    /// Sets the ping timeout and keeps the displayed flags in step.
+    pub fn with_agent_ping(mut self, timeout: Duration, max_timeouts: u32) -> MasterConfig {
+        self.agent_ping_timeout = timeout;
+        self.max_agent_ping_timeouts = max_timeouts;
+        self.flags
+            .insert("agent_ping_timeout".into(), format_duration(timeout));
+        self.flags
+            .insert("max_agent_ping_timeouts".into(), max_timeouts.to_string());
+        self
+    }
+}

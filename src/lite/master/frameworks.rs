@@ -1,0 +1,324 @@
+//! Framework lifecycle: SUBSCRIBE (new, failover, re-registration after a master restart),
+//! disconnection and the failover timeout, TEARDOWN, SUPPRESS / REVIVE, UPDATE_FRAMEWORK.
+
+use super::MasterShared;
+use super::model::{EventStream, Framework, MasterCore};
+use crate::lite::protocol::{ShutdownFramework, ToAgent};
+use crate::mesos::framework::{FrameworkInfo, capability};
+use crate::mesos::ids::FrameworkId;
+use crate::mesos::scheduler::Event;
+use crate::mesos::task::{TaskState, TaskStatus, now_seconds, reason, source};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Role names as Mesos's `roles::validate` accepts them.
+fn validate_role(role: &str) -> Result<(), String> {
+    if role == "*" {
+        return Ok(());
+    }
+    if role.is_empty() || role == "." || role == ".." || role.starts_with('-') {
+        return Err(format!("Role '{role}' is invalid"));
+    }
+    if role
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return Err(format!("Role '{role}' cannot contain whitespace or backslashes"));
+    }
+    Ok(())
+}
+
+fn validate_framework_info(info: &FrameworkInfo) -> Result<(), String> {
+    if !info.roles.is_empty() && !info.has_capability(capability::MULTI_ROLE) {
+        return Err("'FrameworkInfo.roles' is set but MULTI_ROLE capability is not".into());
+    }
+    if info.has_capability(capability::MULTI_ROLE) && info.role != "*" && !info.roles.is_empty()
+    {
+        return Err("'FrameworkInfo.role' must not be set together with 'FrameworkInfo.roles'".into());
+    }
+    for role in info.effective_roles() {
+        validate_role(&role)?;
+    }
+    if info.failover_timeout < 0.0 || !info.failover_timeout.is_finite() {
+        return Err("'FrameworkInfo.failover_timeout' must be a non-negative number".into());
+    }
+    Ok(())
+}
+
+impl MasterShared {
+    /// Handles SUBSCRIBE. On refusal the stream gets exactly one ERROR event and closes.
+    pub(super) fn subscribe(
+        self: &Arc<Self>,
+        mut info: FrameworkInfo,
+        suppressed_roles: Vec<String>,
+        stream: EventStream,
+    ) {
+        let mut core = self.core();
+        if let Err(message) = validate_framework_info(&info) {
+            stream.send(&Event::error(message));
+            return;
+        }
+        if let Some(id) = &info.id
+            && core.is_completed_framework(id)
+        {
+            stream.send(&Event::error("Framework has been removed"));
+            return;
+        }
+        let now = now_seconds();
+        let suppressed: BTreeSet<String> = suppressed_roles.into_iter().collect();
+        let id = match info.id.clone() {
+            Some(id) if core.frameworks.contains_key(&id) => {
+                let offers: Vec<_> = core
+                    .offers
+                    .values()
+                    .filter(|o| o.framework_id == id)
+                    .map(|o| o.id.clone())
+                    .collect();
+                for offer in offers {
+                    self.remove_offer(&mut core, &offer, false);
+                }
+                let framework = core.frameworks.get_mut(&id).expect("checked above");
+                if let Some(old) = framework.stream.take() {
+                    old.send(&Event::error("Framework failed over"));
+                }
+                if let Some(timer) = framework.failover_timer.take() {
+                    timer.cancel();
+                }
+                framework.info = info.clone();
+                framework.active = true;
+                framework.connected = true;
+                framework.recovered = false;
+                framework.reregistered_time = Some(now);
+                framework.suppressed_roles = suppressed;
+                tracing::info!("framework {id} ({}) failed over", info.name);
+                id
+            }
+            existing => {
+                // A known id the master has not seen: the scheduler re-registers after a
+                // master restart, as Mesos allows.
+                let resubscribed = existing.is_some();
+                let id = existing.unwrap_or_else(|| {
+                    let id = FrameworkId::new(format!("{}-{:04}", core.info.id, core.next_framework));
+                    core.next_framework += 1;
+                    id
+                });
+                info.id = Some(id.clone());
+                core.frameworks.insert(
+                    id.clone(),
+                    Framework {
+                        id: id.clone(),
+                        info: info.clone(),
+                        active: true,
+                        connected: true,
+                        recovered: false,
+                        registered_time: now,
+                        reregistered_time: resubscribed.then_some(now),
+                        unregistered_time: 0.0,
+                        stream: None,
+                        tasks: Default::default(),
+                        unreachable_tasks: Default::default(),
+                        completed_tasks: Default::default(),
+                        suppressed_roles: suppressed,
+                        failover_timer: None,
+                    },
+                );
+                tracing::info!("framework {id} ({}) subscribed", info.name);
+                id
+            }
+        };
+        let heartbeat = self.config.heartbeat_interval;
+        stream.send(&Event::subscribed(
+            id.clone(),
+            heartbeat.as_secs_f64(),
+            self.info.clone(),
+        ));
+        stream.send(&Event::heartbeat());
+        spawn_heartbeats(&stream, heartbeat, self.stopped.child_token());
+        let framework = core.frameworks.get_mut(&id).expect("inserted above");
+        framework.info.id = Some(id.clone());
+        framework.stream = Some(stream);
+        self.allocate(&mut core);
+    }
+
+    /// The subscription stream `stream_id` closed (the client went away). Mesos deactivates
+    /// the framework and removes it once its failover timeout passes.
+    pub(super) fn stream_closed(self: &Arc<Self>, framework_id: &FrameworkId, stream_id: &str) {
+        let mut core = self.core();
+        let Some(framework) = core.frameworks.get_mut(framework_id) else {
+            return;
+        };
+        if framework.stream.as_ref().is_none_or(|s| s.id != stream_id) {
+            return;
+        }
+        framework.stream = None;
+        framework.connected = false;
+        framework.active = false;
+        framework.unregistered_time = now_seconds();
+        let timeout = Duration::from_secs_f64(framework.info.failover_timeout.max(0.0));
+        let timer = self.stopped.child_token();
+        framework.failover_timer = Some(timer.clone());
+        tracing::info!(
+            "framework {framework_id} disconnected; removing it in {timeout:?} unless it resubscribes"
+        );
+        let offers: Vec<_> = core
+            .offers
+            .values()
+            .filter(|o| &o.framework_id == framework_id)
+            .map(|o| o.id.clone())
+            .collect();
+        for offer in offers {
+            self.remove_offer(&mut core, &offer, false);
+        }
+        let id = framework_id.clone();
+        self.after(timeout, Some(timer), move |master| {
+            let mut core = master.core();
+            if core.frameworks.get(&id).is_some_and(|f| !f.connected) {
+                tracing::info!("framework {id} failover timeout passed; removing it");
+                master.remove_framework(&mut core, &id);
+            }
+        });
+        self.allocate(&mut core);
+    }
+
+    /// Removes a framework (TEARDOWN, failover timeout, `/master/teardown`): its tasks are
+    /// killed and kept as completed, the framework joins `completed_frameworks`.
+    pub(super) fn remove_framework(self: &Arc<Self>, core: &mut MasterCore, id: &FrameworkId) {
+        let Some(mut framework) = core.frameworks.remove(id) else {
+            return;
+        };
+        let offers: Vec<_> = core
+            .offers
+            .values()
+            .filter(|o| &o.framework_id == id)
+            .map(|o| o.id.clone())
+            .collect();
+        for offer in offers {
+            self.remove_offer(core, &offer, false);
+        }
+        core.filters.retain(|f| &f.framework_id != id);
+        let mut agents = BTreeSet::new();
+        let tasks = std::mem::take(&mut framework.tasks);
+        for (_, mut task) in tasks {
+            agents.insert(task.agent_id().clone());
+            if !task.state.is_terminal() {
+                let mut status = TaskStatus::new(task.info.task_id.clone(), TaskState::Killed);
+                status.source = Some(source::MASTER.into());
+                status.reason = Some(reason::FRAMEWORK_REMOVED.into());
+                status.message = Some("Framework removed".into());
+                status.agent_id = Some(task.agent_id().clone());
+                task.record(status, TaskState::Killed);
+                core.count_terminal(TaskState::Killed);
+            }
+            framework.completed_tasks.push_back(task);
+        }
+        for (_, task) in std::mem::take(&mut framework.unreachable_tasks) {
+            framework.completed_tasks.push_back(task);
+        }
+        while framework.completed_tasks.len() > self.config.max_completed_tasks_per_framework {
+            framework.completed_tasks.pop_front();
+        }
+        for agent_id in agents {
+            if let Some(agent) = core.agents.get(&agent_id) {
+                agent.send(ToAgent::ShutdownFramework(ShutdownFramework {
+                    framework_id: id.clone(),
+                }));
+            }
+        }
+        if let Some(timer) = framework.failover_timer.take() {
+            timer.cancel();
+        }
+        framework.stream = None;
+        framework.active = false;
+        framework.connected = false;
+        framework.unregistered_time = now_seconds();
+        tracing::info!("framework {id} ({}) removed", framework.info.name);
+        core.completed_frameworks.push_back(framework);
+        while core.completed_frameworks.len() > self.config.max_completed_frameworks {
+            core.completed_frameworks.pop_front();
+        }
+        self.allocate(core);
+    }
+
+    pub(super) fn teardown(self: &Arc<Self>, id: &FrameworkId) -> bool {
+        let mut core = self.core();
+        if !core.frameworks.contains_key(id) {
+            return false;
+        }
+        self.remove_framework(&mut core, id);
+        true
+    }
+
+    pub(super) fn suppress(self: &Arc<Self>, id: &FrameworkId, roles: Vec<String>) {
+        let mut core = self.core();
+        if let Some(f) = core.frameworks.get_mut(id) {
+            let roles = if roles.is_empty() { f.roles() } else { roles };
+            f.suppressed_roles.extend(roles);
+        }
+    }
+
+    pub(super) fn revive(self: &Arc<Self>, id: &FrameworkId, roles: Vec<String>) {
+        let mut core = self.core();
+        if let Some(f) = core.frameworks.get_mut(id) {
+            if roles.is_empty() {
+                f.suppressed_roles.clear();
+            } else {
+                for r in &roles {
+                    f.suppressed_roles.remove(r);
+                }
+            }
+        }
+        core.filters.retain(|f| &f.framework_id != id);
+        self.allocate(&mut core);
+    }
+
+    pub(super) fn update_framework(
+        self: &Arc<Self>,
+        id: &FrameworkId,
+        mut info: FrameworkInfo,
+        suppressed_roles: Vec<String>,
+    ) -> Result<(), String> {
+        validate_framework_info(&info)?;
+        if info.id.as_ref() != Some(id) {
+            return Err("'framework_info.id' must match 'framework_id'".into());
+        }
+        let mut core = self.core();
+        let Some(f) = core.frameworks.get_mut(id) else {
+            return Err("Framework cannot be found".into());
+        };
+        info.id = Some(id.clone());
+        f.info = info;
+        f.suppressed_roles = suppressed_roles.into_iter().collect();
+        self.allocate(&mut core);
+        Ok(())
+    }
+}
+
+/// Sends HEARTBEAT every `interval` until the stream closes. Holds only a weak sender so the
+/// master dropping its end still closes the stream.
+fn spawn_heartbeats(
+    stream: &EventStream,
+    interval: Duration,
+    stopped: tokio_util::sync::CancellationToken,
+) {
+    let weak = stream.tx.downgrade();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.tick().await;
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stopped.cancelled() => return,
+            }
+            let Some(tx) = weak.upgrade() else { return };
+            let beat = EventStream {
+                id: String::new(),
+                tx,
+            };
+            beat.send(&Event::heartbeat());
+            if beat.tx.is_closed() {
+                return;
+            }
+        }
+    });
+}

@@ -1,0 +1,185 @@
+//! mmrun's Mesos-compatible master: the v1 scheduler and operator APIs, the legacy JSON
+//! endpoints, an event-driven DRF allocator and agent liveness, over one in-memory registry.
+//!
+//! `model` holds the data; `frameworks`, `allocator`, `tasks` and `agents` hold the behaviour
+//! (each an `impl MasterShared` block); `scheduler_api`, `operator_api`, `legacy_api` and
+//! `agent_api` are the HTTP faces; `views` renders the registry as Mesos's JSON shapes.
+
+mod agent_api;
+mod agents;
+mod allocator;
+mod config;
+mod frameworks;
+mod legacy_api;
+mod model;
+mod operator_api;
+mod scheduler_api;
+mod tasks;
+mod views;
+
+pub use config::{MASTER_FLAGS, MasterConfig};
+pub use views::version_info;
+
+use crate::lite::http::serve;
+use crate::mesos::framework::MasterInfo;
+use crate::mesos::task::now_seconds;
+use axum::Router;
+use model::MasterCore;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// State shared by every handler and background task of one master.
+pub struct MasterShared {
+    core: Mutex<MasterCore>,
+    pub config: MasterConfig,
+    pub info: MasterInfo,
+    pub start_time: f64,
+    http: reqwest::Client,
+    /// Cancelled when the master stops; every background task watches a child of it.
+    stopped: CancellationToken,
+}
+
+impl MasterShared {
+    /// The registry lock. Held only for in-memory work, never across an await.
+    fn core(&self) -> MutexGuard<'_, MasterCore> {
+        self.core.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` after `delay` unless the master stops or `cancel` fires first.
+    fn after(
+        self: &Arc<Self>,
+        delay: std::time::Duration,
+        cancel: Option<CancellationToken>,
+        f: impl FnOnce(&Arc<MasterShared>) + Send + 'static,
+    ) {
+        let master = self.clone();
+        let stopped = self.stopped.clone();
+        let cancel = cancel.unwrap_or_default();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => f(&master),
+                _ = stopped.cancelled() => {}
+                _ = cancel.cancelled() => {}
+            }
+        });
+    }
+}
+
+/// A running master.
+pub struct Master {
+    shared: Arc<MasterShared>,
+    addr: SocketAddr,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Master {
+    /// Binds the configured address and starts serving.
+    pub async fn start(config: MasterConfig) -> std::io::Result<Master> {
+        let listener = TcpListener::bind(config.address.bind).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("master cannot listen on {}: {e}", config.address.bind),
+            )
+        })?;
+        Master::start_on(listener, config)
+    }
+
+    /// Serves on an already bound listener (tests and in-process clusters bind 127.0.0.1:0).
+    pub fn start_on(listener: TcpListener, config: MasterConfig) -> std::io::Result<Master> {
+        let addr = listener.local_addr()?;
+        let port = config.address.advertise_port.unwrap_or(addr.port());
+        let id = uuid::Uuid::new_v4().to_string();
+        let info = MasterInfo::new(
+            &id,
+            config.address.advertise_ip,
+            port,
+            &config.address.hostname,
+            crate::mesos::MESOS_VERSION,
+        );
+        let start_time = now_seconds();
+        let shared = Arc::new(MasterShared {
+            core: Mutex::new(MasterCore::new(info.clone())),
+            info,
+            start_time,
+            http: crate::lite::peer_client(),
+            stopped: CancellationToken::new(),
+            config,
+        });
+        let router = router(shared.clone());
+        let stopped = shared.stopped.clone();
+        let server = tokio::spawn(serve(listener, router, async move {
+            stopped.cancelled().await
+        }));
+        tracing::info!(
+            "master {} listening on {addr}, advertised as {}",
+            shared.info.id,
+            shared.info.pid
+        );
+        Ok(Master {
+            shared,
+            addr,
+            server: Some(server),
+        })
+    }
+
+    /// The address the server is bound to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<advertised ip>:<port>`, what clients and agents should use.
+    pub fn url(&self) -> String {
+        format!(
+            "http://{}:{}",
+            self.shared.info.address.ip, self.shared.info.address.port
+        )
+    }
+
+    pub fn id(&self) -> &str {
+        &self.shared.info.id
+    }
+
+    /// Stops serving, closes every framework stream and forgets every agent. Agents notice
+    /// the missing pings and re-register with whichever master serves next.
+    pub async fn stop(mut self) {
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
+        self.shared.stopped.cancel();
+        {
+            let mut core = self.shared.core();
+            core.frameworks.clear();
+            core.agents.clear();
+            core.offers.clear();
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for Master {
+    fn drop(&mut self) {
+        self.shared.stopped.cancel();
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// The master's HTTP surface, apart from serving, so handlers can be tested without sockets.
+pub fn router(master: Arc<MasterShared>) -> Router {
+    Router::new()
+        .merge(scheduler_api::routes())
+        .merge(operator_api::routes())
+        .merge(legacy_api::routes())
+        .merge(agent_api::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::lite::MAX_REQUEST_BODY_BYTES,
+        ))
+        .with_state(master)
+}

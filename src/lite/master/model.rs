@@ -1,0 +1,249 @@
+//! The master's in-memory registry: frameworks, agents, tasks and offers. Plain data; the
+//! behaviour lives in the sibling modules that take `&mut MasterCore`.
+
+use crate::lite::protocol::ToAgent;
+use crate::mesos::attributes::Attribute;
+use crate::mesos::framework::{FrameworkInfo, MasterInfo};
+use crate::mesos::ids::{AgentId, FrameworkId, OfferId, TaskId};
+use crate::mesos::recordio;
+use crate::mesos::resources::Resources;
+use crate::mesos::scheduler::Event;
+use crate::mesos::task::{TaskInfo, TaskState, TaskStatus};
+use bytes::Bytes;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Instant;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// A framework's subscription stream: RecordIO-framed JSON events, one line each.
+pub struct EventStream {
+    pub id: String,
+    pub tx: mpsc::UnboundedSender<Bytes>,
+}
+
+impl EventStream {
+    pub fn send(&self, event: &Event) {
+        match serde_json::to_vec(event) {
+            // A closed stream is noticed by its guard; a failed send here needs no handling.
+            Ok(json) => {
+                let _ = self.tx.send(recordio::encode(&json));
+            }
+            Err(e) => tracing::error!("cannot encode event: {e}"),
+        }
+    }
+}
+
+pub struct Task {
+    pub info: TaskInfo,
+    pub framework_id: FrameworkId,
+    pub state: TaskState,
+    pub statuses: Vec<TaskStatus>,
+    /// The state and uuid of the update the agent is waiting to have acknowledged.
+    pub status_update_state: Option<TaskState>,
+    pub status_update_uuid: Option<String>,
+    pub role: String,
+    pub user: Option<String>,
+}
+
+impl Task {
+    pub fn resources(&self) -> Resources {
+        Resources::new(self.info.resources.iter().cloned())
+    }
+
+    pub fn agent_id(&self) -> &AgentId {
+        &self.info.agent_id
+    }
+
+    /// Records a status as Mesos's `Master::updateTask` does: a repeat of the last state
+    /// replaces it rather than growing the history.
+    pub fn record(&mut self, status: TaskStatus, latest_state: TaskState) {
+        if self.statuses.last().is_some_and(|s| s.state == status.state) {
+            self.statuses.pop();
+        }
+        self.status_update_state = Some(status.state);
+        self.status_update_uuid = status.uuid.clone();
+        self.statuses.push(status);
+        self.state = latest_state;
+    }
+}
+
+pub struct Framework {
+    pub id: FrameworkId,
+    pub info: FrameworkInfo,
+    pub active: bool,
+    pub connected: bool,
+    /// Known only from re-registering agents' reports, until its scheduler subscribes again.
+    pub recovered: bool,
+    pub registered_time: f64,
+    pub reregistered_time: Option<f64>,
+    pub unregistered_time: f64,
+    pub stream: Option<EventStream>,
+    pub tasks: BTreeMap<TaskId, Task>,
+    pub unreachable_tasks: BTreeMap<TaskId, Task>,
+    pub completed_tasks: VecDeque<Task>,
+    pub suppressed_roles: BTreeSet<String>,
+    /// Cancels the failover-timeout removal when the scheduler comes back.
+    pub failover_timer: Option<CancellationToken>,
+}
+
+impl Framework {
+    pub fn send(&self, event: &Event) {
+        if let Some(stream) = &self.stream {
+            stream.send(event);
+        }
+    }
+
+    pub fn is_partition_aware(&self) -> bool {
+        self.info
+            .has_capability(crate::mesos::framework::capability::PARTITION_AWARE)
+    }
+
+    pub fn roles(&self) -> Vec<String> {
+        self.info.effective_roles()
+    }
+
+    pub fn wants_offers(&self) -> bool {
+        self.active
+            && self.connected
+            && self
+                .roles()
+                .iter()
+                .any(|r| !self.suppressed_roles.contains(r))
+    }
+}
+
+/// The master's link to one agent: an ordered message queue and the liveness pinger.
+pub struct AgentLink {
+    pub tx: mpsc::UnboundedSender<ToAgent>,
+    pub cancel: CancellationToken,
+}
+
+impl Drop for AgentLink {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+pub struct Agent {
+    pub id: AgentId,
+    pub hostname: String,
+    pub ip: String,
+    pub port: u16,
+    pub total: Resources,
+    pub attributes: Vec<Attribute>,
+    pub version: String,
+    pub registered_time: f64,
+    pub reregistered_time: Option<f64>,
+    pub active: bool,
+    pub connected: bool,
+    pub link: AgentLink,
+}
+
+impl Agent {
+    pub fn pid(&self) -> String {
+        format!("slave(1)@{}:{}", self.ip, self.port)
+    }
+
+    pub fn send(&self, message: ToAgent) {
+        let _ = self.link.tx.send(message);
+    }
+}
+
+pub struct OfferRecord {
+    pub id: OfferId,
+    pub framework_id: FrameworkId,
+    pub agent_id: AgentId,
+    pub resources: Resources,
+    pub role: String,
+    pub timer: Option<CancellationToken>,
+}
+
+/// A DECLINE (or unused part of an ACCEPT) keeps an agent's resources from one framework.
+pub struct OfferFilter {
+    pub framework_id: FrameworkId,
+    pub agent_id: AgentId,
+    pub until: Instant,
+}
+
+pub struct MasterCore {
+    pub info: MasterInfo,
+    pub frameworks: BTreeMap<FrameworkId, Framework>,
+    pub completed_frameworks: VecDeque<Framework>,
+    pub agents: BTreeMap<AgentId, Agent>,
+    /// Agents marked unreachable, with the time they were.
+    pub unreachable_agents: BTreeMap<AgentId, f64>,
+    pub offers: BTreeMap<OfferId, OfferRecord>,
+    pub filters: Vec<OfferFilter>,
+    pub next_framework: u64,
+    pub next_agent: u64,
+    pub next_offer: u64,
+    /// Cumulative counts of tasks that reached each terminal state (`master/tasks_<state>`).
+    pub terminal_counts: BTreeMap<TaskState, u64>,
+}
+
+impl MasterCore {
+    pub fn new(info: MasterInfo) -> MasterCore {
+        MasterCore {
+            info,
+            frameworks: BTreeMap::new(),
+            completed_frameworks: VecDeque::new(),
+            agents: BTreeMap::new(),
+            unreachable_agents: BTreeMap::new(),
+            offers: BTreeMap::new(),
+            filters: Vec::new(),
+            next_framework: 0,
+            next_agent: 0,
+            next_offer: 0,
+            terminal_counts: BTreeMap::new(),
+        }
+    }
+
+    /// Non-terminal tasks on an agent, across frameworks: what the agent's resources are used by.
+    pub fn used_on(&self, agent_id: &AgentId) -> Resources {
+        let mut used = Resources::default();
+        for f in self.frameworks.values() {
+            for t in f.tasks.values() {
+                if t.agent_id() == agent_id && !t.state.is_terminal() {
+                    used = used.add(&t.resources());
+                }
+            }
+        }
+        used
+    }
+
+    pub fn offered_on(&self, agent_id: &AgentId) -> Resources {
+        self.offers
+            .values()
+            .filter(|o| &o.agent_id == agent_id)
+            .fold(Resources::default(), |acc, o| acc.add(&o.resources))
+    }
+
+    pub fn used_by(&self, framework: &Framework) -> Resources {
+        framework
+            .tasks
+            .values()
+            .filter(|t| !t.state.is_terminal())
+            .fold(Resources::default(), |acc, t| acc.add(&t.resources()))
+    }
+
+    pub fn offered_to(&self, framework_id: &FrameworkId) -> Resources {
+        self.offers
+            .values()
+            .filter(|o| &o.framework_id == framework_id)
+            .fold(Resources::default(), |acc, o| acc.add(&o.resources))
+    }
+
+    pub fn find_framework(&self, id: &FrameworkId) -> Option<&Framework> {
+        self.frameworks.get(id)
+    }
+
+    pub fn is_completed_framework(&self, id: &FrameworkId) -> bool {
+        self.completed_frameworks.iter().any(|f| &f.id == id)
+    }
+
+    pub fn count_terminal(&mut self, state: TaskState) {
+        if state.is_terminal() {
+            *self.terminal_counts.entry(state).or_default() += 1;
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! `POST /api/v1`: the v1 operator API (reference section 4).
+
+use super::MasterShared;
+use super::views::version_info;
+use crate::lite::api_error::{ApiError, check_accepts_json, check_call_request};
+use crate::mesos::operator::{GetMaster, GetState, OperatorCall, OperatorCallType};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub fn routes() -> Router<Arc<MasterShared>> {
+    Router::new().route("/api/v1", any(operator))
+}
+
+async fn operator(
+    State(master): State<Arc<MasterShared>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match handle(&master, &method, &headers, body) {
+        Ok(Some(v)) => Json(v).into_response(),
+        Ok(None) => StatusCode::OK.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn handle(
+    master: &Arc<MasterShared>,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Option<Value>, ApiError> {
+    check_call_request(method, headers)?;
+    let body = body?;
+    let call: OperatorCall = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("Failed to parse body into Call: {e}")))?;
+    check_accepts_json(headers)?;
+    let answer = |kind: &str, payload: Value| {
+        let mut m = serde_json::Map::new();
+        m.insert("type".into(), json!(kind));
+        m.insert(kind.to_lowercase(), payload);
+        Value::Object(m)
+    };
+    let to_value = |v: Result<Value, serde_json::Error>| {
+        v.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    };
+    Ok(Some(match call.kind {
+        OperatorCallType::GetHealth => answer("GET_HEALTH", json!({"healthy": true})),
+        OperatorCallType::GetVersion => answer("GET_VERSION", json!({"version_info": version_info()})),
+        OperatorCallType::GetFlags => {
+            let flags: Vec<Value> = master
+                .config
+                .flags
+                .iter()
+                .map(|(k, v)| json!({"name": k, "value": v}))
+                .collect();
+            answer("GET_FLAGS", json!({"flags": flags}))
+        }
+        OperatorCallType::GetMetrics => {
+            let metrics: Vec<Value> = master
+                .metrics()
+                .as_object()
+                .map(|m| m.iter().map(|(k, v)| json!({"name": k, "value": v})).collect())
+                .unwrap_or_default();
+            answer("GET_METRICS", json!({"metrics": metrics}))
+        }
+        OperatorCallType::GetMaster => answer(
+            "GET_MASTER",
+            to_value(serde_json::to_value(GetMaster {
+                master_info: master.info.clone(),
+                start_time: master.start_time,
+                elected_time: Some(master.start_time),
+            }))?,
+        ),
+        OperatorCallType::GetAgents => answer("GET_AGENTS", to_value(serde_json::to_value(master.get_agents()))?),
+        OperatorCallType::GetFrameworks => {
+            answer("GET_FRAMEWORKS", to_value(serde_json::to_value(master.get_frameworks()))?)
+        }
+        OperatorCallType::GetTasks => answer("GET_TASKS", to_value(serde_json::to_value(master.get_tasks()))?),
+        OperatorCallType::GetExecutors => answer("GET_EXECUTORS", json!({})),
+        OperatorCallType::GetState => answer(
+            "GET_STATE",
+            to_value(serde_json::to_value(GetState {
+                get_tasks: master.get_tasks(),
+                get_executors: json!({}),
+                get_frameworks: master.get_frameworks(),
+                get_agents: master.get_agents(),
+            }))?,
+        ),
+        OperatorCallType::Teardown => {
+            let id = call
+                .payload
+                .get("teardown")
+                .and_then(|t| t.get("framework_id"))
+                .and_then(|f| serde_json::from_value(f.clone()).ok())
+                .ok_or_else(|| ApiError::bad_request("Expecting 'teardown.framework_id' to be present"))?;
+            if !master.teardown(&id) {
+                return Err(ApiError::bad_request(format!("No framework found with specified ID: {id}")));
+            }
+            return Ok(None);
+        }
+        OperatorCallType::Unknown => {
+            return Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "Received an unexpected 'UNKNOWN' call"));
+        }
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                format!(
+                    "{} is not supported by mmrun's master (see docs/differences.md)",
+                    serde_json::to_value(other).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+                ),
+            ));
+        }
+    }))
+}

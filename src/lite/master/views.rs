@@ -1,0 +1,344 @@
+//! Renders the master's registry as Mesos's JSON: the legacy `/master/*` shapes (section 5)
+//! and the v1 operator payloads (section 4). Read-only.
+
+use super::MasterShared;
+use super::model::{Agent, Framework, MasterCore, Task};
+use crate::mesos::attributes::attributes_to_legacy_object;
+use crate::mesos::framework::capability;
+use crate::mesos::ids::ExecutorId;
+use crate::mesos::operator;
+use crate::mesos::resources::Resources;
+use crate::mesos::scheduler::Offer;
+use crate::mesos::state::{
+    LeaderInfo, LegacyLabel, MasterState, StateAgent, StateFramework, StateOffer, StateTask,
+    StateTaskStatus, VersionInfo,
+};
+use crate::mesos::task::{TaskState, TimeInfo};
+use serde_json::{Map, Value, json};
+
+pub const BUILD_USER: &str = "mmrun";
+
+pub fn version_info() -> VersionInfo {
+    VersionInfo {
+        version: crate::mesos::MESOS_VERSION.into(),
+        build_date: "2026-01-01 00:00:00".into(),
+        build_time: 1767225600.0,
+        build_user: BUILD_USER.into(),
+    }
+}
+
+fn legacy_labels(labels: &Option<crate::mesos::task::Labels>) -> Option<Vec<LegacyLabel>> {
+    labels.as_ref().filter(|l| !l.labels.is_empty()).map(|l| {
+        l.labels
+            .iter()
+            .map(|x| LegacyLabel { key: x.key.clone(), value: x.value.clone() })
+            .collect()
+    })
+}
+
+pub fn state_task(task: &Task) -> StateTask {
+    StateTask {
+        id: task.info.task_id.value.clone(),
+        name: task.info.name.clone(),
+        framework_id: task.framework_id.value.clone(),
+        executor_id: String::new(),
+        slave_id: task.agent_id().value.clone(),
+        state: task.state.name().into(),
+        resources: task.resources().to_legacy_object(),
+        role: Some(task.role.clone()),
+        statuses: task
+            .statuses
+            .iter()
+            .map(|s| StateTaskStatus {
+                state: s.state.name().into(),
+                timestamp: s.timestamp.unwrap_or(0.0),
+                container_status: s.container_status.as_ref().and_then(|c| serde_json::to_value(c).ok()),
+                healthy: s.healthy,
+            })
+            .collect(),
+        user: task.user.clone(),
+        labels: legacy_labels(&task.info.labels),
+        container: task.info.container.clone(),
+        discovery: task.info.discovery.clone(),
+    }
+}
+
+fn state_offer(core: &MasterCore, id: &crate::mesos::ids::OfferId) -> Option<StateOffer> {
+    let o = core.offers.get(id)?;
+    Some(StateOffer {
+        id: o.id.value.clone(),
+        framework_id: o.framework_id.value.clone(),
+        allocation_info: json!({"role": o.role}),
+        slave_id: o.agent_id.value.clone(),
+        resources: o.resources.to_legacy_object(),
+    })
+}
+
+pub fn state_framework(core: &MasterCore, f: &Framework) -> StateFramework {
+    let used = core.used_by(f);
+    let offered = core.offered_to(&f.id);
+    let multi_role = f.info.has_capability(capability::MULTI_ROLE);
+    let offers = core
+        .offers
+        .values()
+        .filter(|o| o.framework_id == f.id)
+        .filter_map(|o| state_offer(core, &o.id))
+        .collect();
+    StateFramework {
+        id: f.id.value.clone(),
+        name: f.info.name.clone(),
+        pid: None,
+        used_resources: used.to_legacy_object(),
+        offered_resources: offered.to_legacy_object(),
+        resources: used.add(&offered).to_legacy_object(),
+        capabilities: f.info.capabilities.iter().map(|c| c.kind.clone()).collect(),
+        hostname: f.info.hostname.clone().unwrap_or_default(),
+        webui_url: f.info.webui_url.clone().unwrap_or_default(),
+        active: f.active,
+        connected: f.connected,
+        recovered: f.recovered,
+        user: f.info.user.clone(),
+        failover_timeout: f.info.failover_timeout,
+        checkpoint: f.info.checkpoint,
+        registered_time: f.registered_time,
+        unregistered_time: f.unregistered_time,
+        reregistered_time: f.reregistered_time,
+        principal: f.info.principal.clone(),
+        role: (!multi_role).then(|| f.info.role.clone()),
+        roles: multi_role.then(|| f.info.effective_roles()),
+        tasks: f.tasks.values().map(state_task).collect(),
+        unreachable_tasks: f.unreachable_tasks.values().map(state_task).collect(),
+        completed_tasks: f.completed_tasks.iter().map(state_task).collect(),
+        offers,
+        executors: vec![],
+        labels: legacy_labels(&f.info.labels),
+    }
+}
+
+pub fn state_agent(core: &MasterCore, a: &Agent) -> StateAgent {
+    StateAgent {
+        id: a.id.value.clone(),
+        hostname: a.hostname.clone(),
+        port: a.port,
+        attributes: attributes_to_legacy_object(&a.attributes),
+        pid: a.pid(),
+        registered_time: a.registered_time,
+        reregistered_time: a.reregistered_time,
+        resources: a.total.to_legacy_object(),
+        used_resources: core.used_on(&a.id).to_legacy_object(),
+        offered_resources: core.offered_on(&a.id).to_legacy_object(),
+        unreserved_resources: unreserved(&a.total).to_legacy_object(),
+        reserved_resources: reserved_by_role(&a.total),
+        active: a.active,
+        deactivated: !a.active,
+        version: a.version.clone(),
+        capabilities: vec!["MULTI_ROLE".into(), "HIERARCHICAL_ROLE".into(), "RESERVATION_REFINEMENT".into()],
+    }
+}
+
+fn unreserved(total: &Resources) -> Resources {
+    Resources::new(total.iter().filter(|r| r.role.as_deref().unwrap_or("*") == "*").cloned())
+}
+
+fn reserved_by_role(total: &Resources) -> Value {
+    let mut roles: Map<String, Value> = Map::new();
+    let mut names: Vec<&str> = total
+        .iter()
+        .filter_map(|r| r.role.as_deref())
+        .filter(|r| *r != "*")
+        .collect();
+    names.sort();
+    names.dedup();
+    for role in names {
+        let of_role = Resources::new(total.iter().filter(|r| r.role.as_deref() == Some(role)).cloned());
+        roles.insert(role.into(), of_role.to_legacy_object());
+    }
+    Value::Object(roles)
+}
+
+impl MasterShared {
+    pub(super) fn master_state(&self) -> MasterState {
+        let core = self.core();
+        let v = version_info();
+        let active = core.agents.values().filter(|a| a.active).count();
+        MasterState {
+            version: v.version,
+            build_date: v.build_date,
+            build_time: v.build_time,
+            build_user: v.build_user,
+            start_time: self.start_time,
+            elected_time: Some(self.start_time),
+            id: self.info.id.clone(),
+            pid: self.info.pid.clone(),
+            hostname: self.info.hostname.clone(),
+            capabilities: vec!["AGENT_UPDATE".into(), "AGENT_DRAINING".into(), "QUOTA_V2".into()],
+            activated_slaves: active as f64,
+            deactivated_slaves: (core.agents.len() - active) as f64,
+            unreachable_slaves: core.unreachable_agents.len() as f64,
+            leader: Some(self.info.pid.clone()),
+            leader_info: Some(LeaderInfo {
+                id: self.info.id.clone(),
+                pid: self.info.pid.clone(),
+                port: self.info.port,
+                hostname: self.info.hostname.clone(),
+            }),
+            cluster: self.config.cluster.clone(),
+            flags: self.config.flags.clone(),
+            slaves: core.agents.values().map(|a| state_agent(&core, a)).collect(),
+            recovered_slaves: vec![],
+            frameworks: core.frameworks.values().map(|f| state_framework(&core, f)).collect(),
+            completed_frameworks: core
+                .completed_frameworks
+                .iter()
+                .map(|f| state_framework(&core, f))
+                .collect(),
+            orphan_tasks: vec![],
+            unregistered_frameworks: vec![],
+        }
+    }
+
+    pub(super) fn metrics(&self) -> Value {
+        let core = self.core();
+        let mut m = Map::new();
+        let mut put = |k: &str, v: f64| {
+            m.insert(k.into(), json!(v));
+        };
+        let uptime = crate::mesos::task::now_seconds() - self.start_time;
+        put("master/elected", 1.0);
+        put("master/uptime_secs", uptime);
+        let active = core.agents.values().filter(|a| a.active).count() as f64;
+        let connected = core.agents.values().filter(|a| a.connected).count() as f64;
+        put("master/slaves_active", active);
+        put("master/slaves_inactive", core.agents.len() as f64 - active);
+        put("master/slaves_connected", connected);
+        put("master/slaves_disconnected", core.agents.len() as f64 - connected);
+        put("master/slaves_unreachable", core.unreachable_agents.len() as f64);
+        let fw_active = core.frameworks.values().filter(|f| f.active).count() as f64;
+        let fw_connected = core.frameworks.values().filter(|f| f.connected).count() as f64;
+        put("master/frameworks_active", fw_active);
+        put("master/frameworks_inactive", core.frameworks.len() as f64 - fw_active);
+        put("master/frameworks_connected", fw_connected);
+        put("master/frameworks_disconnected", core.frameworks.len() as f64 - fw_connected);
+        for state in TaskState::ALL {
+            let value = if state.is_terminal() {
+                core.terminal_counts.get(&state).copied().unwrap_or(0) as f64
+            } else {
+                core.frameworks
+                    .values()
+                    .flat_map(|f| f.tasks.values().chain(f.unreachable_tasks.values()))
+                    .filter(|t| t.state == state)
+                    .count() as f64
+            };
+            put(&format!("master/tasks_{}", state.metric_name()), value);
+        }
+        put("master/outstanding_offers", core.offers.len() as f64);
+        let total = core.agents.values().fold(Resources::default(), |acc, a| acc.add(&a.total));
+        let used = core
+            .agents
+            .keys()
+            .fold(Resources::default(), |acc, id| acc.add(&core.used_on(id)));
+        for name in ["cpus", "mem", "disk", "gpus"] {
+            let (t, u) = (total.scalar(name), used.scalar(name));
+            put(&format!("master/{name}_total"), t);
+            put(&format!("master/{name}_used"), u);
+            put(&format!("master/{name}_percent"), if t > 0.0 { u / t } else { 0.0 });
+        }
+        put("master/event_queue_messages", 0.0);
+        put("master/event_queue_http_requests", 0.0);
+        put("registrar/state_fetch_ms", 0.0);
+        Value::Object(m)
+    }
+
+    fn v1_task(task: &Task) -> operator::Task {
+        operator::Task {
+            name: task.info.name.clone(),
+            task_id: task.info.task_id.clone(),
+            framework_id: task.framework_id.clone(),
+            executor_id: None::<ExecutorId>,
+            agent_id: task.agent_id().clone(),
+            state: task.state,
+            resources: task.info.resources.clone(),
+            statuses: task.statuses.clone(),
+            status_update_state: task.status_update_state,
+            status_update_uuid: task.status_update_uuid.clone(),
+            labels: task.info.labels.clone(),
+            container: task.info.container.clone(),
+            user: task.user.clone(),
+        }
+    }
+
+    pub(super) fn get_tasks(&self) -> operator::GetTasks {
+        let core = self.core();
+        let all = core.frameworks.values().chain(core.completed_frameworks.iter());
+        let mut out = operator::GetTasks::default();
+        for f in all {
+            out.tasks.extend(f.tasks.values().map(Self::v1_task));
+            out.unreachable_tasks.extend(f.unreachable_tasks.values().map(Self::v1_task));
+            out.completed_tasks.extend(f.completed_tasks.iter().map(Self::v1_task));
+        }
+        out
+    }
+
+    pub(super) fn get_agents(&self) -> operator::GetAgents {
+        let core = self.core();
+        operator::GetAgents {
+            agents: core
+                .agents
+                .values()
+                .map(|a| operator::Agent {
+                    agent_info: operator::AgentInfo {
+                        hostname: a.hostname.clone(),
+                        port: a.port,
+                        resources: a.total.clone().into_vec(),
+                        attributes: a.attributes.clone(),
+                        id: Some(a.id.clone()),
+                    },
+                    active: a.active,
+                    version: a.version.clone(),
+                    pid: a.pid(),
+                    registered_time: TimeInfo::from_seconds(a.registered_time),
+                    reregistered_time: a.reregistered_time.map(TimeInfo::from_seconds),
+                    total_resources: a.total.clone().into_vec(),
+                    allocated_resources: core.used_on(&a.id).into_vec(),
+                    offered_resources: core.offered_on(&a.id).into_vec(),
+                    capabilities: vec![],
+                })
+                .collect(),
+            recovered_agents: vec![],
+        }
+    }
+
+    pub(super) fn get_frameworks(&self) -> operator::GetFrameworks {
+        let core = self.core();
+        let view = |f: &Framework| operator::Framework {
+            framework_info: f.info.clone(),
+            active: f.active,
+            connected: f.connected,
+            recovered: f.recovered,
+            registered_time: Some(TimeInfo::from_seconds(f.registered_time)),
+            unregistered_time: (f.unregistered_time > 0.0).then(|| TimeInfo::from_seconds(f.unregistered_time)),
+            offers: core
+                .offers
+                .values()
+                .filter(|o| o.framework_id == f.id)
+                .map(|o| Offer {
+                    id: o.id.clone(),
+                    framework_id: o.framework_id.clone(),
+                    agent_id: o.agent_id.clone(),
+                    hostname: core.agents.get(&o.agent_id).map(|a| a.hostname.clone()).unwrap_or_default(),
+                    url: None,
+                    resources: o.resources.clone().into_vec(),
+                    attributes: vec![],
+                    executor_ids: vec![],
+                    allocation_info: None,
+                })
+                .collect(),
+            allocated_resources: core.used_by(f).into_vec(),
+            offered_resources: core.offered_to(&f.id).into_vec(),
+        };
+        operator::GetFrameworks {
+            frameworks: core.frameworks.values().map(view).collect(),
+            completed_frameworks: core.completed_frameworks.iter().map(view).collect(),
+        }
+    }
+}

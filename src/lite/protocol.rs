@@ -1,0 +1,132 @@
+//! The master↔agent protocol. Real Mesos uses libprocess messages; mmrun uses plain HTTP/JSON,
+//! documented in docs/protocol.md. Agents call the master's `/api/mmrun/v1/agent/*`; the master
+//! calls each agent's `/api/mmrun/v1/*`. The messages mirror Mesos's own
+//! (RegisterSlaveMessage, RunTaskMessage, KillTaskMessage, StatusUpdateMessage, …).
+
+use crate::mesos::attributes::Attribute;
+use crate::mesos::framework::{FrameworkInfo, MasterInfo};
+use crate::mesos::ids::{AgentId, FrameworkId, TaskId};
+use crate::mesos::resources::Resource;
+use crate::mesos::task::{KillPolicy, TaskInfo, TaskState, TaskStatus};
+use serde::{Deserialize, Serialize};
+
+pub const REGISTER_PATH: &str = "/api/mmrun/v1/agent/register";
+pub const UNREGISTER_PATH: &str = "/api/mmrun/v1/agent/unregister";
+pub const STATUS_UPDATE_PATH: &str = "/api/mmrun/v1/agent/status_update";
+
+pub const PING_PATH: &str = "/api/mmrun/v1/ping";
+pub const RUN_TASK_PATH: &str = "/api/mmrun/v1/run_task";
+pub const KILL_TASK_PATH: &str = "/api/mmrun/v1/kill_task";
+pub const ACKNOWLEDGE_PATH: &str = "/api/mmrun/v1/acknowledge";
+pub const SHUTDOWN_FRAMEWORK_PATH: &str = "/api/mmrun/v1/shutdown_framework";
+
+/// A task the agent is running, reported when it re-registers so the master can rebuild its view.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReportedTask {
+    pub framework_id: FrameworkId,
+    pub task: TaskInfo,
+    pub state: TaskState,
+    pub statuses: Vec<TaskStatus>,
+}
+
+/// Agent → master: register (no `agent_id`) or re-register (with the id the agent was given).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RegisterAgent {
+    pub agent_id: Option<AgentId>,
+    pub hostname: String,
+    pub ip: String,
+    pub port: u16,
+    pub resources: Vec<Resource>,
+    pub attributes: Vec<Attribute>,
+    pub version: String,
+    #[serde(default)]
+    pub frameworks: Vec<FrameworkInfo>,
+    #[serde(default)]
+    pub tasks: Vec<ReportedTask>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AgentRegistered {
+    pub agent_id: AgentId,
+    pub master_info: MasterInfo,
+    /// The agent considers the master gone when no ping came for `ping_timeout × max_pings`.
+    pub ping_timeout_secs: f64,
+    pub max_ping_timeouts: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UnregisterAgent {
+    pub agent_id: AgentId,
+}
+
+/// Agent → master: one status update. `latest_state` is the newest state the agent knows,
+/// which may be ahead of `status` while earlier updates wait for acknowledgement.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StatusUpdate {
+    pub agent_id: AgentId,
+    pub framework_id: FrameworkId,
+    pub status: TaskStatus,
+    pub latest_state: TaskState,
+}
+
+/// Master → agent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Ping {
+    pub master_id: String,
+    pub connected: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunTask {
+    pub framework_id: FrameworkId,
+    pub framework_info: FrameworkInfo,
+    pub task: TaskInfo,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KillTask {
+    pub framework_id: FrameworkId,
+    pub task_id: TaskId,
+    pub kill_policy: Option<KillPolicy>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AcknowledgeUpdate {
+    pub framework_id: FrameworkId,
+    pub task_id: TaskId,
+    pub uuid: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ShutdownFramework {
+    pub framework_id: FrameworkId,
+}
+
+/// Everything the master sends an agent, delivered in order by one queue per agent.
+#[derive(Clone, Debug)]
+pub enum ToAgent {
+    RunTask(RunTask),
+    KillTask(KillTask),
+    Acknowledge(AcknowledgeUpdate),
+    ShutdownFramework(ShutdownFramework),
+}
+
+impl ToAgent {
+    pub fn path(&self) -> &'static str {
+        match self {
+            ToAgent::RunTask(_) => RUN_TASK_PATH,
+            ToAgent::KillTask(_) => KILL_TASK_PATH,
+            ToAgent::Acknowledge(_) => ACKNOWLEDGE_PATH,
+            ToAgent::ShutdownFramework(_) => SHUTDOWN_FRAMEWORK_PATH,
+        }
+    }
+
+    pub fn body(&self) -> serde_json::Result<Vec<u8>> {
+        match self {
+            ToAgent::RunTask(m) => serde_json::to_vec(m),
+            ToAgent::KillTask(m) => serde_json::to_vec(m),
+            ToAgent::Acknowledge(m) => serde_json::to_vec(m),
+            ToAgent::ShutdownFramework(m) => serde_json::to_vec(m),
+        }
+    }
+}
