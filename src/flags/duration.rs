@@ -55,14 +55,21 @@ mod tests {
         assert_eq!(parse_duration("15secs").unwrap(), Duration::from_secs(15));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("1mins").unwrap(), Duration::from_secs(60));
-        assert_eq!(parse_duration("0.5secs").unwrap(), Duration::from_millis(500));
+        assert_eq!(
+            parse_duration("0.5secs").unwrap(),
+            Duration::from_millis(500)
+        );
         assert_eq!(parse_duration("2hrs").unwrap(), Duration::from_secs(7200));
     }
 
     #[test]
     fn rejects_what_mesos_rejects() {
         assert!(parse_duration("15").unwrap_err().contains("no unit"));
-        assert!(parse_duration("15s").unwrap_err().contains("unknown unit 's'"));
+        assert!(
+            parse_duration("15s")
+                .unwrap_err()
+                .contains("unknown unit 's'")
+        );
         assert!(parse_duration("secs").unwrap_err().contains("number"));
     }
 

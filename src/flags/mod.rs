@@ -129,10 +129,18 @@ fn read_value(value: &str) -> Result<String, String> {
 pub fn help(specs: &[FlagSpec]) -> String {
     let mut out = String::new();
     for s in specs {
-        let default = s.default.map(|d| format!(" (default: {d})")).unwrap_or_default();
-        out.push_str(&format!("  --{}=VALUE{}\n      {}\n", s.name, default, s.help));
+        let default = s
+            .default
+            .map(|d| format!(" (default: {d})"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  --{}=VALUE{}\n      {}\n",
+            s.name, default, s.help
+        ));
     }
-    out.push_str("\nEvery flag can also be set as MESOS_<FLAG> in the environment; the command line wins.\n");
+    out.push_str(
+        "\nEvery flag can also be set as MESOS_<FLAG> in the environment; the command line wins.\n",
+    );
     out
 }
 
@@ -141,10 +149,26 @@ mod tests {
     use super::*;
 
     const SPECS: &[FlagSpec] = &[
-        FlagSpec { name: "port", default: Some("5050"), help: "" },
-        FlagSpec { name: "work_dir", default: None, help: "" },
-        FlagSpec { name: "hostname_lookup", default: Some("true"), help: "" },
-        FlagSpec { name: "agent_ping_timeout", default: Some("15secs"), help: "" },
+        FlagSpec {
+            name: "port",
+            default: Some("5050"),
+            help: "",
+        },
+        FlagSpec {
+            name: "work_dir",
+            default: None,
+            help: "",
+        },
+        FlagSpec {
+            name: "hostname_lookup",
+            default: Some("true"),
+            help: "",
+        },
+        FlagSpec {
+            name: "agent_ping_timeout",
+            default: Some("15secs"),
+            help: "",
+        },
     ];
 
     fn args(list: &[&str]) -> Vec<String> {
@@ -170,17 +194,34 @@ mod tests {
 
     #[test]
     fn unknown_flags_are_kept_for_a_warning() {
-        let f = Flags::load(SPECS, vec![], &args(&["--quorum=1", "--logging_level=INFO"])).unwrap();
+        let f = Flags::load(
+            SPECS,
+            vec![],
+            &args(&["--quorum=1", "--logging_level=INFO"]),
+        )
+        .unwrap();
         assert_eq!(f.unknown, vec!["quorum", "logging_level"]);
     }
 
     #[test]
     fn invalid_values_are_clear_errors() {
-        let f = Flags::load(SPECS, vec![], &args(&["--port=abc", "--agent_ping_timeout=15"]))
-            .unwrap();
+        let f = Flags::load(
+            SPECS,
+            vec![],
+            &args(&["--port=abc", "--agent_ping_timeout=15"]),
+        )
+        .unwrap();
         assert!(f.parse::<u16>("port").unwrap_err().contains("--port=abc"));
-        assert!(f.duration("agent_ping_timeout").unwrap_err().contains("no unit"));
-        assert!(Flags::load(SPECS, vec![], &args(&["port=1"])).unwrap_err().contains("--name=value"));
+        assert!(
+            f.duration("agent_ping_timeout")
+                .unwrap_err()
+                .contains("no unit")
+        );
+        assert!(
+            Flags::load(SPECS, vec![], &args(&["port=1"]))
+                .unwrap_err()
+                .contains("--name=value")
+        );
     }
 
     #[test]
@@ -188,7 +229,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("port");
         std::fs::write(&path, "5151\n").unwrap();
-        let f = Flags::load(SPECS, vec![], &[format!("--port=file://{}", path.display())]).unwrap();
+        let f = Flags::load(
+            SPECS,
+            vec![],
+            &[format!("--port=file://{}", path.display())],
+        )
+        .unwrap();
         assert_eq!(f.get("port"), Some("5151"));
     }
 }

@@ -22,14 +22,21 @@ impl NodeAddress {
         env: &dyn Fn(&str) -> Option<String>,
         default_port: u16,
     ) -> Result<NodeAddress, String> {
-        let ip_text = flags.get("ip").map(String::from).or_else(|| env("LIBPROCESS_IP"));
+        let ip_text = flags
+            .get("ip")
+            .map(String::from)
+            .or_else(|| env("LIBPROCESS_IP"));
         let bind_ip: Ipv4Addr = match ip_text {
             Some(t) => t
                 .parse()
                 .map_err(|_| format!("--ip={t} is not an IPv4 address"))?,
             None => Ipv4Addr::UNSPECIFIED,
         };
-        let port: u16 = match flags.get("port").map(String::from).or_else(|| env("LIBPROCESS_PORT")) {
+        let port: u16 = match flags
+            .get("port")
+            .map(String::from)
+            .or_else(|| env("LIBPROCESS_PORT"))
+        {
             Some(t) => t
                 .parse()
                 .map_err(|_| format!("--port={t} is not a port number (0-65535)"))?,
@@ -60,7 +67,9 @@ impl NodeAddress {
         };
         let hostname = match flags.get("hostname") {
             Some(h) => h.to_string(),
-            None if hostname_lookup => system_hostname().unwrap_or_else(|| advertise_ip.to_string()),
+            None if hostname_lookup => {
+                system_hostname().unwrap_or_else(|| advertise_ip.to_string())
+            }
             None => advertise_ip.to_string(),
         };
         Ok(NodeAddress {
@@ -91,7 +100,9 @@ pub fn system_hostname() -> Option<String> {
         return None;
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8(buf[..end].to_vec()).ok().filter(|s| !s.is_empty())
+    String::from_utf8(buf[..end].to_vec())
+        .ok()
+        .filter(|s| !s.is_empty())
 }
 
 /// The IPv4 address the hostname resolves to, as libprocess picks its default address.
@@ -112,12 +123,36 @@ mod tests {
     use crate::flags::{FlagSpec, Flags};
 
     const SPECS: &[FlagSpec] = &[
-        FlagSpec { name: "ip", default: None, help: "" },
-        FlagSpec { name: "port", default: None, help: "" },
-        FlagSpec { name: "advertise_ip", default: None, help: "" },
-        FlagSpec { name: "advertise_port", default: None, help: "" },
-        FlagSpec { name: "hostname", default: None, help: "" },
-        FlagSpec { name: "hostname_lookup", default: None, help: "" },
+        FlagSpec {
+            name: "ip",
+            default: None,
+            help: "",
+        },
+        FlagSpec {
+            name: "port",
+            default: None,
+            help: "",
+        },
+        FlagSpec {
+            name: "advertise_ip",
+            default: None,
+            help: "",
+        },
+        FlagSpec {
+            name: "advertise_port",
+            default: None,
+            help: "",
+        },
+        FlagSpec {
+            name: "hostname",
+            default: None,
+            help: "",
+        },
+        FlagSpec {
+            name: "hostname_lookup",
+            default: None,
+            help: "",
+        },
     ];
 
     fn flags(args: &[&str]) -> Flags {
@@ -132,7 +167,8 @@ mod tests {
             "LIBPROCESS_ADVERTISE_IP" => Some("192.0.2.1".to_string()),
             _ => None,
         };
-        let a = NodeAddress::resolve(&flags(&["--ip=127.0.0.2", "--port=6000"]), &env, 5050).unwrap();
+        let a =
+            NodeAddress::resolve(&flags(&["--ip=127.0.0.2", "--port=6000"]), &env, 5050).unwrap();
         assert_eq!(a.bind, "127.0.0.2:6000".parse().unwrap());
         assert_eq!(a.advertise_ip, Ipv4Addr::new(192, 0, 2, 1));
 
@@ -143,8 +179,12 @@ mod tests {
 
     #[test]
     fn bound_ip_is_advertised_by_default() {
-        let a = NodeAddress::resolve(&flags(&["--ip=127.0.0.3", "--hostname=node"]), &|_| None, 5051)
-            .unwrap();
+        let a = NodeAddress::resolve(
+            &flags(&["--ip=127.0.0.3", "--hostname=node"]),
+            &|_| None,
+            5051,
+        )
+        .unwrap();
         assert_eq!(a.advertise_ip, Ipv4Addr::new(127, 0, 0, 3));
         assert_eq!(a.hostname, "node");
     }

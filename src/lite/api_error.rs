@@ -51,7 +51,10 @@ impl From<axum::extract::rejection::BytesRejection> for ApiError {
 
 /// The checks `/api/v1/scheduler` and `/api/v1` make before reading a call, in Mesos's order:
 /// method, then `Content-Type` present, then a supported `Content-Type`.
-pub fn check_call_request(method: &axum::http::Method, headers: &HeaderMap) -> Result<(), ApiError> {
+pub fn check_call_request(
+    method: &axum::http::Method,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     if method != axum::http::Method::POST {
         return Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -59,7 +62,9 @@ pub fn check_call_request(method: &axum::http::Method, headers: &HeaderMap) -> R
         ));
     }
     let Some(content_type) = headers.get(header::CONTENT_TYPE) else {
-        return Err(ApiError::bad_request("Expecting 'Content-Type' to be present"));
+        return Err(ApiError::bad_request(
+            "Expecting 'Content-Type' to be present",
+        ));
     };
     let media = content_type
         .to_str()
@@ -93,7 +98,13 @@ pub fn check_accepts_json(headers: &HeaderMap) -> Result<(), ApiError> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .filter(|v| !v.is_empty())
         .collect();
     if values.is_empty()
@@ -134,12 +145,28 @@ mod tests {
     #[test]
     fn call_request_checks_in_mesos_order() {
         let json = headers(&[("content-type", "application/json")]);
-        assert_eq!(check_call_request(&Method::GET, &json).unwrap_err().status, 405);
-        assert_eq!(check_call_request(&Method::POST, &headers(&[])).unwrap_err().status, 400);
+        assert_eq!(
+            check_call_request(&Method::GET, &json).unwrap_err().status,
+            405
+        );
+        assert_eq!(
+            check_call_request(&Method::POST, &headers(&[]))
+                .unwrap_err()
+                .status,
+            400
+        );
         let proto = headers(&[("content-type", "application/x-protobuf")]);
-        assert_eq!(check_call_request(&Method::POST, &proto).unwrap_err().status, 415);
+        assert_eq!(
+            check_call_request(&Method::POST, &proto)
+                .unwrap_err()
+                .status,
+            415
+        );
         let text = headers(&[("content-type", "text/plain")]);
-        assert_eq!(check_call_request(&Method::POST, &text).unwrap_err().status, 415);
+        assert_eq!(
+            check_call_request(&Method::POST, &text).unwrap_err().status,
+            415
+        );
         let charset = headers(&[("content-type", "application/json; charset=utf-8")]);
         assert!(check_call_request(&Method::POST, &charset).is_ok());
     }
@@ -157,6 +184,11 @@ mod tests {
                 .status,
             406
         );
-        assert_eq!(check_accepts_json(&headers(&[("accept", "text/html")])).unwrap_err().status, 406);
+        assert_eq!(
+            check_accepts_json(&headers(&[("accept", "text/html")]))
+                .unwrap_err()
+                .status,
+            406
+        );
     }
 }

@@ -1,1 +1,222 @@
-//! placeholder
+//! An in-process cluster: one master and N agents inside this process, each its own HTTP
+//! server on 127.0.0.1 with an ephemeral port and its own work dir under one temporary root.
+//! Any node can be stopped gracefully or crash-like and started again; `shutdown` stops
+//! everything and removes every file. The scenario runner's embedded backend builds on this.
+
+use crate::lite::agent::{Agent, AgentConfig};
+use crate::lite::master::{Master, MasterConfig};
+use crate::mesos::attributes::parse_attributes;
+use crate::mesos::ids::AgentId;
+use crate::mesos::resources::Resources;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    pub agent_ping_timeout: Duration,
+    pub max_agent_ping_timeouts: u32,
+    /// How long `add_agent` waits for the agent to register.
+    pub registration_timeout: Duration,
+}
+
+impl Default for ClusterOptions {
+    /// Short liveness settings so losing an agent takes a fraction of a second, not 75 s.
+    fn default() -> ClusterOptions {
+        ClusterOptions {
+            agent_ping_timeout: Duration::from_millis(100),
+            max_agent_ping_timeouts: 3,
+            registration_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AgentOptions {
+    /// `--resources` syntax; Mesos's defaults fill what is missing.
+    pub resources: Option<String>,
+    /// `--attributes` syntax.
+    pub attributes: Option<String>,
+}
+
+struct LocalAgent {
+    agent: Option<Agent>,
+    work_dir: PathBuf,
+    id: Option<AgentId>,
+    options: AgentOptions,
+}
+
+pub struct LocalCluster {
+    master: Option<Master>,
+    master_addr: SocketAddr,
+    master_config: MasterConfig,
+    agents: Vec<LocalAgent>,
+    options: ClusterOptions,
+    root: Option<tempfile::TempDir>,
+}
+
+impl LocalCluster {
+    /// Starts a master; add agents with `add_agent`.
+    pub async fn start(options: ClusterOptions) -> std::io::Result<LocalCluster> {
+        let root = tempfile::Builder::new()
+            .prefix("mmrun-cluster-")
+            .tempdir()?;
+        let master_config = MasterConfig::in_process()
+            .with_agent_ping(options.agent_ping_timeout, options.max_agent_ping_timeouts);
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let master = Master::start_on(listener, master_config.clone())?;
+        Ok(LocalCluster {
+            master_addr: master.addr(),
+            master: Some(master),
+            master_config,
+            agents: Vec::new(),
+            options,
+            root: Some(root),
+        })
+    }
+
+    pub fn master_url(&self) -> String {
+        format!("http://{}", self.master_addr)
+    }
+
+    pub fn master_addr(&self) -> SocketAddr {
+        self.master_addr
+    }
+
+    pub fn agent_count(&self) -> usize {
+        self.agents.len()
+    }
+
+    /// Adds an agent and waits until the master has registered it. Returns its index.
+    pub async fn add_agent(&mut self, options: AgentOptions) -> Result<usize, String> {
+        let root = self.root.as_ref().expect("cluster is running").path();
+        let work_dir = root.join(format!("agent-{}", self.agents.len()));
+        // Validate up front so a bad option is an error, not an agent that never starts.
+        if let Some(r) = &options.resources {
+            Resources::parse(r).map_err(|e| format!("agent resources: {e}"))?;
+        }
+        if let Some(a) = &options.attributes {
+            parse_attributes(a).map_err(|e| format!("agent attributes: {e}"))?;
+        }
+        self.agents.push(LocalAgent {
+            agent: None,
+            work_dir,
+            id: None,
+            options,
+        });
+        let index = self.agents.len() - 1;
+        self.start_agent(index).await?;
+        Ok(index)
+    }
+
+    /// (Re)starts agent `index`; a restarted agent re-registers with the id it had.
+    pub async fn start_agent(&mut self, index: usize) -> Result<AgentId, String> {
+        let master_addr = self.master_addr;
+        let timeout = self.options.registration_timeout;
+        let slot = self
+            .agents
+            .get_mut(index)
+            .ok_or_else(|| format!("there is no agent {index}"))?;
+        if slot.agent.is_some() {
+            return Err(format!("agent {index} is already running"));
+        }
+        let mut config = AgentConfig::in_process(master_addr, slot.work_dir.clone());
+        if let Some(r) = &slot.options.resources {
+            config.resources = Resources::parse(r)
+                .map_err(|e| format!("agent resources: {e}"))?
+                .with_agent_defaults();
+        }
+        if let Some(a) = &slot.options.attributes {
+            config.attributes =
+                parse_attributes(a).map_err(|e| format!("agent attributes: {e}"))?;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("agent {index} cannot listen: {e}"))?;
+        let agent =
+            Agent::start_on(listener, config, slot.id.clone()).map_err(|e| e.to_string())?;
+        let id = agent.registered(timeout).await?;
+        slot.id = Some(id.clone());
+        slot.agent = Some(agent);
+        Ok(id)
+    }
+
+    /// Stops agent `index`: gracefully (its tasks are killed and it unregisters) or as a crash
+    /// (it just vanishes; the master finds out through missed pings).
+    pub async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), String> {
+        let slot = self
+            .agents
+            .get_mut(index)
+            .ok_or_else(|| format!("there is no agent {index}"))?;
+        let agent = slot
+            .agent
+            .take()
+            .ok_or_else(|| format!("agent {index} is not running"))?;
+        if graceful {
+            agent.stop().await
+        } else {
+            agent.crash().await
+        }
+        Ok(())
+    }
+
+    pub fn agent_id(&self, index: usize) -> Option<AgentId> {
+        self.agents.get(index).and_then(|a| a.id.clone())
+    }
+
+    pub fn agent_url(&self, index: usize) -> Option<String> {
+        self.agents
+            .get(index)
+            .and_then(|a| a.agent.as_ref())
+            .map(|a| a.url())
+    }
+
+    pub fn is_agent_running(&self, index: usize) -> bool {
+        self.agents.get(index).is_some_and(|a| a.agent.is_some())
+    }
+
+    /// Stops the master abruptly and starts a fresh one (new id, empty registry) on the same
+    /// address, as a restarted Mesos master with an in-memory registry; agents re-register.
+    pub async fn restart_master(&mut self) -> std::io::Result<()> {
+        if let Some(m) = self.master.take() {
+            m.stop().await;
+        }
+        let listener = TcpListener::bind(self.master_addr).await?;
+        self.master = Some(Master::start_on(listener, self.master_config.clone())?);
+        Ok(())
+    }
+
+    /// Stops every node (agents first, killing their tasks) and removes every file.
+    pub async fn shutdown(mut self) {
+        self.stop_all().await;
+    }
+
+    async fn stop_all(&mut self) {
+        for slot in &mut self.agents {
+            if let Some(agent) = slot.agent.take() {
+                agent.crash().await;
+            }
+        }
+        if let Some(master) = self.master.take() {
+            master.stop().await;
+        }
+        if let Some(root) = self.root.take()
+            && let Err(e) = root.close()
+        {
+            tracing::warn!("could not remove the cluster's files: {e}");
+        }
+    }
+}
+
+impl Drop for LocalCluster {
+    /// The safety net when `shutdown` was not awaited (a panic): agents' drops kill their
+    /// tasks, and the temporary root is removed.
+    fn drop(&mut self) {
+        for slot in &mut self.agents {
+            drop(slot.agent.take());
+        }
+        drop(self.master.take());
+        drop(self.root.take());
+    }
+}

@@ -48,9 +48,9 @@ impl Attribute {
 pub fn parse_attributes(text: &str) -> Result<Vec<Attribute>, String> {
     let mut out: Vec<Attribute> = Vec::new();
     for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, value) = part
-            .split_once(':')
-            .ok_or_else(|| format!("'{part}' is not an attribute; expected name:value, e.g. rack:a"))?;
+        let (name, value) = part.split_once(':').ok_or_else(|| {
+            format!("'{part}' is not an attribute; expected name:value, e.g. rack:a")
+        })?;
         let (name, value) = (name.trim(), value.trim());
         if name.is_empty() {
             return Err(format!("'{part}' has no attribute name"));
@@ -105,7 +105,12 @@ mod tests {
         let kinds: Vec<_> = attrs.iter().map(|a| a.kind).collect();
         assert_eq!(
             kinds,
-            [ValueType::Text, ValueType::Scalar, ValueType::Ranges, ValueType::Set]
+            [
+                ValueType::Text,
+                ValueType::Scalar,
+                ValueType::Ranges,
+                ValueType::Set
+            ]
         );
         assert_eq!(
             attributes_to_legacy_object(&attrs),
@@ -115,9 +120,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_attributes() {
-        assert!(parse_attributes("rack").unwrap_err().contains("expected name:value"));
+        assert!(
+            parse_attributes("rack")
+                .unwrap_err()
+                .contains("expected name:value")
+        );
         assert!(parse_attributes("a:1;a:2").unwrap_err().contains("twice"));
-        assert!(parse_attributes(":x").unwrap_err().contains("no attribute name"));
+        assert!(
+            parse_attributes(":x")
+                .unwrap_err()
+                .contains("no attribute name")
+        );
         assert_eq!(parse_attributes("").unwrap(), vec![]);
     }
 }

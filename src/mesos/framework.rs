@@ -33,7 +33,11 @@ pub struct FrameworkInfo {
     /// Deprecated in favour of `roles`, but still what most clients send.
     #[serde(default = "default_role")]
     pub role: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub roles: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
@@ -41,7 +45,11 @@ pub struct FrameworkInfo {
     pub principal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webui_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub capabilities: Vec<Capability>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
@@ -83,7 +91,11 @@ pub struct MasterInfo {
     pub hostname: String,
     pub version: String,
     pub address: Address,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub capabilities: Vec<Capability>,
 }
 
@@ -129,7 +141,13 @@ mod tests {
 
     #[test]
     fn master_info_packs_ip_like_mesos() {
-        let m = MasterInfo::new("id", Ipv4Addr::new(127, 0, 0, 1), 5050, "localhost", "1.11.0");
+        let m = MasterInfo::new(
+            "id",
+            Ipv4Addr::new(127, 0, 0, 1),
+            5050,
+            "localhost",
+            "1.11.0",
+        );
         assert_eq!(m.ip, 16777343);
         assert_eq!(m.pid, "master@127.0.0.1:5050");
     }

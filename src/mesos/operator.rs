@@ -1,12 +1,12 @@
 //! The v1 operator API (`POST /api/v1`), reference section 4: the calls mmrun answers and the
 //! response payloads, `{"type":"GET_X","get_x":{…}}`.
 
+use super::attributes::Attribute;
 use super::framework::{Capability, FrameworkInfo, MasterInfo};
 use super::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
 use super::lenient::null_as_default;
 use super::resources::Resource;
 use super::scheduler::Offer;
-use super::attributes::Attribute;
 use super::task::{Labels, TaskState, TaskStatus, TimeInfo};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -70,7 +70,11 @@ pub struct AgentInfo {
     pub port: u16,
     #[serde(default, deserialize_with = "null_as_default")]
     pub resources: Vec<Resource>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub attributes: Vec<Attribute>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<AgentId>,
@@ -113,11 +117,23 @@ pub struct Framework {
     pub registered_time: Option<TimeInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unregistered_time: Option<TimeInfo>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub offers: Vec<Offer>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub allocated_resources: Vec<Resource>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub offered_resources: Vec<Resource>,
 }
 
@@ -157,11 +173,23 @@ pub struct Task {
 
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct GetTasks {
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub tasks: Vec<Task>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub unreachable_tasks: Vec<Task>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub completed_tasks: Vec<Task>,
 }
 

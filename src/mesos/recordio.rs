@@ -100,7 +100,10 @@ mod tests {
             let mut d = Decoder::new();
             let mut got = d.feed(&stream[..split]).unwrap();
             got.extend(d.feed(&stream[split..]).unwrap());
-            assert_eq!(got, vec![Bytes::from("first record"), Bytes::from("second")]);
+            assert_eq!(
+                got,
+                vec![Bytes::from("first record"), Bytes::from("second")]
+            );
         }
         // One byte at a time, including through the length header.
         let mut d = Decoder::new();

@@ -311,9 +311,9 @@ impl Resources {
             })?;
             let (name, role) = match key.split_once('(') {
                 Some((name, rest)) => {
-                    let role = rest
-                        .strip_suffix(')')
-                        .ok_or_else(|| format!("'{key}' has an unclosed role; expected name(role)"))?;
+                    let role = rest.strip_suffix(')').ok_or_else(|| {
+                        format!("'{key}' has an unclosed role; expected name(role)")
+                    })?;
                     (name.trim(), role.trim())
                 }
                 None => (key.trim(), "*"),
@@ -331,7 +331,9 @@ impl Resources {
                     format!("resource '{name}' has value '{value}', which is not a number")
                 })?;
                 if !v.is_finite() || v < 0.0 {
-                    return Err(format!("resource '{name}' must be a non-negative number, got {value}"));
+                    return Err(format!(
+                        "resource '{name}' must be a non-negative number, got {value}"
+                    ));
                 }
                 Resource::scalar(name, v)
             };
@@ -414,7 +416,10 @@ mod tests {
         let left = total.subtract(&task);
         assert_eq!(left.scalar("cpus"), 1.9);
         assert_eq!(left.scalar("mem"), 992.0);
-        assert_eq!(left.to_legacy_object()["ports"], "[31000-31004, 31006-31010]");
+        assert_eq!(
+            left.to_legacy_object()["ports"],
+            "[31000-31004, 31006-31010]"
+        );
         assert_eq!(left.add(&task), total);
         assert!(!task.contains(&total));
         let too_big = Resources::parse("cpus:3").unwrap();

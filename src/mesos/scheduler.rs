@@ -1,11 +1,11 @@
 //! The v1 scheduler API: `Call`s frameworks POST to `/api/v1/scheduler` and the `Event`s the
 //! master streams back. The envelope is `{"type":"T","<t>":{…}}` in both directions.
 
+use super::attributes::Attribute;
 use super::framework::{FrameworkInfo, MasterInfo};
 use super::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 use super::lenient::null_as_default;
 use super::resources::{AllocationInfo, Resource};
-use super::attributes::Attribute;
 use super::task::{KillPolicy, TaskInfo, TaskStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -90,14 +90,22 @@ impl Call {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Subscribe {
     pub framework_info: FrameworkInfo,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub suppressed_roles: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UpdateFramework {
     pub framework_info: FrameworkInfo,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub suppressed_roles: Vec<String>,
 }
 
@@ -155,7 +163,11 @@ pub struct Decline {
 /// a single `role`; the protos (what the master parses) say `roles`. Both are read.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Roles {
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub roles: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -371,9 +383,17 @@ pub struct Offer {
     pub url: Option<Url>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub resources: Vec<Resource>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub attributes: Vec<Attribute>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub executor_ids: Vec<ExecutorId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocation_info: Option<AllocationInfo>,
@@ -395,9 +415,10 @@ mod tests {
         assert!(accept.operations.is_empty());
         assert_eq!(Filters::refuse_seconds(&accept.filters), 0.5);
 
-        let revive: Call =
-            serde_json::from_str(r#"{"type":"REVIVE","framework_id":{"value":"f"},"revive":{"role":"web"}}"#)
-                .unwrap();
+        let revive: Call = serde_json::from_str(
+            r#"{"type":"REVIVE","framework_id":{"value":"f"},"revive":{"role":"web"}}"#,
+        )
+        .unwrap();
         assert_eq!(revive.revive.unwrap().all(), vec!["web"]);
 
         assert!(serde_json::from_str::<Call>(r#"{"type":"NOT_A_CALL"}"#).is_err());
@@ -410,7 +431,10 @@ mod tests {
             serde_json::to_string(&e).unwrap(),
             r#"{"type":"ERROR","error":{"message":"Framework has been removed"}}"#
         );
-        assert_eq!(serde_json::to_string(&Event::heartbeat()).unwrap(), r#"{"type":"HEARTBEAT"}"#);
+        assert_eq!(
+            serde_json::to_string(&Event::heartbeat()).unwrap(),
+            r#"{"type":"HEARTBEAT"}"#
+        );
         let unknown: Event = serde_json::from_str(r#"{"type":"SOMETHING_NEW"}"#).unwrap();
         assert_eq!(unknown.kind, EventType::Unknown);
     }

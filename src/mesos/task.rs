@@ -218,7 +218,11 @@ pub struct ContainerStatus {
     pub container_id: Option<ContainerId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub executor_pid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub network_infos: Vec<Value>,
 }
 
@@ -249,11 +253,19 @@ pub struct CommandInfo {
     pub value: Option<String>,
     #[serde(default = "yes")]
     pub shell: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub arguments: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<Environment>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub uris: Vec<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -359,10 +371,22 @@ mod tests {
             assert!(!a.can_become(b), "{a} -> {b} should be refused");
         }
         assert!(Running.can_become(Running));
-        let terminal: Vec<_> = TaskState::ALL.into_iter().filter(|s| s.is_terminal()).collect();
+        let terminal: Vec<_> = TaskState::ALL
+            .into_iter()
+            .filter(|s| s.is_terminal())
+            .collect();
         assert_eq!(
             terminal,
-            [Finished, Failed, Killed, Error, Lost, Dropped, Gone, GoneByOperator]
+            [
+                Finished,
+                Failed,
+                Killed,
+                Error,
+                Lost,
+                Dropped,
+                Gone,
+                GoneByOperator
+            ]
         );
     }
 

@@ -57,7 +57,9 @@ impl Ranges {
         let mut merged: Vec<Range> = Vec::with_capacity(self.range.len());
         for r in self.range.drain(..) {
             match merged.last_mut() {
-                Some(last) if r.begin <= last.end.saturating_add(1) => last.end = last.end.max(r.end),
+                Some(last) if r.begin <= last.end.saturating_add(1) => {
+                    last.end = last.end.max(r.end)
+                }
                 _ => merged.push(r),
             }
         }
@@ -69,7 +71,12 @@ impl Ranges {
     }
 
     pub fn union(&self, other: &Ranges) -> Ranges {
-        Ranges::new(self.range.iter().chain(&other.range).map(|r| (r.begin, r.end)))
+        Ranges::new(
+            self.range
+                .iter()
+                .chain(&other.range)
+                .map(|r| (r.begin, r.end)),
+        )
     }
 
     /// Every value of `other` is in `self`.
@@ -130,7 +137,9 @@ impl Ranges {
                 .parse()
                 .map_err(|_| format!("'{}' in '{text}' is not a number", e.trim()))?;
             if begin > end {
-                return Err(format!("range {begin}-{end} in '{text}' ends before it begins"));
+                return Err(format!(
+                    "range {begin}-{end} in '{text}' ends before it begins"
+                ));
             }
             ranges.push((begin, end));
         }

@@ -4,8 +4,8 @@
 use super::{AgentShared, RunningTask, TaskKey};
 use crate::lite::api_error::ApiError;
 use crate::lite::protocol::{
-    ACKNOWLEDGE_PATH, AcknowledgeUpdate, KILL_TASK_PATH, KillTask, PING_PATH, Ping, RUN_TASK_PATH, RunTask,
-    SHUTDOWN_FRAMEWORK_PATH, ShutdownFramework,
+    ACKNOWLEDGE_PATH, AcknowledgeUpdate, KILL_TASK_PATH, KillTask, PING_PATH, Ping, RUN_TASK_PATH,
+    RunTask, SHUTDOWN_FRAMEWORK_PATH, ShutdownFramework,
 };
 use crate::mesos::attributes::attributes_to_legacy_object;
 use crate::mesos::resources::Resources;
@@ -36,16 +36,22 @@ pub fn router(agent: Arc<AgentShared>) -> Router {
         .route("/slave(1)/state", get(state))
         .route("/health", get(|| async { StatusCode::OK }))
         .route("/slave(1)/health", get(|| async { StatusCode::OK }))
-        .route("/version", get(|| async { Json(crate::lite::master::version_info()) }))
+        .route(
+            "/version",
+            get(|| async { Json(crate::lite::master::version_info()) }),
+        )
         .route("/files/read", get(files_read))
         .route("/files/download", get(files_download))
         .route("/files/browse", get(files_browse))
-        .layer(axum::extract::DefaultBodyLimit::max(crate::lite::MAX_REQUEST_BODY_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::lite::MAX_REQUEST_BODY_BYTES,
+        ))
         .with_state(agent)
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("malformed master message: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("malformed master message: {e}")))
 }
 
 async fn ping(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
@@ -54,7 +60,10 @@ async fn ping(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
         Err(e) => return e.into_response(),
     };
     let mut core = agent.core();
-    let from_our_master = core.master_info.as_ref().is_some_and(|m| m.id == ping.master_id);
+    let from_our_master = core
+        .master_info
+        .as_ref()
+        .is_some_and(|m| m.id == ping.master_id);
     if from_our_master {
         core.last_ping = Instant::now();
         if !ping.connected && core.registered {
@@ -122,14 +131,22 @@ fn task_view(t: &RunningTask, agent_id: &str) -> StateTask {
         slave_id: agent_id.into(),
         state: t.state.name().into(),
         resources: Resources::new(t.info.resources.iter().cloned()).to_legacy_object(),
-        role: t.info.resources.first().and_then(|r| r.allocation_info.as_ref()).map(|a| a.role.clone()),
+        role: t
+            .info
+            .resources
+            .first()
+            .and_then(|r| r.allocation_info.as_ref())
+            .map(|a| a.role.clone()),
         statuses: t
             .statuses
             .iter()
             .map(|s| StateTaskStatus {
                 state: s.state.name().into(),
                 timestamp: s.timestamp.unwrap_or(0.0),
-                container_status: s.container_status.as_ref().and_then(|c| serde_json::to_value(c).ok()),
+                container_status: s
+                    .container_status
+                    .as_ref()
+                    .and_then(|c| serde_json::to_value(c).ok()),
                 healthy: s.healthy,
             })
             .collect(),
@@ -144,7 +161,15 @@ fn executor_view(t: &RunningTask, agent_id: &str, done: bool) -> AgentExecutor {
     let view = task_view(t, agent_id);
     AgentExecutor {
         id: t.info.task_id.value.clone(),
-        name: format!("Command Executor (Task: {}) (Command: sh -c '{}')", t.info.task_id, t.info.command.as_ref().and_then(|c| c.value.clone()).unwrap_or_default()),
+        name: format!(
+            "Command Executor (Task: {}) (Command: sh -c '{}')",
+            t.info.task_id,
+            t.info
+                .command
+                .as_ref()
+                .and_then(|c| c.value.clone())
+                .unwrap_or_default()
+        ),
         source: t.info.task_id.value.clone(),
         container: t.container_id.value.clone(),
         directory: t.sandbox.display().to_string(),
@@ -157,7 +182,11 @@ fn executor_view(t: &RunningTask, agent_id: &str, done: bool) -> AgentExecutor {
 
 async fn state(State(agent): State<Arc<AgentShared>>) -> Response {
     let core = agent.core();
-    let agent_id = core.agent_id.as_ref().map(|a| a.value.clone()).unwrap_or_default();
+    let agent_id = core
+        .agent_id
+        .as_ref()
+        .map(|a| a.value.clone())
+        .unwrap_or_default();
     let mut frameworks: BTreeMap<String, AgentFramework> = BTreeMap::new();
     let entry = |fw: &crate::mesos::ids::FrameworkId| -> AgentFramework {
         let info = core.frameworks.get(fw);
@@ -174,12 +203,17 @@ async fn state(State(agent): State<Arc<AgentShared>>) -> Response {
         }
     };
     for t in core.tasks.values() {
-        let f = frameworks.entry(t.framework_id.value.clone()).or_insert_with(|| entry(&t.framework_id));
+        let f = frameworks
+            .entry(t.framework_id.value.clone())
+            .or_insert_with(|| entry(&t.framework_id));
         f.executors.push(executor_view(t, &agent_id, false));
     }
     for t in &core.completed {
-        let f = frameworks.entry(t.framework_id.value.clone()).or_insert_with(|| entry(&t.framework_id));
-        f.completed_executors.push(executor_view(t, &agent_id, true));
+        let f = frameworks
+            .entry(t.framework_id.value.clone())
+            .or_insert_with(|| entry(&t.framework_id));
+        f.completed_executors
+            .push(executor_view(t, &agent_id, true));
     }
     let v = crate::lite::master::version_info();
     let resources = &agent.config.resources;
@@ -192,12 +226,20 @@ async fn state(State(agent): State<Arc<AgentShared>>) -> Response {
         id: agent_id,
         pid: agent.pid(),
         hostname: agent.config.address.hostname.clone(),
-        capabilities: vec!["MULTI_ROLE".into(), "HIERARCHICAL_ROLE".into(), "RESERVATION_REFINEMENT".into()],
+        capabilities: vec![
+            "MULTI_ROLE".into(),
+            "HIERARCHICAL_ROLE".into(),
+            "RESERVATION_REFINEMENT".into(),
+        ],
         resources: resources.to_legacy_object(),
         reserved_resources: json!({}),
         unreserved_resources: resources.to_legacy_object(),
         attributes: attributes_to_legacy_object(&agent.config.attributes),
-        master_hostname: core.master_info.as_ref().map(|m| m.hostname.clone()).unwrap_or_default(),
+        master_hostname: core
+            .master_info
+            .as_ref()
+            .map(|m| m.hostname.clone())
+            .unwrap_or_default(),
         flags: agent.config.flags.clone(),
         frameworks: frameworks.into_values().collect(),
         completed_frameworks: vec![],
@@ -217,7 +259,11 @@ struct FileQuery {
 fn sandbox_path(agent: &AgentShared, path: Option<&str>) -> Result<PathBuf, ApiError> {
     let path = path.ok_or_else(|| ApiError::bad_request("Expecting 'path' query parameter"))?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, format!("File '{path}' not found"));
-    let root = agent.config.work_dir.canonicalize().map_err(|_| not_found())?;
+    let root = agent
+        .config
+        .work_dir
+        .canonicalize()
+        .map_err(|_| not_found())?;
     let resolved = Path::new(path).canonicalize().map_err(|_| not_found())?;
     if !resolved.starts_with(&root) {
         return Err(not_found());
@@ -237,7 +283,13 @@ async fn files_read(State(agent): State<Arc<AgentShared>>, Query(q): Query<FileQ
     }
     let data = match tokio::fs::read(&path).await {
         Ok(d) => d,
-        Err(e) => return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Failed to read file: {e}")).into_response(),
+        Err(e) => {
+            return ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Failed to read file: {e}"),
+            )
+            .into_response();
+        }
     };
     let size = data.len() as i64;
     let offset = q.offset.unwrap_or(0);
@@ -248,42 +300,60 @@ async fn files_read(State(agent): State<Arc<AgentShared>>, Query(q): Query<FileQ
         return ApiError::bad_request("Negative offset provided").into_response();
     }
     let start = offset.min(size);
-    let length = q.length.filter(|l| *l >= 0).unwrap_or(MAX_READ).min(MAX_READ);
+    let length = q
+        .length
+        .filter(|l| *l >= 0)
+        .unwrap_or(MAX_READ)
+        .min(MAX_READ);
     let end = (start + length).min(size);
     let text = String::from_utf8_lossy(&data[start as usize..end as usize]).into_owned();
     Json(json!({"data": text, "offset": start})).into_response()
 }
 
-async fn files_download(State(agent): State<Arc<AgentShared>>, Query(q): Query<FileQuery>) -> Response {
+async fn files_download(
+    State(agent): State<Arc<AgentShared>>,
+    Query(q): Query<FileQuery>,
+) -> Response {
     let path = match sandbox_path(&agent, q.path.as_deref()) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
     match tokio::fs::read(&path).await {
         Ok(data) => {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             (
                 StatusCode::OK,
                 [
                     (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-                    (header::CONTENT_DISPOSITION, format!("attachment; filename={name}")),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename={name}"),
+                    ),
                 ],
                 Body::from(data),
             )
                 .into_response()
         }
-        Err(e) => ApiError::bad_request(format!("Cannot download '{}': {e}", path.display())).into_response(),
+        Err(e) => ApiError::bad_request(format!("Cannot download '{}': {e}", path.display()))
+            .into_response(),
     }
 }
 
-async fn files_browse(State(agent): State<Arc<AgentShared>>, Query(q): Query<FileQuery>) -> Response {
+async fn files_browse(
+    State(agent): State<Arc<AgentShared>>,
+    Query(q): Query<FileQuery>,
+) -> Response {
     use std::os::unix::fs::MetadataExt;
     let path = match sandbox_path(&agent, q.path.as_deref()) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
     let Ok(entries) = std::fs::read_dir(&path) else {
-        return ApiError::bad_request(format!("'{}' is not a directory", path.display())).into_response();
+        return ApiError::bad_request(format!("'{}' is not a directory", path.display()))
+            .into_response();
     };
     let mut listing: Vec<_> = entries
         .filter_map(Result::ok)

@@ -10,28 +10,116 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub const AGENT_FLAGS: &[FlagSpec] = &[
-    FlagSpec { name: "master", default: None, help: "The master to register with, as host:port (required)." },
-    FlagSpec { name: "ip", default: None, help: "IP address to listen on (sets LIBPROCESS_IP)." },
-    FlagSpec { name: "port", default: Some("5051"), help: "Port to listen on (sets LIBPROCESS_PORT)." },
-    FlagSpec { name: "advertise_ip", default: None, help: "IP address advertised to the master (sets LIBPROCESS_ADVERTISE_IP)." },
-    FlagSpec { name: "advertise_port", default: None, help: "Port advertised to the master." },
-    FlagSpec { name: "hostname", default: None, help: "Hostname reported to the master; defaults to the system hostname." },
-    FlagSpec { name: "hostname_lookup", default: Some("true"), help: "Look up the hostname; with --no-hostname_lookup the advertised IP is used." },
-    FlagSpec { name: "work_dir", default: None, help: "Directory for task sandboxes (required)." },
-    FlagSpec { name: "resources", default: None, help: "Resources, e.g. cpus:2;mem:1024;ports:[31000-32000], or JSON. Missing cpus, mem, disk and ports get Mesos's defaults." },
-    FlagSpec { name: "attributes", default: None, help: "Attributes, e.g. rack:a;zone:2." },
-    FlagSpec { name: "containerizers", default: Some("mesos"), help: "Comma-separated list of containerizers: mesos, docker." },
-    FlagSpec { name: "registration_backoff_factor", default: Some("1secs"), help: "Base of the random backoff between registration attempts." },
-    FlagSpec { name: "executor_shutdown_grace_period", default: Some("5secs"), help: "Default time a killed task gets between SIGTERM and SIGKILL." },
-    FlagSpec { name: "default_role", default: Some("*"), help: "Role of resources given without one." },
-    FlagSpec { name: "switch_user", default: Some("true"), help: "Accepted for compatibility; tasks run as the agent's user." },
-    FlagSpec { name: "isolation", default: None, help: "Accepted for compatibility." },
-    FlagSpec { name: "docker_socket", default: Some("/var/run/docker.sock"), help: "Docker socket used by the Docker containerizer." },
-    FlagSpec { name: "executor_registration_timeout", default: Some("1mins"), help: "Accepted for compatibility." },
-    FlagSpec { name: "launcher", default: None, help: "Accepted for compatibility." },
-    FlagSpec { name: "log_dir", default: None, help: "Accepted for compatibility; mmrun logs to stderr." },
-    FlagSpec { name: "logging_level", default: Some("INFO"), help: "Accepted for compatibility; set RUST_LOG to change mmrun's log level." },
-    FlagSpec { name: "systemd_enable_support", default: Some("false"), help: "Accepted for compatibility." },
+    FlagSpec {
+        name: "master",
+        default: None,
+        help: "The master to register with, as host:port (required).",
+    },
+    FlagSpec {
+        name: "ip",
+        default: None,
+        help: "IP address to listen on (sets LIBPROCESS_IP).",
+    },
+    FlagSpec {
+        name: "port",
+        default: Some("5051"),
+        help: "Port to listen on (sets LIBPROCESS_PORT).",
+    },
+    FlagSpec {
+        name: "advertise_ip",
+        default: None,
+        help: "IP address advertised to the master (sets LIBPROCESS_ADVERTISE_IP).",
+    },
+    FlagSpec {
+        name: "advertise_port",
+        default: None,
+        help: "Port advertised to the master.",
+    },
+    FlagSpec {
+        name: "hostname",
+        default: None,
+        help: "Hostname reported to the master; defaults to the system hostname.",
+    },
+    FlagSpec {
+        name: "hostname_lookup",
+        default: Some("true"),
+        help: "Look up the hostname; with --no-hostname_lookup the advertised IP is used.",
+    },
+    FlagSpec {
+        name: "work_dir",
+        default: None,
+        help: "Directory for task sandboxes (required).",
+    },
+    FlagSpec {
+        name: "resources",
+        default: None,
+        help: "Resources, e.g. cpus:2;mem:1024;ports:[31000-32000], or JSON. Missing cpus, mem, disk and ports get Mesos's defaults.",
+    },
+    FlagSpec {
+        name: "attributes",
+        default: None,
+        help: "Attributes, e.g. rack:a;zone:2.",
+    },
+    FlagSpec {
+        name: "containerizers",
+        default: Some("mesos"),
+        help: "Comma-separated list of containerizers: mesos, docker.",
+    },
+    FlagSpec {
+        name: "registration_backoff_factor",
+        default: Some("1secs"),
+        help: "Base of the random backoff between registration attempts.",
+    },
+    FlagSpec {
+        name: "executor_shutdown_grace_period",
+        default: Some("5secs"),
+        help: "Default time a killed task gets between SIGTERM and SIGKILL.",
+    },
+    FlagSpec {
+        name: "default_role",
+        default: Some("*"),
+        help: "Role of resources given without one.",
+    },
+    FlagSpec {
+        name: "switch_user",
+        default: Some("true"),
+        help: "Accepted for compatibility; tasks run as the agent's user.",
+    },
+    FlagSpec {
+        name: "isolation",
+        default: None,
+        help: "Accepted for compatibility.",
+    },
+    FlagSpec {
+        name: "docker_socket",
+        default: Some("/var/run/docker.sock"),
+        help: "Docker socket used by the Docker containerizer.",
+    },
+    FlagSpec {
+        name: "executor_registration_timeout",
+        default: Some("1mins"),
+        help: "Accepted for compatibility.",
+    },
+    FlagSpec {
+        name: "launcher",
+        default: None,
+        help: "Accepted for compatibility.",
+    },
+    FlagSpec {
+        name: "log_dir",
+        default: None,
+        help: "Accepted for compatibility; mmrun logs to stderr.",
+    },
+    FlagSpec {
+        name: "logging_level",
+        default: Some("INFO"),
+        help: "Accepted for compatibility; set RUST_LOG to change mmrun's log level.",
+    },
+    FlagSpec {
+        name: "systemd_enable_support",
+        default: Some("false"),
+        help: "Accepted for compatibility.",
+    },
 ];
 
 #[derive(Clone, Debug)]
@@ -61,10 +149,13 @@ impl AgentConfig {
         config
     }
 
-    pub fn from_flags(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<AgentConfig, String> {
-        let master = flags
-            .get("master")
-            .ok_or("--master is required: give the master as host:port (e.g. --master=127.0.0.1:5050)")?;
+    pub fn from_flags(
+        flags: &Flags,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<AgentConfig, String> {
+        let master = flags.get("master").ok_or(
+            "--master is required: give the master as host:port (e.g. --master=127.0.0.1:5050)",
+        )?;
         let master = parse_master(master)?;
         let work_dir = flags
             .get("work_dir")
@@ -87,7 +178,9 @@ impl AgentConfig {
             .collect();
         for c in &containerizers {
             if c != "mesos" && c != "docker" {
-                return Err(format!("--containerizers: unknown containerizer '{c}'; use mesos and/or docker"));
+                return Err(format!(
+                    "--containerizers: unknown containerizer '{c}'; use mesos and/or docker"
+                ));
             }
         }
         Ok(AgentConfig {
@@ -152,13 +245,31 @@ mod tests {
 
     #[test]
     fn missing_and_bad_flags_say_what_to_do() {
-        assert!(load(&["--work_dir=/tmp"]).unwrap_err().contains("--master is required"));
-        assert!(load(&["--master=127.0.0.1:5050"]).unwrap_err().contains("--work_dir is required"));
+        assert!(
+            load(&["--work_dir=/tmp"])
+                .unwrap_err()
+                .contains("--master is required")
+        );
+        assert!(
+            load(&["--master=127.0.0.1:5050"])
+                .unwrap_err()
+                .contains("--work_dir is required")
+        );
         let zk = load(&["--master=zk://zk:2181/mesos", "--work_dir=/tmp"]).unwrap_err();
         assert!(zk.contains("host:port"), "{zk}");
-        let c = load(&["--master=127.0.0.1:5050", "--work_dir=/tmp", "--containerizers=lxc"]).unwrap_err();
+        let c = load(&[
+            "--master=127.0.0.1:5050",
+            "--work_dir=/tmp",
+            "--containerizers=lxc",
+        ])
+        .unwrap_err();
         assert!(c.contains("unknown containerizer"), "{c}");
-        let r = load(&["--master=127.0.0.1:5050", "--work_dir=/tmp", "--resources=cpus:x"]).unwrap_err();
+        let r = load(&[
+            "--master=127.0.0.1:5050",
+            "--work_dir=/tmp",
+            "--resources=cpus:x",
+        ])
+        .unwrap_err();
         assert!(r.starts_with("--resources"), "{r}");
     }
 }

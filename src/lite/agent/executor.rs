@@ -26,7 +26,11 @@ impl AgentShared {
         {
             let mut core = self.core();
             if core.tasks.contains_key(&key) {
-                tracing::warn!("task {} of {} is already running here; ignoring the duplicate", key.1, key.0);
+                tracing::warn!(
+                    "task {} of {} is already running here; ignoring the duplicate",
+                    key.1,
+                    key.0
+                );
                 return;
             }
             let agent_id = core.agent_id.clone().map(|a| a.value).unwrap_or_default();
@@ -41,7 +45,8 @@ impl AgentShared {
                 .join(&run.task.task_id.value)
                 .join("runs")
                 .join(&container_id.value);
-            core.frameworks.insert(run.framework_id.clone(), run.framework_info.clone());
+            core.frameworks
+                .insert(run.framework_id.clone(), run.framework_info.clone());
             core.tasks.insert(
                 key.clone(),
                 RunningTask {
@@ -57,7 +62,9 @@ impl AgentShared {
             );
         }
         let agent = self.clone();
-        let killing_state = run.framework_info.has_capability(capability::TASK_KILLING_STATE);
+        let killing_state = run
+            .framework_info
+            .has_capability(capability::TASK_KILLING_STATE);
         tokio::spawn(async move { supervise(agent, key, killing_state, kill_rx).await });
     }
 
@@ -74,7 +81,13 @@ impl AgentShared {
 
     /// Kills every task of a framework, at once (the framework is gone), and forgets it.
     pub(super) fn shutdown_framework(&self, framework_id: &crate::mesos::ids::FrameworkId) {
-        let keys: Vec<TaskKey> = self.core().tasks.keys().filter(|k| &k.0 == framework_id).cloned().collect();
+        let keys: Vec<TaskKey> = self
+            .core()
+            .tasks
+            .keys()
+            .filter(|k| &k.0 == framework_id)
+            .cloned()
+            .collect();
         for key in keys {
             self.kill_task(&key, Some(Duration::ZERO));
         }
@@ -97,7 +110,9 @@ async fn supervise(
     agent.send_update(&key, status(&key, TaskState::Starting, "Starting task"));
     let prepared = prepare(&agent, &key);
     let (mut child, container_id) = match prepared.and_then(|(mut cmd, cid)| {
-        cmd.spawn().map(|c| (c, cid)).map_err(|e| format!("Failed to launch the command: {e}"))
+        cmd.spawn()
+            .map(|c| (c, cid))
+            .map_err(|e| format!("Failed to launch the command: {e}"))
     }) {
         Ok(started) => started,
         Err(message) => {
@@ -157,25 +172,39 @@ async fn supervise(
 }
 
 /// Builds the command: sandbox, stdout/stderr files, environment, process group.
-fn prepare(agent: &Arc<AgentShared>, key: &TaskKey) -> Result<(tokio::process::Command, ContainerId), String> {
+fn prepare(
+    agent: &Arc<AgentShared>,
+    key: &TaskKey,
+) -> Result<(tokio::process::Command, ContainerId), String> {
     let core = agent.core();
-    let task = core.tasks.get(key).ok_or("the task was removed before it started")?;
+    let task = core
+        .tasks
+        .get(key)
+        .ok_or("the task was removed before it started")?;
     if let Some(container) = &task.info.container {
-        let kind = container.get("type").and_then(|t| t.as_str()).unwrap_or("MESOS");
+        let kind = container
+            .get("type")
+            .and_then(|t| t.as_str())
+            .unwrap_or("MESOS");
         if kind == "DOCKER" {
-            return Err(if agent.config.containerizers.iter().any(|c| c == "docker") {
-                "mmrun's agent cannot run Docker tasks yet".into()
-            } else {
-                "Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)".into()
-            });
+            return Err(
+                if agent.config.containerizers.iter().any(|c| c == "docker") {
+                    "mmrun's agent cannot run Docker tasks yet".into()
+                } else {
+                    "Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)".into()
+                },
+            );
         }
     }
     let command = task.info.command.clone().ok_or("the task has no command")?;
     let value = command.value.clone().unwrap_or_default();
     let sandbox: PathBuf = task.sandbox.clone();
-    std::fs::create_dir_all(&sandbox).map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
-    let stdout = std::fs::File::create(sandbox.join("stdout")).map_err(|e| format!("Failed to create stdout: {e}"))?;
-    let stderr = std::fs::File::create(sandbox.join("stderr")).map_err(|e| format!("Failed to create stderr: {e}"))?;
+    std::fs::create_dir_all(&sandbox)
+        .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
+    let stdout = std::fs::File::create(sandbox.join("stdout"))
+        .map_err(|e| format!("Failed to create stdout: {e}"))?;
+    let stderr = std::fs::File::create(sandbox.join("stderr"))
+        .map_err(|e| format!("Failed to create stderr: {e}"))?;
     let mut cmd = if command.shell {
         let mut c = std::process::Command::new("/bin/sh");
         c.arg("-c").arg(&value);
@@ -200,8 +229,17 @@ fn prepare(agent: &Arc<AgentShared>, key: &TaskKey) -> Result<(tokio::process::C
         .env("MESOS_FRAMEWORK_ID", &key.0.value)
         .env("MESOS_EXECUTOR_ID", &key.1.value)
         .env("MESOS_AGENT_ENDPOINT", format!("{ip}:{port}"))
-        .env("MESOS_SLAVE_ID", core.agent_id.as_ref().map(|a| a.value.as_str()).unwrap_or(""))
-        .env("MESOS_CONTAINER_NAME", format!("mesos-{}", task.container_id))
+        .env(
+            "MESOS_SLAVE_ID",
+            core.agent_id
+                .as_ref()
+                .map(|a| a.value.as_str())
+                .unwrap_or(""),
+        )
+        .env(
+            "MESOS_CONTAINER_NAME",
+            format!("mesos-{}", task.container_id),
+        )
         .env("LIBPROCESS_IP", &ip);
     for var in command.environment.iter().flat_map(|e| &e.variables) {
         cmd.env(&var.name, &var.value);
@@ -241,9 +279,14 @@ pub async fn kill_all(agent: &Arc<AgentShared>, grace: Option<Duration>) {
     for key in &keys {
         agent.kill_task(key, Some(grace.unwrap_or(Duration::ZERO)));
     }
-    let deadline = std::time::Instant::now() + grace.unwrap_or(Duration::ZERO) + Duration::from_secs(2);
+    let deadline =
+        std::time::Instant::now() + grace.unwrap_or(Duration::ZERO) + Duration::from_secs(2);
     while std::time::Instant::now() < deadline {
-        let running = agent.core().tasks.values().any(|t| !t.state.is_terminal() && t.pid.is_some());
+        let running = agent
+            .core()
+            .tasks
+            .values()
+            .any(|t| !t.state.is_terminal() && t.pid.is_some());
         if !running {
             return;
         }

@@ -84,7 +84,10 @@ impl AgentShared {
     pub fn advertised(&self) -> (String, u16) {
         (
             self.config.address.advertise_ip.to_string(),
-            self.config.address.advertise_port.unwrap_or(self.addr.port()),
+            self.config
+                .address
+                .advertise_port
+                .unwrap_or(self.addr.port()),
         )
     }
 
@@ -104,16 +107,29 @@ pub struct Agent {
 impl Agent {
     pub async fn start(config: AgentConfig) -> std::io::Result<Agent> {
         let listener = TcpListener::bind(config.address.bind).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("agent cannot listen on {}: {e}", config.address.bind))
+            std::io::Error::new(
+                e.kind(),
+                format!("agent cannot listen on {}: {e}", config.address.bind),
+            )
         })?;
         Agent::start_on(listener, config, None)
     }
 
     /// Serves on a bound listener. `agent_id` is the id to re-register with (a restarted agent
     /// that recovered its identity).
-    pub fn start_on(listener: TcpListener, config: AgentConfig, agent_id: Option<AgentId>) -> std::io::Result<Agent> {
+    pub fn start_on(
+        listener: TcpListener,
+        config: AgentConfig,
+        agent_id: Option<AgentId>,
+    ) -> std::io::Result<Agent> {
         std::fs::create_dir_all(&config.work_dir).map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot create --work_dir {}: {e}", config.work_dir.display()))
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create --work_dir {}: {e}",
+                    config.work_dir.display()
+                ),
+            )
         })?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(AgentShared {
@@ -145,7 +161,11 @@ impl Agent {
             tokio::spawn(updates::run(shared.clone())),
         ];
         tracing::info!("agent listening on {addr}, master {}", shared.config.master);
-        Ok(Agent { shared, server: Some(server), loops })
+        Ok(Agent {
+            shared,
+            server: Some(server),
+            loops,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -191,7 +211,11 @@ impl Agent {
     /// period), gives their final updates a moment to reach the master, says goodbye to the
     /// master and stops serving.
     pub async fn stop(mut self) {
-        executor::kill_all(&self.shared, Some(self.shared.config.executor_shutdown_grace_period)).await;
+        executor::kill_all(
+            &self.shared,
+            Some(self.shared.config.executor_shutdown_grace_period),
+        )
+        .await;
         updates::flush(&self.shared, Duration::from_secs(1)).await;
         registration::unregister(&self.shared).await;
         self.halt().await;

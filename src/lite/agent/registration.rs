@@ -4,7 +4,9 @@
 //! [0, b·2^n], capped at one minute, as Mesos agents do.
 
 use super::AgentShared;
-use crate::lite::protocol::{AgentRegistered, REGISTER_PATH, RegisterAgent, ReportedTask, UNREGISTER_PATH, UnregisterAgent};
+use crate::lite::protocol::{
+    AgentRegistered, REGISTER_PATH, RegisterAgent, ReportedTask, UNREGISTER_PATH, UnregisterAgent,
+};
 use rand::Rng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,7 +26,10 @@ pub async fn run(agent: Arc<AgentShared>) {
                 Err(e) => {
                     failures = failures.saturating_add(1);
                     if failures == 1 || failures % 10 == 0 {
-                        tracing::warn!("agent cannot register with the master at {}: {e}", agent.config.master);
+                        tracing::warn!(
+                            "agent cannot register with the master at {}: {e}",
+                            agent.config.master
+                        );
                     }
                     let cap = agent
                         .config
@@ -91,15 +96,29 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
     let registered: AgentRegistered = response.json().await.map_err(|e| e.to_string())?;
     {
         let mut core = agent.core();
-        if core.agent_id.as_ref().is_some_and(|old| old != &registered.agent_id) {
-            tracing::warn!("agent given new id {} (was {:?})", registered.agent_id, core.agent_id);
+        if core
+            .agent_id
+            .as_ref()
+            .is_some_and(|old| old != &registered.agent_id)
+        {
+            tracing::warn!(
+                "agent given new id {} (was {:?})",
+                registered.agent_id,
+                core.agent_id
+            );
         }
-        tracing::info!("agent registered as {} with master {}", registered.agent_id, registered.master_info.id);
+        tracing::info!(
+            "agent registered as {} with master {}",
+            registered.agent_id,
+            registered.master_info.id
+        );
         core.agent_id = Some(registered.agent_id);
         core.master_info = Some(registered.master_info);
         core.registered = true;
         core.last_ping = Instant::now();
-        core.ping_deadline = Duration::from_secs_f64(registered.ping_timeout_secs * f64::from(registered.max_ping_timeouts.max(1)));
+        core.ping_deadline = Duration::from_secs_f64(
+            registered.ping_timeout_secs * f64::from(registered.max_ping_timeouts.max(1)),
+        );
         // A new master has seen none of our pending updates: send each queue's head again.
         for queue in core.updates.values_mut() {
             if let Some(head) = queue.front_mut() {
@@ -113,7 +132,9 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
 
 /// Best effort: tells the master this agent is going away for good.
 pub async fn unregister(agent: &Arc<AgentShared>) {
-    let Some(agent_id) = agent.core().agent_id.clone() else { return };
+    let Some(agent_id) = agent.core().agent_id.clone() else {
+        return;
+    };
     let sent = agent
         .http
         .post(format!("{}{UNREGISTER_PATH}", agent.master_url()))

@@ -15,7 +15,9 @@ impl AgentShared {
     pub(super) fn send_update(&self, key: &TaskKey, mut status: TaskStatus) {
         {
             let mut core = self.core();
-            status.uuid = Some(base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes()));
+            status.uuid = Some(
+                base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes()),
+            );
             status.source.get_or_insert_with(|| source::EXECUTOR.into());
             status.agent_id = core.agent_id.clone();
             status.executor_id = Some(ExecutorId::new(key.1.value.clone()));
@@ -26,7 +28,10 @@ impl AgentShared {
             core.updates
                 .entry(key.clone())
                 .or_default()
-                .push_back(PendingUpdate { status, sent_at: None });
+                .push_back(PendingUpdate {
+                    status,
+                    sent_at: None,
+                });
         }
         self.updates_changed.notify_one();
     }
@@ -35,9 +40,17 @@ impl AgentShared {
     pub(super) fn acknowledged(&self, key: &TaskKey, uuid: &str) {
         {
             let mut core = self.core();
-            let Some(queue) = core.updates.get_mut(key) else { return };
-            if queue.front().is_none_or(|u| u.status.uuid.as_deref() != Some(uuid)) {
-                tracing::debug!("ignoring acknowledgement {uuid} for task {}: not the pending update", key.1);
+            let Some(queue) = core.updates.get_mut(key) else {
+                return;
+            };
+            if queue
+                .front()
+                .is_none_or(|u| u.status.uuid.as_deref() != Some(uuid))
+            {
+                tracing::debug!(
+                    "ignoring acknowledgement {uuid} for task {}: not the pending update",
+                    key.1
+                );
                 return;
             }
             let acked = queue.pop_front().expect("checked above");
@@ -65,10 +78,13 @@ impl AgentShared {
     /// The latest state of a task, which the master records even while older updates wait.
     fn latest_state(&self, key: &TaskKey) -> Option<TaskState> {
         let core = self.core();
-        core.tasks
-            .get(key)
-            .map(|t| t.state)
-            .or_else(|| core.completed.iter().rev().find(|t| (&t.framework_id, &t.info.task_id) == (&key.0, &key.1)).map(|t| t.state))
+        core.tasks.get(key).map(|t| t.state).or_else(|| {
+            core.completed
+                .iter()
+                .rev()
+                .find(|t| (&t.framework_id, &t.info.task_id) == (&key.0, &key.1))
+                .map(|t| t.state)
+        })
     }
 }
 
@@ -100,10 +116,17 @@ async fn send_due(agent: &Arc<AgentShared>) {
             .collect()
     };
     for (key, status) in due {
-        let Some(agent_id) = agent.core().agent_id.clone() else { return };
+        let Some(agent_id) = agent.core().agent_id.clone() else {
+            return;
+        };
         let latest_state = agent.latest_state(&key).unwrap_or(status.state);
         let uuid = status.uuid.clone();
-        let message = StatusUpdate { agent_id, framework_id: key.0.clone(), status, latest_state };
+        let message = StatusUpdate {
+            agent_id,
+            framework_id: key.0.clone(),
+            status,
+            latest_state,
+        };
         let sent = agent
             .http
             .post(format!("{}{STATUS_UPDATE_PATH}", agent.master_url()))
@@ -125,7 +148,11 @@ async fn send_due(agent: &Arc<AgentShared>) {
                 return;
             }
             Ok(r) if !r.status().is_success() => {
-                tracing::warn!("master refused status update for task {}: {}", key.1, r.status())
+                tracing::warn!(
+                    "master refused status update for task {}: {}",
+                    key.1,
+                    r.status()
+                )
             }
             Ok(_) => {}
             Err(e) => tracing::debug!("status update for task {} not delivered: {e}", key.1),

@@ -3,7 +3,10 @@
 use super::MasterShared;
 use super::tasks::UpdateRefused;
 use crate::lite::api_error::ApiError;
-use crate::lite::protocol::{REGISTER_PATH, RegisterAgent, STATUS_UPDATE_PATH, StatusUpdate, UNREGISTER_PATH, UnregisterAgent};
+use crate::lite::protocol::{
+    REGISTER_PATH, RegisterAgent, STATUS_UPDATE_PATH, StatusUpdate, UNREGISTER_PATH,
+    UnregisterAgent,
+};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -22,11 +25,14 @@ pub fn routes() -> Router<Arc<MasterShared>> {
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("malformed agent message: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("malformed agent message: {e}")))
 }
 
 async fn register(State(m): State<Arc<MasterShared>>, body: Bytes) -> Response {
-    match parse::<RegisterAgent>(&body).and_then(|msg| m.register_agent(msg).map_err(ApiError::bad_request)) {
+    match parse::<RegisterAgent>(&body)
+        .and_then(|msg| m.register_agent(msg).map_err(ApiError::bad_request))
+    {
         Ok(registered) => Json(registered).into_response(),
         Err(e) => e.into_response(),
     }
@@ -49,8 +55,10 @@ async fn status_update(State(m): State<Arc<MasterShared>>, body: Bytes) -> Respo
     };
     match m.status_update(update) {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
-        Err(UpdateRefused::UnknownAgent) => {
-            ApiError::new(StatusCode::CONFLICT, "agent is not registered with this master; re-register").into_response()
-        }
+        Err(UpdateRefused::UnknownAgent) => ApiError::new(
+            StatusCode::CONFLICT,
+            "agent is not registered with this master; re-register",
+        )
+        .into_response(),
     }
 }

@@ -17,7 +17,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 impl MasterShared {
-    pub(super) fn register_agent(self: &Arc<Self>, msg: RegisterAgent) -> Result<AgentRegistered, String> {
+    pub(super) fn register_agent(
+        self: &Arc<Self>,
+        msg: RegisterAgent,
+    ) -> Result<AgentRegistered, String> {
         let total = Resources::new(msg.resources.iter().cloned());
         for r in total.iter() {
             r.validate()?;
@@ -68,7 +71,11 @@ impl MasterShared {
             "agent {id} at {}:{} {}",
             msg.ip,
             msg.port,
-            if reregistered { "re-registered" } else { "registered" }
+            if reregistered {
+                "re-registered"
+            } else {
+                "registered"
+            }
         );
         self.allocate(&mut core);
         Ok(AgentRegistered {
@@ -95,7 +102,12 @@ impl MasterShared {
         for reported in &msg.tasks {
             let fw_id = &reported.framework_id;
             if core.is_completed_framework(fw_id) {
-                agent_send(core, ToAgent::ShutdownFramework(ShutdownFramework { framework_id: fw_id.clone() }));
+                agent_send(
+                    core,
+                    ToAgent::ShutdownFramework(ShutdownFramework {
+                        framework_id: fw_id.clone(),
+                    }),
+                );
                 continue;
             }
             if !core.frameworks.contains_key(fw_id) {
@@ -129,10 +141,13 @@ impl MasterShared {
             }
             let framework = core.frameworks.get_mut(fw_id).expect("present");
             let task_id = &reported.task.task_id;
-            if framework.unreachable_tasks.contains_key(task_id) && !framework.is_partition_aware() {
+            if framework.unreachable_tasks.contains_key(task_id) && !framework.is_partition_aware()
+            {
                 // Mesos shuts down non-partition-aware frameworks' tasks on an agent that
                 // comes back: the framework was already told they were lost.
-                let shutdown = ToAgent::ShutdownFramework(ShutdownFramework { framework_id: fw_id.clone() });
+                let shutdown = ToAgent::ShutdownFramework(ShutdownFramework {
+                    framework_id: fw_id.clone(),
+                });
                 agent_send(core, shutdown);
                 continue;
             }
@@ -174,7 +189,11 @@ impl MasterShared {
             }
         }
         for (fw_id, task_id, partition_aware) in gone {
-            let state = if partition_aware { TaskState::Gone } else { TaskState::Lost };
+            let state = if partition_aware {
+                TaskState::Gone
+            } else {
+                TaskState::Lost
+            };
             let status = self.send_master_update(
                 core,
                 &fw_id,
@@ -210,7 +229,9 @@ impl MasterShared {
     /// offers; tasks of frameworks that do not checkpoint are lost (Mesos's `Master::exited`).
     fn agent_disconnected(self: &Arc<Self>, id: &AgentId) {
         let mut core = self.core();
-        let Some(agent) = core.agents.get_mut(id) else { return };
+        let Some(agent) = core.agents.get_mut(id) else {
+            return;
+        };
         if !agent.connected {
             return;
         }
@@ -218,7 +239,12 @@ impl MasterShared {
         agent.active = false;
         let message = format!("Agent {} disconnected", agent.hostname);
         tracing::info!("agent {id} disconnected; deactivated");
-        let offers: Vec<_> = core.offers.values().filter(|o| &o.agent_id == id).map(|o| o.id.clone()).collect();
+        let offers: Vec<_> = core
+            .offers
+            .values()
+            .filter(|o| &o.agent_id == id)
+            .map(|o| o.id.clone())
+            .collect();
         for offer in offers {
             self.remove_offer(&mut core, &offer, true);
         }
@@ -261,7 +287,12 @@ impl MasterShared {
         if !core.agents.contains_key(id) {
             return;
         }
-        let offers: Vec<_> = core.offers.values().filter(|o| &o.agent_id == id).map(|o| o.id.clone()).collect();
+        let offers: Vec<_> = core
+            .offers
+            .values()
+            .filter(|o| &o.agent_id == id)
+            .map(|o| o.id.clone())
+            .collect();
         for offer in offers {
             self.remove_offer(&mut core, &offer, true);
         }
@@ -269,8 +300,17 @@ impl MasterShared {
         let now = now_seconds();
         core.unreachable_agents.insert(id.clone(), now);
         core.filters.retain(|f| &f.agent_id != id);
-        tracing::warn!("agent {id} ({}) missed its pings; marked unreachable", agent.hostname);
-        self.remove_agent_tasks(&mut core, id, true, reason::AGENT_REMOVED, "health check timed out");
+        tracing::warn!(
+            "agent {id} ({}) missed its pings; marked unreachable",
+            agent.hostname
+        );
+        self.remove_agent_tasks(
+            &mut core,
+            id,
+            true,
+            reason::AGENT_REMOVED,
+            "health check timed out",
+        );
         let failure = Event::agent_failure(id.clone());
         for f in core.frameworks.values().filter(|f| f.connected) {
             f.send(&failure);
@@ -284,7 +324,12 @@ impl MasterShared {
         if !core.agents.contains_key(id) {
             return false;
         }
-        let offers: Vec<_> = core.offers.values().filter(|o| &o.agent_id == id).map(|o| o.id.clone()).collect();
+        let offers: Vec<_> = core
+            .offers
+            .values()
+            .filter(|o| &o.agent_id == id)
+            .map(|o| o.id.clone())
+            .collect();
         for offer in offers {
             self.remove_offer(&mut core, &offer, true);
         }
@@ -402,7 +447,10 @@ async fn ping(master: Arc<MasterShared>, id: AgentId, url: String, cancel: Cance
             Some(a) => a.connected,
             None => return,
         };
-        let ping = Ping { master_id: master.info.id.clone(), connected };
+        let ping = Ping {
+            master_id: master.info.id.clone(),
+            connected,
+        };
         let answer = tokio::select! {
             r = tokio::time::timeout(interval, master.http.post(format!("{url}{PING_PATH}")).json(&ping).send()) => r,
             _ = cancel.cancelled() => return,

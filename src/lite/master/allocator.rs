@@ -343,7 +343,8 @@ impl MasterShared {
             }
             (None, Some(_)) => {
                 return Err(
-                    "Custom executors are not supported by mmrun's agent; use a command task".into(),
+                    "Custom executors are not supported by mmrun's agent; use a command task"
+                        .into(),
                 );
             }
         }
@@ -358,7 +359,8 @@ impl MasterShared {
             return Err("Command task must have a 'command.value'".into());
         }
         for r in &task.resources {
-            r.validate().map_err(|e| format!("Task uses invalid resources: {e}"))?;
+            r.validate()
+                .map_err(|e| format!("Task uses invalid resources: {e}"))?;
         }
         let resources = Resources::new(task.resources.iter().cloned());
         if resources.is_empty() {

@@ -6,27 +6,111 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub const MASTER_FLAGS: &[FlagSpec] = &[
-    FlagSpec { name: "ip", default: None, help: "IP address to listen on (sets LIBPROCESS_IP)." },
-    FlagSpec { name: "port", default: Some("5050"), help: "Port to listen on (sets LIBPROCESS_PORT)." },
-    FlagSpec { name: "advertise_ip", default: None, help: "IP address advertised to reach this master (sets LIBPROCESS_ADVERTISE_IP)." },
-    FlagSpec { name: "advertise_port", default: None, help: "Port advertised to reach this master." },
-    FlagSpec { name: "hostname", default: None, help: "Hostname advertised in MasterInfo; defaults to the system hostname." },
-    FlagSpec { name: "hostname_lookup", default: Some("true"), help: "Look up the hostname; with --no-hostname_lookup the advertised IP is used." },
-    FlagSpec { name: "work_dir", default: None, help: "Directory for the registry (mmrun keeps its registry in memory; accepted for compatibility)." },
-    FlagSpec { name: "cluster", default: None, help: "Human readable name for the cluster, shown in /master/state." },
-    FlagSpec { name: "agent_ping_timeout", default: Some("15secs"), help: "Timeout within which an agent must answer a ping." },
-    FlagSpec { name: "max_agent_ping_timeouts", default: Some("5"), help: "Missed pings after which an agent is marked unreachable." },
-    FlagSpec { name: "registry", default: Some("replicated_log"), help: "in_memory or replicated_log (mmrun keeps either in memory)." },
-    FlagSpec { name: "offer_timeout", default: None, help: "Duration after which an unused offer is rescinded (default: never)." },
-    FlagSpec { name: "allocation_interval", default: Some("1secs"), help: "Accepted for compatibility: mmrun allocates as soon as resources are free." },
-    FlagSpec { name: "max_completed_frameworks", default: Some("50"), help: "Completed frameworks kept for the state endpoints." },
-    FlagSpec { name: "max_completed_tasks_per_framework", default: Some("1000"), help: "Completed tasks kept per framework." },
-    FlagSpec { name: "quorum", default: None, help: "Accepted for compatibility (a single mmrun master always leads)." },
-    FlagSpec { name: "zk", default: None, help: "Accepted for compatibility; mmrun's master does not contend through ZooKeeper." },
-    FlagSpec { name: "authenticate_frameworks", default: Some("false"), help: "Accepted for compatibility; mmrun does not authenticate." },
-    FlagSpec { name: "authenticate_agents", default: Some("false"), help: "Accepted for compatibility; mmrun does not authenticate." },
-    FlagSpec { name: "log_dir", default: None, help: "Accepted for compatibility; mmrun logs to stderr." },
-    FlagSpec { name: "logging_level", default: Some("INFO"), help: "Accepted for compatibility; set RUST_LOG to change mmrun's log level." },
+    FlagSpec {
+        name: "ip",
+        default: None,
+        help: "IP address to listen on (sets LIBPROCESS_IP).",
+    },
+    FlagSpec {
+        name: "port",
+        default: Some("5050"),
+        help: "Port to listen on (sets LIBPROCESS_PORT).",
+    },
+    FlagSpec {
+        name: "advertise_ip",
+        default: None,
+        help: "IP address advertised to reach this master (sets LIBPROCESS_ADVERTISE_IP).",
+    },
+    FlagSpec {
+        name: "advertise_port",
+        default: None,
+        help: "Port advertised to reach this master.",
+    },
+    FlagSpec {
+        name: "hostname",
+        default: None,
+        help: "Hostname advertised in MasterInfo; defaults to the system hostname.",
+    },
+    FlagSpec {
+        name: "hostname_lookup",
+        default: Some("true"),
+        help: "Look up the hostname; with --no-hostname_lookup the advertised IP is used.",
+    },
+    FlagSpec {
+        name: "work_dir",
+        default: None,
+        help: "Directory for the registry (mmrun keeps its registry in memory; accepted for compatibility).",
+    },
+    FlagSpec {
+        name: "cluster",
+        default: None,
+        help: "Human readable name for the cluster, shown in /master/state.",
+    },
+    FlagSpec {
+        name: "agent_ping_timeout",
+        default: Some("15secs"),
+        help: "Timeout within which an agent must answer a ping.",
+    },
+    FlagSpec {
+        name: "max_agent_ping_timeouts",
+        default: Some("5"),
+        help: "Missed pings after which an agent is marked unreachable.",
+    },
+    FlagSpec {
+        name: "registry",
+        default: Some("replicated_log"),
+        help: "in_memory or replicated_log (mmrun keeps either in memory).",
+    },
+    FlagSpec {
+        name: "offer_timeout",
+        default: None,
+        help: "Duration after which an unused offer is rescinded (default: never).",
+    },
+    FlagSpec {
+        name: "allocation_interval",
+        default: Some("1secs"),
+        help: "Accepted for compatibility: mmrun allocates as soon as resources are free.",
+    },
+    FlagSpec {
+        name: "max_completed_frameworks",
+        default: Some("50"),
+        help: "Completed frameworks kept for the state endpoints.",
+    },
+    FlagSpec {
+        name: "max_completed_tasks_per_framework",
+        default: Some("1000"),
+        help: "Completed tasks kept per framework.",
+    },
+    FlagSpec {
+        name: "quorum",
+        default: None,
+        help: "Accepted for compatibility (a single mmrun master always leads).",
+    },
+    FlagSpec {
+        name: "zk",
+        default: None,
+        help: "Accepted for compatibility; mmrun's master does not contend through ZooKeeper.",
+    },
+    FlagSpec {
+        name: "authenticate_frameworks",
+        default: Some("false"),
+        help: "Accepted for compatibility; mmrun does not authenticate.",
+    },
+    FlagSpec {
+        name: "authenticate_agents",
+        default: Some("false"),
+        help: "Accepted for compatibility; mmrun does not authenticate.",
+    },
+    FlagSpec {
+        name: "log_dir",
+        default: None,
+        help: "Accepted for compatibility; mmrun logs to stderr.",
+    },
+    FlagSpec {
+        name: "logging_level",
+        default: Some("INFO"),
+        help: "Accepted for compatibility; set RUST_LOG to change mmrun's log level.",
+    },
 ];
 
 #[derive(Clone, Debug)]

@@ -24,7 +24,9 @@ fn validate_role(role: &str) -> Result<(), String> {
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
     {
-        return Err(format!("Role '{role}' cannot contain whitespace or backslashes"));
+        return Err(format!(
+            "Role '{role}' cannot contain whitespace or backslashes"
+        ));
     }
     Ok(())
 }
@@ -33,9 +35,10 @@ fn validate_framework_info(info: &FrameworkInfo) -> Result<(), String> {
     if !info.roles.is_empty() && !info.has_capability(capability::MULTI_ROLE) {
         return Err("'FrameworkInfo.roles' is set but MULTI_ROLE capability is not".into());
     }
-    if info.has_capability(capability::MULTI_ROLE) && info.role != "*" && !info.roles.is_empty()
-    {
-        return Err("'FrameworkInfo.role' must not be set together with 'FrameworkInfo.roles'".into());
+    if info.has_capability(capability::MULTI_ROLE) && info.role != "*" && !info.roles.is_empty() {
+        return Err(
+            "'FrameworkInfo.role' must not be set together with 'FrameworkInfo.roles'".into(),
+        );
     }
     for role in info.effective_roles() {
         validate_role(&role)?;
@@ -99,7 +102,8 @@ impl MasterShared {
                 // master restart, as Mesos allows.
                 let resubscribed = existing.is_some();
                 let id = existing.unwrap_or_else(|| {
-                    let id = FrameworkId::new(format!("{}-{:04}", core.info.id, core.next_framework));
+                    let id =
+                        FrameworkId::new(format!("{}-{:04}", core.info.id, core.next_framework));
                     core.next_framework += 1;
                     id
                 });

@@ -53,10 +53,21 @@ async fn state_summary(State(m): State<Arc<MasterShared>>) -> Response {
                 "hostname": f.hostname, "webui_url": f.webui_url, "active": f.active,
                 "connected": f.connected, "recovered": f.recovered,
             });
-            for state in ["TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING"] {
+            for state in [
+                "TASK_STAGING",
+                "TASK_STARTING",
+                "TASK_RUNNING",
+                "TASK_KILLING",
+            ] {
                 summary[state] = json!(count(state, &f.tasks));
             }
-            for state in ["TASK_FINISHED", "TASK_KILLED", "TASK_FAILED", "TASK_LOST", "TASK_ERROR"] {
+            for state in [
+                "TASK_FINISHED",
+                "TASK_KILLED",
+                "TASK_FAILED",
+                "TASK_LOST",
+                "TASK_ERROR",
+            ] {
                 summary[state] = json!(count(state, &f.completed_tasks));
             }
             summary
@@ -75,7 +86,11 @@ async fn health() -> StatusCode {
 
 async fn redirect(State(m): State<Arc<MasterShared>>) -> Response {
     let location = format!("//{}:{}", m.info.hostname, m.info.port);
-    (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)]).into_response()
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
 }
 
 async fn version() -> Response {
@@ -88,7 +103,11 @@ async fn metrics(State(m): State<Arc<MasterShared>>) -> Response {
 
 async fn agents(State(m): State<Arc<MasterShared>>) -> Response {
     let s = m.master_state();
-    Json(AgentsList { slaves: s.slaves, recovered_slaves: vec![] }).into_response()
+    Json(AgentsList {
+        slaves: s.slaves,
+        recovered_slaves: vec![],
+    })
+    .into_response()
 }
 
 async fn frameworks(State(m): State<Arc<MasterShared>>) -> Response {
@@ -107,7 +126,12 @@ async fn tasks(State(m): State<Arc<MasterShared>>) -> Response {
         .frameworks
         .into_iter()
         .chain(s.completed_frameworks)
-        .flat_map(|f| f.tasks.into_iter().chain(f.unreachable_tasks).chain(f.completed_tasks))
+        .flat_map(|f| {
+            f.tasks
+                .into_iter()
+                .chain(f.unreachable_tasks)
+                .chain(f.completed_tasks)
+        })
         .collect();
     Json(TasksList { tasks }).into_response()
 }
@@ -123,10 +147,17 @@ struct TeardownForm {
 }
 
 /// `POST /master/teardown` with the form field `frameworkId`.
-async fn teardown(State(m): State<Arc<MasterShared>>, Query(query): Query<TeardownForm>, body: String) -> Response {
-    let from_body = serde_urlencoded::from_str::<TeardownForm>(&body).ok().and_then(|f| f.framework_id);
+async fn teardown(
+    State(m): State<Arc<MasterShared>>,
+    Query(query): Query<TeardownForm>,
+    body: String,
+) -> Response {
+    let from_body = serde_urlencoded::from_str::<TeardownForm>(&body)
+        .ok()
+        .and_then(|f| f.framework_id);
     let Some(id) = query.framework_id.or(from_body) else {
-        return ApiError::bad_request("Missing 'frameworkId' query parameter in the request body").into_response();
+        return ApiError::bad_request("Missing 'frameworkId' query parameter in the request body")
+            .into_response();
     };
     if m.teardown(&FrameworkId::new(id.clone())) {
         StatusCode::OK.into_response()

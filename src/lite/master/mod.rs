@@ -45,7 +45,9 @@ pub struct MasterShared {
 impl MasterShared {
     /// The registry lock. Held only for in-memory work, never across an await.
     fn core(&self) -> MutexGuard<'_, MasterCore> {
-        self.core.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.core
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `f` after `delay` unless the master stops or `cancel` fires first.
@@ -110,9 +112,11 @@ impl Master {
         });
         let router = router(shared.clone());
         let stopped = shared.stopped.clone();
-        let server = tokio::spawn(serve(listener, router, async move {
-            stopped.cancelled().await
-        }));
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            async move { stopped.cancelled().await },
+        ));
         tracing::info!(
             "master {} listening on {addr}, advertised as {}",
             shared.info.id,

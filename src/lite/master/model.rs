@@ -57,7 +57,11 @@ impl Task {
     /// Records a status as Mesos's `Master::updateTask` does: a repeat of the last state
     /// replaces it rather than growing the history.
     pub fn record(&mut self, status: TaskStatus, latest_state: TaskState) {
-        if self.statuses.last().is_some_and(|s| s.state == status.state) {
+        if self
+            .statuses
+            .last()
+            .is_some_and(|s| s.state == status.state)
+        {
             self.statuses.pop();
         }
         self.status_update_state = Some(status.state);

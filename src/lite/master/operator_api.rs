@@ -54,7 +54,9 @@ fn handle(
     };
     Ok(Some(match call.kind {
         OperatorCallType::GetHealth => answer("GET_HEALTH", json!({"healthy": true})),
-        OperatorCallType::GetVersion => answer("GET_VERSION", json!({"version_info": version_info()})),
+        OperatorCallType::GetVersion => {
+            answer("GET_VERSION", json!({"version_info": version_info()}))
+        }
         OperatorCallType::GetFlags => {
             let flags: Vec<Value> = master
                 .config
@@ -68,7 +70,11 @@ fn handle(
             let metrics: Vec<Value> = master
                 .metrics()
                 .as_object()
-                .map(|m| m.iter().map(|(k, v)| json!({"name": k, "value": v})).collect())
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| json!({"name": k, "value": v}))
+                        .collect()
+                })
                 .unwrap_or_default();
             answer("GET_METRICS", json!({"metrics": metrics}))
         }
@@ -80,11 +86,18 @@ fn handle(
                 elected_time: Some(master.start_time),
             }))?,
         ),
-        OperatorCallType::GetAgents => answer("GET_AGENTS", to_value(serde_json::to_value(master.get_agents()))?),
-        OperatorCallType::GetFrameworks => {
-            answer("GET_FRAMEWORKS", to_value(serde_json::to_value(master.get_frameworks()))?)
-        }
-        OperatorCallType::GetTasks => answer("GET_TASKS", to_value(serde_json::to_value(master.get_tasks()))?),
+        OperatorCallType::GetAgents => answer(
+            "GET_AGENTS",
+            to_value(serde_json::to_value(master.get_agents()))?,
+        ),
+        OperatorCallType::GetFrameworks => answer(
+            "GET_FRAMEWORKS",
+            to_value(serde_json::to_value(master.get_frameworks()))?,
+        ),
+        OperatorCallType::GetTasks => answer(
+            "GET_TASKS",
+            to_value(serde_json::to_value(master.get_tasks()))?,
+        ),
         OperatorCallType::GetExecutors => answer("GET_EXECUTORS", json!({})),
         OperatorCallType::GetState => answer(
             "GET_STATE",
@@ -101,21 +114,31 @@ fn handle(
                 .get("teardown")
                 .and_then(|t| t.get("framework_id"))
                 .and_then(|f| serde_json::from_value(f.clone()).ok())
-                .ok_or_else(|| ApiError::bad_request("Expecting 'teardown.framework_id' to be present"))?;
+                .ok_or_else(|| {
+                    ApiError::bad_request("Expecting 'teardown.framework_id' to be present")
+                })?;
             if !master.teardown(&id) {
-                return Err(ApiError::bad_request(format!("No framework found with specified ID: {id}")));
+                return Err(ApiError::bad_request(format!(
+                    "No framework found with specified ID: {id}"
+                )));
             }
             return Ok(None);
         }
         OperatorCallType::Unknown => {
-            return Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "Received an unexpected 'UNKNOWN' call"));
+            return Err(ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "Received an unexpected 'UNKNOWN' call",
+            ));
         }
         other => {
             return Err(ApiError::new(
                 StatusCode::NOT_IMPLEMENTED,
                 format!(
                     "{} is not supported by mmrun's master (see docs/differences.md)",
-                    serde_json::to_value(other).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+                    serde_json::to_value(other)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
                 ),
             ));
         }

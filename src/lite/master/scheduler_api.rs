@@ -53,7 +53,10 @@ async fn handle(
         .ok_or_else(|| ApiError::bad_request("Expecting 'framework_id' to be present"))?;
     validate_payload(&call)?;
     if call.kind == CallType::Unknown {
-        return Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "Received an unexpected 'UNKNOWN' call"));
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "Received an unexpected 'UNKNOWN' call",
+        ));
     }
     check_subscribed(&master, &framework_id, &headers)?;
     let accepted = || StatusCode::ACCEPTED.into_response();
@@ -64,18 +67,26 @@ async fn handle(
         CallType::Accept => master.accept(&framework_id, call.accept.unwrap_or_default()),
         CallType::Decline => master.decline(&framework_id, call.decline.unwrap_or_default()),
         CallType::Revive => master.revive(&framework_id, call.revive.unwrap_or_default().all()),
-        CallType::Suppress => master.suppress(&framework_id, call.suppress.unwrap_or_default().all()),
+        CallType::Suppress => {
+            master.suppress(&framework_id, call.suppress.unwrap_or_default().all())
+        }
         CallType::Kill => master.kill(&framework_id, call.kill.expect("validated")),
         CallType::Acknowledge => master
             .acknowledge(&framework_id, call.acknowledge.expect("validated"))
-            .map_err(|e| ApiError::bad_request(format!("Failed to validate scheduler::Call: {e}")))?,
+            .map_err(|e| {
+                ApiError::bad_request(format!("Failed to validate scheduler::Call: {e}"))
+            })?,
         CallType::Reconcile => {
             master.reconcile(&framework_id, call.reconcile.unwrap_or_default().tasks)
         }
         CallType::UpdateFramework => {
             let update = call.update_framework.expect("validated");
             master
-                .update_framework(&framework_id, update.framework_info, update.suppressed_roles)
+                .update_framework(
+                    &framework_id,
+                    update.framework_info,
+                    update.suppressed_roles,
+                )
                 .map_err(ApiError::bad_request)?;
             return Ok(StatusCode::OK.into_response());
         }
@@ -99,7 +110,11 @@ async fn handle(
 }
 
 fn validate_payload(call: &Call) -> Result<(), ApiError> {
-    let missing = |name: &str| Err(ApiError::bad_request(format!("Expecting '{name}' to be present")));
+    let missing = |name: &str| {
+        Err(ApiError::bad_request(format!(
+            "Expecting '{name}' to be present"
+        )))
+    };
     match call.kind {
         CallType::Accept if call.accept.is_none() => missing("accept"),
         CallType::Decline if call.decline.is_none() => missing("decline"),
@@ -125,7 +140,10 @@ fn check_subscribed(
         return Err(ApiError::bad_request("Framework cannot be found"));
     };
     let Some(stream) = &framework.stream else {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "Framework is not subscribed"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Framework is not subscribed",
+        ));
     };
     let Some(given) = headers.get(STREAM_ID).and_then(|v| v.to_str().ok()) else {
         return Err(ApiError::bad_request(
@@ -141,7 +159,11 @@ fn check_subscribed(
     Ok(())
 }
 
-fn subscribe(master: Arc<MasterShared>, headers: &HeaderMap, call: Call) -> Result<Response, ApiError> {
+fn subscribe(
+    master: Arc<MasterShared>,
+    headers: &HeaderMap,
+    call: Call,
+) -> Result<Response, ApiError> {
     let Some(subscribe) = call.subscribe else {
         return Err(ApiError::bad_request("Expecting 'subscribe' to be present"));
     };
@@ -160,7 +182,10 @@ fn subscribe(master: Arc<MasterShared>, headers: &HeaderMap, call: Call) -> Resu
     }
     let stream_id = uuid::Uuid::new_v4().to_string();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
-    let stream = EventStream { id: stream_id.clone(), tx };
+    let stream = EventStream {
+        id: stream_id.clone(),
+        tx,
+    };
     let framework_info = subscribe.framework_info;
     let known_id = framework_info.id.clone();
     master.subscribe(framework_info, subscribe.suppressed_roles, stream);
@@ -179,13 +204,18 @@ fn subscribe(master: Arc<MasterShared>, headers: &HeaderMap, call: Call) -> Resu
         stream_id: stream_id.clone(),
     };
     let body = futures::stream::unfold((rx, guard), |(mut rx, guard)| async move {
-        rx.recv().await.map(|chunk| (Ok::<_, Infallible>(chunk), (rx, guard)))
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, Infallible>(chunk), (rx, guard)))
     });
     Ok((
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "application/json".to_string()),
-            (header::HeaderName::from_static("mesos-stream-id"), stream_id),
+            (
+                header::HeaderName::from_static("mesos-stream-id"),
+                stream_id,
+            ),
             (header::CACHE_CONTROL, "no-cache".to_string()),
         ],
         Body::from_stream(body),

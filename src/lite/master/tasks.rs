@@ -3,7 +3,9 @@
 
 use super::MasterShared;
 use super::model::MasterCore;
-use crate::lite::protocol::{AcknowledgeUpdate, KillTask, ShutdownFramework, StatusUpdate, ToAgent};
+use crate::lite::protocol::{
+    AcknowledgeUpdate, KillTask, ShutdownFramework, StatusUpdate, ToAgent,
+};
 use crate::mesos::ids::{AgentId, FrameworkId, TaskId};
 use crate::mesos::scheduler::{Acknowledge, Event, Kill, ReconcileTask};
 use crate::mesos::task::{TaskState, TaskStatus, reason, source};
@@ -17,7 +19,10 @@ pub enum UpdateRefused {
 }
 
 impl MasterShared {
-    pub(super) fn status_update(self: &Arc<Self>, update: StatusUpdate) -> Result<(), UpdateRefused> {
+    pub(super) fn status_update(
+        self: &Arc<Self>,
+        update: StatusUpdate,
+    ) -> Result<(), UpdateRefused> {
         let mut core = self.core();
         let Some(agent) = core.agents.get(&update.agent_id) else {
             return Err(UpdateRefused::UnknownAgent);
@@ -121,7 +126,11 @@ impl MasterShared {
         }
     }
 
-    pub(super) fn reconcile(self: &Arc<Self>, framework_id: &FrameworkId, tasks: Vec<ReconcileTask>) {
+    pub(super) fn reconcile(
+        self: &Arc<Self>,
+        framework_id: &FrameworkId,
+        tasks: Vec<ReconcileTask>,
+    ) {
         let mut core = self.core();
         if tasks.is_empty() {
             let Some(framework) = core.frameworks.get(framework_id) else {
@@ -148,17 +157,32 @@ impl MasterShared {
         }
     }
 
-    fn reconcile_explicit(&self, core: &mut MasterCore, framework_id: &FrameworkId, tasks: &[ReconcileTask]) {
+    fn reconcile_explicit(
+        &self,
+        core: &mut MasterCore,
+        framework_id: &FrameworkId,
+        tasks: &[ReconcileTask],
+    ) {
         let Some(framework) = core.frameworks.get(framework_id) else {
             return;
         };
         let partition_aware = framework.is_partition_aware();
-        let pick = |aware: TaskState| if partition_aware { aware } else { TaskState::Lost };
+        let pick = |aware: TaskState| {
+            if partition_aware {
+                aware
+            } else {
+                TaskState::Lost
+            }
+        };
         for wanted in tasks {
             let status = if let Some(task) = framework.tasks.get(&wanted.task_id) {
                 reconciled(&task.info.task_id, task.agent_id(), task.state)
             } else if let Some(task) = framework.unreachable_tasks.get(&wanted.task_id) {
-                reconciled(&task.info.task_id, task.agent_id(), pick(TaskState::Unreachable))
+                reconciled(
+                    &task.info.task_id,
+                    task.agent_id(),
+                    pick(TaskState::Unreachable),
+                )
             } else {
                 let state = match &wanted.agent_id {
                     Some(a) if core.agents.contains_key(a) => pick(TaskState::Gone),

@@ -31,7 +31,10 @@ fn legacy_labels(labels: &Option<crate::mesos::task::Labels>) -> Option<Vec<Lega
     labels.as_ref().filter(|l| !l.labels.is_empty()).map(|l| {
         l.labels
             .iter()
-            .map(|x| LegacyLabel { key: x.key.clone(), value: x.value.clone() })
+            .map(|x| LegacyLabel {
+                key: x.key.clone(),
+                value: x.value.clone(),
+            })
             .collect()
     })
 }
@@ -52,7 +55,10 @@ pub fn state_task(task: &Task) -> StateTask {
             .map(|s| StateTaskStatus {
                 state: s.state.name().into(),
                 timestamp: s.timestamp.unwrap_or(0.0),
-                container_status: s.container_status.as_ref().and_then(|c| serde_json::to_value(c).ok()),
+                container_status: s
+                    .container_status
+                    .as_ref()
+                    .and_then(|c| serde_json::to_value(c).ok()),
                 healthy: s.healthy,
             })
             .collect(),
@@ -132,12 +138,21 @@ pub fn state_agent(core: &MasterCore, a: &Agent) -> StateAgent {
         active: a.active,
         deactivated: !a.active,
         version: a.version.clone(),
-        capabilities: vec!["MULTI_ROLE".into(), "HIERARCHICAL_ROLE".into(), "RESERVATION_REFINEMENT".into()],
+        capabilities: vec![
+            "MULTI_ROLE".into(),
+            "HIERARCHICAL_ROLE".into(),
+            "RESERVATION_REFINEMENT".into(),
+        ],
     }
 }
 
 fn unreserved(total: &Resources) -> Resources {
-    Resources::new(total.iter().filter(|r| r.role.as_deref().unwrap_or("*") == "*").cloned())
+    Resources::new(
+        total
+            .iter()
+            .filter(|r| r.role.as_deref().unwrap_or("*") == "*")
+            .cloned(),
+    )
 }
 
 fn reserved_by_role(total: &Resources) -> Value {
@@ -150,7 +165,12 @@ fn reserved_by_role(total: &Resources) -> Value {
     names.sort();
     names.dedup();
     for role in names {
-        let of_role = Resources::new(total.iter().filter(|r| r.role.as_deref() == Some(role)).cloned());
+        let of_role = Resources::new(
+            total
+                .iter()
+                .filter(|r| r.role.as_deref() == Some(role))
+                .cloned(),
+        );
         roles.insert(role.into(), of_role.to_legacy_object());
     }
     Value::Object(roles)
@@ -171,7 +191,11 @@ impl MasterShared {
             id: self.info.id.clone(),
             pid: self.info.pid.clone(),
             hostname: self.info.hostname.clone(),
-            capabilities: vec!["AGENT_UPDATE".into(), "AGENT_DRAINING".into(), "QUOTA_V2".into()],
+            capabilities: vec![
+                "AGENT_UPDATE".into(),
+                "AGENT_DRAINING".into(),
+                "QUOTA_V2".into(),
+            ],
             activated_slaves: active as f64,
             deactivated_slaves: (core.agents.len() - active) as f64,
             unreachable_slaves: core.unreachable_agents.len() as f64,
@@ -184,9 +208,17 @@ impl MasterShared {
             }),
             cluster: self.config.cluster.clone(),
             flags: self.config.flags.clone(),
-            slaves: core.agents.values().map(|a| state_agent(&core, a)).collect(),
+            slaves: core
+                .agents
+                .values()
+                .map(|a| state_agent(&core, a))
+                .collect(),
             recovered_slaves: vec![],
-            frameworks: core.frameworks.values().map(|f| state_framework(&core, f)).collect(),
+            frameworks: core
+                .frameworks
+                .values()
+                .map(|f| state_framework(&core, f))
+                .collect(),
             completed_frameworks: core
                 .completed_frameworks
                 .iter()
@@ -211,14 +243,26 @@ impl MasterShared {
         put("master/slaves_active", active);
         put("master/slaves_inactive", core.agents.len() as f64 - active);
         put("master/slaves_connected", connected);
-        put("master/slaves_disconnected", core.agents.len() as f64 - connected);
-        put("master/slaves_unreachable", core.unreachable_agents.len() as f64);
+        put(
+            "master/slaves_disconnected",
+            core.agents.len() as f64 - connected,
+        );
+        put(
+            "master/slaves_unreachable",
+            core.unreachable_agents.len() as f64,
+        );
         let fw_active = core.frameworks.values().filter(|f| f.active).count() as f64;
         let fw_connected = core.frameworks.values().filter(|f| f.connected).count() as f64;
         put("master/frameworks_active", fw_active);
-        put("master/frameworks_inactive", core.frameworks.len() as f64 - fw_active);
+        put(
+            "master/frameworks_inactive",
+            core.frameworks.len() as f64 - fw_active,
+        );
         put("master/frameworks_connected", fw_connected);
-        put("master/frameworks_disconnected", core.frameworks.len() as f64 - fw_connected);
+        put(
+            "master/frameworks_disconnected",
+            core.frameworks.len() as f64 - fw_connected,
+        );
         for state in TaskState::ALL {
             let value = if state.is_terminal() {
                 core.terminal_counts.get(&state).copied().unwrap_or(0) as f64
@@ -232,7 +276,10 @@ impl MasterShared {
             put(&format!("master/tasks_{}", state.metric_name()), value);
         }
         put("master/outstanding_offers", core.offers.len() as f64);
-        let total = core.agents.values().fold(Resources::default(), |acc, a| acc.add(&a.total));
+        let total = core
+            .agents
+            .values()
+            .fold(Resources::default(), |acc, a| acc.add(&a.total));
         let used = core
             .agents
             .keys()
@@ -241,7 +288,10 @@ impl MasterShared {
             let (t, u) = (total.scalar(name), used.scalar(name));
             put(&format!("master/{name}_total"), t);
             put(&format!("master/{name}_used"), u);
-            put(&format!("master/{name}_percent"), if t > 0.0 { u / t } else { 0.0 });
+            put(
+                &format!("master/{name}_percent"),
+                if t > 0.0 { u / t } else { 0.0 },
+            );
         }
         put("master/event_queue_messages", 0.0);
         put("master/event_queue_http_requests", 0.0);
@@ -269,12 +319,17 @@ impl MasterShared {
 
     pub(super) fn get_tasks(&self) -> operator::GetTasks {
         let core = self.core();
-        let all = core.frameworks.values().chain(core.completed_frameworks.iter());
+        let all = core
+            .frameworks
+            .values()
+            .chain(core.completed_frameworks.iter());
         let mut out = operator::GetTasks::default();
         for f in all {
             out.tasks.extend(f.tasks.values().map(Self::v1_task));
-            out.unreachable_tasks.extend(f.unreachable_tasks.values().map(Self::v1_task));
-            out.completed_tasks.extend(f.completed_tasks.iter().map(Self::v1_task));
+            out.unreachable_tasks
+                .extend(f.unreachable_tasks.values().map(Self::v1_task));
+            out.completed_tasks
+                .extend(f.completed_tasks.iter().map(Self::v1_task));
         }
         out
     }
@@ -316,7 +371,8 @@ impl MasterShared {
             connected: f.connected,
             recovered: f.recovered,
             registered_time: Some(TimeInfo::from_seconds(f.registered_time)),
-            unregistered_time: (f.unregistered_time > 0.0).then(|| TimeInfo::from_seconds(f.unregistered_time)),
+            unregistered_time: (f.unregistered_time > 0.0)
+                .then(|| TimeInfo::from_seconds(f.unregistered_time)),
             offers: core
                 .offers
                 .values()
@@ -325,7 +381,11 @@ impl MasterShared {
                     id: o.id.clone(),
                     framework_id: o.framework_id.clone(),
                     agent_id: o.agent_id.clone(),
-                    hostname: core.agents.get(&o.agent_id).map(|a| a.hostname.clone()).unwrap_or_default(),
+                    hostname: core
+                        .agents
+                        .get(&o.agent_id)
+                        .map(|a| a.hostname.clone())
+                        .unwrap_or_default(),
                     url: None,
                     resources: o.resources.clone().into_vec(),
                     attributes: vec![],

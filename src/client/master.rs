@@ -1,0 +1,62 @@
+//! Reads a master's state: `/master/state` and friends, `/version`, `/metrics/snapshot`.
+
+use super::ClientError;
+use crate::mesos::state::MasterState;
+use serde::de::DeserializeOwned;
+
+#[derive(Clone)]
+pub struct MasterClient {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl MasterClient {
+    /// `url` like `http://127.0.0.1:5050`.
+    pub fn new(url: impl Into<String>) -> MasterClient {
+        MasterClient {
+            url: url.into().trim_end_matches('/').to_string(),
+            http: crate::lite::peer_client(),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.url);
+        let r = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        let status = r.status();
+        let body = r.bytes().await.map_err(|source| ClientError::Unreachable {
+            url: url.clone(),
+            source,
+        })?;
+        if !status.is_success() {
+            return Err(ClientError::Refused {
+                what: path.into(),
+                status,
+                body: String::from_utf8_lossy(&body).into(),
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| ClientError::Protocol {
+            what: path.into(),
+            detail: e.to_string(),
+        })
+    }
+
+    pub async fn state(&self) -> Result<MasterState, ClientError> {
+        self.get("/master/state").await
+    }
+
+    pub async fn raw_state(&self) -> Result<serde_json::Value, ClientError> {
+        self.get("/master/state").await
+    }
+}

@@ -1,0 +1,178 @@
+//! A v1 scheduler client: SUBSCRIBE, decode the RecordIO event stream, send calls with the
+//! stream id. It behaves the same against a real Mesos master.
+
+use super::ClientError;
+use crate::mesos::framework::FrameworkInfo;
+use crate::mesos::ids::FrameworkId;
+use crate::mesos::recordio::Decoder;
+use crate::mesos::scheduler::{Call, CallType, Event, EventType, Subscribe};
+use futures::StreamExt;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub struct Subscription {
+    pub framework_id: FrameworkId,
+    pub stream_id: String,
+    url: String,
+    http: reqwest::Client,
+    /// Events after SUBSCRIBED, in order; closes when the stream ends.
+    pub events: mpsc::UnboundedReceiver<Event>,
+    reader: JoinHandle<()>,
+}
+
+/// Subscribes `info` to the master at `master_url` and waits for SUBSCRIBED.
+pub async fn subscribe(master_url: &str, info: FrameworkInfo) -> Result<Subscription, ClientError> {
+    let http = crate::lite::peer_client();
+    let url = format!("{}/api/v1/scheduler", master_url.trim_end_matches('/'));
+    let call = Call {
+        framework_id: info.id.clone(),
+        subscribe: Some(Subscribe {
+            framework_info: info,
+            suppressed_roles: vec![],
+        }),
+        ..Call::new(CallType::Subscribe, None)
+    };
+    let streaming = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("valid client");
+    let response = streaming
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .json(&call)
+        .send()
+        .await
+        .map_err(|source| ClientError::Unreachable {
+            url: url.clone(),
+            source,
+        })?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        return Err(ClientError::Refused {
+            what: "SUBSCRIBE".into(),
+            status,
+            body,
+        });
+    }
+    let stream_id = response
+        .headers()
+        .get("mesos-stream-id")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+        .ok_or_else(|| ClientError::Protocol {
+            what: "SUBSCRIBE".into(),
+            detail: "no Mesos-Stream-Id header".into(),
+        })?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        let mut decoder = Decoder::new();
+        let mut body = response.bytes_stream();
+        while let Some(Ok(chunk)) = body.next().await {
+            let Ok(records) = decoder.feed(&chunk) else {
+                return;
+            };
+            for record in records {
+                match serde_json::from_slice::<Event>(&record) {
+                    Ok(event) => {
+                        if tx.send(event).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => tracing::warn!("undecodable event from the master: {e}"),
+                }
+            }
+        }
+    });
+    let first = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await;
+    let framework_id = match first {
+        Ok(Some(Event {
+            kind: EventType::Subscribed,
+            subscribed: Some(s),
+            ..
+        })) => s.framework_id,
+        Ok(Some(Event {
+            kind: EventType::Error,
+            error: Some(e),
+            ..
+        })) => {
+            return Err(ClientError::Refused {
+                what: "SUBSCRIBE".into(),
+                status: reqwest::StatusCode::OK,
+                body: e.message,
+            });
+        }
+        Ok(other) => {
+            return Err(ClientError::Protocol {
+                what: "SUBSCRIBE".into(),
+                detail: format!("expected SUBSCRIBED, got {other:?}"),
+            });
+        }
+        Err(_) => {
+            return Err(ClientError::Protocol {
+                what: "SUBSCRIBE".into(),
+                detail: "no SUBSCRIBED event within 30s".into(),
+            });
+        }
+    };
+    Ok(Subscription {
+        framework_id,
+        stream_id,
+        url,
+        http,
+        events: rx,
+        reader,
+    })
+}
+
+impl Subscription {
+    /// Sends a call for this framework; returns the HTTP status on 2xx.
+    pub async fn call(&self, mut call: Call) -> Result<reqwest::StatusCode, ClientError> {
+        call.framework_id = Some(self.framework_id.clone());
+        let what = format!("{:?}", call.kind);
+        let r = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("mesos-stream-id", &self.stream_id)
+            .json(&call)
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: self.url.clone(),
+                source,
+            })?;
+        let status = r.status();
+        if !status.is_success() {
+            let body = r.text().await.unwrap_or_default();
+            return Err(ClientError::Refused { what, status, body });
+        }
+        Ok(status)
+    }
+
+    /// Waits for the next event that is not a HEARTBEAT.
+    pub async fn next_event(&mut self, timeout: Duration) -> Option<Event> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .ok()??;
+            if event.kind != EventType::Heartbeat {
+                return Some(event);
+            }
+        }
+    }
+
+    /// Closes the subscription stream (the master sees the framework disconnect).
+    pub fn close(self) {
+        self.reader.abort();
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
