@@ -19,6 +19,8 @@ pub struct ClusterOptions {
     pub max_agent_ping_timeouts: u32,
     /// How long `add_agent` waits for the agent to register.
     pub registration_timeout: Duration,
+    /// Where the master listens; agents listen on the same IP with ephemeral ports.
+    pub master_addr: SocketAddr,
 }
 
 impl Default for ClusterOptions {
@@ -28,6 +30,7 @@ impl Default for ClusterOptions {
             agent_ping_timeout: Duration::from_millis(100),
             max_agent_ping_timeouts: 3,
             registration_timeout: Duration::from_secs(10),
+            master_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
 }
@@ -47,6 +50,14 @@ struct LocalAgent {
     options: AgentOptions,
 }
 
+/// A specific IPv4 address nodes can advertise; 0.0.0.0 keeps the loopback default.
+fn advertisable(ip: std::net::IpAddr) -> Option<std::net::Ipv4Addr> {
+    match ip {
+        std::net::IpAddr::V4(v4) if !v4.is_unspecified() => Some(v4),
+        _ => None,
+    }
+}
+
 pub struct LocalCluster {
     master: Option<Master>,
     master_addr: SocketAddr,
@@ -62,9 +73,13 @@ impl LocalCluster {
         let root = tempfile::Builder::new()
             .prefix("mmrun-cluster-")
             .tempdir()?;
-        let master_config = MasterConfig::in_process()
+        let mut master_config = MasterConfig::in_process()
             .with_agent_ping(options.agent_ping_timeout, options.max_agent_ping_timeouts);
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        if let Some(ip) = advertisable(options.master_addr.ip()) {
+            master_config.address.advertise_ip = ip;
+            master_config.address.hostname = ip.to_string();
+        }
+        let listener = TcpListener::bind(options.master_addr).await?;
         let master = Master::start_on(listener, master_config.clone())?;
         Ok(LocalCluster {
             master_addr: master.addr(),
@@ -122,6 +137,10 @@ impl LocalCluster {
             return Err(format!("agent {index} is already running"));
         }
         let mut config = AgentConfig::in_process(master_addr, slot.work_dir.clone());
+        if let Some(ip) = advertisable(master_addr.ip()) {
+            config.address.advertise_ip = ip;
+            config.address.hostname = ip.to_string();
+        }
         if let Some(r) = &slot.options.resources {
             config.resources = Resources::parse(r)
                 .map_err(|e| format!("agent resources: {e}"))?

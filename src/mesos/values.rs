@@ -7,7 +7,8 @@ use std::fmt;
 /// Mesos compares scalars with a fixed precision of three decimal places (`Value::Scalar`
 /// arithmetic in src/common/values.cpp), so 0.1 + 0.2 is exactly 0.3.
 pub fn round_scalar(value: f64) -> f64 {
-    (value * 1000.0).round() / 1000.0
+    // `+ 0.0` turns -0.0 (what an empty float `sum()` gives) into 0.0, so JSON never says -0.0.
+    (value * 1000.0).round() / 1000.0 + 0.0
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -239,5 +240,7 @@ mod tests {
     fn scalar_rounding_matches_mesos_precision() {
         assert_eq!(round_scalar(0.1 + 0.2), 0.3);
         assert_eq!(round_scalar(1.0 / 3.0), 0.333);
+        let empty: f64 = std::iter::empty::<f64>().sum();
+        assert!(round_scalar(empty).is_sign_positive());
     }
 }

@@ -1,0 +1,77 @@
+//! Command-line parsing and dispatch; one file per subcommand.
+
+mod node;
+mod up;
+
+use crate::exit_codes;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "mmrun", version, about = "Fresh Mesos clusters for testing Mesos frameworks", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a master and N agents in the foreground; Ctrl-C stops and removes everything.
+    Up(up::UpArgs),
+    /// Run one Mesos-compatible node, configured exactly like real Mesos (flags and MESOS_* env).
+    Node {
+        #[command(subcommand)]
+        role: node::NodeRole,
+    },
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit_codes::OK,
+                _ => exit_codes::USAGE,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mmrun: cannot start the async runtime: {e}");
+            return exit_codes::ENVIRONMENT;
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Up(args) => up::run(args).await,
+            Command::Node { role } => node::run(role).await,
+        }
+    });
+    // Background tasks (streams, pingers) must not keep the process alive after the answer.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    code
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mmrun=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_target(false).try_init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn interrupted() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match term.as_mut() {
+                Some(t) => { t.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}

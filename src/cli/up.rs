@@ -1,0 +1,88 @@
+//! `mmrun up [--agents N]`: an in-process cluster in the foreground, for trying a framework by
+//! hand. Prints where everything is; Ctrl-C stops every node and removes every file.
+
+use crate::exit_codes;
+use crate::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
+use clap::Args;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Number of agents.
+    #[arg(long, default_value_t = 1)]
+    agents: usize,
+    /// The master's port (0: any free port).
+    #[arg(long, default_value_t = 5050)]
+    port: u16,
+    /// The address the master and agents listen on.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    ip: IpAddr,
+    /// Each agent's resources, in Mesos's --resources syntax.
+    #[arg(long)]
+    resources: Option<String>,
+    /// Each agent's attributes, in Mesos's --attributes syntax.
+    #[arg(long)]
+    attributes: Option<String>,
+    /// The master's agent ping timeout, in Mesos duration syntax (e.g. 15secs).
+    #[arg(long, default_value = "15secs", value_parser = parse_duration)]
+    agent_ping_timeout: Duration,
+    /// Missed pings after which an agent is unreachable.
+    #[arg(long, default_value_t = 5)]
+    max_agent_ping_timeouts: u32,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::flags::parse_duration(text)
+}
+
+pub async fn run(args: UpArgs) -> i32 {
+    let options = ClusterOptions {
+        agent_ping_timeout: args.agent_ping_timeout,
+        max_agent_ping_timeouts: args.max_agent_ping_timeouts,
+        master_addr: SocketAddr::new(args.ip, args.port),
+        ..ClusterOptions::default()
+    };
+    let mut cluster = match LocalCluster::start(options).await {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!("mmrun up: port {} is in use (another Mesos master?); pass --port 0 for any free port", args.port);
+            return exit_codes::ENVIRONMENT;
+        }
+        Err(e) => {
+            eprintln!("mmrun up: cannot start the master: {e}");
+            return exit_codes::ENVIRONMENT;
+        }
+    };
+    let agent_options = AgentOptions { resources: args.resources.clone(), attributes: args.attributes.clone() };
+    let started = tokio::select! {
+        r = start_agents(&mut cluster, args.agents, &agent_options) => r,
+        _ = super::interrupted() => Err("interrupted".to_string()),
+    };
+    if let Err(e) = started {
+        eprintln!("mmrun up: {e}");
+        cluster.shutdown().await;
+        return if e == "interrupted" { exit_codes::INTERRUPTED } else { exit_codes::USAGE };
+    }
+    let master = cluster.master_addr();
+    println!("mmrun: cluster up: 1 master, {} agent(s)", args.agents);
+    println!("  master    {}", cluster.master_url());
+    for i in 0..args.agents {
+        let id = cluster.agent_id(i).map(|a| a.value).unwrap_or_default();
+        println!("  agent-{:<3} {}  ({id})", i + 1, cluster.agent_url(i).unwrap_or_default());
+    }
+    println!("MESOS_MASTER={master}");
+    println!("Press Ctrl-C to stop the cluster and remove its files.");
+    super::interrupted().await;
+    println!("mmrun: stopping the cluster");
+    cluster.shutdown().await;
+    println!("mmrun: stopped; nothing left running");
+    exit_codes::OK
+}
+
+async fn start_agents(cluster: &mut LocalCluster, count: usize, options: &AgentOptions) -> Result<(), String> {
+    for _ in 0..count {
+        cluster.add_agent(options.clone()).await?;
+    }
+    Ok(())
+}

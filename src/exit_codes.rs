@@ -1,0 +1,12 @@
+//! mmrun's exit codes, documented in the README and relied on by CI scripts.
+
+/// Everything passed (or the command did what it was asked).
+pub const OK: i32 = 0;
+/// A scenario failed.
+pub const SCENARIO_FAILED: i32 = 1;
+/// Bad usage: unknown flags, invalid values, scripts that do not compile.
+pub const USAGE: i32 = 2;
+/// The environment is not usable: a port in use, no usable backend, an unwritable directory.
+pub const ENVIRONMENT: i32 = 3;
+/// Interrupted by Ctrl-C after cleaning up (128 + SIGINT).
+pub const INTERRUPTED: i32 = 130;
