@@ -71,6 +71,9 @@ pub async fn run(args: UpArgs) -> i32 {
         let id = cluster.agent_id(i).map(|a| a.value).unwrap_or_default();
         println!("  agent-{:<3} {}  ({id})", i + 1, cluster.agent_url(i).unwrap_or_default());
     }
+    if let Some(root) = cluster.root_dir() {
+        println!("  files     {}  (removed on exit)", root.display());
+    }
     println!("MESOS_MASTER={master}");
     println!("Press Ctrl-C to stop the cluster and remove its files.");
     super::interrupted().await;

@@ -95,6 +95,11 @@ impl LocalCluster {
         format!("http://{}", self.master_addr)
     }
 
+    /// The temporary directory holding every node's files; removed by `shutdown`.
+    pub fn root_dir(&self) -> Option<&std::path::Path> {
+        self.root.as_ref().map(|r| r.path())
+    }
+
     pub fn master_addr(&self) -> SocketAddr {
         self.master_addr
     }
