@@ -21,6 +21,8 @@ pub struct ClusterOptions {
     pub registration_timeout: Duration,
     /// Where the master listens; agents listen on the same IP with ephemeral ports.
     pub master_addr: SocketAddr,
+    /// How long an agent waits for an acknowledgement before resending an update (Mesos: 10 s).
+    pub status_update_retry: Duration,
 }
 
 impl Default for ClusterOptions {
@@ -31,6 +33,7 @@ impl Default for ClusterOptions {
             max_agent_ping_timeouts: 3,
             registration_timeout: Duration::from_secs(10),
             master_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            status_update_retry: Duration::from_secs(10),
         }
     }
 }
@@ -134,6 +137,7 @@ impl LocalCluster {
     pub async fn start_agent(&mut self, index: usize) -> Result<AgentId, String> {
         let master_addr = self.master_addr;
         let timeout = self.options.registration_timeout;
+        let retry = self.options.status_update_retry;
         let slot = self
             .agents
             .get_mut(index)
@@ -142,6 +146,7 @@ impl LocalCluster {
             return Err(format!("agent {index} is already running"));
         }
         let mut config = AgentConfig::in_process(master_addr, slot.work_dir.clone());
+        config.status_update_retry = retry;
         if let Some(ip) = advertisable(master_addr.ip()) {
             config.address.advertise_ip = ip;
             config.address.hostname = ip.to_string();

@@ -164,3 +164,13 @@ pub async fn eventually<F: Fn(&mmrun::mesos::state::MasterState) -> bool>(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The next UPDATE's status, skipping offers and other events.
+pub async fn next_update(sub: &mut Subscription) -> TaskStatus {
+    loop {
+        let e = sub.next_event(WAIT).await.expect("an UPDATE event");
+        if let Some(u) = e.update {
+            return u.status;
+        }
+    }
+}
