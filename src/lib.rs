@@ -2,7 +2,10 @@
 
 pub mod cli;
 pub mod client;
+pub mod cluster;
 pub mod exit_codes;
 pub mod flags;
+pub mod framework;
 pub mod lite;
 pub mod mesos;
+pub mod script;

@@ -1,0 +1,113 @@
+//! The embedded backend: every node in this process (`lite::cluster::LocalCluster`). Always
+//! available; the default when no Docker daemon answers.
+
+use super::{AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec};
+use crate::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
+use async_trait::async_trait;
+
+pub struct Embedded;
+
+#[async_trait]
+impl Backend for Embedded {
+    fn name(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
+        Ok(Box::new(EmbeddedCluster {
+            spec,
+            cluster: None,
+        }))
+    }
+}
+
+struct EmbeddedCluster {
+    spec: ClusterSpec,
+    cluster: Option<LocalCluster>,
+}
+
+impl EmbeddedCluster {
+    fn running(&mut self) -> Result<&mut LocalCluster, BackendError> {
+        self.cluster.as_mut().ok_or(BackendError::NoMaster)
+    }
+}
+
+#[async_trait]
+impl ClusterHandle for EmbeddedCluster {
+    async fn start_master(&mut self) -> Result<String, BackendError> {
+        if let Some(c) = &self.cluster {
+            return Err(BackendError::Failed(format!(
+                "the master is already running at {}",
+                c.master_url()
+            )));
+        }
+        let options = ClusterOptions {
+            agent_ping_timeout: self.spec.agent_ping_timeout,
+            max_agent_ping_timeouts: self.spec.max_agent_ping_timeouts,
+            status_update_retry: self.spec.status_update_retry,
+            ..ClusterOptions::default()
+        };
+        let cluster = LocalCluster::start(options)
+            .await
+            .map_err(|e| BackendError::Failed(format!("cannot start the master: {e}")))?;
+        let url = cluster.master_url();
+        self.cluster = Some(cluster);
+        Ok(url)
+    }
+
+    fn master_url(&self) -> Option<String> {
+        self.cluster.as_ref().map(|c| c.master_url())
+    }
+
+    async fn add_agent(&mut self, spec: AgentSpec) -> Result<(usize, String), BackendError> {
+        let cluster = self.running()?;
+        let options = AgentOptions {
+            resources: spec.resources,
+            attributes: spec.attributes,
+        };
+        let index = cluster
+            .add_agent(options)
+            .await
+            .map_err(BackendError::Failed)?;
+        let id = cluster.agent_id(index).map(|a| a.value).unwrap_or_default();
+        Ok((index, id))
+    }
+
+    async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), BackendError> {
+        self.running()?
+            .stop_agent(index, graceful)
+            .await
+            .map_err(BackendError::Failed)
+    }
+
+    async fn start_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        self.running()?
+            .start_agent(index)
+            .await
+            .map(|_| ())
+            .map_err(BackendError::Failed)
+    }
+
+    async fn restart_master(&mut self) -> Result<(), BackendError> {
+        self.running()?
+            .restart_master()
+            .await
+            .map_err(|e| BackendError::Failed(format!("cannot restart the master: {e}")))
+    }
+
+    fn agent_running(&self, index: usize) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.is_agent_running(index))
+    }
+
+    fn agent_count(&self) -> usize {
+        self.cluster.as_ref().map_or(0, |c| c.agent_count())
+    }
+
+    async fn teardown(self: Box<Self>) {
+        if let Some(c) = self.cluster {
+            c.shutdown().await;
+        }
+    }
+}

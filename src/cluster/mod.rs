@@ -1,0 +1,77 @@
+//! Cluster backends behind one trait. A scenario asks its backend for a fresh cluster and
+//! drives it through `ClusterHandle`; everything above talks to "a Mesos master" by URL and does
+//! not care whether the nodes are in-process (`embedded`) or containers (the Docker backend).
+
+pub mod embedded;
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// What a scenario asks of a fresh cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterSpec {
+    /// Scenario name, used to label what the backend creates.
+    pub scenario: String,
+    pub agent_ping_timeout: Duration,
+    pub max_agent_ping_timeouts: u32,
+    /// How long an agent waits for acknowledgement before resending an update.
+    pub status_update_retry: Duration,
+}
+
+impl Default for ClusterSpec {
+    /// Short liveness settings so losing an agent takes a fraction of a second.
+    fn default() -> ClusterSpec {
+        ClusterSpec {
+            scenario: String::new(),
+            agent_ping_timeout: Duration::from_millis(100),
+            max_agent_ping_timeouts: 3,
+            status_update_retry: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AgentSpec {
+    /// `--resources` syntax; Mesos's defaults fill what is missing.
+    pub resources: Option<String>,
+    /// `--attributes` syntax.
+    pub attributes: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{0}")]
+    Failed(String),
+    #[error("the cluster has no master yet: call start_master() first")]
+    NoMaster,
+    #[error("there is no agent {0}")]
+    NoSuchAgent(usize),
+}
+
+/// A cluster backend: creates fresh clusters.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// `embedded` or `docker`, as `--backend` names it.
+    fn name(&self) -> &'static str;
+    async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError>;
+}
+
+/// One running cluster. Every method returns once the change is visible in the master.
+#[async_trait]
+pub trait ClusterHandle: Send + Sync {
+    /// Starts the master; returns its URL once it serves and leads.
+    async fn start_master(&mut self) -> Result<String, BackendError>;
+    fn master_url(&self) -> Option<String>;
+    /// Adds an agent; returns its index and id once the master lists it as active.
+    async fn add_agent(&mut self, spec: AgentSpec) -> Result<(usize, String), BackendError>;
+    /// Stops an agent: gracefully (tasks killed, goodbye to the master) or like a crash.
+    async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), BackendError>;
+    /// Starts a stopped agent again; it re-registers with its old id.
+    async fn start_agent(&mut self, index: usize) -> Result<(), BackendError>;
+    /// Stops the master and starts a fresh one on the same address; agents re-register.
+    async fn restart_master(&mut self) -> Result<(), BackendError>;
+    fn agent_running(&self, index: usize) -> bool;
+    fn agent_count(&self) -> usize;
+    /// Stops every node and removes everything the cluster created.
+    async fn teardown(self: Box<Self>);
+}

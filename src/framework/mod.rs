@@ -1,0 +1,450 @@
+//! mmrun itself as a Mesos framework. It subscribes through the v1 scheduler API, launches
+//! the tasks a scenario asks for on offers that fit, declines the rest, acknowledges every
+//! update and keeps each task's history. It is a real framework: it behaves the same against a
+//! real Mesos master.
+//!
+//! Offer handling: while tasks wait, unusable offers are declined for a short while so freed or
+//! new resources come back quickly; with nothing waiting they are declined for an hour, and a
+//! new request REVIVEs.
+
+mod task;
+
+pub use task::{TaskRecord, TaskRequest};
+
+use crate::client::{ClientError, Subscription, subscribe};
+use crate::mesos::framework::{Capability, FrameworkInfo};
+use crate::mesos::ids::{AgentId, FrameworkId, OfferId, TaskId};
+use crate::mesos::resources::Resources;
+use crate::mesos::scheduler::{
+    Accept, Acknowledge, Call, CallType, Decline, Event, EventType, Filters, Kill, Launch, Offer,
+    Operation, Roles,
+};
+use crate::mesos::task::TaskState;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// How long unusable offers are declined for while tasks wait for resources.
+const WAITING_REFUSE_SECONDS: f64 = 0.2;
+/// How long offers are declined for when nothing waits (a new request REVIVEs).
+const IDLE_REFUSE_SECONDS: f64 = 3600.0;
+
+#[derive(Clone, Debug)]
+pub struct FrameworkOptions {
+    pub name: String,
+    pub role: String,
+    pub partition_aware: bool,
+    /// Checkpointing frameworks keep their tasks when an agent's connection breaks; mmrun
+    /// checkpoints, as production frameworks do, so agent loss is decided by liveness.
+    pub checkpoint: bool,
+    pub failover_timeout: f64,
+}
+
+impl FrameworkOptions {
+    pub fn named(name: &str) -> FrameworkOptions {
+        FrameworkOptions {
+            name: name.into(),
+            role: "*".into(),
+            partition_aware: false,
+            checkpoint: true,
+            failover_timeout: 0.0,
+        }
+    }
+
+    fn info(&self) -> FrameworkInfo {
+        let mut capabilities = vec![Capability {
+            kind: "TASK_KILLING_STATE".into(),
+        }];
+        if self.partition_aware {
+            capabilities.push(Capability {
+                kind: "PARTITION_AWARE".into(),
+            });
+        }
+        FrameworkInfo {
+            user: std::env::var("USER").unwrap_or_else(|_| "root".into()),
+            name: self.name.clone(),
+            id: None,
+            failover_timeout: self.failover_timeout,
+            checkpoint: self.checkpoint,
+            role: self.role.clone(),
+            roles: vec![],
+            hostname: None,
+            principal: None,
+            webui_url: None,
+            capabilities,
+            labels: None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    pending: Vec<(TaskId, TaskRequest)>,
+    tasks: BTreeMap<TaskId, TaskRecord>,
+    next_task: u64,
+    /// Set when the master ends the subscription (ERROR, teardown, stream closed).
+    ended: Option<String>,
+    torn_down: bool,
+    lost_agents: Vec<AgentId>,
+}
+
+struct Shared {
+    options: FrameworkOptions,
+    framework_id: FrameworkId,
+    calls: mpsc::UnboundedSender<Call>,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A subscribed framework. Cloning gives another handle to the same framework.
+#[derive(Clone)]
+pub struct Framework {
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwaitError {
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{0}")]
+    WrongTerminalState(String),
+    #[error("{0}")]
+    Unknown(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl Framework {
+    /// Subscribes to the master at `master_url`.
+    pub async fn subscribe(
+        master_url: &str,
+        options: FrameworkOptions,
+    ) -> Result<Framework, ClientError> {
+        let subscription = subscribe(master_url, options.info()).await?;
+        let (calls, call_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            options,
+            framework_id: subscription.framework_id.clone(),
+            calls,
+            state: Mutex::new(State::default()),
+            changed: Notify::new(),
+        });
+        let stop = CancellationToken::new();
+        tokio::spawn(drive(shared.clone(), subscription, call_rx, stop.clone()));
+        Ok(Framework { shared, stop })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.shared.options.name
+    }
+
+    pub fn id(&self) -> &FrameworkId {
+        &self.shared.framework_id
+    }
+
+    /// Queues tasks; they launch on the first offers that fit.
+    pub fn launch(&self, requests: Vec<TaskRequest>) {
+        {
+            let mut state = self.shared.state();
+            for request in requests {
+                let id = TaskId::new(format!("{}.{}", request.name, state.next_task));
+                state.next_task += 1;
+                state.tasks.insert(
+                    id.clone(),
+                    TaskRecord {
+                        name: request.name.clone(),
+                        id: id.clone(),
+                        agent_id: None,
+                        statuses: vec![],
+                    },
+                );
+                state.pending.push((id, request));
+            }
+        }
+        let _ = self.shared.calls.send(Call {
+            revive: Some(Roles::default()),
+            ..Call::new(CallType::Revive, None)
+        });
+    }
+
+    /// Asks the master to kill every task with this name.
+    pub fn kill(&self, name: &str) -> Result<(), String> {
+        let mut state = self.shared.state();
+        let before = state.pending.len();
+        state.pending.retain(|(_, r)| r.name != name);
+        let unlaunched = before - state.pending.len();
+        let ids: Vec<(TaskId, Option<AgentId>)> = state
+            .tasks
+            .values()
+            .filter(|t| t.name == name && t.state().is_some())
+            .map(|t| (t.id.clone(), t.agent_id.clone()))
+            .collect();
+        if ids.is_empty() && unlaunched == 0 {
+            return Err(format!(
+                "framework '{}' has no task named '{name}'",
+                self.name()
+            ));
+        }
+        for (task_id, agent_id) in ids {
+            let _ = self.shared.calls.send(Call {
+                kill: Some(Kill {
+                    task_id,
+                    agent_id,
+                    kill_policy: None,
+                }),
+                ..Call::new(CallType::Kill, None)
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends TEARDOWN: the master kills every task and removes the framework.
+    pub fn teardown(&self) {
+        self.shared.state().torn_down = true;
+        let _ = self.shared.calls.send(Call::new(CallType::Teardown, None));
+    }
+
+    pub fn task(&self, name: &str) -> Option<TaskRecord> {
+        let state = self.shared.state();
+        let mut matching: Vec<&TaskRecord> =
+            state.tasks.values().filter(|t| t.name == name).collect();
+        matching.sort_by_key(|t| t.id.value.clone());
+        matching.last().map(|t| (*t).clone())
+    }
+
+    pub fn tasks(&self) -> Vec<TaskRecord> {
+        self.shared.state().tasks.values().cloned().collect()
+    }
+
+    pub fn ended(&self) -> Option<String> {
+        self.shared.state().ended.clone()
+    }
+
+    /// Waits until the task named `name` reaches `wanted`. Reaching another terminal state
+    /// fails at once, not at the timeout.
+    pub async fn await_task(
+        &self,
+        name: &str,
+        wanted: TaskState,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<TaskRecord, AwaitError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            if let Some(task) = self.task(name) {
+                if task.statuses.iter().any(|s| s.state == wanted) {
+                    return Ok(task);
+                }
+                if let Some(state) = task.state()
+                    && state.is_terminal()
+                {
+                    return Err(AwaitError::WrongTerminalState(format!(
+                        "expected task '{name}' to reach {wanted}, but it ended {state}: {}",
+                        task.describe()
+                    )));
+                }
+            } else if !self.shared.state().tasks.values().any(|t| t.name == name) {
+                return Err(AwaitError::Unknown(format!(
+                    "framework '{}' has no task named '{name}' (launch it first)",
+                    self.name()
+                )));
+            }
+            if let Some(why) = self.ended() {
+                let last = self.task(name).map(|t| t.describe()).unwrap_or_default();
+                return Err(AwaitError::WrongTerminalState(format!(
+                    "framework '{}' ended ({why}) before task '{name}' reached {wanted}; {last}",
+                    self.name()
+                )));
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    let last = self.task(name).map(|t| t.describe()).unwrap_or_default();
+                    return Err(AwaitError::Timeout(format!(
+                        "timed out after {timeout:?} waiting for task '{name}' to reach {wanted}; {last}"
+                    )));
+                }
+                _ = cancel.cancelled() => return Err(AwaitError::Cancelled),
+            }
+        }
+    }
+
+    /// Closes the subscription (the framework disconnects; with failover_timeout 0 the master
+    /// removes it).
+    pub fn disconnect(&self) {
+        self.stop.cancel();
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.changed.notify_waiters();
+    }
+}
+
+/// The framework's event loop: events in, calls out, in order.
+async fn drive(
+    shared: Arc<Shared>,
+    mut sub: Subscription,
+    mut calls: mpsc::UnboundedReceiver<Call>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            event = sub.events.recv() => match event {
+                Some(e) => handle_event(&shared, &sub, e).await,
+                None => {
+                    let torn_down = shared.state().torn_down;
+                    shared.state().ended.get_or_insert(if torn_down {
+                        "torn down".to_string()
+                    } else {
+                        "the master closed the subscription".to_string()
+                    });
+                    shared.changed.notify_waiters();
+                    return;
+                }
+            },
+            call = calls.recv() => if let Some(call) = call {
+                if let Err(e) = sub.call(call).await {
+                    tracing::warn!("framework {}: call failed: {e}", shared.options.name);
+                }
+            },
+            _ = stop.cancelled() => {
+                shared.state().ended.get_or_insert("disconnected".into());
+                shared.changed.notify_waiters();
+                return;
+            }
+        }
+    }
+}
+
+async fn handle_event(shared: &Arc<Shared>, sub: &Subscription, event: Event) {
+    match event.kind {
+        EventType::Offers => {
+            let offers = event.offers.map(|o| o.offers).unwrap_or_default();
+            for call in plan_offers(shared, offers) {
+                if let Err(e) = sub.call(call).await {
+                    tracing::warn!("framework {}: offer call failed: {e}", shared.options.name);
+                }
+            }
+        }
+        EventType::Update => {
+            let Some(update) = event.update else { return };
+            let status = update.status;
+            {
+                let mut state = shared.state();
+                if let Some(task) = state.tasks.get_mut(&status.task_id) {
+                    if task.agent_id.is_none() {
+                        task.agent_id = status.agent_id.clone();
+                    }
+                    task.statuses.push(status.clone());
+                }
+            }
+            shared.changed.notify_waiters();
+            if let (Some(uuid), Some(agent_id)) = (status.uuid, status.agent_id) {
+                let ack = Call {
+                    acknowledge: Some(Acknowledge {
+                        agent_id,
+                        task_id: status.task_id,
+                        uuid,
+                    }),
+                    ..Call::new(CallType::Acknowledge, None)
+                };
+                if let Err(e) = sub.call(ack).await {
+                    tracing::warn!("framework {}: acknowledge failed: {e}", shared.options.name);
+                }
+            }
+        }
+        EventType::Failure => {
+            if let Some(agent) = event.failure.and_then(|f| f.agent_id) {
+                shared.state().lost_agents.push(agent);
+                shared.changed.notify_waiters();
+            }
+        }
+        EventType::Error => {
+            let message = event.error.map(|e| e.message).unwrap_or_default();
+            shared.state().ended = Some(format!("the master sent ERROR: {message}"));
+            shared.changed.notify_waiters();
+        }
+        _ => {}
+    }
+}
+
+/// Decides, for one batch of offers, which tasks to launch where and what to decline.
+fn plan_offers(shared: &Shared, offers: Vec<Offer>) -> Vec<Call> {
+    let mut state = shared.state();
+    let mut calls = Vec::new();
+    let mut declined: Vec<OfferId> = Vec::new();
+    for offer in offers {
+        let mut available = Resources::new(offer.resources.iter().cloned().map(|mut r| {
+            r.allocation_info = None;
+            r
+        }));
+        let mut launch = Vec::new();
+        let mut still_pending = Vec::new();
+        for (id, request) in state.pending.drain(..) {
+            let needed = request.resources();
+            if available.contains(&needed) {
+                available = available.subtract(&needed);
+                launch.push(request.to_task_info(id, &offer));
+            } else {
+                still_pending.push((id, request));
+            }
+        }
+        state.pending = still_pending;
+        if launch.is_empty() {
+            declined.push(offer.id.clone());
+            continue;
+        }
+        for info in &launch {
+            if let Some(t) = state.tasks.get_mut(&info.task_id) {
+                t.agent_id = Some(info.agent_id.clone());
+            }
+        }
+        let refuse = if state.pending.is_empty() {
+            IDLE_REFUSE_SECONDS
+        } else {
+            WAITING_REFUSE_SECONDS
+        };
+        calls.push(Call {
+            accept: Some(Accept {
+                offer_ids: vec![offer.id.clone()],
+                operations: vec![Operation {
+                    kind: "LAUNCH".into(),
+                    launch: Some(Launch { task_infos: launch }),
+                }],
+                filters: Some(Filters {
+                    refuse_seconds: Some(refuse),
+                }),
+            }),
+            ..Call::new(CallType::Accept, None)
+        });
+    }
+    if !declined.is_empty() {
+        let refuse = if state.pending.is_empty() {
+            IDLE_REFUSE_SECONDS
+        } else {
+            WAITING_REFUSE_SECONDS
+        };
+        calls.push(Call {
+            decline: Some(Decline {
+                offer_ids: declined,
+                filters: Some(Filters {
+                    refuse_seconds: Some(refuse),
+                }),
+            }),
+            ..Call::new(CallType::Decline, None)
+        });
+    }
+    calls
+}

@@ -1,0 +1,309 @@
+//! `cluster()` and the cluster's methods: masters, agents, frameworks, tasks, state.
+
+use super::{AgentHandle, FrameworkHandle};
+use crate::client::MasterClient;
+use crate::cluster::{AgentSpec, ClusterSpec};
+use crate::framework::{Framework, FrameworkOptions};
+use crate::script::context::{
+    AgentEntry, ClusterCtx, ScenarioCtx, ScriptResult, lock, script_error,
+};
+use crate::script::values::{Options, to_dynamic};
+use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
+use std::sync::{Arc, Mutex};
+
+/// A script's handle to one cluster (`Cluster` in scripts).
+#[derive(Clone)]
+pub struct ClusterHandleRef(pub Arc<ClusterCtx>);
+
+/// The cluster's master (`Master` in scripts).
+#[derive(Clone)]
+pub struct MasterHandle(pub Arc<ClusterCtx>);
+
+pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
+    let s = scenario.clone();
+    FuncRegistration::new("cluster")
+        .with_comments([
+            "/// A fresh, empty cluster with short liveness settings (agent loss in ~0.3 s).",
+        ])
+        .register_into_engine(engine, move || -> ScriptResult<ClusterHandleRef> {
+            new_cluster(&s, &Map::new())
+        });
+    let s = scenario;
+    FuncRegistration::new("cluster")
+        .with_comments([
+            "/// A fresh, empty cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\").",
+        ])
+        .register_into_engine(engine, move |options: Map| -> ScriptResult<ClusterHandleRef> { new_cluster(&s, &options) });
+
+    FuncRegistration::new("start_master")
+        .with_comments(["/// Starts the master; returns once it serves and leads."])
+        .register_into_engine(
+            engine,
+            |c: &mut ClusterHandleRef| -> ScriptResult<MasterHandle> {
+                let ctx = c.0.clone();
+                let url = ctx.scenario.block(async {
+                    let mut handle = ctx.handle.lock().await;
+                    handle
+                        .as_mut()
+                        .expect("created with the cluster")
+                        .start_master()
+                        .await
+                })?;
+                let url = url.map_err(|e| e.to_string())?;
+                *lock(&ctx.master_url) = Some(url);
+                Ok(MasterHandle(ctx))
+            },
+        );
+    FuncRegistration::new("url")
+        .with_comments(["/// The master's URL, e.g. `http://127.0.0.1:41234`."])
+        .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<String> {
+            m.0.master_url()
+        });
+    FuncRegistration::new("restart")
+        .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks."])
+        .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<()> { restart_master(&m.0) });
+    FuncRegistration::new("restart_master")
+        .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks."])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<()> { restart_master(&c.0) });
+
+    FuncRegistration::new("add_agent")
+        .with_comments(["/// Adds an agent with Mesos's default resources; returns once the master lists it as active."])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<AgentHandle> { add_agent(&c.0, &Map::new()) });
+    FuncRegistration::new("add_agent")
+        .with_comments([
+            "/// Adds an agent; returns once the master lists it as active. Options: `resources`\n/// (e.g. \"cpus:2;mem:1024\"), `attributes` (e.g. \"rack:a\").",
+        ])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<AgentHandle> {
+            add_agent(&c.0, &options)
+        });
+    FuncRegistration::new("agents")
+        .with_comments(["/// Every agent added so far, in the order they were added."])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef| -> Array {
+            let names: Vec<String> = lock(&c.0.agents).iter().map(|a| a.name.clone()).collect();
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(index, name)| {
+                    Dynamic::from(AgentHandle {
+                        cluster: c.0.clone(),
+                        index,
+                        name,
+                    })
+                })
+                .collect()
+        });
+
+    FuncRegistration::new("submit_framework")
+        .with_comments([
+            "/// Subscribes a framework (mmrun itself, over the v1 scheduler API) and queues its tasks.\n/// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n/// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds).",
+        ])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<FrameworkHandle> {
+            submit_framework(&c.0, &options)
+        });
+    FuncRegistration::new("frameworks")
+        .with_comments(["/// Every framework submitted so far."])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef| -> Array {
+            lock(&c.0.frameworks)
+                .iter()
+                .map(|f| {
+                    Dynamic::from(FrameworkHandle {
+                        cluster: c.0.clone(),
+                        framework: f.clone(),
+                    })
+                })
+                .collect()
+        });
+
+    FuncRegistration::new("await_task")
+        .with_comments([
+            "/// Waits until the task named `name` reaches `state` (e.g. \"TASK_FINISHED\") and returns it\n/// as a map. Fails at once if it ends in another terminal state; after 30 s otherwise.",
+        ])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef, name: &str, state: &str| -> ScriptResult<Map> {
+            await_task(&c.0, name, state, &Map::new())
+        });
+    FuncRegistration::new("await_task")
+        .with_comments([
+            "/// As `await_task(name, state)`, with options: `timeout` (e.g. \"10s\").",
+        ])
+        .register_into_engine(
+            engine,
+            |c: &mut ClusterHandleRef,
+             name: &str,
+             state: &str,
+             options: Map|
+             -> ScriptResult<Map> { await_task(&c.0, name, state, &options) },
+        );
+    FuncRegistration::new("task")
+        .with_comments(["/// The task named `name` as a map (state, agent, framework, states, …), or `()` if unknown."])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef, name: &str| -> Dynamic {
+            let found = lock(&c.0.frameworks).iter().find_map(|f| f.task(name).map(|t| (f.clone(), t)));
+            match found {
+                Some((f, t)) => Dynamic::from_map(super::framework::task_map(&c.0, &f, &t)),
+                None => Dynamic::UNIT,
+            }
+        });
+    FuncRegistration::new("raw_state")
+        .with_comments([
+            "/// The master's `/master/state` as a map, exactly as the master sent it.",
+        ])
+        .register_into_engine(
+            engine,
+            |c: &mut ClusterHandleRef| -> ScriptResult<Dynamic> {
+                let url = c.0.master_url()?;
+                let state =
+                    c.0.scenario
+                        .block(MasterClient::new(url).raw_state())?
+                        .map_err(|e| e.to_string())?;
+                to_dynamic(&state)
+            },
+        );
+}
+
+fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<ClusterHandleRef> {
+    let o = Options::new(
+        options,
+        "cluster",
+        &[
+            "agent_ping_timeout",
+            "max_agent_ping_timeouts",
+            "status_update_retry",
+        ],
+    )?;
+    let mut spec = ClusterSpec {
+        scenario: scenario.scenario.clone(),
+        ..ClusterSpec::default()
+    };
+    if let Some(d) = o.duration("agent_ping_timeout")? {
+        spec.agent_ping_timeout = d;
+    }
+    if let Some(n) = o.number("max_agent_ping_timeouts")? {
+        if n < 1.0 {
+            return script_error("cluster: max_agent_ping_timeouts must be at least 1");
+        }
+        spec.max_agent_ping_timeouts = n as u32;
+    }
+    if let Some(d) = o.duration("status_update_retry")? {
+        spec.status_update_retry = d;
+    }
+    let backend = scenario.backend.clone();
+    let handle = scenario
+        .block(backend.create(spec.clone()))?
+        .map_err(|e| e.to_string())?;
+    let ctx = Arc::new(ClusterCtx {
+        scenario: scenario.clone(),
+        spec,
+        handle: tokio::sync::Mutex::new(Some(handle)),
+        agents: Mutex::new(Vec::new()),
+        frameworks: Mutex::new(Vec::new()),
+        master_url: Mutex::new(None),
+    });
+    lock(&scenario.clusters).push(ctx.clone());
+    Ok(ClusterHandleRef(ctx))
+}
+
+fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
+    ctx.master_url()?;
+    let result = ctx.scenario.block(async {
+        let mut handle = ctx.handle.lock().await;
+        handle
+            .as_mut()
+            .expect("created with the cluster")
+            .restart_master()
+            .await
+    })?;
+    result.map_err(|e| e.to_string().into())
+}
+
+fn add_agent(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<AgentHandle> {
+    let o = Options::new(options, "add_agent", &["resources", "attributes"])?;
+    let spec = AgentSpec {
+        resources: o.string("resources")?,
+        attributes: o.string("attributes")?,
+    };
+    ctx.master_url()?;
+    let (index, id) = ctx
+        .scenario
+        .block(async {
+            let mut handle = ctx.handle.lock().await;
+            handle
+                .as_mut()
+                .expect("created with the cluster")
+                .add_agent(spec)
+                .await
+        })?
+        .map_err(|e| e.to_string())?;
+    let name = format!("agent-{}", index + 1);
+    lock(&ctx.agents).push(AgentEntry {
+        name: name.clone(),
+        id,
+    });
+    Ok(AgentHandle {
+        cluster: ctx.clone(),
+        index,
+        name,
+    })
+}
+
+fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<FrameworkHandle> {
+    let o = Options::new(
+        options,
+        "submit_framework",
+        &[
+            "name",
+            "tasks",
+            "role",
+            "partition_aware",
+            "checkpoint",
+            "failover_timeout",
+        ],
+    )?;
+    let name = o
+        .string("name")?
+        .ok_or("submit_framework: option 'name' is required, e.g. #{ name: \"hello\" }")?;
+    if lock(&ctx.frameworks).iter().any(|f| f.name() == name) {
+        return script_error(format!(
+            "submit_framework: a framework named '{name}' already exists in this cluster"
+        ));
+    }
+    let mut fo = FrameworkOptions::named(&name);
+    if let Some(role) = o.string("role")? {
+        fo.role = role;
+    }
+    fo.partition_aware = o.bool("partition_aware")?.unwrap_or(false);
+    fo.checkpoint = o.bool("checkpoint")?.unwrap_or(true);
+    fo.failover_timeout = o.number("failover_timeout")?.unwrap_or(0.0);
+    let tasks = match o.get("tasks") {
+        Some(t) => super::framework::task_requests(t, "submit_framework")?,
+        None => vec![],
+    };
+    let url = ctx.master_url()?;
+    let framework = ctx
+        .scenario
+        .block(Framework::subscribe(&url, fo))?
+        .map_err(|e| format!("submit_framework '{name}': {e}"))?;
+    if !tasks.is_empty() {
+        framework.launch(tasks);
+    }
+    lock(&ctx.frameworks).push(framework.clone());
+    Ok(FrameworkHandle {
+        cluster: ctx.clone(),
+        framework,
+    })
+}
+
+fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> ScriptResult<Map> {
+    let owners: Vec<Framework> = lock(&ctx.frameworks)
+        .iter()
+        .filter(|f| f.tasks().iter().any(|t| t.name == name))
+        .cloned()
+        .collect();
+    match owners.len() {
+        0 => script_error(format!(
+            "await_task: no framework has a task named '{name}' (launch it first)"
+        )),
+        1 => super::framework::await_in(ctx, &owners[0], name, state, options),
+        _ => script_error(format!(
+            "await_task: several frameworks have a task named '{name}'; use fw.await_task(\"{name}\", …) on the one you mean"
+        )),
+    }
+}

@@ -1,0 +1,25 @@
+//! The script API, one file per namespace. Every function is registered with doc comments so
+//! docs/script-api.md can be generated from the engine itself.
+
+pub mod agent;
+pub mod cluster;
+pub mod framework;
+pub mod general;
+
+use rhai::Engine;
+
+pub use agent::AgentHandle;
+pub use cluster::{ClusterHandleRef, MasterHandle};
+pub use framework::FrameworkHandle;
+
+pub fn register(engine: &mut Engine, scenario: std::sync::Arc<super::context::ScenarioCtx>) {
+    engine
+        .register_type_with_name::<ClusterHandleRef>("Cluster")
+        .register_type_with_name::<MasterHandle>("Master")
+        .register_type_with_name::<AgentHandle>("Agent")
+        .register_type_with_name::<FrameworkHandle>("Framework");
+    general::register(engine, scenario.clone());
+    cluster::register(engine, scenario);
+    agent::register(engine);
+    framework::register(engine);
+}

@@ -1,0 +1,101 @@
+//! Per-scenario state shared by every binding: the runtime the script's blocking thread calls
+//! into, the cancellation token (timeout, fail-fast, Ctrl-C), the backend, the log, and every
+//! cluster the script created, so teardown can find them whatever happens.
+
+use crate::cluster::{Backend, ClusterHandle};
+use crate::framework::Framework;
+use rhai::EvalAltResult;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio_util::sync::CancellationToken;
+
+pub type ScriptResult<T> = Result<T, Box<EvalAltResult>>;
+
+pub fn script_error<T>(message: impl Into<String>) -> ScriptResult<T> {
+    Err(message.into().into())
+}
+
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub struct ScenarioCtx {
+    pub rt: tokio::runtime::Handle,
+    pub cancel: CancellationToken,
+    pub backend: Arc<dyn Backend>,
+    /// The scenario's display name, e.g. `scripts/hello.rhai`.
+    pub scenario: String,
+    pub script_path: PathBuf,
+    pub logs: Mutex<Vec<String>>,
+    pub clusters: Mutex<Vec<Arc<ClusterCtx>>>,
+    /// Snapshot mismatches: reported together when the script ends.
+    pub snapshot_failures: Mutex<Vec<String>>,
+}
+
+impl ScenarioCtx {
+    /// Runs `future` to completion from the script's thread, or fails when the scenario is
+    /// cancelled: a native call blocked in I/O does not tick Rhai's operation counter.
+    pub fn block<F: Future>(&self, future: F) -> ScriptResult<F::Output> {
+        let cancel = self.cancel.clone();
+        self.rt.block_on(async move {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => script_error("the scenario was cancelled (timeout, --fail-fast or Ctrl-C)"),
+                out = future => Ok(out),
+            }
+        })
+    }
+
+    pub fn log(&self, line: String) {
+        lock(&self.logs).push(line);
+    }
+
+    /// Tears down every cluster the script created; idempotent.
+    pub async fn teardown(&self) {
+        let clusters: Vec<Arc<ClusterCtx>> = lock(&self.clusters).drain(..).collect();
+        for c in clusters {
+            c.teardown().await;
+        }
+    }
+}
+
+pub struct AgentEntry {
+    pub name: String,
+    pub id: String,
+}
+
+/// One cluster a script created.
+pub struct ClusterCtx {
+    pub scenario: Arc<ScenarioCtx>,
+    pub spec: crate::cluster::ClusterSpec,
+    pub handle: tokio::sync::Mutex<Option<Box<dyn ClusterHandle>>>,
+    pub agents: Mutex<Vec<AgentEntry>>,
+    pub frameworks: Mutex<Vec<Framework>>,
+    pub master_url: Mutex<Option<String>>,
+}
+
+impl ClusterCtx {
+    pub fn master_url(&self) -> ScriptResult<String> {
+        lock(&self.master_url)
+            .clone()
+            .ok_or_else(|| "the cluster has no master yet: call c.start_master() first".into())
+    }
+
+    pub fn agent_name(&self, id: &str) -> String {
+        lock(&self.agents)
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| "agent-?".into())
+    }
+
+    async fn teardown(&self) {
+        for f in lock(&self.frameworks).drain(..) {
+            f.disconnect();
+        }
+        if let Some(handle) = self.handle.lock().await.take() {
+            handle.teardown().await;
+        }
+    }
+}

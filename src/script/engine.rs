@@ -1,0 +1,70 @@
+//! Builds the Rhai engine a scenario runs in: the script API plus limits that stop runaway
+//! scripts (endless loops, runaway memory) with a clear message.
+
+use super::bindings;
+use super::context::ScenarioCtx;
+use rhai::{Dynamic, Engine};
+use std::sync::Arc;
+
+/// Enough for any real scenario; an endless loop reaches it in seconds.
+pub const MAX_OPERATIONS: u64 = 50_000_000;
+pub const MAX_CALL_LEVELS: usize = 64;
+pub const MAX_STRING_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_ARRAY_LEN: usize = 100_000;
+pub const MAX_MAP_LEN: usize = 100_000;
+
+/// The marker `on_progress` returns when the scenario is cancelled.
+pub const CANCELLED: &str = "mmrun: scenario cancelled";
+
+pub fn build(scenario: Arc<ScenarioCtx>) -> Engine {
+    let mut engine = Engine::new();
+    engine
+        .set_max_operations(MAX_OPERATIONS)
+        .set_max_call_levels(MAX_CALL_LEVELS)
+        .set_max_string_size(MAX_STRING_BYTES)
+        .set_max_array_size(MAX_ARRAY_LEN)
+        .set_max_map_size(MAX_MAP_LEN)
+        .set_strict_variables(true)
+        .set_fail_on_invalid_map_property(true);
+    let cancel = scenario.cancel.clone();
+    engine.on_progress(move |_| cancel.is_cancelled().then(|| Dynamic::from(CANCELLED)));
+    bindings::register(&mut engine, scenario);
+    engine
+}
+
+/// The engine with the script API but no scenario behind it: for names and generated docs.
+pub fn for_metadata() -> Engine {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime for metadata");
+    let ctx = Arc::new(ScenarioCtx {
+        rt: rt.handle().clone(),
+        cancel: Default::default(),
+        backend: Arc::new(crate::cluster::embedded::Embedded),
+        scenario: String::new(),
+        script_path: Default::default(),
+        logs: Default::default(),
+        clusters: Default::default(),
+        snapshot_failures: Default::default(),
+    });
+    build(ctx)
+}
+
+/// Names of every function a script can call, for "did you mean" suggestions.
+pub fn function_names(engine: &Engine) -> Vec<String> {
+    let mut names: Vec<String> = engine
+        .gen_fn_signatures(true)
+        .iter()
+        .filter_map(|sig| sig.split(['(', ' ']).next().map(String::from))
+        .map(|n| n.rsplit('.').next().unwrap_or(&n).to_string())
+        .filter(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}

@@ -1,0 +1,167 @@
+//! Script errors as people need them: `file:line:col`, the source line with a caret, the call
+//! chain through script functions, and "did you mean" for unknown functions.
+
+use rhai::{EvalAltResult, ParseError, Position};
+
+pub struct Source<'a> {
+    pub path: &'a str,
+    pub text: &'a str,
+}
+
+fn location(src: &Source, pos: Position) -> String {
+    match (pos.line(), pos.position()) {
+        (Some(l), Some(c)) => format!("{}:{l}:{c}", src.path),
+        (Some(l), None) => format!("{}:{l}", src.path),
+        _ => src.path.to_string(),
+    }
+}
+
+/// The source line under the error with a caret at the column.
+fn excerpt(src: &Source, pos: Position) -> String {
+    let Some(line_no) = pos.line() else {
+        return String::new();
+    };
+    let Some(line) = src.text.lines().nth(line_no - 1) else {
+        return String::new();
+    };
+    let gutter = line_no.to_string().len();
+    let col = pos.position().unwrap_or(1).max(1);
+    format!(
+        "{:gutter$} |\n{line_no} | {line}\n{:gutter$} | {}^\n",
+        "",
+        "",
+        " ".repeat(col - 1),
+    )
+}
+
+fn render(src: &Source, message: &str, pos: Position, notes: &[String]) -> String {
+    let mut out = format!("error: {message}\n  --> {}\n", location(src, pos));
+    out.push_str(&excerpt(src, pos));
+    for n in notes {
+        out.push_str(&format!("   = {n}\n"));
+    }
+    out
+}
+
+pub fn render_parse_error(src: &Source, err: &ParseError) -> String {
+    render(
+        src,
+        &format!("syntax error: {}", err.err_type()),
+        err.position(),
+        &[],
+    )
+}
+
+/// The message of an error without Rhai's own "(line x, position y)" suffix.
+fn bare_message(err: &EvalAltResult) -> String {
+    match err {
+        EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
+        EvalAltResult::ErrorTerminated(value, _)
+            if value.to_string() == super::engine::CANCELLED =>
+        {
+            "the scenario was cancelled (timeout, --fail-fast or Ctrl-C)".into()
+        }
+        EvalAltResult::ErrorTooManyOperations(_) => format!(
+            "the script ran more than {} operations and was stopped: is there an endless loop?",
+            super::engine::MAX_OPERATIONS
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => format!(
+            "functions nested deeper than {} calls: is there runaway recursion?",
+            super::engine::MAX_CALL_LEVELS
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => {
+            format!("{what} grew beyond mmrun's limit: runaway memory use?")
+        }
+        other => {
+            let text = other.to_string();
+            match text.rfind(" (line ") {
+                Some(i) if text.ends_with(')') => text[..i].to_string(),
+                _ => text,
+            }
+        }
+    }
+}
+
+pub fn render_eval_error(src: &Source, err: &EvalAltResult, known_functions: &[String]) -> String {
+    let mut chain = Vec::new();
+    let mut inner = err;
+    while let EvalAltResult::ErrorInFunctionCall(name, _, cause, pos) = inner {
+        chain.push(format!("in call to `{name}` at {}", location(src, *pos)));
+        inner = cause;
+    }
+    chain.reverse();
+    let mut notes = chain;
+    if let EvalAltResult::ErrorFunctionNotFound(signature, _) = inner {
+        let name = signature.split(['(', ' ']).next().unwrap_or(signature);
+        if let Some(best) = nearest(name, known_functions) {
+            notes.push(format!("help: did you mean `{best}`?"));
+        }
+    }
+    render(src, &bare_message(inner), inner.position(), &notes)
+}
+
+fn nearest<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(name, k), k))
+        .filter(|(d, k)| *d > 0 && *d <= 3.max(k.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval_error(script: &str) -> String {
+        let engine = rhai::Engine::new();
+        let err = engine.run(script).unwrap_err();
+        let known = vec!["add_agent".to_string(), "start_master".to_string()];
+        render_eval_error(
+            &Source {
+                path: "s.rhai",
+                text: script,
+            },
+            &err,
+            &known,
+        )
+    }
+
+    #[test]
+    fn runtime_errors_point_at_file_line_and_column_with_a_caret() {
+        let out = eval_error("let x = 1;\nthrow \"boom\";\n");
+        assert_eq!(
+            out,
+            "error: boom\n  --> s.rhai:2:1\n  |\n2 | throw \"boom\";\n  | ^\n"
+        );
+    }
+
+    #[test]
+    fn errors_inside_functions_show_the_call_chain() {
+        let out = eval_error("fn inner() { throw \"deep\"; }\nfn outer() { inner() }\nouter();\n");
+        assert!(out.starts_with("error: deep\n  --> s.rhai:1:14\n"), "{out}");
+        assert!(out.contains("in call to `outer` at s.rhai:3:1"), "{out}");
+        assert!(out.contains("in call to `inner` at s.rhai:2:14"), "{out}");
+    }
+
+    #[test]
+    fn unknown_functions_get_a_suggestion() {
+        let out = eval_error("add_agnet();");
+        assert!(out.contains("help: did you mean `add_agent`?"), "{out}");
+    }
+
+    #[test]
+    fn syntax_errors_render_with_position() {
+        let script = "let x = ;\n";
+        let err = rhai::Engine::new().compile(script).unwrap_err();
+        let out = render_parse_error(
+            &Source {
+                path: "s.rhai",
+                text: script,
+            },
+            &err,
+        );
+        assert!(out.starts_with("error: syntax error: "), "{out}");
+        assert!(out.contains("--> s.rhai:1:9"), "{out}");
+    }
+}

@@ -1,0 +1,9 @@
+//! Scenario scripts: the Rhai engine, the script API (`bindings`), errors people can act on,
+//! and running one scenario against a fresh cluster from a backend.
+
+pub mod bindings;
+pub mod context;
+pub mod engine;
+pub mod errors;
+pub mod run;
+pub mod values;

@@ -1,0 +1,99 @@
+//! Runs one scenario: compile, execute on a blocking thread (Rhai has no async), and always
+//! tear the clusters down afterwards — on success, failure, cancellation and panic.
+
+use super::context::{ScenarioCtx, lock};
+use super::engine;
+use super::errors::{Source, render_eval_error, render_parse_error};
+use crate::cluster::Backend;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug)]
+pub enum ScenarioError {
+    /// The script does not compile or cannot be read: deterministic, not retried.
+    Script(String),
+    /// The scenario failed: an assertion, a failed step, a snapshot mismatch.
+    Failed(String),
+    /// Cancelled by a timeout, --fail-fast or Ctrl-C.
+    Cancelled(String),
+}
+
+pub struct ScenarioRun {
+    pub result: Result<(), ScenarioError>,
+    pub logs: Vec<String>,
+}
+
+pub struct ScenarioInput {
+    pub path: PathBuf,
+    /// How the scenario is named in reports, e.g. `scripts/hello.rhai`.
+    pub display: String,
+    pub backend: Arc<dyn Backend>,
+    pub cancel: CancellationToken,
+}
+
+pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
+    let text = match tokio::fs::read_to_string(&input.path).await {
+        Ok(t) => t,
+        Err(e) => {
+            return ScenarioRun {
+                result: Err(ScenarioError::Script(format!(
+                    "cannot read {}: {e}",
+                    input.display
+                ))),
+                logs: vec![],
+            };
+        }
+    };
+    let ctx = Arc::new(ScenarioCtx {
+        rt: tokio::runtime::Handle::current(),
+        cancel: input.cancel.clone(),
+        backend: input.backend,
+        scenario: input.display.clone(),
+        script_path: input.path.clone(),
+        logs: Default::default(),
+        clusters: Default::default(),
+        snapshot_failures: Default::default(),
+    });
+    let script_ctx = ctx.clone();
+    let display = input.display.clone();
+    let executed = tokio::task::spawn_blocking(move || execute(script_ctx, &display, &text)).await;
+    ctx.teardown().await;
+    let mut result = match executed {
+        Ok(r) => r,
+        Err(join) => Err(ScenarioError::Failed(format!(
+            "internal error: the scenario's thread panicked: {join}"
+        ))),
+    };
+    if input.cancel.is_cancelled() && result.is_err() {
+        let text = match result {
+            Err(ScenarioError::Failed(t))
+            | Err(ScenarioError::Cancelled(t))
+            | Err(ScenarioError::Script(t)) => t,
+            Ok(()) => String::new(),
+        };
+        result = Err(ScenarioError::Cancelled(text));
+    }
+    let snapshot_failures: Vec<String> = lock(&ctx.snapshot_failures).drain(..).collect();
+    if result.is_ok() && !snapshot_failures.is_empty() {
+        result = Err(ScenarioError::Failed(snapshot_failures.join("\n")));
+    }
+    let logs = lock(&ctx.logs).clone();
+    ScenarioRun { result, logs }
+}
+
+fn execute(ctx: Arc<ScenarioCtx>, display: &str, text: &str) -> Result<(), ScenarioError> {
+    let engine = engine::build(ctx);
+    let source = Source {
+        path: display,
+        text,
+    };
+    let ast = engine
+        .compile(text)
+        .map_err(|e| ScenarioError::Script(render_parse_error(&source, &e)))?;
+    engine.run_ast(&ast).map_err(|e| {
+        let mut known = engine::function_names(&engine);
+        known.extend(ast.iter_functions().map(|f| f.name.to_string()));
+        ScenarioError::Failed(render_eval_error(&source, &e, &known))
+    })
+}
