@@ -174,3 +174,336 @@ pub async fn next_update(sub: &mut Subscription) -> TaskStatus {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Raw HTTP: for the conformance tests that must control (and see) every header byte.
+// ---------------------------------------------------------------------------------------------
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+/// `host:port` of an `http://host:port` URL.
+pub fn host_port(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// The bytes of an HTTP/1.1 request: a `Host` header, the given headers verbatim, and a
+/// `Content-Length` when there is a body (or the method is POST).
+pub fn http_request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\n");
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// e.g. `HTTP/1.1`.
+    pub version: String,
+    /// In the order and spelling the server wrote them.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn is_chunked(&self) -> bool {
+        self.header("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    }
+}
+
+/// One TCP connection to a node, spoken to in raw HTTP/1.1.
+pub struct RawConn {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl RawConn {
+    pub async fn connect(addr: &str) -> RawConn {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).unwrap();
+        let (r, w) = stream.into_split();
+        RawConn {
+            reader: BufReader::new(r),
+            writer: w,
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.expect("write");
+        self.writer.flush().await.unwrap();
+    }
+
+    /// Sends bytes, tolerating a server that has already closed (e.g. after a 413).
+    pub async fn try_send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(bytes).await?;
+        self.writer.flush().await
+    }
+
+    /// Closes the writing half (the server sees end of input).
+    pub async fn shutdown_write(&mut self) {
+        let _ = self.writer.shutdown().await;
+    }
+
+    async fn line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        let n = tokio::time::timeout(WAIT, self.reader.read_line(&mut line))
+            .await
+            .expect("the server answers in time")
+            .ok()?;
+        (n > 0).then(|| line.trim_end_matches(['\r', '\n']).to_string())
+    }
+
+    /// Reads a status line and headers; the body is left unread. None if the server closed.
+    pub async fn read_head(&mut self) -> Option<RawResponse> {
+        let status_line = self.line().await?;
+        let mut parts = status_line.splitn(3, ' ');
+        let version = parts.next().unwrap_or_default().to_string();
+        let status = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP status line: {status_line:?}"));
+        let mut headers = Vec::new();
+        loop {
+            let line = self.line().await.expect("headers end with an empty line");
+            if line.is_empty() {
+                break;
+            }
+            let (k, v) = line.split_once(':').expect("a header line");
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+        Some(RawResponse {
+            status,
+            version,
+            headers,
+            body: Vec::new(),
+        })
+    }
+
+    /// The next chunk of a chunked body; None at the terminating chunk or end of input.
+    pub async fn read_chunk(&mut self, timeout: Duration) -> Option<Vec<u8>> {
+        let mut size_line = String::new();
+        let n = tokio::time::timeout(timeout, self.reader.read_line(&mut size_line))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap(), 16)
+            .unwrap_or_else(|_| panic!("not a chunk size: {size_line:?}"));
+        let mut data = vec![0; size + 2];
+        tokio::time::timeout(WAIT, self.reader.read_exact(&mut data))
+            .await
+            .expect("a whole chunk in time")
+            .ok()?;
+        assert_eq!(&data[size..], b"\r\n", "a chunk ends with CRLF");
+        data.truncate(size);
+        (size > 0).then_some(data)
+    }
+
+    /// A whole response: head and body (Content-Length, chunked, or up to the close).
+    pub async fn read_response(&mut self) -> Option<RawResponse> {
+        let mut response = self.read_head().await?;
+        if let Some(len) = response.header("content-length") {
+            let mut body = vec![0; len.parse().expect("a numeric Content-Length")];
+            tokio::time::timeout(WAIT, self.reader.read_exact(&mut body))
+                .await
+                .expect("the body in time")
+                .expect("the whole body");
+            response.body = body;
+        } else if response.is_chunked() {
+            while let Some(chunk) = self.read_chunk(WAIT).await {
+                response.body.extend(chunk);
+            }
+        } else if response.status != 204 && response.status != 304 {
+            tokio::time::timeout(WAIT, self.reader.read_to_end(&mut response.body))
+                .await
+                .expect("the body in time")
+                .ok();
+        }
+        Some(response)
+    }
+
+    /// Whether the server closes the connection within `within` (true) or keeps it open.
+    pub async fn closed_within(&mut self, within: Duration) -> bool {
+        let mut byte = [0u8; 1];
+        match tokio::time::timeout(within, self.reader.read(&mut byte)).await {
+            Err(_) => false,
+            Ok(Ok(0)) | Ok(Err(_)) => true,
+            Ok(Ok(_)) => panic!("unexpected byte {:?} from the server", byte[0] as char),
+        }
+    }
+
+    /// Sends one request and reads its response on this connection.
+    pub async fn round_trip(&mut self, request: &[u8]) -> RawResponse {
+        self.send(request).await;
+        self.read_response()
+            .await
+            .expect("a response before the server closed")
+    }
+}
+
+/// One request on a fresh connection.
+pub async fn raw_round_trip(addr: &str, request: &[u8]) -> RawResponse {
+    RawConn::connect(addr).await.round_trip(request).await
+}
+
+/// A scheduler call as raw JSON, POSTed with `Content-Type: application/json` and, when
+/// given, `Mesos-Stream-Id`; answered over a fresh connection.
+pub async fn post_call(
+    addr: &str,
+    stream_id: Option<&str>,
+    call: &serde_json::Value,
+) -> RawResponse {
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(id) = stream_id {
+        headers.push(("Mesos-Stream-Id", id));
+    }
+    let body = serde_json::to_vec(call).unwrap();
+    raw_round_trip(
+        addr,
+        &http_request("POST", "/api/v1/scheduler", &headers, &body),
+    )
+    .await
+}
+
+/// A SUBSCRIBE stream read off the raw socket: the response head, then RecordIO records.
+pub struct RawSubscription {
+    pub conn: RawConn,
+    pub head: RawResponse,
+    pub stream_id: String,
+    pub framework_id: String,
+    /// The SUBSCRIBED event, as sent.
+    pub subscribed: serde_json::Value,
+    decoder: mmrun::mesos::recordio::Decoder,
+    pending: std::collections::VecDeque<bytes::Bytes>,
+}
+
+/// The SUBSCRIBE call for a framework described by `framework_info` (raw JSON).
+pub fn subscribe_call(framework_info: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": framework_info}})
+}
+
+/// Subscribes over a raw connection with the given extra headers and waits for SUBSCRIBED.
+pub async fn raw_subscribe_with(
+    addr: &str,
+    call: &serde_json::Value,
+    headers: &[(&str, &str)],
+) -> RawSubscription {
+    let mut conn = RawConn::connect(addr).await;
+    let mut all = vec![("Content-Type", "application/json")];
+    all.extend_from_slice(headers);
+    conn.send(&http_request(
+        "POST",
+        "/api/v1/scheduler",
+        &all,
+        &serde_json::to_vec(call).unwrap(),
+    ))
+    .await;
+    let head = conn.read_head().await.expect("a SUBSCRIBE response");
+    assert_eq!(head.status, 200, "SUBSCRIBE answered {head:?}");
+    let stream_id = head
+        .header("mesos-stream-id")
+        .expect("a Mesos-Stream-Id header")
+        .to_string();
+    let mut sub = RawSubscription {
+        conn,
+        head,
+        stream_id,
+        framework_id: String::new(),
+        subscribed: serde_json::Value::Null,
+        decoder: Default::default(),
+        pending: Default::default(),
+    };
+    let first = sub.next_json(WAIT).await.expect("a first event");
+    assert_eq!(first["type"], "SUBSCRIBED", "first event: {first}");
+    sub.framework_id = first["subscribed"]["framework_id"]["value"]
+        .as_str()
+        .expect("a framework id")
+        .to_string();
+    sub.subscribed = first;
+    sub
+}
+
+pub async fn raw_subscribe(addr: &str, framework_info: serde_json::Value) -> RawSubscription {
+    raw_subscribe_with(addr, &subscribe_call(framework_info), &[]).await
+}
+
+/// A FrameworkInfo as raw JSON.
+pub fn framework_json(name: &str) -> serde_json::Value {
+    serde_json::json!({"user": "root", "name": name})
+}
+
+impl RawSubscription {
+    /// The next RecordIO record's payload, exactly as sent; None when the stream ends.
+    pub async fn next_record(&mut self, timeout: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(record) = self.pending.pop_front() {
+                return Some(String::from_utf8(record.to_vec()).expect("UTF-8 JSON"));
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let chunk = self.conn.read_chunk(left).await?;
+            let records = self.decoder.feed(&chunk).expect("valid RecordIO");
+            self.pending.extend(records);
+        }
+    }
+
+    pub async fn next_json(&mut self, timeout: Duration) -> Option<serde_json::Value> {
+        let record = self.next_record(timeout).await?;
+        Some(serde_json::from_str(&record).expect("each record is JSON"))
+    }
+
+    /// The next event whose type is `kind`, skipping others.
+    pub async fn next_of(&mut self, kind: &str) -> serde_json::Value {
+        loop {
+            let e = self
+                .next_json(WAIT)
+                .await
+                .unwrap_or_else(|| panic!("stream ended before a {kind} event"));
+            if e["type"] == kind {
+                return e;
+            }
+        }
+    }
+
+    /// Sends a call for this framework (its id and stream id filled in) on a new connection.
+    pub async fn call(&self, mut call: serde_json::Value) -> RawResponse {
+        call["framework_id"] = serde_json::json!({"value": self.framework_id});
+        post_call(&host_of(&self.conn), Some(&self.stream_id), &call).await
+    }
+}
+
+fn host_of(conn: &RawConn) -> String {
+    conn.writer.peer_addr().unwrap().to_string()
+}
+
+/// GETs `url` and parses the JSON answer, asserting 200.
+pub async fn get_json(url: &str) -> serde_json::Value {
+    let r = reqwest::get(url).await.expect("GET");
+    assert_eq!(r.status(), 200, "GET {url}");
+    r.json().await.expect("a JSON body")
+}

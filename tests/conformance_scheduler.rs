@@ -1,0 +1,733 @@
+//! `POST /api/v1/scheduler` on the wire, against an in-process cluster over raw HTTP/1.1:
+//! the status codes in the order Mesos checks them (reference section 1), the SUBSCRIBE
+//! response and its RecordIO records, failover, and what real clients do (section 8): missing
+//! or repeated `Accept`, keep-alive connections, lenient JSON.
+
+mod common;
+
+use common::*;
+use mmrun::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn master_only() -> LocalCluster {
+    LocalCluster::start(ClusterOptions::default())
+        .await
+        .unwrap()
+}
+
+async fn with_agent() -> LocalCluster {
+    let mut c = master_only().await;
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    c
+}
+
+fn addr(c: &LocalCluster) -> String {
+    c.master_addr().to_string()
+}
+
+/// A POST to the scheduler endpoint with exactly these headers.
+fn scheduler_post(headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    http_request("POST", "/api/v1/scheduler", headers, body)
+}
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+/// Asserts the status and that the body is a message containing `needle`.
+fn assert_error(r: &RawResponse, status: u16, needle: &str) {
+    assert_eq!(r.status, status, "body: {}", r.text());
+    assert!(
+        r.text().contains(needle),
+        "expected a message containing {needle:?}, got {:?}",
+        r.text()
+    );
+}
+
+fn assert_accepted(r: &RawResponse, what: &str) {
+    assert_eq!(r.status, 202, "{what}: {}", r.text());
+    assert!(r.body.is_empty(), "{what}: 202 carries no body");
+}
+
+fn scalar(name: &str, value: f64) -> Value {
+    json!({"name": name, "type": "SCALAR", "scalar": {"value": value}})
+}
+
+fn task_json(name: &str, agent_id: &str, cmd: &str) -> Value {
+    json!({
+        "name": name,
+        "task_id": {"value": name},
+        "agent_id": {"value": agent_id},
+        "resources": [scalar("cpus", 0.1), scalar("mem", 32.0)],
+        "command": {"value": cmd},
+    })
+}
+
+fn offer_ids(offers_event: &Value) -> Vec<Value> {
+    offers_event["offers"]["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].clone())
+        .collect()
+}
+
+// --- Status codes, in Mesos's order ----------------------------------------------------------
+
+#[tokio::test]
+async fn get_is_405() {
+    let c = master_only().await;
+    let r = raw_round_trip(
+        &addr(&c),
+        &http_request("GET", "/api/v1/scheduler", &[], b""),
+    )
+    .await;
+    assert_error(&r, 405, "POST");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_call_without_content_type_is_400() {
+    let c = master_only().await;
+    let body = serde_json::to_vec(&subscribe_call(framework_json("x"))).unwrap();
+    let r = raw_round_trip(&addr(&c), &scheduler_post(&[], &body)).await;
+    assert_error(&r, 400, "Content-Type");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn text_plain_is_415() {
+    let c = master_only().await;
+    let body = serde_json::to_vec(&subscribe_call(framework_json("x"))).unwrap();
+    let r = raw_round_trip(
+        &addr(&c),
+        &scheduler_post(&[("Content-Type", "text/plain")], &body),
+    )
+    .await;
+    assert_error(&r, 415, "application/json");
+    c.shutdown().await;
+}
+
+/// A documented deviation: mmrun's master is JSON-only, so protobuf is refused like any
+/// unsupported media type, with a message telling the client to switch to JSON.
+#[tokio::test]
+async fn protobuf_is_415_with_a_hint_to_use_json() {
+    let c = master_only().await;
+    let r = raw_round_trip(
+        &addr(&c),
+        &scheduler_post(
+            &[("Content-Type", "application/x-protobuf")],
+            b"\x08\x01\x12\x00",
+        ),
+    )
+    .await;
+    assert_error(&r, 415, "application/json");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let c = master_only().await;
+    let r = raw_round_trip(
+        &addr(&c),
+        &scheduler_post(&[JSON], br#"{"type": "SUBSCRIBE", "subscribe": {"#),
+    )
+    .await;
+    assert_error(&r, 400, "Failed to parse");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn json_that_is_not_a_call_is_400() {
+    let c = master_only().await;
+    for body in [
+        &br#"{"hello": "world"}"#[..],
+        b"[1, 2, 3]",
+        b"\"SUBSCRIBE\"",
+        b"",
+    ] {
+        let r = raw_round_trip(&addr(&c), &scheduler_post(&[JSON], body)).await;
+        assert_error(&r, 400, "Call");
+    }
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_call_type_is_400() {
+    let c = master_only().await;
+    let sub = raw_subscribe(&addr(&c), framework_json("x")).await;
+    let r = sub.call(json!({"type": "FLY_TO_THE_MOON"})).await;
+    assert_error(&r, 400, "FLY_TO_THE_MOON");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_from_a_subscribed_framework_is_501() {
+    let c = master_only().await;
+    let sub = raw_subscribe(&addr(&c), framework_json("x")).await;
+    let r = sub.call(json!({"type": "UNKNOWN"})).await;
+    assert_error(&r, 501, "UNKNOWN");
+    c.shutdown().await;
+}
+
+/// UNKNOWN is the last check: Mesos looks the framework up before it reaches the switch that
+/// answers 501, so an UNKNOWN call from a framework it does not know is a 400.
+#[tokio::test]
+async fn unknown_from_an_unknown_framework_is_400() {
+    let c = master_only().await;
+    let r = post_call(
+        &addr(&c),
+        Some("0f2a6a6e-0000-4000-8000-000000000000"),
+        &json!({"type": "UNKNOWN", "framework_id": {"value": "no-such-framework"}}),
+    )
+    .await;
+    assert_error(&r, 400, "Framework cannot be found");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn subscribe_accepting_neither_json_nor_protobuf_is_406() {
+    let c = master_only().await;
+    let body = serde_json::to_vec(&subscribe_call(framework_json("x"))).unwrap();
+    let r = raw_round_trip(
+        &addr(&c),
+        &scheduler_post(&[JSON, ("Accept", "text/html")], &body),
+    )
+    .await;
+    assert_error(&r, 406, "application/json");
+    c.shutdown().await;
+}
+
+/// A documented deviation: the master cannot answer in protobuf, so a SUBSCRIBE that accepts
+/// only protobuf is refused as not acceptable.
+#[tokio::test]
+async fn subscribe_accepting_only_protobuf_is_406() {
+    let c = master_only().await;
+    let body = serde_json::to_vec(&subscribe_call(framework_json("x"))).unwrap();
+    let r = raw_round_trip(
+        &addr(&c),
+        &scheduler_post(&[JSON, ("Accept", "application/x-protobuf")], &body),
+    )
+    .await;
+    assert_error(&r, 406, "JSON");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn subscribe_carrying_a_stream_id_is_400() {
+    let c = master_only().await;
+    let body = serde_json::to_vec(&subscribe_call(framework_json("x"))).unwrap();
+    let r = raw_round_trip(
+        &addr(&c),
+        &scheduler_post(&[JSON, ("Mesos-Stream-Id", "abc")], &body),
+    )
+    .await;
+    assert_error(&r, 400, "Mesos-Stream-Id");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn subscribe_whose_framework_id_differs_from_framework_info_is_400() {
+    let c = master_only().await;
+    let mut call = subscribe_call(framework_json("x"));
+    call["framework_id"] = json!({"value": "some-id"});
+    let r = post_call(&addr(&c), None, &call).await;
+    assert_error(&r, 400, "framework_id");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_call_for_an_unknown_framework_is_400_framework_cannot_be_found() {
+    let c = master_only().await;
+    let r = post_call(
+        &addr(&c),
+        Some("0f2a6a6e-0000-4000-8000-000000000000"),
+        &json!({"type": "REVIVE", "framework_id": {"value": "no-such-framework"}}),
+    )
+    .await;
+    assert_error(&r, 400, "Framework cannot be found");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_call_without_framework_id_is_400() {
+    let c = master_only().await;
+    let sub = raw_subscribe(&addr(&c), framework_json("x")).await;
+    let r = post_call(&addr(&c), Some(&sub.stream_id), &json!({"type": "REVIVE"})).await;
+    assert_error(&r, 400, "Expecting 'framework_id' to be present");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_call_without_stream_id_is_400() {
+    let c = master_only().await;
+    let sub = raw_subscribe(&addr(&c), framework_json("x")).await;
+    let call = json!({"type": "REVIVE", "framework_id": {"value": sub.framework_id}});
+    let r = post_call(&addr(&c), None, &call).await;
+    assert_error(&r, 400, "Mesos-Stream-Id");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_call_with_a_wrong_stream_id_is_400() {
+    let c = master_only().await;
+    let sub = raw_subscribe(&addr(&c), framework_json("x")).await;
+    let call = json!({"type": "REVIVE", "framework_id": {"value": sub.framework_id}});
+    let r = post_call(
+        &addr(&c),
+        Some("0f2a6a6e-0000-4000-8000-000000000000"),
+        &call,
+    )
+    .await;
+    assert_error(&r, 400, "stream ID");
+    c.shutdown().await;
+}
+
+/// A framework whose stream closed is known until its failover timeout passes, but it is not
+/// subscribed: its calls are 403, even with the stream id it used to have.
+#[tokio::test]
+async fn a_call_from_a_known_but_disconnected_framework_is_403() {
+    let c = master_only().await;
+    let mut info = framework_json("dropped");
+    info["failover_timeout"] = json!(60);
+    let sub = raw_subscribe(&addr(&c), info).await;
+    let (framework_id, stream_id) = (sub.framework_id.clone(), sub.stream_id.clone());
+    drop(sub);
+    eventually(&c.master_url(), "framework disconnected", |s| {
+        s.frameworks.len() == 1 && !s.frameworks[0].connected
+    })
+    .await;
+    let call = json!({"type": "REVIVE", "framework_id": {"value": framework_id}});
+    let r = post_call(&addr(&c), Some(&stream_id), &call).await;
+    assert_error(&r, 403, "not subscribed");
+    c.shutdown().await;
+}
+
+/// Every fire-and-forget call answers 202 with an empty body (reference section 1).
+#[tokio::test]
+async fn fire_and_forget_calls_are_202_with_an_empty_body() {
+    let c = with_agent().await;
+    let mut sub = raw_subscribe(&addr(&c), framework_json("caller")).await;
+    let offers = sub.next_of("OFFERS").await;
+    let offer = &offers["offers"]["offers"][0];
+    let agent_id = offer["agent_id"]["value"].as_str().unwrap().to_string();
+
+    let accept = sub
+        .call(json!({"type": "ACCEPT", "accept": {
+            "offer_ids": [offer["id"]],
+            "operations": [{"type": "LAUNCH", "launch": {"task_infos": [task_json("t", &agent_id, "sleep 60")]}}],
+            "filters": {"refuse_seconds": 0.0},
+        }}))
+        .await;
+    assert_accepted(&accept, "ACCEPT");
+    let update = sub.next_of("UPDATE").await;
+    let status = &update["update"]["status"];
+    assert_eq!(status["state"], "TASK_STARTING");
+    let ack = sub
+        .call(json!({"type": "ACKNOWLEDGE", "acknowledge": {
+            "agent_id": status["agent_id"], "task_id": status["task_id"], "uuid": status["uuid"],
+        }}))
+        .await;
+    assert_accepted(&ack, "ACKNOWLEDGE");
+
+    let calls = [
+        json!({"type": "RECONCILE", "reconcile": {"tasks": []}}),
+        json!({"type": "RECONCILE", "reconcile": {"tasks": [{"task_id": {"value": "t"}}]}}),
+        json!({"type": "DECLINE", "decline": {"offer_ids": [{"value": "no-such-offer"}]}}),
+        json!({"type": "SUPPRESS", "suppress": {}}),
+        json!({"type": "REVIVE", "revive": {}}),
+        json!({"type": "SUPPRESS"}),
+        json!({"type": "REVIVE"}),
+        json!({"type": "MESSAGE", "message": {
+            "agent_id": {"value": agent_id}, "executor_id": {"value": "t"}, "data": "aGVsbG8=",
+        }}),
+        json!({"type": "SHUTDOWN", "shutdown": {
+            "agent_id": {"value": agent_id}, "executor_id": {"value": "nobody"},
+        }}),
+        json!({"type": "REQUEST", "request": {"requests": []}}),
+        json!({"type": "KILL", "kill": {"task_id": {"value": "t"}, "agent_id": {"value": agent_id}}}),
+        json!({"type": "TEARDOWN"}),
+    ];
+    for call in calls {
+        let r = sub.call(call.clone()).await;
+        assert_accepted(&r, &call.to_string());
+    }
+    let state = eventually(&c.master_url(), "torn down", |s| {
+        s.completed_frameworks.len() == 1
+    })
+    .await;
+    assert_eq!(
+        state.completed_frameworks[0].completed_tasks[0].state,
+        "TASK_KILLED"
+    );
+    c.shutdown().await;
+}
+
+// --- The SUBSCRIBE response ------------------------------------------------------------------
+
+fn assert_subscribe_head(head: &RawResponse) {
+    assert_eq!(head.status, 200);
+    assert_eq!(head.version, "HTTP/1.1");
+    assert_eq!(head.header("content-type"), Some("application/json"));
+    let stream_id = head.header("mesos-stream-id").expect("Mesos-Stream-Id");
+    assert!(
+        uuid::Uuid::parse_str(stream_id).is_ok(),
+        "stream id {stream_id:?} is a UUID"
+    );
+    assert!(head.is_chunked(), "chunked: {:?}", head.headers);
+    assert_eq!(head.header("content-length"), None);
+}
+
+#[tokio::test]
+async fn subscribe_answers_200_json_chunked_with_a_stream_id() {
+    let c = master_only().await;
+    let sub = raw_subscribe(&addr(&c), framework_json("x")).await;
+    assert_subscribe_head(&sub.head);
+    c.shutdown().await;
+}
+
+/// Some clients subscribe over HTTP/1.1 with `Connection: close`; the stream must still be
+/// chunked (not close-delimited) and carry the stream id.
+#[tokio::test]
+async fn subscribe_with_connection_close_is_still_chunked() {
+    let c = master_only().await;
+    let mut sub = raw_subscribe_with(
+        &addr(&c),
+        &subscribe_call(framework_json("x")),
+        &[("Connection", "close")],
+    )
+    .await;
+    assert_subscribe_head(&sub.head);
+    assert_eq!(sub.next_json(WAIT).await.unwrap()["type"], "HEARTBEAT");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn records_are_compact_json_subscribed_then_heartbeat() {
+    let c = master_only().await;
+    let mut sub = raw_subscribe(&addr(&c), framework_json("x")).await;
+    let subscribed = &sub.subscribed;
+    let payload = &subscribed["subscribed"];
+    assert_eq!(payload["heartbeat_interval_seconds"], json!(15.0));
+    let master_info = &payload["master_info"];
+    assert_eq!(master_info["address"]["ip"], "127.0.0.1");
+    assert_eq!(
+        master_info["address"]["port"],
+        json!(c.master_addr().port())
+    );
+    assert_eq!(master_info["port"], json!(c.master_addr().port()));
+    let master_id = master_info["id"].as_str().unwrap();
+    assert_eq!(sub.framework_id, format!("{master_id}-0000"));
+    // Records are single-line JSON: some clients split events on newlines.
+    let heartbeat = sub.next_record(WAIT).await.unwrap();
+    assert_eq!(heartbeat, r#"{"type":"HEARTBEAT"}"#);
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_record_is_a_single_line() {
+    let c = with_agent().await;
+    let mut sub = raw_subscribe(&addr(&c), framework_json("x")).await;
+    // SUBSCRIBED, HEARTBEAT and OFFERS: the largest records a framework gets.
+    for _ in 0..3 {
+        let record = sub.next_record(WAIT).await.expect("a record");
+        assert!(!record.contains('\n'), "multi-line record: {record}");
+        let event: Value = serde_json::from_str(&record).unwrap();
+        if event["type"] == "OFFERS" {
+            return c.shutdown().await;
+        }
+    }
+    panic!("no OFFERS among the first records");
+}
+
+#[tokio::test]
+async fn resubscribing_sends_framework_failed_over_and_closes_the_old_stream() {
+    let c = master_only().await;
+    let mut info = framework_json("twice");
+    info["failover_timeout"] = json!(60);
+    let mut old = raw_subscribe(&addr(&c), info.clone()).await;
+    info["id"] = json!({"value": old.framework_id});
+    let new = raw_subscribe(&addr(&c), info).await;
+    assert_eq!(new.framework_id, old.framework_id);
+    assert_ne!(new.stream_id, old.stream_id);
+    let error = old.next_of("ERROR").await;
+    assert_eq!(error["error"]["message"], "Framework failed over");
+    assert_eq!(old.next_record(WAIT).await, None, "the old stream closes");
+    // Only the new stream id is valid now.
+    let revive = json!({"type": "REVIVE", "framework_id": {"value": new.framework_id}});
+    let r = post_call(&addr(&c), Some(&old.stream_id), &revive).await;
+    assert_error(&r, 400, "stream ID");
+    assert_accepted(&new.call(json!({"type": "REVIVE"})).await, "REVIVE");
+    c.shutdown().await;
+}
+
+// --- What real clients do (reference section 8) ----------------------------------------------
+
+#[tokio::test]
+async fn calls_without_an_accept_header_are_answered() {
+    let c = master_only().await;
+    // http_request adds no Accept header: SUBSCRIBE and the calls go without one.
+    let sub = raw_subscribe(&addr(&c), framework_json("no-accept")).await;
+    assert_eq!(sub.head.header("content-type"), Some("application/json"));
+    assert_accepted(&sub.call(json!({"type": "REVIVE"})).await, "REVIVE");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_repeated_accept_header_allowing_json_is_honoured() {
+    let c = master_only().await;
+    let sub = raw_subscribe_with(
+        &addr(&c),
+        &subscribe_call(framework_json("repeated")),
+        &[
+            ("Accept", "application/x-protobuf"),
+            ("Accept", "application/json"),
+        ],
+    )
+    .await;
+    assert_subscribe_head(&sub.head);
+    let sub = raw_subscribe_with(
+        &addr(&c),
+        &subscribe_call(framework_json("wildcard")),
+        &[("Accept", "text/html"), ("Accept", "*/*")],
+    )
+    .await;
+    assert_subscribe_head(&sub.head);
+    c.shutdown().await;
+}
+
+/// `Accept-Encoding: gzip` is a wish, not a requirement: the answer may be plain, and must
+/// then not claim an encoding.
+#[tokio::test]
+async fn accept_encoding_gzip_gets_a_readable_answer() {
+    let c = master_only().await;
+    let mut sub = raw_subscribe_with(
+        &addr(&c),
+        &subscribe_call(framework_json("gzip")),
+        &[("Accept-Encoding", "gzip, deflate")],
+    )
+    .await;
+    assert_eq!(sub.head.header("content-encoding"), None);
+    assert_eq!(sub.next_json(WAIT).await.unwrap()["type"], "HEARTBEAT");
+    let call = json!({"type": "REVIVE", "framework_id": {"value": sub.framework_id}});
+    let r = raw_round_trip(
+        &addr(&c),
+        &scheduler_post(
+            &[
+                JSON,
+                ("Mesos-Stream-Id", &sub.stream_id),
+                ("Accept-Encoding", "gzip"),
+            ],
+            call.to_string().as_bytes(),
+        ),
+    )
+    .await;
+    assert_accepted(&r, "REVIVE with Accept-Encoding: gzip");
+    c.shutdown().await;
+}
+
+/// Clients that keep one connection for every call: each call is answered and the connection
+/// stays open, also after it sat idle.
+#[tokio::test]
+async fn many_calls_share_one_keep_alive_connection() {
+    let c = master_only().await;
+    let sub = raw_subscribe(&addr(&c), framework_json("keep-alive")).await;
+    let mut conn = RawConn::connect(&addr(&c)).await;
+    let request = |kind: &str| {
+        let call = json!({"type": kind, "framework_id": {"value": sub.framework_id}});
+        scheduler_post(
+            &[JSON, ("Mesos-Stream-Id", &sub.stream_id)],
+            call.to_string().as_bytes(),
+        )
+    };
+    for kind in ["SUPPRESS", "REVIVE", "SUPPRESS", "REVIVE", "SUPPRESS"] {
+        let r = conn.round_trip(&request(kind)).await;
+        assert_accepted(&r, kind);
+        assert_ne!(r.header("connection"), Some("close"));
+    }
+    assert!(
+        !conn.closed_within(Duration::from_millis(1200)).await,
+        "the server closed an idle keep-alive connection"
+    );
+    assert_accepted(&conn.round_trip(&request("REVIVE")).await, "after idling");
+    // An error answer does not cost the connection either.
+    let bad = conn
+        .round_trip(&scheduler_post(&[JSON], b"{not json"))
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_accepted(&conn.round_trip(&request("REVIVE")).await, "after a 400");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_new_connection_per_call_works() {
+    let c = master_only().await;
+    let sub = raw_subscribe(&addr(&c), framework_json("per-call")).await;
+    for kind in ["SUPPRESS", "REVIVE", "SUPPRESS", "REVIVE"] {
+        let mut conn = RawConn::connect(&addr(&c)).await;
+        let call = json!({"type": kind, "framework_id": {"value": sub.framework_id}});
+        let r = conn
+            .round_trip(&scheduler_post(
+                &[
+                    JSON,
+                    ("Mesos-Stream-Id", &sub.stream_id),
+                    ("Connection", "close"),
+                ],
+                call.to_string().as_bytes(),
+            ))
+            .await;
+        assert_accepted(&r, kind);
+        assert!(conn.closed_within(WAIT).await, "Connection: close honoured");
+    }
+    c.shutdown().await;
+}
+
+/// FrameworkInfo as lenient clients send it: integers for doubles, `null` lists, unknown keys.
+#[tokio::test]
+async fn subscribe_accepts_lenient_framework_info() {
+    let c = master_only().await;
+    let info = json!({
+        "user": "root",
+        "name": "lenient",
+        "failover_timeout": 60,
+        "checkpoint": true,
+        "capabilities": null,
+        "roles": null,
+        "labels": {"labels": null},
+        "some_future_field": {"nested": [1, 2]},
+    });
+    let sub = raw_subscribe(&addr(&c), info).await;
+    let state = get_json(&format!("{}/master/state", c.master_url())).await;
+    let fw = &state["frameworks"][0];
+    assert_eq!(fw["id"], sub.framework_id.as_str());
+    assert_eq!(fw["failover_timeout"], json!(60.0));
+    assert_eq!(fw["checkpoint"], true);
+    c.shutdown().await;
+}
+
+/// A v0 `slave_id` next to `agent_id`, `null` lists, integer scalars and fractional
+/// `refuse_seconds`: the task launches and runs.
+#[tokio::test]
+async fn calls_accept_lenient_json() {
+    let c = with_agent().await;
+    let mut sub = raw_subscribe(&addr(&c), framework_json("lenient")).await;
+    let offers = sub.next_of("OFFERS").await;
+    let offer = &offers["offers"]["offers"][0];
+    let agent = offer["agent_id"].clone();
+    let task = json!({
+        "name": "t",
+        "task_id": {"value": "t"},
+        "agent_id": agent,
+        "slave_id": agent,
+        "resources": [
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "role": "*"},
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}},
+        ],
+        "command": {"value": "sleep 60", "uris": null, "arguments": null,
+                    "environment": {"variables": null}},
+        "labels": {"labels": null},
+    });
+    let accept = json!({"type": "ACCEPT", "accept": {
+        "offer_ids": [offer["id"]],
+        "operations": [{"type": "LAUNCH", "launch": {"task_infos": [task]}}],
+        "filters": {"refuse_seconds": 0.25},
+    }});
+    assert_accepted(&sub.call(accept).await, "lenient ACCEPT");
+    loop {
+        let update = sub.next_of("UPDATE").await;
+        let status = &update["update"]["status"];
+        let ack = json!({"type": "ACKNOWLEDGE", "acknowledge": {
+            "agent_id": status["agent_id"], "slave_id": status["agent_id"],
+            "task_id": status["task_id"], "uuid": status["uuid"],
+        }});
+        assert_accepted(&sub.call(ack).await, "lenient ACKNOWLEDGE");
+        if status["state"] == "TASK_RUNNING" {
+            break;
+        }
+        assert_eq!(status["state"], "TASK_STARTING");
+    }
+    let reconcile = json!({"type": "RECONCILE", "reconcile": {"tasks": null}});
+    assert_accepted(&sub.call(reconcile).await, "RECONCILE with null tasks");
+    let reconciled = sub.next_of("UPDATE").await;
+    assert_eq!(
+        reconciled["update"]["status"]["reason"],
+        "REASON_RECONCILIATION"
+    );
+    let kill = json!({"type": "KILL", "kill": {
+        "task_id": {"value": "t"}, "agent_id": agent, "slave_id": agent,
+    }});
+    assert_accepted(&sub.call(kill).await, "KILL with slave_id");
+    loop {
+        let update = sub.next_of("UPDATE").await;
+        if update["update"]["status"]["state"] == "TASK_KILLED" {
+            break;
+        }
+    }
+    c.shutdown().await;
+}
+
+/// An ACCEPT without operations declines the offers, with its filter.
+#[tokio::test]
+async fn accept_without_operations_declines() {
+    let c = with_agent().await;
+    let mut sub = raw_subscribe(&addr(&c), framework_json("decliner")).await;
+    let first = sub.next_of("OFFERS").await;
+    let ids = offer_ids(&first);
+    let accept = json!({"type": "ACCEPT", "accept": {
+        "offer_ids": ids, "operations": [], "filters": {"refuse_seconds": 0.5},
+    }});
+    let declined_at = std::time::Instant::now();
+    assert_accepted(&sub.call(accept).await, "empty ACCEPT");
+    let state = eventually(&c.master_url(), "offer gone", |s| {
+        s.frameworks[0].offers.is_empty()
+    })
+    .await;
+    assert_eq!(state.frameworks[0].tasks.len(), 0);
+    assert_eq!(state.frameworks[0].used_resources["cpus"], 0.0);
+    // The resources come back once the filter expires, as a new offer.
+    let again = sub.next_of("OFFERS").await;
+    assert!(declined_at.elapsed() >= Duration::from_millis(450));
+    assert_ne!(offer_ids(&again), ids);
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn resubscribe_with_the_id_only_in_framework_info() {
+    let c = master_only().await;
+    let mut info = framework_json("returning");
+    info["failover_timeout"] = json!(60);
+    let first = raw_subscribe(&addr(&c), info.clone()).await;
+    let id = first.framework_id.clone();
+    drop(first);
+    eventually(&c.master_url(), "disconnected", |s| {
+        s.frameworks.len() == 1 && !s.frameworks[0].connected
+    })
+    .await;
+    info["id"] = json!({"value": id});
+    let again = raw_subscribe(&addr(&c), info).await;
+    assert_eq!(again.framework_id, id);
+    let state = eventually(&c.master_url(), "reconnected", |s| {
+        s.frameworks.len() == 1 && s.frameworks[0].connected
+    })
+    .await;
+    assert!(state.frameworks[0].active);
+    assert_accepted(&again.call(json!({"type": "REVIVE"})).await, "REVIVE");
+    c.shutdown().await;
+}
+
+/// Clients parse `version` as dot-separated integers: a suffix would crash them.
+#[tokio::test]
+async fn version_is_plain_dotted_integers() {
+    let c = master_only().await;
+    let v = get_json(&format!("{}/version", c.master_url())).await;
+    let version = v["version"].as_str().unwrap();
+    let parts: Vec<u32> = version
+        .split('.')
+        .map(|p| {
+            p.parse()
+                .unwrap_or_else(|_| panic!("{version} has a non-integer part"))
+        })
+        .collect();
+    assert_eq!(parts.len(), 3, "{version}");
+    assert!(parts[0] >= 1);
+    c.shutdown().await;
+}
