@@ -52,13 +52,15 @@ async fn handle(
         .clone()
         .ok_or_else(|| ApiError::bad_request("Expecting 'framework_id' to be present"))?;
     validate_payload(&call)?;
+    check_subscribed(&master, &framework_id, &headers)?;
+    // Mesos answers 501 for UNKNOWN only after the framework and stream checks (it is the
+    // last case of the call switch), so an UNKNOWN from an unknown framework is a 400.
     if call.kind == CallType::Unknown {
         return Err(ApiError::new(
             StatusCode::NOT_IMPLEMENTED,
             "Received an unexpected 'UNKNOWN' call",
         ));
     }
-    check_subscribed(&master, &framework_id, &headers)?;
     let accepted = || StatusCode::ACCEPTED.into_response();
     match call.kind {
         CallType::Teardown => {
