@@ -22,6 +22,9 @@ enum Command {
         #[command(subcommand)]
         role: node::NodeRole,
     },
+    /// Print the script API reference (docs/script-api.md), generated from the engine.
+    #[command(hide = true)]
+    ScriptApi,
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -30,15 +33,27 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit_codes::OK,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit_codes::OK
+                }
                 _ => exit_codes::USAGE,
             };
             let _ = e.print();
             return code;
         }
     };
+    if let Command::ScriptApi = cli.command {
+        print!(
+            "{}",
+            crate::script::docs::markdown(&crate::script::engine::for_metadata())
+        );
+        return exit_codes::OK;
+    }
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mmrun: cannot start the async runtime: {e}");
@@ -49,6 +64,7 @@ pub fn main() -> i32 {
         match cli.command {
             Command::Up(args) => up::run(args).await,
             Command::Node { role } => node::run(role).await,
+            Command::ScriptApi => unreachable!("handled before the runtime starts"),
         }
     });
     // Background tasks (streams, pingers) must not keep the process alive after the answer.
@@ -59,7 +75,12 @@ pub fn main() -> i32 {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mmrun=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

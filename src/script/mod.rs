@@ -3,6 +3,7 @@
 
 pub mod bindings;
 pub mod context;
+pub mod docs;
 pub mod engine;
 pub mod errors;
 pub mod run;

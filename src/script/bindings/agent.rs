@@ -30,15 +30,18 @@ impl AgentHandle {
 
 pub fn register(engine: &mut Engine) {
     FuncRegistration::new("stop")
+        .with_params_info(["agent: Agent", "()"])
         .with_comments(["/// Stops the agent as a crash would: no goodbye; the master notices through missed pings."])
         .register_into_engine(engine, |a: &mut AgentHandle| -> ScriptResult<()> { a.stop(false) });
     FuncRegistration::new("stop")
+        .with_params_info(["agent: Agent", "options: map", "()"])
         .with_comments(["/// Stops the agent. Options: `graceful` (true: its tasks are killed and it unregisters)."])
         .register_into_engine(engine, |a: &mut AgentHandle, options: Map| -> ScriptResult<()> {
             let o = Options::new(&options, "stop", &["graceful"])?;
             a.stop(o.bool("graceful")?.unwrap_or(false))
         });
     FuncRegistration::new("start")
+        .with_params_info(["agent: Agent", "()"])
         .with_comments(["/// Starts a stopped agent again; it re-registers with its old id."])
         .register_into_engine(engine, |a: &mut AgentHandle| -> ScriptResult<()> {
             let ctx = a.cluster.clone();
@@ -54,9 +57,11 @@ pub fn register(engine: &mut Engine) {
             result.map_err(|e| format!("{}: {e}", a.name).into())
         });
     FuncRegistration::new("name")
+        .with_params_info(["agent: Agent", "string"])
         .with_comments(["/// The agent's ordinal name: `agent-1` for the first added, and so on."])
         .register_into_engine(engine, |a: &mut AgentHandle| -> String { a.name.clone() });
     FuncRegistration::new("running")
+        .with_params_info(["agent: Agent", "bool"])
         .with_comments(["/// Whether the agent's process is running (not stopped)."])
         .register_into_engine(engine, |a: &mut AgentHandle| -> bool {
             let ctx = a.cluster.clone();

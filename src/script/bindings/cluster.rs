@@ -22,6 +22,7 @@ pub struct MasterHandle(pub Arc<ClusterCtx>);
 pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     let s = scenario.clone();
     FuncRegistration::new("cluster")
+        .with_params_info(["Cluster"])
         .with_comments([
             "/// A fresh, empty cluster with short liveness settings (agent loss in ~0.3 s).",
         ])
@@ -30,12 +31,14 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         });
     let s = scenario;
     FuncRegistration::new("cluster")
+        .with_params_info(["options: map", "Cluster"])
         .with_comments([
             "/// A fresh, empty cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\").",
         ])
         .register_into_engine(engine, move |options: Map| -> ScriptResult<ClusterHandleRef> { new_cluster(&s, &options) });
 
     FuncRegistration::new("start_master")
+        .with_params_info(["c: Cluster", "Master"])
         .with_comments(["/// Starts the master; returns once it serves and leads."])
         .register_into_engine(
             engine,
@@ -55,21 +58,26 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             },
         );
     FuncRegistration::new("url")
+        .with_params_info(["m: Master", "string"])
         .with_comments(["/// The master's URL, e.g. `http://127.0.0.1:41234`."])
         .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<String> {
             m.0.master_url()
         });
     FuncRegistration::new("restart")
+        .with_params_info(["m: Master", "()"])
         .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks."])
         .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<()> { restart_master(&m.0) });
     FuncRegistration::new("restart_master")
+        .with_params_info(["c: Cluster", "()"])
         .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks."])
         .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<()> { restart_master(&c.0) });
 
     FuncRegistration::new("add_agent")
+        .with_params_info(["c: Cluster", "Agent"])
         .with_comments(["/// Adds an agent with Mesos's default resources; returns once the master lists it as active."])
         .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<AgentHandle> { add_agent(&c.0, &Map::new()) });
     FuncRegistration::new("add_agent")
+        .with_params_info(["c: Cluster", "options: map", "Agent"])
         .with_comments([
             "/// Adds an agent; returns once the master lists it as active. Options: `resources`\n/// (e.g. \"cpus:2;mem:1024\"), `attributes` (e.g. \"rack:a\").",
         ])
@@ -77,6 +85,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             add_agent(&c.0, &options)
         });
     FuncRegistration::new("agents")
+        .with_params_info(["c: Cluster", "array"])
         .with_comments(["/// Every agent added so far, in the order they were added."])
         .register_into_engine(engine, |c: &mut ClusterHandleRef| -> Array {
             let names: Vec<String> = lock(&c.0.agents).iter().map(|a| a.name.clone()).collect();
@@ -94,6 +103,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         });
 
     FuncRegistration::new("submit_framework")
+        .with_params_info(["c: Cluster", "options: map", "Framework"])
         .with_comments([
             "/// Subscribes a framework (mmrun itself, over the v1 scheduler API) and queues its tasks.\n/// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n/// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds).",
         ])
@@ -101,6 +111,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             submit_framework(&c.0, &options)
         });
     FuncRegistration::new("frameworks")
+        .with_params_info(["c: Cluster", "array"])
         .with_comments(["/// Every framework submitted so far."])
         .register_into_engine(engine, |c: &mut ClusterHandleRef| -> Array {
             lock(&c.0.frameworks)
@@ -115,6 +126,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         });
 
     FuncRegistration::new("await_task")
+        .with_params_info(["c: Cluster", "name: string", "state: string", "map"])
         .with_comments([
             "/// Waits until the task named `name` reaches `state` (e.g. \"TASK_FINISHED\") and returns it\n/// as a map. Fails at once if it ends in another terminal state; after 30 s otherwise.",
         ])
@@ -122,6 +134,13 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             await_task(&c.0, name, state, &Map::new())
         });
     FuncRegistration::new("await_task")
+        .with_params_info([
+            "c: Cluster",
+            "name: string",
+            "state: string",
+            "options: map",
+            "map",
+        ])
         .with_comments([
             "/// As `await_task(name, state)`, with options: `timeout` (e.g. \"10s\").",
         ])
@@ -134,6 +153,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
              -> ScriptResult<Map> { await_task(&c.0, name, state, &options) },
         );
     FuncRegistration::new("task")
+        .with_params_info(["c: Cluster", "name: string", "map"])
         .with_comments(["/// The task named `name` as a map (state, agent, framework, states, …), or `()` if unknown."])
         .register_into_engine(engine, |c: &mut ClusterHandleRef, name: &str| -> Dynamic {
             let found = lock(&c.0.frameworks).iter().find_map(|f| f.task(name).map(|t| (f.clone(), t)));
@@ -143,6 +163,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             }
         });
     FuncRegistration::new("raw_state")
+        .with_params_info(["c: Cluster", "map"])
         .with_comments([
             "/// The master's `/master/state` as a map, exactly as the master sent it.",
         ])

@@ -20,6 +20,7 @@ const DEFAULT_AWAIT: Duration = Duration::from_secs(30);
 
 pub fn register(engine: &mut Engine) {
     FuncRegistration::new("launch")
+        .with_params_info(["fw: Framework", "tasks: map | array", "()"])
         .with_comments([
             "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables), `docker` (an image).",
         ])
@@ -29,6 +30,7 @@ pub fn register(engine: &mut Engine) {
             Ok(())
         });
     FuncRegistration::new("kill")
+        .with_params_info(["fw: Framework", "name: string", "()"])
         .with_comments(["/// Asks the master to kill the task named `name` (it ends TASK_KILLED)."])
         .register_into_engine(
             engine,
@@ -37,16 +39,25 @@ pub fn register(engine: &mut Engine) {
             },
         );
     FuncRegistration::new("teardown")
+        .with_params_info(["fw: Framework", "()"])
         .with_comments(["/// Tears the framework down: its tasks are killed and it moves to completed frameworks."])
         .register_into_engine(engine, |f: &mut FrameworkHandle| {
             f.framework.teardown();
         });
     FuncRegistration::new("await_task")
+        .with_params_info(["fw: Framework", "name: string", "state: string", "map"])
         .with_comments(["/// Waits until this framework's task `name` reaches `state`; see `Cluster.await_task`."])
         .register_into_engine(engine, |f: &mut FrameworkHandle, name: &str, state: &str| -> ScriptResult<Map> {
             await_in(&f.cluster, &f.framework, name, state, &Map::new())
         });
     FuncRegistration::new("await_task")
+        .with_params_info([
+            "fw: Framework",
+            "name: string",
+            "state: string",
+            "options: map",
+            "map",
+        ])
         .with_comments([
             "/// As `await_task(name, state)`, with options: `timeout` (e.g. \"10s\").",
         ])
@@ -57,6 +68,7 @@ pub fn register(engine: &mut Engine) {
             },
         );
     FuncRegistration::new("task")
+        .with_params_info(["fw: Framework", "name: string", "map"])
         .with_comments(["/// This framework's task `name` as a map, or `()` if it has none."])
         .register_into_engine(engine, |f: &mut FrameworkHandle, name: &str| -> Dynamic {
             match f.framework.task(name) {
@@ -65,6 +77,7 @@ pub fn register(engine: &mut Engine) {
             }
         });
     FuncRegistration::new("tasks")
+        .with_params_info(["fw: Framework", "array"])
         .with_comments(["/// Every task this framework launched, as maps."])
         .register_into_engine(engine, |f: &mut FrameworkHandle| -> Array {
             f.framework
@@ -74,6 +87,7 @@ pub fn register(engine: &mut Engine) {
                 .collect()
         });
     FuncRegistration::new("name")
+        .with_params_info(["fw: Framework", "string"])
         .with_comments(["/// The framework's name."])
         .register_into_engine(engine, |f: &mut FrameworkHandle| -> String {
             f.framework.name().to_string()

@@ -2,11 +2,12 @@
 
 use crate::script::context::{ScenarioCtx, ScriptResult, script_error};
 use crate::script::values::duration_value;
-use rhai::{Dynamic, Engine, FuncRegistration};
+use rhai::{Dynamic, Engine, FnPtr, FuncRegistration, NativeCallContext};
 use std::sync::Arc;
 
 pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("assert")
+        .with_params_info(["condition: bool", "()"])
         .with_comments(["/// Fails the scenario unless `condition` is true."])
         .register_into_engine(engine, |condition: bool| -> ScriptResult<()> {
             if condition {
@@ -16,6 +17,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             }
         });
     FuncRegistration::new("assert")
+        .with_params_info(["condition: bool", "message: string", "()"])
         .with_comments(["/// Fails the scenario with `message` unless `condition` is true."])
         .register_into_engine(
             engine,
@@ -28,12 +30,14 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             },
         );
     FuncRegistration::new("assert_eq")
+        .with_params_info(["left: ?", "right: ?", "()"])
         .with_comments(["/// Fails the scenario unless `left == right`, showing both values."])
         .register_into_engine(
             engine,
             |left: Dynamic, right: Dynamic| -> ScriptResult<()> { equal(left, right, None) },
         );
     FuncRegistration::new("assert_eq")
+        .with_params_info(["left: ?", "right: ?", "message: string", "()"])
         .with_comments([
             "/// Fails the scenario with `message` unless `left == right`, showing both values.",
         ])
@@ -45,6 +49,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         );
     let s = scenario.clone();
     FuncRegistration::new("log")
+        .with_params_info(["value: ?", "()"])
         .with_comments(["/// Adds a line to the scenario's output (shown when it fails, and in JUnit's system-out)."])
         .register_into_engine(engine, move |value: Dynamic| {
             s.log(value.to_string());
@@ -53,8 +58,34 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     engine.on_print(move |text| s.log(text.to_string()));
     let s = scenario.clone();
     engine.on_debug(move |text, _, pos| s.log(format!("[debug {pos}] {text}")));
+    let s = scenario.clone();
+    FuncRegistration::new("wait_until")
+        .with_params_info(["condition: Fn() -> bool", "timeout: string", "()"])
+        .with_comments([
+            "/// Calls `condition` (a closure returning a bool) until it returns true, e.g.\n/// `wait_until(|| c.raw_state().activated_slaves == 2, \"5s\")`. Fails after `timeout`.",
+        ])
+        .register_into_engine(
+            engine,
+            move |ctx: NativeCallContext, condition: FnPtr, timeout: Dynamic| -> ScriptResult<()> {
+                let limit = duration_value(&timeout, "wait_until")?;
+                let deadline = std::time::Instant::now() + limit;
+                loop {
+                    let value: Dynamic = condition.call_within_context(&ctx, ())?;
+                    match value.as_bool() {
+                        Ok(true) => return Ok(()),
+                        Ok(false) => {}
+                        Err(t) => return script_error(format!("wait_until: the condition returned {t}, not a bool")),
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return script_error(format!("wait_until: the condition was still false after {limit:?}"));
+                    }
+                    s.block(tokio::time::sleep(std::time::Duration::from_millis(10)))?;
+                }
+            },
+        );
     let s = scenario;
     FuncRegistration::new("sleep")
+        .with_params_info(["duration: string", "()"])
         .with_comments([
             "/// Waits, e.g. `sleep(\"200ms\")`, `sleep(\"2s\")` or `sleep(1)` (seconds).",
         ])
