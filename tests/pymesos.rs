@@ -58,7 +58,11 @@ impl Up {
         }
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Up { child, master: master.expect("mmrun up printed MESOS_MASTER"), files }
+        Up {
+            child,
+            master: master.expect("mmrun up printed MESOS_MASTER"),
+            files,
+        }
     }
 
     fn interrupt(&mut self) -> std::process::ExitStatus {
@@ -68,7 +72,10 @@ impl Up {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "mmrun up did not stop within 10s of Ctrl-C");
+            assert!(
+                Instant::now() < deadline,
+                "mmrun up did not stop within 10s of Ctrl-C"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -85,7 +92,8 @@ impl Drop for Up {
 fn unmodified_pymesos_framework_runs_a_task_to_finished_and_tears_down() {
     let Some(python) = python() else { return };
     let mut up = Up::start(2);
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/compat/pymesos_framework.py");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/compat/pymesos_framework.py");
     let out = Command::new(python)
         .arg(&script)
         .arg(&up.master)
@@ -94,19 +102,30 @@ fn unmodified_pymesos_framework_runs_a_task_to_finished_and_tears_down() {
         .expect("python runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "pymesos framework failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "pymesos framework failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(stdout.contains("RESULT TASK_FINISHED"), "{stdout}");
     let states: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("UPDATE "))
         .filter_map(|l| l.split_whitespace().nth(1))
         .collect();
-    assert_eq!(states, ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"], "{stdout}");
+    assert_eq!(
+        states,
+        ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"],
+        "{stdout}"
+    );
 
     // The master saw the TEARDOWN: the framework is completed with its finished task.
     let state: mmrun::mesos::state::MasterState =
         reqwest::blocking_get(&format!("http://{}/master/state", up.master));
-    assert!(state.frameworks.is_empty(), "framework still registered: {:?}", state.frameworks);
+    assert!(
+        state.frameworks.is_empty(),
+        "framework still registered: {:?}",
+        state.frameworks
+    );
     let fw = state
         .completed_frameworks
         .iter()
@@ -118,14 +137,20 @@ fn unmodified_pymesos_framework_runs_a_task_to_finished_and_tears_down() {
     // Ctrl-C stops the cluster cleanly and removes its files.
     let status = up.interrupt();
     assert!(status.success(), "mmrun up exited with {status}");
-    let files = up.files.clone().expect("mmrun up printed its files directory");
+    let files = up
+        .files
+        .clone()
+        .expect("mmrun up printed its files directory");
     assert!(!files.exists(), "{} was left behind", files.display());
 }
 
 mod reqwest {
     /// A blocking GET + JSON decode on a throwaway runtime (the test itself is synchronous).
     pub fn blocking_get<T: serde::de::DeserializeOwned>(url: &str) -> T {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async { ::reqwest::get(url).await.unwrap().json().await.unwrap() })
     }
 }

@@ -26,7 +26,10 @@ pub enum NodeRole {
 
 fn load(specs: &[FlagSpec], name: &str, args: &[String]) -> Result<Flags, i32> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("Usage: mmrun node {name} [--flag=value ...]\n\nFlags:\n{}", help(specs));
+        println!(
+            "Usage: mmrun node {name} [--flag=value ...]\n\nFlags:\n{}",
+            help(specs)
+        );
         return Err(exit_codes::OK);
     }
     let flags = Flags::load(specs, std::env::vars(), args).map_err(|e| {

@@ -46,7 +46,10 @@ pub async fn run(args: UpArgs) -> i32 {
     let mut cluster = match LocalCluster::start(options).await {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            eprintln!("mmrun up: port {} is in use (another Mesos master?); pass --port 0 for any free port", args.port);
+            eprintln!(
+                "mmrun up: port {} is in use (another Mesos master?); pass --port 0 for any free port",
+                args.port
+            );
             return exit_codes::ENVIRONMENT;
         }
         Err(e) => {
@@ -54,7 +57,10 @@ pub async fn run(args: UpArgs) -> i32 {
             return exit_codes::ENVIRONMENT;
         }
     };
-    let agent_options = AgentOptions { resources: args.resources.clone(), attributes: args.attributes.clone() };
+    let agent_options = AgentOptions {
+        resources: args.resources.clone(),
+        attributes: args.attributes.clone(),
+    };
     let started = tokio::select! {
         r = start_agents(&mut cluster, args.agents, &agent_options) => r,
         _ = super::interrupted() => Err("interrupted".to_string()),
@@ -62,14 +68,22 @@ pub async fn run(args: UpArgs) -> i32 {
     if let Err(e) = started {
         eprintln!("mmrun up: {e}");
         cluster.shutdown().await;
-        return if e == "interrupted" { exit_codes::INTERRUPTED } else { exit_codes::USAGE };
+        return if e == "interrupted" {
+            exit_codes::INTERRUPTED
+        } else {
+            exit_codes::USAGE
+        };
     }
     let master = cluster.master_addr();
     println!("mmrun: cluster up: 1 master, {} agent(s)", args.agents);
     println!("  master    {}", cluster.master_url());
     for i in 0..args.agents {
         let id = cluster.agent_id(i).map(|a| a.value).unwrap_or_default();
-        println!("  agent-{:<3} {}  ({id})", i + 1, cluster.agent_url(i).unwrap_or_default());
+        println!(
+            "  agent-{:<3} {}  ({id})",
+            i + 1,
+            cluster.agent_url(i).unwrap_or_default()
+        );
     }
     if let Some(root) = cluster.root_dir() {
         println!("  files     {}  (removed on exit)", root.display());
@@ -83,7 +97,11 @@ pub async fn run(args: UpArgs) -> i32 {
     exit_codes::OK
 }
 
-async fn start_agents(cluster: &mut LocalCluster, count: usize, options: &AgentOptions) -> Result<(), String> {
+async fn start_agents(
+    cluster: &mut LocalCluster,
+    count: usize,
+    options: &AgentOptions,
+) -> Result<(), String> {
     for _ in 0..count {
         cluster.add_agent(options.clone()).await?;
     }
