@@ -4,7 +4,7 @@
 use super::MasterShared;
 use super::model::{Agent, Framework, MasterCore, Task};
 use crate::mesos::attributes::attributes_to_legacy_object;
-use crate::mesos::framework::capability;
+use crate::mesos::framework::{Capability, capability};
 use crate::mesos::ids::ExecutorId;
 use crate::mesos::operator;
 use crate::mesos::resources::Resources;
@@ -138,13 +138,13 @@ pub fn state_agent(core: &MasterCore, a: &Agent) -> StateAgent {
         active: a.active,
         deactivated: !a.active,
         version: a.version.clone(),
-        capabilities: vec![
-            "MULTI_ROLE".into(),
-            "HIERARCHICAL_ROLE".into(),
-            "RESERVATION_REFINEMENT".into(),
-        ],
+        capabilities: AGENT_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
     }
 }
+
+/// What an mmrun agent can do, reported by the legacy `/master/state` and by the v1 operator
+/// API alike (Mesos fills both from the agent's registration).
+const AGENT_CAPABILITIES: [&str; 3] = ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"];
 
 fn unreserved(total: &Resources) -> Resources {
     Resources::new(
@@ -356,7 +356,12 @@ impl MasterShared {
                     total_resources: a.total.clone().into_vec(),
                     allocated_resources: core.used_on(&a.id).into_vec(),
                     offered_resources: core.offered_on(&a.id).into_vec(),
-                    capabilities: vec![],
+                    capabilities: AGENT_CAPABILITIES
+                        .iter()
+                        .map(|c| Capability {
+                            kind: c.to_string(),
+                        })
+                        .collect(),
                 })
                 .collect(),
             recovered_agents: vec![],
