@@ -292,6 +292,28 @@ impl Resources {
         Value::Object(obj)
     }
 
+    /// The resources reserved for no role (`role` "*").
+    pub fn unreserved(&self) -> Resources {
+        Resources::new(self.iter().filter(|r| r.role() == "*").cloned())
+    }
+
+    /// The legacy `reserved_resources` object: `{role: resources object}` for every role that
+    /// holds a reservation; `{}` when nothing is reserved.
+    pub fn reserved_legacy_objects(&self) -> Value {
+        let mut roles: Vec<&str> = self
+            .iter()
+            .map(Resource::role)
+            .filter(|r| *r != "*")
+            .collect();
+        roles.sort();
+        roles.dedup();
+        let objects = roles.into_iter().map(|role| {
+            let of_role = Resources::new(self.iter().filter(|r| r.role() == role).cloned());
+            (role.to_string(), of_role.to_legacy_object())
+        });
+        Value::Object(objects.collect())
+    }
+
     /// Parses the `--resources` flag: `cpus:2;mem:1024;ports:[31000-32000];disks:{a,b}`, with an
     /// optional `(role)` after the name, or the JSON array form.
     pub fn parse(text: &str) -> Result<Resources, String> {

@@ -232,8 +232,9 @@ async fn state(State(agent): State<Arc<AgentShared>>) -> Response {
             "RESERVATION_REFINEMENT".into(),
         ],
         resources: resources.to_legacy_object(),
-        reserved_resources: json!({}),
-        unreserved_resources: resources.to_legacy_object(),
+        // Split by role, as the master reports this agent: reservations are not unreserved.
+        reserved_resources: resources.reserved_legacy_objects(),
+        unreserved_resources: resources.unreserved().to_legacy_object(),
         attributes: attributes_to_legacy_object(&agent.config.attributes),
         master_hostname: core
             .master_info

@@ -133,8 +133,8 @@ pub fn state_agent(core: &MasterCore, a: &Agent) -> StateAgent {
         resources: a.total.to_legacy_object(),
         used_resources: core.used_on(&a.id).to_legacy_object(),
         offered_resources: core.offered_on(&a.id).to_legacy_object(),
-        unreserved_resources: unreserved(&a.total).to_legacy_object(),
-        reserved_resources: reserved_by_role(&a.total),
+        unreserved_resources: a.total.unreserved().to_legacy_object(),
+        reserved_resources: a.total.reserved_legacy_objects(),
         active: a.active,
         deactivated: !a.active,
         version: a.version.clone(),
@@ -145,36 +145,6 @@ pub fn state_agent(core: &MasterCore, a: &Agent) -> StateAgent {
 /// What an mmrun agent can do, reported by the legacy `/master/state` and by the v1 operator
 /// API alike (Mesos fills both from the agent's registration).
 const AGENT_CAPABILITIES: [&str; 3] = ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"];
-
-fn unreserved(total: &Resources) -> Resources {
-    Resources::new(
-        total
-            .iter()
-            .filter(|r| r.role.as_deref().unwrap_or("*") == "*")
-            .cloned(),
-    )
-}
-
-fn reserved_by_role(total: &Resources) -> Value {
-    let mut roles: Map<String, Value> = Map::new();
-    let mut names: Vec<&str> = total
-        .iter()
-        .filter_map(|r| r.role.as_deref())
-        .filter(|r| *r != "*")
-        .collect();
-    names.sort();
-    names.dedup();
-    for role in names {
-        let of_role = Resources::new(
-            total
-                .iter()
-                .filter(|r| r.role.as_deref() == Some(role))
-                .cloned(),
-        );
-        roles.insert(role.into(), of_role.to_legacy_object());
-    }
-    Value::Object(roles)
-}
 
 impl MasterShared {
     pub(super) fn master_state(&self) -> MasterState {
