@@ -495,6 +495,49 @@ async fn master_state_slave_shape() {
     c.shutdown().await;
 }
 
+/// Attributes are `{name: number|string}`; reserved resources are split out by role, on the
+/// master's view of the agent and on the agent's own `/state` alike.
+#[tokio::test]
+async fn attributes_and_reservations_in_master_and_agent_state() {
+    let mut c = master_only().await;
+    c.add_agent(AgentOptions {
+        resources: Some("cpus:2;mem:512;cpus(web):1;ports:[31000-31009,32000-32004]".into()),
+        attributes: Some("rack:a;u:1".into()),
+    })
+    .await
+    .unwrap();
+    let s = get_json(&format!("{}/master/state", c.master_url())).await;
+    let agent = get_json(&format!("{}/state", c.agent_url(0).unwrap())).await;
+    for (who, v) in [("master", &s["slaves"][0]), ("agent", &agent)] {
+        assert_eq!(v["attributes"], json!({"rack": "a", "u": 1.0}), "{who}");
+        assert_eq!(v["resources"]["cpus"], json!(3.0), "{who}");
+        assert_eq!(
+            v["resources"]["ports"], "[31000-31009, 32000-32004]",
+            "{who}"
+        );
+        assert_eq!(v["unreserved_resources"]["cpus"], json!(2.0), "{who}");
+        assert_eq!(v["unreserved_resources"]["mem"], json!(512.0), "{who}");
+        let web = &v["reserved_resources"]["web"];
+        assert_resources_object(web);
+        assert_eq!(web["cpus"], json!(1.0), "{who}");
+        assert_eq!(keys(&v["reserved_resources"]), ["web"], "{who}");
+    }
+    c.shutdown().await;
+}
+
+/// `/master/state.json` was removed in Mesos 1.8; a 1.11 master does not serve it.
+#[tokio::test]
+async fn master_state_json_is_not_served() {
+    let c = master_only().await;
+    let r = raw_round_trip(
+        &addr(&c),
+        &http_request("GET", "/master/state.json", &[], b""),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    c.shutdown().await;
+}
+
 #[tokio::test]
 async fn master_state_framework_and_task_shape() {
     let (c, sub) = busy_cluster().await;

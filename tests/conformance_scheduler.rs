@@ -36,6 +36,11 @@ const JSON: (&str, &str) = ("Content-Type", "application/json");
 /// Asserts the status and that the body is a message containing `needle`.
 fn assert_error(r: &RawResponse, status: u16, needle: &str) {
     assert_eq!(r.status, status, "body: {}", r.text());
+    assert_eq!(
+        r.header("content-length").map(str::parse::<usize>),
+        Some(Ok(r.body.len())),
+        "errors are framed by Content-Length"
+    );
     assert!(
         r.text().contains(needle),
         "expected a message containing {needle:?}, got {:?}",
@@ -43,9 +48,17 @@ fn assert_error(r: &RawResponse, status: u16, needle: &str) {
     );
 }
 
+/// 202 with an empty body, framed by `Content-Length: 0`: a 2xx without framing on a kept-alive
+/// connection hangs clients that read until EOF.
 fn assert_accepted(r: &RawResponse, what: &str) {
     assert_eq!(r.status, 202, "{what}: {}", r.text());
     assert!(r.body.is_empty(), "{what}: 202 carries no body");
+    assert_eq!(
+        r.header("content-length"),
+        Some("0"),
+        "{what}: {:?}",
+        r.headers
+    );
 }
 
 fn scalar(name: &str, value: f64) -> Value {
@@ -236,6 +249,44 @@ async fn subscribe_whose_framework_id_differs_from_framework_info_is_400() {
 }
 
 #[tokio::test]
+async fn subscribe_without_its_payload_is_400() {
+    let c = master_only().await;
+    let r = post_call(&addr(&c), None, &json!({"type": "SUBSCRIBE"})).await;
+    assert_error(&r, 400, "Expecting 'subscribe' to be present");
+    c.shutdown().await;
+}
+
+/// A subscription the master refuses still gets the 200 stream, with exactly one ERROR event,
+/// and then the stream closes.
+#[tokio::test]
+async fn a_refused_subscription_is_one_error_event_on_a_200_stream() {
+    let c = master_only().await;
+    // `roles` without the MULTI_ROLE capability is an invalid FrameworkInfo.
+    let mut info = framework_json("refused");
+    info["roles"] = json!(["a", "b"]);
+    let r = post_call(&addr(&c), None, &subscribe_call(info)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(r.header("mesos-stream-id").is_some());
+    let records = mmrun::mesos::recordio::Decoder::new()
+        .feed(&r.body)
+        .unwrap();
+    assert_eq!(records.len(), 1, "{}", r.text());
+    let event: Value = serde_json::from_slice(&records[0]).unwrap();
+    assert_eq!(event["type"], "ERROR");
+    assert!(
+        event["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MULTI_ROLE"),
+        "{event}"
+    );
+    let state = get_json(&format!("{}/master/state", c.master_url())).await;
+    assert_eq!(state["frameworks"], json!([]));
+    c.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_call_for_an_unknown_framework_is_400_framework_cannot_be_found() {
     let c = master_only().await;
     let r = post_call(
@@ -373,7 +424,14 @@ fn assert_subscribe_head(head: &RawResponse) {
         uuid::Uuid::parse_str(stream_id).is_ok(),
         "stream id {stream_id:?} is a UUID"
     );
-    assert!(head.is_chunked(), "chunked: {:?}", head.headers);
+    // Exactly one Transfer-Encoding header, whose value is exactly `chunked`.
+    let encodings: Vec<_> = head
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(encodings, ["chunked"], "{:?}", head.headers);
     assert_eq!(head.header("content-length"), None);
 }
 
@@ -635,6 +693,8 @@ async fn calls_accept_lenient_json() {
     loop {
         let update = sub.next_of("UPDATE").await;
         let status = &update["update"]["status"];
+        // An update to acknowledge carries the agent id the ACKNOWLEDGE needs.
+        assert!(status["uuid"].is_string() && status["agent_id"].is_object());
         let ack = json!({"type": "ACKNOWLEDGE", "acknowledge": {
             "agent_id": status["agent_id"], "slave_id": status["agent_id"],
             "task_id": status["task_id"], "uuid": status["uuid"],
@@ -652,8 +712,10 @@ async fn calls_accept_lenient_json() {
         reconciled["update"]["status"]["reason"],
         "REASON_RECONCILIATION"
     );
+    // int64 as a numeric string, as protobuf's JSON mapping writes it.
     let kill = json!({"type": "KILL", "kill": {
         "task_id": {"value": "t"}, "agent_id": agent, "slave_id": agent,
+        "kill_policy": {"grace_period": {"nanoseconds": "1000000000"}},
     }});
     assert_accepted(&sub.call(kill).await, "KILL with slave_id");
     loop {

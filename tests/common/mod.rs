@@ -237,7 +237,8 @@ impl RawResponse {
 /// One TCP connection to a node, spoken to in raw HTTP/1.1.
 pub struct RawConn {
     reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    /// None once taken by `take_writer`.
+    writer: Option<OwnedWriteHalf>,
 }
 
 impl RawConn {
@@ -247,24 +248,33 @@ impl RawConn {
         let (r, w) = stream.into_split();
         RawConn {
             reader: BufReader::new(r),
-            writer: w,
+            writer: Some(w),
         }
     }
 
+    /// The writing half, to write from another task while this one reads.
+    pub fn take_writer(&mut self) -> OwnedWriteHalf {
+        self.writer.take().expect("the writer is still here")
+    }
+
+    fn writer(&mut self) -> &mut OwnedWriteHalf {
+        self.writer.as_mut().expect("the writer was taken")
+    }
+
     pub async fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).await.expect("write");
-        self.writer.flush().await.unwrap();
+        self.writer().write_all(bytes).await.expect("write");
+        self.writer().flush().await.unwrap();
     }
 
     /// Sends bytes, tolerating a server that has already closed (e.g. after a 413).
     pub async fn try_send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.writer.write_all(bytes).await?;
-        self.writer.flush().await
+        self.writer().write_all(bytes).await?;
+        self.writer().flush().await
     }
 
     /// Closes the writing half (the server sees end of input).
     pub async fn shutdown_write(&mut self) {
-        let _ = self.writer.shutdown().await;
+        let _ = self.writer().shutdown().await;
     }
 
     async fn line(&mut self) -> Option<String> {
@@ -498,7 +508,7 @@ impl RawSubscription {
 }
 
 fn host_of(conn: &RawConn) -> String {
-    conn.writer.peer_addr().unwrap().to_string()
+    conn.reader.get_ref().peer_addr().unwrap().to_string()
 }
 
 /// GETs `url` and parses the JSON answer, asserting 200.
