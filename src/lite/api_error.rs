@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// The `Allow` header of a 405: HTTP requires it, and Mesos sends it.
+    pub allow: Option<&'static str>,
 }
 
 impl ApiError {
@@ -15,6 +17,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            allow: None,
         }
     }
 
@@ -25,12 +28,18 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             self.message,
         )
-            .into_response()
+            .into_response();
+        if let Some(allow) = self.allow {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        }
+        response
     }
 }
 
@@ -56,10 +65,13 @@ pub fn check_call_request(
     headers: &HeaderMap,
 ) -> Result<(), ApiError> {
     if method != axum::http::Method::POST {
-        return Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("Expecting a 'POST' request, received '{method}'"),
-        ));
+        return Err(ApiError {
+            allow: Some("POST"),
+            ..ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("Expecting a 'POST' request, received '{method}'"),
+            )
+        });
     }
     let Some(content_type) = headers.get(header::CONTENT_TYPE) else {
         return Err(ApiError::bad_request(
