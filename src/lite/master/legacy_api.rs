@@ -48,11 +48,15 @@ async fn state_summary(State(m): State<Arc<MasterShared>>) -> Response {
         .iter()
         .map(|f| {
             let mut summary = json!({
-                "id": f.id, "name": f.name, "pid": f.pid, "used_resources": f.used_resources,
+                "id": f.id, "name": f.name, "used_resources": f.used_resources,
                 "offered_resources": f.offered_resources, "capabilities": f.capabilities,
                 "hostname": f.hostname, "webui_url": f.webui_url, "active": f.active,
                 "connected": f.connected, "recovered": f.recovered,
             });
+            // Mesos omits `pid` for HTTP frameworks rather than writing null, as in /state.
+            if let Some(pid) = &f.pid {
+                summary["pid"] = json!(pid);
+            }
             for state in [
                 "TASK_STAGING",
                 "TASK_STARTING",
