@@ -304,6 +304,7 @@ async fn operator_get_is_405() {
     let c = master_only().await;
     let r = raw_round_trip(&addr(&c), &http_request("GET", "/api/v1", &[], b"")).await;
     assert_error(&r, 405, "POST");
+    assert_eq!(r.header("allow"), Some("POST"));
     c.shutdown().await;
 }
 
@@ -630,6 +631,49 @@ async fn master_state_offer_shape() {
     assert_eq!(o["allocation_info"], json!({"role": "*"}));
     assert_eq!(o["slave_id"], c.agent_id(0).unwrap().value);
     assert_resources_object(&o["resources"]);
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn master_state_summary_shape() {
+    let (c, sub) = busy_cluster().await;
+    let s = get_json(&format!("{}/master/state-summary", c.master_url())).await;
+    assert_has_keys(&s, &["hostname", "slaves", "frameworks"]);
+    assert_eq!(s["slaves"][0]["id"], c.agent_id(0).unwrap().value);
+    let f = &s["frameworks"][0];
+    assert_eq!(f["id"], sub.framework_id.as_str());
+    assert!(f.get("pid").is_none(), "no pid for an HTTP framework: {f}");
+    assert_eq!(f["TASK_RUNNING"], json!(1));
+    assert_eq!(f["TASK_FINISHED"], json!(0));
+    assert_resources_object(&f["used_resources"]);
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn master_teardown_removes_a_framework_by_form_field() {
+    let (c, sub) = busy_cluster().await;
+    let teardown = |id: &str| {
+        let body = format!("frameworkId={id}");
+        http_request(
+            "POST",
+            "/master/teardown",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
+    };
+    let r = raw_round_trip(&addr(&c), &teardown("no-such-framework")).await;
+    assert_error(&r, 400, "no-such-framework");
+    let r = raw_round_trip(&addr(&c), &teardown(&sub.framework_id)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let s = eventually(&c.master_url(), "torn down", |s| {
+        s.completed_frameworks.len() == 1
+    })
+    .await;
+    assert_eq!(s.completed_frameworks[0].id, sub.framework_id);
+    assert_eq!(
+        s.completed_frameworks[0].completed_tasks[0].state,
+        "TASK_KILLED"
+    );
     c.shutdown().await;
 }
 

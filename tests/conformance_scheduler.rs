@@ -95,6 +95,11 @@ async fn get_is_405() {
     )
     .await;
     assert_error(&r, 405, "POST");
+    assert_eq!(
+        r.header("allow"),
+        Some("POST"),
+        "a 405 names the allowed method"
+    );
     c.shutdown().await;
 }
 
@@ -613,6 +618,58 @@ async fn many_calls_share_one_keep_alive_connection() {
         .await;
     assert_eq!(bad.status, 400);
     assert_accepted(&conn.round_trip(&request("REVIVE")).await, "after a 400");
+    c.shutdown().await;
+}
+
+/// Requests written back to back, before any answer (HTTP/1.1 pipelining), are answered in
+/// order on the same connection.
+#[tokio::test]
+async fn pipelined_calls_are_answered_in_order() {
+    let c = master_only().await;
+    let sub = raw_subscribe(&addr(&c), framework_json("pipeliner")).await;
+    let call = json!({"type": "REVIVE", "framework_id": {"value": sub.framework_id}});
+    let good = scheduler_post(
+        &[JSON, ("Mesos-Stream-Id", &sub.stream_id)],
+        call.to_string().as_bytes(),
+    );
+    let bad = scheduler_post(&[("Content-Type", "text/plain")], b"x");
+    let mut conn = RawConn::connect(&addr(&c)).await;
+    conn.send(&[good.clone(), bad, good].concat()).await;
+    let statuses = [
+        conn.read_response().await.unwrap().status,
+        conn.read_response().await.unwrap().status,
+        conn.read_response().await.unwrap().status,
+    ];
+    assert_eq!(statuses, [202, 415, 202]);
+    c.shutdown().await;
+}
+
+/// curl and other clients send `Expect: 100-continue` before a larger body and wait for the
+/// interim answer before they send it.
+#[tokio::test]
+async fn expect_100_continue_is_honoured() {
+    let c = master_only().await;
+    let body = serde_json::to_vec(&subscribe_call(framework_json("curl"))).unwrap();
+    let mut conn = RawConn::connect(&addr(&c)).await;
+    let head = scheduler_post(
+        &[
+            JSON,
+            ("Expect", "100-continue"),
+            ("Content-Length", &body.len().to_string()),
+        ],
+        b"",
+    );
+    // scheduler_post added `Content-Length: 0` for the empty body; keep only ours.
+    let head = String::from_utf8(head)
+        .unwrap()
+        .replace("Content-Length: 0\r\n", "");
+    conn.send(head.as_bytes()).await;
+    let interim = conn.read_head().await.expect("an interim answer");
+    assert_eq!(interim.status, 100);
+    conn.send(&body).await;
+    let head = conn.read_head().await.expect("the SUBSCRIBE answer");
+    assert_eq!(head.status, 200);
+    assert!(head.header("mesos-stream-id").is_some());
     c.shutdown().await;
 }
 
