@@ -39,6 +39,14 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::ALLOW, header::HeaderValue::from_static(allow));
         }
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body stays unread, so the connection cannot be reused: say so
+            // rather than close it silently (clients that reuse connections retry blindly).
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
         response
     }
 }
