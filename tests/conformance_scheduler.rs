@@ -523,6 +523,22 @@ async fn resubscribing_sends_framework_failed_over_and_closes_the_old_stream() {
     c.shutdown().await;
 }
 
+/// TEARDOWN over a call connection ends the framework's stream too: clients such as pymesos
+/// send it before they close their stream socket.
+#[tokio::test]
+async fn teardown_closes_the_subscription_stream() {
+    let c = master_only().await;
+    let mut sub = raw_subscribe(&addr(&c), framework_json("leaving")).await;
+    assert_accepted(&sub.call(json!({"type": "TEARDOWN"})).await, "TEARDOWN");
+    loop {
+        match sub.next_json(WAIT).await {
+            None => break,
+            Some(e) => assert_eq!(e["type"], "HEARTBEAT", "unexpected {e}"),
+        }
+    }
+    c.shutdown().await;
+}
+
 // --- What real clients do (reference section 8) ----------------------------------------------
 
 #[tokio::test]

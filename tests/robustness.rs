@@ -207,6 +207,8 @@ async fn an_oversized_body_is_413_with_a_message() {
                 "the 413 names the limit: {}",
                 r.text()
             );
+            // The server will not read the rest, so it must say it closes the connection.
+            assert_eq!(r.header("connection"), Some("close"), "{:?}", r.headers);
         }
     }
     assert_still_serving(&c, &mut bystander).await;

@@ -313,11 +313,12 @@ impl RawConn {
     }
 
     /// The next chunk of a chunked body; None at the terminating chunk or end of input.
+    /// Panics when nothing comes within `timeout`: a stream that stalls is not one that ended.
     pub async fn read_chunk(&mut self, timeout: Duration) -> Option<Vec<u8>> {
         let mut size_line = String::new();
         let n = tokio::time::timeout(timeout, self.reader.read_line(&mut size_line))
             .await
-            .ok()?
+            .unwrap_or_else(|_| panic!("no chunk within {timeout:?}"))
             .ok()?;
         if n == 0 {
             return None;
@@ -469,6 +470,7 @@ pub fn framework_json(name: &str) -> serde_json::Value {
 
 impl RawSubscription {
     /// The next RecordIO record's payload, exactly as sent; None when the stream ends.
+    /// Panics when nothing comes within `timeout`.
     pub async fn next_record(&mut self, timeout: Duration) -> Option<String> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
