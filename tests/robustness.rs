@@ -424,3 +424,61 @@ async fn many_concurrent_clients_are_all_answered() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     c.shutdown().await;
 }
+
+/// The master↔agent protocol endpoints on both sides refuse malformed messages with 400, and
+/// the agent stays registered and working.
+#[tokio::test]
+async fn malformed_peer_messages_are_400_and_the_agent_stays_registered() {
+    let mut c = master_only().await;
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    let mut bystander = raw_subscribe(&addr(&c), framework_json("bystander")).await;
+    bystander.next_of("OFFERS").await;
+    let agent = host_port(&c.agent_url(0).unwrap());
+    let master_paths = [
+        "/api/mmrun/v1/agent/register",
+        "/api/mmrun/v1/agent/unregister",
+        "/api/mmrun/v1/agent/status_update",
+    ];
+    let agent_paths = [
+        "/api/mmrun/v1/ping",
+        "/api/mmrun/v1/run_task",
+        "/api/mmrun/v1/kill_task",
+        "/api/mmrun/v1/acknowledge",
+        "/api/mmrun/v1/shutdown_framework",
+    ];
+    let targets = master_paths
+        .iter()
+        .map(|p| (addr(&c), *p))
+        .chain(agent_paths.iter().map(|p| (agent.clone(), *p)));
+    for (to, path) in targets {
+        for body in [&b"{"[..], b"{}", b"[]", b"\x00\x01"] {
+            let r = raw_round_trip(&to, &http_request("POST", path, &[JSON], body)).await;
+            assert_eq!(r.status, 400, "{path} {:?}: {}", body, r.text());
+        }
+    }
+    // A status update from an agent the master does not know is refused, not applied.
+    let forged = json!({
+        "agent_id": {"value": "forged-S9"},
+        "framework_id": {"value": bystander.framework_id},
+        "status": {"task_id": {"value": "ghost"}, "state": "TASK_RUNNING"},
+        "latest_state": "TASK_RUNNING",
+    });
+    let r = raw_round_trip(
+        &addr(&c),
+        &http_request(
+            "POST",
+            "/api/mmrun/v1/agent/status_update",
+            &[JSON],
+            forged.to_string().as_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    let state = get_json(&format!("{}/master/state", c.master_url())).await;
+    assert_eq!(state["slaves"][0]["active"], true);
+    assert_eq!(state["frameworks"][0]["tasks"], json!([]));
+    let agent_state = get_json(&format!("{}/state", c.agent_url(0).unwrap())).await;
+    assert_eq!(agent_state["id"], c.agent_id(0).unwrap().value);
+    assert_still_serving(&c, &mut bystander).await;
+    c.shutdown().await;
+}
