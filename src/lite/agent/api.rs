@@ -300,6 +300,10 @@ async fn files_read(State(agent): State<Arc<AgentShared>>, Query(q): Query<FileQ
     if offset < 0 {
         return ApiError::bad_request("Negative offset provided").into_response();
     }
+    // As Mesos: -1 (sent by its web UI's pailer) means "to the end"; below that is an error.
+    if q.length.is_some_and(|l| l < -1) {
+        return ApiError::bad_request("Negative length provided").into_response();
+    }
     let start = offset.min(size);
     let length = q
         .length
