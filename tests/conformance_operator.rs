@@ -907,6 +907,23 @@ async fn files_read_pages_through_a_sandbox_file() {
         read(vec![("offset", "100".into())]).await,
         json!({"data": "", "offset": 10})
     );
+    // length=-1 (what Mesos's web UI pailer sends) means "to the end".
+    assert_eq!(
+        read(vec![("offset", "8".into()), ("length", "-1".into())]).await,
+        json!({"data": "89", "offset": 8})
+    );
+    // Other negative numbers, and things that are not numbers, are 400.
+    for (key, value) in [
+        ("offset", "-2"),
+        ("length", "-2"),
+        ("offset", "abc"),
+        ("length", "1.5"),
+    ] {
+        let r = reqwest::get(files_url(&c, "read", &[("path", &path), (key, value)]))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{key}={value}");
+    }
     c.shutdown().await;
 }
 
