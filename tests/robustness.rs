@@ -482,3 +482,33 @@ async fn malformed_peer_messages_are_400_and_the_agent_stays_registered() {
     assert_still_serving(&c, &mut bystander).await;
     c.shutdown().await;
 }
+
+/// A client that sends SUBSCRIBE and hangs up before reading the answer leaves no framework
+/// that looks connected.
+#[tokio::test]
+async fn a_subscriber_that_hangs_up_before_the_answer_is_not_left_connected() {
+    let (c, mut bystander) = with_bystander().await;
+    let mut info = framework_json("hasty");
+    info["failover_timeout"] = json!(60);
+    for _ in 0..5 {
+        let mut conn = RawConn::connect(&addr(&c)).await;
+        conn.send(&http_request(
+            "POST",
+            "/api/v1/scheduler",
+            &[JSON],
+            subscribe_call(info.clone()).to_string().as_bytes(),
+        ))
+        .await;
+        drop(conn);
+    }
+    // Give the master time to handle the requests it did read before looking.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually(&c.master_url(), "only the bystander connected", |s| {
+        s.frameworks
+            .iter()
+            .all(|f| f.connected == (f.id == bystander.framework_id))
+    })
+    .await;
+    assert_still_serving(&c, &mut bystander).await;
+    c.shutdown().await;
+}
