@@ -885,31 +885,32 @@ fn files_url(c: &LocalCluster, endpoint: &str, query: &[(&str, &str)]) -> String
 async fn files_read_pages_through_a_sandbox_file() {
     let (c, dir) = finished_sandbox("printf 0123456789").await;
     let path = format!("{dir}/stdout");
-    let read = |query: Vec<(&'static str, String)>| {
-        let mut q: Vec<(&str, &str)> = vec![("path", path.as_str())];
-        q.extend(query.iter().map(|(k, v)| (*k, v.as_str())));
-        get_json_owned(files_url(&c, "read", &q))
+    // The URL of a read of the sandbox's stdout with extra query parameters.
+    let read = |extra: &[(&str, &str)]| {
+        let mut query = vec![("path", path.as_str())];
+        query.extend_from_slice(extra);
+        files_url(&c, "read", &query)
     };
     assert_eq!(
-        read(vec![("offset", "0".into())]).await,
+        get_json(&read(&[("offset", "0")])).await,
         json!({"data": "0123456789", "offset": 0})
     );
     assert_eq!(
-        read(vec![("offset", "3".into()), ("length", "4".into())]).await,
+        get_json(&read(&[("offset", "3"), ("length", "4")])).await,
         json!({"data": "3456", "offset": 3})
     );
     // offset=-1 asks for the size only.
     assert_eq!(
-        read(vec![("offset", "-1".into())]).await,
+        get_json(&read(&[("offset", "-1")])).await,
         json!({"data": "", "offset": 10})
     );
     assert_eq!(
-        read(vec![("offset", "100".into())]).await,
+        get_json(&read(&[("offset", "100")])).await,
         json!({"data": "", "offset": 10})
     );
     // length=-1 (what Mesos's web UI pailer sends) means "to the end".
     assert_eq!(
-        read(vec![("offset", "8".into()), ("length", "-1".into())]).await,
+        get_json(&read(&[("offset", "8"), ("length", "-1")])).await,
         json!({"data": "89", "offset": 8})
     );
     // Other negative numbers, and things that are not numbers, are 400.
@@ -919,16 +920,10 @@ async fn files_read_pages_through_a_sandbox_file() {
         ("offset", "abc"),
         ("length", "1.5"),
     ] {
-        let r = reqwest::get(files_url(&c, "read", &[("path", &path), (key, value)]))
-            .await
-            .unwrap();
+        let r = reqwest::get(read(&[(key, value)])).await.unwrap();
         assert_eq!(r.status(), 400, "{key}={value}");
     }
     c.shutdown().await;
-}
-
-async fn get_json_owned(url: String) -> Value {
-    get_json(&url).await
 }
 
 #[tokio::test]
