@@ -6,3 +6,4 @@ pub mod exit_codes;
 pub mod flags;
 pub mod lite;
 pub mod mesos;
+pub mod snapshot;

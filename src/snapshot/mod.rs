@@ -1,0 +1,3 @@
+//! Snapshots of the Mesos state a scenario leaves behind.
+
+pub mod normalise;
