@@ -50,6 +50,20 @@ pub fn render_diff(old: &str, new: &str, color: bool) -> String {
     out
 }
 
+/// A snapshot with nothing to compare against: every line marked `+`.
+pub fn render_added(new: &str, color: bool) -> String {
+    new.trim_end()
+        .lines()
+        .map(|line| {
+            if color {
+                format!("{GREEN}+{line}{RESET}\n")
+            } else {
+                format!("+{line}\n")
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +88,15 @@ mod tests {
              \x1b[31m-a: 1\x1b[0m\n\x1b[32m+a: 2\x1b[0m\n"
         );
         assert!(!render_diff("a: 1\n", "a: 2\n", false).contains('\x1b'));
+    }
+
+    #[test]
+    fn a_new_snapshot_is_all_added_lines() {
+        assert_eq!(
+            render_added("a: 1\nb:\n- 2\n\n", false),
+            "+a: 1\n+b:\n+- 2\n"
+        );
+        assert_eq!(render_added("a: 1", true), "\x1b[32m+a: 1\x1b[0m\n");
     }
 
     #[test]
