@@ -115,9 +115,11 @@ fn agent_entry(name: &str, agent: &StateAgent) -> Value {
 }
 
 fn frameworks_section(state: &MasterState, names: &AgentNames) -> Vec<Value> {
-    let active = state.frameworks.iter().map(|f| (f, false));
+    // `frameworks` holds every registered framework, connected or not; `completed_frameworks`
+    // those torn down or removed.
+    let registered = state.frameworks.iter().map(|f| (f, false));
     let completed = state.completed_frameworks.iter().map(|f| (f, true));
-    let keyed = active
+    let keyed = registered
         .chain(completed)
         .map(|(framework, completed)| {
             let key = (framework.name.clone(), role_sort_key(framework));

@@ -7,8 +7,9 @@ use super::update_mode::{force_pass, is_ci};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-pub use super::diff::render_diff;
+pub use super::diff::{render_added, render_diff};
 pub use super::error::SnapshotError;
+pub use super::snap_file::yaml_body;
 pub use super::update_mode::UpdateMode;
 
 /// Where snapshots live and what to do when one is new or differs.
