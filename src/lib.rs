@@ -9,3 +9,4 @@ pub mod framework;
 pub mod lite;
 pub mod mesos;
 pub mod script;
+pub mod snapshot;
