@@ -69,6 +69,8 @@ pub struct AgentShared {
     updates_changed: Notify,
     /// Wakes the registration loop to register again now.
     reregister: Notify,
+    /// Wakes `Agent::registered` waiters when a registration is accepted.
+    registered_changed: Notify,
     stopped: CancellationToken,
 }
 
@@ -150,6 +152,7 @@ impl Agent {
             http: crate::lite::peer_client(),
             updates_changed: Notify::new(),
             reregister: Notify::new(),
+            registered_changed: Notify::new(),
             stopped: CancellationToken::new(),
         });
         let stopped = shared.stopped.clone();
@@ -188,22 +191,27 @@ impl Agent {
 
     /// Waits until the master has accepted the registration.
     pub async fn registered(&self, timeout: Duration) -> Result<AgentId, String> {
-        let deadline = Instant::now() + timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
+            // Woken by the registration itself rather than polling: a 1 ms sleep costs up to
+            // 2 ms on tokio's millisecond timer, per agent, in every cluster start. The
+            // `Notified` is enabled before the check so a registration in between is not missed.
+            let changed = self.shared.registered_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             {
                 let core = self.shared.core();
                 if core.registered {
                     return Ok(core.agent_id.clone().expect("registered agents have an id"));
                 }
             }
-            if Instant::now() >= deadline {
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
                 return Err(format!(
                     "agent at {} did not register with the master at {} within {timeout:?}",
                     self.url(),
                     self.shared.config.master
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
 

@@ -25,7 +25,7 @@ pub async fn run(agent: Arc<AgentShared>) {
                 Ok(()) => failures = 0,
                 Err(e) => {
                     failures = failures.saturating_add(1);
-                    if failures == 1 || failures % 10 == 0 {
+                    if failures == 1 || failures.is_multiple_of(10) {
                         tracing::warn!(
                             "agent cannot register with the master at {}: {e}",
                             agent.config.master
@@ -127,6 +127,7 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
         }
     }
     agent.updates_changed.notify_one();
+    agent.registered_changed.notify_waiters();
     Ok(())
 }
 
