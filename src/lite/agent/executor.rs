@@ -33,7 +33,8 @@ impl AgentShared {
                 );
                 return;
             }
-            let agent_id = core.agent_id.clone().map(|a| a.value).unwrap_or_default();
+            // From the task: this agent may not have read its registration answer yet.
+            let agent_id = run.task.agent_id.value.clone();
             let sandbox = self
                 .config
                 .work_dir
@@ -229,13 +230,7 @@ fn prepare(
         .env("MESOS_FRAMEWORK_ID", &key.0.value)
         .env("MESOS_EXECUTOR_ID", &key.1.value)
         .env("MESOS_AGENT_ENDPOINT", format!("{ip}:{port}"))
-        .env(
-            "MESOS_SLAVE_ID",
-            core.agent_id
-                .as_ref()
-                .map(|a| a.value.as_str())
-                .unwrap_or(""),
-        )
+        .env("MESOS_SLAVE_ID", task.info.agent_id.value.as_str())
         .env(
             "MESOS_CONTAINER_NAME",
             format!("mesos-{}", task.container_id),
@@ -273,11 +268,14 @@ fn signal_name(sig: i32) -> &'static str {
 /// Kills every task and waits for them to end: with a grace period (graceful stop) or at once.
 pub async fn kill_all(agent: &Arc<AgentShared>, grace: Option<Duration>) {
     let keys: Vec<TaskKey> = agent.core().tasks.keys().cloned().collect();
-    if grace.is_none() {
-        kill_all_now(agent);
-    }
-    for key in &keys {
-        agent.kill_task(key, Some(grace.unwrap_or(Duration::ZERO)));
+    match grace {
+        // A crash: SIGKILL only. The graceful kill path would report TASK_KILLING/KILLED.
+        None => kill_all_now(agent),
+        Some(grace) => {
+            for key in &keys {
+                agent.kill_task(key, Some(grace));
+            }
+        }
     }
     let deadline =
         std::time::Instant::now() + grace.unwrap_or(Duration::ZERO) + Duration::from_secs(2);

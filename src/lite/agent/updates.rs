@@ -13,13 +13,25 @@ use std::time::{Duration, Instant};
 impl AgentShared {
     /// Records a new state for a task and queues its update for the master.
     pub(super) fn send_update(&self, key: &TaskKey, mut status: TaskStatus) {
+        // A stopped agent says nothing more: after a crash-like stop no update may reach the
+        // master, or it would learn of kills the "crash" itself caused.
+        if self.stopped.is_cancelled() {
+            return;
+        }
         {
             let mut core = self.core();
             status.uuid = Some(
                 base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes()),
             );
             status.source.get_or_insert_with(|| source::EXECUTOR.into());
-            status.agent_id = core.agent_id.clone();
+            // The task's own agent id, not the agent's registration state: the master may send
+            // a task before this agent has read the answer to its registration, and an update
+            // without an agent id cannot be acknowledged.
+            status.agent_id = core
+                .tasks
+                .get(key)
+                .map(|t| t.info.agent_id.clone())
+                .or_else(|| core.agent_id.clone());
             status.executor_id = Some(ExecutorId::new(key.1.value.clone()));
             if let Some(task) = core.tasks.get_mut(key) {
                 task.state = status.state;
@@ -116,6 +128,9 @@ async fn send_due(agent: &Arc<AgentShared>) {
             .collect()
     };
     for (key, status) in due {
+        if agent.stopped.is_cancelled() {
+            return;
+        }
         let Some(agent_id) = agent.core().agent_id.clone() else {
             return;
         };

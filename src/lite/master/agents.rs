@@ -372,6 +372,21 @@ impl MasterShared {
             let framework = core.frameworks.get_mut(&fw_id).expect("listed above");
             let mut task = framework.tasks.remove(&task_id).expect("listed above");
             if task.state.is_terminal() {
+                // The agent reported the end (as `latest_state`) but the update itself is still
+                // queued behind unacknowledged ones on an agent that is now gone: tell the
+                // framework here, or it would never learn how its task ended.
+                if !task.status_update_state.is_some_and(TaskState::is_terminal) {
+                    let mut status = TaskStatus::new(task_id.clone(), task.state);
+                    status.source = Some(source::MASTER.into());
+                    status.reason = Some(why.into());
+                    status.message = Some(format!(
+                        "{message}; the agent had reported the task {} before",
+                        task.state
+                    ));
+                    status.agent_id = Some(agent_id.clone());
+                    framework.send(&Event::update(status.clone()));
+                    task.record(status, task.state);
+                }
                 framework.completed_tasks.push_back(task);
                 continue;
             }
