@@ -341,21 +341,14 @@ async fn handle_event(shared: &Arc<Shared>, sub: &Subscription, event: Event) {
         EventType::Update => {
             let Some(update) = event.update else { return };
             let status = update.status;
-            {
-                let mut state = shared.state();
-                if let Some(task) = state.tasks.get_mut(&status.task_id) {
-                    if task.agent_id.is_none() {
-                        task.agent_id = status.agent_id.clone();
-                    }
-                    task.statuses.push(status.clone());
-                }
-            }
-            shared.changed.notify_waiters();
-            if let (Some(uuid), Some(agent_id)) = (status.uuid, status.agent_id) {
+            // Acknowledge first, record after: the master handles ACKNOWLEDGE before answering,
+            // so once a script sees a state, the master's view of the task has settled too
+            // (a finished task is already among completed tasks), and snapshots are stable.
+            if let (Some(uuid), Some(agent_id)) = (status.uuid.clone(), status.agent_id.clone()) {
                 let ack = Call {
                     acknowledge: Some(Acknowledge {
                         agent_id,
-                        task_id: status.task_id,
+                        task_id: status.task_id.clone(),
                         uuid,
                     }),
                     ..Call::new(CallType::Acknowledge, None)
@@ -364,6 +357,16 @@ async fn handle_event(shared: &Arc<Shared>, sub: &Subscription, event: Event) {
                     tracing::warn!("framework {}: acknowledge failed: {e}", shared.options.name);
                 }
             }
+            {
+                let mut state = shared.state();
+                if let Some(task) = state.tasks.get_mut(&status.task_id) {
+                    if task.agent_id.is_none() {
+                        task.agent_id = status.agent_id.clone();
+                    }
+                    task.statuses.push(status);
+                }
+            }
+            shared.changed.notify_waiters();
         }
         EventType::Failure => {
             if let Some(agent) = event.failure.and_then(|f| f.agent_id) {

@@ -31,6 +31,8 @@ pub struct ScenarioCtx {
     pub clusters: Mutex<Vec<Arc<ClusterCtx>>>,
     /// Snapshot mismatches: reported together when the script ends.
     pub snapshot_failures: Mutex<Vec<String>>,
+    /// Where `snapshot()` compares and records; `None` when the run has no snapshot store.
+    pub snapshots: Option<Arc<crate::snapshot::store::SnapshotStore>>,
 }
 
 impl ScenarioCtx {

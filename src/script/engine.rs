@@ -46,6 +46,7 @@ pub fn for_metadata() -> Engine {
         logs: Default::default(),
         clusters: Default::default(),
         snapshot_failures: Default::default(),
+        snapshots: None,
     });
     build(ctx)
 }

@@ -30,6 +30,7 @@ pub struct ScenarioInput {
     pub display: String,
     pub backend: Arc<dyn Backend>,
     pub cancel: CancellationToken,
+    pub snapshots: Option<Arc<crate::snapshot::store::SnapshotStore>>,
 }
 
 pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
@@ -54,6 +55,7 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
         logs: Default::default(),
         clusters: Default::default(),
         snapshot_failures: Default::default(),
+        snapshots: input.snapshots,
     });
     let script_ctx = ctx.clone();
     let display = input.display.clone();

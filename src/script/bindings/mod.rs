@@ -5,6 +5,7 @@ pub mod agent;
 pub mod cluster;
 pub mod framework;
 pub mod general;
+pub mod snapshot;
 
 use rhai::Engine;
 
@@ -19,7 +20,8 @@ pub fn register(engine: &mut Engine, scenario: std::sync::Arc<super::context::Sc
         .register_type_with_name::<AgentHandle>("Agent")
         .register_type_with_name::<FrameworkHandle>("Framework");
     general::register(engine, scenario.clone());
-    cluster::register(engine, scenario);
+    cluster::register(engine, scenario.clone());
+    snapshot::register(engine, scenario);
     agent::register(engine);
     framework::register(engine);
 }
