@@ -269,8 +269,9 @@ fn signal_name(sig: i32) -> &'static str {
 pub async fn kill_all(agent: &Arc<AgentShared>, grace: Option<Duration>) {
     let keys: Vec<TaskKey> = agent.core().tasks.keys().cloned().collect();
     match grace {
-        // A crash: SIGKILL only. The graceful kill path would report TASK_KILLING/KILLED.
-        None => kill_all_now(agent),
+        // A crash: SIGKILL only, and no waiting for states that a stopped agent no longer
+        // reports. The graceful kill path would report TASK_KILLING/KILLED.
+        None => return kill_all_now(agent),
         Some(grace) => {
             for key in &keys {
                 agent.kill_task(key, Some(grace));
