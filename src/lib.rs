@@ -8,5 +8,6 @@ pub mod flags;
 pub mod framework;
 pub mod lite;
 pub mod mesos;
+pub mod runner;
 pub mod script;
 pub mod snapshot;
