@@ -8,6 +8,7 @@ pub mod flags;
 pub mod framework;
 pub mod lite;
 pub mod mesos;
+pub mod report;
 pub mod runner;
 pub mod script;
 pub mod snapshot;
