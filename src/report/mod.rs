@@ -1,8 +1,12 @@
-//! Sinks of the runner's event stream, and a fan-out to several.
+//! Sinks of the runner's event stream: the terminal, and a fan-out to several.
 //!
 //! Reporters only consume [`RunEvent`]s; they never drive the run. Writing can fail (a full
 //! disk, a closed pipe) without stopping the scenarios: each reporter keeps its first error
 //! and hands it back from [`Reporter::finish`], which the CLI calls once the run is over.
+
+pub mod terminal;
+
+pub use terminal::{TerminalOptions, TerminalReporter};
 
 use crate::runner::RunEvent;
 use std::io;
@@ -64,6 +68,9 @@ impl Reporter for FanOut {
         first_error.map_or(Ok(()), Err)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod testing;
 
 #[cfg(test)]
 mod tests {
