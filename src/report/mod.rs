@@ -1,11 +1,13 @@
-//! Sinks of the runner's event stream: the terminal, and a fan-out to several.
+//! Sinks of the runner's event stream: the terminal, a JUnit file, and a fan-out to several.
 //!
 //! Reporters only consume [`RunEvent`]s; they never drive the run. Writing can fail (a full
 //! disk, a closed pipe) without stopping the scenarios: each reporter keeps its first error
 //! and hands it back from [`Reporter::finish`], which the CLI calls once the run is over.
 
+pub mod junit;
 pub mod terminal;
 
+pub use junit::JunitReporter;
 pub use terminal::{TerminalOptions, TerminalReporter};
 
 use crate::runner::RunEvent;
