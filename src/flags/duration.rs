@@ -39,7 +39,7 @@ pub fn format_duration(d: Duration) -> String {
     let nanos = d.as_nanos();
     for (unit, factor) in UNITS.iter().rev() {
         let unit_nanos = (factor * 1e9) as u128;
-        if unit_nanos > 0 && nanos % unit_nanos == 0 && nanos >= unit_nanos {
+        if unit_nanos > 0 && nanos.is_multiple_of(unit_nanos) && nanos >= unit_nanos {
             return format!("{}{unit}", nanos / unit_nanos);
         }
     }

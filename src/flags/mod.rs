@@ -52,8 +52,7 @@ impl Flags {
             // Unknown MESOS_* variables are common in real environments (MESOS_NATIVE_JAVA_LIBRARY,
             // variables meant for the other node type): Mesos ignores them silently, so do we.
         }
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
+        for arg in args {
             let Some(body) = arg.strip_prefix("--") else {
                 return Err(format!(
                     "unexpected argument '{arg}': flags are written --name=value, as for Mesos"

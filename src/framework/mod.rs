@@ -314,10 +314,10 @@ async fn drive(
                     return;
                 }
             },
-            call = calls.recv() => if let Some(call) = call {
-                if let Err(e) = sub.call(call).await {
-                    tracing::warn!("framework {}: call failed: {e}", shared.options.name);
-                }
+            call = calls.recv() => if let Some(call) = call
+                && let Err(e) = sub.call(call).await
+            {
+                tracing::warn!("framework {}: call failed: {e}", shared.options.name);
             },
             _ = stop.cancelled() => {
                 shared.state().ended.get_or_insert("disconnected".into());

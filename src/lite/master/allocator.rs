@@ -131,9 +131,9 @@ impl MasterShared {
                 });
                 token
             });
-            allocations
-                .get_mut(&framework_id)
-                .map(|a| *a = a.add(&available));
+            if let Some(allocated) = allocations.get_mut(&framework_id) {
+                *allocated = allocated.add(&available);
+            }
             core.offers.insert(
                 offer_id.clone(),
                 OfferRecord {
@@ -177,7 +177,8 @@ impl MasterShared {
         agent_id: &AgentId,
         refuse_seconds: f64,
     ) {
-        if !(refuse_seconds > 0.0) || !refuse_seconds.is_finite() {
+        // NaN is not finite, so this also drops a NaN duration.
+        if !refuse_seconds.is_finite() || refuse_seconds <= 0.0 {
             return;
         }
         // Mesos caps filters at a year; a longer one is as good as forever in a test cluster.
