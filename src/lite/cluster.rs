@@ -1,5 +1,6 @@
 //! An in-process cluster: one master and N agents inside this process, each its own HTTP
-//! server on 127.0.0.1 with an ephemeral port and its own work dir under one temporary root.
+//! server on the master's IP (127.0.0.1 by default) with an ephemeral port and its own work dir
+//! under one temporary root.
 //! Any node can be stopped gracefully or crash-like and started again; `shutdown` stops
 //! everything and removes every file. The scenario runner's embedded backend builds on this.
 
@@ -160,7 +161,15 @@ impl LocalCluster {
             config.attributes =
                 parse_attributes(a).map_err(|e| format!("agent attributes: {e}"))?;
         }
-        let listener = TcpListener::bind("127.0.0.1:0")
+        // Listen on the master's IP, which is also what the agent advertises (above): an agent
+        // on 127.0.0.1 advertising another address could not be reached by the master.
+        // (Nodes advertise IPv4 only, so an IPv6 master keeps agents on loopback.)
+        let bind_ip = match master_addr.ip() {
+            ip @ std::net::IpAddr::V4(_) => ip,
+            std::net::IpAddr::V6(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+        };
+        config.address.bind = SocketAddr::new(bind_ip, 0);
+        let listener = TcpListener::bind(config.address.bind)
             .await
             .map_err(|e| format!("agent {index} cannot listen: {e}"))?;
         let agent =

@@ -1,0 +1,300 @@
+//! Regression tests for bugs found in review, one or more per bug, end to end over HTTP.
+//! Several drive the master with a scripted `FakeAgent` that speaks the master↔agent protocol
+//! (docs/protocol.md) directly, to reach states a real agent only reaches by chance: an agent
+//! that stays alive while the master thinks it disconnected, or one that reports stale tasks.
+
+mod common;
+
+use common::*;
+use mmrun::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
+use mmrun::lite::protocol::{AgentRegistered, RegisterAgent, ReportedTask, StatusUpdate};
+use mmrun::mesos::framework::FrameworkInfo;
+use mmrun::mesos::ids::{AgentId, FrameworkId, TaskId};
+use mmrun::mesos::resources::Resources;
+use mmrun::mesos::scheduler::EventType;
+use mmrun::mesos::task::TaskState::*;
+use mmrun::mesos::task::{TaskInfo, TaskState, TaskStatus};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+// ---------------------------------------------------------------------------------------------
+// A scripted agent.
+// ---------------------------------------------------------------------------------------------
+
+/// An agent whose every move the test makes: it registers, reports and sends updates when told
+/// to, records every message the master sends it, and answers pings (or fails them).
+struct FakeAgent {
+    master: String,
+    addr: SocketAddr,
+    id: Option<AgentId>,
+    /// What the master sent: (path, JSON body).
+    received: mpsc::UnboundedReceiver<(String, Value)>,
+    tx: mpsc::UnboundedSender<(String, Value)>,
+    /// While set, pings are answered 503 (a miss for the master).
+    fail_pings: Arc<AtomicBool>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    resources: String,
+}
+
+impl FakeAgent {
+    async fn start(master: &str, resources: &str) -> FakeAgent {
+        let (tx, received) = mpsc::unbounded_channel();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut agent = FakeAgent {
+            master: master.to_string(),
+            addr,
+            id: None,
+            received,
+            tx,
+            fail_pings: Arc::default(),
+            server: None,
+            resources: resources.to_string(),
+        };
+        agent.serve(listener);
+        agent
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let tx = self.tx.clone();
+        let fail_pings = self.fail_pings.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: String| {
+            let tx = tx.clone();
+            let fail_pings = fail_pings.clone();
+            async move {
+                let path = uri.path().to_string();
+                if path.ends_with("/ping") {
+                    return if fail_pings.load(Ordering::SeqCst) {
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        axum::http::StatusCode::OK
+                    };
+                }
+                let _ = tx.send((path, serde_json::from_str(&body).unwrap_or(Value::Null)));
+                axum::http::StatusCode::ACCEPTED
+            }
+        });
+        self.server = Some(tokio::spawn(mmrun::lite::http::serve(
+            listener,
+            app,
+            std::future::pending(),
+        )));
+    }
+
+    /// Stops listening, as a dead process: the master's next ping cannot connect.
+    async fn stop_listening(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.abort();
+            let _ = s.await;
+        }
+    }
+
+    /// Listens again at the same address.
+    async fn listen_again(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+
+    /// Registers (first time) or re-registers (with the id it was given) reporting `tasks`.
+    async fn register(&mut self, frameworks: Vec<FrameworkInfo>, tasks: Vec<ReportedTask>) {
+        let message = RegisterAgent {
+            agent_id: self.id.clone(),
+            hostname: "fake".into(),
+            ip: self.addr.ip().to_string(),
+            port: self.addr.port(),
+            resources: Resources::parse(&self.resources).unwrap().into_vec(),
+            attributes: vec![],
+            version: "1.11.0".into(),
+            frameworks,
+            tasks,
+        };
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/mmrun/v1/agent/register", self.master))
+            .json(&message)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let registered: AgentRegistered = r.json().await.unwrap();
+        self.id = Some(registered.agent_id);
+    }
+
+    async fn unregister(&self) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/mmrun/v1/agent/unregister", self.master))
+            .json(&json!({"agent_id": self.id}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    /// Sends one status update (with a fresh uuid) and returns it.
+    async fn update(
+        &self,
+        framework_id: &FrameworkId,
+        task: &str,
+        state: TaskState,
+        latest: TaskState,
+    ) -> TaskStatus {
+        let mut status = TaskStatus::new(TaskId::new(task), state);
+        status.agent_id = self.id.clone();
+        status.source = Some("SOURCE_EXECUTOR".into());
+        status.uuid = Some(base64_uuid());
+        let message = StatusUpdate {
+            agent_id: self.id.clone().unwrap(),
+            framework_id: framework_id.clone(),
+            status: status.clone(),
+            latest_state: latest,
+        };
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/mmrun/v1/agent/status_update", self.master))
+            .json(&message)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        status
+    }
+
+    /// The next message the master sent to `path` (e.g. `kill_task`), skipping others.
+    async fn next_message(&mut self, path: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let (p, body) = tokio::time::timeout_at(deadline, self.received.recv())
+                .await
+                .unwrap_or_else(|_| panic!("the master sent no {path}"))
+                .expect("the channel stays open");
+            if p.ends_with(path) {
+                return body;
+            }
+        }
+    }
+
+    /// The `TaskInfo` of the next `run_task`.
+    async fn next_run_task(&mut self) -> (FrameworkInfo, TaskInfo) {
+        let run = self.next_message("/run_task").await;
+        (
+            serde_json::from_value(run["framework_info"].clone()).unwrap(),
+            serde_json::from_value(run["task"].clone()).unwrap(),
+        )
+    }
+
+    /// Messages received so far to `path`, without waiting.
+    fn drain(&mut self, path: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Ok((p, body)) = self.received.try_recv() {
+            if p.ends_with(path) {
+                out.push(body);
+            }
+        }
+        out
+    }
+}
+
+impl Drop for FakeAgent {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.abort();
+        }
+    }
+}
+
+fn base64_uuid() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes())
+}
+
+fn reported(framework_id: &FrameworkId, task: &TaskInfo, state: TaskState) -> ReportedTask {
+    ReportedTask {
+        framework_id: framework_id.clone(),
+        task: task.clone(),
+        state,
+        statuses: vec![],
+    }
+}
+
+/// A master alone, with fast liveness (100 ms pings, 3 misses).
+async fn master_only() -> LocalCluster {
+    LocalCluster::start(ClusterOptions::default())
+        .await
+        .unwrap()
+}
+
+/// The framework's tasks, unreachable tasks and completed tasks, as (id, state, agent) lists.
+type TaskRow = (String, String, String);
+
+async fn framework_tasks(master: &str, framework_id: &FrameworkId) -> [Vec<TaskRow>; 3] {
+    let state = get_json(&format!("{master}/master/state")).await;
+    let fw = state["frameworks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == framework_id.value)
+        .unwrap_or_else(|| panic!("no framework {framework_id} in {state}"))
+        .clone();
+    let rows = |key: &str| -> Vec<TaskRow> {
+        fw[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["id"].as_str().unwrap().to_string(),
+                    t["state"].as_str().unwrap().to_string(),
+                    t["slave_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    [
+        rows("tasks"),
+        rows("unreachable_tasks"),
+        rows("completed_tasks"),
+    ]
+}
+
+/// Waits for the next UPDATE of `task` (acknowledging nothing) and returns its status.
+async fn next_update_of(sub: &mut mmrun::client::Subscription, task: &str) -> TaskStatus {
+    loop {
+        let status = next_update(sub).await;
+        if status.task_id.value == task {
+            return status;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Agents bind and advertise the master's IP.
+// ---------------------------------------------------------------------------------------------
+
+/// With the master on an address other than 127.0.0.1 (here 127.0.0.2, still only this
+/// machine), agents must listen where they say they are, or the master cannot reach them.
+#[tokio::test]
+async fn agents_listen_on_the_ip_they_advertise() {
+    let options = ClusterOptions {
+        master_addr: "127.0.0.2:0".parse().unwrap(),
+        ..Default::default()
+    };
+    let mut c = LocalCluster::start(options).await.unwrap();
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    let url = c.agent_url(0).unwrap();
+    assert!(url.starts_with("http://127.0.0.2:"), "{url}");
+    let state = get_json(&format!("{url}/state")).await;
+    assert_eq!(state["id"], c.agent_id(0).unwrap().value);
+    // And the master reaches it: a task runs.
+    let mut sub = subscribe_framework(&c.master_url(), framework_info("ip", &[])).await;
+    let offers = next_offers(&mut sub).await;
+    launch(
+        &sub,
+        &offers[0],
+        vec![command_task("t", &offers[0], "true", 0.1, 32.0)],
+    )
+    .await;
+    await_state(&mut sub, "t", Finished).await;
+    c.shutdown().await;
+}
