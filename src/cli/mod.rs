@@ -1,6 +1,8 @@
 //! Command-line parsing and dispatch; one file per subcommand.
 
 mod node;
+mod review;
+mod run;
 mod up;
 
 use crate::exit_codes;
@@ -15,6 +17,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run .rhai scenarios, each against its own fresh cluster (default: scripts/).
+    Run(run::RunArgs),
+    /// Accept or reject pending snapshots (*.snap.new) one by one.
+    Review(review::ReviewArgs),
     /// Start a master and N agents in the foreground; Ctrl-C stops and removes everything.
     Up(up::UpArgs),
     /// Run one Mesos-compatible node, configured exactly like real Mesos (flags and MESOS_* env).
@@ -49,7 +55,14 @@ pub fn main() -> i32 {
         );
         return exit_codes::OK;
     }
-    init_logging();
+    // Scenario runs report through their reporters; node logs would drown them.
+    init_logging(
+        if matches!(cli.command, Command::Run(_) | Command::Review(_)) {
+            "mmrun=error"
+        } else {
+            "mmrun=info"
+        },
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -62,6 +75,8 @@ pub fn main() -> i32 {
     };
     let code = runtime.block_on(async {
         match cli.command {
+            Command::Run(args) => run::run(args).await,
+            Command::Review(args) => review::run(args),
             Command::Up(args) => up::run(args).await,
             Command::Node { role } => node::run(role).await,
             Command::ScriptApi => unreachable!("handled before the runtime starts"),
@@ -72,9 +87,9 @@ pub fn main() -> i32 {
     code
 }
 
-fn init_logging() {
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mmrun=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

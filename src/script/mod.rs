@@ -6,5 +6,6 @@ pub mod context;
 pub mod docs;
 pub mod engine;
 pub mod errors;
+pub mod executor;
 pub mod run;
 pub mod values;

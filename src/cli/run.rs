@@ -1,0 +1,138 @@
+//! `mmrun run [PATHS…]`: every `.rhai` scenario against its own fresh cluster, reported like
+//! cargo-nextest, with snapshots checked in insta's format.
+
+use crate::cluster::Backend;
+use crate::cluster::embedded::Embedded;
+use crate::exit_codes;
+use crate::report::{FanOut, Reporter, junit::JunitReporter, terminal::TerminalReporter};
+use crate::runner::{self, Filter, RunOptions, Shard};
+use crate::script::executor::ScriptExecutor;
+use crate::snapshot::store::SnapshotStore;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BackendChoice {
+    /// Docker when a daemon answers, embedded otherwise (Docker arrives in a later release).
+    Auto,
+    /// Every node in this process.
+    Embedded,
+    /// Every node its own container.
+    Docker,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Scenario files or directories (searched for *.rhai); default: scripts/
+    paths: Vec<PathBuf>,
+    /// Scenarios run at once (default: number of cores).
+    #[arg(short = 'j', long)]
+    jobs: Option<usize>,
+    /// Where clusters run.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    backend: BackendChoice,
+    /// Run only scenarios whose name matches this regular expression.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Run the K-th of N slices of the suite (1-based), e.g. --shard 2/3 on CI machine 2.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Limit per scenario attempt, e.g. 60s or 2m.
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Retry a failed scenario up to N times; a pass on retry is reported as flaky.
+    #[arg(long, default_value_t = 0)]
+    retries: u32,
+    /// Stop at the first failure: cancel running scenarios and skip the rest.
+    #[arg(long)]
+    fail_fast: bool,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Accept new and changed snapshots (write them as .snap).
+    #[arg(long)]
+    accept: bool,
+    /// Where snapshots live.
+    #[arg(long, default_value = "snapshots", env = "MMRUN_SNAPSHOT_DIR")]
+    snapshot_dir: PathBuf,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::script::values::parse_duration(text)
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    text.parse::<Shard>().map_err(|e| e.to_string())
+}
+
+fn usage(message: impl std::fmt::Display) -> i32 {
+    eprintln!("mmrun run: {message}");
+    exit_codes::USAGE
+}
+
+pub async fn run(args: RunArgs) -> i32 {
+    let scenarios = match runner::discover(&args.paths) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    let filter = match args.filter.as_deref().map(Filter::new).transpose() {
+        Ok(f) => f,
+        Err(e) => return usage(e),
+    };
+    let shard = match args.shard.as_deref().map(parse_shard).transpose() {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    let scenarios = match runner::select(scenarios, filter.as_ref(), shard) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    let backend: Arc<dyn Backend> = match args.backend {
+        BackendChoice::Auto | BackendChoice::Embedded => Arc::new(Embedded),
+        BackendChoice::Docker => {
+            eprintln!(
+                "mmrun run: the Docker backend is not available in this version; use --backend embedded"
+            );
+            return exit_codes::ENVIRONMENT;
+        }
+    };
+    eprintln!(
+        "mmrun: backend {} (every node in this process)",
+        backend.name()
+    );
+    let snapshots = match SnapshotStore::from_env(args.snapshot_dir.clone(), args.accept) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return usage(e),
+    };
+    let executor = Arc::new(ScriptExecutor { backend, snapshots });
+    let mut options = RunOptions {
+        timeout: args.timeout,
+        retries: args.retries,
+        fail_fast: args.fail_fast,
+        ..RunOptions::default()
+    };
+    if let Some(j) = args.jobs {
+        options.jobs = j.max(1);
+    }
+    let mut reporter = FanOut::new().with(TerminalReporter::stdout());
+    if let Some(path) = &args.junit {
+        reporter = reporter.with(JunitReporter::new(path.clone()));
+    }
+    let interrupt = CancellationToken::new();
+    let on_signal = interrupt.clone();
+    let watcher = tokio::spawn(async move {
+        super::interrupted().await;
+        eprintln!("mmrun: interrupted; stopping scenarios and tearing their clusters down");
+        on_signal.cancel();
+    });
+    let summary = runner::run(scenarios, executor, options, &mut reporter, interrupt).await;
+    watcher.abort();
+    if let Err(e) = reporter.finish() {
+        eprintln!("mmrun run: {e}");
+        return exit_codes::ENVIRONMENT;
+    }
+    summary.exit_code()
+}

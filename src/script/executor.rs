@@ -1,0 +1,44 @@
+//! Runs scenario scripts for the runner: one fresh cluster per attempt from the chosen backend.
+
+use super::run::{ScenarioError, ScenarioInput, run_scenario};
+use crate::cluster::Backend;
+use crate::runner::{Attempt, Executor, Outcome, RunContext, Scenario};
+use crate::snapshot::store::SnapshotStore;
+use futures::future::BoxFuture;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct ScriptExecutor {
+    pub backend: Arc<dyn Backend>,
+    pub snapshots: Arc<SnapshotStore>,
+}
+
+impl Executor for ScriptExecutor {
+    fn run(&self, scenario: Scenario, ctx: RunContext) -> BoxFuture<'static, Attempt> {
+        let input = ScenarioInput {
+            path: scenario.path,
+            display: scenario.name,
+            backend: self.backend.clone(),
+            cancel: ctx.cancel,
+            snapshots: Some(self.snapshots.clone()),
+        };
+        Box::pin(async move {
+            let started = Instant::now();
+            let run = run_scenario(input).await;
+            let outcome = match run.result {
+                Ok(()) => Outcome::Passed,
+                Err(ScenarioError::Script(reason)) => Outcome::ScriptError(reason),
+                Err(ScenarioError::Failed(reason)) => Outcome::Failed(reason),
+                // Cancelled by the runner: after a timeout it reports "timed out after …" and
+                // appends this reason, which keeps the script line the scenario was stuck on.
+                Err(ScenarioError::Cancelled(reason)) => Outcome::Failed(reason),
+            };
+            Attempt {
+                outcome,
+                duration: started.elapsed(),
+                output: run.logs,
+                artifacts: vec![],
+            }
+        })
+    }
+}
