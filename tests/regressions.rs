@@ -298,3 +298,93 @@ async fn agents_listen_on_the_ip_they_advertise() {
     await_state(&mut sub, "t", Finished).await;
     c.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2. Ghost agents: a new agent process at the address of a crashed one.
+// ---------------------------------------------------------------------------------------------
+
+/// A ping names the agent it is for; an agent with another id answers it with a non-2xx
+/// status, so the master's pings for a crashed agent do not succeed against its successor.
+#[tokio::test]
+async fn an_agent_refuses_pings_meant_for_another_agent_id() {
+    let mut c = master_only().await;
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    let master_id = get_json(&format!("{}/master/state", c.master_url())).await["id"].clone();
+    let ping = |agent: &str| json!({"master_id": master_id, "connected": true, "agent_id": {"value": agent}});
+    let url = format!("{}/api/mmrun/v1/ping", c.agent_url(0).unwrap());
+    let http = reqwest::Client::new();
+    let own = http
+        .post(&url)
+        .json(&ping(&c.agent_id(0).unwrap().value))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let other = http
+        .post(&url)
+        .json(&ping("some-crashed-agent-S7"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !other.status().is_success(),
+        "a ping for another agent id was answered {}",
+        other.status()
+    );
+    c.shutdown().await;
+}
+
+/// A new agent (no id) registering at the address of a registered one replaces it, as in
+/// Mesos: the old agent is removed at once, its tasks are gone and frameworks get FAILURE.
+#[tokio::test]
+async fn a_new_agent_at_a_registered_agents_address_removes_the_old_one() {
+    // Slow pings: only the registration can tell the master the old agent is gone.
+    let options = ClusterOptions {
+        agent_ping_timeout: Duration::from_secs(10),
+        ..Default::default()
+    };
+    let mut c = LocalCluster::start(options).await.unwrap();
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    let master = c.master_url();
+    let info = checkpointing(framework_info("ghost", &["PARTITION_AWARE"]));
+    let mut sub = subscribe_framework(&master, info).await;
+    let offers = next_offers(&mut sub).await;
+    launch(
+        &sub,
+        &offers[0],
+        vec![command_task("t", &offers[0], "sleep 60", 0.1, 32.0)],
+    )
+    .await;
+    await_state(&mut sub, "t", Running).await;
+    let old_id = c.agent_id(0).unwrap();
+    let addr: SocketAddr = c.agent_url(0).unwrap()["http://".len()..].parse().unwrap();
+    c.stop_agent(0, false).await.unwrap();
+
+    // A new agent process, same address, no id.
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let config = mmrun::lite::agent::AgentConfig::in_process(c.master_addr(), dir.path().into());
+    let new = mmrun::lite::agent::Agent::start_on(listener, config, None).unwrap();
+    let new_id = new.registered(WAIT).await.unwrap();
+    assert_ne!(new_id, old_id);
+
+    let events = await_state(&mut sub, "t", Gone).await;
+    let status = &events.last().unwrap().update.as_ref().unwrap().status;
+    assert_eq!(status.reason.as_deref(), Some("REASON_AGENT_REMOVED"));
+    let mut failure = false;
+    while let Some(e) = sub.next_event(Duration::from_millis(300)).await {
+        failure |= e.kind == EventType::Failure
+            && e.failure.as_ref().and_then(|f| f.agent_id.as_ref()) == Some(&old_id);
+    }
+    assert!(failure, "no FAILURE for the old agent");
+    let state = get_json(&format!("{master}/master/state")).await;
+    let ids: Vec<_> = state["slaves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, [new_id.value.clone()]);
+    new.crash().await;
+    c.shutdown().await;
+}

@@ -74,6 +74,9 @@ pub struct StatusUpdate {
 pub struct Ping {
     pub master_id: String,
     pub connected: bool,
+    /// The agent the master means: a new agent process listening where a crashed one did must
+    /// not answer for it (it answers a ping for another id with a non-2xx status, a miss).
+    pub agent_id: AgentId,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

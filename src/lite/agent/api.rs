@@ -60,6 +60,18 @@ async fn ping(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
         Err(e) => return e.into_response(),
     };
     let mut core = agent.core();
+    // A ping for another agent id is meant for a previous agent at this address (one that
+    // crashed): answering it would keep that ghost registered. Without an id yet (the master
+    // pings as soon as it registers us, maybe before we read its answer) we cannot tell.
+    if let Some(own) = &core.agent_id
+        && own != &ping.agent_id
+    {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("this is agent {own}, not {}", ping.agent_id),
+        )
+        .into_response();
+    }
     let from_our_master = core
         .master_info
         .as_ref()

@@ -35,6 +35,25 @@ impl MasterShared {
                 (id, false)
             }
         };
+        if !reregistered {
+            // As Mesos, which also knows agents by address: a new agent where a registered one
+            // listens means that one's process is gone (restarted without its id). Remove it
+            // now; its pings would otherwise reach the new process and keep it registered.
+            let ghosts: Vec<AgentId> = core
+                .agents
+                .values()
+                .filter(|a| a.ip == msg.ip && a.port == msg.port)
+                .map(|a| a.id.clone())
+                .collect();
+            for ghost in ghosts {
+                tracing::info!(
+                    "removing agent {ghost}: a new agent registered at {}:{}",
+                    msg.ip,
+                    msg.port
+                );
+                self.remove_agent(&mut core, &ghost, "a new agent registered at the same address");
+            }
+        }
         let previous = core.agents.remove(&id);
         let was_unreachable = core.unreachable_agents.remove(&id).is_some();
         let registered_time = previous.as_ref().map_or(now, |a| a.registered_time);
@@ -321,6 +340,18 @@ impl MasterShared {
     /// The agent shut down gracefully and said goodbye.
     pub(super) fn unregister_agent(self: &Arc<Self>, id: &AgentId) -> bool {
         let mut core = self.core();
+        if !self.remove_agent(&mut core, id, "agent unregistered") {
+            return false;
+        }
+        tracing::info!("agent {id} unregistered");
+        self.allocate(&mut core);
+        true
+    }
+
+    /// Removes an agent for good (not unreachable): its offers are rescinded, its tasks end
+    /// (TASK_GONE or TASK_LOST, `REASON_AGENT_REMOVED`) and every connected framework gets
+    /// FAILURE. The caller runs the allocator.
+    fn remove_agent(self: &Arc<Self>, core: &mut MasterCore, id: &AgentId, why: &str) -> bool {
         if !core.agents.contains_key(id) {
             return false;
         }
@@ -331,18 +362,16 @@ impl MasterShared {
             .map(|o| o.id.clone())
             .collect();
         for offer in offers {
-            self.remove_offer(&mut core, &offer, true);
+            self.remove_offer(core, &offer, true);
         }
         let agent = core.agents.remove(id).expect("checked above");
         core.filters.retain(|f| &f.agent_id != id);
-        let message = format!("Agent {} removed: agent unregistered", agent.hostname);
-        tracing::info!("agent {id} unregistered");
-        self.remove_agent_tasks(&mut core, id, false, reason::AGENT_REMOVED, &message);
+        let message = format!("Agent {} removed: {why}", agent.hostname);
+        self.remove_agent_tasks(core, id, false, reason::AGENT_REMOVED, &message);
         let failure = Event::agent_failure(id.clone());
         for f in core.frameworks.values().filter(|f| f.connected) {
             f.send(&failure);
         }
-        self.allocate(&mut core);
         true
     }
 
@@ -465,6 +494,7 @@ async fn ping(master: Arc<MasterShared>, id: AgentId, url: String, cancel: Cance
         let ping = Ping {
             master_id: master.info.id.clone(),
             connected,
+            agent_id: id.clone(),
         };
         let answer = tokio::select! {
             r = tokio::time::timeout(interval, master.http.post(format!("{url}{PING_PATH}")).json(&ping).send()) => r,
