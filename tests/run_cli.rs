@@ -1,0 +1,335 @@
+//! `mmrun run` as users meet it: the binary, real scenario files, exit codes, reports,
+//! snapshots and cleanup. Each test works in its own temporary directory (also TMPDIR, so any
+//! file a cluster leaves behind would be seen).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        let dir = tempfile::Builder::new()
+            .prefix("mmrun-cli-test-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir_all(dir.path().join("scripts")).unwrap();
+        std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
+        Workspace { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn script(&self, name: &str, text: &str) -> &Self {
+        std::fs::write(self.path(&format!("scripts/{name}")), text).unwrap();
+        self
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mmrun"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("TMPDIR", self.path("tmp"))
+            .env_remove("CI")
+            .env_remove("INSTA_UPDATE")
+            .env_remove("INSTA_FORCE_PASS")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        let out: Output = self.command(args).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    /// Nothing a cluster created may outlive the run.
+    fn assert_clean(&self) {
+        let left: Vec<_> = std::fs::read_dir(self.path("tmp"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(left.is_empty(), "left behind in TMPDIR: {left:?}");
+    }
+}
+
+const PASSING: &str = r#"
+let c = cluster();
+c.start_master();
+c.add_agent();
+c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "true" }] });
+c.await_task("t", "TASK_FINISHED");
+"#;
+
+#[test]
+fn the_shipped_scenarios_pass_on_ci_with_their_committed_snapshots() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_mmrun"))
+        .args(["run", "scripts"])
+        .current_dir(root)
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .env_remove("INSTA_UPDATE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("PASS ["), "{stdout}");
+    assert!(stdout.contains("scenarios run:"), "{stdout}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+}
+
+#[test]
+fn a_failing_assertion_shows_file_line_column_and_exits_1() {
+    let w = Workspace::new();
+    w.script(
+        "bad.rhai",
+        "let c = cluster();\nc.start_master();\nassert(1 == 2, \"one is not two\");\n",
+    );
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL ["), "{out}");
+    assert!(out.contains("assertion failed: one is not two"), "{out}");
+    assert!(out.contains("scripts/bad.rhai:3:1"), "{out}");
+    assert!(out.contains("3 | assert(1 == 2"), "{out}");
+    w.assert_clean();
+}
+
+#[test]
+fn syntax_errors_exit_2_and_typos_get_suggestions() {
+    let w = Workspace::new();
+    w.script("syntax.rhai", "let c = cluster(;\n");
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("syntax error"), "{out}");
+    assert!(out.contains("scripts/syntax.rhai:1:"), "{out}");
+
+    let w = Workspace::new();
+    w.script("typo.rhai", "let c = cluster();\nc.strat_master();\n");
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("did you mean `start_master`?"), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let w = Workspace::new();
+    w.script("a.rhai", PASSING);
+    assert_eq!(w.run(&["run", "--filter", "("]).0, 2);
+    assert_eq!(w.run(&["run", "--shard", "3/2"]).0, 2);
+    assert_eq!(w.run(&["run", "nope.rhai"]).0, 2);
+    let (code, out) = w.run(&["run", "--filter", "zzz"]);
+    assert_eq!(code, 2, "{out}");
+}
+
+#[test]
+fn snapshots_are_new_then_accepted_then_matched_then_changed_and_reviewed() {
+    let w = Workspace::new();
+    let script = |cmd: &str| {
+        format!(
+            "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{{ name: \"fw\", tasks: [#{{ name: \"t\", cmd: \"{cmd}\" }}] }});\nc.await_task(\"t\", \"TASK_FINISHED\");\nsnapshot(\"end\", c.state());\n"
+        )
+    };
+    w.script("snap.rhai", &script("true"));
+    let snap = w.path("snapshots/snap__end.snap");
+    let pending = w.path("snapshots/snap__end.snap.new");
+
+    // New: fails, writes .snap.new locally.
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("snapshot 'end' is new"), "{out}");
+    assert!(pending.exists() && !snap.exists());
+
+    // On CI nothing is written.
+    std::fs::remove_file(&pending).unwrap();
+    let (code, _) = {
+        let out = w.command(&["run"]).env("CI", "true").output().unwrap();
+        (out.status.code().unwrap(), ())
+    };
+    assert_eq!(code, 1);
+    assert!(!pending.exists(), "CI must not write snapshots");
+
+    // --accept writes it; the next run matches.
+    assert_eq!(w.run(&["run", "--accept"]).0, 0);
+    assert!(snap.exists() && !pending.exists());
+    let body = std::fs::read_to_string(&snap).unwrap();
+    assert!(
+        body.starts_with("---\nsource: scripts/snap.rhai\n"),
+        "{body}"
+    );
+    assert!(body.contains("TASK_FINISHED"), "{body}");
+    assert_eq!(w.run(&["run"]).0, 0);
+
+    // A change fails with a diff and leaves a pending snapshot to review.
+    w.script(
+        "snap.rhai",
+        &script("exit 1").replace("TASK_FINISHED", "TASK_FAILED"),
+    );
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not match the stored one"), "{out}");
+    assert!(out.contains("-    state: TASK_FINISHED"), "{out}");
+    assert!(out.contains("+    state: TASK_FAILED"), "{out}");
+    assert!(pending.exists());
+    let mut review = w
+        .command(&["review"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    review.stdin.take().unwrap().write_all(b"a\n").unwrap();
+    let reviewed = review.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&reviewed.stdout);
+    assert!(reviewed.status.success(), "{text}");
+    assert!(text.contains("1 accepted"), "{text}");
+    assert!(
+        std::fs::read_to_string(&snap)
+            .unwrap()
+            .contains("TASK_FAILED")
+    );
+    assert_eq!(w.run(&["run"]).0, 0);
+    w.assert_clean();
+}
+
+#[test]
+fn junit_reports_carry_the_failure_text() {
+    let w = Workspace::new();
+    w.script("ok.rhai", PASSING)
+        .script("bad.rhai", "assert(false, \"expected the unexpected\");\n");
+    let (code, _) = w.run(&["run", "--junit", "report/junit.xml"]);
+    assert_eq!(code, 1);
+    let xml = std::fs::read_to_string(w.path("report/junit.xml")).unwrap();
+    assert!(xml.contains("<testcase name=\"scripts/ok.rhai\""), "{xml}");
+    assert!(xml.contains("<failure"), "{xml}");
+    assert!(xml.contains("expected the unexpected"), "{xml}");
+}
+
+#[test]
+fn a_scenario_past_its_timeout_is_stopped_and_its_cluster_torn_down() {
+    let w = Workspace::new();
+    w.script(
+        "slow.rhai",
+        "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 987.654\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+    );
+    let started = Instant::now();
+    let (code, out) = w.run(&["run", "--timeout", "2s"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("TIMEOUT"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!running("sleep 987.654"), "the task outlived its scenario");
+    w.assert_clean();
+}
+
+#[test]
+fn a_runaway_script_is_stopped_by_the_operation_limit() {
+    let w = Workspace::new();
+    w.script("loop.rhai", "let x = 0;\nloop { x += 1; }\n");
+    let (code, out) = w.run(&["run", "--timeout", "60s"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("endless loop"), "{out}");
+    assert!(out.contains("scripts/loop.rhai:2:"), "{out}");
+}
+
+#[test]
+fn retries_report_a_pass_after_a_failure_as_flaky() {
+    let w = Workspace::new();
+    let marker = w.path("tmp-marker");
+    w.script(
+        "flaky.rhai",
+        &format!(
+            "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{{ name: \"fw\", tasks: [#{{ name: \"t\", cmd: \"test -e {m} || {{ touch {m}; exit 1; }}\" }}] }});\nc.await_task(\"t\", \"TASK_FINISHED\");\n",
+            m = marker.display()
+        ),
+    );
+    let (code, out) = w.run(&["run", "--retries", "1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("FLAKY"), "{out}");
+}
+
+#[test]
+fn filter_and_shard_select_scenarios() {
+    let w = Workspace::new();
+    for name in ["a.rhai", "b.rhai", "c.rhai"] {
+        w.script(name, "log(\"ran\");\n");
+    }
+    let (code, out) = w.run(&["run", "--filter", "b\\.rhai"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("scripts/b.rhai") && !out.contains("scripts/a.rhai"),
+        "{out}"
+    );
+    let (_, out) = w.run(&["run", "--shard", "2/3"]);
+    assert!(
+        out.contains("scripts/b.rhai") && !out.contains("scripts/c.rhai"),
+        "{out}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_run_with_130_and_leaves_nothing_behind() {
+    let w = Workspace::new();
+    w.script(
+        "long.rhai",
+        "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 876.543\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+    );
+    let mut child = w
+        .command(&["run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !running("sleep 876.543") {
+        assert!(
+            Instant::now() < deadline,
+            "the scenario's task never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "mmrun run did not stop after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(!running("sleep 876.543"), "the task outlived Ctrl-C");
+    w.assert_clean();
+}
+
+/// Whether a process with this exact command line runs (tasks use unusual sleep lengths).
+fn running(cmdline: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim() == cmdline)
+                .unwrap_or(false)
+        })
+}
