@@ -388,3 +388,61 @@ async fn a_new_agent_at_a_registered_agents_address_removes_the_old_one() {
     new.crash().await;
     c.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. Reserved resources go only to their role.
+// ---------------------------------------------------------------------------------------------
+
+/// The roles of an offer's resources (the pre-refinement `role` field; `*` is unreserved).
+fn offer_roles(offers: &[mmrun::mesos::scheduler::Offer]) -> std::collections::BTreeSet<String> {
+    offers
+        .iter()
+        .flat_map(|o| &o.resources)
+        .map(|r| r.role.clone().unwrap_or_else(|| "*".into()))
+        .collect()
+}
+
+#[tokio::test]
+async fn reserved_resources_are_offered_only_to_their_role_in_the_same_pass() {
+    let mut c = master_only().await;
+    let master = c.master_url();
+    // Both subscribe before the agent exists, so one allocation pass must split it: the
+    // first framework (lower id, same share) may take only the unreserved part, and the
+    // reservation goes to the framework of its role.
+    let mut any = subscribe_framework(&master, framework_info("any-role", &[])).await;
+    let mut web_info = framework_info("web-role", &[]);
+    web_info.role = "web".into();
+    let mut web = subscribe_framework(&master, web_info).await;
+    c.add_agent(AgentOptions {
+        resources: Some("cpus:1;mem:512;cpus(web):2;mem(web):256".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let any_offers = next_offers(&mut any).await;
+    assert_eq!(
+        offer_roles(&any_offers),
+        ["*".to_string()].into(),
+        "a framework of role * was offered another role's reservation: {any_offers:?}"
+    );
+    let web_offers = next_offers(&mut web).await;
+    assert!(
+        offer_roles(&web_offers).contains("web"),
+        "the reservation did not go to its role: {web_offers:?}"
+    );
+    let web_cpus: f64 = web_offers
+        .iter()
+        .flat_map(|o| &o.resources)
+        .filter(|r| r.name == "cpus" && r.role.as_deref() == Some("web"))
+        .map(|r| r.scalar.as_ref().unwrap().value)
+        .sum();
+    assert_eq!(web_cpus, 2.0);
+    // The web framework can launch on its reservation.
+    let mut task = command_task("w", &web_offers[0], "true", 1.0, 64.0);
+    for r in &mut task.resources {
+        r.role = Some("web".into());
+    }
+    launch(&web, &web_offers[0], vec![task]).await;
+    await_state(&mut web, "w", Finished).await;
+    c.shutdown().await;
+}

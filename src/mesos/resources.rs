@@ -297,6 +297,15 @@ impl Resources {
         Resources::new(self.iter().filter(|r| r.role() == "*").cloned())
     }
 
+    /// What a framework of `role` may use: unreserved resources and those reserved for `role`.
+    pub fn usable_by(&self, role: &str) -> Resources {
+        Resources::new(
+            self.iter()
+                .filter(|r| r.role() == "*" || r.role() == role)
+                .cloned(),
+        )
+    }
+
     /// The legacy `reserved_resources` object: `{role: resources object}` for every role that
     /// holds a reservation; `{}` when nothing is reserved.
     pub fn reserved_legacy_objects(&self) -> Value {
@@ -462,6 +471,17 @@ mod tests {
             left = left.subtract(&tenth);
         }
         assert!(left.is_empty());
+    }
+
+    #[test]
+    fn usable_by_keeps_unreserved_and_the_roles_own_reservations() {
+        let r = Resources::parse("cpus:1;cpus(web):2;mem(db):64;mem:32").unwrap();
+        let web = r.usable_by("web");
+        assert_eq!(web.scalar("cpus"), 3.0);
+        assert_eq!(web.scalar("mem"), 32.0);
+        let any = r.usable_by("*");
+        assert_eq!((any.scalar("cpus"), any.scalar("mem")), (1.0, 32.0));
+        assert_eq!(r.usable_by("db").scalar("mem"), 96.0);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Offers. Allocation is event-driven: it runs whenever resources may have become free (an agent
 //! registers, a task ends, an offer is declined or a filter expires, a framework subscribes or
-//! revives), never on a fixed tick. Each agent's free resources go, whole, to the framework
-//! with the lowest dominant share (DRF, as Mesos's hierarchical allocator does), so frameworks
-//! share agents fairly.
+//! revives), never on a fixed tick. Each agent's free resources go to the framework with the
+//! lowest dominant share (DRF, as Mesos's hierarchical allocator does), so frameworks share
+//! agents fairly: all of what its role may use (unreserved resources and its role's
+//! reservations); reservations for other roles go on to frameworks of those roles.
 
 use super::MasterShared;
 use super::model::{MasterCore, OfferFilter, OfferRecord, Task};
@@ -12,7 +13,7 @@ use crate::mesos::ids::{AgentId, FrameworkId, OfferId};
 use crate::mesos::resources::{AllocationInfo, Resources};
 use crate::mesos::scheduler::{Accept, Decline, Event, Filters, Offer, Url, UrlAddress};
 use crate::mesos::task::{TaskInfo, TaskState, TaskStatus, reason, source};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -63,89 +64,101 @@ impl MasterShared {
             .collect();
         for agent_id in agent_ids {
             let agent = &core.agents[&agent_id];
-            let available = agent
+            let mut available = agent
                 .total
                 .subtract(&core.used_on(&agent_id))
                 .subtract(&core.offered_on(&agent_id));
-            if !allocatable(&available) {
-                continue;
-            }
-            let filtered = |fw: &FrameworkId| {
-                core.filters
+            // A framework may only be offered unreserved resources and those reserved for its
+            // role (as in Mesos). So each framework, lowest dominant share first, gets what its
+            // role may use, and what is left (reservations for other roles) goes on to
+            // frameworks of those roles in this same pass. Each (framework, role) gets at most
+            // one offer per agent and pass.
+            let mut served: BTreeSet<(FrameworkId, String)> = BTreeSet::new();
+            while allocatable(&available) {
+                let filtered = |fw: &FrameworkId| {
+                    core.filters
+                        .iter()
+                        .any(|f| &f.framework_id == fw && f.agent_id == agent_id)
+                };
+                let Some((framework_id, role, usable)) = candidates
                     .iter()
-                    .any(|f| &f.framework_id == fw && f.agent_id == agent_id)
-            };
-            let Some(framework_id) = candidates
-                .iter()
-                .filter(|fw| !filtered(fw))
-                .min_by(|a, b| {
-                    dominant_share(&allocations[*a], &cluster_total)
-                        .total_cmp(&dominant_share(&allocations[*b], &cluster_total))
-                        .then_with(|| a.cmp(b))
-                })
-                .cloned()
-            else {
-                continue;
-            };
-            let framework = &core.frameworks[&framework_id];
-            let role = framework
-                .roles()
-                .into_iter()
-                .find(|r| !framework.suppressed_roles.contains(r))
-                .unwrap_or_else(|| "*".into());
-            let multi_role = framework.info.has_capability(capability::MULTI_ROLE);
-            let offer_id = OfferId::new(format!("{}-O{}", core.info.id, core.next_offer));
-            core.next_offer += 1;
-            let mut resources = available.allocated_to(&role);
-            if !multi_role {
-                // Mesos strips allocation info for frameworks that did not opt into MULTI_ROLE.
-                resources.iter_mut().for_each(|r| r.allocation_info = None);
-            }
-            let agent = &core.agents[&agent_id];
-            let offer = Offer {
-                id: offer_id.clone(),
-                framework_id: framework_id.clone(),
-                agent_id: agent_id.clone(),
-                hostname: agent.hostname.clone(),
-                url: Some(Url {
-                    scheme: "http".into(),
-                    address: UrlAddress {
-                        hostname: agent.hostname.clone(),
-                        ip: agent.ip.clone(),
-                        port: agent.port,
-                    },
-                    path: "/slave(1)".into(),
-                }),
-                resources,
-                attributes: agent.attributes.clone(),
-                executor_ids: vec![],
-                allocation_info: multi_role.then(|| AllocationInfo { role: role.clone() }),
-            };
-            let timer = self.config.offer_timeout.map(|timeout| {
-                let token = self.stopped.child_token();
-                let id = offer_id.clone();
-                self.after(timeout, Some(token.clone()), move |master| {
-                    let mut core = master.core();
-                    master.remove_offer(&mut core, &id, true);
-                    master.allocate(&mut core);
-                });
-                token
-            });
-            if let Some(allocated) = allocations.get_mut(&framework_id) {
-                *allocated = allocated.add(&available);
-            }
-            core.offers.insert(
-                offer_id.clone(),
-                OfferRecord {
-                    id: offer_id,
+                    .filter(|fw| !filtered(fw))
+                    .filter_map(|fw| {
+                        let framework = &core.frameworks[fw];
+                        framework
+                            .roles()
+                            .into_iter()
+                            .filter(|r| !framework.suppressed_roles.contains(r))
+                            .filter(|r| !served.contains(&(fw.clone(), r.clone())))
+                            .map(|r| (available.usable_by(&r), r))
+                            .find(|(usable, _)| allocatable(usable))
+                            .map(|(usable, role)| (fw.clone(), role, usable))
+                    })
+                    .min_by(|(a, _, _), (b, _, _)| {
+                        dominant_share(&allocations[a], &cluster_total)
+                            .total_cmp(&dominant_share(&allocations[b], &cluster_total))
+                            .then_with(|| a.cmp(b))
+                    })
+                else {
+                    break;
+                };
+                served.insert((framework_id.clone(), role.clone()));
+                available = available.subtract(&usable);
+                let framework = &core.frameworks[&framework_id];
+                let multi_role = framework.info.has_capability(capability::MULTI_ROLE);
+                let offer_id = OfferId::new(format!("{}-O{}", core.info.id, core.next_offer));
+                core.next_offer += 1;
+                let mut resources = usable.allocated_to(&role);
+                if !multi_role {
+                    // Mesos strips allocation info for frameworks that did not opt into MULTI_ROLE.
+                    resources.iter_mut().for_each(|r| r.allocation_info = None);
+                }
+                let agent = &core.agents[&agent_id];
+                let offer = Offer {
+                    id: offer_id.clone(),
                     framework_id: framework_id.clone(),
-                    agent_id,
-                    resources: available,
-                    role,
-                    timer,
-                },
-            );
-            batches.entry(framework_id).or_default().push(offer);
+                    agent_id: agent_id.clone(),
+                    hostname: agent.hostname.clone(),
+                    url: Some(Url {
+                        scheme: "http".into(),
+                        address: UrlAddress {
+                            hostname: agent.hostname.clone(),
+                            ip: agent.ip.clone(),
+                            port: agent.port,
+                        },
+                        path: "/slave(1)".into(),
+                    }),
+                    resources,
+                    attributes: agent.attributes.clone(),
+                    executor_ids: vec![],
+                    allocation_info: multi_role.then(|| AllocationInfo { role: role.clone() }),
+                };
+                let timer = self.config.offer_timeout.map(|timeout| {
+                    let token = self.stopped.child_token();
+                    let id = offer_id.clone();
+                    self.after(timeout, Some(token.clone()), move |master| {
+                        let mut core = master.core();
+                        master.remove_offer(&mut core, &id, true);
+                        master.allocate(&mut core);
+                    });
+                    token
+                });
+                allocations
+                    .get_mut(&framework_id)
+                    .map(|a| *a = a.add(&usable));
+                core.offers.insert(
+                    offer_id.clone(),
+                    OfferRecord {
+                        id: offer_id,
+                        framework_id: framework_id.clone(),
+                        agent_id: agent_id.clone(),
+                        resources: usable,
+                        role,
+                        timer,
+                    },
+                );
+                batches.entry(framework_id).or_default().push(offer);
+            }
         }
         for (framework_id, offers) in batches {
             tracing::debug!("offering {} offer(s) to {framework_id}", offers.len());
