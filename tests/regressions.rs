@@ -446,3 +446,33 @@ async fn reserved_resources_are_offered_only_to_their_role_in_the_same_pass() {
     await_state(&mut web, "w", Finished).await;
     c.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 12. --max_completed_tasks_per_framework holds wherever tasks complete.
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn tasks_lost_with_a_removed_agent_respect_max_completed_tasks() {
+    let mut config = mmrun::lite::master::MasterConfig::in_process();
+    config.max_completed_tasks_per_framework = 1;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let m = mmrun::lite::master::Master::start_on(listener, config).unwrap();
+    let master = format!("http://{}", m.addr());
+    let mut agent = FakeAgent::start(&master, "cpus:4;mem:1024").await;
+    agent.register(vec![], vec![]).await;
+    let mut sub = subscribe_framework(&master, framework_info("capped", &[])).await;
+    let offers = next_offers(&mut sub).await;
+    let tasks = ["a", "b", "c"].map(|n| command_task(n, &offers[0], "sleep 60", 0.1, 32.0));
+    launch(&sub, &offers[0], tasks.to_vec()).await;
+    for _ in 0..3 {
+        agent.next_run_task().await;
+    }
+    agent.unregister().await;
+    for _ in 0..3 {
+        assert_eq!(next_update(&mut sub).await.state, Lost);
+    }
+    let [tasks, _, completed] = framework_tasks(&master, &sub.framework_id).await;
+    assert!(tasks.is_empty(), "{tasks:?}");
+    assert_eq!(completed.len(), 1, "{completed:?}");
+    m.stop().await;
+}

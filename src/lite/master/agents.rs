@@ -51,7 +51,11 @@ impl MasterShared {
                     msg.ip,
                     msg.port
                 );
-                self.remove_agent(&mut core, &ghost, "a new agent registered at the same address");
+                self.remove_agent(
+                    &mut core,
+                    &ghost,
+                    "a new agent registered at the same address",
+                );
             }
         }
         let previous = core.agents.remove(&id);
@@ -226,7 +230,7 @@ impl MasterShared {
                 && let Some(mut task) = f.tasks.remove(&task_id)
             {
                 task.record(status, state);
-                f.completed_tasks.push_back(task);
+                f.push_completed(task, self.config.max_completed_tasks_per_framework);
             }
         }
         if was_unreachable {
@@ -292,7 +296,7 @@ impl MasterShared {
                 && let Some(mut task) = f.tasks.remove(&task_id)
             {
                 task.record(status, TaskState::Lost);
-                f.completed_tasks.push_back(task);
+                f.push_completed(task, self.config.max_completed_tasks_per_framework);
             }
         }
         self.allocate(&mut core);
@@ -416,7 +420,7 @@ impl MasterShared {
                     framework.send(&Event::update(status.clone()));
                     task.record(status, task.state);
                 }
-                framework.completed_tasks.push_back(task);
+                framework.push_completed(task, self.config.max_completed_tasks_per_framework);
                 continue;
             }
             let state = match (partition_aware, unreachable) {
@@ -437,7 +441,7 @@ impl MasterShared {
             if unreachable {
                 framework.unreachable_tasks.insert(task_id, task);
             } else {
-                framework.completed_tasks.push_back(task);
+                framework.push_completed(task, self.config.max_completed_tasks_per_framework);
             }
             core.count_terminal(state);
         }

@@ -202,6 +202,7 @@ impl MasterShared {
         }
         core.filters.retain(|f| &f.framework_id != id);
         let mut agents = BTreeSet::new();
+        let max_completed = self.config.max_completed_tasks_per_framework;
         let tasks = std::mem::take(&mut framework.tasks);
         for (_, mut task) in tasks {
             agents.insert(task.agent_id().clone());
@@ -214,13 +215,10 @@ impl MasterShared {
                 task.record(status, TaskState::Killed);
                 core.count_terminal(TaskState::Killed);
             }
-            framework.completed_tasks.push_back(task);
+            framework.push_completed(task, max_completed);
         }
         for (_, task) in std::mem::take(&mut framework.unreachable_tasks) {
-            framework.completed_tasks.push_back(task);
-        }
-        while framework.completed_tasks.len() > self.config.max_completed_tasks_per_framework {
-            framework.completed_tasks.pop_front();
+            framework.push_completed(task, max_completed);
         }
         for agent_id in agents {
             if let Some(agent) = core.agents.get(&agent_id) {

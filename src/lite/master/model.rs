@@ -97,6 +97,15 @@ impl Framework {
         }
     }
 
+    /// Keeps a task as completed, dropping the oldest beyond `max`
+    /// (`--max_completed_tasks_per_framework`). Every task that completes goes through here.
+    pub fn push_completed(&mut self, task: Task, max: usize) {
+        self.completed_tasks.push_back(task);
+        while self.completed_tasks.len() > max {
+            self.completed_tasks.pop_front();
+        }
+    }
+
     pub fn is_partition_aware(&self) -> bool {
         self.info
             .has_capability(crate::mesos::framework::capability::PARTITION_AWARE)

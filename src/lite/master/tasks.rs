@@ -93,10 +93,7 @@ impl MasterShared {
             && task.status_update_state.is_some_and(TaskState::is_terminal)
         {
             let task = framework.tasks.remove(&ack.task_id).expect("found above");
-            framework.completed_tasks.push_back(task);
-            while framework.completed_tasks.len() > max_completed {
-                framework.completed_tasks.pop_front();
-            }
+            framework.push_completed(task, max_completed);
         }
         Ok(())
     }
