@@ -476,3 +476,31 @@ async fn tasks_lost_with_a_removed_agent_respect_max_completed_tasks() {
     assert_eq!(completed.len(), 1, "{completed:?}");
     m.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. Updates for tasks the master does not know still reach the framework.
+// ---------------------------------------------------------------------------------------------
+
+/// Mesos forwards every update of a known framework, so the framework can acknowledge it and
+/// the agent stops resending it; the master's own view does not change.
+#[tokio::test]
+async fn an_update_for_an_unknown_task_is_forwarded_to_the_framework() {
+    let c = master_only().await;
+    let master = c.master_url();
+    let mut agent = FakeAgent::start(&master, "cpus:1;mem:512").await;
+    agent.register(vec![], vec![]).await;
+    let mut sub = subscribe_framework(&master, framework_info("forward", &[])).await;
+    next_offers(&mut sub).await;
+    let sent = agent
+        .update(&sub.framework_id, "phantom", Finished, Finished)
+        .await;
+    let got = next_update_of(&mut sub, "phantom").await;
+    assert_eq!((got.state, &got.uuid), (Finished, &sent.uuid));
+    // Acknowledging it reaches the agent.
+    ack(&sub, &got).await;
+    let acked = agent.next_message("/acknowledge").await;
+    assert_eq!(acked["uuid"], json!(sent.uuid));
+    let [tasks, _, completed] = framework_tasks(&master, &sub.framework_id).await;
+    assert!(tasks.is_empty() && completed.is_empty());
+    c.shutdown().await;
+}

@@ -47,7 +47,11 @@ impl MasterShared {
             framework.tasks.insert(task_id.clone(), task);
         }
         let Some(task) = framework.tasks.get_mut(&task_id) else {
-            tracing::warn!("ignoring status update for unknown task {task_id}");
+            // Mesos forwards it anyway (`Master::statusUpdate`): the framework acknowledges it
+            // and the agent stops resending it, e.g. after the master completed the task
+            // while an acknowledgement to the agent was lost.
+            tracing::warn!("status update for unknown task {task_id}: forwarded only");
+            framework.send(&Event::update(update.status));
             return Ok(());
         };
         let was_terminal = task.state.is_terminal();
