@@ -504,3 +504,107 @@ async fn an_update_for_an_unknown_task_is_forwarded_to_the_framework() {
     assert!(tasks.is_empty() && completed.is_empty());
     c.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 4. A re-registering agent does not resurrect tasks the master has ended or moved.
+// ---------------------------------------------------------------------------------------------
+
+/// The master declared the task lost when the agent disconnected (a framework that does not
+/// checkpoint); the agent, alive all along, reports it running when it re-registers. It must
+/// not come back: the master tells the agent to kill it.
+#[tokio::test]
+async fn a_task_declared_lost_is_killed_not_resurrected_on_re_registration() {
+    let c = master_only().await;
+    let master = c.master_url();
+    let mut agent = FakeAgent::start(&master, "cpus:1;mem:512").await;
+    agent.register(vec![], vec![]).await;
+    let mut sub = subscribe_framework(&master, framework_info("no-checkpoint", &[])).await;
+    let offers = next_offers(&mut sub).await;
+    launch(
+        &sub,
+        &offers[0],
+        vec![command_task("t", &offers[0], "sleep 60", 0.1, 32.0)],
+    )
+    .await;
+    let (info, task) = agent.next_run_task().await;
+    agent.update(&sub.framework_id, "t", Running, Running).await;
+    await_state(&mut sub, "t", Running).await;
+    // The master loses the connection: TASK_LOST.
+    agent.stop_listening().await;
+    let events = await_state(&mut sub, "t", Lost).await;
+    let status = &events.last().unwrap().update.as_ref().unwrap().status;
+    assert_eq!(status.reason.as_deref(), Some("REASON_AGENT_DISCONNECTED"));
+    // The agent comes back with the task still running.
+    agent.listen_again().await;
+    agent
+        .register(
+            vec![info],
+            vec![reported(&sub.framework_id, &task, Running)],
+        )
+        .await;
+    let kill = agent.next_message("/kill_task").await;
+    assert_eq!(kill["task_id"]["value"], "t");
+    assert_eq!(kill["framework_id"]["value"], json!(sub.framework_id.value));
+    let [tasks, _, completed] = framework_tasks(&master, &sub.framework_id).await;
+    assert!(tasks.is_empty(), "the lost task came back: {tasks:?}");
+    assert_eq!(completed.len(), 1);
+    assert_eq!(completed[0].1, "TASK_LOST");
+    c.shutdown().await;
+}
+
+/// The framework runs task `t` on a real agent; another agent reports a `t` of that framework
+/// (a stale copy). The master keeps its task where it is and kills the stale copy, and updates
+/// from the stale copy's agent do not change the real task.
+#[tokio::test]
+async fn a_stale_report_does_not_overwrite_a_task_on_another_agent() {
+    let mut c = master_only().await;
+    let master = c.master_url();
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    let real_agent = c.agent_id(0).unwrap();
+    let mut fake = FakeAgent::start(&master, "cpus:1;mem:512").await;
+    fake.register(vec![], vec![]).await;
+    let info = framework_info("moved", &[]);
+    let mut sub = subscribe_framework(&master, info.clone()).await;
+    let offer = loop {
+        if let Some(o) = next_offers(&mut sub)
+            .await
+            .into_iter()
+            .find(|o| o.agent_id == real_agent)
+        {
+            break o;
+        }
+    };
+    let task = command_task("t", &offer, "sleep 60", 0.1, 32.0);
+    launch(&sub, &offer, vec![task.clone()]).await;
+    await_state(&mut sub, "t", Running).await;
+
+    let mut stale = task.clone();
+    stale.agent_id = fake.id.clone().unwrap();
+    let mut info = info;
+    info.id = Some(sub.framework_id.clone());
+    fake.register(
+        vec![info],
+        vec![reported(&sub.framework_id, &stale, Running)],
+    )
+    .await;
+    let kill = fake.next_message("/kill_task").await;
+    assert_eq!(kill["task_id"]["value"], "t");
+    let [tasks, _, _] = framework_tasks(&master, &sub.framework_id).await;
+    assert_eq!(
+        tasks,
+        [("t".into(), "TASK_RUNNING".into(), real_agent.value.clone())]
+    );
+    // The stale copy ends on the fake agent: forwarded, but the real task keeps running.
+    fake.update(&sub.framework_id, "t", Killed, Killed).await;
+    let got = next_update_of(&mut sub, "t").await;
+    assert_eq!(
+        (got.state, got.agent_id.as_ref()),
+        (Killed, fake.id.as_ref())
+    );
+    let [tasks, _, _] = framework_tasks(&master, &sub.framework_id).await;
+    assert_eq!(
+        tasks,
+        [("t".into(), "TASK_RUNNING".into(), real_agent.value.clone())]
+    );
+    c.shutdown().await;
+}

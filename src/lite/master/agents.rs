@@ -5,7 +5,7 @@
 use super::MasterShared;
 use super::model::{Agent, AgentLink, Framework, MasterCore, Task};
 use crate::lite::protocol::{
-    AgentRegistered, PING_PATH, Ping, RegisterAgent, ShutdownFramework, ToAgent,
+    AgentRegistered, KillTask, PING_PATH, Ping, RegisterAgent, ShutdownFramework, ToAgent,
 };
 use crate::mesos::ids::AgentId;
 use crate::mesos::resources::Resources;
@@ -164,6 +164,27 @@ impl MasterShared {
             }
             let framework = core.frameworks.get_mut(fw_id).expect("present");
             let task_id = &reported.task.task_id;
+            let held_on = framework
+                .tasks
+                .get(task_id)
+                .or_else(|| framework.unreachable_tasks.get(task_id))
+                .map(|t| t.agent_id() == agent_id);
+            let completed = framework
+                .completed_tasks
+                .iter()
+                .any(|t| &t.info.task_id == task_id);
+            if held_on == Some(false) || (held_on.is_none() && completed) {
+                // A stale copy: the framework's task of that id is on another agent, or the
+                // master already ended it (e.g. TASK_LOST when this agent disconnected). It
+                // must not come back, nor overwrite the real one: kill it here.
+                let kill = ToAgent::KillTask(KillTask {
+                    framework_id: fw_id.clone(),
+                    task_id: task_id.clone(),
+                    kill_policy: None,
+                });
+                agent_send(core, kill);
+                continue;
+            }
             if framework.unreachable_tasks.contains_key(task_id) && !framework.is_partition_aware()
             {
                 // Mesos shuts down non-partition-aware frameworks' tasks on an agent that

@@ -42,11 +42,19 @@ impl MasterShared {
             return Ok(());
         };
         let task_id = update.status.task_id.clone();
-        if let Some(task) = framework.unreachable_tasks.remove(&task_id) {
+        // Only the agent a task is on speaks for it (Mesos looks tasks up per agent): another
+        // agent's update is about a stale copy there, e.g. one the master told it to kill.
+        let on_agent = |t: &super::model::Task| t.agent_id() == &update.agent_id;
+        if framework
+            .unreachable_tasks
+            .get(&task_id)
+            .is_some_and(on_agent)
+        {
             // The agent came back: the task is known again.
+            let task = framework.unreachable_tasks.remove(&task_id).expect("found");
             framework.tasks.insert(task_id.clone(), task);
         }
-        let Some(task) = framework.tasks.get_mut(&task_id) else {
+        let Some(task) = framework.tasks.get_mut(&task_id).filter(|t| on_agent(t)) else {
             // Mesos forwards it anyway (`Master::statusUpdate`): the framework acknowledges it
             // and the agent stops resending it, e.g. after the master completed the task
             // while an acknowledgement to the agent was lost.
