@@ -608,3 +608,39 @@ async fn a_stale_report_does_not_overwrite_a_task_on_another_agent() {
     );
     c.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5, 6. Tasks a re-registering agent does not report.
+// ---------------------------------------------------------------------------------------------
+
+/// Task ids are unique per framework only: another framework's task of the same id in the
+/// report does not account for this framework's task.
+#[tokio::test]
+async fn unreported_tasks_are_matched_by_framework_and_task_id() {
+    let c = master_only().await;
+    let master = c.master_url();
+    let mut agent = FakeAgent::start(&master, "cpus:1;mem:512").await;
+    agent.register(vec![], vec![]).await;
+    let mut sub = subscribe_framework(&master, framework_info("mine", &[])).await;
+    let offers = next_offers(&mut sub).await;
+    launch(
+        &sub,
+        &offers[0],
+        vec![command_task("t", &offers[0], "sleep 60", 0.1, 32.0)],
+    )
+    .await;
+    let (_, task) = agent.next_run_task().await;
+    agent.update(&sub.framework_id, "t", Running, Running).await;
+    await_state(&mut sub, "t", Running).await;
+    // Re-registration reporting only another framework's task "t".
+    let other = FrameworkId::new("another-framework");
+    let mut other_info = framework_info("theirs", &[]);
+    other_info.id = Some(other.clone());
+    agent
+        .register(vec![other_info], vec![reported(&other, &task, Running)])
+        .await;
+    let events = await_state(&mut sub, "t", Lost).await;
+    let status = &events.last().unwrap().update.as_ref().unwrap().status;
+    assert_eq!(status.reason.as_deref(), Some("REASON_AGENT_RESTARTED"));
+    c.shutdown().await;
+}

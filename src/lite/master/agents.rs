@@ -7,10 +7,11 @@ use super::model::{Agent, AgentLink, Framework, MasterCore, Task};
 use crate::lite::protocol::{
     AgentRegistered, KillTask, PING_PATH, Ping, RegisterAgent, ShutdownFramework, ToAgent,
 };
-use crate::mesos::ids::AgentId;
+use crate::mesos::ids::{AgentId, FrameworkId, TaskId};
 use crate::mesos::resources::Resources;
 use crate::mesos::scheduler::Event;
 use crate::mesos::task::{TaskState, TaskStatus, TimeInfo, now_seconds, reason, source};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -218,7 +219,12 @@ impl MasterShared {
             framework.tasks.insert(task_id.clone(), task);
         }
         // Tasks the master placed on this agent that it no longer has (it restarted).
-        let reported: Vec<_> = msg.tasks.iter().map(|t| t.task.task_id.clone()).collect();
+        // Task ids are unique per framework only: match on both.
+        let reported: BTreeSet<(&FrameworkId, &TaskId)> = msg
+            .tasks
+            .iter()
+            .map(|t| (&t.framework_id, &t.task.task_id))
+            .collect();
         let mut gone = Vec::new();
         for f in core.frameworks.values() {
             for t in f.tasks.values() {
@@ -226,7 +232,7 @@ impl MasterShared {
                 if t.agent_id() == agent_id
                     && !t.state.is_terminal()
                     && !launching
-                    && !reported.contains(&t.info.task_id)
+                    && !reported.contains(&(&f.id, &t.info.task_id))
                 {
                     gone.push((f.id.clone(), t.info.task_id.clone(), f.is_partition_aware()));
                 }
