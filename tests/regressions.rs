@@ -644,3 +644,64 @@ async fn unreported_tasks_are_matched_by_framework_and_task_id() {
     assert_eq!(status.reason.as_deref(), Some("REASON_AGENT_RESTARTED"));
     c.shutdown().await;
 }
+
+/// A task held as unreachable that its agent, back, does not report, ends (TASK_GONE for
+/// partition-aware frameworks, TASK_LOST otherwise, REASON_AGENT_RESTARTED) and completes.
+async fn unreported_unreachable_task_ends(partition_aware: bool) {
+    let c = master_only().await;
+    let master = c.master_url();
+    let mut agent = FakeAgent::start(&master, "cpus:1;mem:512").await;
+    agent.register(vec![], vec![]).await;
+    let caps: &[&str] = if partition_aware {
+        &["PARTITION_AWARE"]
+    } else {
+        &[]
+    };
+    let mut sub = subscribe_framework(&master, checkpointing(framework_info("p", caps))).await;
+    let offers = next_offers(&mut sub).await;
+    launch(
+        &sub,
+        &offers[0],
+        vec![command_task("t", &offers[0], "sleep 60", 0.1, 32.0)],
+    )
+    .await;
+    agent.next_run_task().await;
+    agent.update(&sub.framework_id, "t", Running, Running).await;
+    await_state(&mut sub, "t", Running).await;
+    // Pings fail: unreachable.
+    agent.fail_pings.store(true, Ordering::SeqCst);
+    let (unreachable, ended) = if partition_aware {
+        (Unreachable, Gone)
+    } else {
+        (Lost, Lost)
+    };
+    await_state(&mut sub, "t", unreachable).await;
+    eventually(&master, "agent unreachable", |s| {
+        s.unreachable_slaves == 1.0
+    })
+    .await;
+    // Back, without the task.
+    agent.fail_pings.store(false, Ordering::SeqCst);
+    agent.register(vec![], vec![]).await;
+    let events = await_state(&mut sub, "t", ended).await;
+    let status = &events.last().unwrap().update.as_ref().unwrap().status;
+    assert_eq!(status.reason.as_deref(), Some("REASON_AGENT_RESTARTED"));
+    let [tasks, unreachable, completed] = framework_tasks(&master, &sub.framework_id).await;
+    assert!(
+        tasks.is_empty() && unreachable.is_empty(),
+        "{tasks:?} {unreachable:?}"
+    );
+    assert_eq!(completed.len(), 1);
+    assert_eq!(completed[0].1, ended.name());
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreported_unreachable_task_of_a_partition_aware_framework_is_gone() {
+    unreported_unreachable_task_ends(true).await;
+}
+
+#[tokio::test]
+async fn an_unreported_unreachable_task_of_a_non_partition_aware_framework_is_lost() {
+    unreported_unreachable_task_ends(false).await;
+}

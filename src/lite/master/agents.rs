@@ -218,7 +218,8 @@ impl MasterShared {
             task.state = reported.state;
             framework.tasks.insert(task_id.clone(), task);
         }
-        // Tasks the master placed on this agent that it no longer has (it restarted).
+        // Tasks the master placed on this agent that it no longer has (it restarted): running
+        // ones, and those held as unreachable, which would otherwise stay unreachable forever.
         // Task ids are unique per framework only: match on both.
         let reported: BTreeSet<(&FrameworkId, &TaskId)> = msg
             .tasks
@@ -227,37 +228,46 @@ impl MasterShared {
             .collect();
         let mut gone = Vec::new();
         for f in core.frameworks.values() {
-            for t in f.tasks.values() {
+            let missing = |t: &&Task| {
+                t.agent_id() == agent_id && !reported.contains(&(&f.id, &t.info.task_id))
+            };
+            for t in f.tasks.values().filter(missing) {
                 let launching = t.state == TaskState::Staging;
-                if t.agent_id() == agent_id
-                    && !t.state.is_terminal()
-                    && !launching
-                    && !reported.contains(&(&f.id, &t.info.task_id))
-                {
-                    gone.push((f.id.clone(), t.info.task_id.clone(), f.is_partition_aware()));
+                if !t.state.is_terminal() && !launching {
+                    gone.push((f.id.clone(), t.info.task_id.clone(), false));
                 }
             }
+            for t in f.unreachable_tasks.values().filter(missing) {
+                gone.push((f.id.clone(), t.info.task_id.clone(), true));
+            }
         }
-        for (fw_id, task_id, partition_aware) in gone {
-            let state = if partition_aware {
+        let max_completed = self.config.max_completed_tasks_per_framework;
+        for (fw_id, task_id, was_unreachable_task) in gone {
+            let f = core.frameworks.get_mut(&fw_id).expect("listed above");
+            let state = if f.is_partition_aware() {
                 TaskState::Gone
             } else {
                 TaskState::Lost
             };
-            let status = self.send_master_update(
-                core,
-                &fw_id,
-                &task_id,
-                Some(agent_id),
-                state,
-                reason::AGENT_RESTARTED,
-                "Task was not found on the re-registered agent",
-            );
-            if let Some(f) = core.frameworks.get_mut(&fw_id)
-                && let Some(mut task) = f.tasks.remove(&task_id)
-            {
-                task.record(status, state);
-                f.push_completed(task, self.config.max_completed_tasks_per_framework);
+            let held = if was_unreachable_task {
+                &mut f.unreachable_tasks
+            } else {
+                &mut f.tasks
+            };
+            let mut task = held.remove(&task_id).expect("listed above");
+            // A non-partition-aware framework's unreachable task is TASK_LOST already, and
+            // counted in the metrics as such.
+            let counted = task.state.is_terminal();
+            let mut status = TaskStatus::new(task_id, state);
+            status.source = Some(source::MASTER.into());
+            status.reason = Some(reason::AGENT_RESTARTED.into());
+            status.message = Some("Task was not found on the re-registered agent".into());
+            status.agent_id = Some(agent_id.clone());
+            f.send(&Event::update(status.clone()));
+            task.record(status, state);
+            f.push_completed(task, max_completed);
+            if !counted {
+                core.count_terminal(state);
             }
         }
         if was_unreachable {
