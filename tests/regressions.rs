@@ -705,3 +705,45 @@ async fn an_unreported_unreachable_task_of_a_partition_aware_framework_is_gone()
 async fn an_unreported_unreachable_task_of_a_non_partition_aware_framework_is_lost() {
     unreported_unreachable_task_ends(false).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. TaskInfo.kill_policy.
+// ---------------------------------------------------------------------------------------------
+
+/// A KILL without a kill policy uses the task's own `kill_policy` grace period, as Mesos's
+/// command executor does, before the 3 s default. The task ignores SIGTERM, so it ends only
+/// at the SIGKILL after the grace period.
+#[tokio::test]
+async fn a_kill_without_policy_uses_the_tasks_kill_policy() {
+    let mut c = master_only().await;
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    let mut sub = subscribe_framework(&c.master_url(), framework_info("policy", &[])).await;
+    let offers = next_offers(&mut sub).await;
+    let mut task = command_task("stubborn", &offers[0], "trap '' TERM; sleep 30", 0.1, 32.0);
+    task.kill_policy = Some(mmrun::mesos::task::KillPolicy {
+        grace_period: Some(mmrun::mesos::task::DurationInfo {
+            nanoseconds: 200_000_000,
+        }),
+    });
+    launch(&sub, &offers[0], vec![task]).await;
+    await_state(&mut sub, "stubborn", Running).await;
+    // Let the shell install its trap.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let kill = mmrun::mesos::scheduler::Call {
+        kill: Some(mmrun::mesos::scheduler::Kill {
+            task_id: TaskId::new("stubborn"),
+            agent_id: None,
+            kill_policy: None,
+        }),
+        ..mmrun::mesos::scheduler::Call::new(mmrun::mesos::scheduler::CallType::Kill, None)
+    };
+    let asked = Instant::now();
+    sub.call(kill).await.unwrap();
+    await_state(&mut sub, "stubborn", Killed).await;
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "killed after {took:?}: the task's 200 ms grace period was not used"
+    );
+    c.shutdown().await;
+}

@@ -23,7 +23,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub fn router(agent: Arc<AgentShared>) -> Router {
     Router::new()
@@ -100,10 +100,7 @@ async fn run_task(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Respons
 async fn kill_task(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
     match parse::<KillTask>(&body) {
         Ok(kill) => {
-            let grace = kill
-                .kill_policy
-                .and_then(|p| p.grace_period)
-                .map(|g| Duration::from_nanos(g.nanoseconds.max(0) as u64));
+            let grace = super::executor::grace_period(kill.kill_policy.as_ref());
             let key: TaskKey = (kill.framework_id, kill.task_id);
             if !agent.kill_task(&key, grace) {
                 tracing::debug!("kill for task {} which is not running here", key.1);

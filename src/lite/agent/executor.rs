@@ -7,7 +7,7 @@ use super::{AgentShared, RunningTask, TaskKey};
 use crate::lite::protocol::RunTask;
 use crate::mesos::framework::capability;
 use crate::mesos::ids::ContainerId;
-use crate::mesos::task::{ContainerStatus, TaskState, TaskStatus, reason};
+use crate::mesos::task::{ContainerStatus, KillPolicy, TaskState, TaskStatus, reason};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -69,11 +69,16 @@ impl AgentShared {
         tokio::spawn(async move { supervise(agent, key, killing_state, kill_rx).await });
     }
 
+    /// Kills a task with `grace` (the KILL's own policy), else the task's `kill_policy`, else
+    /// 3 s: the order in which Mesos's command executor picks the grace period.
     pub(super) fn kill_task(&self, key: &TaskKey, grace: Option<Duration>) -> bool {
         let core = self.core();
         match core.tasks.get(key) {
             Some(task) if !task.state.is_terminal() => {
-                let _ = task.kill.send(grace.unwrap_or(DEFAULT_KILL_GRACE));
+                let grace = grace
+                    .or_else(|| grace_period(task.info.kill_policy.as_ref()))
+                    .unwrap_or(DEFAULT_KILL_GRACE);
+                let _ = task.kill.send(grace);
                 true
             }
             _ => false,
@@ -94,6 +99,13 @@ impl AgentShared {
         }
         self.forget_updates(framework_id);
     }
+}
+
+/// A `KillPolicy`'s grace period, if it has one (negative counts as none at all).
+pub(super) fn grace_period(policy: Option<&KillPolicy>) -> Option<Duration> {
+    policy
+        .and_then(|p| p.grace_period.as_ref())
+        .map(|g| Duration::from_nanos(g.nanoseconds.max(0) as u64))
 }
 
 fn status(key: &TaskKey, state: TaskState, message: impl Into<String>) -> TaskStatus {
