@@ -747,3 +747,151 @@ async fn a_kill_without_policy_uses_the_tasks_kill_policy() {
     );
     c.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. An agent's shutdown_framework.
+// ---------------------------------------------------------------------------------------------
+
+/// (executors, completed executors) of an agent's `/state`, as (task id, state) lists.
+async fn agent_tasks(agent_url: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let state = get_json(&format!("{agent_url}/state")).await;
+    let mut running = Vec::new();
+    let mut done = Vec::new();
+    for f in state["frameworks"].as_array().unwrap() {
+        for (key, out) in [
+            ("executors", &mut running),
+            ("completed_executors", &mut done),
+        ] {
+            for e in f[key].as_array().unwrap() {
+                for t in e["tasks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .chain(e["completed_tasks"].as_array().unwrap())
+                {
+                    out.push((
+                        t["id"].as_str().unwrap().to_string(),
+                        t["state"].as_str().unwrap().to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    (running, done)
+}
+
+async fn agent_eventually(
+    agent_url: &str,
+    what: &str,
+    check: impl Fn(&(Vec<(String, String)>, Vec<(String, String)>)) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let tasks = agent_tasks(agent_url).await;
+        if check(&tasks) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {tasks:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// After `shutdown_framework` the framework's tasks end and complete on the agent (nothing is
+/// left waiting for an acknowledgement from a framework that is gone), so the same task id
+/// can be launched again.
+#[tokio::test]
+async fn a_shut_down_frameworks_tasks_complete_and_their_ids_can_run_again() {
+    let mut c = master_only().await;
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    let agent = c.agent_url(0).unwrap();
+    let agent_id = c.agent_id(0).unwrap();
+    let http = reqwest::Client::new();
+    let framework = json!({"value": "shut-down-framework"});
+    let run = json!({
+        "framework_id": framework,
+        "framework_info": {"user": "root", "name": "gone", "id": framework},
+        "task": {"name": "t", "task_id": {"value": "t"}, "agent_id": {"value": agent_id.value},
+                 "resources": [], "command": {"value": "sleep 30"}},
+    });
+    let post = |path: &str, body: &Value| {
+        http.post(format!("{agent}/api/mmrun/v1/{path}"))
+            .json(body)
+            .send()
+    };
+    assert_eq!(post("run_task", &run).await.unwrap().status(), 202);
+    agent_eventually(&agent, "t running", |(running, _)| {
+        running == &[("t".into(), "TASK_RUNNING".into())]
+    })
+    .await;
+    let shutdown = json!({"framework_id": framework});
+    assert_eq!(
+        post("shutdown_framework", &shutdown)
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    agent_eventually(&agent, "t completed", |(running, done)| {
+        running.is_empty() && done == &[("t".into(), "TASK_KILLED".into())]
+    })
+    .await;
+    // The same id runs again (the framework is back, e.g. after the master shut it down here).
+    assert_eq!(post("run_task", &run).await.unwrap().status(), 202);
+    agent_eventually(&agent, "t running again", |(running, _)| {
+        running == &[("t".into(), "TASK_RUNNING".into())]
+    })
+    .await;
+    post("shutdown_framework", &shutdown).await.unwrap();
+    c.shutdown().await;
+}
+
+/// A returning agent reports a task the master holds as unreachable for a framework that is
+/// not partition-aware: the master shuts the framework down there (it was told TASK_LOST) and,
+/// since a shut-down framework's tasks send nothing more, completes the task itself.
+#[tokio::test]
+async fn a_reported_unreachable_task_of_a_non_partition_aware_framework_completes() {
+    let c = master_only().await;
+    let master = c.master_url();
+    let mut agent = FakeAgent::start(&master, "cpus:1;mem:512").await;
+    agent.register(vec![], vec![]).await;
+    let mut sub = subscribe_framework(&master, checkpointing(framework_info("np", &[]))).await;
+    let offers = next_offers(&mut sub).await;
+    launch(
+        &sub,
+        &offers[0],
+        vec![command_task("t", &offers[0], "sleep 60", 0.1, 32.0)],
+    )
+    .await;
+    let (info, task) = agent.next_run_task().await;
+    agent.update(&sub.framework_id, "t", Running, Running).await;
+    await_state(&mut sub, "t", Running).await;
+    agent.fail_pings.store(true, Ordering::SeqCst);
+    await_state(&mut sub, "t", Lost).await;
+    eventually(&master, "agent unreachable", |s| {
+        s.unreachable_slaves == 1.0
+    })
+    .await;
+    agent.fail_pings.store(false, Ordering::SeqCst);
+    agent
+        .register(
+            vec![info],
+            vec![reported(&sub.framework_id, &task, Running)],
+        )
+        .await;
+    let shutdown = agent.next_message("/shutdown_framework").await;
+    assert_eq!(
+        shutdown["framework_id"]["value"],
+        json!(sub.framework_id.value)
+    );
+    let [tasks, unreachable, completed] = framework_tasks(&master, &sub.framework_id).await;
+    assert!(
+        tasks.is_empty() && unreachable.is_empty(),
+        "{tasks:?} {unreachable:?}"
+    );
+    assert_eq!(completed.len(), 1);
+    assert_eq!(completed[0].1, "TASK_LOST");
+    c.shutdown().await;
+}

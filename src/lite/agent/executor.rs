@@ -3,6 +3,7 @@
 //! `stderr` files; with the task's environment plus the executor variables Mesos sets.
 //! Each task gets its own process group so a kill reaches every process it started.
 
+use super::updates::complete_task;
 use super::{AgentShared, RunningTask, TaskKey};
 use crate::lite::protocol::RunTask;
 use crate::mesos::framework::capability;
@@ -48,6 +49,9 @@ impl AgentShared {
                 .join(&container_id.value);
             core.frameworks
                 .insert(run.framework_id.clone(), run.framework_info.clone());
+            // The framework is back (the master shut it down here for a while, e.g. when this
+            // agent returned after being unreachable): its updates go out again.
+            core.shut_down.remove(&run.framework_id);
             core.tasks.insert(
                 key.clone(),
                 RunningTask {
@@ -85,19 +89,32 @@ impl AgentShared {
         }
     }
 
-    /// Kills every task of a framework, at once (the framework is gone), and forgets it.
+    /// Kills every task of a framework, at once (the framework is gone), and forgets its
+    /// pending updates. As in Mesos, nothing more is sent for it: its tasks complete as soon as
+    /// they are terminal (see `send_update`), so they are not reported on re-registration and
+    /// their ids can be launched again.
     pub(super) fn shutdown_framework(&self, framework_id: &crate::mesos::ids::FrameworkId) {
-        let keys: Vec<TaskKey> = self
-            .core()
-            .tasks
-            .keys()
-            .filter(|k| &k.0 == framework_id)
-            .cloned()
-            .collect();
+        let keys: Vec<TaskKey> = {
+            let mut core = self.core();
+            core.shut_down.insert(framework_id.clone());
+            core.updates.retain(|key, _| &key.0 != framework_id);
+            let keys: Vec<TaskKey> = core
+                .tasks
+                .keys()
+                .filter(|k| &k.0 == framework_id)
+                .cloned()
+                .collect();
+            // Those already terminal were only waiting for acknowledgements that cannot come.
+            for key in &keys {
+                if core.tasks[key].state.is_terminal() {
+                    complete_task(&mut core, key);
+                }
+            }
+            keys
+        };
         for key in keys {
             self.kill_task(&key, Some(Duration::ZERO));
         }
-        self.forget_updates(framework_id);
     }
 }
 
@@ -305,9 +322,62 @@ pub async fn kill_all(agent: &Arc<AgentShared>, grace: Option<Duration>) {
     }
 }
 
-/// SIGKILLs every task's process group, synchronously (crash, drop).
+/// SIGKILLs every running task's process group, synchronously (crash, drop). An ended task's
+/// group is gone (its supervisor killed it) and its pid may be another process's by now.
 pub fn kill_all_now(agent: &AgentShared) {
     for task in agent.core().tasks.values() {
-        kill_group(task.pid, libc::SIGKILL);
+        if !task.state.is_terminal() {
+            kill_group(task.pid, libc::SIGKILL);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lite::agent::{Agent, AgentConfig};
+    use crate::mesos::ids::FrameworkId;
+
+    /// `kill_all_now` must not signal the process group recorded for a task that has ended:
+    /// that pid may belong to an unrelated process by now.
+    #[tokio::test]
+    async fn kill_all_now_spares_the_process_groups_of_ended_tasks() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // No master listens there: the agent never registers, which does not matter here.
+        let config = AgentConfig::in_process("127.0.0.1:9".parse().unwrap(), dir.path().into());
+        let agent = Agent::start_on(listener, config, None).unwrap();
+        // A process group of its own, standing for whoever got an ended task's pid.
+        let mut bystander = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let info: crate::mesos::task::TaskInfo = serde_json::from_value(serde_json::json!(
+            {"name": "t", "task_id": {"value": "t"}, "agent_id": {"value": "a"}}
+        ))
+        .unwrap();
+        let framework_id = FrameworkId::new("f");
+        let (kill, _) = mpsc::unbounded_channel();
+        agent.shared.core().tasks.insert(
+            (framework_id.clone(), info.task_id.clone()),
+            RunningTask {
+                framework_id,
+                info,
+                state: TaskState::Finished,
+                statuses: vec![],
+                container_id: ContainerId::new("c"),
+                sandbox: dir.path().into(),
+                pid: Some(bystander.id()),
+                kill,
+            },
+        );
+        kill_all_now(&agent.shared);
+        std::thread::sleep(Duration::from_millis(100));
+        let alive = bystander.try_wait().unwrap().is_none();
+        let _ = bystander.kill();
+        let _ = bystander.wait();
+        agent.crash().await;
+        assert!(alive, "an ended task's process group was signalled");
     }
 }

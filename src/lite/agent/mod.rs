@@ -15,7 +15,7 @@ use crate::lite::http::serve;
 use crate::mesos::framework::{FrameworkInfo, MasterInfo};
 use crate::mesos::ids::{AgentId, ContainerId, FrameworkId, TaskId};
 use crate::mesos::task::{TaskInfo, TaskState, TaskStatus, now_seconds};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -57,6 +57,9 @@ pub struct AgentCore {
     pub tasks: BTreeMap<TaskKey, RunningTask>,
     pub completed: VecDeque<RunningTask>,
     pub updates: BTreeMap<TaskKey, VecDeque<PendingUpdate>>,
+    /// Frameworks shut down here (until one runs a task again): no update is queued for them,
+    /// and their tasks complete as soon as they are terminal.
+    pub shut_down: BTreeSet<FrameworkId>,
 }
 
 pub struct AgentShared {
@@ -145,6 +148,7 @@ impl Agent {
                 tasks: BTreeMap::new(),
                 completed: VecDeque::new(),
                 updates: BTreeMap::new(),
+                shut_down: BTreeSet::new(),
             }),
             config,
             addr,

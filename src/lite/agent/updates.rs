@@ -2,7 +2,7 @@
 //! master and resent every `status_update_retry` until the framework acknowledges it, then the
 //! next goes out. This is what makes "updates with a uuid are resent until acknowledged" true.
 
-use super::{AgentShared, PendingUpdate, TaskKey};
+use super::{AgentCore, AgentShared, PendingUpdate, TaskKey};
 use crate::lite::protocol::{STATUS_UPDATE_PATH, StatusUpdate};
 use crate::mesos::ids::ExecutorId;
 use crate::mesos::task::{TaskState, TaskStatus, source};
@@ -37,6 +37,14 @@ impl AgentShared {
                 task.state = status.state;
                 task.statuses.push(status.clone());
             }
+            if core.shut_down.contains(&key.0) {
+                // The framework was shut down here: nobody will acknowledge the update (Mesos
+                // drops updates for a terminating framework too). A terminal task is done.
+                if status.state.is_terminal() {
+                    complete_task(&mut core, key);
+                }
+                return;
+            }
             core.updates
                 .entry(key.clone())
                 .or_default()
@@ -70,21 +78,11 @@ impl AgentShared {
                 core.updates.remove(key);
                 if acked.status.state.is_terminal() {
                     // Mesos cleans a task up once its terminal update is acknowledged.
-                    if let Some(task) = core.tasks.remove(key) {
-                        core.completed.push_back(task);
-                        while core.completed.len() > 1000 {
-                            core.completed.pop_front();
-                        }
-                    }
+                    complete_task(&mut core, key);
                 }
             }
         }
         self.updates_changed.notify_one();
-    }
-
-    /// Drops every pending update of a framework (it was removed).
-    pub(super) fn forget_updates(&self, framework_id: &crate::mesos::ids::FrameworkId) {
-        self.core().updates.retain(|key, _| &key.0 != framework_id);
     }
 
     /// The latest state of a task, which the master records even while older updates wait.
@@ -97,6 +95,16 @@ impl AgentShared {
                 .find(|t| (&t.framework_id, &t.info.task_id) == (&key.0, &key.1))
                 .map(|t| t.state)
         })
+    }
+}
+
+/// Moves a task to the completed ones (the last 1000 are kept).
+pub(super) fn complete_task(core: &mut AgentCore, key: &TaskKey) {
+    if let Some(task) = core.tasks.remove(key) {
+        core.completed.push_back(task);
+        while core.completed.len() > 1000 {
+            core.completed.pop_front();
+        }
     }
 }
 

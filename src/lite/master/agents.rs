@@ -189,7 +189,13 @@ impl MasterShared {
             if framework.unreachable_tasks.contains_key(task_id) && !framework.is_partition_aware()
             {
                 // Mesos shuts down non-partition-aware frameworks' tasks on an agent that
-                // comes back: the framework was already told they were lost.
+                // comes back: the framework was already told they were lost. The agent sends
+                // nothing more for a framework it shut down, so the task completes here, lost.
+                let task = framework
+                    .unreachable_tasks
+                    .remove(task_id)
+                    .expect("checked");
+                framework.push_completed(task, self.config.max_completed_tasks_per_framework);
                 let shutdown = ToAgent::ShutdownFramework(ShutdownFramework {
                     framework_id: fw_id.clone(),
                 });
