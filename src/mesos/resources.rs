@@ -326,9 +326,20 @@ impl Resources {
     /// Parses the `--resources` flag: `cpus:2;mem:1024;ports:[31000-32000];disks:{a,b}`, with an
     /// optional `(role)` after the name, or the JSON array form.
     pub fn parse(text: &str) -> Result<Resources, String> {
+        Resources::parse_with_role(text, "*")
+    }
+
+    /// `parse`, with `default_role` for resources that name no role (the agent's
+    /// `--default_role`, as Mesos's `Resources::parse(text, defaultRole)`).
+    pub fn parse_with_role(text: &str, default_role: &str) -> Result<Resources, String> {
         let text = text.trim();
         if text.starts_with('[') {
-            let list: Vec<Resource> = serde_json::from_str(text)
+            let mut list: Vec<Value> = serde_json::from_str(text)
+                .map_err(|e| format!("--resources looks like JSON but does not parse: {e}"))?;
+            for item in list.iter_mut().filter_map(Value::as_object_mut) {
+                item.entry("role").or_insert_with(|| json!(default_role));
+            }
+            let list: Vec<Resource> = serde_json::from_value(Value::Array(list))
                 .map_err(|e| format!("--resources looks like JSON but does not parse: {e}"))?;
             for r in &list {
                 r.validate()?;
@@ -347,7 +358,7 @@ impl Resources {
                     })?;
                     (name.trim(), role.trim())
                 }
-                None => (key.trim(), "*"),
+                None => (key.trim(), default_role),
             };
             if name.is_empty() {
                 return Err(format!("'{part}' has no resource name"));
@@ -376,15 +387,25 @@ impl Resources {
 
     /// What a Mesos agent offers when `--resources` leaves a standard resource out.
     pub fn with_agent_defaults(self) -> Resources {
+        self.with_agent_defaults_for("*")
+    }
+
+    /// `with_agent_defaults`, the defaults taking `role` (the agent's `--default_role`).
+    pub fn with_agent_defaults_for(self, role: &str) -> Resources {
         let mut out = self;
         let has = |r: &Resources, n: &str| r.0.iter().any(|x| x.name == n);
+        let mut defaults = Vec::new();
         for (name, value) in [("cpus", 1.0), ("mem", 1024.0), ("disk", 10240.0)] {
             if !has(&out, name) {
-                out.add_one(Resource::scalar(name, value));
+                defaults.push(Resource::scalar(name, value));
             }
         }
         if !has(&out, "ports") {
-            out.add_one(Resource::ranges("ports", Ranges::new([(31000, 32000)])));
+            defaults.push(Resource::ranges("ports", Ranges::new([(31000, 32000)])));
+        }
+        for mut r in defaults {
+            r.role = Some(role.into());
+            out.add_one(r);
         }
         out
     }

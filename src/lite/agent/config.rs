@@ -78,7 +78,7 @@ pub const AGENT_FLAGS: &[FlagSpec] = &[
     FlagSpec {
         name: "default_role",
         default: Some("*"),
-        help: "Role of resources given without one.",
+        help: "Role of the resources given without one, and of the default resources (cpus, mem, disk, ports) the agent adds.",
     },
     FlagSpec {
         name: "switch_user",
@@ -160,11 +160,19 @@ impl AgentConfig {
         let work_dir = flags
             .get("work_dir")
             .ok_or("--work_dir is required: give a directory for task sandboxes (e.g. --work_dir=/tmp/mesos)")?;
+        // As in Mesos: resources given without a role, and the defaults filled in, take it.
+        let default_role = flags.get("default_role").unwrap_or("*");
+        if default_role.is_empty() || default_role.contains(char::is_whitespace) {
+            return Err(format!(
+                "--default_role='{default_role}' is not a valid role"
+            ));
+        }
         let resources = match flags.get("resources") {
-            Some(text) => Resources::parse(text).map_err(|e| format!("--resources: {e}"))?,
+            Some(text) => Resources::parse_with_role(text, default_role)
+                .map_err(|e| format!("--resources: {e}"))?,
             None => Resources::default(),
         }
-        .with_agent_defaults();
+        .with_agent_defaults_for(default_role);
         let attributes = match flags.get("attributes") {
             Some(text) => parse_attributes(text).map_err(|e| format!("--attributes: {e}"))?,
             None => vec![],
@@ -241,6 +249,54 @@ mod tests {
         assert_eq!(c.resources.scalar("cpus"), 2.0);
         assert_eq!(c.resources.scalar("disk"), 10240.0);
         assert_eq!(c.containerizers, ["docker", "mesos"]);
+    }
+
+    /// As in Mesos, resources given without a role, and the defaults the agent fills in, take
+    /// `--default_role`; an explicit `(*)` stays unreserved.
+    #[test]
+    fn default_role_applies_to_resources_without_one() {
+        let roles = |c: &AgentConfig| -> Vec<(String, String)> {
+            c.resources
+                .iter()
+                .map(|r| (r.name.clone(), r.role.clone().unwrap_or_default()))
+                .collect()
+        };
+        let c = load(&[
+            "--master=127.0.0.1:5050",
+            "--work_dir=/tmp/agent",
+            "--default_role=web",
+            "--resources=cpus:2;mem(*):512;gpus(db):1",
+        ])
+        .unwrap();
+        let mut got = roles(&c);
+        got.sort();
+        let want = [
+            ("cpus", "web"),
+            ("disk", "web"),
+            ("gpus", "db"),
+            ("mem", "*"),
+            ("ports", "web"),
+        ];
+        assert_eq!(got, want.map(|(n, r)| (n.to_string(), r.to_string())));
+        let json = load(&[
+            "--master=127.0.0.1:5050",
+            "--work_dir=/tmp/agent",
+            "--default_role=web",
+            r#"--resources=[{"name":"cpus","type":"SCALAR","scalar":{"value":1}},{"name":"mem","type":"SCALAR","scalar":{"value":64},"role":"*"}]"#,
+        ])
+        .unwrap();
+        let json_roles = roles(&json);
+        assert!(
+            json_roles.contains(&("cpus".into(), "web".into())),
+            "{json_roles:?}"
+        );
+        assert!(
+            json_roles.contains(&("mem".into(), "*".into())),
+            "{json_roles:?}"
+        );
+        // Without the flag everything is unreserved, as before.
+        let plain = load(&["--master=127.0.0.1:5050", "--work_dir=/tmp/agent"]).unwrap();
+        assert!(roles(&plain).iter().all(|(_, r)| r == "*"));
     }
 
     #[test]
