@@ -73,7 +73,7 @@ pub const AGENT_FLAGS: &[FlagSpec] = &[
     FlagSpec {
         name: "executor_shutdown_grace_period",
         default: Some("5secs"),
-        help: "Default time a killed task gets between SIGTERM and SIGKILL.",
+        help: "Time each task gets between SIGTERM and SIGKILL when the agent stops gracefully (SIGTERM, Ctrl-C). A framework's KILL uses its kill policy instead.",
     },
     FlagSpec {
         name: "default_role",
@@ -131,6 +131,7 @@ pub struct AgentConfig {
     pub attributes: Vec<Attribute>,
     pub containerizers: Vec<String>,
     pub registration_backoff_factor: Duration,
+    /// On a graceful stop, each task's time between SIGTERM and SIGKILL.
     pub executor_shutdown_grace_period: Duration,
     /// Mesos resends an unacknowledged update after 10 s, backing off to 10 min.
     pub status_update_retry: Duration,
@@ -297,6 +298,19 @@ mod tests {
         // Without the flag everything is unreserved, as before.
         let plain = load(&["--master=127.0.0.1:5050", "--work_dir=/tmp/agent"]).unwrap();
         assert!(roles(&plain).iter().all(|(_, r)| r == "*"));
+    }
+
+    /// The grace period applies when the agent stops gracefully, not to a framework's KILL
+    /// (which uses the kill policy, else 3 s): the help must say so.
+    #[test]
+    fn executor_shutdown_grace_period_help_describes_the_graceful_stop() {
+        let help = AGENT_FLAGS
+            .iter()
+            .find(|f| f.name == "executor_shutdown_grace_period")
+            .unwrap()
+            .help;
+        assert!(help.contains("agent stops gracefully"), "{help}");
+        assert!(!help.contains("killed task gets"), "{help}");
     }
 
     #[test]
