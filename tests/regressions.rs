@@ -895,3 +895,36 @@ async fn a_reported_unreachable_task_of_a_non_partition_aware_framework_complete
     assert_eq!(completed[0].1, "TASK_LOST");
     c.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 13. A terminal state is final (Mesos's `Master::updateTask`), updates are still forwarded.
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_terminal_task_state_is_final_and_later_updates_are_still_forwarded() {
+    let c = master_only().await;
+    let master = c.master_url();
+    let mut agent = FakeAgent::start(&master, "cpus:1;mem:512").await;
+    agent.register(vec![], vec![]).await;
+    let mut sub = subscribe_framework(&master, framework_info("final", &[])).await;
+    let offers = next_offers(&mut sub).await;
+    launch(
+        &sub,
+        &offers[0],
+        vec![command_task("t", &offers[0], "true", 0.1, 32.0)],
+    )
+    .await;
+    agent.next_run_task().await;
+    // Nothing is acknowledged, so the task stays in `tasks` with every update.
+    for (state, latest) in [(Running, Running), (Finished, Finished), (Failed, Failed)] {
+        let sent = agent.update(&sub.framework_id, "t", state, latest).await;
+        let got = next_update_of(&mut sub, "t").await;
+        assert_eq!((got.state, &got.uuid), (state, &sent.uuid));
+    }
+    let [tasks, _, _] = framework_tasks(&master, &sub.framework_id).await;
+    assert_eq!(tasks[0].1, "TASK_FINISHED", "{tasks:?}");
+    let metrics = get_json(&format!("{master}/metrics/snapshot")).await;
+    assert_eq!(metrics["master/tasks_finished"], 1.0);
+    assert_eq!(metrics["master/tasks_failed"], 0.0);
+    c.shutdown().await;
+}

@@ -100,8 +100,9 @@ impl TaskState {
         self.name().trim_start_matches("TASK_").to_lowercase()
     }
 
-    /// Whether a task may move from `self` to `next`. Updates that would break this are
-    /// ignored by the master, as Mesos ignores updates for terminal tasks.
+    /// Whether a task may move from `self` to `next` in the lives Mesos's executors and master
+    /// produce. Not enforced: like Mesos's `Master::updateTask`, mmrun's master records and
+    /// forwards every update and only keeps a terminal state from changing.
     pub fn can_become(self, next: TaskState) -> bool {
         use TaskState::*;
         if self == next {

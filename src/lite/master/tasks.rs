@@ -63,7 +63,9 @@ impl MasterShared {
             return Ok(());
         };
         let was_terminal = task.state.is_terminal();
-        let latest = if was_terminal && !update.latest_state.is_terminal() {
+        // As Mesos's `Master::updateTask`: a terminal state is final (not even another terminal
+        // state replaces it); the status is still recorded and forwarded, to be acknowledged.
+        let latest = if was_terminal {
             task.state
         } else {
             update.latest_state
