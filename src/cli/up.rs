@@ -3,6 +3,8 @@
 
 use crate::exit_codes;
 use crate::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
+use crate::mesos::attributes::parse_attributes;
+use crate::mesos::resources::Resources;
 use clap::Args;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -63,16 +65,12 @@ pub async fn run(args: UpArgs) -> i32 {
     };
     let started = tokio::select! {
         r = start_agents(&mut cluster, args.agents, &agent_options) => r,
-        _ = super::interrupted() => Err("interrupted".to_string()),
+        _ = super::interrupted() => Err((exit_codes::INTERRUPTED, "interrupted".to_string())),
     };
-    if let Err(e) = started {
+    if let Err((code, e)) = started {
         eprintln!("mmrun up: {e}");
         cluster.shutdown().await;
-        return if e == "interrupted" {
-            exit_codes::INTERRUPTED
-        } else {
-            exit_codes::USAGE
-        };
+        return code;
     }
     let master = cluster.master_addr();
     println!("mmrun: cluster up: 1 master, {} agent(s)", args.agents);
@@ -97,13 +95,57 @@ pub async fn run(args: UpArgs) -> i32 {
     exit_codes::OK
 }
 
+/// Starts the agents; on failure, the exit code and why. Bad `--resources` or `--attributes`
+/// are a usage error (checked before any agent starts); an agent that cannot listen or does
+/// not register is the environment's failure, not the user's.
 async fn start_agents(
     cluster: &mut LocalCluster,
     count: usize,
     options: &AgentOptions,
-) -> Result<(), String> {
+) -> Result<(), (i32, String)> {
+    let usage = |e: String| (exit_codes::USAGE, e);
+    if let Some(r) = &options.resources {
+        Resources::parse(r).map_err(|e| usage(format!("--resources: {e}")))?;
+    }
+    if let Some(a) = &options.attributes {
+        parse_attributes(a).map_err(|e| usage(format!("--attributes: {e}")))?;
+    }
     for _ in 0..count {
-        cluster.add_agent(options.clone()).await?;
+        cluster
+            .add_agent(options.clone())
+            .await
+            .map_err(|e| (exit_codes::ENVIRONMENT, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn agents_that_fail_are_environment_errors_and_bad_options_usage_errors() {
+        // No agent registers within no time at all: the environment failed.
+        let options = ClusterOptions {
+            registration_timeout: Duration::ZERO,
+            ..ClusterOptions::default()
+        };
+        let mut cluster = LocalCluster::start(options).await.unwrap();
+        let failed = start_agents(&mut cluster, 1, &AgentOptions::default()).await;
+        assert_eq!(failed.unwrap_err().0, exit_codes::ENVIRONMENT);
+        for bad in [
+            AgentOptions {
+                resources: Some("cpus:x".into()),
+                ..AgentOptions::default()
+            },
+            AgentOptions {
+                attributes: Some("rack".into()),
+                ..AgentOptions::default()
+            },
+        ] {
+            let refused = start_agents(&mut cluster, 1, &bad).await.unwrap_err();
+            assert_eq!(refused.0, exit_codes::USAGE, "{}", refused.1);
+        }
+        cluster.shutdown().await;
+    }
 }
