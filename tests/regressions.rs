@@ -183,17 +183,6 @@ impl FakeAgent {
             serde_json::from_value(run["task"].clone()).unwrap(),
         )
     }
-
-    /// Messages received so far to `path`, without waiting.
-    fn drain(&mut self, path: &str) -> Vec<Value> {
-        let mut out = Vec::new();
-        while let Ok((p, body)) = self.received.try_recv() {
-            if p.ends_with(path) {
-                out.push(body);
-            }
-        }
-        out
-    }
 }
 
 impl Drop for FakeAgent {
@@ -384,7 +373,7 @@ async fn a_new_agent_at_a_registered_agents_address_removes_the_old_one() {
         .iter()
         .map(|s| s["id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids, [new_id.value.clone()]);
+    assert_eq!(ids, [new_id.value]);
     new.crash().await;
     c.shutdown().await;
 }

@@ -143,9 +143,9 @@ impl MasterShared {
                     });
                     token
                 });
-                allocations
-                    .get_mut(&framework_id)
-                    .map(|a| *a = a.add(&usable));
+                if let Some(a) = allocations.get_mut(&framework_id) {
+                    *a = a.add(&usable);
+                }
                 core.offers.insert(
                     offer_id.clone(),
                     OfferRecord {
