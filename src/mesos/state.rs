@@ -143,6 +143,21 @@ pub struct StateTaskStatus {
     pub healthy: Option<bool>,
 }
 
+impl From<&super::task::TaskStatus> for StateTaskStatus {
+    /// The legacy rendering of a status: state and time only (no reason or source here).
+    fn from(s: &super::task::TaskStatus) -> StateTaskStatus {
+        StateTaskStatus {
+            state: s.state.name().into(),
+            timestamp: s.timestamp.unwrap_or(0.0),
+            container_status: s
+                .container_status
+                .as_ref()
+                .and_then(|c| serde_json::to_value(c).ok()),
+            healthy: s.healthy,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StateTask {
     pub id: String,

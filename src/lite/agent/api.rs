@@ -146,19 +146,7 @@ fn task_view(t: &RunningTask, agent_id: &str) -> StateTask {
             .first()
             .and_then(|r| r.allocation_info.as_ref())
             .map(|a| a.role.clone()),
-        statuses: t
-            .statuses
-            .iter()
-            .map(|s| StateTaskStatus {
-                state: s.state.name().into(),
-                timestamp: s.timestamp.unwrap_or(0.0),
-                container_status: s
-                    .container_status
-                    .as_ref()
-                    .and_then(|c| serde_json::to_value(c).ok()),
-                healthy: s.healthy,
-            })
-            .collect(),
+        statuses: t.statuses.iter().map(StateTaskStatus::from).collect(),
         user: None,
         labels: None,
         container: t.info.container.clone(),

@@ -49,19 +49,7 @@ pub fn state_task(task: &Task) -> StateTask {
         state: task.state.name().into(),
         resources: task.resources().to_legacy_object(),
         role: Some(task.role.clone()),
-        statuses: task
-            .statuses
-            .iter()
-            .map(|s| StateTaskStatus {
-                state: s.state.name().into(),
-                timestamp: s.timestamp.unwrap_or(0.0),
-                container_status: s
-                    .container_status
-                    .as_ref()
-                    .and_then(|c| serde_json::to_value(c).ok()),
-                healthy: s.healthy,
-            })
-            .collect(),
+        statuses: task.statuses.iter().map(StateTaskStatus::from).collect(),
         user: task.user.clone(),
         labels: legacy_labels(&task.info.labels),
         container: task.info.container.clone(),
