@@ -4,6 +4,7 @@
 //! - the shipped suite (scripts/) at -j 1 and -j 2, wall time through the real runner;
 //! - the overhead per scenario: an empty script (engine build + compile + run), and a scenario
 //!   that only brings a cluster up (master + 1 agent) and tears it down.
+//!
 //! Target: ≤ 50 ms overhead per scenario in-process. Figures, not assertions: this never fails.
 
 use mmrun::cluster::embedded::Embedded;
