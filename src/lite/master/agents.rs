@@ -63,15 +63,7 @@ impl MasterShared {
         let was_unreachable = core.unreachable_agents.remove(&id).is_some();
         let registered_time = previous.as_ref().map_or(now, |a| a.registered_time);
         // Offers on the agent's old incarnation are void.
-        let stale: Vec<_> = core
-            .offers
-            .values()
-            .filter(|o| o.agent_id == id)
-            .map(|o| o.id.clone())
-            .collect();
-        for offer in stale {
-            self.remove_offer(&mut core, &offer, true);
-        }
+        self.remove_offers_where(&mut core, true, |o| o.agent_id == id);
         let link = self.open_link(&id, &msg.ip, msg.port);
         let agent = Agent {
             id: id.clone(),
@@ -305,15 +297,7 @@ impl MasterShared {
         agent.active = false;
         let message = format!("Agent {} disconnected", agent.hostname);
         tracing::info!("agent {id} disconnected; deactivated");
-        let offers: Vec<_> = core
-            .offers
-            .values()
-            .filter(|o| &o.agent_id == id)
-            .map(|o| o.id.clone())
-            .collect();
-        for offer in offers {
-            self.remove_offer(&mut core, &offer, true);
-        }
+        self.remove_offers_where(&mut core, true, |o| &o.agent_id == id);
         let lost: Vec<_> = core
             .frameworks
             .values()
@@ -353,15 +337,7 @@ impl MasterShared {
         if !core.agents.contains_key(id) {
             return;
         }
-        let offers: Vec<_> = core
-            .offers
-            .values()
-            .filter(|o| &o.agent_id == id)
-            .map(|o| o.id.clone())
-            .collect();
-        for offer in offers {
-            self.remove_offer(&mut core, &offer, true);
-        }
+        self.remove_offers_where(&mut core, true, |o| &o.agent_id == id);
         let agent = core.agents.remove(id).expect("checked above");
         let now = now_seconds();
         core.unreachable_agents.insert(id.clone(), now);
@@ -402,15 +378,7 @@ impl MasterShared {
         if !core.agents.contains_key(id) {
             return false;
         }
-        let offers: Vec<_> = core
-            .offers
-            .values()
-            .filter(|o| &o.agent_id == id)
-            .map(|o| o.id.clone())
-            .collect();
-        for offer in offers {
-            self.remove_offer(core, &offer, true);
-        }
+        self.remove_offers_where(core, true, |o| &o.agent_id == id);
         let agent = core.agents.remove(id).expect("checked above");
         core.filters.retain(|f| &f.agent_id != id);
         let message = format!("Agent {} removed: {why}", agent.hostname);

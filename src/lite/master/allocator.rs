@@ -183,6 +183,24 @@ impl MasterShared {
         Some(offer)
     }
 
+    /// Drops every offer `which` selects; with `rescind` their frameworks are told.
+    pub(super) fn remove_offers_where(
+        self: &Arc<Self>,
+        core: &mut MasterCore,
+        rescind: bool,
+        which: impl Fn(&OfferRecord) -> bool,
+    ) {
+        let ids: Vec<OfferId> = core
+            .offers
+            .values()
+            .filter(|o| which(o))
+            .map(|o| o.id.clone())
+            .collect();
+        for id in ids {
+            self.remove_offer(core, &id, rescind);
+        }
+    }
+
     fn add_filter(
         self: &Arc<Self>,
         core: &mut MasterCore,

@@ -72,15 +72,7 @@ impl MasterShared {
         let suppressed: BTreeSet<String> = suppressed_roles.into_iter().collect();
         let id = match info.id.clone() {
             Some(id) if core.frameworks.contains_key(&id) => {
-                let offers: Vec<_> = core
-                    .offers
-                    .values()
-                    .filter(|o| o.framework_id == id)
-                    .map(|o| o.id.clone())
-                    .collect();
-                for offer in offers {
-                    self.remove_offer(&mut core, &offer, false);
-                }
+                self.remove_offers_where(&mut core, false, |o| o.framework_id == id);
                 let framework = core.frameworks.get_mut(&id).expect("checked above");
                 if let Some(old) = framework.stream.take() {
                     old.send(&Event::error("Framework failed over"));
@@ -165,15 +157,7 @@ impl MasterShared {
         tracing::info!(
             "framework {framework_id} disconnected; removing it in {timeout:?} unless it resubscribes"
         );
-        let offers: Vec<_> = core
-            .offers
-            .values()
-            .filter(|o| &o.framework_id == framework_id)
-            .map(|o| o.id.clone())
-            .collect();
-        for offer in offers {
-            self.remove_offer(&mut core, &offer, false);
-        }
+        self.remove_offers_where(&mut core, false, |o| &o.framework_id == framework_id);
         let id = framework_id.clone();
         self.after(timeout, Some(timer), move |master| {
             let mut core = master.core();
@@ -191,15 +175,7 @@ impl MasterShared {
         let Some(mut framework) = core.frameworks.remove(id) else {
             return;
         };
-        let offers: Vec<_> = core
-            .offers
-            .values()
-            .filter(|o| &o.framework_id == id)
-            .map(|o| o.id.clone())
-            .collect();
-        for offer in offers {
-            self.remove_offer(core, &offer, false);
-        }
+        self.remove_offers_where(core, false, |o| &o.framework_id == id);
         core.filters.retain(|f| &f.framework_id != id);
         let mut agents = BTreeSet::new();
         let max_completed = self.config.max_completed_tasks_per_framework;
