@@ -351,7 +351,7 @@ async fn a_new_agent_at_a_registered_agents_address_removes_the_old_one() {
 
     // A new agent process, same address, no id.
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let listener = mmrun::lite::cluster::rebind(addr).await.unwrap();
     let config = mmrun::lite::agent::AgentConfig::in_process(c.master_addr(), dir.path().into());
     let new = mmrun::lite::agent::Agent::start_on(listener, config, None).unwrap();
     let new_id = new.registered(WAIT).await.unwrap();

@@ -220,7 +220,7 @@ impl LocalCluster {
         if let Some(m) = self.master.take() {
             m.stop().await;
         }
-        let listener = TcpListener::bind(self.master_addr).await?;
+        let listener = rebind(self.master_addr).await?;
         self.master = Some(Master::start_on(listener, self.master_config.clone())?);
         Ok(())
     }
@@ -243,6 +243,22 @@ impl LocalCluster {
             && let Err(e) = root.close()
         {
             tracing::warn!("could not remove the cluster's files: {e}");
+        }
+    }
+}
+
+/// Binds an address that was just released. Its port was ephemeral, so for a moment the kernel
+/// may hand it to another socket (a client's source port, another test's listener): retry
+/// briefly before giving up, as a restarted Mesos node retries its bind.
+pub async fn rebind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let mut attempts = 0;
+    loop {
+        match TcpListener::bind(addr).await {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && attempts < 100 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return other,
         }
     }
 }
