@@ -5,6 +5,7 @@
 //! - [`client`]: the connection (`DOCKER_HOST`, API version negotiation, fast "unreachable").
 //! - [`labels`]: the labels and names of every object mmrun creates.
 //! - `containers`, `networks`, `images`: the operations, as methods on [`Docker`].
+//! - [`node_image`]: the image node containers run, built offline `FROM scratch`.
 //! - [`cleanup`]: removal by label, and reaping what dead runs left behind.
 
 pub mod cleanup;
@@ -14,6 +15,7 @@ pub mod error;
 mod images;
 pub mod labels;
 mod networks;
+pub mod node_image;
 
 pub use cleanup::{Removed, reap_orphans, remove_labelled};
 pub use client::Docker;
@@ -21,3 +23,4 @@ pub use containers::{ContainerSpec, ContainerSummary};
 pub use error::DockerError;
 pub use labels::{Owner, Role, Selector, object_name};
 pub use networks::NetworkSummary;
+pub use node_image::{NodeImage, NodeImageError, ensure_node_image};
