@@ -171,6 +171,11 @@ async fn concurrent_ensures_build_once() {
         1,
         "exactly one of two concurrent ensures builds: {built:?}"
     );
+    let repository = image.tag().split_once(':').unwrap().0;
+    assert_eq!(
+        docker.list_image_tags(repository).await.unwrap(),
+        [image.tag()]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -32,6 +32,9 @@ pub enum DockerError {
     )]
     BuildImage { image: String, reason: String },
 
+    #[error("cannot list images: {reason} — check that the Docker daemon is healthy")]
+    ListImages { reason: String },
+
     #[error("cannot remove image {image}: {reason} — remove it by hand with `docker rmi {image}`")]
     RemoveImage { image: String, reason: String },
 

@@ -3,8 +3,11 @@
 
 use super::client::Docker;
 use super::error::{DockerError, is_not_found, one_line, reason};
-use bollard::query_parameters::{BuildImageOptionsBuilder, RemoveImageOptionsBuilder};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder,
+};
 use futures::StreamExt;
+use std::collections::HashMap;
 
 impl Docker {
     /// Whether the image (`repo:tag` or id) exists in the engine.
@@ -61,6 +64,27 @@ impl Docker {
             return Err(failed("the build ended without producing the image".into()));
         }
         Ok(())
+    }
+
+    /// The tags (`repository:tag`) of the images in `repository`, e.g. every `mmrun-node:*`.
+    pub async fn list_image_tags(&self, repository: &str) -> Result<Vec<String>, DockerError> {
+        let filters = HashMap::from([("reference", vec![repository.to_string()])]);
+        let options = ListImagesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let images = self
+            .api
+            .list_images(Some(options))
+            .await
+            .map_err(|e| DockerError::ListImages { reason: reason(&e) })?;
+        let prefix = format!("{repository}:");
+        let mut tags: Vec<String> = images
+            .into_iter()
+            .flat_map(|i| i.repo_tags)
+            .filter(|t| t.starts_with(&prefix))
+            .collect();
+        tags.sort();
+        Ok(tags)
     }
 
     /// Removes an image tag (the image itself goes when no tag is left). Already gone is fine.
