@@ -102,11 +102,6 @@ impl NodeImage {
         &self.tag
     }
 
-    /// The build context (a tar with `Dockerfile` and `rootfs/`).
-    pub fn context(&self) -> Result<Vec<u8>, NodeImageError> {
-        context::tar(&self.entries).map_err(|source| NodeImageError::Read { source })
-    }
-
     /// Makes sure the image exists, building it if not. Returns whether this call built it.
     pub async fn ensure(&self, docker: &Docker) -> Result<bool, NodeImageError> {
         if docker.image_exists(&self.tag).await? {
