@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod client;
 pub mod cluster;
+pub mod docker;
 pub mod exit_codes;
 pub mod flags;
 pub mod framework;

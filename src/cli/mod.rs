@@ -1,5 +1,7 @@
 //! Command-line parsing and dispatch; one file per subcommand.
 
+mod clean;
+mod image;
 mod node;
 mod review;
 mod run;
@@ -27,6 +29,14 @@ enum Command {
     Node {
         #[command(subcommand)]
         role: node::NodeRole,
+    },
+    /// Remove the containers and networks left behind by runs whose process is gone.
+    Clean(clean::CleanArgs),
+    /// Build the Docker node image now (it is otherwise built on first use), e.g. in CI.
+    #[command(hide = true)]
+    Image {
+        #[command(subcommand)]
+        action: image::ImageAction,
     },
     /// Print the script API reference (docs/script-api.md), generated from the engine.
     #[command(hide = true)]
@@ -79,6 +89,8 @@ pub fn main() -> i32 {
             Command::Review(args) => review::run(args),
             Command::Up(args) => up::run(args).await,
             Command::Node { role } => node::run(role).await,
+            Command::Clean(args) => clean::run(args).await,
+            Command::Image { action } => image::run(action).await,
             Command::ScriptApi => unreachable!("handled before the runtime starts"),
         }
     });

@@ -1,0 +1,70 @@
+//! `mmrun clean`: removes the containers and networks that runs whose process is gone left
+//! behind (a SIGKILL, a crash, a cancelled CI job). Every run does the same when it starts.
+//! `--images` also removes node images of other mmrun builds, which pile up while developing.
+
+use crate::docker::node_image::NODE_IMAGE_REPOSITORY;
+use crate::docker::{self, Docker, NodeImage, Selector};
+use crate::exit_codes;
+use clap::Args;
+
+#[derive(Args)]
+pub struct CleanArgs {
+    /// Remove everything mmrun created, including the clusters of runs still going.
+    #[arg(long)]
+    all: bool,
+    /// Also remove the node images of other mmrun builds (those in use are kept).
+    #[arg(long)]
+    images: bool,
+}
+
+pub async fn run(args: CleanArgs) -> i32 {
+    match clean(args).await {
+        Ok(()) => exit_codes::OK,
+        Err(e) => {
+            eprintln!("mmrun clean: {e}");
+            exit_codes::ENVIRONMENT
+        }
+    }
+}
+
+async fn clean(args: CleanArgs) -> Result<(), String> {
+    let docker = Docker::connect().await.map_err(|e| e.to_string())?;
+    let removed = if args.all {
+        docker::remove_labelled(&docker, &Selector::managed()).await
+    } else {
+        docker::reap_orphans(&docker).await
+    }
+    .map_err(|e| e.to_string())?;
+    for name in removed.containers.iter().chain(&removed.networks) {
+        println!("removed {name}");
+    }
+    println!(
+        "removed {} containers and {} networks",
+        removed.containers.len(),
+        removed.networks.len()
+    );
+    if args.images {
+        clean_images(&docker).await?;
+    }
+    Ok(())
+}
+
+/// Removes every `mmrun-node:*` image but this binary's. Docker refuses to remove an image a
+/// container uses, so a run in progress keeps its image.
+async fn clean_images(docker: &Docker) -> Result<(), String> {
+    let current = tokio::task::spawn_blocking(NodeImage::for_current_exe)
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let tags = docker
+        .list_image_tags(NODE_IMAGE_REPOSITORY)
+        .await
+        .map_err(|e| e.to_string())?;
+    for tag in tags.into_iter().filter(|t| t != current.tag()) {
+        match docker.remove_image(&tag).await {
+            Ok(()) => println!("removed {tag}"),
+            Err(e) => println!("kept {tag}: {e}"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! Container operations, in mmrun's own types so that bollard stays inside this module.
+
+use super::client::Docker;
+use super::error::{DockerError, is_not_found, reason};
+use super::labels::Selector;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder,
+};
+use futures::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+
+/// What to create. Grows with the Docker backend (ports, mounts, privileges).
+#[derive(Clone, Debug, Default)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    /// Replaces the image's entrypoint when set.
+    pub entrypoint: Option<Vec<String>>,
+    /// Arguments to the entrypoint.
+    pub cmd: Vec<String>,
+    /// `KEY=value` pairs.
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// The network to join (by name or id); Docker's default bridge when unset.
+    pub network: Option<String>,
+}
+
+/// A container as listing reports it.
+#[derive(Clone, Debug)]
+pub struct ContainerSummary {
+    pub id: String,
+    /// Without Docker's leading `/`.
+    pub name: String,
+    pub labels: HashMap<String, String>,
+    /// `created`, `running`, `exited`, …
+    pub state: String,
+}
+
+impl Docker {
+    /// Creates (does not start) a container; returns its id.
+    pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            entrypoint: spec.entrypoint.clone(),
+            cmd: Some(spec.cmd.clone()),
+            env: Some(spec.env.clone()),
+            labels: Some(spec.labels.clone().into_iter().collect()),
+            host_config: Some(HostConfig {
+                network_mode: spec.network.clone(),
+                ..HostConfig::default()
+            }),
+            ..ContainerCreateBody::default()
+        };
+        self.api
+            .create_container(Some(options), body)
+            .await
+            .map(|created| created.id)
+            .map_err(|e| DockerError::CreateContainer {
+                name: spec.name.clone(),
+                reason: reason(&e),
+            })
+    }
+
+    pub async fn start_container(&self, container: &str) -> Result<(), DockerError> {
+        self.api
+            .start_container(container, None)
+            .await
+            .map_err(|e| DockerError::StartContainer {
+                container: container.to_string(),
+                reason: reason(&e),
+            })
+    }
+
+    /// Waits until the container exits; returns its exit code.
+    pub async fn wait_container(&self, container: &str) -> Result<i64, DockerError> {
+        let failed = |reason| DockerError::WaitContainer {
+            container: container.to_string(),
+            reason,
+        };
+        match self.api.wait_container(container, None).next().await {
+            Some(Ok(exit)) => Ok(exit.status_code),
+            // bollard reports a non-zero exit as an error; for us it is an answer.
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(e)) => Err(failed(reason(&e))),
+            None => Err(failed(
+                "the daemon closed the stream without an exit code".into(),
+            )),
+        }
+    }
+
+    /// Everything the container wrote so far, stdout and stderr interleaved as written.
+    pub async fn container_logs(&self, container: &str) -> Result<String, DockerError> {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let mut stream = self.api.logs(container, Some(options));
+        let mut text = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| DockerError::ContainerLogs {
+                container: container.to_string(),
+                reason: reason(&e),
+            })?;
+            text.extend_from_slice(&chunk.into_bytes());
+        }
+        Ok(String::from_utf8_lossy(&text).into_owned())
+    }
+
+    /// The container's state (`created`, `running`, `exited`, …); `None` when it does not exist.
+    pub async fn container_state(&self, container: &str) -> Result<Option<String>, DockerError> {
+        match self.api.inspect_container(container, None).await {
+            Ok(c) => Ok(Some(
+                c.state
+                    .and_then(|s| s.status)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+            )),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(DockerError::InspectContainer {
+                container: container.to_string(),
+                reason: reason(&e),
+            }),
+        }
+    }
+
+    /// Removes a container, running or not, with its anonymous volumes. Already gone is fine.
+    pub async fn remove_container(&self, container: &str) -> Result<(), DockerError> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self.api.remove_container(container, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) || is_removal_in_progress(&e) => Ok(()),
+            Err(e) => Err(DockerError::RemoveContainer {
+                container: container.to_string(),
+                reason: reason(&e),
+            }),
+        }
+    }
+
+    /// Containers (running or not) carrying the selector's labels.
+    pub async fn list_containers(
+        &self,
+        selector: &Selector,
+    ) -> Result<Vec<ContainerSummary>, DockerError> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&selector.filters())
+            .build();
+        let found = self
+            .api
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| DockerError::ListContainers { reason: reason(&e) })?;
+        Ok(found
+            .into_iter()
+            .map(|c| ContainerSummary {
+                id: c.id.unwrap_or_default(),
+                name: c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .map(|n| n.trim_start_matches('/').to_string())
+                    .unwrap_or_default(),
+                labels: c.labels.unwrap_or_default(),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+            })
+            .collect())
+    }
+}
+
+/// Two cleanups racing for one container (a run's teardown and `mmrun clean`): the loser gets
+/// 409 "removal already in progress", which means the container is going away as wanted.
+fn is_removal_in_progress(error: &bollard::errors::Error) -> bool {
+    matches!(
+        error,
+        bollard::errors::Error::DockerResponseServerError { status_code: 409, message }
+            if message.contains("already in progress")
+    )
+}

@@ -1,0 +1,293 @@
+//! Labels and names of everything mmrun creates in Docker, defined in one place. Labels make
+//! listing and cleanup pure filters (as kind does); names tell a human reading `docker ps` what
+//! each container is.
+
+use std::collections::{BTreeMap, HashMap};
+
+/// Marks an object as mmrun's; its value is always [`MANAGED_BY_VALUE`].
+pub const MANAGED_BY: &str = "io.mmrun.managed-by";
+pub const MANAGED_BY_VALUE: &str = "mmrun";
+/// The run that created the object (one `mmrun run`, `up`, or test).
+pub const RUN: &str = "io.mmrun.run";
+/// The scenario whose cluster the object belongs to.
+pub const SCENARIO: &str = "io.mmrun.scenario";
+/// What the object is: see [`Role`].
+pub const ROLE: &str = "io.mmrun.role";
+/// The id of the process that created the object; when it is gone, the object is an orphan.
+pub const PID: &str = "io.mmrun.pid";
+/// The host of that process: a pid means something only on its own host.
+pub const HOST: &str = "io.mmrun.host";
+
+/// Every name mmrun gives starts with this. Never `mesos-`: the Mesos Docker containerizer
+/// treats containers named `mesos-*` as its own and kills those it does not know.
+pub const NAME_PREFIX: &str = "mmrun";
+
+/// What an object is in the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    Master,
+    Agent,
+    Framework,
+    Task,
+    Network,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Master => "master",
+            Role::Agent => "agent",
+            Role::Framework => "framework",
+            Role::Task => "task",
+            Role::Network => "network",
+        }
+    }
+}
+
+/// Who creates objects: one run, one scenario, one process. Gives each object its labels and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub run: String,
+    pub scenario: String,
+    /// The creating process; orphans are found by checking it is gone.
+    pub pid: u32,
+    pub host: String,
+}
+
+impl Owner {
+    /// An owner for this process.
+    pub fn new(run: &str, scenario: &str) -> Owner {
+        Owner {
+            run: run.to_string(),
+            scenario: scenario.to_string(),
+            pid: std::process::id(),
+            host: hostname(),
+        }
+    }
+
+    /// The labels every object of this owner carries, for `role`.
+    pub fn labels(&self, role: Role) -> BTreeMap<String, String> {
+        [
+            (MANAGED_BY, MANAGED_BY_VALUE.to_string()),
+            (RUN, self.run.clone()),
+            (SCENARIO, self.scenario.clone()),
+            (ROLE, role.as_str().to_string()),
+            (PID, self.pid.to_string()),
+            (HOST, self.host.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// `mmrun-<run>-<scenario>-<role>[-<index>]`, e.g. `mmrun-3f2a9c1b-launch-agent-2`.
+    pub fn name(&self, role: Role, index: Option<usize>) -> String {
+        object_name(&self.run, &self.scenario, role, index)
+    }
+}
+
+/// A fresh run id: short enough to read in `docker ps`, random enough not to collide.
+pub fn new_run_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
+/// The name of an object: `mmrun-<run>-<scenario>-<role>[-<index>]`, in Docker's name charset
+/// (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), lowercase, at most 63 characters so it is also a valid DNS
+/// label on the cluster network. It always starts with `mmrun-`, never with `mesos-`.
+pub fn object_name(run: &str, scenario: &str, role: Role, index: Option<usize>) -> String {
+    const MAX: usize = 63;
+    let mut tail = role.as_str().to_string();
+    if let Some(i) = index {
+        tail = format!("{tail}-{i}");
+    }
+    let mut parts = vec![NAME_PREFIX.to_string()];
+    // Run ids are short; a caller's long one must not push the role out of the name.
+    parts.extend(sanitise(run).map(|r| cut(&r, 16)));
+    let head = parts.join("-");
+    // The scenario is the only unbounded part: it gives way so the role and index survive.
+    let room = MAX.saturating_sub(head.len() + tail.len() + 2);
+    if let Some(s) = sanitise(scenario).map(|s| cut(&s, room))
+        && !s.is_empty()
+    {
+        parts.push(s);
+    }
+    parts.push(tail);
+    let name = parts.join("-");
+    debug_assert!(name.starts_with("mmrun-") && !name.starts_with("mesos-"));
+    name
+}
+
+/// Lowercases, replaces everything outside `[a-z0-9_.]` with single dashes and trims
+/// punctuation from both ends; `None` when nothing is left.
+fn sanitise(part: &str) -> Option<String> {
+    let mut out = String::with_capacity(part.len());
+    for c in part.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches(['-', '.', '_']);
+    (!out.is_empty()).then(|| out.to_string())
+}
+
+/// The first `max` characters of a sanitised (ASCII) part, without trailing punctuation.
+fn cut(part: &str, max: usize) -> String {
+    part[..part.len().min(max)]
+        .trim_end_matches(['-', '.', '_'])
+        .to_string()
+}
+
+/// A label selector: objects carrying all of these labels (a key alone matches any value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selector {
+    labels: Vec<(String, Option<String>)>,
+}
+
+impl Selector {
+    /// Everything mmrun created, on any host, by any process.
+    pub fn managed() -> Selector {
+        Selector {
+            labels: vec![(MANAGED_BY.to_string(), Some(MANAGED_BY_VALUE.to_string()))],
+        }
+    }
+
+    /// Everything one run created.
+    pub fn run(run: &str) -> Selector {
+        Selector::managed().with(RUN, run)
+    }
+
+    /// Narrows the selection to objects whose `key` label is `value`.
+    pub fn with(mut self, key: &str, value: &str) -> Selector {
+        self.labels.push((key.to_string(), Some(value.to_string())));
+        self
+    }
+
+    /// The `filters` parameter of Docker's list endpoints.
+    pub(super) fn filters(&self) -> HashMap<String, Vec<String>> {
+        let labels = self
+            .labels
+            .iter()
+            .map(|(k, v)| match v {
+                Some(v) => format!("{k}={v}"),
+                None => k.clone(),
+            })
+            .collect();
+        HashMap::from([("label".to_string(), labels)])
+    }
+}
+
+/// This machine's hostname, as the kernel reports it.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_say_run_scenario_role_and_index() {
+        assert_eq!(
+            object_name("3f2a9c1b", "launch", Role::Agent, Some(2)),
+            "mmrun-3f2a9c1b-launch-agent-2"
+        );
+        assert_eq!(
+            object_name("r1", "Two Agents/Restart!", Role::Master, None),
+            "mmrun-r1-two-agents-restart-master"
+        );
+        assert_eq!(
+            object_name("r1", "", Role::Network, None),
+            "mmrun-r1-network"
+        );
+    }
+
+    #[test]
+    fn names_never_start_with_mesos() {
+        let nasty = [
+            "mesos-",
+            "mesos",
+            "-mesos-agent",
+            "",
+            "  ",
+            "..",
+            "ÄÖ",
+            "mesos-master-1",
+        ];
+        for run in nasty {
+            for scenario in nasty {
+                for role in [
+                    Role::Master,
+                    Role::Agent,
+                    Role::Framework,
+                    Role::Task,
+                    Role::Network,
+                ] {
+                    for index in [None, Some(0), Some(17)] {
+                        let name = object_name(run, scenario, role, index);
+                        assert!(!name.starts_with("mesos-"), "{name}");
+                        assert!(name.starts_with("mmrun-"), "{name}");
+                        assert!(is_docker_name(&name), "{name}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_scenarios_are_cut_but_keep_role_and_index() {
+        let name = object_name("abcdef12", &"x".repeat(200), Role::Agent, Some(12));
+        assert!(name.len() <= 63, "{} chars", name.len());
+        assert!(name.ends_with("-agent-12"), "{name}");
+        let name = object_name("abcdef12", &"a-".repeat(100), Role::Agent, Some(1));
+        assert!(is_docker_name(&name) && !name.contains("--"), "{name}");
+    }
+
+    #[test]
+    fn labels_carry_owner_and_role() {
+        let owner = Owner {
+            run: "r1".into(),
+            scenario: "s".into(),
+            pid: 42,
+            host: "box".into(),
+        };
+        let labels = owner.labels(Role::Agent);
+        assert_eq!(labels[MANAGED_BY], "mmrun");
+        assert_eq!(labels[RUN], "r1");
+        assert_eq!(labels[SCENARIO], "s");
+        assert_eq!(labels[ROLE], "agent");
+        assert_eq!(labels[PID], "42");
+        assert_eq!(labels[HOST], "box");
+    }
+
+    #[test]
+    fn selectors_become_label_filters() {
+        let filters = Selector::run("r1").with(ROLE, "agent").filters();
+        assert_eq!(
+            filters["label"],
+            [
+                "io.mmrun.managed-by=mmrun",
+                "io.mmrun.run=r1",
+                "io.mmrun.role=agent"
+            ]
+        );
+    }
+
+    #[test]
+    fn run_ids_are_short_and_distinct() {
+        let (a, b) = (new_run_id(), new_run_id());
+        assert_eq!(a.len(), 8);
+        assert_ne!(a, b);
+    }
+
+    fn is_docker_name(name: &str) -> bool {
+        let mut chars = name.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    }
+}

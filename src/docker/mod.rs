@@ -1,0 +1,26 @@
+//! Everything mmrun does in Docker, and the only module that talks to Docker (through bollard).
+//! Above it, code deals in mmrun's own types and in [`DockerError`]s that say what failed and
+//! what to do.
+//!
+//! - [`client`]: the connection (`DOCKER_HOST`, API version negotiation, fast "unreachable").
+//! - [`labels`]: the labels and names of every object mmrun creates.
+//! - `containers`, `networks`, `images`: the operations, as methods on [`Docker`].
+//! - [`node_image`]: the image node containers run, built offline `FROM scratch`.
+//! - [`cleanup`]: removal by label, and reaping what dead runs left behind.
+
+pub mod cleanup;
+pub mod client;
+mod containers;
+pub mod error;
+mod images;
+pub mod labels;
+mod networks;
+pub mod node_image;
+
+pub use cleanup::{Removed, reap_orphans, remove_labelled};
+pub use client::Docker;
+pub use containers::{ContainerSpec, ContainerSummary};
+pub use error::DockerError;
+pub use labels::{Owner, Role, Selector, object_name};
+pub use networks::NetworkSummary;
+pub use node_image::{NodeImage, NodeImageError, ensure_node_image};

@@ -1,0 +1,76 @@
+//! Network operations: a fresh user-defined bridge per cluster, so nodes reach each other by
+//! name and clusters do not see each other.
+
+use super::client::Docker;
+use super::error::{DockerError, is_not_found, reason};
+use super::labels::Selector;
+use bollard::models::NetworkCreateRequest;
+use bollard::query_parameters::ListNetworksOptionsBuilder;
+use std::collections::{BTreeMap, HashMap};
+
+/// A network as listing reports it.
+#[derive(Clone, Debug)]
+pub struct NetworkSummary {
+    pub id: String,
+    pub name: String,
+    pub labels: HashMap<String, String>,
+}
+
+impl Docker {
+    /// Creates a bridge network; returns its id.
+    pub async fn create_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, DockerError> {
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".to_string()),
+            labels: Some(labels.clone().into_iter().collect()),
+            ..NetworkCreateRequest::default()
+        };
+        self.api
+            .create_network(request)
+            .await
+            .map(|created| created.id)
+            .map_err(|e| DockerError::CreateNetwork {
+                name: name.to_string(),
+                reason: reason(&e),
+            })
+    }
+
+    /// Removes a network. Already gone is fine; one still in use is an error.
+    pub async fn remove_network(&self, network: &str) -> Result<(), DockerError> {
+        match self.api.remove_network(network).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(DockerError::RemoveNetwork {
+                network: network.to_string(),
+                reason: reason(&e),
+            }),
+        }
+    }
+
+    /// Networks carrying the selector's labels.
+    pub async fn list_networks(
+        &self,
+        selector: &Selector,
+    ) -> Result<Vec<NetworkSummary>, DockerError> {
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&selector.filters())
+            .build();
+        let found = self
+            .api
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| DockerError::ListNetworks { reason: reason(&e) })?;
+        Ok(found
+            .into_iter()
+            .map(|n| NetworkSummary {
+                id: n.id.unwrap_or_default(),
+                name: n.name.unwrap_or_default(),
+                labels: n.labels.unwrap_or_default(),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,306 @@
+//! The node image's build context: a tar, made in memory, holding a `Dockerfile` and `rootfs/`.
+//! The layout is one list of entries; the content hash (the image tag) and the tar are both made
+//! from it, so the tag covers exactly what the image holds.
+
+use super::sources::Sources;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::PathBuf;
+
+/// Where the mmrun binary lives in the image; the image's entrypoint.
+pub const BINARY_PATH: &str = "/usr/local/bin/mmrun";
+
+/// Bump when the layout changes without any host file changing, so images get rebuilt.
+const LAYOUT_VERSION: &str = "mmrun-node-layout-1";
+
+/// One instruction per layer or setting, as each costs the classic builder a commit. No ENV
+/// PATH: Docker gives containers the standard PATH when the image sets none.
+const DOCKERFILE: &str = "\
+FROM scratch
+COPY rootfs/ /
+LABEL io.mmrun.managed-by=\"mmrun\"
+ENTRYPOINT [\"/usr/local/bin/mmrun\"]
+";
+
+/// The minimum a process expects to find: root exists, /tmp is writable by all, and host names
+/// resolve from /etc/hosts (which Docker mounts) before DNS. No CA certificates: nodes talk
+/// plain HTTP.
+const PASSWD: &str =
+    "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+const GROUP: &str = "root:x:0:\nnogroup:x:65534:\n";
+const NSSWITCH: &str = "passwd: files\ngroup: files\nhosts: files dns\n";
+
+/// One thing in the image, at an absolute path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    Dir {
+        path: String,
+        mode: u32,
+    },
+    File {
+        path: String,
+        source: PathBuf,
+        mode: u32,
+    },
+    Text {
+        path: String,
+        text: &'static str,
+    },
+    Symlink {
+        path: String,
+        target: String,
+    },
+}
+
+impl Entry {
+    fn path(&self) -> &str {
+        match self {
+            Entry::Dir { path, .. }
+            | Entry::File { path, .. }
+            | Entry::Text { path, .. }
+            | Entry::Symlink { path, .. } => path,
+        }
+    }
+}
+
+/// The image's file system, sorted by path (parents before children).
+pub fn layout(sources: &Sources) -> Vec<Entry> {
+    let dir = |path: &str, mode| Entry::Dir {
+        path: path.to_string(),
+        mode,
+    };
+    let mut entries = vec![
+        // Sticky and world-writable, like any /tmp: tasks and sandboxes write there.
+        dir("/tmp", 0o1777),
+        dir("/root", 0o700),
+        dir("/etc", 0o755),
+        Entry::Text {
+            path: "/etc/passwd".into(),
+            text: PASSWD,
+        },
+        Entry::Text {
+            path: "/etc/group".into(),
+            text: GROUP,
+        },
+        Entry::Text {
+            path: "/etc/nsswitch.conf".into(),
+            text: NSSWITCH,
+        },
+        Entry::File {
+            path: BINARY_PATH.into(),
+            source: sources.binary.clone(),
+            mode: 0o755,
+        },
+        Entry::File {
+            path: "/bin/busybox".into(),
+            source: sources.busybox.clone(),
+            mode: 0o755,
+        },
+    ];
+    for lib in &sources.libraries {
+        entries.push(Entry::File {
+            path: lib.target.clone(),
+            source: lib.source.clone(),
+            mode: 0o755,
+        });
+    }
+    for applet in &sources.applets {
+        entries.push(Entry::Symlink {
+            path: format!("/{applet}"),
+            target: "/bin/busybox".into(),
+        });
+    }
+    // Parent directories are implied by tar; make them explicit so their mode is ours.
+    let mut parents: Vec<String> = entries
+        .iter()
+        .flat_map(|e| ancestors(e.path()))
+        .filter(|p| !entries.iter().any(|e| e.path() == p))
+        .collect();
+    parents.sort();
+    parents.dedup();
+    entries.extend(parents.into_iter().map(|p| dir(&p, 0o755)));
+    entries.sort_by(|a, b| a.path().cmp(b.path()));
+    entries
+}
+
+/// `/a/b/c` → `/a`, `/a/b`.
+fn ancestors(path: &str) -> Vec<String> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    (1..parts.len())
+        .map(|n| format!("/{}", parts[..n].join("/")))
+        .collect()
+}
+
+/// A content hash of the layout and every file in it (hex, 64 digits).
+pub fn content_hash(entries: &[Entry]) -> std::io::Result<String> {
+    let mut hash = Sha256::new();
+    hash.update(LAYOUT_VERSION);
+    hash.update(DOCKERFILE);
+    for entry in entries {
+        // Separators keep distinct layouts from hashing the same bytes.
+        hash.update(format!("\0{}\0", entry.path()));
+        match entry {
+            Entry::Dir { mode, .. } => hash.update(format!("dir {mode:o}")),
+            Entry::Text { text, .. } => hash.update(format!("text {}\0{text}", text.len())),
+            Entry::Symlink { target, .. } => hash.update(format!("link {target}")),
+            Entry::File { source, mode, .. } => {
+                let mut file = open(source)?;
+                hash.update(format!("file {mode:o} {}\0", file.metadata()?.len()));
+                let mut buffer = vec![0; 1 << 20];
+                loop {
+                    let n = file.read(&mut buffer)?;
+                    if n == 0 {
+                        break;
+                    }
+                    hash.update(&buffer[..n]);
+                }
+            }
+        }
+    }
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The build context as an uncompressed tar. Deterministic: fixed times and owners.
+pub fn tar(entries: &[Entry]) -> std::io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let header = |kind, mode, size| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_size(size);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h
+    };
+    let mut dockerfile = header(tar::EntryType::Regular, 0o644, DOCKERFILE.len() as u64);
+    builder.append_data(&mut dockerfile, "Dockerfile", DOCKERFILE.as_bytes())?;
+    for entry in entries {
+        let path = format!("rootfs{}", entry.path());
+        match entry {
+            Entry::Dir { mode, .. } => {
+                let mut h = header(tar::EntryType::Directory, *mode, 0);
+                builder.append_data(&mut h, &path, std::io::empty())?;
+            }
+            Entry::Text { text, .. } => {
+                let mut h = header(tar::EntryType::Regular, 0o644, text.len() as u64);
+                builder.append_data(&mut h, &path, text.as_bytes())?;
+            }
+            Entry::Symlink { target, .. } => {
+                let mut h = header(tar::EntryType::Symlink, 0o777, 0);
+                builder.append_link(&mut h, &path, target)?;
+            }
+            Entry::File { source, mode, .. } => {
+                let file = open(source)?;
+                let mut h = header(tar::EntryType::Regular, *mode, file.metadata()?.len());
+                builder.append_data(&mut h, &path, file)?;
+            }
+        }
+    }
+    builder.into_inner()
+}
+
+/// Opens a source file; the error names it.
+fn open(source: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(source)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", source.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::labels::{MANAGED_BY, MANAGED_BY_VALUE};
+    use crate::docker::node_image::sources::HostFile;
+    use std::collections::BTreeMap;
+
+    fn sources(dir: &std::path::Path) -> Sources {
+        let file = |name: &str, content: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, content).unwrap();
+            path
+        };
+        Sources {
+            binary: file("mmrun", "binary v1"),
+            busybox: file("busybox", "busybox"),
+            libraries: vec![HostFile {
+                source: file("libc.so.6", "libc"),
+                target: "/lib/x86_64-linux-gnu/libc.so.6".into(),
+            }],
+            applets: vec!["bin/sh".into(), "usr/bin/env".into()],
+        }
+    }
+
+    /// Path → (kind, mode, link target or content) of every tar member.
+    fn members(tar: &[u8]) -> BTreeMap<String, (String, u32, String)> {
+        let mut archive = tar::Archive::new(tar);
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let path = e.path().unwrap().to_string_lossy().into_owned();
+                let kind = format!("{:?}", e.header().entry_type());
+                let mode = e.header().mode().unwrap();
+                let mut detail = String::new();
+                if let Some(link) = e.link_name().unwrap() {
+                    detail = link.to_string_lossy().into_owned();
+                } else {
+                    e.read_to_string(&mut detail).unwrap();
+                }
+                (path, (kind, mode, detail))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_context_holds_dockerfile_binary_libraries_and_userland() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = members(&tar(&layout(&sources(dir.path()))).unwrap());
+        assert!(m["Dockerfile"].2.starts_with("FROM scratch\n"));
+        assert!(
+            m["Dockerfile"]
+                .2
+                .contains("ENTRYPOINT [\"/usr/local/bin/mmrun\"]")
+        );
+        let label = format!("LABEL {MANAGED_BY}=\"{MANAGED_BY_VALUE}\"\n");
+        assert!(m["Dockerfile"].2.contains(&label));
+        assert_eq!(
+            m["rootfs/usr/local/bin/mmrun"],
+            ("Regular".into(), 0o755, "binary v1".into())
+        );
+        assert_eq!(m["rootfs/lib/x86_64-linux-gnu/libc.so.6"].2, "libc");
+        assert_eq!(
+            m["rootfs/bin/sh"],
+            ("Symlink".into(), 0o777, "/bin/busybox".into())
+        );
+        assert_eq!(m["rootfs/usr/bin/env"].2, "/bin/busybox");
+        assert_eq!(m["rootfs/tmp"].1, 0o1777);
+        assert_eq!(m["rootfs/usr/local"].0, "Directory");
+        assert!(m["rootfs/etc/passwd"].2.starts_with("root:x:0:0:"));
+    }
+
+    #[test]
+    fn the_context_is_deterministic_and_parents_come_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let entries = layout(&sources(dir.path()));
+        assert_eq!(tar(&entries).unwrap(), tar(&entries).unwrap());
+        let lib = entries
+            .iter()
+            .position(|e| e.path() == "/lib/x86_64-linux-gnu/libc.so.6");
+        let parent = entries
+            .iter()
+            .position(|e| e.path() == "/lib/x86_64-linux-gnu");
+        assert!(parent < lib);
+    }
+
+    #[test]
+    fn the_hash_changes_with_the_binary_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sources(dir.path());
+        let before = content_hash(&layout(&s)).unwrap();
+        assert_eq!(before, content_hash(&layout(&s)).unwrap());
+        assert_eq!(before.len(), 64);
+        std::fs::write(&s.binary, "binary v2").unwrap();
+        assert_ne!(before, content_hash(&layout(&s)).unwrap());
+    }
+}

@@ -1,0 +1,144 @@
+//! The node image: what every mmrun node container runs. Built automatically on first use and
+//! offline — the engine may have no images and no registry — `FROM scratch`, out of files this
+//! machine already has: the running mmrun binary, the shared libraries and loader it needs, and
+//! busybox as a small userland so command tasks can run `/bin/sh -c`.
+//!
+//! The tag is `mmrun-node:<content hash>`, the hash covering every file that goes in; so the
+//! image is rebuilt exactly when mmrun (or a library, or busybox) changes, and otherwise found by
+//! one `inspect`. An exclusive file lock keeps concurrent runs from building it twice.
+
+mod context;
+mod lock;
+mod sources;
+
+pub use context::BINARY_PATH;
+
+use super::client::Docker;
+use super::error::DockerError;
+use context::Entry;
+use sources::Sources;
+use std::path::{Path, PathBuf};
+
+/// The repository part of node image tags.
+pub const NODE_IMAGE_REPOSITORY: &str = "mmrun-node";
+
+/// Hex digits of the content hash in the tag: plenty to tell mmrun builds apart.
+const TAG_HASH_LEN: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeImageError {
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+
+    #[error("cannot find the running mmrun binary: {source}")]
+    CurrentExe {
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("the mmrun binary {} does not exist or is not a file", path.display())]
+    NoBinary { path: PathBuf },
+
+    #[error(
+        "no busybox at /bin/busybox or /usr/bin/busybox: the node image needs it as its shell — install it with `apt-get install busybox-static` (or run .ci/docker-setup.sh)"
+    )]
+    NoBusybox,
+
+    #[error("busybox at {} does not work: {reason} — reinstall it with `apt-get install --reinstall busybox-static`", path.display())]
+    Busybox { path: PathBuf, reason: String },
+
+    #[error("cannot list the shared libraries of {}: {reason}", binary.display())]
+    Ldd { binary: PathBuf, reason: String },
+
+    #[error("cannot read a file for the node image: {source}")]
+    Read {
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot lock {}: {source} — make the directory writable or set XDG_CACHE_HOME to another", path.display())]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A node image made from one mmrun binary: its files resolved and hashed, its tag known.
+#[derive(Clone, Debug)]
+pub struct NodeImage {
+    entries: Vec<Entry>,
+    hash: String,
+    tag: String,
+}
+
+impl NodeImage {
+    /// The image for the running mmrun binary.
+    pub fn for_current_exe() -> Result<NodeImage, NodeImageError> {
+        let exe =
+            std::env::current_exe().map_err(|source| NodeImageError::CurrentExe { source })?;
+        NodeImage::for_binary(&exe)
+    }
+
+    /// The image for the mmrun binary at `binary` (tests pass Cargo's `CARGO_BIN_EXE_mmrun`,
+    /// as their own executable is the test harness). Reads and hashes every file: call it off
+    /// the async runtime's worker threads.
+    pub fn for_binary(binary: &Path) -> Result<NodeImage, NodeImageError> {
+        let entries = context::layout(&Sources::discover(binary)?);
+        let hash =
+            context::content_hash(&entries).map_err(|source| NodeImageError::Read { source })?;
+        let tag = format!("{NODE_IMAGE_REPOSITORY}:{}", &hash[..TAG_HASH_LEN]);
+        Ok(NodeImage { entries, hash, tag })
+    }
+
+    /// The same image under another repository name (tests build throwaway copies).
+    pub fn with_repository(mut self, repository: &str) -> NodeImage {
+        self.tag = format!("{repository}:{}", &self.hash[..TAG_HASH_LEN]);
+        self
+    }
+
+    /// `mmrun-node:<hash>`.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// Makes sure the image exists, building it if not. Returns whether this call built it.
+    pub async fn ensure(&self, docker: &Docker) -> Result<bool, NodeImageError> {
+        if docker.image_exists(&self.tag).await? {
+            return Ok(false);
+        }
+        let _lock = lock::acquire().await?;
+        // Whoever held the lock before us may have built it meanwhile.
+        if docker.image_exists(&self.tag).await? {
+            return Ok(false);
+        }
+        self.build(docker).await?;
+        Ok(true)
+    }
+
+    /// Builds the image, whether or not it exists. Callers hold the build lock or own the tag.
+    pub async fn build(&self, docker: &Docker) -> Result<(), NodeImageError> {
+        let entries = self.entries.clone();
+        let context = tokio::task::spawn_blocking(move || context::tar(&entries))
+            .await
+            .map_err(|e| NodeImageError::Read {
+                source: std::io::Error::other(e),
+            })?
+            .map_err(|source| NodeImageError::Read { source })?;
+        tracing::info!(tag = %self.tag, bytes = context.len(), "building the node image");
+        docker.build_image(&self.tag, context).await?;
+        Ok(())
+    }
+}
+
+/// Makes sure the node image for the running mmrun exists (building it on first use) and
+/// returns its tag.
+pub async fn ensure_node_image(docker: &Docker) -> Result<String, NodeImageError> {
+    let image = tokio::task::spawn_blocking(NodeImage::for_current_exe)
+        .await
+        .map_err(|e| NodeImageError::Read {
+            source: std::io::Error::other(e),
+        })??;
+    image.ensure(docker).await?;
+    Ok(image.tag)
+}
