@@ -46,6 +46,12 @@ pub enum BackendError {
     NoMaster,
     #[error("there is no agent {0}")]
     NoSuchAgent(usize),
+    #[error("{what} is not available on the {backend} backend: {hint}")]
+    Unsupported {
+        what: &'static str,
+        backend: &'static str,
+        hint: &'static str,
+    },
 }
 
 /// A cluster backend: creates fresh clusters.
@@ -70,6 +76,33 @@ pub trait ClusterHandle: Send + Sync {
     async fn start_agent(&mut self, index: usize) -> Result<(), BackendError>;
     /// Stops the master and starts a fresh one on the same address; agents re-register.
     async fn restart_master(&mut self) -> Result<(), BackendError>;
+    /// Freezes an agent: it neither answers nor sends until `unpause_agent` (as `docker pause`).
+    async fn pause_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        let _ = index;
+        Err(self.unsupported("pause()"))
+    }
+    async fn unpause_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        let _ = index;
+        Err(self.unsupported("unpause()"))
+    }
+    /// Cuts an agent off the cluster network (a partition): it keeps running, but nothing
+    /// reaches it and nothing it sends arrives, until `reconnect_agent`.
+    async fn disconnect_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        let _ = index;
+        Err(self.unsupported("disconnect()"))
+    }
+    async fn reconnect_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        let _ = index;
+        Err(self.unsupported("reconnect()"))
+    }
+    /// The "not here" error for an operation this backend lacks.
+    fn unsupported(&self, what: &'static str) -> BackendError {
+        BackendError::Unsupported {
+            what,
+            backend: "this",
+            hint: "run the scenario with --backend docker",
+        }
+    }
     fn agent_running(&self, index: usize) -> bool;
     fn agent_count(&self) -> usize;
     /// Stops every node and removes everything the cluster created.

@@ -3,7 +3,10 @@
 use super::client::Docker;
 use super::error::{DockerError, is_not_found, reason};
 use super::labels::Selector;
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
+    PortBinding,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder,
@@ -11,8 +14,8 @@ use bollard::query_parameters::{
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
-/// What to create. Grows with the Docker backend (ports, mounts, privileges).
-#[derive(Clone, Debug, Default)]
+/// What to create: everything mmrun ever sets on a container, in its own terms.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContainerSpec {
     pub name: String,
     pub image: String,
@@ -23,8 +26,99 @@ pub struct ContainerSpec {
     /// `KEY=value` pairs.
     pub env: Vec<String>,
     pub labels: BTreeMap<String, String>,
-    /// The network to join (by name or id); Docker's default bridge when unset.
+    /// The network to join (by name or id), or `host` / `bridge` / `none`; Docker's default
+    /// bridge when unset.
     pub network: Option<String>,
+    /// A fixed address on `network` (which must have a subnet mmrun chose).
+    pub ipv4_address: Option<std::net::Ipv4Addr>,
+    pub hostname: Option<String>,
+    /// Container ports to publish, and where.
+    pub ports: Vec<PortPublish>,
+    /// Bind mounts, `host-path:container-path[:ro]`.
+    pub binds: Vec<String>,
+    pub privileged: bool,
+    /// `host` shares the host's PID namespace.
+    pub pid_mode: Option<String>,
+}
+
+/// One published container port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortPublish {
+    pub container_port: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// The host address to listen on; `127.0.0.1` keeps it off other machines.
+    pub host_ip: String,
+    /// `None` lets Docker pick a free ephemeral port (read it back with `inspect_container`).
+    pub host_port: Option<u16>,
+}
+
+impl PortPublish {
+    /// A TCP port published on 127.0.0.1 at an ephemeral host port.
+    pub fn loopback(container_port: u16) -> PortPublish {
+        PortPublish {
+            container_port,
+            protocol: "tcp".into(),
+            host_ip: "127.0.0.1".into(),
+            host_port: None,
+        }
+    }
+
+    fn key(&self) -> String {
+        format!("{}/{}", self.container_port, self.protocol)
+    }
+}
+
+impl ContainerSpec {
+    fn create_body(&self) -> ContainerCreateBody {
+        let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+        for p in &self.ports {
+            port_bindings
+                .entry(p.key())
+                .or_insert_with(|| Some(Vec::new()))
+                .get_or_insert_with(Vec::new)
+                .push(PortBinding {
+                    host_ip: Some(p.host_ip.clone()),
+                    host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+                });
+        }
+        let networking_config = match (&self.network, self.ipv4_address) {
+            (Some(network), Some(ip)) => Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    network.clone(),
+                    EndpointSettings {
+                        ipam_config: Some(EndpointIpamConfig {
+                            ipv4_address: Some(ip.to_string()),
+                            ..EndpointIpamConfig::default()
+                        }),
+                        ..EndpointSettings::default()
+                    },
+                )])),
+            }),
+            _ => None,
+        };
+        let mut exposed: Vec<String> = self.ports.iter().map(PortPublish::key).collect();
+        exposed.dedup();
+        ContainerCreateBody {
+            image: Some(self.image.clone()),
+            hostname: self.hostname.clone(),
+            entrypoint: self.entrypoint.clone(),
+            cmd: Some(self.cmd.clone()),
+            env: Some(self.env.clone()),
+            labels: Some(self.labels.clone().into_iter().collect()),
+            exposed_ports: (!exposed.is_empty()).then_some(exposed),
+            host_config: Some(HostConfig {
+                network_mode: self.network.clone(),
+                port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+                binds: (!self.binds.is_empty()).then(|| self.binds.clone()),
+                privileged: self.privileged.then_some(true),
+                pid_mode: self.pid_mode.clone(),
+                ..HostConfig::default()
+            }),
+            networking_config,
+            ..ContainerCreateBody::default()
+        }
+    }
 }
 
 /// A container as listing reports it.
@@ -44,20 +138,8 @@ impl Docker {
         let options = CreateContainerOptionsBuilder::default()
             .name(&spec.name)
             .build();
-        let body = ContainerCreateBody {
-            image: Some(spec.image.clone()),
-            entrypoint: spec.entrypoint.clone(),
-            cmd: Some(spec.cmd.clone()),
-            env: Some(spec.env.clone()),
-            labels: Some(spec.labels.clone().into_iter().collect()),
-            host_config: Some(HostConfig {
-                network_mode: spec.network.clone(),
-                ..HostConfig::default()
-            }),
-            ..ContainerCreateBody::default()
-        };
         self.api
-            .create_container(Some(options), body)
+            .create_container(Some(options), spec.create_body())
             .await
             .map(|created| created.id)
             .map_err(|e| DockerError::CreateContainer {

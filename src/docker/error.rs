@@ -62,6 +62,36 @@ pub enum DockerError {
     )]
     RemoveContainer { container: String, reason: String },
 
+    #[error("cannot stop container {container}: {reason} — stop it by hand with `docker stop {container}`")]
+    StopContainer { container: String, reason: String },
+
+    #[error("cannot send {signal} to container {container}: {reason} — is it still running? see `docker ps -a`")]
+    KillContainer {
+        container: String,
+        signal: String,
+        reason: String,
+    },
+
+    #[error("cannot pause container {container}: {reason} — is it running? see `docker ps -a`")]
+    PauseContainer { container: String, reason: String },
+
+    #[error("cannot unpause container {container}: {reason} — try `docker unpause {container}`")]
+    UnpauseContainer { container: String, reason: String },
+
+    #[error("cannot disconnect container {container} from network {network}: {reason} — see `docker network inspect {network}`")]
+    DisconnectNetwork {
+        network: String,
+        container: String,
+        reason: String,
+    },
+
+    #[error("cannot connect container {container} to network {network}: {reason} — see `docker network inspect {network}`")]
+    ConnectNetwork {
+        network: String,
+        container: String,
+        reason: String,
+    },
+
     #[error("cannot list containers: {reason} — check that the Docker daemon is healthy")]
     ListContainers { reason: String },
 

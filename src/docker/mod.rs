@@ -4,13 +4,14 @@
 //!
 //! - [`client`]: the connection (`DOCKER_HOST`, API version negotiation, fast "unreachable").
 //! - [`labels`]: the labels and names of every object mmrun creates.
-//! - `containers`, `networks`, `images`: the operations, as methods on [`Docker`].
+//! - `containers`, `control`, `networks`, `images`: the operations, as methods on [`Docker`].
 //! - [`node_image`]: the image node containers run, built offline `FROM scratch`.
 //! - [`cleanup`]: removal by label, and reaping what dead runs left behind.
 
 pub mod cleanup;
 pub mod client;
 mod containers;
+mod control;
 pub mod error;
 mod images;
 pub mod labels;
@@ -19,7 +20,8 @@ pub mod node_image;
 
 pub use cleanup::{Removed, reap_orphans, remove_labelled};
 pub use client::Docker;
-pub use containers::{ContainerSpec, ContainerSummary};
+pub use containers::{ContainerSpec, ContainerSummary, PortPublish};
+pub use control::ContainerDetails;
 pub use error::DockerError;
 pub use labels::{Owner, Role, Selector, object_name};
 pub use networks::NetworkSummary;

@@ -4,7 +4,7 @@
 use super::client::Docker;
 use super::error::{DockerError, is_not_found, reason};
 use super::labels::Selector;
-use bollard::models::NetworkCreateRequest;
+use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 use std::collections::{BTreeMap, HashMap};
 
@@ -37,6 +37,38 @@ impl Docker {
                 name: name.to_string(),
                 reason: reason(&e),
             })
+    }
+
+    /// Creates a bridge network on a subnet the caller chose (e.g. `10.213.7.0/24`), so that
+    /// containers can be given fixed addresses before they start. Returns `Ok(None)` when the
+    /// subnet overlaps one already in use, so the caller can try another.
+    pub async fn create_network_on(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        subnet: &str,
+    ) -> Result<Option<String>, DockerError> {
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".to_string()),
+            labels: Some(labels.clone().into_iter().collect()),
+            ipam: Some(Ipam {
+                config: Some(vec![IpamConfig {
+                    subnet: Some(subnet.to_string()),
+                    ..IpamConfig::default()
+                }]),
+                ..Ipam::default()
+            }),
+            ..NetworkCreateRequest::default()
+        };
+        match self.api.create_network(request).await {
+            Ok(created) => Ok(Some(created.id)),
+            Err(e) if reason(&e).contains("overlaps") => Ok(None),
+            Err(e) => Err(DockerError::CreateNetwork {
+                name: name.to_string(),
+                reason: reason(&e),
+            }),
+        }
     }
 
     /// Removes a network. Already gone is fine; one still in use is an error.
