@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch; one file per subcommand.
 
+mod backend;
 mod clean;
 mod image;
 mod node;

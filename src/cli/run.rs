@@ -1,28 +1,17 @@
 //! `mmrun run [PATHS…]`: every `.rhai` scenario against its own fresh cluster, reported like
 //! cargo-nextest, with snapshots checked in insta's format.
 
-use crate::cluster::Backend;
-use crate::cluster::embedded::Embedded;
+use super::backend::{self, BackendChoice};
 use crate::exit_codes;
 use crate::report::{FanOut, Reporter, junit::JunitReporter, terminal::TerminalReporter};
 use crate::runner::{self, Filter, RunOptions, Shard};
 use crate::script::executor::ScriptExecutor;
 use crate::snapshot::store::SnapshotStore;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum BackendChoice {
-    /// Docker when a daemon answers, embedded otherwise (Docker arrives in a later release).
-    Auto,
-    /// Every node in this process.
-    Embedded,
-    /// Every node its own container.
-    Docker,
-}
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -32,8 +21,19 @@ pub struct RunArgs {
     #[arg(short = 'j', long)]
     jobs: Option<usize>,
     /// Where clusters run.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto, env = "MMRUN_BACKEND")]
     backend: BackendChoice,
+    /// Run real Mesos from this image (holding mesos-master and mesos-agent) instead of
+    /// mmrun's nodes; it must already be in the Docker engine.
+    #[arg(long, value_name = "IMAGE")]
+    mesos_image: Option<String>,
+    /// When a scenario fails, leave its cluster running and print how to reach it
+    /// (Docker backend; remove it with `mmrun down`).
+    #[arg(long)]
+    keep: bool,
+    /// Where failed scenarios' node logs and master state are saved.
+    #[arg(long, default_value = "target/mmrun-artifacts", value_name = "DIR")]
+    artifacts_dir: PathBuf,
     /// Run only scenarios whose name matches this regular expression.
     #[arg(long)]
     filter: Option<String>,
@@ -90,24 +90,25 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return usage(e),
     };
-    let backend: Arc<dyn Backend> = match args.backend {
-        BackendChoice::Auto | BackendChoice::Embedded => Arc::new(Embedded),
-        BackendChoice::Docker => {
-            eprintln!(
-                "mmrun run: the Docker backend is not available in this version; use --backend embedded"
-            );
-            return exit_codes::ENVIRONMENT;
+    let chosen = match backend::choose(args.backend, args.mesos_image.as_deref()).await {
+        Ok(c) => c,
+        Err((code, e)) => {
+            eprintln!("mmrun run: {e}");
+            return code;
         }
     };
-    eprintln!(
-        "mmrun: backend {} (every node in this process)",
-        backend.name()
-    );
+    eprintln!("mmrun: {}", chosen.description);
+    let backend = chosen.backend;
     let snapshots = match SnapshotStore::from_env(args.snapshot_dir.clone(), args.accept) {
         Ok(s) => Arc::new(s),
         Err(e) => return usage(e),
     };
-    let executor = Arc::new(ScriptExecutor { backend, snapshots });
+    let executor = Arc::new(ScriptExecutor {
+        backend,
+        snapshots,
+        artifacts_dir: Some(args.artifacts_dir.clone()),
+        keep_failed: args.keep,
+    });
     let mut options = RunOptions {
         timeout: args.timeout,
         retries: args.retries,

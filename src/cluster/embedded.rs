@@ -14,6 +14,11 @@ impl Backend for Embedded {
     }
 
     async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
+        if let Some(image) = &spec.mesos_image {
+            return Err(BackendError::Failed(format!(
+                "mesos_image \"{image}\" needs the Docker backend (every node in this process runs mmrun's own nodes): run with --backend docker"
+            )));
+        }
         Ok(Box::new(EmbeddedCluster {
             spec,
             cluster: None,

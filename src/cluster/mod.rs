@@ -2,9 +2,13 @@
 //! drives it through `ClusterHandle`; everything above talks to "a Mesos master" by URL and does
 //! not care whether the nodes are in-process (`embedded`) or containers (the Docker backend).
 
+pub mod docker;
 pub mod embedded;
 
+pub use docker::specs::FrameworkContainer;
+
 use async_trait::async_trait;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// What a scenario asks of a fresh cluster.
@@ -16,6 +20,8 @@ pub struct ClusterSpec {
     pub max_agent_ping_timeouts: u32,
     /// How long an agent waits for acknowledgement before resending an update.
     pub status_update_retry: Duration,
+    /// Run real Mesos from this image instead of mmrun's nodes (Docker backend only).
+    pub mesos_image: Option<String>,
 }
 
 impl Default for ClusterSpec {
@@ -26,6 +32,7 @@ impl Default for ClusterSpec {
             agent_ping_timeout: Duration::from_millis(100),
             max_agent_ping_timeouts: 3,
             status_update_retry: Duration::from_secs(2),
+            mesos_image: None,
         }
     }
 }
@@ -68,6 +75,19 @@ pub trait ClusterHandle: Send + Sync {
     /// Starts the master; returns its URL once it serves and leads.
     async fn start_master(&mut self) -> Result<String, BackendError>;
     fn master_url(&self) -> Option<String>;
+    /// Starts the master and `agents` together; returns the master's URL and the agents' ids
+    /// once every agent is active. Backends that can start nodes concurrently do.
+    async fn start_cluster(
+        &mut self,
+        agents: Vec<AgentSpec>,
+    ) -> Result<(String, Vec<String>), BackendError> {
+        let url = self.start_master().await?;
+        let mut ids = Vec::new();
+        for a in agents {
+            ids.push(self.add_agent(a).await?.1);
+        }
+        Ok((url, ids))
+    }
     /// Adds an agent; returns its index and id once the master lists it as active.
     async fn add_agent(&mut self, spec: AgentSpec) -> Result<(usize, String), BackendError>;
     /// Stops an agent: gracefully (tasks killed, goodbye to the master) or like a crash.
@@ -94,6 +114,26 @@ pub trait ClusterHandle: Send + Sync {
     async fn reconnect_agent(&mut self, index: usize) -> Result<(), BackendError> {
         let _ = index;
         Err(self.unsupported("reconnect()"))
+    }
+    /// Runs a user's framework (scheduler) container on the cluster's network; returns its name.
+    async fn run_framework(&mut self, request: FrameworkContainer) -> Result<String, BackendError> {
+        let _ = request;
+        Err(self.unsupported("run_framework()"))
+    }
+    /// What framework container `index` (0-based) has written so far.
+    async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
+        let _ = index;
+        Err(self.unsupported("framework logs"))
+    }
+    /// Saves what helps to understand a failure (node logs) under `dir`; returns the files.
+    async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
+        let _ = dir;
+        Vec::new()
+    }
+    /// Leaves the cluster running instead of tearing it down (`--keep`); returns how to reach
+    /// it, or `None` when this backend cannot outlive the run (then it is torn down).
+    fn keep(&self) -> Option<String> {
+        None
     }
     /// The "not here" error for an operation this backend lacks.
     fn unsupported(&self, what: &'static str) -> BackendError {

@@ -39,6 +39,10 @@ pub struct ContainerSpec {
     pub privileged: bool,
     /// `host` shares the host's PID namespace.
     pub pid_mode: Option<String>,
+    /// Capabilities to add (`SYS_ADMIN`, …), for when `privileged` is not available.
+    pub cap_add: Vec<String>,
+    /// `seccomp=unconfined`, `apparmor=unconfined`, …
+    pub security_opt: Vec<String>,
 }
 
 /// One published container port.
@@ -103,7 +107,8 @@ impl ContainerSpec {
             image: Some(self.image.clone()),
             hostname: self.hostname.clone(),
             entrypoint: self.entrypoint.clone(),
-            cmd: Some(self.cmd.clone()),
+            // Empty keeps the image's own command.
+            cmd: (!self.cmd.is_empty()).then(|| self.cmd.clone()),
             env: Some(self.env.clone()),
             labels: Some(self.labels.clone().into_iter().collect()),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
@@ -113,6 +118,8 @@ impl ContainerSpec {
                 binds: (!self.binds.is_empty()).then(|| self.binds.clone()),
                 privileged: self.privileged.then_some(true),
                 pid_mode: self.pid_mode.clone(),
+                cap_add: (!self.cap_add.is_empty()).then(|| self.cap_add.clone()),
+                security_opt: (!self.security_opt.is_empty()).then(|| self.security_opt.clone()),
                 ..HostConfig::default()
             }),
             networking_config,

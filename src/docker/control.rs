@@ -37,7 +37,9 @@ impl ContainerDetails {
 
     /// The host port a TCP container port was published on.
     pub fn host_port(&self, container_port: u16) -> Option<u16> {
-        self.published.get(&format!("{container_port}/tcp")).copied()
+        self.published
+            .get(&format!("{container_port}/tcp"))
+            .copied()
     }
 }
 
@@ -87,7 +89,11 @@ impl Docker {
     }
 
     /// Stops a container: SIGTERM, then SIGKILL after `grace`. Already stopped is fine.
-    pub async fn stop_container(&self, container: &str, grace: Duration) -> Result<(), DockerError> {
+    pub async fn stop_container(
+        &self,
+        container: &str,
+        grace: Duration,
+    ) -> Result<(), DockerError> {
         let options = StopContainerOptionsBuilder::default()
             .t(grace.as_secs().max(1) as i32)
             .build();
@@ -105,7 +111,9 @@ impl Docker {
 
     /// Sends a signal (`SIGKILL`, `SIGUSR1`, …) to the container's main process.
     pub async fn kill_container(&self, container: &str, signal: &str) -> Result<(), DockerError> {
-        let options = KillContainerOptionsBuilder::default().signal(signal).build();
+        let options = KillContainerOptionsBuilder::default()
+            .signal(signal)
+            .build();
         self.api
             .kill_container(container, Some(options))
             .await

@@ -62,10 +62,14 @@ pub enum DockerError {
     )]
     RemoveContainer { container: String, reason: String },
 
-    #[error("cannot stop container {container}: {reason} — stop it by hand with `docker stop {container}`")]
+    #[error(
+        "cannot stop container {container}: {reason} — stop it by hand with `docker stop {container}`"
+    )]
     StopContainer { container: String, reason: String },
 
-    #[error("cannot send {signal} to container {container}: {reason} — is it still running? see `docker ps -a`")]
+    #[error(
+        "cannot send {signal} to container {container}: {reason} — is it still running? see `docker ps -a`"
+    )]
     KillContainer {
         container: String,
         signal: String,
@@ -78,14 +82,18 @@ pub enum DockerError {
     #[error("cannot unpause container {container}: {reason} — try `docker unpause {container}`")]
     UnpauseContainer { container: String, reason: String },
 
-    #[error("cannot disconnect container {container} from network {network}: {reason} — see `docker network inspect {network}`")]
+    #[error(
+        "cannot disconnect container {container} from network {network}: {reason} — see `docker network inspect {network}`"
+    )]
     DisconnectNetwork {
         network: String,
         container: String,
         reason: String,
     },
 
-    #[error("cannot connect container {container} to network {network}: {reason} — see `docker network inspect {network}`")]
+    #[error(
+        "cannot connect container {container} to network {network}: {reason} — see `docker network inspect {network}`"
+    )]
     ConnectNetwork {
         network: String,
         container: String,

@@ -53,6 +53,51 @@ impl ScenarioCtx {
         lock(&self.logs).push(line);
     }
 
+    /// Saves each cluster's master state and node logs under `dir/cluster-<n>/`, for a failed
+    /// scenario; returns the files written.
+    pub async fn save_artifacts(&self, dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let clusters: Vec<Arc<ClusterCtx>> = lock(&self.clusters).clone();
+        let mut saved = Vec::new();
+        for (i, c) in clusters.iter().enumerate() {
+            let dir = dir.join(format!("cluster-{}", i + 1));
+            if std::fs::create_dir_all(&dir).is_err() {
+                continue;
+            }
+            let url = lock(&c.master_url).clone();
+            if let Some(url) = url {
+                let state = crate::client::MasterClient::new(url).raw_state().await;
+                let text = match state {
+                    Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
+                    Err(e) => format!("{{\"error\": {:?}}}", e.to_string()),
+                };
+                let path = dir.join("master-state.json");
+                if std::fs::write(&path, text).is_ok() {
+                    saved.push(path);
+                }
+            }
+            if let Some(handle) = c.handle.lock().await.as_ref() {
+                saved.extend(handle.save_artifacts(&dir).await);
+            }
+        }
+        saved
+    }
+
+    /// Leaves every cluster that can outlive the run running (`--keep`); returns how to reach
+    /// each. Clusters that cannot are left for `teardown`.
+    pub async fn keep(&self) -> Vec<String> {
+        let clusters: Vec<Arc<ClusterCtx>> = lock(&self.clusters).clone();
+        let mut kept = Vec::new();
+        for c in clusters {
+            let mut handle = c.handle.lock().await;
+            if let Some(text) = handle.as_ref().and_then(|h| h.keep()) {
+                // Dropped without teardown: the containers stay until `mmrun down`.
+                handle.take();
+                kept.push(text);
+            }
+        }
+        kept
+    }
+
     /// Tears down every cluster the script created; idempotent.
     pub async fn teardown(&self) {
         let clusters: Vec<Arc<ClusterCtx>> = lock(&self.clusters).drain(..).collect();

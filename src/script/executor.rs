@@ -11,6 +11,8 @@ use std::time::Instant;
 pub struct ScriptExecutor {
     pub backend: Arc<dyn Backend>,
     pub snapshots: Arc<SnapshotStore>,
+    pub artifacts_dir: Option<std::path::PathBuf>,
+    pub keep_failed: bool,
 }
 
 impl Executor for ScriptExecutor {
@@ -21,6 +23,8 @@ impl Executor for ScriptExecutor {
             backend: self.backend.clone(),
             cancel: ctx.cancel,
             snapshots: Some(self.snapshots.clone()),
+            artifacts_dir: self.artifacts_dir.clone(),
+            keep_failed: self.keep_failed,
         };
         Box::pin(async move {
             let started = Instant::now();
@@ -37,7 +41,7 @@ impl Executor for ScriptExecutor {
                 outcome,
                 duration: started.elapsed(),
                 output: run.logs,
-                artifacts: vec![],
+                artifacts: run.artifacts,
             }
         })
     }

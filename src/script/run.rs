@@ -22,6 +22,8 @@ pub enum ScenarioError {
 pub struct ScenarioRun {
     pub result: Result<(), ScenarioError>,
     pub logs: Vec<String>,
+    /// Files saved because the scenario failed.
+    pub artifacts: Vec<PathBuf>,
 }
 
 pub struct ScenarioInput {
@@ -31,6 +33,10 @@ pub struct ScenarioInput {
     pub backend: Arc<dyn Backend>,
     pub cancel: CancellationToken,
     pub snapshots: Option<Arc<crate::snapshot::store::SnapshotStore>>,
+    /// Where a failed scenario's master state and node logs go (under a folder per scenario).
+    pub artifacts_dir: Option<PathBuf>,
+    /// Leave a failed scenario's clusters running (`--keep`).
+    pub keep_failed: bool,
 }
 
 pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
@@ -43,6 +49,7 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
                     input.display
                 ))),
                 logs: vec![],
+                artifacts: vec![],
             };
         }
     };
@@ -60,6 +67,18 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     let script_ctx = ctx.clone();
     let display = input.display.clone();
     let executed = tokio::task::spawn_blocking(move || execute(script_ctx, &display, &text)).await;
+    let failed = !matches!(executed, Ok(Ok(())) | Ok(Err(ScenarioError::Script(_))));
+    let mut artifacts = Vec::new();
+    if failed && let Some(dir) = &input.artifacts_dir {
+        let dir = dir.join(artifact_folder(&input.display));
+        let _ = std::fs::remove_dir_all(&dir);
+        artifacts = ctx.save_artifacts(&dir).await;
+    }
+    if failed && input.keep_failed && !input.cancel.is_cancelled() {
+        for kept in ctx.keep().await {
+            ctx.log(kept);
+        }
+    }
     ctx.teardown().await;
     let mut result = match executed {
         Ok(r) => r,
@@ -81,7 +100,25 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
         result = Err(ScenarioError::Failed(snapshot_failures.join("\n")));
     }
     let logs = lock(&ctx.logs).clone();
-    ScenarioRun { result, logs }
+    ScenarioRun {
+        result,
+        logs,
+        artifacts,
+    }
+}
+
+/// `scripts/agent_lost.rhai` → `scripts_agent_lost`: one flat folder name per scenario.
+fn artifact_folder(display: &str) -> String {
+    let stem = display.strip_suffix(".rhai").unwrap_or(display);
+    stem.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn execute(ctx: Arc<ScenarioCtx>, display: &str, text: &str) -> Result<(), ScenarioError> {

@@ -4,6 +4,7 @@
 //! and `/files/*` as a Mesos agent does.
 
 mod api;
+mod checkpoint;
 mod config;
 mod executor;
 mod registration;
@@ -117,7 +118,9 @@ impl Agent {
                 format!("agent cannot listen on {}: {e}", config.address.bind),
             )
         })?;
-        Agent::start_on(listener, config, None)
+        // A node restarted on its old work dir comes back as the same agent, as in Mesos.
+        let recovered = checkpoint::recover_agent_id(&config.work_dir);
+        Agent::start_on(listener, config, recovered)
     }
 
     /// Serves on a bound listener. `agent_id` is the id to re-register with (a restarted agent

@@ -112,6 +112,7 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
             registered.agent_id,
             registered.master_info.id
         );
+        super::checkpoint::checkpoint_agent_id(&agent.config.work_dir, &registered.agent_id);
         core.agent_id = Some(registered.agent_id);
         core.master_info = Some(registered.master_info);
         core.registered = true;

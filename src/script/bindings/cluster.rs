@@ -33,7 +33,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("cluster")
         .with_params_info(["options: map", "Cluster"])
         .with_comments([
-            "/// A fresh, empty cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\").",
+            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image).",
         ])
         .register_into_engine(engine, move |options: Map| -> ScriptResult<ClusterHandleRef> { new_cluster(&s, &options) });
 
@@ -188,6 +188,8 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
             "agent_ping_timeout",
             "max_agent_ping_timeouts",
             "status_update_retry",
+            "agents",
+            "mesos_image",
         ],
     )?;
     let mut spec = ClusterSpec {
@@ -206,6 +208,11 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
     if let Some(d) = o.duration("status_update_retry")? {
         spec.status_update_retry = d;
     }
+    spec.mesos_image = o.string("mesos_image")?;
+    let agents = match o.get("agents") {
+        Some(a) => Some(agent_specs(a)?),
+        None => None,
+    };
     let backend = scenario.backend.clone();
     let handle = scenario
         .block(backend.create(spec.clone()))?
@@ -219,7 +226,66 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         master_url: Mutex::new(None),
     });
     lock(&scenario.clusters).push(ctx.clone());
+    if let Some(agents) = agents {
+        start_together(&ctx, agents)?;
+    }
     Ok(ClusterHandleRef(ctx))
+}
+
+/// `agents: 3` or `agents: [#{ resources: "cpus:2" }, #{}]`.
+fn agent_specs(value: &Dynamic) -> ScriptResult<Vec<AgentSpec>> {
+    if let Some(n) = crate::script::values::number(value) {
+        if n < 0.0 || n.fract() != 0.0 {
+            return script_error(format!("cluster: agents must be a whole number, not {n}"));
+        }
+        return Ok(vec![AgentSpec::default(); n as usize]);
+    }
+    let Some(list) = value.clone().try_cast::<Array>() else {
+        return script_error(
+            "cluster: agents must be a number or an array of agent options, e.g. agents: 3",
+        );
+    };
+    list.iter()
+        .map(|item| {
+            let map = item
+                .clone()
+                .try_cast::<Map>()
+                .ok_or("cluster: each entry of agents must be a map of add_agent options")?;
+            agent_spec(&map)
+        })
+        .collect()
+}
+
+fn agent_spec(options: &Map) -> ScriptResult<AgentSpec> {
+    let o = Options::new(options, "add_agent", &["resources", "attributes"])?;
+    Ok(AgentSpec {
+        resources: o.string("resources")?,
+        attributes: o.string("attributes")?,
+    })
+}
+
+/// Starts the master and the agents at once (see `ClusterHandle::start_cluster`).
+fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult<()> {
+    let (url, ids) = ctx
+        .scenario
+        .block(async {
+            let mut handle = ctx.handle.lock().await;
+            handle
+                .as_mut()
+                .expect("created with the cluster")
+                .start_cluster(agents)
+                .await
+        })?
+        .map_err(|e| e.to_string())?;
+    *lock(&ctx.master_url) = Some(url);
+    let mut entries = lock(&ctx.agents);
+    for (i, id) in ids.into_iter().enumerate() {
+        entries.push(AgentEntry {
+            name: format!("agent-{}", i + 1),
+            id,
+        });
+    }
+    Ok(())
 }
 
 fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
@@ -236,11 +302,7 @@ fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
 }
 
 fn add_agent(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<AgentHandle> {
-    let o = Options::new(options, "add_agent", &["resources", "attributes"])?;
-    let spec = AgentSpec {
-        resources: o.string("resources")?,
-        attributes: o.string("attributes")?,
-    };
+    let spec = agent_spec(options)?;
     ctx.master_url()?;
     let (index, id) = ctx
         .scenario

@@ -1,0 +1,89 @@
+//! Choosing where clusters run (`--backend`), shared by `run` and `up`: Docker when a daemon
+//! answers, in-process otherwise, and always saying which.
+
+use crate::cluster::Backend;
+use crate::cluster::docker::DockerBackend;
+use crate::cluster::embedded::Embedded;
+use crate::docker::{Docker, reap_orphans};
+use crate::exit_codes;
+use clap::ValueEnum;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// Docker when a daemon answers, embedded otherwise.
+    Auto,
+    /// Every node in this process.
+    Embedded,
+    /// Every node its own container.
+    Docker,
+}
+
+/// A chosen backend and the line that tells the user which it is and why.
+pub struct Chosen {
+    pub backend: Arc<dyn Backend>,
+    pub docker: Option<Arc<DockerBackend>>,
+    pub description: String,
+}
+
+/// Connects to the chosen backend. Errors are (exit code, one-line message).
+pub async fn choose(
+    choice: BackendChoice,
+    mesos_image: Option<&str>,
+) -> Result<Chosen, (i32, String)> {
+    if choice == BackendChoice::Embedded {
+        if mesos_image.is_some() {
+            return Err((
+                exit_codes::USAGE,
+                "--mesos-image needs the Docker backend: drop --backend embedded".into(),
+            ));
+        }
+        return Ok(embedded("--backend embedded".into()));
+    }
+    let docker = match Docker::connect().await {
+        Ok(d) => d,
+        Err(e) if choice == BackendChoice::Auto && mesos_image.is_none() => {
+            return Ok(embedded(format!("no Docker daemon answered: {e}")));
+        }
+        Err(e) => return Err((exit_codes::ENVIRONMENT, e.to_string())),
+    };
+    reap_leftovers(&docker).await;
+    match DockerBackend::connect(mesos_image).await {
+        Ok(backend) => {
+            let backend = Arc::new(backend);
+            Ok(Chosen {
+                description: format!(
+                    "backend docker (every node its own container; {})",
+                    backend.describe()
+                ),
+                backend: backend.clone(),
+                docker: Some(backend),
+            })
+        }
+        Err(e) if choice == BackendChoice::Auto && mesos_image.is_none() => Ok(embedded(format!(
+            "Docker answers but the node image cannot be made: {e}"
+        ))),
+        Err(e) => Err((exit_codes::ENVIRONMENT, e)),
+    }
+}
+
+fn embedded(why: String) -> Chosen {
+    Chosen {
+        backend: Arc::new(Embedded),
+        docker: None,
+        description: format!("backend embedded (every node in this process; {why})"),
+    }
+}
+
+/// Every Docker run starts by removing what runs whose process is gone left behind, and says so.
+async fn reap_leftovers(docker: &Docker) {
+    match reap_orphans(docker).await {
+        Ok(removed) if !removed.is_empty() => eprintln!(
+            "mmrun: removed what earlier runs left behind: {} container(s), {} network(s)",
+            removed.containers.len(),
+            removed.networks.len()
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("mmrun: cannot check for leftovers of earlier runs: {e}"),
+    }
+}

@@ -1,0 +1,603 @@
+//! One cluster of node containers on its own network: the Docker backend's `ClusterHandle`.
+
+use super::layout::{Layout, MAX_AGENTS, MAX_FRAMEWORKS};
+use super::node::{NodeContainer, failed};
+use super::specs::{self, AGENT_PORT, FrameworkContainer, NodeImages, Privilege};
+use crate::client::MasterClient;
+use crate::cluster::{AgentSpec, BackendError, ClusterHandle, ClusterSpec};
+use crate::docker::{ContainerSpec, Docker, Selector};
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a node may take to come up, or an agent to (re-)register: generous for a loaded
+/// CI machine; a node that dies fails at once regardless.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// A graceful stop's SIGTERM-to-SIGKILL time: covers the agent's task kill grace (5 s).
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AgentState {
+    Running,
+    Stopped,
+    Paused,
+    Disconnected,
+}
+
+struct AgentSlot {
+    node: NodeContainer,
+    /// What the script asked for, to re-create the container if need be.
+    request: AgentSpec,
+    id: Option<String>,
+    state: AgentState,
+}
+
+pub struct DockerCluster {
+    docker: Docker,
+    images: NodeImages,
+    spec: ClusterSpec,
+    layout: Layout,
+    docker_socket: String,
+    /// Shared by the backend's clusters: once one finds the engine refuses `--privileged`,
+    /// every later agent starts with the fallback directly.
+    privilege: Arc<Mutex<Privilege>>,
+    master: Option<NodeContainer>,
+    agents: Vec<AgentSlot>,
+    frameworks: Vec<NodeContainer>,
+    /// Logs of node containers replaced during the run (a restarted master), for artifacts.
+    earlier_logs: Vec<(String, String)>,
+}
+
+impl DockerCluster {
+    pub fn new(
+        docker: Docker,
+        images: NodeImages,
+        spec: ClusterSpec,
+        layout: Layout,
+        docker_socket: String,
+        privilege: Arc<Mutex<Privilege>>,
+    ) -> DockerCluster {
+        DockerCluster {
+            docker,
+            images,
+            spec,
+            layout,
+            docker_socket,
+            privilege,
+            master: None,
+            agents: Vec::new(),
+            frameworks: Vec::new(),
+            earlier_logs: Vec::new(),
+        }
+    }
+
+    fn master(&self) -> Result<&NodeContainer, BackendError> {
+        self.master.as_ref().ok_or(BackendError::NoMaster)
+    }
+
+    fn slot(&mut self, index: usize) -> Result<&mut AgentSlot, BackendError> {
+        self.agents
+            .get_mut(index)
+            .ok_or(BackendError::NoSuchAgent(index))
+    }
+
+    fn client(&self) -> Result<MasterClient, BackendError> {
+        let url = self.master()?.url().ok_or(BackendError::NoMaster)?;
+        Ok(MasterClient::new(url))
+    }
+
+    /// Waits until the master serves its state and leads.
+    async fn await_master(&self) -> Result<(), BackendError> {
+        let master = self.master()?;
+        let client = self.client()?;
+        master
+            .wait_until(&self.docker, "serve /master/state", STEP_TIMEOUT, || {
+                let client = client.clone();
+                async move { client.state().await.ok().map(|_| ()) }
+            })
+            .await
+    }
+
+    /// Waits until the master lists agent `index` as active (with `expected` as its id, when
+    /// given: a restarted agent must come back as itself); returns its id.
+    async fn await_agent_active(
+        &self,
+        index: usize,
+        expected: Option<String>,
+    ) -> Result<String, BackendError> {
+        let node = &self.agents[index].node;
+        let client = self.client()?;
+        let pid_suffix = format!("@{}:{AGENT_PORT}", node.ip);
+        let what = match &expected {
+            Some(id) => format!("re-register with the master as {id}"),
+            None => "register with the master".to_string(),
+        };
+        node.wait_until(&self.docker, &what, STEP_TIMEOUT, || {
+            let (client, pid_suffix, expected) =
+                (client.clone(), pid_suffix.clone(), expected.clone());
+            async move {
+                let state = client.state().await.ok()?;
+                state
+                    .slaves
+                    .into_iter()
+                    .find(|a| {
+                        a.active
+                            && a.pid.ends_with(&pid_suffix)
+                            && expected.as_ref().is_none_or(|id| &a.id == id)
+                    })
+                    .map(|a| a.id)
+            }
+        })
+        .await
+    }
+
+    /// Waits until the master no longer lists agent `index` as active.
+    async fn await_agent_gone(&self, index: usize) -> Result<(), BackendError> {
+        let Some(id) = self.agents[index].id.clone() else {
+            return Ok(());
+        };
+        let client = self.client()?;
+        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        while tokio::time::Instant::now() < deadline {
+            match client.state().await {
+                Ok(state) if !state.slaves.iter().any(|a| a.id == id && a.active) => {
+                    return Ok(());
+                }
+                _ => tokio::time::sleep(Duration::from_millis(25)).await,
+            }
+        }
+        Err(BackendError::Failed(format!(
+            "the master still lists agent-{} ({id}) as active {STEP_TIMEOUT:?} after it stopped",
+            index + 1
+        )))
+    }
+
+    fn new_agent(&self, index: usize, spec: &AgentSpec) -> Result<ContainerSpec, BackendError> {
+        if index >= MAX_AGENTS {
+            return Err(BackendError::Failed(format!(
+                "a Docker cluster holds at most {MAX_AGENTS} agents"
+            )));
+        }
+        let privilege = self
+            .privilege
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Ok(specs::agent(
+            &self.layout,
+            &self.images,
+            index,
+            spec,
+            &self.docker_socket,
+            &privilege,
+        ))
+    }
+
+    /// Starts agent `index`'s container. An engine that cannot grant `--privileged` refuses
+    /// to start it; the agent is then re-created with the fallback (see `Privilege`).
+    async fn start_agent_container(&mut self, index: usize) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let refused = match self.agents[index].node.start(&docker).await {
+            Ok(()) => return Ok(()),
+            Err(BackendError::Failed(m))
+                if specs::is_privilege_refusal(&m) && self.agents[index].node.spec.privileged =>
+            {
+                m
+            }
+            Err(e) => return Err(e),
+        };
+        {
+            let mut privilege = self.privilege.lock().unwrap_or_else(|p| p.into_inner());
+            if *privilege == Privilege::Privileged {
+                *privilege = Privilege::host_capabilities();
+                tracing::warn!("{refused}");
+                eprintln!(
+                    "mmrun: this Docker engine cannot start privileged containers; agents get every capability the engine has instead (see docs/docker.md)"
+                );
+            }
+        }
+        docker
+            .remove_container(&self.agents[index].node.id)
+            .await
+            .map_err(failed)?;
+        let request = self.agents[index].request.clone();
+        let container = self.new_agent(index, &request)?;
+        let label = self.agents[index].node.label.clone();
+        self.agents[index].node = NodeContainer::create(&docker, label, container).await?;
+        self.agents[index].node.start(&docker).await
+    }
+
+    async fn create_agent(&mut self, spec: &AgentSpec) -> Result<usize, BackendError> {
+        let index = self.agents.len();
+        let container = self.new_agent(index, spec)?;
+        let node =
+            NodeContainer::create(&self.docker, format!("agent-{}", index + 1), container).await?;
+        self.agents.push(AgentSlot {
+            node,
+            request: spec.clone(),
+            id: None,
+            state: AgentState::Stopped,
+        });
+        Ok(index)
+    }
+
+    /// Every node's container, for artifacts: (label, container id).
+    fn nodes(&self) -> Vec<&NodeContainer> {
+        self.master
+            .iter()
+            .chain(self.agents.iter().map(|a| &a.node))
+            .chain(self.frameworks.iter())
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ClusterHandle for DockerCluster {
+    async fn start_master(&mut self) -> Result<String, BackendError> {
+        if let Some(m) = &self.master {
+            return Err(BackendError::Failed(format!(
+                "the master is already running at {}",
+                m.url().unwrap_or_default()
+            )));
+        }
+        let spec = specs::master(&self.layout, &self.images, &self.spec);
+        let mut node = NodeContainer::create(&self.docker, "master", spec).await?;
+        let started = node.start(&self.docker).await;
+        self.master = Some(node);
+        started?;
+        self.await_master().await?;
+        Ok(self.master()?.url().unwrap_or_default())
+    }
+
+    async fn start_cluster(
+        &mut self,
+        agents: Vec<AgentSpec>,
+    ) -> Result<(String, Vec<String>), BackendError> {
+        if self.master.is_some() {
+            return Err(BackendError::Failed(
+                "the cluster is already started".into(),
+            ));
+        }
+        // Every address is known up front (see layout), so every container is created and
+        // started at once and the nodes find each other as they come up.
+        let master_spec = specs::master(&self.layout, &self.images, &self.spec);
+        let agent_specs: Vec<_> = agents
+            .iter()
+            .enumerate()
+            .map(|(i, a)| self.new_agent(i, a))
+            .collect::<Result<_, _>>()?;
+        let docker = self.docker.clone();
+        let create_master = NodeContainer::create(&docker, "master", master_spec);
+        let create_agents = futures::future::join_all(
+            agent_specs
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| NodeContainer::create(&docker, format!("agent-{}", i + 1), s)),
+        );
+        let (master, created) = tokio::join!(create_master, create_agents);
+        // Keep whatever was created, so teardown removes it even when a sibling failed.
+        let mut agent_nodes = Vec::new();
+        let mut first_error = None;
+        for c in created {
+            match c {
+                Ok(node) => agent_nodes.push(node),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        self.master = master.as_ref().ok().cloned();
+        self.agents = agent_nodes
+            .into_iter()
+            .zip(agents)
+            .map(|(node, request)| AgentSlot {
+                node,
+                request,
+                id: None,
+                state: AgentState::Stopped,
+            })
+            .collect();
+        master?;
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        let mut master = self.master.take().expect("created above");
+        let mut agent_nodes: Vec<NodeContainer> =
+            self.agents.iter().map(|a| a.node.clone()).collect();
+        let (m, a) = tokio::join!(
+            master.start(&docker),
+            futures::future::join_all(agent_nodes.iter_mut().map(|n| n.start(&docker)))
+        );
+        self.master = Some(master);
+        for (slot, node) in self.agents.iter_mut().zip(agent_nodes) {
+            slot.node = node;
+        }
+        m?;
+        for (index, started) in a.into_iter().enumerate() {
+            if started.is_err() {
+                // Retried one by one: the failure may be the `--privileged` refusal.
+                self.start_agent_container(index).await?;
+            }
+            self.agents[index].state = AgentState::Running;
+        }
+        self.await_master().await?;
+        let ids = futures::future::join_all(
+            (0..self.agents.len()).map(|i| self.await_agent_active(i, None)),
+        )
+        .await
+        .into_iter()
+        .collect::<Result<Vec<String>, _>>()?;
+        for (slot, id) in self.agents.iter_mut().zip(&ids) {
+            slot.id = Some(id.clone());
+        }
+        Ok((self.master()?.url().unwrap_or_default(), ids))
+    }
+
+    fn master_url(&self) -> Option<String> {
+        self.master.as_ref().and_then(|m| m.url())
+    }
+
+    async fn add_agent(&mut self, spec: AgentSpec) -> Result<(usize, String), BackendError> {
+        self.master()?;
+        let index = self.create_agent(&spec).await?;
+        self.start_agent_container(index).await?;
+        self.agents[index].state = AgentState::Running;
+        let id = self.await_agent_active(index, None).await?;
+        self.agents[index].id = Some(id.clone());
+        Ok((index, id))
+    }
+
+    async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let slot = self.slot(index)?;
+        match slot.state {
+            AgentState::Stopped => {
+                return Err(BackendError::Failed("the agent is already stopped".into()));
+            }
+            // A frozen container cannot handle SIGTERM; thaw it first, as `docker stop` needs.
+            AgentState::Paused => docker
+                .unpause_container(&slot.node.id)
+                .await
+                .map_err(failed)?,
+            AgentState::Running | AgentState::Disconnected => {}
+        }
+        let id = slot.node.id.clone();
+        if graceful {
+            // SIGTERM: the agent kills its tasks and says goodbye to the master.
+            docker
+                .stop_container(&id, STOP_GRACE)
+                .await
+                .map_err(failed)?;
+            self.slot(index)?.state = AgentState::Stopped;
+            self.await_agent_gone(index).await
+        } else {
+            docker
+                .kill_container(&id, "SIGKILL")
+                .await
+                .map_err(failed)?;
+            docker.wait_container(&id).await.map_err(failed)?;
+            self.slot(index)?.state = AgentState::Stopped;
+            Ok(())
+        }
+    }
+
+    async fn start_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let slot = self.slot(index)?;
+        if slot.state != AgentState::Stopped {
+            return Err(BackendError::Failed("the agent is already running".into()));
+        }
+        slot.node.start(&docker).await?;
+        slot.state = AgentState::Running;
+        // The agent recovers its id from its work dir, which the container kept.
+        let expected = slot.id.clone();
+        let id = self.await_agent_active(index, expected).await?;
+        self.slot(index)?.id = Some(id);
+        Ok(())
+    }
+
+    async fn restart_master(&mut self) -> Result<(), BackendError> {
+        let old = self.master()?.clone();
+        let docker = self.docker.clone();
+        // A fresh container on the same address and the same host port, so agents and clients
+        // holding the master's URL keep working (Docker would pick a new port on restart).
+        let logs = docker.container_logs(&old.id).await.unwrap_or_default();
+        self.earlier_logs
+            .push(("master (before restart)".into(), logs));
+        docker
+            .stop_container(&old.id, STOP_GRACE)
+            .await
+            .map_err(failed)?;
+        docker.remove_container(&old.id).await.map_err(failed)?;
+        let mut spec = old.spec.clone();
+        if let Some(p) = spec.ports.first_mut() {
+            p.host_port = old.host_port;
+        }
+        let mut node = NodeContainer::create(&docker, "master", spec).await?;
+        let started = node.start(&docker).await;
+        self.master = Some(node);
+        started?;
+        self.await_master().await?;
+        for index in 0..self.agents.len() {
+            if self.agents[index].state == AgentState::Running {
+                let expected = self.agents[index].id.clone();
+                self.await_agent_active(index, expected).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn pause_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let slot = self.slot(index)?;
+        if slot.state != AgentState::Running {
+            return Err(BackendError::Failed(format!(
+                "only a running agent can be paused (this one is {:?})",
+                slot.state
+            )));
+        }
+        docker
+            .pause_container(&slot.node.id)
+            .await
+            .map_err(failed)?;
+        slot.state = AgentState::Paused;
+        Ok(())
+    }
+
+    async fn unpause_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let slot = self.slot(index)?;
+        if slot.state != AgentState::Paused {
+            return Err(BackendError::Failed("the agent is not paused".into()));
+        }
+        docker
+            .unpause_container(&slot.node.id)
+            .await
+            .map_err(failed)?;
+        slot.state = AgentState::Running;
+        Ok(())
+    }
+
+    async fn disconnect_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let network = self.layout.network.clone();
+        let slot = self.slot(index)?;
+        if slot.state != AgentState::Running {
+            return Err(BackendError::Failed(format!(
+                "only a running agent can be disconnected (this one is {:?})",
+                slot.state
+            )));
+        }
+        docker
+            .disconnect_network(&network, &slot.node.id)
+            .await
+            .map_err(failed)?;
+        slot.state = AgentState::Disconnected;
+        Ok(())
+    }
+
+    async fn reconnect_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let network = self.layout.network.clone();
+        let slot = self.slot(index)?;
+        if slot.state != AgentState::Disconnected {
+            return Err(BackendError::Failed("the agent is not disconnected".into()));
+        }
+        docker
+            .connect_network(&network, &slot.node.id, Some(slot.node.ip))
+            .await
+            .map_err(failed)?;
+        slot.state = AgentState::Running;
+        Ok(())
+    }
+
+    async fn run_framework(&mut self, request: FrameworkContainer) -> Result<String, BackendError> {
+        self.master()?;
+        let index = self.frameworks.len();
+        if index >= MAX_FRAMEWORKS {
+            return Err(BackendError::Failed(format!(
+                "a Docker cluster holds at most {MAX_FRAMEWORKS} framework containers"
+            )));
+        }
+        let docker = self.docker.clone();
+        if !docker.image_exists(&request.image).await.map_err(failed)? {
+            return Err(BackendError::Failed(format!(
+                "there is no image {} in the Docker engine, and mmrun never pulls: build or load it first (`docker build -t {} …` or `docker load`)",
+                request.image, request.image
+            )));
+        }
+        let spec = specs::framework(&self.layout, index, &request);
+        let label = format!("framework-{}", index + 1);
+        let mut node = NodeContainer::create(&docker, label, spec).await?;
+        let started = node.start(&docker).await;
+        let name = node.name.clone();
+        self.frameworks.push(node);
+        started?;
+        Ok(name)
+    }
+
+    async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
+        let node = self.frameworks.get(index).ok_or_else(|| {
+            BackendError::Failed(format!("there is no framework container {}", index + 1))
+        })?;
+        self.docker.container_logs(&node.id).await.map_err(failed)
+    }
+
+    async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
+        let mut saved = Vec::new();
+        let mut logs: Vec<(String, String)> = self.earlier_logs.clone();
+        for node in self.nodes() {
+            let text = self
+                .docker
+                .container_logs(&node.id)
+                .await
+                .unwrap_or_else(|e| format!("(cannot read the logs: {e})\n"));
+            logs.push((node.label.clone(), text));
+        }
+        for (label, text) in logs {
+            let path = dir.join(format!("{}.log", label.replace([' ', '(', ')'], "_")));
+            if std::fs::write(&path, text).is_ok() {
+                saved.push(path);
+            }
+        }
+        saved
+    }
+
+    fn keep(&self) -> Option<String> {
+        let mut lines = vec![format!(
+            "kept cluster {} on network {}:",
+            self.layout.owner.run, self.layout.network
+        )];
+        if let Some(m) = &self.master {
+            lines.push(format!(
+                "  master   {}  (container {}, {} on the network)",
+                m.url().unwrap_or_default(),
+                m.name,
+                m.ip
+            ));
+        }
+        for a in &self.agents {
+            lines.push(format!(
+                "  {}  {}  (container {})",
+                a.node.label,
+                a.node.url().unwrap_or_default(),
+                a.node.name
+            ));
+        }
+        lines.push(format!(
+            "  remove it with: mmrun down {}",
+            self.layout.owner.run
+        ));
+        Some(lines.join("\n"))
+    }
+
+    fn agent_running(&self, index: usize) -> bool {
+        self.agents
+            .get(index)
+            .is_some_and(|a| a.state != AgentState::Stopped)
+    }
+
+    fn agent_count(&self) -> usize {
+        self.agents.len()
+    }
+
+    async fn teardown(self: Box<Self>) {
+        // Agents first, so none starts a task container after the sweep below has listed them.
+        let agents = self
+            .agents
+            .iter()
+            .map(|a| self.docker.remove_container(&a.node.id));
+        for r in futures::future::join_all(agents).await {
+            if let Err(e) = r {
+                tracing::warn!("{e}");
+            }
+        }
+        // Then everything labelled with this cluster's run id: nodes, framework and task
+        // containers, and the network.
+        let selector = Selector::run(&self.layout.owner.run);
+        if let Err(e) = crate::docker::remove_labelled(&self.docker, &selector).await {
+            eprintln!("mmrun: cleaning up cluster {}: {e}", self.layout.owner.run);
+        }
+    }
+}

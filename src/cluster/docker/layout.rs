@@ -1,0 +1,87 @@
+//! Where a cluster's nodes live on its network. Each cluster gets its own /24 that mmrun picks
+//! (rather than Docker), so every node's address is known before any container starts: agents
+//! are told the master's address up front, every node's `LIBPROCESS_IP` is set at creation, all
+//! nodes start at once, and a restarted node comes back on the same address.
+
+use crate::docker::Owner;
+use std::net::Ipv4Addr;
+
+/// Subnets are `10.213.<n>.0/24`: a /16 few networks use, with room for 256 clusters at once.
+const POOL: [u8; 2] = [10, 213];
+/// Agents take `.11` upwards and frameworks `.101` upwards: at most 90 agents per cluster.
+pub const MAX_AGENTS: usize = 90;
+pub const MAX_FRAMEWORKS: usize = 150;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub owner: Owner,
+    /// The cluster network's name.
+    pub network: String,
+    /// The third octet of the cluster's subnet.
+    pub subnet: u8,
+}
+
+impl Layout {
+    pub fn subnet_cidr(subnet: u8) -> String {
+        format!("{}.{}.{subnet}.0/24", POOL[0], POOL[1])
+    }
+
+    fn host(&self, last: u8) -> Ipv4Addr {
+        Ipv4Addr::new(POOL[0], POOL[1], self.subnet, last)
+    }
+
+    /// `.1` is the bridge's gateway; the master is `.2`.
+    pub fn master_ip(&self) -> Ipv4Addr {
+        self.host(2)
+    }
+
+    pub fn agent_ip(&self, index: usize) -> Ipv4Addr {
+        assert!(
+            index < MAX_AGENTS,
+            "at most {MAX_AGENTS} agents per cluster"
+        );
+        self.host(11 + index as u8)
+    }
+
+    pub fn framework_ip(&self, index: usize) -> Ipv4Addr {
+        assert!(
+            index < MAX_FRAMEWORKS,
+            "at most {MAX_FRAMEWORKS} framework containers per cluster"
+        );
+        self.host(101 + index as u8)
+    }
+}
+
+/// Subnets to try for a new cluster, in order: starting from a random one, so concurrent runs
+/// rarely collide, then every other.
+pub fn subnet_candidates() -> impl Iterator<Item = u8> {
+    let start: u8 = rand::random();
+    (0..=255u8).map(move |i| start.wrapping_add(i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_do_not_overlap() {
+        let layout = Layout {
+            owner: Owner::new("r", "s"),
+            network: "n".into(),
+            subnet: 7,
+        };
+        assert_eq!(layout.master_ip(), Ipv4Addr::new(10, 213, 7, 2));
+        assert_eq!(layout.agent_ip(0), Ipv4Addr::new(10, 213, 7, 11));
+        assert_eq!(
+            layout.agent_ip(MAX_AGENTS - 1),
+            Ipv4Addr::new(10, 213, 7, 100)
+        );
+        assert_eq!(layout.framework_ip(0), Ipv4Addr::new(10, 213, 7, 101));
+        assert_eq!(
+            layout.framework_ip(MAX_FRAMEWORKS - 1),
+            Ipv4Addr::new(10, 213, 7, 250)
+        );
+        assert_eq!(Layout::subnet_cidr(7), "10.213.7.0/24");
+        assert_eq!(subnet_candidates().count(), 256);
+    }
+}

@@ -1,0 +1,159 @@
+//! The Docker backend: every node of a cluster in its own container, on a fresh network per
+//! cluster, reached from mmrun through ports published on 127.0.0.1. All Docker calls go
+//! through `crate::docker`; this module decides what to create and when a node is ready.
+//!
+//! - [`specs`]: each node's container as data (the three lessons of Mesos in containers).
+//! - [`layout`]: the cluster's subnet and every node's address, fixed before anything starts.
+//! - [`node`]: one container's start, readiness polling and death report.
+//! - [`cluster`]: the `ClusterHandle` — start, faults, framework containers, teardown.
+
+pub mod cluster;
+pub mod layout;
+pub mod node;
+pub mod specs;
+
+use super::{Backend, BackendError, ClusterHandle, ClusterSpec};
+use crate::docker::{Docker, Owner, Role, labels::new_run_id};
+use async_trait::async_trait;
+use cluster::DockerCluster;
+use layout::{Layout, subnet_candidates};
+use specs::{NodeImages, Privilege};
+use std::sync::{Arc, Mutex};
+
+pub struct DockerBackend {
+    docker: Docker,
+    images: NodeImages,
+    /// The daemon's socket on its host, mounted into agents for their Docker containerizer.
+    docker_socket: String,
+    privilege: Arc<Mutex<Privilege>>,
+}
+
+impl DockerBackend {
+    /// Connects to the daemon and makes sure the nodes' image exists: mmrun's own node image,
+    /// built on first use, unless `mesos_image` names real Mesos images to run instead.
+    pub async fn connect(mesos_image: Option<&str>) -> Result<DockerBackend, String> {
+        let docker = Docker::connect().await.map_err(|e| e.to_string())?;
+        let images = match mesos_image {
+            Some(image) => real_mesos(&docker, image).await?,
+            None => NodeImages::Mmrun {
+                image: crate::docker::ensure_node_image(&docker)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            },
+        };
+        Ok(DockerBackend::new(docker, images))
+    }
+
+    pub fn new(docker: Docker, images: NodeImages) -> DockerBackend {
+        let docker_socket = socket_path(docker.host());
+        DockerBackend {
+            docker,
+            images,
+            docker_socket,
+            privilege: Arc::new(Mutex::new(Privilege::Privileged)),
+        }
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// What the nodes run, for the run's first line.
+    pub fn describe(&self) -> String {
+        self.images.describe()
+    }
+}
+
+/// Real Mesos images must already be in the engine: mmrun never pulls.
+async fn real_mesos(docker: &Docker, image: &str) -> Result<NodeImages, String> {
+    if !docker
+        .image_exists(image)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Err(format!(
+            "there is no Mesos image {image} in the Docker engine, and mmrun never pulls: load it first (`docker load -i mesos.tar`, or `docker pull {image}` where a registry is reachable)"
+        ));
+    }
+    Ok(NodeImages::RealMesos {
+        master: image.to_string(),
+        agent: image.to_string(),
+    })
+}
+
+/// `unix:///path` → `/path`; other daemons are remote, where the default path is the guess.
+fn socket_path(host: &str) -> String {
+    host.strip_prefix("unix://")
+        .unwrap_or(specs::DOCKER_SOCKET)
+        .to_string()
+}
+
+#[async_trait]
+impl Backend for DockerBackend {
+    fn name(&self) -> &'static str {
+        "docker"
+    }
+
+    async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
+        let images = match &spec.mesos_image {
+            Some(image) => real_mesos(&self.docker, image)
+                .await
+                .map_err(BackendError::Failed)?,
+            None => self.images.clone(),
+        };
+        // One run id per cluster: it names and labels everything the cluster creates, so two
+        // clusters of one scenario (or one scenario run twice at once) never share a name.
+        let owner = Owner::new(&new_run_id(), &spec.scenario);
+        let network = owner.name(Role::Network, None);
+        let labels = owner.labels(Role::Network);
+        let mut chosen = None;
+        for subnet in subnet_candidates() {
+            let cidr = Layout::subnet_cidr(subnet);
+            match self
+                .docker
+                .create_network_on(&network, &labels, &cidr)
+                .await
+            {
+                Ok(Some(_)) => {
+                    chosen = Some(subnet);
+                    break;
+                }
+                Ok(None) => continue,
+                Err(e) => return Err(BackendError::Failed(e.to_string())),
+            }
+        }
+        let Some(subnet) = chosen else {
+            return Err(BackendError::Failed(format!(
+                "every subnet of {} is taken by other Docker networks: remove some (`mmrun clean`, `docker network prune`)",
+                Layout::subnet_cidr(0).replace(".0.0/24", ".0.0/16")
+            )));
+        };
+        let layout = Layout {
+            owner,
+            network,
+            subnet,
+        };
+        Ok(Box::new(DockerCluster::new(
+            self.docker.clone(),
+            images,
+            spec,
+            layout,
+            self.docker_socket.clone(),
+            self.privilege.clone(),
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_socket_mounted_into_agents_follows_docker_host() {
+        assert_eq!(
+            socket_path("unix:///run/user/1000/docker.sock"),
+            "/run/user/1000/docker.sock"
+        );
+        assert_eq!(socket_path("tcp://10.0.0.1:2375"), "/var/run/docker.sock");
+    }
+}

@@ -1,0 +1,316 @@
+//! The container of every node, as data: what image, command, environment, mounts and
+//! privileges a master, an agent or a framework gets. Pure functions of the cluster's layout, so
+//! a unit test pins them exactly, for mmrun's own nodes and for real Mesos images alike.
+//!
+//! The three lessons of running Mesos in containers are applied here, once:
+//! 1. agents share the host's PID namespace (Mesos tracks executors by PID through /proc);
+//! 2. no container is named `mesos-*` (names come from `docker::object_name`, `mmrun-…`);
+//! 3. every node's libprocess binds and advertises its own container address (`LIBPROCESS_IP`).
+
+use super::layout::Layout;
+use crate::cluster::{AgentSpec, ClusterSpec};
+use crate::docker::{ContainerSpec, PortPublish, Role};
+use std::net::Ipv4Addr;
+
+/// The port masters listen on inside their container, as in Mesos.
+pub const MASTER_PORT: u16 = 5050;
+/// The port agents listen on inside their container, as in Mesos.
+pub const AGENT_PORT: u16 = 5051;
+/// Where agents keep sandboxes and their checkpointed identity, inside their container.
+pub const AGENT_WORK_DIR: &str = "/var/lib/mesos/agent";
+pub const MASTER_WORK_DIR: &str = "/var/lib/mesos/master";
+/// The Docker socket agents use for task containers (the Docker containerizer).
+pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+
+/// The environment variables that tell an agent which run its task containers belong to, so a
+/// run's teardown and `mmrun clean` find task containers by the same labels as nodes.
+pub const OWNER_RUN_ENV: &str = "MMRUN_RUN";
+pub const OWNER_SCENARIO_ENV: &str = "MMRUN_SCENARIO";
+pub const OWNER_PID_ENV: &str = "MMRUN_OWNER_PID";
+pub const OWNER_HOST_ENV: &str = "MMRUN_OWNER_HOST";
+
+/// How agents get the privileges a Mesos agent needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Privilege {
+    /// `--privileged`, as Mesos agents in containers are run.
+    Privileged,
+    /// For engines that cannot grant `--privileged` (one itself confined to fewer capabilities
+    /// than the kernel knows, as in some CI sandboxes): every capability the engine has, with
+    /// seccomp and AppArmor lifted.
+    Capabilities(Vec<String>),
+}
+
+impl Privilege {
+    /// The fallback for this host: the capabilities in our own bounding set, which on a local
+    /// engine are the ones it can hand out.
+    pub fn host_capabilities() -> Privilege {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let mask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapBnd:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0);
+        Privilege::Capabilities(capabilities_in(mask))
+    }
+}
+
+/// Linux capability names by bit number, as Docker's `--cap-add` takes them: the ones Docker
+/// 20.10 knows (it refuses PERFMON, BPF and CHECKPOINT_RESTORE, bits 38–40).
+const CAPABILITIES: [&str; 38] = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+];
+
+fn capabilities_in(mask: u64) -> Vec<String> {
+    CAPABILITIES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| mask >> bit & 1 == 1)
+        .map(|(_, name)| name.to_string())
+        .collect()
+}
+
+/// Whether a container start failed because the engine cannot grant `--privileged`.
+pub fn is_privilege_refusal(message: &str) -> bool {
+    message.contains("apply caps") || message.contains("operation not permitted: unknown")
+}
+
+/// What the nodes run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeImages {
+    /// mmrun's own node image (`mmrun-node:<hash>`): `mmrun node master|agent`.
+    Mmrun { image: String },
+    /// Real Mesos: images holding `mesos-master` and `mesos-agent`, as the official
+    /// `mesos/mesos` images do (one image may serve both).
+    RealMesos { master: String, agent: String },
+}
+
+impl NodeImages {
+    pub fn describe(&self) -> String {
+        match self {
+            NodeImages::Mmrun { image } => format!("mmrun's node image {image}"),
+            NodeImages::RealMesos { master, agent } if master == agent => {
+                format!("Mesos image {master}")
+            }
+            NodeImages::RealMesos { master, agent } => {
+                format!("Mesos images {master} (master) and {agent} (agent)")
+            }
+        }
+    }
+
+    fn master_command(&self) -> (String, Vec<String>) {
+        match self {
+            NodeImages::Mmrun { image } => (image.clone(), vec!["node".into(), "master".into()]),
+            NodeImages::RealMesos { master, .. } => (master.clone(), vec![]),
+        }
+    }
+
+    fn agent_command(&self) -> (String, Vec<String>) {
+        match self {
+            NodeImages::Mmrun { image } => (image.clone(), vec!["node".into(), "agent".into()]),
+            NodeImages::RealMesos { agent, .. } => (agent.clone(), vec![]),
+        }
+    }
+
+    fn entrypoint(&self, real_binary: &str) -> Option<Vec<String>> {
+        match self {
+            // The node image's own entrypoint is the mmrun binary.
+            NodeImages::Mmrun { .. } => None,
+            NodeImages::RealMesos { .. } => Some(vec![real_binary.to_string()]),
+        }
+    }
+
+    fn is_real_mesos(&self) -> bool {
+        matches!(self, NodeImages::RealMesos { .. })
+    }
+}
+
+/// libprocess binds and advertises the container's own address: on 0.0.0.0 it would advertise
+/// whatever interface it guessed, and executors and schedulers would bind loopback.
+fn libprocess_env(ip: Ipv4Addr) -> Vec<String> {
+    vec![
+        format!("LIBPROCESS_IP={ip}"),
+        format!("LIBPROCESS_ADVERTISE_IP={ip}"),
+    ]
+}
+
+fn millis(d: std::time::Duration) -> String {
+    format!("{}ms", d.as_millis())
+}
+
+pub fn master(layout: &Layout, images: &NodeImages, cluster: &ClusterSpec) -> ContainerSpec {
+    let ip = layout.master_ip();
+    let (image, cmd) = images.master_command();
+    let mut env = libprocess_env(ip);
+    env.extend([
+        format!("MESOS_PORT={MASTER_PORT}"),
+        format!("MESOS_HOSTNAME={ip}"),
+        "MESOS_HOSTNAME_LOOKUP=false".into(),
+        "MESOS_REGISTRY=in_memory".into(),
+        format!("MESOS_WORK_DIR={MASTER_WORK_DIR}"),
+        format!("MESOS_CLUSTER={}", layout.owner.scenario),
+        format!(
+            "MESOS_AGENT_PING_TIMEOUT={}",
+            millis(cluster.agent_ping_timeout)
+        ),
+        format!(
+            "MESOS_MAX_AGENT_PING_TIMEOUTS={}",
+            cluster.max_agent_ping_timeouts
+        ),
+    ]);
+    ContainerSpec {
+        name: layout.owner.name(Role::Master, None),
+        image,
+        entrypoint: images.entrypoint("mesos-master"),
+        cmd,
+        env,
+        labels: layout.owner.labels(Role::Master),
+        network: Some(layout.network.clone()),
+        ipv4_address: Some(ip),
+        hostname: Some(layout.owner.name(Role::Master, None)),
+        ports: vec![PortPublish::loopback(MASTER_PORT)],
+        ..ContainerSpec::default()
+    }
+}
+
+/// Agent `index` (0-based; named `…-agent-<index+1>`).
+pub fn agent(
+    layout: &Layout,
+    images: &NodeImages,
+    index: usize,
+    agent: &AgentSpec,
+    docker_socket: &str,
+    privilege: &Privilege,
+) -> ContainerSpec {
+    let ip = layout.agent_ip(index);
+    let (image, cmd) = images.agent_command();
+    let name = layout.owner.name(Role::Agent, Some(index + 1));
+    let mut env = libprocess_env(ip);
+    env.extend([
+        format!("MESOS_MASTER={}:{MASTER_PORT}", layout.master_ip()),
+        format!("MESOS_PORT={AGENT_PORT}"),
+        format!("MESOS_HOSTNAME={ip}"),
+        "MESOS_HOSTNAME_LOOKUP=false".into(),
+        format!("MESOS_WORK_DIR={AGENT_WORK_DIR}"),
+        "MESOS_CONTAINERIZERS=docker,mesos".into(),
+        format!("MESOS_DOCKER_SOCKET={DOCKER_SOCKET}"),
+        "MESOS_SWITCH_USER=false".into(),
+        // Agents start alongside the master; the first attempt may find it not yet listening,
+        // and Mesos's default 1 s backoff factor would then cost up to 2 s of start-up.
+        "MESOS_REGISTRATION_BACKOFF_FACTOR=100ms".into(),
+    ]);
+    if images.is_real_mesos() {
+        // Real agents in a container: no systemd to delegate to, and cgroups from the host.
+        env.extend([
+            "MESOS_SYSTEMD_ENABLE_SUPPORT=false".into(),
+            "MESOS_LAUNCHER=posix".into(),
+        ]);
+    }
+    if let Some(r) = &agent.resources {
+        env.push(format!("MESOS_RESOURCES={r}"));
+    }
+    if let Some(a) = &agent.attributes {
+        env.push(format!("MESOS_ATTRIBUTES={a}"));
+    }
+    env.extend([
+        format!("{OWNER_RUN_ENV}={}", layout.owner.run),
+        format!("{OWNER_SCENARIO_ENV}={}", layout.owner.scenario),
+        format!("{OWNER_PID_ENV}={}", layout.owner.pid),
+        format!("{OWNER_HOST_ENV}={}", layout.owner.host),
+    ]);
+    ContainerSpec {
+        name: name.clone(),
+        image,
+        entrypoint: images.entrypoint("mesos-agent"),
+        cmd,
+        env,
+        labels: layout.owner.labels(Role::Agent),
+        network: Some(layout.network.clone()),
+        ipv4_address: Some(ip),
+        hostname: Some(name),
+        ports: vec![PortPublish::loopback(AGENT_PORT)],
+        binds: vec![
+            format!("{docker_socket}:{DOCKER_SOCKET}"),
+            "/sys/fs/cgroup:/sys/fs/cgroup".into(),
+        ],
+        privileged: *privilege == Privilege::Privileged,
+        cap_add: match privilege {
+            Privilege::Privileged => vec![],
+            Privilege::Capabilities(caps) => caps.clone(),
+        },
+        security_opt: match privilege {
+            Privilege::Privileged => vec![],
+            Privilege::Capabilities(_) => {
+                vec!["seccomp=unconfined".into(), "apparmor=unconfined".into()]
+            }
+        },
+        pid_mode: Some("host".into()),
+    }
+}
+
+/// What a script asks of a framework (scheduler) container.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FrameworkContainer {
+    pub image: String,
+    /// Replaces the image's command when non-empty.
+    pub cmd: Vec<String>,
+    /// Extra `KEY=value` pairs; they may override the defaults below.
+    pub env: Vec<String>,
+}
+
+/// Framework container `index` (0-based): on the cluster network, told where the master is
+/// (`MESOS_MASTER`) and its own address (`LIBPROCESS_IP`), as a scheduler in a container needs.
+pub fn framework(layout: &Layout, index: usize, request: &FrameworkContainer) -> ContainerSpec {
+    let ip = layout.framework_ip(index);
+    let name = layout.owner.name(Role::Framework, Some(index + 1));
+    let mut env = libprocess_env(ip);
+    env.push(format!("MESOS_MASTER={}:{MASTER_PORT}", layout.master_ip()));
+    env.extend(request.env.iter().cloned());
+    ContainerSpec {
+        name: name.clone(),
+        image: request.image.clone(),
+        cmd: request.cmd.clone(),
+        env,
+        labels: layout.owner.labels(Role::Framework),
+        network: Some(layout.network.clone()),
+        ipv4_address: Some(ip),
+        hostname: Some(name),
+        ..ContainerSpec::default()
+    }
+}
