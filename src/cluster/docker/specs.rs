@@ -314,3 +314,230 @@ pub fn framework(layout: &Layout, index: usize, request: &FrameworkContainer) ->
         ..ContainerSpec::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::Owner;
+    use std::collections::BTreeMap;
+
+    fn layout() -> Layout {
+        Layout {
+            owner: Owner {
+                run: "3f2a9c1b".into(),
+                scenario: "scripts/launch.rhai".into(),
+                pid: 4242,
+                host: "ci-1".into(),
+            },
+            network: "mmrun-3f2a9c1b-scripts-launch.rhai-network".into(),
+            subnet: 7,
+        }
+    }
+
+    fn labels(role: &str) -> BTreeMap<String, String> {
+        [
+            ("io.mmrun.managed-by", "mmrun"),
+            ("io.mmrun.run", "3f2a9c1b"),
+            ("io.mmrun.scenario", "scripts/launch.rhai"),
+            ("io.mmrun.role", role),
+            ("io.mmrun.pid", "4242"),
+            ("io.mmrun.host", "ci-1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    const OURS: &str = "mmrun-node:0123456789abcdef";
+
+    fn ours() -> NodeImages {
+        NodeImages::Mmrun { image: OURS.into() }
+    }
+
+    fn real() -> NodeImages {
+        NodeImages::RealMesos {
+            master: "mesos/mesos:1.11.0".into(),
+            agent: "mesos/mesos:1.11.0".into(),
+        }
+    }
+
+    fn master_env() -> Vec<String> {
+        strings(&[
+            "LIBPROCESS_IP=10.213.7.2",
+            "LIBPROCESS_ADVERTISE_IP=10.213.7.2",
+            "MESOS_PORT=5050",
+            "MESOS_HOSTNAME=10.213.7.2",
+            "MESOS_HOSTNAME_LOOKUP=false",
+            "MESOS_REGISTRY=in_memory",
+            "MESOS_WORK_DIR=/var/lib/mesos/master",
+            "MESOS_CLUSTER=scripts/launch.rhai",
+            "MESOS_AGENT_PING_TIMEOUT=100ms",
+            "MESOS_MAX_AGENT_PING_TIMEOUTS=3",
+        ])
+    }
+
+    #[test]
+    fn our_master() {
+        let spec = master(&layout(), &ours(), &ClusterSpec::default());
+        assert_eq!(
+            spec,
+            ContainerSpec {
+                name: "mmrun-3f2a9c1b-scripts-launch.rhai-master".into(),
+                image: OURS.into(),
+                entrypoint: None,
+                cmd: strings(&["node", "master"]),
+                env: master_env(),
+                labels: labels("master"),
+                network: Some(layout().network),
+                ipv4_address: Some(Ipv4Addr::new(10, 213, 7, 2)),
+                hostname: Some("mmrun-3f2a9c1b-scripts-launch.rhai-master".into()),
+                ports: vec![PortPublish::loopback(5050)],
+                ..ContainerSpec::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_real_mesos_master_gets_the_same_settings_and_its_own_command() {
+        let spec = master(&layout(), &real(), &ClusterSpec::default());
+        assert_eq!(spec.image, "mesos/mesos:1.11.0");
+        assert_eq!(spec.entrypoint, Some(strings(&["mesos-master"])));
+        assert!(spec.cmd.is_empty());
+        assert_eq!(spec.env, master_env());
+        assert_eq!(spec.ports, vec![PortPublish::loopback(5050)]);
+    }
+
+    fn agent_env(real: bool) -> Vec<String> {
+        let mut env = strings(&[
+            "LIBPROCESS_IP=10.213.7.12",
+            "LIBPROCESS_ADVERTISE_IP=10.213.7.12",
+            "MESOS_MASTER=10.213.7.2:5050",
+            "MESOS_PORT=5051",
+            "MESOS_HOSTNAME=10.213.7.12",
+            "MESOS_HOSTNAME_LOOKUP=false",
+            "MESOS_WORK_DIR=/var/lib/mesos/agent",
+            "MESOS_CONTAINERIZERS=docker,mesos",
+            "MESOS_DOCKER_SOCKET=/var/run/docker.sock",
+            "MESOS_SWITCH_USER=false",
+            "MESOS_REGISTRATION_BACKOFF_FACTOR=100ms",
+        ]);
+        if real {
+            env.extend(strings(&[
+                "MESOS_SYSTEMD_ENABLE_SUPPORT=false",
+                "MESOS_LAUNCHER=posix",
+            ]));
+        }
+        env.extend(strings(&[
+            "MESOS_RESOURCES=cpus:2;mem:2048",
+            "MESOS_ATTRIBUTES=rack:a",
+            "MMRUN_RUN=3f2a9c1b",
+            "MMRUN_SCENARIO=scripts/launch.rhai",
+            "MMRUN_OWNER_PID=4242",
+            "MMRUN_OWNER_HOST=ci-1",
+        ]));
+        env
+    }
+
+    fn second_agent(images: &NodeImages, privilege: &Privilege) -> ContainerSpec {
+        let request = AgentSpec {
+            resources: Some("cpus:2;mem:2048".into()),
+            attributes: Some("rack:a".into()),
+        };
+        agent(&layout(), images, 1, &request, "/var/run/docker.sock", privilege)
+    }
+
+    #[test]
+    fn our_agent_shares_the_host_pid_namespace_with_socket_and_cgroups_privileged() {
+        let spec = second_agent(&ours(), &Privilege::Privileged);
+        assert_eq!(
+            spec,
+            ContainerSpec {
+                name: "mmrun-3f2a9c1b-scripts-launch.rhai-agent-2".into(),
+                image: OURS.into(),
+                entrypoint: None,
+                cmd: strings(&["node", "agent"]),
+                env: agent_env(false),
+                labels: labels("agent"),
+                network: Some(layout().network),
+                ipv4_address: Some(Ipv4Addr::new(10, 213, 7, 12)),
+                hostname: Some("mmrun-3f2a9c1b-scripts-launch.rhai-agent-2".into()),
+                ports: vec![PortPublish::loopback(5051)],
+                binds: strings(&[
+                    "/var/run/docker.sock:/var/run/docker.sock",
+                    "/sys/fs/cgroup:/sys/fs/cgroup"
+                ]),
+                privileged: true,
+                pid_mode: Some("host".into()),
+                cap_add: vec![],
+                security_opt: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn a_real_mesos_agent_gets_the_same_settings_and_its_own_command() {
+        let spec = second_agent(&real(), &Privilege::Privileged);
+        let ours = second_agent(&ours(), &Privilege::Privileged);
+        assert_eq!(spec.image, "mesos/mesos:1.11.0");
+        assert_eq!(spec.entrypoint, Some(strings(&["mesos-agent"])));
+        assert!(spec.cmd.is_empty());
+        assert_eq!(spec.env, agent_env(true));
+        assert_eq!(
+            (spec.binds, spec.privileged, spec.pid_mode, spec.ports),
+            (ours.binds, ours.privileged, ours.pid_mode, ours.ports)
+        );
+    }
+
+    #[test]
+    fn without_privileged_an_agent_gets_the_engines_capabilities_unconfined() {
+        let caps = Privilege::Capabilities(strings(&["SYS_ADMIN", "NET_ADMIN"]));
+        let spec = second_agent(&ours(), &caps);
+        assert!(!spec.privileged);
+        assert_eq!(spec.cap_add, strings(&["SYS_ADMIN", "NET_ADMIN"]));
+        assert_eq!(
+            spec.security_opt,
+            strings(&["seccomp=unconfined", "apparmor=unconfined"])
+        );
+        assert_eq!(spec.pid_mode, Some("host".into()));
+        assert_eq!(capabilities_in(0b1_0000_0000_0000_0000_0000_0001), strings(&["CHOWN", "SYS_RESOURCE"]));
+    }
+
+    #[test]
+    fn a_framework_container_knows_the_master_and_its_own_address() {
+        let request = FrameworkContainer {
+            image: "my/scheduler:1".into(),
+            cmd: vec![],
+            env: strings(&["FOO=bar"]),
+        };
+        let spec = framework(&layout(), 0, &request);
+        assert_eq!(spec.name, "mmrun-3f2a9c1b-scripts-launch.rhai-framework-1");
+        assert_eq!(
+            spec.env,
+            strings(&[
+                "LIBPROCESS_IP=10.213.7.101",
+                "LIBPROCESS_ADVERTISE_IP=10.213.7.101",
+                "MESOS_MASTER=10.213.7.2:5050",
+                "FOO=bar"
+            ])
+        );
+        assert_eq!(spec.labels, labels("framework"));
+        assert_eq!(spec.ipv4_address, Some(Ipv4Addr::new(10, 213, 7, 101)));
+    }
+
+    #[test]
+    fn no_node_is_named_like_a_mesos_container() {
+        let l = layout();
+        let names = [
+            master(&l, &ours(), &ClusterSpec::default()).name,
+            second_agent(&ours(), &Privilege::Privileged).name,
+            framework(&l, 0, &FrameworkContainer::default()).name,
+        ];
+        for n in names {
+            assert!(n.starts_with("mmrun-") && !n.starts_with("mesos-"), "{n}");
+        }
+    }
+}
