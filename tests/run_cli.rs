@@ -2,6 +2,8 @@
 //! snapshots and cleanup. Each test works in its own temporary directory (also TMPDIR, so any
 //! file a cluster leaves behind would be seen).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -38,6 +40,9 @@ impl Workspace {
             .env_remove("CI")
             .env_remove("INSTA_UPDATE")
             .env_remove("INSTA_FORCE_PASS")
+            // In-process clusters: these tests are about the runner, and check TMPDIR for
+            // leftovers (the Docker backend has its own tests).
+            .env("MMRUN_BACKEND", "embedded")
             .env("NO_COLOR", "1");
         cmd
     }
@@ -72,9 +77,22 @@ c.await_task("t", "TASK_FINISHED");
 
 #[test]
 fn the_shipped_scenarios_pass_on_ci_with_their_committed_snapshots() {
+    shipped_scenarios_pass_on("embedded");
+}
+
+/// The same scenarios, the same snapshots, every node a container.
+#[test]
+fn the_shipped_scenarios_pass_on_docker_with_the_same_snapshots() {
+    if !common::docker_available("the shipped scenarios on Docker") {
+        return;
+    }
+    shipped_scenarios_pass_on("docker");
+}
+
+fn shipped_scenarios_pass_on(backend: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(env!("CARGO_BIN_EXE_mmrun"))
-        .args(["run", "scripts"])
+        .args(["run", "scripts", "--backend", backend])
         .current_dir(root)
         .env("CI", "true")
         .env("NO_COLOR", "1")

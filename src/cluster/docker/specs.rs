@@ -447,7 +447,14 @@ mod tests {
             resources: Some("cpus:2;mem:2048".into()),
             attributes: Some("rack:a".into()),
         };
-        agent(&layout(), images, 1, &request, "/var/run/docker.sock", privilege)
+        agent(
+            &layout(),
+            images,
+            1,
+            &request,
+            "/var/run/docker.sock",
+            privilege,
+        )
     }
 
     #[test]
@@ -503,7 +510,10 @@ mod tests {
             strings(&["seccomp=unconfined", "apparmor=unconfined"])
         );
         assert_eq!(spec.pid_mode, Some("host".into()));
-        assert_eq!(capabilities_in(0b1_0000_0000_0000_0000_0000_0001), strings(&["CHOWN", "SYS_RESOURCE"]));
+        assert_eq!(
+            capabilities_in(0b1_0000_0000_0000_0000_0000_0001),
+            strings(&["CHOWN", "SYS_RESOURCE"])
+        );
     }
 
     #[test]

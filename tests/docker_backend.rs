@@ -1,0 +1,219 @@
+//! The Docker backend against the real engine: clusters of node containers, their readiness,
+//! faults and cleanup. Skips visibly without a daemon, unless MMRUN_REQUIRE_DOCKER=1 (CI).
+
+mod common;
+
+use mmrun::client::MasterClient;
+use mmrun::cluster::docker::DockerBackend;
+use mmrun::cluster::docker::specs::NodeImages;
+use mmrun::cluster::{AgentSpec, Backend, ClusterHandle, ClusterSpec};
+use mmrun::docker::{Docker, NodeImage, Selector};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+async fn backend(test: &str) -> Option<DockerBackend> {
+    if !common::docker_available(test) {
+        return None;
+    }
+    let docker = Docker::connect().await.unwrap();
+    let binary = Path::new(env!("CARGO_BIN_EXE_mmrun")).to_path_buf();
+    let image = tokio::task::spawn_blocking(move || NodeImage::for_binary(&binary))
+        .await
+        .unwrap()
+        .unwrap();
+    image.ensure(&docker).await.unwrap();
+    Some(DockerBackend::new(
+        docker,
+        NodeImages::Mmrun {
+            image: image.tag().to_string(),
+        },
+    ))
+}
+
+fn spec(test: &str) -> ClusterSpec {
+    ClusterSpec {
+        scenario: test.to_string(),
+        ..ClusterSpec::default()
+    }
+}
+
+/// What the cluster's run label still selects: must be nothing after teardown.
+async fn leftovers(docker: &Docker, run: &str) -> usize {
+    let s = Selector::run(run);
+    docker.list_containers(&s).await.unwrap().len() + docker.list_networks(&s).await.unwrap().len()
+}
+
+/// The run id of a started cluster, read back from its master container's labels.
+async fn run_of(docker: &Docker, test: &str) -> String {
+    let found = docker
+        .list_containers(&Selector::managed().with("io.mmrun.scenario", test))
+        .await
+        .unwrap();
+    found[0].labels["io.mmrun.run"].clone()
+}
+
+async fn active_agents(url: &str) -> Vec<(String, bool)> {
+    let state = MasterClient::new(url).state().await.unwrap();
+    state.slaves.into_iter().map(|a| (a.id, a.active)).collect()
+}
+
+async fn eventually_active(url: &str, id: &str, active: bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = MasterClient::new(url).state().await.unwrap();
+        let now = state.slaves.iter().any(|a| a.id == id && a.active);
+        if now == active {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "agent {id} never became active={active}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_master_and_agents_start_together_as_labelled_containers_and_leave_nothing() {
+    let test = "docker-backend-start";
+    let Some(backend) = backend(test).await else {
+        return;
+    };
+    let docker = backend.docker().clone();
+    let mut cluster = backend.create(spec(test)).await.unwrap();
+    let (url, ids) = cluster
+        .start_cluster(vec![AgentSpec::default(), AgentSpec::default()])
+        .await
+        .unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let run = run_of(&docker, test).await;
+    let containers = docker.list_containers(&Selector::run(&run)).await.unwrap();
+    let mut names: Vec<_> = containers.iter().map(|c| c.name.clone()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            format!("mmrun-{run}-{test}-agent-1"),
+            format!("mmrun-{run}-{test}-agent-2"),
+            format!("mmrun-{run}-{test}-master"),
+        ]
+    );
+    for c in &containers {
+        assert_eq!(c.labels["io.mmrun.pid"], std::process::id().to_string());
+    }
+    let agents = active_agents(&url).await;
+    assert_eq!(agents.len(), 2);
+    assert!(
+        agents
+            .iter()
+            .all(|(id, active)| *active && ids.contains(id))
+    );
+    // Every node advertises its own container address, not loopback.
+    let state = MasterClient::new(&url).state().await.unwrap();
+    assert!(state.pid.starts_with("master@10.213."), "{}", state.pid);
+    assert!(state.slaves.iter().all(|a| a.pid.contains("@10.213.")));
+    cluster.teardown().await;
+    assert_eq!(leftovers(&docker, &run).await, 0);
+}
+
+#[tokio::test]
+async fn a_node_that_dies_fails_at_once_with_its_last_log_lines() {
+    let test = "docker-backend-dies";
+    let Some(backend) = backend(test).await else {
+        return;
+    };
+    let docker = backend.docker().clone();
+    let mut cluster = backend.create(spec(test)).await.unwrap();
+    cluster.start_master().await.unwrap();
+    let run = run_of(&docker, test).await;
+    let started = Instant::now();
+    let bad = AgentSpec {
+        resources: Some("cpus:lots".into()),
+        ..AgentSpec::default()
+    };
+    let error = cluster.add_agent(bad).await.unwrap_err().to_string();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "noticed only after {:?}",
+        started.elapsed()
+    );
+    assert!(error.contains("agent-1"), "{error}");
+    assert!(error.contains("exited with status"), "{error}");
+    assert!(
+        error.contains("--resources"),
+        "the log lines are missing: {error}"
+    );
+    cluster.teardown().await;
+    assert_eq!(leftovers(&docker, &run).await, 0);
+}
+
+#[tokio::test]
+async fn agents_survive_crashes_pauses_partitions_and_a_master_restart() {
+    let test = "docker-backend-faults";
+    let Some(backend) = backend(test).await else {
+        return;
+    };
+    let docker = backend.docker().clone();
+    let mut cluster = backend.create(spec(test)).await.unwrap();
+    let (url, ids) = cluster
+        .start_cluster(vec![AgentSpec::default()])
+        .await
+        .unwrap();
+    let run = run_of(&docker, test).await;
+    let id = ids[0].clone();
+
+    // A crash, then a start: the agent recovers its id from its work dir.
+    cluster.stop_agent(0, false).await.unwrap();
+    assert!(!cluster.agent_running(0));
+    eventually_active(&url, &id, false).await;
+    cluster.start_agent(0).await.unwrap();
+    eventually_active(&url, &id, true).await;
+
+    // Frozen: missed pings make it unreachable; thawed, it re-registers as itself.
+    cluster.pause_agent(0).await.unwrap();
+    eventually_active(&url, &id, false).await;
+    cluster.unpause_agent(0).await.unwrap();
+    eventually_active(&url, &id, true).await;
+
+    // Partitioned, then healed.
+    cluster.disconnect_agent(0).await.unwrap();
+    eventually_active(&url, &id, false).await;
+    cluster.reconnect_agent(0).await.unwrap();
+    eventually_active(&url, &id, true).await;
+
+    // A master restart keeps the URL; the agent re-registers with the new master.
+    cluster.restart_master().await.unwrap();
+    assert_eq!(cluster.master_url().as_deref(), Some(url.as_str()));
+    eventually_active(&url, &id, true).await;
+
+    // A graceful stop says goodbye: the master removes the agent.
+    cluster.stop_agent(0, true).await.unwrap();
+    eventually_active(&url, &id, false).await;
+    cluster.teardown().await;
+    assert_eq!(leftovers(&docker, &run).await, 0);
+}
+
+#[tokio::test]
+async fn failure_artifacts_hold_every_nodes_log() {
+    let test = "docker-backend-artifacts";
+    let Some(backend) = backend(test).await else {
+        return;
+    };
+    let mut cluster = backend.create(spec(test)).await.unwrap();
+    cluster
+        .start_cluster(vec![AgentSpec::default()])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = cluster.save_artifacts(dir.path()).await;
+    let names: Vec<_> = saved
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["master.log", "agent-1.log"]);
+    let agent_log = std::fs::read_to_string(&saved[1]).unwrap();
+    assert!(agent_log.contains("registered"), "{agent_log}");
+    let kept = cluster.keep().unwrap();
+    assert!(kept.contains("mmrun down"), "{kept}");
+    cluster.teardown().await;
+}
