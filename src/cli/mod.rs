@@ -2,6 +2,7 @@
 
 mod backend;
 mod clean;
+mod clusters;
 mod image;
 mod node;
 mod review;
@@ -26,6 +27,10 @@ enum Command {
     Review(review::ReviewArgs),
     /// Start a master and N agents in the foreground; Ctrl-C stops and removes everything.
     Up(up::UpArgs),
+    /// List the Docker clusters mmrun is running or has kept (`run --keep`, `up`).
+    Ps,
+    /// Remove Docker clusters by run id (as `mmrun ps` lists them), or all with --all.
+    Down(clusters::DownArgs),
     /// Run one Mesos-compatible node, configured exactly like real Mesos (flags and MESOS_* env).
     Node {
         #[command(subcommand)]
@@ -91,6 +96,8 @@ pub fn main() -> i32 {
             Command::Up(args) => up::run(args).await,
             Command::Node { role } => node::run(role).await,
             Command::Clean(args) => clean::run(args).await,
+            Command::Ps => clusters::ps().await,
+            Command::Down(args) => clusters::down(args).await,
             Command::Image { action } => image::run(action).await,
             Command::ScriptApi => unreachable!("handled before the runtime starts"),
         }

@@ -1,6 +1,8 @@
 //! `mmrun up [--agents N]`: an in-process cluster in the foreground, for trying a framework by
 //! hand. Prints where everything is; Ctrl-C stops every node and removes every file.
 
+use super::backend::{self, BackendChoice};
+use crate::cluster::{AgentSpec, ClusterSpec};
 use crate::exit_codes;
 use crate::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
 use crate::mesos::attributes::parse_attributes;
@@ -14,6 +16,12 @@ pub struct UpArgs {
     /// Number of agents.
     #[arg(long, default_value_t = 1)]
     agents: usize,
+    /// Where the cluster runs: `docker` (every node a container) or `embedded` (this process).
+    #[arg(long, value_enum, default_value_t = BackendChoice::Embedded)]
+    backend: BackendChoice,
+    /// Docker backend: run real Mesos from this local image instead of mmrun's nodes.
+    #[arg(long, value_name = "IMAGE")]
+    mesos_image: Option<String>,
     /// The master's port (0: any free port).
     #[arg(long, default_value_t = 5050)]
     port: u16,
@@ -39,6 +47,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(args: UpArgs) -> i32 {
+    if args.backend != BackendChoice::Embedded || args.mesos_image.is_some() {
+        return run_in_docker(args).await;
+    }
     let options = ClusterOptions {
         agent_ping_timeout: args.agent_ping_timeout,
         max_agent_ping_timeouts: args.max_agent_ping_timeouts,
@@ -91,6 +102,78 @@ pub async fn run(args: UpArgs) -> i32 {
     super::interrupted().await;
     println!("mmrun: stopping the cluster");
     cluster.shutdown().await;
+    println!("mmrun: stopped; nothing left running");
+    exit_codes::OK
+}
+
+/// `mmrun up --backend docker`: the same cluster, every node a container; Ctrl-C removes it.
+async fn run_in_docker(args: UpArgs) -> i32 {
+    let choice = match args.backend {
+        BackendChoice::Embedded => BackendChoice::Docker,
+        other => other,
+    };
+    let chosen = match backend::choose(choice, args.mesos_image.as_deref()).await {
+        Ok(c) => c,
+        Err((code, e)) => {
+            eprintln!("mmrun up: {e}");
+            return code;
+        }
+    };
+    let Some(docker_backend) = chosen.docker else {
+        // `--backend auto` without a daemon: the in-process cluster.
+        eprintln!("mmrun: {}", chosen.description);
+        return Box::pin(run(UpArgs {
+            backend: BackendChoice::Embedded,
+            ..args
+        }))
+        .await;
+    };
+    eprintln!("mmrun: {}", chosen.description);
+    let spec = ClusterSpec {
+        scenario: "up".into(),
+        agent_ping_timeout: args.agent_ping_timeout,
+        max_agent_ping_timeouts: args.max_agent_ping_timeouts,
+        ..ClusterSpec::default()
+    };
+    use crate::cluster::Backend;
+    let mut cluster = match docker_backend.create(spec).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mmrun up: {e}");
+            return exit_codes::ENVIRONMENT;
+        }
+    };
+    let agent = AgentSpec {
+        resources: args.resources.clone(),
+        attributes: args.attributes.clone(),
+    };
+    let started = tokio::select! {
+        r = cluster.start_cluster(vec![agent; args.agents]) => r.map_err(|e| e.to_string()),
+        _ = super::interrupted() => Err("interrupted".to_string()),
+    };
+    let (url, ids) = match started {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mmrun up: {e}");
+            cluster.teardown().await;
+            return exit_codes::ENVIRONMENT;
+        }
+    };
+    println!(
+        "mmrun: cluster up: 1 master, {} agent(s), each its own container",
+        args.agents
+    );
+    if let Some(kept) = cluster.keep() {
+        println!("{kept}");
+    }
+    for (i, id) in ids.iter().enumerate() {
+        println!("  agent-{:<3} {id}", i + 1);
+    }
+    println!("MESOS_MASTER={}", url.trim_start_matches("http://"));
+    println!("Press Ctrl-C to stop the cluster and remove its containers and network.");
+    super::interrupted().await;
+    println!("mmrun: stopping the cluster");
+    cluster.teardown().await;
     println!("mmrun: stopped; nothing left running");
     exit_codes::OK
 }

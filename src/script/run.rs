@@ -76,7 +76,7 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     }
     if failed && input.keep_failed && !input.cancel.is_cancelled() {
         for kept in ctx.keep().await {
-            ctx.log(kept);
+            ctx.log(format!("--keep: the failed scenario's {kept}"));
         }
     }
     ctx.teardown().await;

@@ -191,7 +191,7 @@ impl DockerCluster {
             let mut privilege = self.privilege.lock().unwrap_or_else(|p| p.into_inner());
             if *privilege == Privilege::Privileged {
                 *privilege = Privilege::host_capabilities();
-                tracing::warn!("{refused}");
+                tracing::debug!("{refused}");
                 eprintln!(
                     "mmrun: this Docker engine cannot start privileged containers; agents get every capability the engine has instead (see docs/docker.md)"
                 );
@@ -546,7 +546,7 @@ impl ClusterHandle for DockerCluster {
 
     fn keep(&self) -> Option<String> {
         let mut lines = vec![format!(
-            "kept cluster {} on network {}:",
+            "cluster {} on network {}:",
             self.layout.owner.run, self.layout.network
         )];
         if let Some(m) = &self.master {
