@@ -59,6 +59,8 @@ async fn one_script(path: PathBuf) -> Duration {
         backend: Arc::new(Embedded),
         cancel: Default::default(),
         snapshots: None,
+        artifacts_dir: None,
+        keep_failed: false,
     })
     .await;
     assert!(run.result.is_ok(), "{:?}", run.result.err());
@@ -105,6 +107,8 @@ fn main() {
                 let executor = Arc::new(ScriptExecutor {
                     backend: Arc::new(Embedded),
                     snapshots: store,
+                    artifacts_dir: None,
+                    keep_failed: false,
                 });
                 let options = RunOptions {
                     jobs,

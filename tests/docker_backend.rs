@@ -6,7 +6,7 @@ mod common;
 use mmrun::client::MasterClient;
 use mmrun::cluster::docker::DockerBackend;
 use mmrun::cluster::docker::specs::NodeImages;
-use mmrun::cluster::{AgentSpec, Backend, ClusterHandle, ClusterSpec};
+use mmrun::cluster::{AgentSpec, Backend, ClusterSpec};
 use mmrun::docker::{Docker, NodeImage, Selector};
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 mod backend;
 mod clean;
 mod clusters;
+mod example_framework;
 mod image;
 mod node;
 mod review;
@@ -44,6 +45,9 @@ enum Command {
         #[command(subcommand)]
         action: image::ImageAction,
     },
+    /// A small v1 framework for framework containers: launches tasks, reports, stays subscribed.
+    #[command(hide = true)]
+    ExampleFramework(example_framework::ExampleFrameworkArgs),
     /// Print the script API reference (docs/script-api.md), generated from the engine.
     #[command(hide = true)]
     ScriptApi,
@@ -97,6 +101,7 @@ pub fn main() -> i32 {
             Command::Node { role } => node::run(role).await,
             Command::Clean(args) => clean::run(args).await,
             Command::Ps => clusters::ps().await,
+            Command::ExampleFramework(args) => example_framework::run(args).await,
             Command::Down(args) => clusters::down(args).await,
             Command::Image { action } => image::run(action).await,
             Command::ScriptApi => unreachable!("handled before the runtime starts"),

@@ -102,6 +102,11 @@ fn test_case(result: &ScenarioResult, cancel_reason: Option<CancelReason>) -> Te
             status.set_message(format!("cancelled while running: {why}"));
             status
         }
+        Status::Skip => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(last.outcome.reason().unwrap_or_default().to_string());
+            status
+        }
         Status::Fail | Status::Timeout | Status::ScriptError | Status::EnvError => {
             non_success(&last.outcome)
         }
@@ -123,7 +128,7 @@ fn non_success(outcome: &Outcome) -> TestCaseStatus {
         Outcome::TimedOut(_) => (NonSuccessKind::Failure, "timeout"),
         Outcome::ScriptError(_) => (NonSuccessKind::Error, "script error"),
         Outcome::EnvironmentError(_) => (NonSuccessKind::Error, "environment error"),
-        Outcome::Failed(_) | Outcome::Passed | Outcome::Cancelled => {
+        Outcome::Failed(_) | Outcome::Passed | Outcome::Cancelled | Outcome::Skipped(_) => {
             (NonSuccessKind::Failure, "failure")
         }
     };

@@ -307,6 +307,7 @@ impl Styles {
             Status::ScriptError => ("SCRIPT ERROR", &self.fail),
             Status::EnvError => ("ENV ERROR", &self.fail),
             Status::Cancelled => ("CANCEL", &self.warning),
+            Status::Skip => ("SKIP", &self.warning),
         }
     }
 
@@ -321,7 +322,7 @@ fn outcome_label(outcome: &Outcome) -> &'static str {
         Outcome::TimedOut(_) => "TIMEOUT",
         Outcome::ScriptError(_) => "SCRIPT ERROR",
         Outcome::EnvironmentError(_) => "ENV ERROR",
-        Outcome::Passed | Outcome::Failed(_) | Outcome::Cancelled => "FAIL",
+        Outcome::Passed | Outcome::Failed(_) | Outcome::Cancelled | Outcome::Skipped(_) => "FAIL",
     }
 }
 

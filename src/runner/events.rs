@@ -59,6 +59,8 @@ pub enum Status {
     ScriptError,
     EnvError,
     Cancelled,
+    /// Skipped by the scenario itself: not run, not failed.
+    Skip,
 }
 
 impl Status {
@@ -80,6 +82,7 @@ impl Status {
             Outcome::ScriptError(_) => Status::ScriptError,
             Outcome::EnvironmentError(_) => Status::EnvError,
             Outcome::Cancelled => Status::Cancelled,
+            Outcome::Skipped(_) => Status::Skip,
         }
     }
 }

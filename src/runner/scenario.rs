@@ -41,6 +41,9 @@ pub enum Outcome {
     EnvironmentError(String),
     /// Stopped because the run was cancelled (Ctrl-C or `--fail-fast`).
     Cancelled,
+    /// The scenario needs what this run lacks (e.g. `requires_docker()` on the embedded
+    /// backend) and said so before doing anything.
+    Skipped(String),
 }
 
 impl Outcome {
@@ -50,7 +53,8 @@ impl Outcome {
             Outcome::Failed(r)
             | Outcome::TimedOut(r)
             | Outcome::ScriptError(r)
-            | Outcome::EnvironmentError(r) => Some(r),
+            | Outcome::EnvironmentError(r)
+            | Outcome::Skipped(r) => Some(r),
             Outcome::Passed | Outcome::Cancelled => None,
         }
     }

@@ -44,6 +44,7 @@ impl RunSummary {
             Status::ScriptError => self.script_errors += 1,
             Status::EnvError => self.environment_errors += 1,
             Status::Cancelled => self.cancelled += 1,
+            Status::Skip => self.skipped += 1,
         }
     }
 

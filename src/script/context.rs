@@ -120,6 +120,8 @@ pub struct ClusterCtx {
     pub agents: Mutex<Vec<AgentEntry>>,
     pub frameworks: Mutex<Vec<Framework>>,
     pub master_url: Mutex<Option<String>>,
+    /// How many framework containers the script started.
+    pub framework_containers: Mutex<usize>,
 }
 
 impl ClusterCtx {

@@ -32,6 +32,7 @@ impl Executor for ScriptExecutor {
             let outcome = match run.result {
                 Ok(()) => Outcome::Passed,
                 Err(ScenarioError::Script(reason)) => Outcome::ScriptError(reason),
+                Err(ScenarioError::Skipped(reason)) => Outcome::Skipped(reason),
                 Err(ScenarioError::Failed(reason)) => Outcome::Failed(reason),
                 // Cancelled by the runner: after a timeout it reports "timed out after …" and
                 // appends this reason, which keeps the script line the scenario was stuck on.

@@ -17,6 +17,8 @@ pub enum ScenarioError {
     Failed(String),
     /// Cancelled by a timeout, --fail-fast or Ctrl-C.
     Cancelled(String),
+    /// The script asked to be skipped (`requires_docker()` on another backend).
+    Skipped(String),
 }
 
 pub struct ScenarioRun {
@@ -67,7 +69,10 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     let script_ctx = ctx.clone();
     let display = input.display.clone();
     let executed = tokio::task::spawn_blocking(move || execute(script_ctx, &display, &text)).await;
-    let failed = !matches!(executed, Ok(Ok(())) | Ok(Err(ScenarioError::Script(_))));
+    let failed = !matches!(
+        executed,
+        Ok(Ok(())) | Ok(Err(ScenarioError::Script(_) | ScenarioError::Skipped(_)))
+    );
     let mut artifacts = Vec::new();
     if failed && let Some(dir) = &input.artifacts_dir {
         let dir = dir.join(artifact_folder(&input.display));
@@ -90,7 +95,8 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
         let text = match result {
             Err(ScenarioError::Failed(t))
             | Err(ScenarioError::Cancelled(t))
-            | Err(ScenarioError::Script(t)) => t,
+            | Err(ScenarioError::Script(t))
+            | Err(ScenarioError::Skipped(t)) => t,
             Ok(()) => String::new(),
         };
         result = Err(ScenarioError::Cancelled(text));
@@ -131,6 +137,9 @@ fn execute(ctx: Arc<ScenarioCtx>, display: &str, text: &str) -> Result<(), Scena
         .compile(text)
         .map_err(|e| ScenarioError::Script(render_parse_error(&source, &e)))?;
     engine.run_ast(&ast).map_err(|e| {
+        if let Some(reason) = super::bindings::containers::skip_reason(&e) {
+            return ScenarioError::Skipped(reason);
+        }
         let mut known = engine::function_names(&engine);
         known.extend(ast.iter_functions().map(|f| f.name.to_string()));
         ScenarioError::Failed(render_eval_error(&source, &e, &known))

@@ -492,8 +492,21 @@ impl ClusterHandle for DockerCluster {
         Ok(())
     }
 
-    async fn run_framework(&mut self, request: FrameworkContainer) -> Result<String, BackendError> {
+    async fn run_framework(
+        &mut self,
+        mut request: FrameworkContainer,
+    ) -> Result<String, BackendError> {
         self.master()?;
+        if request.image.is_empty() {
+            request.image = match &self.images {
+                NodeImages::Mmrun { image } => image.clone(),
+                NodeImages::RealMesos { .. } => {
+                    return Err(BackendError::Failed(
+                        "give the framework's image: run_framework(#{ image: \"…\" })".into(),
+                    ));
+                }
+            };
+        }
         let index = self.frameworks.len();
         if index >= MAX_FRAMEWORKS {
             return Err(BackendError::Failed(format!(

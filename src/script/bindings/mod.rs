@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod cluster;
+pub mod containers;
 pub mod framework;
 pub mod general;
 pub mod snapshot;
@@ -21,6 +22,7 @@ pub fn register(engine: &mut Engine, scenario: std::sync::Arc<super::context::Sc
         .register_type_with_name::<FrameworkHandle>("Framework");
     general::register(engine, scenario.clone());
     cluster::register(engine, scenario.clone());
+    containers::register(engine, scenario.clone());
     snapshot::register(engine, scenario);
     agent::register(engine);
     framework::register(engine);
