@@ -30,6 +30,7 @@ pub struct Chosen {
 pub async fn choose(
     choice: BackendChoice,
     mesos_image: Option<&str>,
+    keep: bool,
 ) -> Result<Chosen, (i32, String)> {
     if choice == BackendChoice::Embedded {
         if mesos_image.is_some() {
@@ -50,7 +51,7 @@ pub async fn choose(
     reap_leftovers(&docker).await;
     match DockerBackend::connect(mesos_image).await {
         Ok(backend) => {
-            let backend = Arc::new(backend);
+            let backend = Arc::new(if keep { backend.keeping() } else { backend });
             Ok(Chosen {
                 description: format!(
                     "backend docker (every node its own container; {})",

@@ -62,8 +62,14 @@ pub async fn ps() -> i32 {
         } else {
             "partly"
         };
+        let kept = first
+            .labels
+            .get(crate::docker::labels::KEEP)
+            .is_some_and(|v| v == "true");
         let owner = if docker::cleanup::process_is_alive(pid.parse().unwrap_or(0)) {
             format!("pid {pid}")
+        } else if kept {
+            format!("pid {pid} (gone; kept by --keep)")
         } else {
             format!("pid {pid} (gone)")
         };

@@ -90,7 +90,7 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return usage(e),
     };
-    let chosen = match backend::choose(args.backend, args.mesos_image.as_deref()).await {
+    let chosen = match backend::choose(args.backend, args.mesos_image.as_deref(), args.keep).await {
         Ok(c) => c,
         Err((code, e)) => {
             eprintln!("mmrun run: {e}");

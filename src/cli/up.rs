@@ -112,7 +112,7 @@ async fn run_in_docker(args: UpArgs) -> i32 {
         BackendChoice::Embedded => BackendChoice::Docker,
         other => other,
     };
-    let chosen = match backend::choose(choice, args.mesos_image.as_deref()).await {
+    let chosen = match backend::choose(choice, args.mesos_image.as_deref(), false).await {
         Ok(c) => c,
         Err((code, e)) => {
             eprintln!("mmrun up: {e}");

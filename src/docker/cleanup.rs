@@ -101,6 +101,9 @@ async fn remove<'a>(
 /// An object is an orphan when its creating process is gone. One without a readable pid label
 /// was not made by a current mmrun: it is left for the user to judge.
 fn is_orphan(labels: &HashMap<String, String>) -> bool {
+    if labels.get(labels::KEEP).is_some_and(|v| v == "true") {
+        return false;
+    }
     labels
         .get(labels::PID)
         .and_then(|pid| pid.parse::<u32>().ok())

@@ -17,6 +17,9 @@ pub const ROLE: &str = "io.mmrun.role";
 pub const PID: &str = "io.mmrun.pid";
 /// The host of that process: a pid means something only on its own host.
 pub const HOST: &str = "io.mmrun.host";
+/// `true` on what a `--keep` run may leave up on purpose: never reaped as an orphan, only
+/// removed by `mmrun down` (or `mmrun clean --all`).
+pub const KEEP: &str = "io.mmrun.keep";
 
 /// Every name mmrun gives starts with this. Never `mesos-`: the Mesos Docker containerizer
 /// treats containers named `mesos-*` as its own and kills those it does not know.
@@ -52,6 +55,8 @@ pub struct Owner {
     /// The creating process; orphans are found by checking it is gone.
     pub pid: u32,
     pub host: String,
+    /// Made by a `--keep` run: see [`KEEP`].
+    pub keep: bool,
 }
 
 impl Owner {
@@ -62,6 +67,7 @@ impl Owner {
             scenario: scenario.to_string(),
             pid: std::process::id(),
             host: hostname(),
+            keep: false,
         }
     }
 
@@ -77,6 +83,7 @@ impl Owner {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        .chain(self.keep.then(|| (KEEP.to_string(), "true".to_string())))
         .collect()
     }
 
@@ -255,6 +262,7 @@ mod tests {
             scenario: "s".into(),
             pid: 42,
             host: "box".into(),
+            keep: false,
         };
         let labels = owner.labels(Role::Agent);
         assert_eq!(labels[MANAGED_BY], "mmrun");

@@ -152,6 +152,7 @@ impl TerminalReporter {
                 self.tally.record(result.status);
                 self.write_result(&mut text, result);
                 push_reason(&mut text, result.reason());
+                push_artifacts(&mut text, result);
                 if result.status.is_failure() || result.status == Status::Flaky {
                     self.to_repeat.push(result.clone());
                 }
@@ -329,6 +330,25 @@ fn outcome_label(outcome: &Outcome) -> &'static str {
 /// `[   0.412s]`: fixed width up to 9999 s, like nextest.
 fn bracketed(duration: Duration) -> String {
     format!("[{:>8.3}s]", duration.as_secs_f64())
+}
+
+/// Where a failed scenario's node logs and master state were saved, as one folder.
+fn push_artifacts(text: &mut String, result: &ScenarioResult) {
+    let Some(last) = result.attempts.last() else {
+        return;
+    };
+    let folders: std::collections::BTreeSet<_> = last
+        .artifacts
+        .iter()
+        .filter_map(|p| p.parent().and_then(|cluster| cluster.parent()))
+        .collect();
+    for folder in folders {
+        let _ = writeln!(
+            text,
+            "{REASON_INDENT}artifacts (node logs, master state): {}",
+            folder.display()
+        );
+    }
 }
 
 fn push_reason(text: &mut String, reason: Option<&str>) {

@@ -81,7 +81,8 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     }
     if failed && input.keep_failed && !input.cancel.is_cancelled() {
         for kept in ctx.keep().await {
-            ctx.log(format!("--keep: the failed scenario's {kept}"));
+            // Printed at once: the user needs it now, whatever the report does with logs.
+            eprintln!("mmrun: --keep: {}'s {kept}", input.display);
         }
     }
     ctx.teardown().await;

@@ -26,6 +26,8 @@ pub struct DockerBackend {
     /// The daemon's socket on its host, mounted into agents for their Docker containerizer.
     docker_socket: String,
     privilege: Arc<Mutex<Privilege>>,
+    /// `--keep`: label clusters so that a kept one is not reaped as an orphan later.
+    keep: bool,
 }
 
 impl DockerBackend {
@@ -51,7 +53,14 @@ impl DockerBackend {
             images,
             docker_socket,
             privilege: Arc::new(Mutex::new(Privilege::Privileged)),
+            keep: false,
         }
+    }
+
+    /// Labels what this backend creates as keepable (`--keep`).
+    pub fn keeping(mut self) -> DockerBackend {
+        self.keep = true;
+        self
     }
 
     pub fn docker(&self) -> &Docker {
@@ -103,7 +112,10 @@ impl Backend for DockerBackend {
         };
         // One run id per cluster: it names and labels everything the cluster creates, so two
         // clusters of one scenario (or one scenario run twice at once) never share a name.
-        let owner = Owner::new(&new_run_id(), &spec.scenario);
+        let owner = Owner {
+            keep: self.keep,
+            ..Owner::new(&new_run_id(), &spec.scenario)
+        };
         let network = owner.name(Role::Network, None);
         let labels = owner.labels(Role::Network);
         let mut chosen = None;

@@ -328,6 +328,7 @@ mod tests {
                 scenario: "scripts/launch.rhai".into(),
                 pid: 4242,
                 host: "ci-1".into(),
+                keep: false,
             },
             network: "mmrun-3f2a9c1b-scripts-launch.rhai-network".into(),
             subnet: 7,
