@@ -8,7 +8,8 @@ use bollard::models::{
     EndpointIpamConfig, EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest,
 };
 use bollard::query_parameters::{
-    KillContainerOptionsBuilder, LogsOptionsBuilder, StopContainerOptionsBuilder,
+    KillContainerOptionsBuilder, LogsOptionsBuilder, StatsOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use std::collections::BTreeMap;
@@ -166,6 +167,37 @@ impl Docker {
             text.extend_from_slice(&chunk.into_bytes());
         }
         Ok(String::from_utf8_lossy(&text).into_owned())
+    }
+
+    /// The memory a running container uses, in bytes, as `docker stats` shows it: the cgroup's
+    /// usage without the page cache it could give back.
+    pub async fn container_memory(&self, container: &str) -> Result<u64, DockerError> {
+        let options = StatsOptionsBuilder::default()
+            .stream(false)
+            .one_shot(true)
+            .build();
+        let failed = |reason: String| DockerError::ContainerStats {
+            container: container.to_string(),
+            reason,
+        };
+        let stats = self
+            .api
+            .stats(container, Some(options))
+            .next()
+            .await
+            .ok_or_else(|| failed("the daemon sent no statistics".into()))?
+            .map_err(|e| failed(reason(&e)))?;
+        let memory = stats
+            .memory_stats
+            .ok_or_else(|| failed("no memory statistics (is it running?)".into()))?;
+        let usage = memory.usage.unwrap_or(0);
+        let cache = memory.stats.as_ref().and_then(|s| {
+            s.get("total_inactive_file")
+                .or_else(|| s.get("inactive_file"))
+                .or_else(|| s.get("cache"))
+                .copied()
+        });
+        Ok(usage.saturating_sub(cache.unwrap_or(0)))
     }
 
     /// Detaches a container from a network: a partition, as far as its peers can tell.

@@ -1,0 +1,212 @@
+//! `cargo bench --bench docker`: the Docker backend on the real engine, against the engine's own
+//! floor, in the same run:
+//!
+//! - cluster ready: `create` (network) + a master and 3 agents started together, until the
+//!   master lists all 3 agents as active;
+//! - bare start: the same number of containers (4, of the same image, running `sleep`) created
+//!   and started concurrently — what any tool pays before its nodes do anything;
+//! - whole scenario: cluster up, one task run to TASK_FINISHED, teardown, through the runner's
+//!   own `run_scenario`;
+//! - each node container's memory (as `docker stats` counts it), in a 3-agent cluster.
+//!
+//! Medians (min, max) over `MMRUN_BENCH_RUNS` runs (default 10) after one warm-up run. Targets
+//! are printed as PASS/MISS; the bench never fails on timing. docs/benchmarks.md explains them.
+
+use mmrun::cluster::docker::DockerBackend;
+use mmrun::cluster::docker::specs::NodeImages;
+use mmrun::cluster::{AgentSpec, Backend, ClusterSpec};
+use mmrun::docker::labels::new_run_id;
+use mmrun::docker::{ContainerSpec, Docker, NodeImage, Owner, Role, Selector, remove_labelled};
+use mmrun::script::run::{ScenarioInput, run_scenario};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const AGENTS: usize = 3;
+const READY_RATIO_TARGET: f64 = 1.2;
+const SCENARIO_TARGET: Duration = Duration::from_secs(3);
+
+const SCENARIO: &str = r#"
+let c = cluster(#{ agents: 1 });
+c.submit_framework(#{ name: "bench", tasks: [#{ name: "t", cmd: "true" }] });
+c.await_task("t", "TASK_FINISHED");
+"#;
+
+fn main() {
+    let runs: usize = std::env::var("MMRUN_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(10);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(bench(runs));
+}
+
+async fn bench(runs: usize) {
+    let docker = match Docker::connect().await {
+        Ok(d) => d,
+        Err(e) => {
+            println!("mmrun docker bench: skipped: {e}");
+            return;
+        }
+    };
+    let binary = Path::new(env!("CARGO_BIN_EXE_mmrun")).to_path_buf();
+    let image = tokio::task::spawn_blocking(move || NodeImage::for_binary(&binary))
+        .await
+        .unwrap()
+        .expect("the node image's files");
+    let built = Instant::now();
+    if image.ensure(&docker).await.expect("the node image") {
+        println!("built {} in {:.2} s", image.tag(), built.elapsed().as_secs_f64());
+    }
+    let tag = image.tag().to_string();
+    let backend = Arc::new(DockerBackend::new(
+        docker.clone(),
+        NodeImages::Mmrun { image: tag.clone() },
+    ));
+    println!("mmrun docker bench: {runs} runs per figure after 1 warm-up run, image {tag}");
+
+    let mut ready = Vec::new();
+    let mut bare = Vec::new();
+    let mut scenario = Vec::new();
+    for run in 0..=runs {
+        // Interleaved, so both see the same engine and machine load.
+        let r = cluster_ready(&backend).await;
+        let b = bare_start(&docker, &tag).await;
+        let s = whole_scenario(&backend).await;
+        if run > 0 {
+            ready.push(r);
+            bare.push(b);
+            scenario.push(s);
+        }
+    }
+    let (ready_median, bare_median) = (median(&ready), median(&bare));
+    report("cluster ready (master + 3 agents active)", &ready, None);
+    report("bare start (4 containers, concurrently)", &bare, None);
+    let ratio = ready_median.as_secs_f64() / bare_median.as_secs_f64();
+    println!(
+        "  ratio ready / bare: {ratio:.2}   target <= {READY_RATIO_TARGET}  {}",
+        verdict(ratio <= READY_RATIO_TARGET)
+    );
+    report("whole scenario (up, 1 task finished, down)", &scenario, Some(SCENARIO_TARGET));
+    memory(&backend, &docker).await;
+}
+
+async fn cluster_ready(backend: &Arc<DockerBackend>) -> Duration {
+    let started = Instant::now();
+    let mut cluster = backend.create(spec("bench-ready")).await.expect("a cluster");
+    cluster
+        .start_cluster(vec![AgentSpec::default(); AGENTS])
+        .await
+        .expect("the cluster starts");
+    let took = started.elapsed();
+    cluster.teardown().await;
+    took
+}
+
+async fn bare_start(docker: &Docker, image: &str) -> Duration {
+    let owner = Owner::new(&new_run_id(), "bench-bare");
+    let specs: Vec<ContainerSpec> = (0..=AGENTS)
+        .map(|i| ContainerSpec {
+            name: owner.name(Role::Agent, Some(i + 1)),
+            image: image.to_string(),
+            entrypoint: Some(vec!["/bin/busybox".into()]),
+            cmd: vec!["sleep".into(), "600".into()],
+            labels: owner.labels(Role::Agent),
+            ..ContainerSpec::default()
+        })
+        .collect();
+    let started = Instant::now();
+    futures::future::join_all(specs.iter().map(|s| async {
+        let id = docker.create_container(s).await.expect("created");
+        docker.start_container(&id).await.expect("started");
+    }))
+    .await;
+    let took = started.elapsed();
+    remove_labelled(docker, &Selector::run(&owner.run))
+        .await
+        .expect("removed");
+    took
+}
+
+async fn whole_scenario(backend: &Arc<DockerBackend>) -> Duration {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("bench.rhai");
+    std::fs::write(&path, SCENARIO).expect("the script");
+    let started = Instant::now();
+    let run = run_scenario(ScenarioInput {
+        path,
+        display: "bench-scenario".into(),
+        backend: backend.clone(),
+        cancel: Default::default(),
+        snapshots: None,
+        artifacts_dir: None,
+        keep_failed: false,
+    })
+    .await;
+    assert!(run.result.is_ok(), "{:?}", run.result.err());
+    started.elapsed()
+}
+
+async fn memory(backend: &Arc<DockerBackend>, docker: &Docker) {
+    let mut cluster = backend.create(spec("bench-memory")).await.expect("a cluster");
+    cluster
+        .start_cluster(vec![AgentSpec::default(); AGENTS])
+        .await
+        .expect("the cluster starts");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let nodes = docker
+        .list_containers(&Selector::managed().with("io.mmrun.scenario", "bench-memory"))
+        .await
+        .expect("listed");
+    println!("node container memory (docker stats, after 1 s idle):");
+    let mut rows: Vec<(String, u64)> = Vec::new();
+    for n in nodes {
+        let bytes = docker.container_memory(&n.id).await.unwrap_or(0);
+        rows.push((n.name, bytes));
+    }
+    rows.sort();
+    for (name, bytes) in rows {
+        println!("  {name:<60} {:>6.1} MiB", bytes as f64 / 1048576.0);
+    }
+    cluster.teardown().await;
+}
+
+fn spec(scenario: &str) -> ClusterSpec {
+    ClusterSpec {
+        scenario: scenario.into(),
+        ..ClusterSpec::default()
+    }
+}
+
+fn median(values: &[Duration]) -> Duration {
+    let mut v = values.to_vec();
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn report(what: &str, values: &[Duration], target: Option<Duration>) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (min, max) = (values.iter().min().unwrap(), values.iter().max().unwrap());
+    let mut line = format!(
+        "{what:<46} median {:>8.1} ms  (min {:.1}, max {:.1})",
+        ms(median(values)),
+        ms(*min),
+        ms(*max)
+    );
+    if let Some(t) = target {
+        line.push_str(&format!(
+            "   target <= {:.0} ms  {}",
+            ms(t),
+            verdict(median(values) <= t)
+        ));
+    }
+    println!("{line}");
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "MISS" }
+}
