@@ -71,21 +71,25 @@ async fn bench(runs: usize) {
 
     let mut ready = Vec::new();
     let mut bare = Vec::new();
+    let mut network = Vec::new();
     let mut scenario = Vec::new();
     for run in 0..=runs {
-        // Interleaved, so both see the same engine and machine load.
+        // Interleaved, so all see the same engine and machine load.
         let r = cluster_ready(&backend).await;
         let b = bare_start(&docker, &tag).await;
+        let n = network_create(&docker).await;
         let s = whole_scenario(&backend).await;
         if run > 0 {
             ready.push(r);
             bare.push(b);
+            network.push(n);
             scenario.push(s);
         }
     }
     let (ready_median, bare_median) = (median(&ready), median(&bare));
     report("cluster ready (master + 3 agents active)", &ready, None);
     report("bare start (4 containers, concurrently)", &bare, None);
+    report("  of which a cluster also pays: a network", &network, None);
     let ratio = ready_median.as_secs_f64() / bare_median.as_secs_f64();
     println!(
         "  ratio ready / bare: {ratio:.2}   target <= {READY_RATIO_TARGET}  {}",
@@ -125,6 +129,30 @@ async fn bare_start(docker: &Docker, image: &str) -> Duration {
         docker.start_container(&id).await.expect("started");
     }))
     .await;
+    let took = started.elapsed();
+    remove_labelled(docker, &Selector::run(&owner.run))
+        .await
+        .expect("removed");
+    took
+}
+
+/// Creating (and removing) a user-defined network on a chosen subnet, as each cluster does.
+async fn network_create(docker: &Docker) -> Duration {
+    let owner = Owner::new(&new_run_id(), "bench-network");
+    let started = Instant::now();
+    let mut subnet = 200u8;
+    while docker
+        .create_network_on(
+            &owner.name(Role::Network, None),
+            &owner.labels(Role::Network),
+            &format!("10.213.{subnet}.0/24"),
+        )
+        .await
+        .expect("a network")
+        .is_none()
+    {
+        subnet = subnet.wrapping_add(1);
+    }
     let took = started.elapsed();
     remove_labelled(docker, &Selector::run(&owner.run))
         .await

@@ -10,10 +10,10 @@ use std::time::Duration;
 /// How many log lines a failure shows.
 pub const LOG_LINES: usize = 20;
 /// How often readiness is polled: nodes come up in tens of milliseconds.
-const POLL: Duration = Duration::from_millis(25);
+const POLL: Duration = Duration::from_millis(10);
 /// Every this many polls, the container's state is checked too, so a node that died fails the
 /// step at once rather than at its timeout.
-const INSPECT_EVERY: u32 = 4;
+const INSPECT_EVERY: u32 = 10;
 
 /// A created node container.
 #[derive(Clone, Debug)]

@@ -233,7 +233,7 @@ pub fn agent(
         "MESOS_SWITCH_USER=false".into(),
         // Agents start alongside the master; the first attempt may find it not yet listening,
         // and Mesos's default 1 s backoff factor would then cost up to 2 s of start-up.
-        "MESOS_REGISTRATION_BACKOFF_FACTOR=100ms".into(),
+        "MESOS_REGISTRATION_BACKOFF_FACTOR=10ms".into(),
     ]);
     if images.is_real_mesos() {
         // Real agents in a container: no systemd to delegate to, and cgroups from the host.
@@ -424,7 +424,7 @@ mod tests {
             "MESOS_CONTAINERIZERS=docker,mesos",
             "MESOS_DOCKER_SOCKET=/var/run/docker.sock",
             "MESOS_SWITCH_USER=false",
-            "MESOS_REGISTRATION_BACKOFF_FACTOR=100ms",
+            "MESOS_REGISTRATION_BACKOFF_FACTOR=10ms",
         ]);
         if real {
             env.extend(strings(&[
