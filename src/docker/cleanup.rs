@@ -58,7 +58,36 @@ pub async fn reap_orphans(docker: &Docker) -> Result<Removed, DockerError> {
 /// runs on its own thread with its own runtime and connection, so it works whether or not the
 /// caller is inside a runtime (even one that is shutting down).
 pub fn remove_labelled_blocking(host: &str, selector: &Selector) -> Result<Removed, DockerError> {
-    let (host, selector) = (host.to_string(), selector.clone());
+    let selector = selector.clone();
+    on_own_thread(host, move |docker| async move {
+        remove_labelled(&docker, &selector).await
+    })
+    .unwrap_or_else(|| Ok(Removed::default()))
+}
+
+/// Removes the named containers, running or not, in the way of [`remove_labelled_blocking`]
+/// (for `Drop`s: an agent dropped without a stop removes its task containers so).
+pub fn remove_containers_blocking(host: &str, containers: Vec<String>) -> Result<(), DockerError> {
+    on_own_thread(host, move |docker| async move {
+        let removals = containers.iter().map(|c| docker.remove_container(c));
+        futures::future::join_all(removals)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<()>, _>>()
+            .map(|_| ())
+    })
+    .unwrap_or(Ok(()))
+}
+
+/// Connects to `host` and runs `work` on a thread of its own with a current-thread runtime;
+/// `None` if that thread panicked.
+fn on_own_thread<T, F, Fut>(host: &str, work: F) -> Option<Result<T, DockerError>>
+where
+    T: Send + 'static,
+    F: FnOnce(Docker) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, DockerError>>,
+{
+    let host = host.to_string();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -66,11 +95,11 @@ pub fn remove_labelled_blocking(host: &str, selector: &Selector) -> Result<Remov
             .expect("a current-thread runtime builds");
         runtime.block_on(async {
             let docker = Docker::connect_to(&host).await?;
-            remove_labelled(&docker, &selector).await
+            work(docker).await
         })
     })
     .join()
-    .unwrap_or_else(|_| Ok(Removed::default()))
+    .ok()
 }
 
 /// Removes the given containers, then the given networks, each list concurrently.
