@@ -6,6 +6,7 @@ use super::client::Docker;
 use super::error::DockerError;
 use super::labels::{self, Selector};
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// Names of what a cleanup removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -69,14 +70,32 @@ pub fn remove_labelled_blocking(host: &str, selector: &Selector) -> Result<Remov
 /// (for `Drop`s: an agent dropped without a stop removes its task containers so).
 pub fn remove_containers_blocking(host: &str, containers: Vec<String>) -> Result<(), DockerError> {
     on_own_thread(host, move |docker| async move {
-        let removals = containers.iter().map(|c| docker.remove_container(c));
-        futures::future::join_all(removals)
-            .await
-            .into_iter()
-            .collect::<Result<Vec<()>, _>>()
-            .map(|_| ())
+        remove_containers(&docker, &containers, Duration::from_secs(10)).await
     })
     .unwrap_or(Ok(()))
+}
+
+/// Removes the named containers, running or not, and waits (up to `limit`) until they are
+/// gone: when another cleanup is already removing one, Docker answers at once ("removal
+/// already in progress") while the container still exists.
+pub async fn remove_containers(
+    docker: &Docker,
+    containers: &[String],
+    limit: Duration,
+) -> Result<(), DockerError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let removals = containers.iter().map(|c| async move {
+        docker.remove_container(c).await?;
+        while tokio::time::Instant::now() < deadline && docker.inspect(c).await?.is_some() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    });
+    futures::future::join_all(removals)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>, _>>()
+        .map(|_| ())
 }
 
 /// Connects to `host` and runs `work` on a thread of its own with a current-thread runtime;

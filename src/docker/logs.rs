@@ -1,5 +1,5 @@
-//! Following a container's output as it is written, stdout and stderr kept apart (containers
-//! run without a TTY, so Docker multiplexes the two and says which is which).
+//! A container's output, stdout and stderr kept apart (containers run without a TTY, so Docker
+//! multiplexes the two and says which is which): followed as it is written, or read whole.
 
 use super::client::Docker;
 use super::error::{DockerError, reason};
@@ -16,14 +16,36 @@ pub enum OutputStream {
 
 impl Docker {
     /// Hands everything the container writes, from its start, to `on_output` as it comes, and
-    /// returns when the container has stopped (or been removed) and its output is all read.
-    pub async fn follow_logs(
+    /// returns when the container has stopped (or been removed). Docker 20.10's `json-file`
+    /// driver may miss the end of a short-lived container's output when followed: read it
+    /// again with [`Docker::output`] once the container has stopped.
+    pub async fn follow_output(
         &self,
         container: &str,
+        on_output: impl FnMut(OutputStream, &[u8]),
+    ) -> Result<(), DockerError> {
+        self.read_output(container, true, on_output).await
+    }
+
+    /// Everything the container wrote so far: (stdout, stderr).
+    pub async fn output(&self, container: &str) -> Result<(Vec<u8>, Vec<u8>), DockerError> {
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        self.read_output(container, false, |stream, bytes| match stream {
+            OutputStream::Stdout => stdout.extend_from_slice(bytes),
+            OutputStream::Stderr => stderr.extend_from_slice(bytes),
+        })
+        .await?;
+        Ok((stdout, stderr))
+    }
+
+    async fn read_output(
+        &self,
+        container: &str,
+        follow: bool,
         mut on_output: impl FnMut(OutputStream, &[u8]),
     ) -> Result<(), DockerError> {
         let options = LogsOptionsBuilder::default()
-            .follow(true)
+            .follow(follow)
             .stdout(true)
             .stderr(true)
             .build();
