@@ -60,7 +60,11 @@ async fn bench(runs: usize) {
         .expect("the node image's files");
     let built = Instant::now();
     if image.ensure(&docker).await.expect("the node image") {
-        println!("built {} in {:.2} s", image.tag(), built.elapsed().as_secs_f64());
+        println!(
+            "built {} in {:.2} s",
+            image.tag(),
+            built.elapsed().as_secs_f64()
+        );
     }
     let tag = image.tag().to_string();
     let backend = Arc::new(DockerBackend::new(
@@ -95,13 +99,20 @@ async fn bench(runs: usize) {
         "  ratio ready / bare: {ratio:.2}   target <= {READY_RATIO_TARGET}  {}",
         verdict(ratio <= READY_RATIO_TARGET)
     );
-    report("whole scenario (up, 1 task finished, down)", &scenario, Some(SCENARIO_TARGET));
+    report(
+        "whole scenario (up, 1 task finished, down)",
+        &scenario,
+        Some(SCENARIO_TARGET),
+    );
     memory(&backend, &docker).await;
 }
 
 async fn cluster_ready(backend: &Arc<DockerBackend>) -> Duration {
     let started = Instant::now();
-    let mut cluster = backend.create(spec("bench-ready")).await.expect("a cluster");
+    let mut cluster = backend
+        .create(spec("bench-ready"))
+        .await
+        .expect("a cluster");
     cluster
         .start_cluster(vec![AgentSpec::default(); AGENTS])
         .await
@@ -180,7 +191,10 @@ async fn whole_scenario(backend: &Arc<DockerBackend>) -> Duration {
 }
 
 async fn memory(backend: &Arc<DockerBackend>, docker: &Docker) {
-    let mut cluster = backend.create(spec("bench-memory")).await.expect("a cluster");
+    let mut cluster = backend
+        .create(spec("bench-memory"))
+        .await
+        .expect("a cluster");
     cluster
         .start_cluster(vec![AgentSpec::default(); AGENTS])
         .await

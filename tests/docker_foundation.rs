@@ -179,7 +179,7 @@ async fn concurrent_ensures_build_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_cli_prebuilds_the_same_image_and_reports_its_tag() {
+async fn the_cli_prebuilds_the_same_images_and_reports_their_tags() {
     let Some(docker) = docker_or_skip("mmrun image build").await else {
         return;
     };
@@ -190,11 +190,16 @@ async fn the_cli_prebuilds_the_same_image_and_reports_its_tag() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        expected.tag()
-    );
+    // The node image's tag first, then the busybox image's (Docker tasks use it).
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let tags: Vec<&str> = stdout.lines().collect();
+    let busybox = tokio::task::spawn_blocking(docker::BusyboxImage::discover)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tags, [expected.tag(), busybox.tag()]);
     assert!(docker.image_exists(expected.tag()).await.unwrap());
+    assert!(docker.image_exists(busybox.tag()).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,7 @@
 //! state still shows it.
 
 use crate::exit_codes;
-use crate::framework::{Framework, FrameworkOptions, TaskRequest};
+use crate::framework::{Framework, FrameworkOptions, TaskNetwork, TaskRequest};
 use crate::mesos::task::TaskState;
 use clap::Args;
 use std::collections::BTreeMap;
@@ -63,6 +63,8 @@ pub async fn run(args: ExampleFrameworkArgs) -> i32 {
                 disk: 0.0,
                 env: BTreeMap::new(),
                 image: None,
+                network: TaskNetwork::Host,
+                ports: vec![],
             })
             .collect(),
     );

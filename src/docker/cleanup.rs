@@ -6,6 +6,7 @@ use super::client::Docker;
 use super::error::DockerError;
 use super::labels::{self, Selector};
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// Names of what a cleanup removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -58,7 +59,54 @@ pub async fn reap_orphans(docker: &Docker) -> Result<Removed, DockerError> {
 /// runs on its own thread with its own runtime and connection, so it works whether or not the
 /// caller is inside a runtime (even one that is shutting down).
 pub fn remove_labelled_blocking(host: &str, selector: &Selector) -> Result<Removed, DockerError> {
-    let (host, selector) = (host.to_string(), selector.clone());
+    let selector = selector.clone();
+    on_own_thread(host, move |docker| async move {
+        remove_labelled(&docker, &selector).await
+    })
+    .unwrap_or_else(|| Ok(Removed::default()))
+}
+
+/// Removes the named containers, running or not, in the way of [`remove_labelled_blocking`]
+/// (for `Drop`s: an agent dropped without a stop removes its task containers so).
+pub fn remove_containers_blocking(host: &str, containers: Vec<String>) -> Result<(), DockerError> {
+    on_own_thread(host, move |docker| async move {
+        remove_containers(&docker, &containers, Duration::from_secs(10)).await
+    })
+    .unwrap_or(Ok(()))
+}
+
+/// Removes the named containers, running or not, and waits (up to `limit`) until they are
+/// gone: when another cleanup is already removing one, Docker answers at once ("removal
+/// already in progress") while the container still exists.
+pub async fn remove_containers(
+    docker: &Docker,
+    containers: &[String],
+    limit: Duration,
+) -> Result<(), DockerError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let removals = containers.iter().map(|c| async move {
+        docker.remove_container(c).await?;
+        while tokio::time::Instant::now() < deadline && docker.inspect(c).await?.is_some() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    });
+    futures::future::join_all(removals)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>, _>>()
+        .map(|_| ())
+}
+
+/// Connects to `host` and runs `work` on a thread of its own with a current-thread runtime;
+/// `None` if that thread panicked.
+fn on_own_thread<T, F, Fut>(host: &str, work: F) -> Option<Result<T, DockerError>>
+where
+    T: Send + 'static,
+    F: FnOnce(Docker) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, DockerError>>,
+{
+    let host = host.to_string();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -66,11 +114,11 @@ pub fn remove_labelled_blocking(host: &str, selector: &Selector) -> Result<Remov
             .expect("a current-thread runtime builds");
         runtime.block_on(async {
             let docker = Docker::connect_to(&host).await?;
-            remove_labelled(&docker, &selector).await
+            work(docker).await
         })
     })
     .join()
-    .unwrap_or_else(|_| Ok(Removed::default()))
+    .ok()
 }
 
 /// Removes the given containers, then the given networks, each list concurrently.

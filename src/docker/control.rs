@@ -25,6 +25,8 @@ pub struct ContainerDetails {
     pub exit_code: Option<i64>,
     /// Set when the container was killed by the kernel's OOM killer.
     pub oom_killed: bool,
+    /// The host pid of the container's main process while it runs.
+    pub pid: Option<u32>,
     /// The container's address on each network it is attached to.
     pub addresses: BTreeMap<String, Ipv4Addr>,
     /// `"5050/tcp"` → the host port Docker published it on.
@@ -84,6 +86,10 @@ impl Docker {
             state: state.status.map(|s| s.to_string()).unwrap_or_default(),
             exit_code: state.exit_code,
             oom_killed: state.oom_killed.unwrap_or(false),
+            pid: state
+                .pid
+                .and_then(|p| u32::try_from(p).ok())
+                .filter(|p| *p > 0),
             addresses,
             published,
         }))

@@ -76,7 +76,9 @@ pub enum DockerError {
         reason: String,
     },
 
-    #[error("cannot read the statistics of container {container}: {reason} — try `docker stats {container}`")]
+    #[error(
+        "cannot read the statistics of container {container}: {reason} — try `docker stats {container}`"
+    )]
     ContainerStats { container: String, reason: String },
 
     #[error("cannot pause container {container}: {reason} — is it running? see `docker ps -a`")]

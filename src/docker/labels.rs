@@ -25,6 +25,24 @@ pub const KEEP: &str = "io.mmrun.keep";
 /// treats containers named `mesos-*` as its own and kills those it does not know.
 pub const NAME_PREFIX: &str = "mmrun";
 
+/// The environment through which a run hands its [`Owner`] to the nodes it starts, so that an
+/// agent labels its task containers as the run's own: the run's teardown and `mmrun clean` then
+/// find them like every other object of the run. The run and the pid are required, the others
+/// optional ([`Owner::to_env`] sets them all).
+pub const OWNER_ENV_RUN: &str = "MMRUN_RUN";
+pub const OWNER_ENV_SCENARIO: &str = "MMRUN_SCENARIO";
+pub const OWNER_ENV_PID: &str = "MMRUN_OWNER_PID";
+pub const OWNER_ENV_HOST: &str = "MMRUN_OWNER_HOST";
+/// `true` when the run keeps its cluster (`--keep`): see [`KEEP`].
+pub const OWNER_ENV_KEEP: &str = "MMRUN_KEEP";
+
+/// The name of a Docker task's container, as Mesos's Docker containerizer names its containers:
+/// `mesos-<agent id>.<container id>`. The one kind of name mmrun deliberately starts with
+/// `mesos-`: these containers are the tasks a Mesos agent would have started.
+pub fn task_container_name(agent_id: &str, container_id: &str) -> String {
+    format!("mesos-{agent_id}.{container_id}")
+}
+
 /// What an object is in the cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -69,6 +87,40 @@ impl Owner {
             host: hostname(),
             keep: false,
         }
+    }
+
+    /// The owner handed down through the `MMRUN_*` environment (see [`OWNER_ENV_RUN`]), read
+    /// with `env`; `None` unless the run and a valid pid are there. The host defaults to this
+    /// machine's, the scenario to none.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Option<Owner> {
+        let run = env(OWNER_ENV_RUN).filter(|r| !r.is_empty())?;
+        let pid = env(OWNER_ENV_PID)?.trim().parse().ok()?;
+        Some(Owner {
+            run,
+            scenario: env(OWNER_ENV_SCENARIO).unwrap_or_default(),
+            pid,
+            host: env(OWNER_ENV_HOST)
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(hostname),
+            keep: env(OWNER_ENV_KEEP).is_some_and(|k| k == "true"),
+        })
+    }
+
+    /// The variables that hand this owner down to a process (the inverse of [`Owner::from_env`]).
+    pub fn to_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (OWNER_ENV_RUN, self.run.clone()),
+            (OWNER_ENV_SCENARIO, self.scenario.clone()),
+            (OWNER_ENV_PID, self.pid.to_string()),
+            (OWNER_ENV_HOST, self.host.clone()),
+            (OWNER_ENV_KEEP, self.keep.to_string()),
+        ]
+    }
+
+    /// This process as the owner, outside any run (e.g. an agent started by hand): no run or
+    /// scenario, but a pid and host, so `mmrun clean` reaps what it leaves once it is gone.
+    pub fn this_process() -> Owner {
+        Owner::new("", "")
     }
 
     /// The labels every object of this owner carries, for `role`.
@@ -271,6 +323,38 @@ mod tests {
         assert_eq!(labels[ROLE], "agent");
         assert_eq!(labels[PID], "42");
         assert_eq!(labels[HOST], "box");
+    }
+
+    #[test]
+    fn owners_travel_through_the_environment() {
+        let owner = Owner {
+            run: "r1".into(),
+            scenario: "launch".into(),
+            pid: 42,
+            host: "box".into(),
+            keep: true,
+        };
+        let env: HashMap<&str, String> = owner.to_env().into_iter().collect();
+        assert_eq!(Owner::from_env(&|k| env.get(k).cloned()), Some(owner));
+        // Without a run, or with a pid that is not one, there is no owner to take.
+        assert_eq!(Owner::from_env(&|_| None), None);
+        let bad_pid = |k: &str| match k {
+            OWNER_ENV_RUN => Some("r1".to_string()),
+            OWNER_ENV_PID => Some("me".to_string()),
+            _ => None,
+        };
+        assert_eq!(Owner::from_env(&bad_pid), None);
+        let by_hand = Owner::this_process();
+        assert_eq!(by_hand.pid, std::process::id());
+        assert_eq!(by_hand.labels(Role::Task)[ROLE], "task");
+    }
+
+    #[test]
+    fn task_containers_are_named_as_mesos_names_them() {
+        assert_eq!(
+            task_container_name("a1-S0", "0b7a5d0e-1f"),
+            "mesos-a1-S0.0b7a5d0e-1f"
+        );
     }
 
     #[test]

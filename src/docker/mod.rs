@@ -4,8 +4,10 @@
 //!
 //! - [`client`]: the connection (`DOCKER_HOST`, API version negotiation, fast "unreachable").
 //! - [`labels`]: the labels and names of every object mmrun creates.
-//! - `containers`, `control`, `networks`, `images`: the operations, as methods on [`Docker`].
-//! - [`node_image`]: the image node containers run, built offline `FROM scratch`.
+//! - `containers`, `control`, `logs`, `networks`, `images`: the operations, as methods on
+//!   [`Docker`].
+//! - [`node_image`]: the image node containers run, and the busybox image for Docker tasks,
+//!   both built offline `FROM scratch`.
 //! - [`cleanup`]: removal by label, and reaping what dead runs left behind.
 
 pub mod cleanup;
@@ -15,6 +17,7 @@ mod control;
 pub mod error;
 mod images;
 pub mod labels;
+mod logs;
 mod networks;
 pub mod node_image;
 
@@ -23,6 +26,9 @@ pub use client::Docker;
 pub use containers::{ContainerSpec, ContainerSummary, PortPublish};
 pub use control::ContainerDetails;
 pub use error::DockerError;
-pub use labels::{Owner, Role, Selector, object_name};
+pub use labels::{Owner, Role, Selector, object_name, task_container_name};
+pub use logs::OutputStream;
 pub use networks::NetworkSummary;
-pub use node_image::{NodeImage, NodeImageError, ensure_node_image};
+pub use node_image::{
+    BusyboxImage, NodeImage, NodeImageError, ensure_busybox_image, ensure_node_image,
+};

@@ -9,7 +9,7 @@
 
 mod task;
 
-pub use task::{TaskRecord, TaskRequest};
+pub use task::{Claim, TaskNetwork, TaskRecord, TaskRequest};
 
 use crate::client::{ClientError, Subscription, subscribe};
 use crate::mesos::framework::{Capability, FrameworkInfo};
@@ -396,12 +396,12 @@ fn plan_offers(shared: &Shared, offers: Vec<Offer>) -> Vec<Call> {
         let mut launch = Vec::new();
         let mut still_pending = Vec::new();
         for (id, request) in state.pending.drain(..) {
-            let needed = request.resources();
-            if available.contains(&needed) {
-                available = available.subtract(&needed);
-                launch.push(request.to_task_info(id, &offer));
-            } else {
-                still_pending.push((id, request));
+            match request.claim(&available) {
+                Some(claim) => {
+                    available = available.subtract(&claim.resources);
+                    launch.push(request.to_task_info(id, &offer, &claim));
+                }
+                None => still_pending.push((id, request)),
             }
         }
         state.pending = still_pending;

@@ -6,6 +6,8 @@ use crate::mesos::scheduler::Offer;
 use crate::mesos::task::{
     CommandInfo, Environment, EnvironmentVariable, TaskInfo, TaskState, TaskStatus,
 };
+use crate::mesos::values::Ranges;
+use serde_json::json;
 use std::collections::BTreeMap;
 
 /// A task a scenario wants launched.
@@ -17,8 +19,47 @@ pub struct TaskRequest {
     pub mem: f64,
     pub disk: f64,
     pub env: BTreeMap<String, String>,
-    /// A container image (Docker backend); `None` runs a plain command task.
+    /// A Docker image: the task runs in a container of it (`ContainerInfo` type DOCKER) on an
+    /// agent with the Docker containerizer; `None` runs a plain command task.
     pub image: Option<String>,
+    /// The Docker task's network.
+    pub network: TaskNetwork,
+    /// Container ports to publish (BRIDGE and USER networks), each on a host port taken from
+    /// the offer's `ports`.
+    pub ports: Vec<u16>,
+}
+
+/// A Docker task's network, `ContainerInfo.docker.network`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum TaskNetwork {
+    /// The host's network (Mesos's default).
+    #[default]
+    Host,
+    /// Docker's default bridge, with the task's ports published.
+    Bridge,
+    /// A user-defined network, by name.
+    User(String),
+    None,
+}
+
+impl TaskNetwork {
+    /// The wire name: `HOST`, `BRIDGE`, `USER` or `NONE`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskNetwork::Host => "HOST",
+            TaskNetwork::Bridge => "BRIDGE",
+            TaskNetwork::User(_) => "USER",
+            TaskNetwork::None => "NONE",
+        }
+    }
+}
+
+/// What a task takes from an offer: its resources, with the host ports it was given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claim {
+    pub resources: Resources,
+    /// One per requested container port, in order.
+    pub host_ports: Vec<u16>,
 }
 
 impl TaskRequest {
@@ -33,7 +74,43 @@ impl TaskRequest {
         Resources::new(r)
     }
 
-    pub fn to_task_info(&self, id: TaskId, offer: &Offer) -> TaskInfo {
+    /// The resources this task would take from `available` (host ports included), if they are
+    /// all there.
+    pub fn claim(&self, available: &Resources) -> Option<Claim> {
+        let mut resources = self.resources().into_vec();
+        let mut host_ports = Vec::new();
+        // Host ports come from the offer's `ports` ranges, in order, keeping their role.
+        for r in available.iter().filter(|r| r.name == "ports") {
+            let mut taken = Vec::new();
+            for range in r.ranges.iter().flat_map(|r| &r.range) {
+                for port in range.begin..=range.end {
+                    if host_ports.len() + taken.len() == self.ports.len() {
+                        break;
+                    }
+                    taken.extend(u16::try_from(port).ok());
+                }
+            }
+            if !taken.is_empty() {
+                let mut ports = Resource::ranges(
+                    "ports",
+                    Ranges::new(taken.iter().map(|p| (*p as u64, *p as u64))),
+                );
+                ports.role = r.role.clone();
+                resources.push(ports);
+                host_ports.extend(taken);
+            }
+        }
+        if host_ports.len() < self.ports.len() {
+            return None;
+        }
+        let resources = Resources::new(resources);
+        available.contains(&resources).then_some(Claim {
+            resources,
+            host_ports,
+        })
+    }
+
+    pub fn to_task_info(&self, id: TaskId, offer: &Offer, claim: &Claim) -> TaskInfo {
         let environment = (!self.env.is_empty()).then(|| Environment {
             variables: self
                 .env
@@ -48,25 +125,51 @@ impl TaskRequest {
             name: self.name.clone(),
             task_id: id,
             agent_id: offer.agent_id.clone(),
-            resources: self.resources().into_vec(),
+            resources: claim.resources.clone().into_vec(),
             executor: None,
             command: Some(CommandInfo {
-                value: Some(self.cmd.clone()),
+                // A Docker task without a command runs its image's own.
+                value: (!self.cmd.is_empty() || self.image.is_none()).then(|| self.cmd.clone()),
                 shell: true,
                 arguments: vec![],
                 environment,
                 uris: vec![],
                 user: None,
             }),
-            container: self.image.as_ref().map(|image| {
-                serde_json::json!({"type": "DOCKER", "docker": {"image": image, "network": "HOST"}})
-            }),
+            container: self
+                .image
+                .as_ref()
+                .map(|image| self.container(image, claim)),
             health_check: None,
             kill_policy: None,
             labels: None,
             discovery: None,
             data: None,
         }
+    }
+}
+
+impl TaskRequest {
+    /// The DOCKER `ContainerInfo`: image, network, and each container port mapped to its host
+    /// port.
+    fn container(&self, image: &str, claim: &Claim) -> serde_json::Value {
+        let mut docker = json!({"image": image, "network": self.network.name()});
+        if !self.ports.is_empty() {
+            let mappings: Vec<serde_json::Value> = self
+                .ports
+                .iter()
+                .zip(&claim.host_ports)
+                .map(|(container, host)| {
+                    json!({"host_port": host, "container_port": container, "protocol": "tcp"})
+                })
+                .collect();
+            docker["port_mappings"] = json!(mappings);
+        }
+        let mut container = json!({"type": "DOCKER", "docker": docker});
+        if let TaskNetwork::User(name) = &self.network {
+            container["network_infos"] = json!([{"name": name}]);
+        }
+        container
     }
 }
 
@@ -108,5 +211,80 @@ impl TaskRecord {
             self.state().map_or("not yet launched", |s| s.name()),
             history.join(", ")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(image: Option<&str>, network: TaskNetwork, ports: &[u16]) -> TaskRequest {
+        TaskRequest {
+            name: "web".into(),
+            cmd: String::new(),
+            cpus: 0.1,
+            mem: 32.0,
+            disk: 0.0,
+            env: BTreeMap::new(),
+            image: image.map(String::from),
+            network,
+            ports: ports.to_vec(),
+        }
+    }
+
+    fn offer(resources: &str) -> Offer {
+        serde_json::from_value(json!({
+            "id": {"value": "o1"}, "framework_id": {"value": "f"},
+            "agent_id": {"value": "a1-S0"}, "hostname": "h",
+            "resources": Resources::parse(resources).unwrap(),
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_bridge_task_takes_host_ports_from_the_offer_and_maps_them() {
+        let offer = offer("cpus:1;mem:128;ports:[31000-31000,31005-31009]");
+        let available = Resources::new(offer.resources.clone());
+        let r = request(Some("img"), TaskNetwork::Bridge, &[8080, 9090]);
+        let claim = r.claim(&available).unwrap();
+        assert_eq!(claim.host_ports, [31000, 31005]);
+        let info = r.to_task_info(TaskId::new("web.0"), &offer, &claim);
+        assert_eq!(
+            info.container.unwrap(),
+            json!({"type": "DOCKER", "docker": {"image": "img", "network": "BRIDGE",
+                "port_mappings": [
+                    {"host_port": 31000, "container_port": 8080, "protocol": "tcp"},
+                    {"host_port": 31005, "container_port": 9090, "protocol": "tcp"}]}})
+        );
+        let ports = info.resources.iter().find(|r| r.name == "ports").unwrap();
+        assert_eq!(
+            ports.ranges.as_ref().unwrap(),
+            &Ranges::new([(31000, 31000), (31005, 31005)])
+        );
+        // No command: the image's own runs.
+        assert_eq!(info.command.unwrap().value, None);
+        // Not enough ports: the offer does not fit.
+        let greedy = request(Some("img"), TaskNetwork::Bridge, &[1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(greedy.claim(&available), None);
+    }
+
+    #[test]
+    fn user_networks_are_named_and_plain_tasks_have_no_container() {
+        let offer = offer("cpus:1;mem:128");
+        let available = Resources::new(offer.resources.clone());
+        let r = request(Some("img"), TaskNetwork::User("my-net".into()), &[]);
+        let info = r.to_task_info(TaskId::new("t"), &offer, &r.claim(&available).unwrap());
+        assert_eq!(
+            info.container.unwrap(),
+            json!({"type": "DOCKER", "docker": {"image": "img", "network": "USER"},
+                   "network_infos": [{"name": "my-net"}]})
+        );
+        let plain = TaskRequest {
+            cmd: "echo hi".into(),
+            ..request(None, TaskNetwork::Host, &[])
+        };
+        let info = plain.to_task_info(TaskId::new("t"), &offer, &plain.claim(&available).unwrap());
+        assert_eq!(info.container, None);
+        assert_eq!(info.command.unwrap().value.as_deref(), Some("echo hi"));
     }
 }

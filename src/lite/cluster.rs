@@ -4,6 +4,7 @@
 //! Any node can be stopped gracefully or crash-like and started again; `shutdown` stops
 //! everything and removes every file. The scenario runner's embedded backend builds on this.
 
+use crate::docker::Owner;
 use crate::lite::agent::{Agent, AgentConfig};
 use crate::lite::master::{Master, MasterConfig};
 use crate::mesos::attributes::parse_attributes;
@@ -47,11 +48,67 @@ pub struct AgentOptions {
     pub attributes: Option<String>,
 }
 
+/// How an agent runs tasks: command tasks always; DOCKER tasks too when `docker` is set
+/// (`--containerizers=docker,mesos`). Given to [`LocalCluster::add_agent_with`].
+#[derive(Clone, Debug, Default)]
+pub struct Containerizers {
+    pub docker: Option<DockerContainerizer>,
+}
+
+/// The Docker containerizer of an in-process agent.
+#[derive(Clone, Debug)]
+pub struct DockerContainerizer {
+    /// `--docker_socket`.
+    pub socket: PathBuf,
+    /// Whose task containers they are (their labels); the agent's process when `None`.
+    pub owner: Option<Owner>,
+}
+
+impl Default for DockerContainerizer {
+    fn default() -> DockerContainerizer {
+        DockerContainerizer {
+            socket: PathBuf::from("/var/run/docker.sock"),
+            owner: None,
+        }
+    }
+}
+
+impl Containerizers {
+    /// `--containerizers=docker,mesos` with the default socket, task containers labelled as
+    /// `owner`'s (e.g. a test's run, which its cleanup then removes).
+    pub fn docker(owner: Option<Owner>) -> Containerizers {
+        Containerizers {
+            docker: Some(DockerContainerizer {
+                owner,
+                ..DockerContainerizer::default()
+            }),
+        }
+    }
+
+    fn apply(&self, config: &mut AgentConfig) {
+        let Some(docker) = &self.docker else {
+            return;
+        };
+        config.containerizers = vec!["docker".into(), "mesos".into()];
+        config.docker_socket = docker.socket.clone();
+        if let Some(owner) = &docker.owner {
+            config.docker_owner = owner.clone();
+        }
+        config
+            .flags
+            .insert("containerizers".into(), "docker,mesos".into());
+        config
+            .flags
+            .insert("docker_socket".into(), docker.socket.display().to_string());
+    }
+}
+
 struct LocalAgent {
     agent: Option<Agent>,
     work_dir: PathBuf,
     id: Option<AgentId>,
     options: AgentOptions,
+    containerizers: Containerizers,
 }
 
 /// A specific IPv4 address nodes can advertise; 0.0.0.0 keeps the loopback default.
@@ -114,6 +171,17 @@ impl LocalCluster {
 
     /// Adds an agent and waits until the master has registered it. Returns its index.
     pub async fn add_agent(&mut self, options: AgentOptions) -> Result<usize, String> {
+        self.add_agent_with(options, Containerizers::default())
+            .await
+    }
+
+    /// [`add_agent`](Self::add_agent), with the containerizers the agent runs tasks with (kept
+    /// when it is restarted).
+    pub async fn add_agent_with(
+        &mut self,
+        options: AgentOptions,
+        containerizers: Containerizers,
+    ) -> Result<usize, String> {
         let root = self.root.as_ref().expect("cluster is running").path();
         let work_dir = root.join(format!("agent-{}", self.agents.len()));
         // Validate up front so a bad option is an error, not an agent that never starts.
@@ -128,6 +196,7 @@ impl LocalCluster {
             work_dir,
             id: None,
             options,
+            containerizers,
         });
         let index = self.agents.len() - 1;
         self.start_agent(index).await?;
@@ -161,6 +230,7 @@ impl LocalCluster {
             config.attributes =
                 parse_attributes(a).map_err(|e| format!("agent attributes: {e}"))?;
         }
+        slot.containerizers.apply(&mut config);
         // Listen on the master's IP, which is also what the agent advertises (above): an agent
         // on 127.0.0.1 advertising another address could not be reached by the master.
         // (Nodes advertise IPv4 only, so an IPv6 master keeps agents on loopback.)

@@ -1,6 +1,7 @@
-//! The node image's build context: a tar, made in memory, holding a `Dockerfile` and `rootfs/`.
-//! The layout is one list of entries; the content hash (the image tag) and the tar are both made
-//! from it, so the tag covers exactly what the image holds.
+//! The build context of the images mmrun builds offline: a tar, made in memory, holding a
+//! `Dockerfile` and `rootfs/`. The layout is one list of entries; the content hash (the image
+//! tag) and the tar are both made from it and the image's [`Recipe`], so the tag covers exactly
+//! what the image holds.
 
 use super::sources::Sources;
 use sha2::{Digest, Sha256};
@@ -10,17 +11,38 @@ use std::path::PathBuf;
 /// Where the mmrun binary lives in the image; the image's entrypoint.
 pub const BINARY_PATH: &str = "/usr/local/bin/mmrun";
 
-/// Bump when the layout changes without any host file changing, so images get rebuilt.
-const LAYOUT_VERSION: &str = "mmrun-node-layout-1";
+/// What sets one image apart from another built of the same kind of files.
+#[derive(Debug)]
+pub struct Recipe {
+    /// Bump the version when the layout changes without any host file changing, so images get
+    /// rebuilt.
+    pub layout_version: &'static str,
+    /// One instruction per layer or setting, as each costs the classic builder a commit. No
+    /// ENV PATH: Docker gives containers the standard PATH when the image sets none.
+    pub dockerfile: &'static str,
+}
 
-/// One instruction per layer or setting, as each costs the classic builder a commit. No ENV
-/// PATH: Docker gives containers the standard PATH when the image sets none.
-const DOCKERFILE: &str = "\
+/// The node image: mmrun as the entrypoint.
+pub const NODE: Recipe = Recipe {
+    layout_version: "mmrun-node-layout-1",
+    dockerfile: "\
 FROM scratch
 COPY rootfs/ /
 LABEL io.mmrun.managed-by=\"mmrun\"
 ENTRYPOINT [\"/usr/local/bin/mmrun\"]
-";
+",
+};
+
+/// The busybox image, for Docker tasks: a shell by default, like the `busybox` image.
+pub const BUSYBOX: Recipe = Recipe {
+    layout_version: "mmrun-busybox-layout-1",
+    dockerfile: "\
+FROM scratch
+COPY rootfs/ /
+LABEL io.mmrun.managed-by=\"mmrun\"
+CMD [\"/bin/sh\"]
+",
+};
 
 /// The minimum a process expects to find: root exists, /tmp is writable by all, and host names
 /// resolve from /etc/hosts (which Docker mounts) before DNS. No CA certificates: nodes talk
@@ -87,16 +109,18 @@ pub fn layout(sources: &Sources) -> Vec<Entry> {
             text: NSSWITCH,
         },
         Entry::File {
-            path: BINARY_PATH.into(),
-            source: sources.binary.clone(),
-            mode: 0o755,
-        },
-        Entry::File {
             path: "/bin/busybox".into(),
             source: sources.busybox.clone(),
             mode: 0o755,
         },
     ];
+    if let Some(binary) = &sources.binary {
+        entries.push(Entry::File {
+            path: BINARY_PATH.into(),
+            source: binary.clone(),
+            mode: 0o755,
+        });
+    }
     for lib in &sources.libraries {
         entries.push(Entry::File {
             path: lib.target.clone(),
@@ -131,11 +155,11 @@ fn ancestors(path: &str) -> Vec<String> {
         .collect()
 }
 
-/// A content hash of the layout and every file in it (hex, 64 digits).
-pub fn content_hash(entries: &[Entry]) -> std::io::Result<String> {
+/// A content hash of the recipe, the layout and every file in it (hex, 64 digits).
+pub fn content_hash(recipe: &Recipe, entries: &[Entry]) -> std::io::Result<String> {
     let mut hash = Sha256::new();
-    hash.update(LAYOUT_VERSION);
-    hash.update(DOCKERFILE);
+    hash.update(recipe.layout_version);
+    hash.update(recipe.dockerfile);
     for entry in entries {
         // Separators keep distinct layouts from hashing the same bytes.
         hash.update(format!("\0{}\0", entry.path()));
@@ -161,7 +185,7 @@ pub fn content_hash(entries: &[Entry]) -> std::io::Result<String> {
 }
 
 /// The build context as an uncompressed tar. Deterministic: fixed times and owners.
-pub fn tar(entries: &[Entry]) -> std::io::Result<Vec<u8>> {
+pub fn tar(recipe: &Recipe, entries: &[Entry]) -> std::io::Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
     let header = |kind, mode, size| {
         let mut h = tar::Header::new_gnu();
@@ -173,8 +197,9 @@ pub fn tar(entries: &[Entry]) -> std::io::Result<Vec<u8>> {
         h.set_mtime(0);
         h
     };
-    let mut dockerfile = header(tar::EntryType::Regular, 0o644, DOCKERFILE.len() as u64);
-    builder.append_data(&mut dockerfile, "Dockerfile", DOCKERFILE.as_bytes())?;
+    let dockerfile = recipe.dockerfile;
+    let mut h = header(tar::EntryType::Regular, 0o644, dockerfile.len() as u64);
+    builder.append_data(&mut h, "Dockerfile", dockerfile.as_bytes())?;
     for entry in entries {
         let path = format!("rootfs{}", entry.path());
         match entry {
@@ -220,7 +245,7 @@ mod tests {
             path
         };
         Sources {
-            binary: file("mmrun", "binary v1"),
+            binary: Some(file("mmrun", "binary v1")),
             busybox: file("busybox", "busybox"),
             libraries: vec![HostFile {
                 source: file("libc.so.6", "libc"),
@@ -255,7 +280,7 @@ mod tests {
     #[test]
     fn the_context_holds_dockerfile_binary_libraries_and_userland() {
         let dir = tempfile::tempdir().unwrap();
-        let m = members(&tar(&layout(&sources(dir.path()))).unwrap());
+        let m = members(&tar(&NODE, &layout(&sources(dir.path()))).unwrap());
         assert!(m["Dockerfile"].2.starts_with("FROM scratch\n"));
         assert!(
             m["Dockerfile"]
@@ -283,7 +308,7 @@ mod tests {
     fn the_context_is_deterministic_and_parents_come_first() {
         let dir = tempfile::tempdir().unwrap();
         let entries = layout(&sources(dir.path()));
-        assert_eq!(tar(&entries).unwrap(), tar(&entries).unwrap());
+        assert_eq!(tar(&NODE, &entries).unwrap(), tar(&NODE, &entries).unwrap());
         let lib = entries
             .iter()
             .position(|e| e.path() == "/lib/x86_64-linux-gnu/libc.so.6");
@@ -297,10 +322,32 @@ mod tests {
     fn the_hash_changes_with_the_binary_and_only_then() {
         let dir = tempfile::tempdir().unwrap();
         let s = sources(dir.path());
-        let before = content_hash(&layout(&s)).unwrap();
-        assert_eq!(before, content_hash(&layout(&s)).unwrap());
+        let before = content_hash(&NODE, &layout(&s)).unwrap();
+        assert_eq!(before, content_hash(&NODE, &layout(&s)).unwrap());
         assert_eq!(before.len(), 64);
-        std::fs::write(&s.binary, "binary v2").unwrap();
-        assert_ne!(before, content_hash(&layout(&s)).unwrap());
+        std::fs::write(s.binary.as_ref().unwrap(), "binary v2").unwrap();
+        assert_ne!(before, content_hash(&NODE, &layout(&s)).unwrap());
+    }
+
+    #[test]
+    fn the_busybox_context_is_busybox_and_its_userland_without_mmrun() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Sources {
+            binary: None,
+            ..sources(dir.path())
+        };
+        let entries = layout(&s);
+        let m = members(&tar(&BUSYBOX, &entries).unwrap());
+        assert!(m["Dockerfile"].2.ends_with("CMD [\"/bin/sh\"]\n"));
+        assert!(!m["Dockerfile"].2.contains("ENTRYPOINT"));
+        assert!(!m.contains_key("rootfs/usr/local/bin/mmrun"));
+        assert_eq!(m["rootfs/bin/busybox"].2, "busybox");
+        assert_eq!(m["rootfs/bin/sh"].2, "/bin/busybox");
+        assert_eq!(m["rootfs/tmp"].1, 0o1777);
+        // Same files, another recipe: another image.
+        assert_ne!(
+            content_hash(&BUSYBOX, &entries).unwrap(),
+            content_hash(&NODE, &entries).unwrap()
+        );
     }
 }

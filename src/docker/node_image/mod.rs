@@ -6,16 +6,21 @@
 //! The tag is `mmrun-node:<content hash>`, the hash covering every file that goes in; so the
 //! image is rebuilt exactly when mmrun (or a library, or busybox) changes, and otherwise found by
 //! one `inspect`. An exclusive file lock keeps concurrent runs from building it twice.
+//!
+//! The [`BusyboxImage`] (`mmrun-busybox:<hash>`, busybox alone, for Docker tasks) is built the
+//! same way, under the same lock.
 
+mod busybox;
 mod context;
 mod lock;
 mod sources;
 
+pub use busybox::{BUSYBOX_IMAGE_REPOSITORY, BusyboxImage, ensure_busybox_image};
 pub use context::BINARY_PATH;
 
 use super::client::Docker;
 use super::error::DockerError;
-use context::Entry;
+use context::{Entry, Recipe};
 use sources::Sources;
 use std::path::{Path, PathBuf};
 
@@ -40,7 +45,7 @@ pub enum NodeImageError {
     NoBinary { path: PathBuf },
 
     #[error(
-        "no busybox at /bin/busybox or /usr/bin/busybox: the node image needs it as its shell — install it with `apt-get install busybox-static` (or run .ci/docker-setup.sh)"
+        "no busybox at /bin/busybox or /usr/bin/busybox: mmrun's images (the node image, the busybox image) need it as their shell — install it with `apt-get install busybox-static` (or run .ci/docker-setup.sh)"
     )]
     NoBusybox,
 
@@ -50,7 +55,7 @@ pub enum NodeImageError {
     #[error("cannot list the shared libraries of {}: {reason}", binary.display())]
     Ldd { binary: PathBuf, reason: String },
 
-    #[error("cannot read a file for the node image: {source}")]
+    #[error("cannot read a file for an mmrun image: {source}")]
     Read {
         #[source]
         source: std::io::Error,
@@ -64,12 +69,70 @@ pub enum NodeImageError {
     },
 }
 
-/// A node image made from one mmrun binary: its files resolved and hashed, its tag known.
+/// An image mmrun builds offline: its recipe, its files resolved and hashed, its tag.
 #[derive(Clone, Debug)]
-pub struct NodeImage {
+struct LocalImage {
+    recipe: &'static Recipe,
     entries: Vec<Entry>,
     hash: String,
     tag: String,
+}
+
+impl LocalImage {
+    /// Lays out and hashes the files (reads them all: call it off the runtime's workers).
+    fn new(
+        recipe: &'static Recipe,
+        repository: &str,
+        sources: &Sources,
+    ) -> Result<LocalImage, NodeImageError> {
+        let entries = context::layout(sources);
+        let hash = context::content_hash(recipe, &entries)
+            .map_err(|source| NodeImageError::Read { source })?;
+        let tag = format!("{repository}:{}", &hash[..TAG_HASH_LEN]);
+        Ok(LocalImage {
+            recipe,
+            entries,
+            hash,
+            tag,
+        })
+    }
+
+    fn with_repository(mut self, repository: &str) -> LocalImage {
+        self.tag = format!("{repository}:{}", &self.hash[..TAG_HASH_LEN]);
+        self
+    }
+
+    async fn ensure(&self, docker: &Docker) -> Result<bool, NodeImageError> {
+        if docker.image_exists(&self.tag).await? {
+            return Ok(false);
+        }
+        let _lock = lock::acquire().await?;
+        // Whoever held the lock before us may have built it meanwhile.
+        if docker.image_exists(&self.tag).await? {
+            return Ok(false);
+        }
+        self.build(docker).await?;
+        Ok(true)
+    }
+
+    async fn build(&self, docker: &Docker) -> Result<(), NodeImageError> {
+        let (recipe, entries) = (self.recipe, self.entries.clone());
+        let context = tokio::task::spawn_blocking(move || context::tar(recipe, &entries))
+            .await
+            .map_err(|e| NodeImageError::Read {
+                source: std::io::Error::other(e),
+            })?
+            .map_err(|source| NodeImageError::Read { source })?;
+        tracing::info!(tag = %self.tag, bytes = context.len(), "building an image");
+        docker.build_image(&self.tag, context).await?;
+        Ok(())
+    }
+}
+
+/// A node image made from one mmrun binary: its files resolved and hashed, its tag known.
+#[derive(Clone, Debug)]
+pub struct NodeImage {
+    image: LocalImage,
 }
 
 impl NodeImage {
@@ -84,50 +147,32 @@ impl NodeImage {
     /// as their own executable is the test harness). Reads and hashes every file: call it off
     /// the async runtime's worker threads.
     pub fn for_binary(binary: &Path) -> Result<NodeImage, NodeImageError> {
-        let entries = context::layout(&Sources::discover(binary)?);
-        let hash =
-            context::content_hash(&entries).map_err(|source| NodeImageError::Read { source })?;
-        let tag = format!("{NODE_IMAGE_REPOSITORY}:{}", &hash[..TAG_HASH_LEN]);
-        Ok(NodeImage { entries, hash, tag })
+        let sources = Sources::discover(binary)?;
+        Ok(NodeImage {
+            image: LocalImage::new(&context::NODE, NODE_IMAGE_REPOSITORY, &sources)?,
+        })
     }
 
     /// The same image under another repository name (tests build throwaway copies).
-    pub fn with_repository(mut self, repository: &str) -> NodeImage {
-        self.tag = format!("{repository}:{}", &self.hash[..TAG_HASH_LEN]);
-        self
+    pub fn with_repository(self, repository: &str) -> NodeImage {
+        NodeImage {
+            image: self.image.with_repository(repository),
+        }
     }
 
     /// `mmrun-node:<hash>`.
     pub fn tag(&self) -> &str {
-        &self.tag
+        &self.image.tag
     }
 
     /// Makes sure the image exists, building it if not. Returns whether this call built it.
     pub async fn ensure(&self, docker: &Docker) -> Result<bool, NodeImageError> {
-        if docker.image_exists(&self.tag).await? {
-            return Ok(false);
-        }
-        let _lock = lock::acquire().await?;
-        // Whoever held the lock before us may have built it meanwhile.
-        if docker.image_exists(&self.tag).await? {
-            return Ok(false);
-        }
-        self.build(docker).await?;
-        Ok(true)
+        self.image.ensure(docker).await
     }
 
     /// Builds the image, whether or not it exists. Callers hold the build lock or own the tag.
     pub async fn build(&self, docker: &Docker) -> Result<(), NodeImageError> {
-        let entries = self.entries.clone();
-        let context = tokio::task::spawn_blocking(move || context::tar(&entries))
-            .await
-            .map_err(|e| NodeImageError::Read {
-                source: std::io::Error::other(e),
-            })?
-            .map_err(|source| NodeImageError::Read { source })?;
-        tracing::info!(tag = %self.tag, bytes = context.len(), "building the node image");
-        docker.build_image(&self.tag, context).await?;
-        Ok(())
+        self.image.build(docker).await
     }
 }
 
@@ -140,5 +185,5 @@ pub async fn ensure_node_image(docker: &Docker) -> Result<String, NodeImageError
             source: std::io::Error::other(e),
         })??;
     image.ensure(docker).await?;
-    Ok(image.tag)
+    Ok(image.image.tag)
 }

@@ -19,8 +19,8 @@ pub struct HostFile {
 /// Everything taken from the host, resolved once.
 #[derive(Clone, Debug)]
 pub struct Sources {
-    /// The mmrun binary, installed as `/usr/local/bin/mmrun`.
-    pub binary: PathBuf,
+    /// The mmrun binary, installed as `/usr/local/bin/mmrun`; none in the busybox image.
+    pub binary: Option<PathBuf>,
     /// Installed as `/bin/busybox`.
     pub busybox: PathBuf,
     /// Shared libraries and the loader of the binary and of busybox, at their host paths.
@@ -32,21 +32,24 @@ pub struct Sources {
 impl Sources {
     /// Resolves the sources for `binary`, with the host's busybox.
     pub fn discover(binary: &Path) -> Result<Sources, NodeImageError> {
-        let busybox = BUSYBOX_CANDIDATES
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-            .ok_or(NodeImageError::NoBusybox)?;
-        Sources::with_busybox(binary, &busybox)
+        Sources::with_busybox(Some(binary), &find_busybox()?)
     }
 
-    pub fn with_busybox(binary: &Path, busybox: &Path) -> Result<Sources, NodeImageError> {
-        if !binary.is_file() {
-            return Err(NodeImageError::NoBinary {
-                path: binary.to_path_buf(),
-            });
+    /// The host's busybox alone (and its libraries, if it is not static).
+    pub fn busybox_only() -> Result<Sources, NodeImageError> {
+        Sources::with_busybox(None, &find_busybox()?)
+    }
+
+    pub fn with_busybox(binary: Option<&Path>, busybox: &Path) -> Result<Sources, NodeImageError> {
+        let mut libraries = Vec::new();
+        if let Some(binary) = binary {
+            if !binary.is_file() {
+                return Err(NodeImageError::NoBinary {
+                    path: binary.to_path_buf(),
+                });
+            }
+            libraries = shared_libraries(binary)?;
         }
-        let mut libraries = shared_libraries(binary)?;
         // A dynamically linked busybox (Debian's `busybox` rather than `busybox-static`) works
         // too, as long as its libraries come along.
         for lib in shared_libraries(busybox)? {
@@ -56,12 +59,20 @@ impl Sources {
         }
         libraries.sort_by(|a, b| a.target.cmp(&b.target));
         Ok(Sources {
-            binary: binary.to_path_buf(),
+            binary: binary.map(Path::to_path_buf),
             busybox: busybox.to_path_buf(),
             libraries,
             applets: applets(busybox)?,
         })
     }
+}
+
+fn find_busybox() -> Result<PathBuf, NodeImageError> {
+    BUSYBOX_CANDIDATES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or(NodeImageError::NoBusybox)
 }
 
 /// The shared libraries `ldd` resolves for `binary`, plus the dynamic loader; none for a

@@ -1,5 +1,6 @@
 //! The agent's configuration, from Mesos flags or for in-process use.
 
+use crate::docker::Owner;
 use crate::flags::{FlagSpec, Flags};
 use crate::lite::address::NodeAddress;
 use crate::mesos::attributes::{Attribute, parse_attributes};
@@ -93,7 +94,7 @@ pub const AGENT_FLAGS: &[FlagSpec] = &[
     FlagSpec {
         name: "docker_socket",
         default: Some("/var/run/docker.sock"),
-        help: "Docker socket used by the Docker containerizer.",
+        help: "Docker socket used by the Docker containerizer: DOCKER tasks run as sibling containers through it.",
     },
     FlagSpec {
         name: "executor_registration_timeout",
@@ -130,6 +131,15 @@ pub struct AgentConfig {
     pub resources: Resources,
     pub attributes: Vec<Attribute>,
     pub containerizers: Vec<String>,
+    /// `--docker_socket`: where the Docker containerizer finds the daemon.
+    pub docker_socket: PathBuf,
+    /// Whose task containers are these: the run that started the agent (the `MMRUN_*`
+    /// environment, see [`crate::docker::labels::OWNER_ENV_RUN`]), else the agent's process.
+    pub docker_owner: Owner,
+    /// Whether the Docker daemon sees this agent's files at the same paths, so sandboxes can be
+    /// bind-mounted into task containers. Not for an agent that itself runs in a container
+    /// (its `--work_dir` is not on the daemon's host): its tasks get an empty volume there.
+    pub docker_shares_sandboxes: bool,
     pub registration_backoff_factor: Duration,
     /// On a graceful stop, each task's time between SIGTERM and SIGKILL.
     pub executor_shutdown_grace_period: Duration,
@@ -148,6 +158,16 @@ impl AgentConfig {
         config.address = NodeAddress::loopback();
         config.registration_backoff_factor = Duration::from_millis(10);
         config
+    }
+
+    /// Whether DOCKER tasks run here (`--containerizers` names `docker`).
+    pub fn runs_docker_tasks(&self) -> bool {
+        self.containerizers.iter().any(|c| c == "docker")
+    }
+
+    /// The Docker host of `--docker_socket`, as `Docker::connect_to` takes it.
+    pub fn docker_host(&self) -> String {
+        format!("unix://{}", self.docker_socket.display())
     }
 
     pub fn from_flags(
@@ -192,6 +212,15 @@ impl AgentConfig {
                 ));
             }
         }
+        let docker_socket = flags
+            .get("docker_socket")
+            .unwrap_or("/var/run/docker.sock")
+            .trim_start_matches("unix://");
+        if !docker_socket.starts_with('/') {
+            return Err(format!(
+                "--docker_socket={docker_socket}: give the absolute path of the Docker daemon's unix socket"
+            ));
+        }
         Ok(AgentConfig {
             master,
             address: NodeAddress::resolve(flags, env, 5051)?,
@@ -199,6 +228,10 @@ impl AgentConfig {
             resources,
             attributes,
             containerizers,
+            docker_socket: PathBuf::from(docker_socket),
+            docker_owner: Owner::from_env(env).unwrap_or_else(Owner::this_process),
+            // Docker creates /.dockerenv in every container it runs.
+            docker_shares_sandboxes: !std::path::Path::new("/.dockerenv").exists(),
             registration_backoff_factor: flags
                 .duration("registration_backoff_factor")?
                 .unwrap_or(Duration::from_secs(1)),
@@ -250,6 +283,47 @@ mod tests {
         assert_eq!(c.resources.scalar("cpus"), 2.0);
         assert_eq!(c.resources.scalar("disk"), 10240.0);
         assert_eq!(c.containerizers, ["docker", "mesos"]);
+        assert!(c.runs_docker_tasks());
+        assert_eq!(c.docker_host(), "unix:///var/run/docker.sock");
+    }
+
+    /// Task containers are labelled as the run's own when the run handed itself down through
+    /// the environment, else as the agent process's.
+    #[test]
+    fn the_docker_owner_comes_from_the_environment_else_the_agent_process() {
+        let args: Vec<String> = ["--master=127.0.0.1:5050", "--work_dir=/tmp/agent"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let flags = Flags::load(AGENT_FLAGS, vec![], &args).unwrap();
+        let owner = Owner {
+            run: "3f2a9c1b".into(),
+            scenario: "launch".into(),
+            pid: 4242,
+            host: "ci-1".into(),
+            keep: false,
+        };
+        let env: BTreeMap<&str, String> = owner.to_env().into_iter().collect();
+        let c = AgentConfig::from_flags(&flags, &|k| env.get(k).cloned()).unwrap();
+        assert_eq!(c.docker_owner, owner);
+        let by_hand = AgentConfig::from_flags(&flags, &|_| None).unwrap();
+        assert_eq!(by_hand.docker_owner.pid, std::process::id());
+        assert_eq!(by_hand.docker_owner.run, "");
+        assert!(!by_hand.runs_docker_tasks());
+        let socket = load(&[
+            "--master=127.0.0.1:5050",
+            "--work_dir=/tmp/agent",
+            "--docker_socket=unix:///run/other.sock",
+        ])
+        .unwrap();
+        assert_eq!(socket.docker_host(), "unix:///run/other.sock");
+        let relative = load(&[
+            "--master=127.0.0.1:5050",
+            "--work_dir=/tmp/agent",
+            "--docker_socket=docker.sock",
+        ])
+        .unwrap_err();
+        assert!(relative.contains("absolute path"), "{relative}");
     }
 
     /// As in Mesos, resources given without a role, and the defaults the agent fills in, take

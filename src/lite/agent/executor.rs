@@ -2,6 +2,7 @@
 //! true, `value` with `arguments` as argv otherwise; in a per-task sandbox with `stdout` and
 //! `stderr` files; with the task's environment plus the executor variables Mesos sets.
 //! Each task gets its own process group so a kill reaches every process it started.
+//! DOCKER tasks on an agent with the Docker containerizer go to `docker_tasks` instead.
 
 use super::updates::complete_task;
 use super::{AgentShared, RunningTask, TaskKey};
@@ -62,6 +63,7 @@ impl AgentShared {
                     container_id: container_id.clone(),
                     sandbox,
                     pid: None,
+                    container: None,
                     kill: kill_tx,
                 },
             );
@@ -138,6 +140,9 @@ async fn supervise(
     mut kill_rx: mpsc::UnboundedReceiver<Duration>,
 ) {
     agent.send_update(&key, status(&key, TaskState::Starting, "Starting task"));
+    if agent.config.runs_docker_tasks() && is_docker_task(&agent, &key) {
+        return super::docker_tasks::supervise(agent, key, killing_state, kill_rx).await;
+    }
     let prepared = prepare(&agent, &key);
     let (mut child, container_id) = match prepared.and_then(|(mut cmd, cid)| {
         cmd.spawn()
@@ -201,6 +206,18 @@ async fn supervise(
     agent.send_update(&key, final_status);
 }
 
+/// Whether the task asks for a Docker container (`container.type: DOCKER`).
+fn is_docker_task(agent: &AgentShared, key: &TaskKey) -> bool {
+    agent.core().tasks.get(key).is_some_and(|t| {
+        t.info
+            .container
+            .as_ref()
+            .and_then(|c| c.get("type"))
+            .and_then(|t| t.as_str())
+            == Some("DOCKER")
+    })
+}
+
 /// Builds the command: sandbox, stdout/stderr files, environment, process group.
 fn prepare(
     agent: &Arc<AgentShared>,
@@ -217,13 +234,7 @@ fn prepare(
             .and_then(|t| t.as_str())
             .unwrap_or("MESOS");
         if kind == "DOCKER" {
-            return Err(
-                if agent.config.containerizers.iter().any(|c| c == "docker") {
-                    "mmrun's agent cannot run Docker tasks yet".into()
-                } else {
-                    "Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)".into()
-                },
-            );
+            return Err("Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)".into());
         }
     }
     let command = task.info.command.clone().ok_or("the task has no command")?;
@@ -295,6 +306,7 @@ fn signal_name(sig: i32) -> &'static str {
 }
 
 /// Kills every task and waits for them to end: with a grace period (graceful stop) or at once.
+/// A crash leaves DOCKER tasks to `docker_tasks::remove_all`.
 pub async fn kill_all(agent: &Arc<AgentShared>, grace: Option<Duration>) {
     let keys: Vec<TaskKey> = agent.core().tasks.keys().cloned().collect();
     match grace {
@@ -314,7 +326,7 @@ pub async fn kill_all(agent: &Arc<AgentShared>, grace: Option<Duration>) {
             .core()
             .tasks
             .values()
-            .any(|t| !t.state.is_terminal() && t.pid.is_some());
+            .any(|t| !t.state.is_terminal() && (t.pid.is_some() || t.container.is_some()));
         if !running {
             return;
         }
@@ -369,6 +381,7 @@ mod tests {
                 container_id: ContainerId::new("c"),
                 sandbox: dir.path().into(),
                 pid: Some(bystander.id()),
+                container: None,
                 kill,
             },
         );

@@ -1,11 +1,13 @@
 //! mmrun's Mesos-compatible agent: registers with the master (and re-registers with its
 //! running tasks when the master restarts), answers pings, runs command tasks as child process
-//! groups in per-task sandboxes, resends status updates until acknowledged, and serves `/state`
-//! and `/files/*` as a Mesos agent does.
+//! groups in per-task sandboxes (and, with `--containerizers=docker,mesos`, DOCKER tasks as
+//! sibling containers), resends status updates until acknowledged, and serves `/state` and
+//! `/files/*` as a Mesos agent does.
 
 mod api;
 mod checkpoint;
 mod config;
+mod docker_tasks;
 mod executor;
 mod registration;
 mod updates;
@@ -37,6 +39,8 @@ pub struct RunningTask {
     pub container_id: ContainerId,
     pub sandbox: PathBuf,
     pub pid: Option<u32>,
+    /// A DOCKER task's container name, from before it is created until it is removed.
+    pub container: Option<String>,
     /// Asks the task's runner to kill it, with the grace period before SIGKILL.
     pub kill: mpsc::UnboundedSender<Duration>,
 }
@@ -76,6 +80,8 @@ pub struct AgentShared {
     /// Wakes `Agent::registered` waiters when a registration is accepted.
     registered_changed: Notify,
     stopped: CancellationToken,
+    /// The Docker containerizer's connection, made on the first DOCKER task.
+    docker: docker_tasks::DockerClient,
 }
 
 impl AgentShared {
@@ -161,6 +167,7 @@ impl Agent {
             reregister: Notify::new(),
             registered_changed: Notify::new(),
             stopped: CancellationToken::new(),
+            docker: docker_tasks::DockerClient::default(),
         });
         let stopped = shared.stopped.clone();
         let server = tokio::spawn(serve(listener, api::router(shared.clone()), async move {
@@ -223,24 +230,26 @@ impl Agent {
     }
 
     /// A graceful stop, as on SIGTERM: kills every task (SIGTERM, then SIGKILL after the grace
-    /// period), gives their final updates a moment to reach the master, says goodbye to the
-    /// master and stops serving.
+    /// period; `docker stop` for DOCKER tasks), removes the task containers, gives the final
+    /// updates a moment to reach the master, says goodbye to the master and stops serving.
     pub async fn stop(mut self) {
         executor::kill_all(
             &self.shared,
             Some(self.shared.config.executor_shutdown_grace_period),
         )
         .await;
+        docker_tasks::remove_all(&self.shared).await;
         updates::flush(&self.shared, Duration::from_secs(1)).await;
         registration::unregister(&self.shared).await;
         self.halt().await;
     }
 
-    /// Stops as a crash would: no goodbye, no final updates. The task processes are killed at
-    /// once so nothing outlives the agent.
+    /// Stops as a crash would: no goodbye, no final updates. The task processes are killed
+    /// and the task containers removed at once so nothing outlives the agent.
     pub async fn crash(mut self) {
         self.shared.stopped.cancel();
         executor::kill_all(&self.shared, None).await;
+        docker_tasks::remove_all(&self.shared).await;
         self.halt().await;
     }
 
@@ -259,6 +268,7 @@ impl Drop for Agent {
     fn drop(&mut self) {
         self.shared.stopped.cancel();
         executor::kill_all_now(&self.shared);
+        docker_tasks::remove_all_blocking(&self.shared);
         if let Some(server) = self.server.take() {
             server.abort();
         }

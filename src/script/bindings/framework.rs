@@ -1,6 +1,6 @@
 //! A framework's methods: `launch`, `kill`, `teardown`, `await_task`, `task`, `tasks`.
 
-use crate::framework::{AwaitError, Framework, TaskRecord, TaskRequest};
+use crate::framework::{AwaitError, Framework, TaskNetwork, TaskRecord, TaskRequest};
 use crate::mesos::task::TaskState;
 use crate::script::context::{ClusterCtx, ScriptResult, script_error};
 use crate::script::values::Options;
@@ -22,7 +22,7 @@ pub fn register(engine: &mut Engine) {
     FuncRegistration::new("launch")
         .with_params_info(["fw: Framework", "tasks: map | array", "()"])
         .with_comments([
-            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables), `docker` (an image).",
+            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables).\n/// Docker tasks (agents with the Docker containerizer): `docker` (an image that exists on the\n/// daemon, e.g. `busybox_image()`; `cmd` optional: the image's own command runs without it),\n/// `network` (\"HOST\" (default), \"BRIDGE\", \"USER\" or \"NONE\"), `network_name` (the\n/// network, for USER), `ports` (container ports to publish, for BRIDGE and USER: each gets a\n/// host port from the offer).",
         ])
         .register_into_engine(engine, |f: &mut FrameworkHandle, tasks: Dynamic| -> ScriptResult<()> {
             let requests = task_requests(&tasks, "launch")?;
@@ -121,7 +121,18 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
     let o = Options::new(
         map,
         &what,
-        &["name", "cmd", "cpus", "mem", "disk", "env", "docker"],
+        &[
+            "name",
+            "cmd",
+            "cpus",
+            "mem",
+            "disk",
+            "env",
+            "docker",
+            "network",
+            "network_name",
+            "ports",
+        ],
     )?;
     let name = o
         .string("name")?
@@ -155,6 +166,7 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
         }
         Ok(v)
     };
+    let (network, ports) = docker_network(&o, &what, &name, image.is_some())?;
     Ok(TaskRequest {
         cpus: positive("cpus", 0.1)?,
         mem: positive("mem", 32.0)?,
@@ -163,7 +175,75 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
         cmd: cmd.unwrap_or_default(),
         env,
         image,
+        network,
+        ports,
     })
+}
+
+/// `network`, `network_name` and `ports`, which only Docker tasks take.
+fn docker_network(
+    o: &Options,
+    what: &str,
+    name: &str,
+    is_docker: bool,
+) -> ScriptResult<(TaskNetwork, Vec<u16>)> {
+    let mode = o.string("network")?;
+    let network_name = o.string("network_name")?;
+    let ports = match o.get("ports") {
+        None => vec![],
+        Some(p) => {
+            let items = p.clone().into_array().map_err(|t| {
+                format!("{what} '{name}': 'ports' must be an array of container ports, got {t}")
+            })?;
+            items
+                .iter()
+                .map(|p| {
+                    p.as_int()
+                        .ok()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| {
+                            format!(
+                                "{what} '{name}': 'ports' must hold port numbers (1-65535), got {p}"
+                            )
+                            .into()
+                        })
+                })
+                .collect::<ScriptResult<Vec<u16>>>()?
+        }
+    };
+    if !is_docker && (mode.is_some() || network_name.is_some() || !ports.is_empty()) {
+        return script_error(format!(
+            "{what} '{name}': 'network', 'network_name' and 'ports' are for Docker tasks; add docker: \"<image>\""
+        ));
+    }
+    let network = match mode.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("HOST") => TaskNetwork::Host,
+        Some("BRIDGE") => TaskNetwork::Bridge,
+        Some("NONE") => TaskNetwork::None,
+        Some("USER") => TaskNetwork::User(network_name.clone().ok_or_else(|| {
+            format!(
+                "{what} '{name}': network \"USER\" needs 'network_name', the Docker network to join"
+            )
+        })?),
+        Some(_) => {
+            return script_error(format!(
+                "{what} '{name}': 'network' must be \"HOST\", \"BRIDGE\", \"USER\" or \"NONE\", got \"{}\"",
+                mode.unwrap_or_default()
+            ));
+        }
+    };
+    if network_name.is_some() && !matches!(network, TaskNetwork::User(_)) {
+        return script_error(format!(
+            "{what} '{name}': 'network_name' is for network: \"USER\""
+        ));
+    }
+    if !ports.is_empty() && matches!(network, TaskNetwork::Host | TaskNetwork::None) {
+        return script_error(format!(
+            "{what} '{name}': 'ports' are published on BRIDGE and USER networks only (a HOST task listens on the host's ports itself)"
+        ));
+    }
+    Ok((network, ports))
 }
 
 /// `TASK_FINISHED` or `FINISHED`; unknown names get a suggestion.
@@ -238,4 +318,57 @@ pub fn task_map(ctx: &ClusterCtx, framework: &Framework, task: &TaskRecord) -> M
             .map_or(Dynamic::UNIT, Into::into),
     );
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(script: &str) -> ScriptResult<Vec<TaskRequest>> {
+        let map: Dynamic = Engine::new().eval(script).unwrap();
+        task_requests(&map, "launch")
+    }
+
+    fn error(script: &str) -> String {
+        parse(script).err().unwrap().to_string()
+    }
+
+    #[test]
+    fn docker_tasks_take_a_network_and_ports() {
+        let r =
+            parse(r#"#{ name: "web", docker: "img", network: "bridge", ports: [8080] }"#).unwrap();
+        assert_eq!(r[0].image.as_deref(), Some("img"));
+        assert_eq!(r[0].network, TaskNetwork::Bridge);
+        assert_eq!(r[0].ports, [8080]);
+        assert_eq!(r[0].cmd, "");
+        let r =
+            parse(r#"#{ name: "u", docker: "img", network: "USER", network_name: "n1" }"#).unwrap();
+        assert_eq!(r[0].network, TaskNetwork::User("n1".into()));
+        let r = parse(r#"#{ name: "h", docker: "img", cmd: "true" }"#).unwrap();
+        assert_eq!(
+            (r[0].network.clone(), r[0].ports.len()),
+            (TaskNetwork::Host, 0)
+        );
+    }
+
+    #[test]
+    fn docker_options_are_checked() {
+        let e = error(r#"#{ name: "t", cmd: "true", network: "BRIDGE" }"#);
+        assert!(e.contains("are for Docker tasks"), "{e}");
+        let e = error(r#"#{ name: "t", docker: "img", network: "OVERLAY" }"#);
+        assert!(e.contains(r#"'network' must be "HOST""#), "{e}");
+        let e = error(r#"#{ name: "t", docker: "img", network: "USER" }"#);
+        assert!(e.contains("needs 'network_name'"), "{e}");
+        let e = error(r#"#{ name: "t", docker: "img", ports: [80] }"#);
+        assert!(e.contains("BRIDGE and USER networks only"), "{e}");
+        let e = error(r#"#{ name: "t", docker: "img", network: "BRIDGE", ports: [70000] }"#);
+        assert!(e.contains("port numbers"), "{e}");
+        let e = error(r#"#{ name: "t", docker: "img", network: "HOST", network_name: "x" }"#);
+        assert!(e.contains("is for network: \"USER\""), "{e}");
+        let e = error(r#"#{ name: "t", docker: "img", port: [80] }"#);
+        assert!(
+            e.contains("unknown option 'port' (did you mean 'ports'?)"),
+            "{e}"
+        );
+    }
 }

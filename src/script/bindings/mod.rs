@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod containers;
 pub mod framework;
 pub mod general;
+pub mod images;
 pub mod snapshot;
 
 use rhai::Engine;
@@ -21,6 +22,7 @@ pub fn register(engine: &mut Engine, scenario: std::sync::Arc<super::context::Sc
         .register_type_with_name::<AgentHandle>("Agent")
         .register_type_with_name::<FrameworkHandle>("Framework");
     general::register(engine, scenario.clone());
+    images::register(engine, scenario.clone());
     cluster::register(engine, scenario.clone());
     containers::register(engine, scenario.clone());
     snapshot::register(engine, scenario);

@@ -1,0 +1,98 @@
+//! The Docker containerizer (`--containerizers=docker,mesos`): a task whose `container` is
+//! `{type: DOCKER, docker: {image, network, port_mappings, …}}` runs as a sibling container
+//! through the daemon at `--docker_socket`, named as Mesos names its containers
+//! (`mesos-<agent id>.<container id>`) and labelled as the owning run's (or, without one, the
+//! agent process's) so teardown and `mmrun clean` find it.
+//!
+//! - `spec`: the `TaskInfo` as a container (pure, unit-tested).
+//! - `run`: the task's life: launch, TASK_RUNNING, output into the sandbox, exit or kill,
+//!   removal, the final update.
+//!
+//! Nothing outlives the agent: each task's container is removed when the task ends, and
+//! [`remove_all`] (stop, crash) and [`remove_all_blocking`] (drop) remove whatever is left.
+//! Images are never pulled.
+
+mod run;
+mod spec;
+
+pub(super) use run::supervise;
+
+use super::AgentShared;
+use crate::docker::cleanup::remove_containers;
+use crate::docker::{Docker, DockerError};
+use std::time::Duration;
+
+/// The agent's connection to the daemon, made on the first DOCKER task and then shared.
+#[derive(Default)]
+pub(super) struct DockerClient {
+    connection: tokio::sync::OnceCell<Docker>,
+}
+
+impl DockerClient {
+    /// The connection, connecting now if this is the first use. A failure is not remembered:
+    /// the next task tries again (the daemon may have been restarted).
+    async fn get(&self, host: &str) -> Result<Docker, DockerError> {
+        self.connection
+            .get_or_try_init(|| Docker::connect_to(host))
+            .await
+            .cloned()
+    }
+}
+
+/// How long stopping and crashing agents wait for their task containers to be gone.
+const REMOVAL_LIMIT: Duration = Duration::from_secs(10);
+
+/// Every task container still recorded: those of tasks not ended yet, and any whose removal
+/// failed.
+fn leftover_containers(agent: &AgentShared) -> Vec<String> {
+    let core = agent.core();
+    core.tasks
+        .values()
+        .chain(core.completed.iter())
+        .filter_map(|t| t.container.clone())
+        .collect()
+}
+
+/// Removes every container the agent's tasks still have, running or not, and waits until they
+/// are gone (stop and crash; the tasks' own runners have usually removed them already).
+pub(super) async fn remove_all(agent: &AgentShared) {
+    let names = leftover_containers(agent);
+    if names.is_empty() {
+        return;
+    }
+    let docker = match agent.docker.get(&agent.config.docker_host()).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!("cannot remove the task containers {names:?}: {e}");
+            return;
+        }
+    };
+    match remove_containers(&docker, &names, REMOVAL_LIMIT).await {
+        Ok(()) => names.iter().for_each(|n| forget_container(agent, n)),
+        Err(e) => tracing::warn!("{e}"),
+    }
+}
+
+/// [`remove_all`] for `Drop`: synchronous, on a thread of its own.
+pub(super) fn remove_all_blocking(agent: &AgentShared) {
+    let names = leftover_containers(agent);
+    if names.is_empty() {
+        return;
+    }
+    let host = agent.config.docker_host();
+    match crate::docker::cleanup::remove_containers_blocking(&host, names.clone()) {
+        Ok(()) => names.iter().for_each(|n| forget_container(agent, n)),
+        Err(e) => tracing::warn!("cannot remove the task containers {names:?}: {e}"),
+    }
+}
+
+/// The container is gone: no task has it any more.
+fn forget_container(agent: &AgentShared, name: &str) {
+    let mut core = agent.core();
+    let core = &mut *core;
+    for task in core.tasks.values_mut().chain(core.completed.iter_mut()) {
+        if task.container.as_deref() == Some(name) {
+            task.container = None;
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! One DOCKER task's life, as Mesos's Docker executor lives it: the container is created and
+//! started (TASK_RUNNING, with its ContainerStatus), its stdout and stderr are copied into the
+//! sandbox as they are written, and its exit becomes TASK_FINISHED or TASK_FAILED; a kill is a
+//! `docker stop` with the kill grace period, then TASK_KILLED. The container is removed before
+//! the final update goes out, so a terminal task has no container left.
+
+use super::spec::{Network, TaskContext, container_spec};
+use super::{REMOVAL_LIMIT, forget_container};
+use crate::docker::cleanup::remove_containers;
+use crate::docker::{ContainerSpec, Docker, OutputStream};
+use crate::lite::agent::{AgentShared, TaskKey};
+use crate::mesos::task::{ContainerStatus, TaskState, TaskStatus, reason};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How long the output may take to drain once the container has stopped.
+const OUTPUT_DRAIN: Duration = Duration::from_secs(5);
+
+fn status(key: &TaskKey, state: TaskState, message: impl Into<String>) -> TaskStatus {
+    let mut s = TaskStatus::new(key.1.clone(), state);
+    s.message = Some(message.into());
+    s
+}
+
+fn launch_failed(agent: &AgentShared, key: &TaskKey, message: String) {
+    let mut s = status(key, TaskState::Failed, message);
+    s.reason = Some(reason::CONTAINER_LAUNCH_FAILED.into());
+    agent.send_update(key, s);
+}
+
+/// Runs the task's container to its end (TASK_STARTING has been sent).
+pub async fn supervise(
+    agent: Arc<AgentShared>,
+    key: TaskKey,
+    killing_state: bool,
+    mut kill_rx: mpsc::UnboundedReceiver<Duration>,
+) {
+    let (spec, network, sandbox) = match plan(&agent, &key) {
+        Ok(planned) => planned,
+        Err(message) => return launch_failed(&agent, &key, message),
+    };
+    let name = spec.name.clone();
+    // A kill or a stop during the launch waits for it: a create cut short could leave a
+    // container behind that nobody knows of.
+    let docker = match launch(&agent, &spec).await {
+        Ok(docker) => docker,
+        Err(message) => {
+            forget_container(&agent, &name);
+            return launch_failed(&agent, &key, message);
+        }
+    };
+    let mut output = tokio::spawn(copy_output(docker.clone(), name.clone(), sandbox.clone()));
+    agent.send_update(&key, running(&agent, &key, &docker, &name, &network).await);
+
+    let final_status = tokio::select! {
+        exit = docker.wait_container(&name) => exited(&docker, &key, &name, exit).await,
+        grace = kill_rx.recv() => {
+            if killing_state {
+                agent.send_update(&key, status(&key, TaskState::Killing, "Killing task"));
+            }
+            stop(&docker, &name, grace.unwrap_or(Duration::ZERO)).await;
+            status(&key, TaskState::Killed, "Container was killed")
+        }
+        // A crash: remove the container, say nothing (a stopped agent sends no updates).
+        _ = agent.stopped.cancelled() => {
+            output.abort();
+            remove(&agent, &docker, &name).await;
+            return;
+        }
+    };
+    if tokio::time::timeout(OUTPUT_DRAIN, &mut output)
+        .await
+        .is_err()
+    {
+        output.abort();
+        tracing::warn!("the output of container {name} did not drain within {OUTPUT_DRAIN:?}");
+    }
+    complete_output(&docker, &name, &sandbox).await;
+    remove(&agent, &docker, &name).await;
+    agent.send_update(&key, final_status);
+}
+
+/// The container to create, its network, and the sandbox with empty `stdout` and `stderr`
+/// (so `/files/read` finds them at once). Records the container's name on the task before it
+/// exists, so the agent's cleanup covers it from the start.
+fn plan(agent: &AgentShared, key: &TaskKey) -> Result<(ContainerSpec, Network, PathBuf), String> {
+    let mut core = agent.core();
+    let task = core
+        .tasks
+        .get_mut(key)
+        .ok_or("the task was removed before it started")?;
+    let sandbox = task.sandbox.clone();
+    std::fs::create_dir_all(&sandbox)
+        .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
+    for file in ["stdout", "stderr"] {
+        std::fs::File::create(sandbox.join(file))
+            .map_err(|e| format!("Failed to create {file}: {e}"))?;
+    }
+    let (ip, port) = agent.advertised();
+    let (spec, network) = container_spec(&TaskContext {
+        task: &task.info,
+        framework_id: &key.0,
+        container_id: &task.container_id,
+        sandbox: &sandbox,
+        bind_sandbox: agent.config.docker_shares_sandboxes,
+        agent_ip: &ip,
+        agent_port: port,
+        owner: &agent.config.docker_owner,
+    })?;
+    task.container = Some(spec.name.clone());
+    Ok((spec, network, sandbox))
+}
+
+/// Connects, checks the image is there (nothing is pulled), creates and starts the container.
+async fn launch(agent: &AgentShared, spec: &ContainerSpec) -> Result<Docker, String> {
+    let host = agent.config.docker_host();
+    let failed = |e: &dyn std::fmt::Display| format!("Failed to launch container: {e}");
+    let docker = agent.docker.get(&host).await.map_err(|e| failed(&e))?;
+    if !docker
+        .image_exists(&spec.image)
+        .await
+        .map_err(|e| failed(&e))?
+    {
+        return Err(format!(
+            "Failed to launch container: image '{image}' does not exist on the Docker daemon at {host}, and mmrun's agent never pulls images: build it there (`docker build -t {image} <dir>`) or load it (`docker load -i <file>.tar`)",
+            image = spec.image
+        ));
+    }
+    let id = docker
+        .create_container(spec)
+        .await
+        .map_err(|e| failed(&e))?;
+    if let Err(e) = docker.start_container(&id).await {
+        let _ = docker.remove_container(&id).await;
+        return Err(failed(&e));
+    }
+    Ok(docker)
+}
+
+/// TASK_RUNNING with the container's ContainerStatus: the Mesos container id, the main
+/// process's pid, and its address (the agent's for HOST).
+async fn running(
+    agent: &AgentShared,
+    key: &TaskKey,
+    docker: &Docker,
+    name: &str,
+    network: &Network,
+) -> TaskStatus {
+    let details = docker.inspect(name).await.ok().flatten();
+    let ip = match network {
+        Network::Host => Some(agent.advertised().0),
+        Network::None => None,
+        other => details
+            .as_ref()
+            .and_then(|d| d.addresses.get(&other.mode()))
+            .map(|ip| ip.to_string()),
+    };
+    let mut network_info = json!({"ip_addresses": ip.map(|ip| vec![json!({"protocol": "IPv4", "ip_address": ip})]).unwrap_or_default()});
+    if let Network::User(name) = network {
+        network_info["name"] = json!(name);
+    }
+    let mut s = status(key, TaskState::Running, "Container started");
+    s.container_status = Some(ContainerStatus {
+        container_id: agent.core().tasks.get(key).map(|t| t.container_id.clone()),
+        executor_pid: details.and_then(|d| d.pid),
+        network_infos: vec![network_info],
+    });
+    s
+}
+
+/// The update for a container that exited on its own.
+async fn exited(
+    docker: &Docker,
+    key: &TaskKey,
+    name: &str,
+    exit: Result<i64, crate::docker::DockerError>,
+) -> TaskStatus {
+    let code = match exit {
+        Ok(0) => return status(key, TaskState::Finished, "Container exited with status 0"),
+        Ok(code) => code,
+        Err(e) => {
+            let mut s = status(key, TaskState::Failed, format!("Container lost: {e}"));
+            s.reason = Some(reason::EXECUTOR_TERMINATED.into());
+            return s;
+        }
+    };
+    let oom = matches!(docker.inspect(name).await, Ok(Some(d)) if d.oom_killed);
+    if oom {
+        let mut s = status(
+            key,
+            TaskState::Failed,
+            format!(
+                "Container exited with status {code}: the kernel's OOM killer killed it (it used more memory than it may)"
+            ),
+        );
+        s.reason = Some(reason::CONTAINER_LIMITATION_MEMORY.into());
+        return s;
+    }
+    status(
+        key,
+        TaskState::Failed,
+        format!("Container exited with status {code}"),
+    )
+}
+
+/// `docker stop` with the grace period (SIGTERM, SIGKILL after it), or SIGKILL at once for
+/// none; then waits for the container to be down.
+async fn stop(docker: &Docker, name: &str, grace: Duration) {
+    let stopped = if grace.is_zero() {
+        docker.kill_container(name, "SIGKILL").await
+    } else {
+        docker.stop_container(name, grace).await
+    };
+    if let Err(e) = stopped {
+        // Most likely it exited meanwhile; the wait below tells.
+        tracing::debug!("{e}");
+    }
+    let limit = grace + Duration::from_secs(5);
+    if tokio::time::timeout(limit, docker.wait_container(name))
+        .await
+        .is_err()
+    {
+        tracing::warn!("container {name} did not stop within {limit:?}; removing it");
+    }
+}
+
+/// Removes the container (force) and, once it is gone, forgets it.
+async fn remove(agent: &AgentShared, docker: &Docker, name: &str) {
+    let names = [name.to_string()];
+    match tokio::time::timeout(
+        REMOVAL_LIMIT,
+        remove_containers(docker, &names, REMOVAL_LIMIT),
+    )
+    .await
+    {
+        Ok(Ok(())) => forget_container(agent, name),
+        // Still recorded: the agent's stop, crash or drop tries again.
+        Ok(Err(e)) => tracing::warn!("{e}"),
+        Err(_) => tracing::warn!("removing container {name} took over {REMOVAL_LIMIT:?}"),
+    }
+}
+
+/// Appends to `stdout` and `stderr` whatever following the output missed: the stopped
+/// container's whole output is there to read, and what was copied is a prefix of it.
+async fn complete_output(docker: &Docker, name: &str, sandbox: &Path) {
+    let (stdout, stderr) = match docker.output(name).await {
+        Ok(output) => output,
+        Err(e) => return tracing::debug!("{e}"),
+    };
+    for (file, whole) in [("stdout", stdout), ("stderr", stderr)] {
+        let path = sandbox.join(file);
+        let copied = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as usize;
+        if whole.len() <= copied {
+            continue;
+        }
+        let appended = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(&whole[copied..]));
+        if let Err(e) = appended {
+            tracing::warn!("cannot write the output of container {name}: {e}");
+        }
+    }
+}
+
+/// Appends what the container writes to the sandbox's `stdout` and `stderr`, until it stops.
+async fn copy_output(docker: Docker, name: String, sandbox: PathBuf) {
+    let open = |file: &str| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(Path::new(&sandbox).join(file))
+    };
+    let (mut stdout, mut stderr) = match (open("stdout"), open("stderr")) {
+        (Ok(out), Ok(err)) => (out, err),
+        (Err(e), _) | (_, Err(e)) => {
+            return tracing::warn!("cannot write the output of container {name}: {e}");
+        }
+    };
+    let copied = docker
+        .follow_output(&name, |stream, bytes| {
+            let file = match stream {
+                OutputStream::Stdout => &mut stdout,
+                OutputStream::Stderr => &mut stderr,
+            };
+            if let Err(e) = file.write_all(bytes) {
+                tracing::debug!("cannot write the output of container {name}: {e}");
+            }
+        })
+        .await;
+    if let Err(e) = copied {
+        // Expected when the container is removed under it (a crash).
+        tracing::debug!("{e}");
+    }
+}
