@@ -19,6 +19,20 @@ impl MasterClient {
         }
     }
 
+    /// A client for readiness polling: each request gives up after `timeout`, so one that
+    /// hangs (a published port whose container is still coming up swallows the connection
+    /// while the kernel retries its SYN for seconds) is abandoned and the next poll tried.
+    pub fn probing(url: impl Into<String>, timeout: std::time::Duration) -> MasterClient {
+        MasterClient {
+            url: url.into().trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .timeout(timeout)
+                .build()
+                .expect("the HTTP client configuration is valid"),
+        }
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -14,6 +14,8 @@ use std::time::Duration;
 /// How long a node may take to come up, or an agent to (re-)register: generous for a loaded
 /// CI machine; a node that dies fails at once regardless.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one readiness request may take: a node answers in milliseconds once it serves.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 /// A graceful stop's SIGTERM-to-SIGKILL time: covers the agent's task kill grace (5 s).
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -82,9 +84,10 @@ impl DockerCluster {
             .ok_or(BackendError::NoSuchAgent(index))
     }
 
+    /// A client for polling the master while nodes come up (see `MasterClient::probing`).
     fn client(&self) -> Result<MasterClient, BackendError> {
         let url = self.master()?.url().ok_or(BackendError::NoMaster)?;
-        Ok(MasterClient::new(url))
+        Ok(MasterClient::probing(url, PROBE_TIMEOUT))
     }
 
     /// Waits until the master serves its state and leads.
@@ -275,7 +278,9 @@ impl ClusterHandle for DockerCluster {
                 .enumerate()
                 .map(|(i, s)| NodeContainer::create(&docker, format!("agent-{}", i + 1), s)),
         );
+        let phase = std::time::Instant::now();
         let (master, created) = tokio::join!(create_master, create_agents);
+        tracing::debug!(took = ?phase.elapsed(), "created the node containers");
         // Keep whatever was created, so teardown removes it even when a sibling failed.
         let mut agent_nodes = Vec::new();
         let mut first_error = None;
@@ -313,6 +318,7 @@ impl ClusterHandle for DockerCluster {
         for (slot, node) in self.agents.iter_mut().zip(agent_nodes) {
             slot.node = node;
         }
+        tracing::debug!(took = ?phase.elapsed(), "started the node containers");
         m?;
         for (index, started) in a.into_iter().enumerate() {
             if started.is_err() {
@@ -322,12 +328,14 @@ impl ClusterHandle for DockerCluster {
             self.agents[index].state = AgentState::Running;
         }
         self.await_master().await?;
+        tracing::debug!(took = ?phase.elapsed(), "the master serves");
         let ids = futures::future::join_all(
             (0..self.agents.len()).map(|i| self.await_agent_active(i, None)),
         )
         .await
         .into_iter()
         .collect::<Result<Vec<String>, _>>()?;
+        tracing::debug!(took = ?phase.elapsed(), "every agent is active");
         for (slot, id) in self.agents.iter_mut().zip(&ids) {
             slot.id = Some(id.clone());
         }

@@ -22,12 +22,6 @@ pub const MASTER_WORK_DIR: &str = "/var/lib/mesos/master";
 /// The Docker socket agents use for task containers (the Docker containerizer).
 pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 
-/// The environment variables that tell an agent which run its task containers belong to, so a
-/// run's teardown and `mmrun clean` find task containers by the same labels as nodes.
-pub const OWNER_RUN_ENV: &str = "MMRUN_RUN";
-pub const OWNER_SCENARIO_ENV: &str = "MMRUN_SCENARIO";
-pub const OWNER_PID_ENV: &str = "MMRUN_OWNER_PID";
-pub const OWNER_HOST_ENV: &str = "MMRUN_OWNER_HOST";
 
 /// How agents get the privileges a Mesos agent needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -248,12 +242,15 @@ pub fn agent(
     if let Some(a) = &agent.attributes {
         env.push(format!("MESOS_ATTRIBUTES={a}"));
     }
-    env.extend([
-        format!("{OWNER_RUN_ENV}={}", layout.owner.run),
-        format!("{OWNER_SCENARIO_ENV}={}", layout.owner.scenario),
-        format!("{OWNER_PID_ENV}={}", layout.owner.pid),
-        format!("{OWNER_HOST_ENV}={}", layout.owner.host),
-    ]);
+    // Which run the agent's task containers belong to, so a run's teardown, `mmrun clean` and
+    // `--keep` treat them as they treat the nodes.
+    env.extend(
+        layout
+            .owner
+            .to_env()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}")),
+    );
     ContainerSpec {
         name: name.clone(),
         image,
@@ -439,6 +436,7 @@ mod tests {
             "MMRUN_SCENARIO=scripts/launch.rhai",
             "MMRUN_OWNER_PID=4242",
             "MMRUN_OWNER_HOST=ci-1",
+            "MMRUN_KEEP=false",
         ]));
         env
     }
