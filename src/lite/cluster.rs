@@ -4,7 +4,7 @@
 //! Any node can be stopped gracefully or crash-like and started again; `shutdown` stops
 //! everything and removes every file. The scenario runner's embedded backend builds on this.
 
-use crate::lite::agent::{Agent, AgentConfig};
+use crate::lite::agent::{Agent, AgentConfig, FaultError, Faults};
 use crate::lite::master::{Master, MasterConfig};
 use crate::mesos::attributes::parse_attributes;
 use crate::mesos::ids::AgentId;
@@ -45,6 +45,17 @@ pub struct AgentOptions {
     pub resources: Option<String>,
     /// `--attributes` syntax.
     pub attributes: Option<String>,
+}
+
+/// Why a fault could not be injected into an agent, or lifted.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentFaultError {
+    #[error("there is no agent {0}")]
+    NoSuchAgent(usize),
+    #[error("agent {0} is not running (it was stopped)")]
+    NotRunning(usize),
+    #[error("agent {index}: {error}")]
+    Fault { index: usize, error: FaultError },
 }
 
 struct LocalAgent {
@@ -181,12 +192,18 @@ impl LocalCluster {
     }
 
     /// Stops agent `index`: gracefully (its tasks are killed and it unregisters) or as a crash
-    /// (it just vanishes; the master finds out through missed pings).
+    /// (it just vanishes; the master finds out through missed pings). A paused agent can crash
+    /// but not stop gracefully: it could not say goodbye.
     pub async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), String> {
         let slot = self
             .agents
             .get_mut(index)
             .ok_or_else(|| format!("there is no agent {index}"))?;
+        if graceful && slot.agent.as_ref().is_some_and(|a| a.faults().paused) {
+            return Err(format!(
+                "agent {index} is paused: unpause it before stopping it gracefully, or stop it as a crash"
+            ));
+        }
         let agent = slot
             .agent
             .take()
@@ -197,6 +214,51 @@ impl LocalCluster {
             agent.crash().await
         }
         Ok(())
+    }
+
+    fn running_agent(&self, index: usize) -> Result<&Agent, AgentFaultError> {
+        self.agents
+            .get(index)
+            .ok_or(AgentFaultError::NoSuchAgent(index))?
+            .agent
+            .as_ref()
+            .ok_or(AgentFaultError::NotRunning(index))
+    }
+
+    fn fault(
+        &self,
+        index: usize,
+        change: impl FnOnce(&Agent) -> Result<(), FaultError>,
+    ) -> Result<(), AgentFaultError> {
+        change(self.running_agent(index)?).map_err(|error| AgentFaultError::Fault { index, error })
+    }
+
+    /// Freezes agent `index` (`Agent::pause`): no answers, nothing sent, tasks stopped. The
+    /// master marks it unreachable after its missed pings.
+    pub fn pause_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+        self.fault(index, Agent::pause)
+    }
+
+    /// Thaws agent `index`; if the master marked it unreachable meanwhile, it re-registers.
+    pub fn unpause_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+        self.fault(index, Agent::unpause)
+    }
+
+    /// Cuts agent `index` off the network (`Agent::disconnect`): it keeps running, but nothing
+    /// reaches it and nothing it sends arrives.
+    pub fn disconnect_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+        self.fault(index, Agent::disconnect)
+    }
+
+    /// Heals agent `index`'s partition; it re-registers with its tasks if it was marked
+    /// unreachable, and delivers the updates it queued meanwhile.
+    pub fn reconnect_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+        self.fault(index, Agent::reconnect)
+    }
+
+    /// Whether agent `index` is paused or disconnected; `None` if it is not running.
+    pub fn agent_faults(&self, index: usize) -> Option<Faults> {
+        self.running_agent(index).ok().map(Agent::faults)
     }
 
     pub fn agent_id(&self, index: usize) -> Option<AgentId> {
