@@ -1,8 +1,9 @@
 //! An in-process cluster: one master and N agents inside this process, each its own HTTP
 //! server on the master's IP (127.0.0.1 by default) with an ephemeral port and its own work dir
 //! under one temporary root.
-//! Any node can be stopped gracefully or crash-like and started again; `shutdown` stops
-//! everything and removes every file. The scenario runner's embedded backend builds on this.
+//! Any node can be stopped gracefully or crash-like and started again, and agents can be paused
+//! or cut off the network (`pause_agent`, `disconnect_agent`); `shutdown` stops everything and
+//! removes every file. The scenario runner's embedded backend builds on this.
 
 use crate::lite::agent::{Agent, AgentConfig, FaultError, Faults};
 use crate::lite::master::{Master, MasterConfig};
