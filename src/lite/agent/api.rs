@@ -56,8 +56,7 @@ pub fn router(agent: Arc<AgentShared>) -> Router {
 /// Every request waits here while the agent is paused or disconnected (`fault.rs`): a frozen
 /// or cut-off agent does not answer, so the master's pings time out (missed pings, not a
 /// refused connection) and its messages are not acted on. Once the fault is lifted the request
-/// is served if its client still waits; a client that gave up closed the connection, and the
-/// server drops the request with it.
+/// is served if its client still waits; an answer to a client that gave up goes nowhere.
 async fn hold_requests(
     State(agent): State<Arc<AgentShared>>,
     request: axum::extract::Request,

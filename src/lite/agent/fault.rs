@@ -6,13 +6,14 @@
 //! One gate, consulted in three places:
 //!
 //! - the HTTP router (`api::router`, through `hold_requests`): while the agent is paused or
-//!   disconnected a request is *held*, not refused. The master's pings then time out, which is
-//!   exactly a missed ping, as for dropped packets or a frozen process; an instant error answer
-//!   would also be a miss, but a held request is what a Docker-paused or cut-off agent gives, so
-//!   clients (tools reading `/state`, say) see the same thing on both backends. When the fault is
-//!   lifted a request whose client still waits is served (a frozen process reads its socket
-//!   buffers once thawed; a TCP connection survives a short partition); one whose client gave up
-//!   is dropped with its connection.
+//!   disconnected a request is *held*, not refused. The master's pings then time out: a missed
+//!   ping, as with dropped packets or a frozen process, and never a refused connection (which
+//!   the master would take for a dead process). An instant error answer would also count as a
+//!   miss, but other clients (a tool reading `/state`) would see an answer where a frozen or
+//!   cut-off node gives none; held, they wait until their own timeout. When the fault is lifted
+//!   a request whose client still waits is served (a frozen process reads its socket buffers
+//!   once thawed; a TCP connection survives a short partition); an answer to a client that gave
+//!   up goes nowhere.
 //! - every request the agent sends (`send`): none goes out while the agent is paused (it waits,
 //!   as a frozen process does), and while it is disconnected each fails at once with a
 //!   connection error, as on a container whose network interface is gone.
@@ -24,7 +25,7 @@
 //!   the master fails until it is reconnected.
 //!
 //! The task processes of a paused agent are frozen too (SIGSTOP to each task's process group,
-//! SIGCONT on unpause; see `executor::freeze_tasks`), mirroring the cgroup freezer that
+//! SIGCONT on unpause; see `executor::signal_tasks`), mirroring the cgroup freezer that
 //! `docker pause` uses: a task that would have finished during the pause finishes after it.
 
 use std::future::Future;
