@@ -257,6 +257,15 @@ impl LocalCluster {
         self.fault(index, Agent::reconnect)
     }
 
+    /// Agent `index`'s status updates still waiting for acknowledgement (`None` if it is not
+    /// running): tests wait for zero before injecting a fault, so that no acknowledgement is
+    /// in flight when it starts.
+    pub fn agent_unacknowledged_updates(&self, index: usize) -> Option<usize> {
+        self.running_agent(index)
+            .ok()
+            .map(Agent::unacknowledged_updates)
+    }
+
     /// Whether agent `index` is paused or disconnected; `None` if it is not running.
     pub fn agent_faults(&self, index: usize) -> Option<Faults> {
         self.running_agent(index).ok().map(Agent::faults)

@@ -225,6 +225,14 @@ impl Agent {
         }
     }
 
+    /// Status updates waiting for the framework's acknowledgement. Zero once every update the
+    /// agent sent was acknowledged, e.g. before a test cuts the agent off: an update still
+    /// unacknowledged then is sent again after the partition (as in Mesos), so the framework
+    /// sees it twice.
+    pub fn unacknowledged_updates(&self) -> usize {
+        self.shared.core().updates.values().map(|q| q.len()).sum()
+    }
+
     /// Whether the agent is paused or disconnected.
     pub fn faults(&self) -> Faults {
         self.shared.faults.current()
