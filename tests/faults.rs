@@ -351,3 +351,36 @@ async fn faults_that_do_not_apply_are_refused_with_clear_errors() {
     assert!(!faults.paused && !faults.disconnected);
     c.shutdown().await;
 }
+
+/// The status update manager keeps an update until it is acknowledged, across a partition: one
+/// unacknowledged when the agent is cut off is sent again, with the same uuid, once it is back.
+#[tokio::test]
+async fn an_update_unacknowledged_when_the_partition_starts_is_sent_again_after_it() {
+    let c = cluster().await;
+    let master = c.master_url();
+    let info = checkpointing(framework_info("slow", &["PARTITION_AWARE"]));
+    let mut sub = subscribe_framework(&master, info).await;
+    let offers = next_offers(&mut sub).await;
+    let task = command_task("t", &offers[0], "sleep 600", 0.1, 32.0);
+    launch(&sub, &offers[0], vec![task]).await;
+    // TASK_STARTING is acknowledged, TASK_RUNNING is not.
+    let running = loop {
+        let status = next_update(&mut sub).await;
+        match status.state {
+            Starting => ack(&sub, &status).await,
+            Running => break status,
+            other => panic!("unexpected {other}"),
+        }
+    };
+    c.disconnect_agent(0).unwrap();
+    assert_eq!(next_update(&mut sub).await.state, Unreachable);
+    c.reconnect_agent(0).unwrap();
+    let again = next_update(&mut sub).await;
+    assert_eq!((again.state, &again.uuid), (Running, &running.uuid));
+    ack(&sub, &again).await;
+    until("the acknowledgement to reach the agent", || {
+        c.agent_unacknowledged_updates(0) == Some(0)
+    })
+    .await;
+    c.shutdown().await;
+}
