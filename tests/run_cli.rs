@@ -127,6 +127,34 @@ fn a_failing_assertion_shows_file_line_column_and_exits_1() {
     w.assert_clean();
 }
 
+/// Faults that do not apply fail the scenario with the agent's name and the call; a scenario
+/// that ends with an agent paused or cut off still leaves nothing behind.
+#[test]
+fn fault_calls_that_do_not_apply_name_the_agent() {
+    let w = Workspace::new();
+    w.script(
+        "unpause.rhai",
+        "let c = cluster();\nc.start_master();\nlet a = c.add_agent();\na.disconnect();\na.pause();\na.unpause();\na.unpause();\n",
+    );
+    w.script(
+        "killed.rhai",
+        "let c = cluster();\nc.start_master();\nlet a = c.add_agent();\na.kill();\nassert(!a.running());\na.pause();\n",
+    );
+    let (code, out) = w.run(&["run", "--backend", "embedded"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("agent-1.unpause(): the agent is not paused"),
+        "{out}"
+    );
+    assert!(out.contains("scripts/unpause.rhai:7:3"), "{out}");
+    assert!(
+        out.contains("agent-1.pause(): the agent is not running"),
+        "{out}"
+    );
+    assert!(out.contains("scripts/killed.rhai:6:3"), "{out}");
+    w.assert_clean();
+}
+
 #[test]
 fn syntax_errors_exit_2_and_typos_get_suggestions() {
     let w = Workspace::new();

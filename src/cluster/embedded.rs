@@ -2,7 +2,7 @@
 //! available; the default when no Docker daemon answers.
 
 use super::{AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec};
-use crate::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
+use crate::lite::cluster::{AgentFaultError, AgentOptions, ClusterOptions, LocalCluster};
 use async_trait::async_trait;
 
 pub struct Embedded;
@@ -34,6 +34,18 @@ struct EmbeddedCluster {
 impl EmbeddedCluster {
     fn running(&mut self) -> Result<&mut LocalCluster, BackendError> {
         self.cluster.as_mut().ok_or(BackendError::NoMaster)
+    }
+}
+
+/// A fault error as scripts show it, after the agent's name: "agent-1.pause(): the agent is
+/// already paused". The index would only confuse (scripts count agents from 1).
+fn fault_error(e: AgentFaultError) -> BackendError {
+    match e {
+        AgentFaultError::NoSuchAgent(index) => BackendError::NoSuchAgent(index),
+        AgentFaultError::NotRunning(_) => BackendError::Failed(
+            "the agent is not running (it was stopped or killed; start() it first)".into(),
+        ),
+        AgentFaultError::Fault { error, .. } => BackendError::Failed(error.to_string()),
     }
 }
 
@@ -79,7 +91,13 @@ impl ClusterHandle for EmbeddedCluster {
     }
 
     async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), BackendError> {
-        self.running()?
+        let cluster = self.running()?;
+        if graceful && cluster.agent_faults(index).is_some_and(|f| f.paused) {
+            return Err(BackendError::Failed(
+                "the agent is paused and could not say goodbye: unpause() it before a graceful stop, or kill() it".into(),
+            ));
+        }
+        cluster
             .stop_agent(index, graceful)
             .await
             .map_err(BackendError::Failed)
@@ -98,6 +116,22 @@ impl ClusterHandle for EmbeddedCluster {
             .restart_master()
             .await
             .map_err(|e| BackendError::Failed(format!("cannot restart the master: {e}")))
+    }
+
+    async fn pause_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        self.running()?.pause_agent(index).map_err(fault_error)
+    }
+
+    async fn unpause_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        self.running()?.unpause_agent(index).map_err(fault_error)
+    }
+
+    async fn disconnect_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        self.running()?.disconnect_agent(index).map_err(fault_error)
+    }
+
+    async fn reconnect_agent(&mut self, index: usize) -> Result<(), BackendError> {
+        self.running()?.reconnect_agent(index).map_err(fault_error)
     }
 
     fn agent_running(&self, index: usize) -> bool {

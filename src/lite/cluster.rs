@@ -1,11 +1,12 @@
 //! An in-process cluster: one master and N agents inside this process, each its own HTTP
 //! server on the master's IP (127.0.0.1 by default) with an ephemeral port and its own work dir
 //! under one temporary root.
-//! Any node can be stopped gracefully or crash-like and started again; `shutdown` stops
-//! everything and removes every file. The scenario runner's embedded backend builds on this.
+//! Any node can be stopped gracefully or crash-like and started again, and agents can be paused
+//! or cut off the network (`pause_agent`, `disconnect_agent`); `shutdown` stops everything and
+//! removes every file. The scenario runner's embedded backend builds on this.
 
 use crate::docker::Owner;
-use crate::lite::agent::{Agent, AgentConfig};
+use crate::lite::agent::{Agent, AgentConfig, FaultError, Faults};
 use crate::lite::master::{Master, MasterConfig};
 use crate::mesos::attributes::parse_attributes;
 use crate::mesos::ids::AgentId;
@@ -101,6 +102,17 @@ impl Containerizers {
             .flags
             .insert("docker_socket".into(), docker.socket.display().to_string());
     }
+}
+
+/// Why a fault could not be injected into an agent, or lifted.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentFaultError {
+    #[error("there is no agent {0}")]
+    NoSuchAgent(usize),
+    #[error("agent {0} is not running (it was stopped)")]
+    NotRunning(usize),
+    #[error("agent {index}: {error}")]
+    Fault { index: usize, error: FaultError },
 }
 
 struct LocalAgent {
@@ -251,12 +263,18 @@ impl LocalCluster {
     }
 
     /// Stops agent `index`: gracefully (its tasks are killed and it unregisters) or as a crash
-    /// (it just vanishes; the master finds out through missed pings).
+    /// (it just vanishes; the master finds out through missed pings). A paused agent can crash
+    /// but not stop gracefully: it could not say goodbye.
     pub async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), String> {
         let slot = self
             .agents
             .get_mut(index)
             .ok_or_else(|| format!("there is no agent {index}"))?;
+        if graceful && slot.agent.as_ref().is_some_and(|a| a.faults().paused) {
+            return Err(format!(
+                "agent {index} is paused: unpause it before stopping it gracefully, or stop it as a crash"
+            ));
+        }
         let agent = slot
             .agent
             .take()
@@ -267,6 +285,60 @@ impl LocalCluster {
             agent.crash().await
         }
         Ok(())
+    }
+
+    fn running_agent(&self, index: usize) -> Result<&Agent, AgentFaultError> {
+        self.agents
+            .get(index)
+            .ok_or(AgentFaultError::NoSuchAgent(index))?
+            .agent
+            .as_ref()
+            .ok_or(AgentFaultError::NotRunning(index))
+    }
+
+    fn fault(
+        &self,
+        index: usize,
+        change: impl FnOnce(&Agent) -> Result<(), FaultError>,
+    ) -> Result<(), AgentFaultError> {
+        change(self.running_agent(index)?).map_err(|error| AgentFaultError::Fault { index, error })
+    }
+
+    /// Freezes agent `index` (`Agent::pause`): no answers, nothing sent, tasks stopped. The
+    /// master marks it unreachable after its missed pings.
+    pub fn pause_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+        self.fault(index, Agent::pause)
+    }
+
+    /// Thaws agent `index`; if the master marked it unreachable meanwhile, it re-registers.
+    pub fn unpause_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+        self.fault(index, Agent::unpause)
+    }
+
+    /// Cuts agent `index` off the network (`Agent::disconnect`): it keeps running, but nothing
+    /// reaches it and nothing it sends arrives.
+    pub fn disconnect_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+        self.fault(index, Agent::disconnect)
+    }
+
+    /// Heals agent `index`'s partition; it re-registers with its tasks if it was marked
+    /// unreachable, and delivers the updates it queued meanwhile.
+    pub fn reconnect_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+        self.fault(index, Agent::reconnect)
+    }
+
+    /// Agent `index`'s status updates still waiting for acknowledgement (`None` if it is not
+    /// running): tests wait for zero before injecting a fault, so that no acknowledgement is
+    /// in flight when it starts.
+    pub fn agent_unacknowledged_updates(&self, index: usize) -> Option<usize> {
+        self.running_agent(index)
+            .ok()
+            .map(Agent::unacknowledged_updates)
+    }
+
+    /// Whether agent `index` is paused or disconnected; `None` if it is not running.
+    pub fn agent_faults(&self, index: usize) -> Option<Faults> {
+        self.running_agent(index).ok().map(Agent::faults)
     }
 
     pub fn agent_id(&self, index: usize) -> Option<AgentId> {

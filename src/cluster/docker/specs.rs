@@ -22,7 +22,6 @@ pub const MASTER_WORK_DIR: &str = "/var/lib/mesos/master";
 /// The Docker socket agents use for task containers (the Docker containerizer).
 pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 
-
 /// How agents get the privileges a Mesos agent needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Privilege {

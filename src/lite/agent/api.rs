@@ -46,7 +46,27 @@ pub fn router(agent: Arc<AgentShared>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::lite::MAX_REQUEST_BODY_BYTES,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            agent.clone(),
+            hold_requests,
+        ))
         .with_state(agent)
+}
+
+/// Every request waits here while the agent is paused or disconnected (`fault.rs`): a frozen
+/// or cut-off agent does not answer, so the master's pings time out (missed pings, not a
+/// refused connection) and its messages are not acted on. Once the fault is lifted the request
+/// is served if its client still waits; an answer to a client that gave up goes nowhere.
+async fn hold_requests(
+    State(agent): State<Arc<AgentShared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !agent.faults.reachable(&agent.stopped).await {
+        // The agent is stopping; the server closes every connection anyway.
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    next.run(request).await
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

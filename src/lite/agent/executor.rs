@@ -5,7 +5,7 @@
 //! DOCKER tasks on an agent with the Docker containerizer go to `docker_tasks` instead.
 
 use super::updates::complete_task;
-use super::{AgentShared, RunningTask, TaskKey};
+use super::{AgentCore, AgentShared, RunningTask, TaskKey};
 use crate::lite::protocol::RunTask;
 use crate::mesos::framework::capability;
 use crate::mesos::ids::ContainerId;
@@ -158,8 +158,16 @@ async fn supervise(
         }
     };
     let pid = child.id();
-    if let Some(task) = agent.core().tasks.get_mut(&key) {
-        task.pid = pid;
+    {
+        let mut core = agent.core();
+        if let Some(task) = core.tasks.get_mut(&key) {
+            task.pid = pid;
+        }
+        // Started just as the agent was paused (`Agent::pause` froze the tasks it knew of,
+        // under this same lock): freeze this one too.
+        if agent.faults.current().paused {
+            kill_group(pid, libc::SIGSTOP);
+        }
     }
     let mut running = status(&key, TaskState::Running, "Command started");
     running.container_status = Some(ContainerStatus {
@@ -331,6 +339,19 @@ pub async fn kill_all(agent: &Arc<AgentShared>, grace: Option<Duration>) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Sends `signal` to every running task's process group: SIGSTOP when the agent is paused and
+/// SIGCONT when it is thawed, the in-process stand-in for the cgroup freezer behind
+/// `docker pause`. SIGKILL still ends a stopped process at once, so a paused agent can crash.
+/// Called with the agent's lock held, which `supervise` also takes to record a new task's
+/// process, so no task escapes a pause.
+pub(super) fn signal_tasks(core: &AgentCore, signal: i32) {
+    for task in core.tasks.values() {
+        if !task.state.is_terminal() {
+            kill_group(task.pid, signal);
+        }
     }
 }
 

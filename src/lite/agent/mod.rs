@@ -9,15 +9,18 @@ mod checkpoint;
 mod config;
 mod docker_tasks;
 mod executor;
+pub mod fault;
 mod registration;
 mod updates;
 
 pub use config::{AGENT_FLAGS, AgentConfig};
+pub use fault::{FaultError, Faults};
 
 use crate::lite::http::serve;
 use crate::mesos::framework::{FrameworkInfo, MasterInfo};
 use crate::mesos::ids::{AgentId, ContainerId, FrameworkId, TaskId};
 use crate::mesos::task::{TaskInfo, TaskState, TaskStatus, now_seconds};
+use fault::FaultGate;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -82,6 +85,8 @@ pub struct AgentShared {
     stopped: CancellationToken,
     /// The Docker containerizer's connection, made on the first DOCKER task.
     docker: docker_tasks::DockerClient,
+    /// Paused or disconnected (tests and scenarios): see `fault.rs`.
+    faults: FaultGate,
 }
 
 impl AgentShared {
@@ -168,6 +173,7 @@ impl Agent {
             registered_changed: Notify::new(),
             stopped: CancellationToken::new(),
             docker: docker_tasks::DockerClient::default(),
+            faults: FaultGate::new(),
         });
         let stopped = shared.stopped.clone();
         let server = tokio::spawn(serve(listener, api::router(shared.clone()), async move {
@@ -229,10 +235,71 @@ impl Agent {
         }
     }
 
+    /// Status updates waiting for the framework's acknowledgement. Zero once every update the
+    /// agent sent was acknowledged, e.g. before a test cuts the agent off: an update still
+    /// unacknowledged then is sent again after the partition (as in Mesos), so the framework
+    /// sees it twice.
+    pub fn unacknowledged_updates(&self) -> usize {
+        self.shared.core().updates.values().map(|q| q.len()).sum()
+    }
+
+    /// Whether the agent is paused or disconnected.
+    pub fn faults(&self) -> Faults {
+        self.shared.faults.current()
+    }
+
+    /// Freezes the agent, as `docker pause` freezes its container: it answers no request (the
+    /// master's pings time out), sends nothing (no registration, no status update) and its task
+    /// processes are stopped (SIGSTOP to their process groups), keeping their state.
+    pub fn pause(&self) -> Result<(), FaultError> {
+        // Under the agent's lock, as `executor::supervise` records a new task's process: a task
+        // that starts just now is either frozen here or sees the pause there.
+        let core = self.shared.core();
+        self.shared.faults.set_paused(true)?;
+        executor::signal_tasks(&core, libc::SIGSTOP);
+        tracing::info!("agent at {} paused", self.url());
+        Ok(())
+    }
+
+    /// Thaws a paused agent: its tasks continue (SIGCONT), held requests are served, and it
+    /// carries on where it stopped. If its master gave up on it meanwhile, no ping arrives and
+    /// it re-registers with its tasks, as a Mesos agent does after a long freeze.
+    pub fn unpause(&self) -> Result<(), FaultError> {
+        let core = self.shared.core();
+        self.shared.faults.set_paused(false)?;
+        executor::signal_tasks(&core, libc::SIGCONT);
+        tracing::info!("agent at {} unpaused", self.url());
+        Ok(())
+    }
+
+    /// Cuts the agent off the network, as a partition: it keeps running (timers, tasks, status
+    /// updates queued and retried), but no request reaches it (they are held, so the master's
+    /// pings time out) and every request it sends fails as a connection error.
+    pub fn disconnect(&self) -> Result<(), FaultError> {
+        self.shared.faults.set_disconnected(true)?;
+        tracing::info!("agent at {} disconnected from the network", self.url());
+        Ok(())
+    }
+
+    /// Heals the partition: held requests whose clients still wait are served, and the agent's
+    /// next attempts reach the master again: it re-registers with its tasks if the master
+    /// marked it unreachable, and delivers the updates it queued meanwhile.
+    pub fn reconnect(&self) -> Result<(), FaultError> {
+        self.shared.faults.set_disconnected(false)?;
+        tracing::info!("agent at {} reconnected to the network", self.url());
+        Ok(())
+    }
+
     /// A graceful stop, as on SIGTERM: kills every task (SIGTERM, then SIGKILL after the grace
     /// period; `docker stop` for DOCKER tasks), removes the task containers, gives the final
     /// updates a moment to reach the master, says goodbye to the master and stops serving.
     pub async fn stop(mut self) {
+        // A frozen agent could not say goodbye (its requests wait for it to be thawed), so a
+        // graceful stop thaws it first. (`LocalCluster` refuses to stop a paused agent
+        // gracefully, which is clearer for people; this only keeps `stop` from hanging.)
+        if self.shared.faults.current().paused {
+            let _ = self.unpause();
+        }
         executor::kill_all(
             &self.shared,
             Some(self.shared.config.executor_shutdown_grace_period),

@@ -16,6 +16,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub async fn run(agent: Arc<AgentShared>) {
     let mut failures: u32 = 0;
     loop {
+        // A paused agent does nothing; once thawed, a long pause shows as an overdue ping.
+        agent.faults.thawed(&agent.stopped).await;
+        if agent.stopped.is_cancelled() {
+            return;
+        }
         let needed = {
             let core = agent.core();
             !core.registered || core.last_ping.elapsed() > core.ping_deadline
@@ -81,12 +86,15 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
                 .collect(),
         }
     };
-    let response = agent
+    let request = agent
         .http
         .post(format!("{}{REGISTER_PATH}", agent.master_url()))
         .json(&message)
-        .send()
-        .await
+        .send();
+    let response = agent
+        .faults
+        .send(&agent.stopped, request)
+        .await?
         .map_err(|e| e.to_string())?;
     if !response.status().is_success() {
         let status = response.status();
@@ -137,13 +145,17 @@ pub async fn unregister(agent: &Arc<AgentShared>) {
     let Some(agent_id) = agent.core().agent_id.clone() else {
         return;
     };
-    let sent = agent
+    let request = agent
         .http
         .post(format!("{}{UNREGISTER_PATH}", agent.master_url()))
         .timeout(Duration::from_secs(2))
         .json(&UnregisterAgent { agent_id })
-        .send()
-        .await;
+        .send();
+    let sent = agent
+        .faults
+        .send(&agent.stopped, request)
+        .await
+        .and_then(|r| r.map_err(|e| e.to_string()));
     if let Err(e) = sent {
         tracing::debug!("could not unregister from the master: {e}");
     }

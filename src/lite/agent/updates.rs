@@ -111,6 +111,11 @@ pub(super) fn complete_task(core: &mut AgentCore, key: &TaskKey) {
 /// Sends due updates whenever something changes, and on the retry schedule.
 pub async fn run(agent: Arc<AgentShared>) {
     loop {
+        // A paused agent sends nothing; its due updates go out once it is thawed.
+        agent.faults.thawed(&agent.stopped).await;
+        if agent.stopped.is_cancelled() {
+            return;
+        }
         send_due(&agent).await;
         let retry = agent.config.status_update_retry;
         tokio::select! {
@@ -150,12 +155,18 @@ async fn send_due(agent: &Arc<AgentShared>) {
             status,
             latest_state,
         };
-        let sent = agent
+        let request = agent
             .http
             .post(format!("{}{STATUS_UPDATE_PATH}", agent.master_url()))
             .json(&message)
-            .send()
-            .await;
+            .send();
+        // A disconnected agent's attempt fails like any network error: retried at the next
+        // interval, so updates of tasks that changed during a partition arrive after it.
+        let sent = agent
+            .faults
+            .send(&agent.stopped, request)
+            .await
+            .and_then(|r| r.map_err(|e| e.to_string()));
         {
             let mut core = agent.core();
             if let Some(head) = core.updates.get_mut(&key).and_then(|q| q.front_mut())

@@ -194,10 +194,16 @@ impl MasterShared {
                 agent_send(core, shutdown);
                 continue;
             }
-            let existing = framework
-                .unreachable_tasks
-                .remove(task_id)
-                .or_else(|| framework.tasks.remove(task_id));
+            let back = framework.unreachable_tasks.remove(task_id).map(|mut task| {
+                // As in Mesos, which replaces its copy of a returning agent's tasks with the
+                // ones the agent reports: the task's history is the agent's again.
+                // TASK_UNREACHABLE was the master's verdict, never a state of the task.
+                task.statuses = reported.statuses.clone();
+                task.status_update_state = reported.statuses.last().map(|s| s.state);
+                task.status_update_uuid = reported.statuses.last().and_then(|s| s.uuid.clone());
+                task
+            });
+            let existing = back.or_else(|| framework.tasks.remove(task_id));
             let mut task = existing.unwrap_or_else(|| Task {
                 info: reported.task.clone(),
                 framework_id: fw_id.clone(),

@@ -1,4 +1,5 @@
-//! An agent's methods: `stop`, `start`, `name`, `running`.
+//! An agent's methods: `stop`, `start`, `name`, `running`, and the faults `kill`, `pause`,
+//! `unpause`, `disconnect`, `reconnect`.
 
 use crate::script::context::{ClusterCtx, ScriptResult};
 use crate::script::values::Options;
@@ -13,7 +14,56 @@ pub struct AgentHandle {
     pub name: String,
 }
 
+/// A fault a script injects into an agent, or lifts.
+#[derive(Clone, Copy)]
+enum Fault {
+    Kill,
+    Pause,
+    Unpause,
+    Disconnect,
+    Reconnect,
+}
+
+impl Fault {
+    fn name(self) -> &'static str {
+        match self {
+            Fault::Kill => "kill",
+            Fault::Pause => "pause",
+            Fault::Unpause => "unpause",
+            Fault::Disconnect => "disconnect",
+            Fault::Reconnect => "reconnect",
+        }
+    }
+}
+
 impl AgentHandle {
+    /// Applies a fault through the backend. Errors name the agent and the call:
+    /// "agent-1.unpause(): the agent is not paused".
+    fn fault(&self, fault: Fault) -> ScriptResult<()> {
+        let ctx = &self.cluster;
+        let index = self.index;
+        let result = ctx.scenario.block(async {
+            let mut handle = ctx.handle.lock().await;
+            let handle = handle.as_mut().expect("created with the cluster");
+            // Checked here, the same way for every backend.
+            if !handle.agent_running(index) {
+                return Err(
+                    "the agent is not running (it was stopped or killed; start() it first)"
+                        .to_string(),
+                );
+            }
+            match fault {
+                Fault::Kill => handle.stop_agent(index, false).await,
+                Fault::Pause => handle.pause_agent(index).await,
+                Fault::Unpause => handle.unpause_agent(index).await,
+                Fault::Disconnect => handle.disconnect_agent(index).await,
+                Fault::Reconnect => handle.reconnect_agent(index).await,
+            }
+            .map_err(|e| e.to_string())
+        })?;
+        result.map_err(|e| format!("{}.{}(): {e}", self.name, fault.name()).into())
+    }
+
     fn stop(&self, graceful: bool) -> ScriptResult<()> {
         let ctx = &self.cluster;
         let result = ctx.scenario.block(async {
@@ -40,6 +90,26 @@ pub fn register(engine: &mut Engine) {
             let o = Options::new(&options, "stop", &["graceful"])?;
             a.stop(o.bool("graceful")?.unwrap_or(false))
         });
+    FuncRegistration::new("kill")
+        .with_params_info(["agent: Agent", "()"])
+        .with_comments(["/// Kills the agent as a crash (SIGKILL): no goodbye, its tasks die with it; the master\n/// notices through missed pings. The same as `stop()`; `start()` brings it back."])
+        .register_into_engine(engine, |a: &mut AgentHandle| -> ScriptResult<()> { a.fault(Fault::Kill) });
+    FuncRegistration::new("pause")
+        .with_params_info(["agent: Agent", "()"])
+        .with_comments(["/// Freezes the agent, as `docker pause`: it answers nothing (the master's pings time out,\n/// so after `max_agent_ping_timeouts` it is unreachable), sends nothing, and its tasks are\n/// frozen with their state. It is still `running()`."])
+        .register_into_engine(engine, |a: &mut AgentHandle| -> ScriptResult<()> { a.fault(Fault::Pause) });
+    FuncRegistration::new("unpause")
+        .with_params_info(["agent: Agent", "()"])
+        .with_comments(["/// Thaws a paused agent: its tasks carry on, and if the master marked it unreachable it\n/// re-registers with them (partition-aware frameworks' tasks return; others' are killed)."])
+        .register_into_engine(engine, |a: &mut AgentHandle| -> ScriptResult<()> { a.fault(Fault::Unpause) });
+    FuncRegistration::new("disconnect")
+        .with_params_info(["agent: Agent", "()"])
+        .with_comments(["/// Cuts the agent off the network (a partition): it keeps running and its tasks may end,\n/// but nothing reaches it and nothing it sends arrives; the master's pings time out and it\n/// becomes unreachable. It is still `running()`."])
+        .register_into_engine(engine, |a: &mut AgentHandle| -> ScriptResult<()> { a.fault(Fault::Disconnect) });
+    FuncRegistration::new("reconnect")
+        .with_params_info(["agent: Agent", "()"])
+        .with_comments(["/// Heals the partition: the agent reaches the master again. If it was marked unreachable it\n/// re-registers with its tasks (partition-aware frameworks' tasks return, others' are killed);\n/// the updates of tasks that changed meanwhile are delivered."])
+        .register_into_engine(engine, |a: &mut AgentHandle| -> ScriptResult<()> { a.fault(Fault::Reconnect) });
     FuncRegistration::new("start")
         .with_params_info(["agent: Agent", "()"])
         .with_comments(["/// Starts a stopped agent again; it re-registers with its old id."])
@@ -62,7 +132,7 @@ pub fn register(engine: &mut Engine) {
         .register_into_engine(engine, |a: &mut AgentHandle| -> String { a.name.clone() });
     FuncRegistration::new("running")
         .with_params_info(["agent: Agent", "bool"])
-        .with_comments(["/// Whether the agent's process is running (not stopped)."])
+        .with_comments(["/// Whether the agent's process is running (not stopped or killed; a paused or\n/// disconnected agent is running)."])
         .register_into_engine(engine, |a: &mut AgentHandle| -> bool {
             let ctx = a.cluster.clone();
             let index = a.index;
