@@ -43,6 +43,8 @@ pub struct ContainerSpec {
     pub cap_add: Vec<String>,
     /// `seccomp=unconfined`, `apparmor=unconfined`, …
     pub security_opt: Vec<String>,
+    /// Namespaced kernel settings, e.g. `net.ipv4.neigh.eth0.retrans_time_ms` → `50`.
+    pub sysctls: BTreeMap<String, String>,
 }
 
 /// One published container port.
@@ -120,6 +122,8 @@ impl ContainerSpec {
                 pid_mode: self.pid_mode.clone(),
                 cap_add: (!self.cap_add.is_empty()).then(|| self.cap_add.clone()),
                 security_opt: (!self.security_opt.is_empty()).then(|| self.security_opt.clone()),
+                sysctls: (!self.sysctls.is_empty())
+                    .then(|| self.sysctls.clone().into_iter().collect()),
                 ..HostConfig::default()
             }),
             networking_config,

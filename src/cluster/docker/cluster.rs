@@ -320,12 +320,45 @@ impl ClusterHandle for DockerCluster {
         }
         tracing::debug!(took = ?phase.elapsed(), "started the node containers");
         m?;
-        for (index, started) in a.into_iter().enumerate() {
-            if started.is_err() {
-                // Retried one by one: the failure may be the `--privileged` refusal.
-                self.start_agent_container(index).await?;
+        let not_started: Vec<usize> = a
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_err())
+            .map(|(i, _)| i)
+            .collect();
+        if let Some((&first, rest)) = not_started.split_first() {
+            // The failure may be the `--privileged` refusal: the first retry learns the
+            // fallback, and the others are re-created with it at once.
+            self.start_agent_container(first).await?;
+            let mut again = Vec::new();
+            for &i in rest {
+                docker
+                    .remove_container(&self.agents[i].node.id)
+                    .await
+                    .map_err(failed)?;
+                let request = self.agents[i].request.clone();
+                again.push((
+                    i,
+                    self.agents[i].node.label.clone(),
+                    self.new_agent(i, &request)?,
+                ));
             }
-            self.agents[index].state = AgentState::Running;
+            let restarted = futures::future::join_all(again.into_iter().map(|(i, label, spec)| {
+                let docker = docker.clone();
+                async move {
+                    let mut node = NodeContainer::create(&docker, label, spec).await?;
+                    node.start(&docker).await?;
+                    Ok::<_, BackendError>((i, node))
+                }
+            }))
+            .await;
+            for r in restarted {
+                let (i, node) = r?;
+                self.agents[i].node = node;
+            }
+        }
+        for slot in &mut self.agents {
+            slot.state = AgentState::Running;
         }
         self.await_master().await?;
         tracing::debug!(took = ?phase.elapsed(), "the master serves");

@@ -163,6 +163,18 @@ fn libprocess_env(ip: Ipv4Addr) -> Vec<String> {
     ]
 }
 
+/// Nodes start together, so one may look up a peer's address before the peer's interface is
+/// up; Linux then re-asks ARP only after 1 s, and the first connection hangs that long. Asking
+/// again every 50 ms makes a cluster ready as soon as its last node is. (Namespaced: it only
+/// changes the container's own network stack. `eth0` is the cluster network, the only one.)
+fn quick_neighbour_discovery() -> std::collections::BTreeMap<String, String> {
+    [(
+        "net.ipv4.neigh.eth0.retrans_time_ms".to_string(),
+        "50".to_string(),
+    )]
+    .into()
+}
+
 fn millis(d: std::time::Duration) -> String {
     format!("{}ms", d.as_millis())
 }
@@ -198,6 +210,7 @@ pub fn master(layout: &Layout, images: &NodeImages, cluster: &ClusterSpec) -> Co
         ipv4_address: Some(ip),
         hostname: Some(layout.owner.name(Role::Master, None)),
         ports: vec![PortPublish::loopback(MASTER_PORT)],
+        sysctls: quick_neighbour_discovery(),
         ..ContainerSpec::default()
     }
 }
@@ -277,6 +290,7 @@ pub fn agent(
             }
         },
         pid_mode: Some("host".into()),
+        sysctls: quick_neighbour_discovery(),
     }
 }
 
@@ -307,6 +321,7 @@ pub fn framework(layout: &Layout, index: usize, request: &FrameworkContainer) ->
         network: Some(layout.network.clone()),
         ipv4_address: Some(ip),
         hostname: Some(name),
+        sysctls: quick_neighbour_discovery(),
         ..ContainerSpec::default()
     }
 }
@@ -393,6 +408,7 @@ mod tests {
                 ipv4_address: Some(Ipv4Addr::new(10, 213, 7, 2)),
                 hostname: Some("mmrun-3f2a9c1b-scripts-launch.rhai-master".into()),
                 ports: vec![PortPublish::loopback(5050)],
+                sysctls: quick_neighbour_discovery(),
                 ..ContainerSpec::default()
             }
         );
@@ -479,6 +495,11 @@ mod tests {
                 pid_mode: Some("host".into()),
                 cap_add: vec![],
                 security_opt: vec![],
+                sysctls: [(
+                    "net.ipv4.neigh.eth0.retrans_time_ms".to_string(),
+                    "50".to_string()
+                )]
+                .into(),
             }
         );
     }

@@ -76,6 +76,10 @@ pub struct AgentShared {
     pub addr: SocketAddr,
     pub start_time: f64,
     http: reqwest::Client,
+    /// For registering: gives up connecting after 250 ms, so an attempt made while the
+    /// master's address is not up yet (nodes started together; the SYN is lost and the kernel
+    /// would retry it only after 1 s) is retried after the short backoff instead.
+    register_http: reqwest::Client,
     /// Wakes the update sender (new update, acknowledgement, re-registration).
     updates_changed: Notify,
     /// Wakes the registration loop to register again now.
@@ -168,6 +172,12 @@ impl Agent {
             addr,
             start_time: now_seconds(),
             http: crate::lite::peer_client(),
+            register_http: reqwest::Client::builder()
+                .no_proxy()
+                .connect_timeout(Duration::from_millis(250))
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("the HTTP client configuration is valid"),
             updates_changed: Notify::new(),
             reregister: Notify::new(),
             registered_changed: Notify::new(),

@@ -87,7 +87,7 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
         }
     };
     let request = agent
-        .http
+        .register_http
         .post(format!("{}{REGISTER_PATH}", agent.master_url()))
         .json(&message)
         .send();
