@@ -379,3 +379,25 @@ fn running(cmdline: &str) -> bool {
                 .unwrap_or(false)
         })
 }
+
+#[test]
+fn a_scenario_that_needs_docker_is_skipped_on_the_embedded_backend_not_failed() {
+    let w = Workspace::new();
+    w.script(
+        "needs.rhai",
+        "requires_docker();\nassert(false, \"never reached\");\n",
+    )
+    .script("plain.rhai", PASSING);
+    let (code, out) = w.run(&["run", "--junit", "junit.xml"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("SKIP ["), "{out}");
+    assert!(
+        out.contains("needs the Docker backend; this run uses the embedded backend"),
+        "{out}"
+    );
+    assert!(out.contains("1 passed, 1 skipped"), "{out}");
+    assert!(!out.contains("were not run"), "{out}");
+    let junit = std::fs::read_to_string(w.path("junit.xml")).unwrap();
+    assert!(junit.contains("<skipped"), "{junit}");
+    w.assert_clean();
+}

@@ -192,7 +192,8 @@ impl TerminalReporter {
             self.write_result(text, result);
             push_reason(text, result.reason());
         }
-        if summary.skipped > 0 {
+        let not_run = summary.skipped - summary.skipped_by_scenario;
+        if not_run > 0 {
             let why = match summary.stopped_early {
                 Some(CancelReason::FailFast) => {
                     "due to a scenario failure (run without --fail-fast to run them all)"
@@ -202,8 +203,8 @@ impl TerminalReporter {
             let warning = self.styles.warning.apply_to("warning:");
             let _ = writeln!(
                 text,
-                "{warning} {}/{} scenarios were not run {why}",
-                summary.skipped, summary.total
+                "{warning} {not_run}/{} scenarios were not run {why}",
+                summary.total
             );
         }
     }

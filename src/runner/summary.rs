@@ -17,6 +17,9 @@ pub struct RunSummary {
     pub environment_errors: usize,
     pub cancelled: usize,
     pub skipped: usize,
+    /// Of `skipped`, those that skipped themselves (`requires_docker()`); the rest were never
+    /// started because the run stopped early.
+    pub skipped_by_scenario: usize,
     pub elapsed: Duration,
     /// Why the run stopped early, if it did (the first reason, when both happened).
     pub stopped_early: Option<CancelReason>,
@@ -44,7 +47,10 @@ impl RunSummary {
             Status::ScriptError => self.script_errors += 1,
             Status::EnvError => self.environment_errors += 1,
             Status::Cancelled => self.cancelled += 1,
-            Status::Skip => self.skipped += 1,
+            Status::Skip => {
+                self.skipped += 1;
+                self.skipped_by_scenario += 1;
+            }
         }
     }
 
