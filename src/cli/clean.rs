@@ -2,7 +2,7 @@
 //! behind (a SIGKILL, a crash, a cancelled CI job). Every run does the same when it starts.
 //! `--images` also removes node images of other mmrun builds, which pile up while developing.
 
-use crate::docker::node_image::NODE_IMAGE_REPOSITORY;
+use crate::docker::node_image::{BUSYBOX_IMAGE_REPOSITORY, BusyboxImage, NODE_IMAGE_REPOSITORY};
 use crate::docker::{self, Docker, NodeImage, Selector};
 use crate::exit_codes;
 use clap::Args;
@@ -49,21 +49,31 @@ async fn clean(args: CleanArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Removes every `mmrun-node:*` image but this binary's. Docker refuses to remove an image a
+/// Removes every `mmrun-node:*` image but this binary's, and every `mmrun-busybox:*` but the
+/// current one. Docker refuses to remove an image a
 /// container uses, so a run in progress keeps its image.
 async fn clean_images(docker: &Docker) -> Result<(), String> {
     let current = tokio::task::spawn_blocking(NodeImage::for_current_exe)
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    let tags = docker
-        .list_image_tags(NODE_IMAGE_REPOSITORY)
+    let busybox = tokio::task::spawn_blocking(BusyboxImage::discover)
         .await
+        .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    for tag in tags.into_iter().filter(|t| t != current.tag()) {
-        match docker.remove_image(&tag).await {
-            Ok(()) => println!("removed {tag}"),
-            Err(e) => println!("kept {tag}: {e}"),
+    for (repository, keep) in [
+        (NODE_IMAGE_REPOSITORY, current.tag()),
+        (BUSYBOX_IMAGE_REPOSITORY, busybox.tag()),
+    ] {
+        let tags = docker
+            .list_image_tags(repository)
+            .await
+            .map_err(|e| e.to_string())?;
+        for tag in tags.into_iter().filter(|t| t != keep) {
+            match docker.remove_image(&tag).await {
+                Ok(()) => println!("removed {tag}"),
+                Err(e) => println!("kept {tag}: {e}"),
+            }
         }
     }
     Ok(())
