@@ -401,3 +401,69 @@ fn a_scenario_that_needs_docker_is_skipped_on_the_embedded_backend_not_failed() 
     assert!(junit.contains("<skipped"), "{junit}");
     w.assert_clean();
 }
+
+/// Ctrl-C on the Docker backend: every container (task containers too) and the network go, and
+/// the task process is gone (agents share the host's PID namespace, so it is visible here).
+#[test]
+fn ctrl_c_on_docker_removes_every_container_and_network() {
+    if !common::docker_available("Ctrl-C on the Docker backend") {
+        return;
+    }
+    let w = Workspace::new();
+    w.script(
+        "long.rhai",
+        "let c = cluster(#{ agents: 1 });\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 765.432\" }, #{ name: \"d\", docker: busybox_image(), cmd: \"sleep 765.431\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nc.await_task(\"d\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+    );
+    let mut child = w
+        .command(&["run", "--backend", "docker"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !(running("sleep 765.432") && running("sleep 765.431")) {
+        assert!(
+            Instant::now() < deadline,
+            "the scenario's tasks never started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "mmrun run ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe { libc::kill(pid as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "mmrun run did not stop after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(!running("sleep 765.432"), "the task outlived Ctrl-C");
+    assert!(!running("sleep 765.431"), "the Docker task outlived Ctrl-C");
+    let left = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.mmrun.pid={pid}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "containers left: {:?}", left);
+    let networks = std::process::Command::new("docker")
+        .args([
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=io.mmrun.pid={pid}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(networks.stdout.is_empty(), "networks left: {:?}", networks);
+}
