@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 async fn backend(test: &str) -> Option<DockerBackend> {
-    if !common::docker_available(test) {
+    if !common::docker::docker_available(test) {
         return None;
     }
     let docker = Docker::connect().await.unwrap();
@@ -213,7 +213,7 @@ async fn failure_artifacts_hold_every_nodes_log() {
     assert_eq!(names, ["master.log", "agent-1.log"]);
     let agent_log = std::fs::read_to_string(&saved[1]).unwrap();
     assert!(agent_log.contains("registered"), "{agent_log}");
-    let kept = cluster.keep().unwrap();
+    let kept = cluster.how_to_reach().unwrap();
     assert!(kept.contains("mmrun down"), "{kept}");
     cluster.teardown().await;
 }

@@ -7,69 +7,16 @@
 //! MMRUN_REQUIRE_DOCKER=1 (set in CI) makes that a failure. Every test removes what it created,
 //! even when it fails: a `Cleanup` guard removes the test's run (by label) and images on drop.
 
-use mmrun::docker::cleanup::{process_is_alive, remove_labelled_blocking};
-use mmrun::docker::{
-    self, ContainerSpec, Docker, NodeImage, Owner, Role, Selector, labels::new_run_id,
-};
+mod common;
+
+use common::docker::{Cleanup, docker_or_skip};
+use mmrun::docker::cleanup::process_is_alive;
+use mmrun::docker::{self, ContainerSpec, Docker, NodeImage, Owner, Role, Selector};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const MMRUN: &str = env!("CARGO_BIN_EXE_mmrun");
-
-/// The daemon, or `None` after printing why the test skips (a panic under MMRUN_REQUIRE_DOCKER=1).
-async fn docker_or_skip(test: &str) -> Option<Docker> {
-    match Docker::connect().await {
-        Ok(docker) => Some(docker),
-        Err(e) if std::env::var("MMRUN_REQUIRE_DOCKER").is_ok_and(|v| v == "1") => {
-            panic!("MMRUN_REQUIRE_DOCKER=1 but no Docker daemon answers: {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: {test}: {e}");
-            None
-        }
-    }
-}
-
-/// Removes, on drop, every object labelled with the test's run id, then the images it names.
-struct Cleanup {
-    host: String,
-    run: String,
-    images: Vec<String>,
-}
-
-impl Cleanup {
-    fn new(docker: &Docker) -> Cleanup {
-        Cleanup {
-            host: docker.host().to_string(),
-            run: new_run_id(),
-            images: Vec::new(),
-        }
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Err(e) = remove_labelled_blocking(&self.host, &Selector::run(&self.run)) {
-            eprintln!("cleanup of run {}: {e}", self.run);
-        }
-        // Images after containers: Docker refuses to remove an image a container uses.
-        let (host, images) = (self.host.clone(), std::mem::take(&mut self.images));
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            runtime.block_on(async {
-                let docker = Docker::connect_to(&host).await?;
-                for image in images {
-                    docker.remove_image(&image).await?;
-                }
-                Ok::<_, docker::DockerError>(())
-            })
-        })
-        .join()
-        .unwrap()
-        .unwrap_or_else(|e| eprintln!("cleanup of images: {e}"));
-    }
-}
 
 /// The node image for the mmrun binary under test (the test's own executable is the harness).
 async fn node_image() -> NodeImage {

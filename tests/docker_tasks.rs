@@ -10,12 +10,10 @@
 
 mod common;
 
+use common::docker::{Cleanup, docker_or_skip};
 use common::get_json;
-use mmrun::docker::cleanup::remove_labelled_blocking;
-use mmrun::docker::labels::{self, new_run_id};
-use mmrun::docker::{
-    BusyboxImage, ContainerSpec, Docker, Owner, Role, Selector, ensure_busybox_image,
-};
+use mmrun::docker::labels;
+use mmrun::docker::{BusyboxImage, ContainerSpec, Docker, Role, Selector, ensure_busybox_image};
 use mmrun::framework::{Framework, FrameworkOptions, TaskNetwork, TaskRecord, TaskRequest};
 use mmrun::lite::cluster::{AgentOptions, ClusterOptions, Containerizers, LocalCluster};
 use mmrun::mesos::task::TaskState;
@@ -24,66 +22,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// The daemon, or `None` after printing why the test skips (a panic under MMRUN_REQUIRE_DOCKER=1).
-async fn docker_or_skip(test: &str) -> Option<Docker> {
-    match Docker::connect().await {
-        Ok(docker) => Some(docker),
-        Err(e) if std::env::var("MMRUN_REQUIRE_DOCKER").is_ok_and(|v| v == "1") => {
-            panic!("MMRUN_REQUIRE_DOCKER=1 but no Docker daemon answers: {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: {test}: {e}");
-            None
-        }
-    }
-}
-
-/// Removes, on drop, every object labelled with the test's run id, then the images it names.
-struct Cleanup {
-    host: String,
-    run: String,
-    images: Vec<String>,
-}
-
-impl Cleanup {
-    fn new(docker: &Docker) -> Cleanup {
-        Cleanup {
-            host: docker.host().to_string(),
-            run: new_run_id(),
-            images: Vec::new(),
-        }
-    }
-
-    fn owner(&self) -> Owner {
-        Owner::new(&self.run, "docker-tasks")
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Err(e) = remove_labelled_blocking(&self.host, &Selector::run(&self.run)) {
-            eprintln!("cleanup of run {}: {e}", self.run);
-        }
-        let (host, images) = (self.host.clone(), std::mem::take(&mut self.images));
-        if images.is_empty() {
-            return;
-        }
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            runtime.block_on(async {
-                let docker = Docker::connect_to(&host).await?;
-                for image in images {
-                    docker.remove_image(&image).await?;
-                }
-                Ok::<_, mmrun::docker::DockerError>(())
-            })
-        })
-        .join()
-        .unwrap()
-        .unwrap_or_else(|e| eprintln!("cleanup of images: {e}"));
-    }
-}
 
 /// A test's world: a cluster whose agent runs DOCKER tasks labelled with the test's run, a
 /// framework on it, and the busybox image.
@@ -109,7 +47,10 @@ async fn world_with(test: &str, agent: AgentOptions) -> Option<World> {
         .await
         .unwrap();
     cluster
-        .add_agent_with(agent, Containerizers::docker(Some(cleanup.owner())))
+        .add_agent_with(
+            agent,
+            Containerizers::docker(Some(cleanup.owner("docker-tasks"))),
+        )
         .await
         .unwrap();
     let framework = Framework::subscribe(&cluster.master_url(), FrameworkOptions::named(test))
@@ -502,7 +443,7 @@ async fn the_busybox_image_builds_offline_from_scratch_and_runs_sh() {
     assert!(image.ensure(&docker).await.unwrap(), "a fresh tag is built");
     assert!(!image.ensure(&docker).await.unwrap(), "then found");
 
-    let owner = cleanup.owner();
+    let owner = cleanup.owner("docker-tasks");
     let spec = ContainerSpec {
         name: owner.name(Role::Task, Some(1)),
         image: image.tag().to_string(),

@@ -83,7 +83,7 @@ fn the_shipped_scenarios_pass_on_ci_with_their_committed_snapshots() {
 /// The same scenarios, the same snapshots, every node a container.
 #[test]
 fn the_shipped_scenarios_pass_on_docker_with_the_same_snapshots() {
-    if !common::docker_available("the shipped scenarios on Docker") {
+    if !common::docker::docker_available("the shipped scenarios on Docker") {
         return;
     }
     shipped_scenarios_pass_on("docker");
@@ -406,7 +406,7 @@ fn a_scenario_that_needs_docker_is_skipped_on_the_embedded_backend_not_failed() 
 /// the task process is gone (agents share the host's PID namespace, so it is visible here).
 #[test]
 fn ctrl_c_on_docker_removes_every_container_and_network() {
-    if !common::docker_available("Ctrl-C on the Docker backend") {
+    if !common::docker::docker_available("Ctrl-C on the Docker backend") {
         return;
     }
     let w = Workspace::new();

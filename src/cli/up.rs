@@ -2,7 +2,7 @@
 //! hand. Prints where everything is; Ctrl-C stops every node and removes every file.
 
 use super::backend::{self, BackendChoice};
-use crate::cluster::{AgentSpec, ClusterSpec};
+use crate::cluster::{AgentSpec, Backend, ClusterSpec};
 use crate::exit_codes;
 use crate::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
 use crate::mesos::attributes::parse_attributes;
@@ -135,7 +135,6 @@ async fn run_in_docker(args: UpArgs) -> i32 {
         max_agent_ping_timeouts: args.max_agent_ping_timeouts,
         ..ClusterSpec::default()
     };
-    use crate::cluster::Backend;
     let mut cluster = match docker_backend.create(spec).await {
         Ok(c) => c,
         Err(e) => {
@@ -163,7 +162,7 @@ async fn run_in_docker(args: UpArgs) -> i32 {
         "mmrun: cluster up: 1 master, {} agent(s), each its own container",
         args.agents
     );
-    if let Some(kept) = cluster.keep() {
+    if let Some(kept) = cluster.how_to_reach() {
         println!("{kept}");
     }
     for (i, id) in ids.iter().enumerate() {

@@ -61,6 +61,13 @@ pub enum BackendError {
     },
 }
 
+/// Docker errors already say what failed and what to do; a backend passes them on as they are.
+impl From<crate::docker::DockerError> for BackendError {
+    fn from(e: crate::docker::DockerError) -> BackendError {
+        BackendError::Failed(e.to_string())
+    }
+}
+
 /// A cluster backend: creates fresh clusters.
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -115,8 +122,12 @@ pub trait ClusterHandle: Send + Sync {
         let _ = index;
         Err(self.unsupported("reconnect()"))
     }
-    /// Runs a user's framework (scheduler) container on the cluster's network; returns its name.
-    async fn run_framework(&mut self, request: FrameworkContainer) -> Result<String, BackendError> {
+    /// Runs a user's framework (scheduler) container on the cluster's network; returns its
+    /// index (for `framework_logs`) and its name.
+    async fn run_framework(
+        &mut self,
+        request: FrameworkContainer,
+    ) -> Result<(usize, String), BackendError> {
         let _ = request;
         Err(self.unsupported("run_framework()"))
     }
@@ -130,9 +141,10 @@ pub trait ClusterHandle: Send + Sync {
         let _ = dir;
         Vec::new()
     }
-    /// Leaves the cluster running instead of tearing it down (`--keep`); returns how to reach
-    /// it, or `None` when this backend cannot outlive the run (then it is torn down).
-    fn keep(&self) -> Option<String> {
+    /// How to reach the cluster from outside mmrun (URLs, containers, how to remove it), or
+    /// `None` when it cannot outlive this process. `--keep` leaves such a cluster running
+    /// (dropping the handle without `teardown`); `mmrun up` prints it.
+    fn how_to_reach(&self) -> Option<String> {
         None
     }
     /// The "not here" error for an operation this backend lacks.

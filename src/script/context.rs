@@ -89,7 +89,7 @@ impl ScenarioCtx {
         let mut kept = Vec::new();
         for c in clusters {
             let mut handle = c.handle.lock().await;
-            if let Some(text) = handle.as_ref().and_then(|h| h.keep()) {
+            if let Some(text) = handle.as_ref().and_then(|h| h.how_to_reach()) {
                 // Dropped without teardown: the containers stay until `mmrun down`.
                 handle.take();
                 kept.push(text);
@@ -120,8 +120,6 @@ pub struct ClusterCtx {
     pub agents: Mutex<Vec<AgentEntry>>,
     pub frameworks: Mutex<Vec<Framework>>,
     pub master_url: Mutex<Option<String>>,
-    /// How many framework containers the script started.
-    pub framework_containers: Mutex<usize>,
 }
 
 impl ClusterCtx {

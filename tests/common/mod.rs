@@ -1,6 +1,8 @@
 //! Test helpers: a minimal framework driven step by step over the real v1 scheduler API.
 #![allow(dead_code)]
 
+pub mod docker;
+
 use mmrun::client::{Subscription, subscribe};
 use mmrun::mesos::framework::{Capability, FrameworkInfo};
 use mmrun::mesos::ids::TaskId;
@@ -518,31 +520,4 @@ pub async fn get_json(url: &str) -> serde_json::Value {
     let r = reqwest::get(url).await.expect("GET");
     assert_eq!(r.status(), 200, "GET {url}");
     r.json().await.expect("a JSON body")
-}
-
-/// Whether a Docker daemon answers. Without one the test skips with a visible message, unless
-/// MMRUN_REQUIRE_DOCKER=1 (set in CI), where that is a failure. Callable from any test.
-pub fn docker_available(test: &str) -> bool {
-    let answer = std::thread::spawn(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(mmrun::docker::Docker::connect())
-            .map(|_| ())
-    })
-    .join()
-    .unwrap();
-    match answer {
-        Ok(()) => true,
-        Err(e) if std::env::var("MMRUN_REQUIRE_DOCKER").is_ok_and(|v| v == "1") => {
-            panic!("MMRUN_REQUIRE_DOCKER=1 but no Docker daemon answers: {e}")
-        }
-        Err(e) => {
-            eprintln!(
-                "SKIPPED {test}: no Docker daemon ({e}); set MMRUN_REQUIRE_DOCKER=1 to fail instead"
-            );
-            false
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! One cluster of node containers on its own network: the Docker backend's `ClusterHandle`.
 
 use super::layout::{Layout, MAX_AGENTS, MAX_FRAMEWORKS};
-use super::node::{NodeContainer, failed};
+use super::node::NodeContainer;
 use super::specs::{self, AGENT_PORT, FrameworkContainer, NodeImages, Privilege};
 use crate::client::MasterClient;
 use crate::cluster::{AgentSpec, BackendError, ClusterHandle, ClusterSpec};
@@ -200,15 +200,19 @@ impl DockerCluster {
                 );
             }
         }
-        docker
-            .remove_container(&self.agents[index].node.id)
-            .await
-            .map_err(failed)?;
-        let request = self.agents[index].request.clone();
-        let container = self.new_agent(index, &request)?;
-        let label = self.agents[index].node.label.clone();
-        self.agents[index].node = NodeContainer::create(&docker, label, container).await?;
-        self.agents[index].node.start(&docker).await
+        self.agents[index].node = self.recreate_agent(index).await?;
+        Ok(())
+    }
+
+    /// Replaces agent `index`'s container with a fresh one from the current settings (the
+    /// privilege fallback), started.
+    async fn recreate_agent(&self, index: usize) -> Result<NodeContainer, BackendError> {
+        let old = &self.agents[index];
+        self.docker.remove_container(&old.node.id).await?;
+        let spec = self.new_agent(index, &old.request)?;
+        let mut node = NodeContainer::create(&self.docker, old.node.label.clone(), spec).await?;
+        node.start(&self.docker).await?;
+        Ok(node)
     }
 
     async fn create_agent(&mut self, spec: &AgentSpec) -> Result<usize, BackendError> {
@@ -225,7 +229,7 @@ impl DockerCluster {
         Ok(index)
     }
 
-    /// Every node's container, for artifacts: (label, container id).
+    /// Every node's container (master, agents, framework containers), for artifacts.
     fn nodes(&self) -> Vec<&NodeContainer> {
         self.master
             .iter()
@@ -330,31 +334,10 @@ impl ClusterHandle for DockerCluster {
             // The failure may be the `--privileged` refusal: the first retry learns the
             // fallback, and the others are re-created with it at once.
             self.start_agent_container(first).await?;
-            let mut again = Vec::new();
-            for &i in rest {
-                docker
-                    .remove_container(&self.agents[i].node.id)
-                    .await
-                    .map_err(failed)?;
-                let request = self.agents[i].request.clone();
-                again.push((
-                    i,
-                    self.agents[i].node.label.clone(),
-                    self.new_agent(i, &request)?,
-                ));
-            }
-            let restarted = futures::future::join_all(again.into_iter().map(|(i, label, spec)| {
-                let docker = docker.clone();
-                async move {
-                    let mut node = NodeContainer::create(&docker, label, spec).await?;
-                    node.start(&docker).await?;
-                    Ok::<_, BackendError>((i, node))
-                }
-            }))
-            .await;
-            for r in restarted {
-                let (i, node) = r?;
-                self.agents[i].node = node;
+            let restarted =
+                futures::future::join_all(rest.iter().map(|&i| self.recreate_agent(i))).await;
+            for (&i, node) in rest.iter().zip(restarted) {
+                self.agents[i].node = node?;
             }
         }
         for slot in &mut self.agents {
@@ -397,27 +380,18 @@ impl ClusterHandle for DockerCluster {
                 return Err(BackendError::Failed("the agent is already stopped".into()));
             }
             // A frozen container cannot handle SIGTERM; thaw it first, as `docker stop` needs.
-            AgentState::Paused => docker
-                .unpause_container(&slot.node.id)
-                .await
-                .map_err(failed)?,
+            AgentState::Paused => docker.unpause_container(&slot.node.id).await?,
             AgentState::Running | AgentState::Disconnected => {}
         }
         let id = slot.node.id.clone();
         if graceful {
             // SIGTERM: the agent kills its tasks and says goodbye to the master.
-            docker
-                .stop_container(&id, STOP_GRACE)
-                .await
-                .map_err(failed)?;
+            docker.stop_container(&id, STOP_GRACE).await?;
             self.slot(index)?.state = AgentState::Stopped;
             self.await_agent_gone(index).await
         } else {
-            docker
-                .kill_container(&id, "SIGKILL")
-                .await
-                .map_err(failed)?;
-            docker.wait_container(&id).await.map_err(failed)?;
+            docker.kill_container(&id, "SIGKILL").await?;
+            docker.wait_container(&id).await?;
             self.slot(index)?.state = AgentState::Stopped;
             Ok(())
         }
@@ -446,11 +420,8 @@ impl ClusterHandle for DockerCluster {
         let logs = docker.container_logs(&old.id).await.unwrap_or_default();
         self.earlier_logs
             .push(("master (before restart)".into(), logs));
-        docker
-            .stop_container(&old.id, STOP_GRACE)
-            .await
-            .map_err(failed)?;
-        docker.remove_container(&old.id).await.map_err(failed)?;
+        docker.stop_container(&old.id, STOP_GRACE).await?;
+        docker.remove_container(&old.id).await?;
         let mut spec = old.spec.clone();
         if let Some(p) = spec.ports.first_mut() {
             p.host_port = old.host_port;
@@ -478,10 +449,7 @@ impl ClusterHandle for DockerCluster {
                 slot.state
             )));
         }
-        docker
-            .pause_container(&slot.node.id)
-            .await
-            .map_err(failed)?;
+        docker.pause_container(&slot.node.id).await?;
         slot.state = AgentState::Paused;
         Ok(())
     }
@@ -492,10 +460,7 @@ impl ClusterHandle for DockerCluster {
         if slot.state != AgentState::Paused {
             return Err(BackendError::Failed("the agent is not paused".into()));
         }
-        docker
-            .unpause_container(&slot.node.id)
-            .await
-            .map_err(failed)?;
+        docker.unpause_container(&slot.node.id).await?;
         slot.state = AgentState::Running;
         Ok(())
     }
@@ -510,10 +475,7 @@ impl ClusterHandle for DockerCluster {
                 slot.state
             )));
         }
-        docker
-            .disconnect_network(&network, &slot.node.id)
-            .await
-            .map_err(failed)?;
+        docker.disconnect_network(&network, &slot.node.id).await?;
         slot.state = AgentState::Disconnected;
         Ok(())
     }
@@ -527,8 +489,7 @@ impl ClusterHandle for DockerCluster {
         }
         docker
             .connect_network(&network, &slot.node.id, Some(slot.node.ip))
-            .await
-            .map_err(failed)?;
+            .await?;
         slot.state = AgentState::Running;
         Ok(())
     }
@@ -536,7 +497,7 @@ impl ClusterHandle for DockerCluster {
     async fn run_framework(
         &mut self,
         mut request: FrameworkContainer,
-    ) -> Result<String, BackendError> {
+    ) -> Result<(usize, String), BackendError> {
         self.master()?;
         if request.image.is_empty() {
             request.image = match &self.images {
@@ -555,7 +516,7 @@ impl ClusterHandle for DockerCluster {
             )));
         }
         let docker = self.docker.clone();
-        if !docker.image_exists(&request.image).await.map_err(failed)? {
+        if !docker.image_exists(&request.image).await? {
             return Err(BackendError::Failed(format!(
                 "there is no image {} in the Docker engine, and mmrun never pulls: build or load it first (`docker build -t {} …` or `docker load`)",
                 request.image, request.image
@@ -568,14 +529,17 @@ impl ClusterHandle for DockerCluster {
         let name = node.name.clone();
         self.frameworks.push(node);
         started?;
-        Ok(name)
+        Ok((index, name))
     }
 
     async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
         let node = self.frameworks.get(index).ok_or_else(|| {
             BackendError::Failed(format!("there is no framework container {}", index + 1))
         })?;
-        self.docker.container_logs(&node.id).await.map_err(failed)
+        self.docker
+            .container_logs(&node.id)
+            .await
+            .map_err(BackendError::from)
     }
 
     async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
@@ -598,7 +562,7 @@ impl ClusterHandle for DockerCluster {
         saved
     }
 
-    fn keep(&self) -> Option<String> {
+    fn how_to_reach(&self) -> Option<String> {
         let mut lines = vec![format!(
             "cluster {} on network {}:",
             self.layout.owner.run, self.layout.network

@@ -2,7 +2,7 @@
 //! described by its last log lines when it dies.
 
 use crate::cluster::BackendError;
-use crate::docker::{ContainerSpec, Docker, DockerError};
+use crate::docker::{ContainerSpec, Docker};
 use std::future::Future;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -28,17 +28,13 @@ pub struct NodeContainer {
     pub host_port: Option<u16>,
 }
 
-pub fn failed(e: DockerError) -> BackendError {
-    BackendError::Failed(e.to_string())
-}
-
 impl NodeContainer {
     pub async fn create(
         docker: &Docker,
         label: impl Into<String>,
         spec: ContainerSpec,
     ) -> Result<NodeContainer, BackendError> {
-        let id = docker.create_container(&spec).await.map_err(failed)?;
+        let id = docker.create_container(&spec).await?;
         Ok(NodeContainer {
             label: label.into(),
             name: spec.name.clone(),
@@ -51,7 +47,7 @@ impl NodeContainer {
 
     /// Starts the container and reads back the host port Docker published its port on.
     pub async fn start(&mut self, docker: &Docker) -> Result<(), BackendError> {
-        docker.start_container(&self.id).await.map_err(failed)?;
+        docker.start_container(&self.id).await?;
         self.refresh_port(docker).await
     }
 
@@ -59,7 +55,7 @@ impl NodeContainer {
         let Some(port) = self.spec.ports.first().map(|p| p.container_port) else {
             return Ok(());
         };
-        let details = docker.inspect(&self.id).await.map_err(failed)?;
+        let details = docker.inspect(&self.id).await?;
         self.host_port = details.and_then(|d| d.host_port(port));
         Ok(())
     }

@@ -224,7 +224,6 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         agents: Mutex::new(Vec::new()),
         frameworks: Mutex::new(Vec::new()),
         master_url: Mutex::new(None),
-        framework_containers: Mutex::new(0),
     });
     lock(&scenario.clusters).push(ctx.clone());
     if let Some(agents) = agents {

@@ -118,26 +118,15 @@ fn run_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framework
         env,
     };
     ctx.master_url()?;
-    let index = ctx.scenario.block(async {
+    let started = ctx.scenario.block(async {
         let mut handle = ctx.handle.lock().await;
         let handle = handle.as_mut().expect("created with the cluster");
         handle.run_framework(request).await
     })?;
-    let name = index.map_err(|e| format!("run_framework: {e}"))?;
-    let index = count_frameworks(ctx);
+    let (index, name) = started.map_err(|e| format!("run_framework: {e}"))?;
     Ok(FrameworkContainerHandle {
         cluster: ctx.clone(),
         index,
         name,
     })
-}
-
-/// Framework containers are numbered in the order they were started.
-fn count_frameworks(ctx: &Arc<ClusterCtx>) -> usize {
-    let mut n = ctx
-        .framework_containers
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    *n += 1;
-    *n - 1
 }
