@@ -111,6 +111,7 @@ impl FakeAgent {
             version: "1.11.0".into(),
             frameworks,
             tasks,
+            executors: vec![],
         };
         let r = reqwest::Client::new()
             .post(format!("{}/api/mmrun/v1/agent/register", self.master))

@@ -4,8 +4,9 @@
 //! (RegisterSlaveMessage, RunTaskMessage, KillTaskMessage, StatusUpdateMessage, …).
 
 use crate::mesos::attributes::Attribute;
+use crate::mesos::executor::ExecutorInfo;
 use crate::mesos::framework::{FrameworkInfo, MasterInfo};
-use crate::mesos::ids::{AgentId, FrameworkId, TaskId};
+use crate::mesos::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
 use crate::mesos::resources::Resource;
 use crate::mesos::task::{KillPolicy, TaskInfo, TaskState, TaskStatus};
 use serde::{Deserialize, Serialize};
@@ -13,12 +14,16 @@ use serde::{Deserialize, Serialize};
 pub const REGISTER_PATH: &str = "/api/mmrun/v1/agent/register";
 pub const UNREGISTER_PATH: &str = "/api/mmrun/v1/agent/unregister";
 pub const STATUS_UPDATE_PATH: &str = "/api/mmrun/v1/agent/status_update";
+pub const EXECUTOR_MESSAGE_PATH: &str = "/api/mmrun/v1/agent/executor_message";
+pub const EXITED_EXECUTOR_PATH: &str = "/api/mmrun/v1/agent/exited_executor";
 
 pub const PING_PATH: &str = "/api/mmrun/v1/ping";
 pub const RUN_TASK_PATH: &str = "/api/mmrun/v1/run_task";
 pub const KILL_TASK_PATH: &str = "/api/mmrun/v1/kill_task";
 pub const ACKNOWLEDGE_PATH: &str = "/api/mmrun/v1/acknowledge";
 pub const SHUTDOWN_FRAMEWORK_PATH: &str = "/api/mmrun/v1/shutdown_framework";
+pub const FRAMEWORK_MESSAGE_PATH: &str = "/api/mmrun/v1/framework_message";
+pub const SHUTDOWN_EXECUTOR_PATH: &str = "/api/mmrun/v1/shutdown_executor";
 
 /// A task the agent is running, reported when it re-registers so the master can rebuild its view.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -27,6 +32,14 @@ pub struct ReportedTask {
     pub task: TaskInfo,
     pub state: TaskState,
     pub statuses: Vec<TaskStatus>,
+}
+
+/// A custom executor the agent is running, reported when it re-registers (Mesos's
+/// `ReregisterSlaveMessage.executor_infos`): the master counts its resources again.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReportedExecutor {
+    pub framework_id: FrameworkId,
+    pub info: ExecutorInfo,
 }
 
 /// Agent → master: register (no `agent_id`) or re-register (with the id the agent was given).
@@ -43,6 +56,8 @@ pub struct RegisterAgent {
     pub frameworks: Vec<FrameworkInfo>,
     #[serde(default)]
     pub tasks: Vec<ReportedTask>,
+    #[serde(default)]
+    pub executors: Vec<ReportedExecutor>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -67,6 +82,26 @@ pub struct StatusUpdate {
     pub framework_id: FrameworkId,
     pub status: TaskStatus,
     pub latest_state: TaskState,
+}
+
+/// Agent → master: an executor's MESSAGE call, for its framework (Mesos's
+/// `ExecutorToFrameworkMessage`). `data` is base64, as on the v1 APIs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExecutorToFramework {
+    pub agent_id: AgentId,
+    pub framework_id: FrameworkId,
+    pub executor_id: ExecutorId,
+    pub data: String,
+}
+
+/// Agent → master: a custom executor ended (Mesos's `ExitedExecutorMessage`); the master
+/// forgets it and its resources. `status` is the wait status, -1 when unknown.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExitedExecutor {
+    pub agent_id: AgentId,
+    pub framework_id: FrameworkId,
+    pub executor_id: ExecutorId,
+    pub status: i32,
 }
 
 /// Master → agent.
@@ -105,6 +140,22 @@ pub struct ShutdownFramework {
     pub framework_id: FrameworkId,
 }
 
+/// Master → agent: a scheduler's MESSAGE for one of its executors (Mesos's
+/// `FrameworkToExecutorMessage`). `data` is base64.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FrameworkToExecutor {
+    pub framework_id: FrameworkId,
+    pub executor_id: ExecutorId,
+    pub data: String,
+}
+
+/// Master → agent: a scheduler's SHUTDOWN call for one executor.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ShutdownExecutor {
+    pub framework_id: FrameworkId,
+    pub executor_id: ExecutorId,
+}
+
 /// Everything the master sends an agent, delivered in order by one queue per agent.
 // Messages are few and short-lived in a queue; boxing RunTask would only add noise at every use.
 #[allow(clippy::large_enum_variant)]
@@ -114,6 +165,8 @@ pub enum ToAgent {
     KillTask(KillTask),
     Acknowledge(AcknowledgeUpdate),
     ShutdownFramework(ShutdownFramework),
+    FrameworkMessage(FrameworkToExecutor),
+    ShutdownExecutor(ShutdownExecutor),
 }
 
 impl ToAgent {
@@ -123,6 +176,8 @@ impl ToAgent {
             ToAgent::KillTask(_) => KILL_TASK_PATH,
             ToAgent::Acknowledge(_) => ACKNOWLEDGE_PATH,
             ToAgent::ShutdownFramework(_) => SHUTDOWN_FRAMEWORK_PATH,
+            ToAgent::FrameworkMessage(_) => FRAMEWORK_MESSAGE_PATH,
+            ToAgent::ShutdownExecutor(_) => SHUTDOWN_EXECUTOR_PATH,
         }
     }
 
@@ -132,6 +187,8 @@ impl ToAgent {
             ToAgent::KillTask(m) => serde_json::to_vec(m),
             ToAgent::Acknowledge(m) => serde_json::to_vec(m),
             ToAgent::ShutdownFramework(m) => serde_json::to_vec(m),
+            ToAgent::FrameworkMessage(m) => serde_json::to_vec(m),
+            ToAgent::ShutdownExecutor(m) => serde_json::to_vec(m),
         }
     }
 }

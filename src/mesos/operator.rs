@@ -201,10 +201,27 @@ pub struct GetMaster {
     pub elected_time: Option<f64>,
 }
 
+/// GET_EXECUTORS: the executors of the frameworks the master knows, each with its agent.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetExecutors {
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub executors: Vec<Executor>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Executor {
+    pub executor_info: super::executor::ExecutorInfo,
+    pub agent_id: AgentId,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetState {
     pub get_tasks: GetTasks,
-    pub get_executors: Value,
+    pub get_executors: GetExecutors,
     pub get_frameworks: GetFrameworks,
     pub get_agents: GetAgents,
 }

@@ -52,13 +52,13 @@ pub struct Call {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill: Option<Kill>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shutdown: Option<Value>,
+    pub shutdown: Option<Shutdown>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledge: Option<Acknowledge>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconcile: Option<Reconcile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<Value>,
+    pub message: Option<FrameworkMessage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,6 +197,22 @@ pub struct Acknowledge {
     pub uuid: String,
 }
 
+/// The MESSAGE call (scheduler → executor) and the MESSAGE event (executor → scheduler) carry
+/// the same three fields. `data` is raw bytes: base64 in JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkMessage {
+    pub agent_id: AgentId,
+    pub executor_id: ExecutorId,
+    pub data: String,
+}
+
+/// The SHUTDOWN call: stop one of the framework's executors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shutdown {
+    pub executor_id: ExecutorId,
+    pub agent_id: AgentId,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReconcileTask {
     pub task_id: TaskId,
@@ -245,7 +261,7 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorMessage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<Value>,
+    pub message: Option<FrameworkMessage>,
 }
 
 impl Event {
@@ -306,6 +322,14 @@ impl Event {
                 status: None,
             }),
             ..Event::bare(EventType::Failure)
+        }
+    }
+
+    /// An executor's message for its scheduler.
+    pub fn message(message: FrameworkMessage) -> Event {
+        Event {
+            message: Some(message),
+            ..Event::bare(EventType::Message)
         }
     }
 

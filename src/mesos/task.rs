@@ -149,6 +149,7 @@ pub mod reason {
     pub const CONTAINER_LAUNCH_FAILED: &str = "REASON_CONTAINER_LAUNCH_FAILED";
     pub const CONTAINER_LIMITATION_MEMORY: &str = "REASON_CONTAINER_LIMITATION_MEMORY";
     pub const TASK_KILLED_DURING_LAUNCH: &str = "REASON_TASK_KILLED_DURING_LAUNCH";
+    pub const EXECUTOR_REGISTRATION_TIMEOUT: &str = "REASON_EXECUTOR_REGISTRATION_TIMEOUT";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -309,8 +310,9 @@ pub struct TaskInfo {
     pub agent_id: AgentId,
     #[serde(default, deserialize_with = "null_as_default")]
     pub resources: Vec<Resource>,
+    /// A task for an executor of the framework's own (see `executor.rs`); `command` is then unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub executor: Option<Value>,
+    pub executor: Option<super::executor::ExecutorInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandInfo>,
     /// Kept as JSON: the master passes it through untouched; the agent reads what it supports.

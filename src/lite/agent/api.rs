@@ -4,8 +4,9 @@
 use super::{AgentShared, RunningTask, TaskKey};
 use crate::lite::api_error::ApiError;
 use crate::lite::protocol::{
-    ACKNOWLEDGE_PATH, AcknowledgeUpdate, KILL_TASK_PATH, KillTask, PING_PATH, Ping, RUN_TASK_PATH,
-    RunTask, SHUTDOWN_FRAMEWORK_PATH, ShutdownFramework,
+    ACKNOWLEDGE_PATH, AcknowledgeUpdate, FRAMEWORK_MESSAGE_PATH, FrameworkToExecutor,
+    KILL_TASK_PATH, KillTask, PING_PATH, Ping, RUN_TASK_PATH, RunTask, SHUTDOWN_EXECUTOR_PATH,
+    SHUTDOWN_FRAMEWORK_PATH, ShutdownExecutor, ShutdownFramework,
 };
 use crate::mesos::attributes::attributes_to_legacy_object;
 use crate::mesos::resources::Resources;
@@ -32,6 +33,9 @@ pub fn router(agent: Arc<AgentShared>) -> Router {
         .route(KILL_TASK_PATH, post(kill_task))
         .route(ACKNOWLEDGE_PATH, post(acknowledge))
         .route(SHUTDOWN_FRAMEWORK_PATH, post(shutdown_framework))
+        .route(FRAMEWORK_MESSAGE_PATH, post(framework_message))
+        .route(SHUTDOWN_EXECUTOR_PATH, post(shutdown_executor))
+        .merge(super::executor_api::routes())
         .route("/state", get(state))
         .route("/slave(1)/state", get(state))
         .route("/health", get(|| async { StatusCode::OK }))
@@ -122,7 +126,7 @@ async fn kill_task(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Respon
         Ok(kill) => {
             let grace = super::executor::grace_period(kill.kill_policy.as_ref());
             let key: TaskKey = (kill.framework_id, kill.task_id);
-            if !agent.kill_task(&key, grace) {
+            if !agent.kill_executor_task(&key, kill.kill_policy) && !agent.kill_task(&key, grace) {
                 tracing::debug!("kill for task {} which is not running here", key.1);
             }
             StatusCode::ACCEPTED.into_response()
@@ -145,6 +149,26 @@ async fn shutdown_framework(State(agent): State<Arc<AgentShared>>, body: Bytes) 
     match parse::<ShutdownFramework>(&body) {
         Ok(msg) => {
             agent.shutdown_framework(&msg.framework_id);
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn framework_message(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
+    match parse::<FrameworkToExecutor>(&body) {
+        Ok(msg) => {
+            agent.framework_message(&(msg.framework_id, msg.executor_id), msg.data);
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn shutdown_executor(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
+    match parse::<ShutdownExecutor>(&body) {
+        Ok(msg) => {
+            agent.shutdown_executor(&(msg.framework_id, msg.executor_id));
             StatusCode::ACCEPTED.into_response()
         }
         Err(e) => e.into_response(),

@@ -99,7 +99,17 @@ pub const AGENT_FLAGS: &[FlagSpec] = &[
     FlagSpec {
         name: "executor_registration_timeout",
         default: Some("1mins"),
-        help: "Accepted for compatibility.",
+        help: "How long a custom executor may take to subscribe; after that it is killed and its tasks fail (REASON_EXECUTOR_REGISTRATION_TIMEOUT).",
+    },
+    FlagSpec {
+        name: "executor_reregistration_timeout",
+        default: Some("2secs"),
+        help: "Passed to executors of checkpointing frameworks as MESOS_SUBSCRIPTION_BACKOFF_MAX.",
+    },
+    FlagSpec {
+        name: "recovery_timeout",
+        default: Some("15mins"),
+        help: "Passed to executors of checkpointing frameworks as MESOS_RECOVERY_TIMEOUT.",
     },
     FlagSpec {
         name: "launcher",
@@ -143,6 +153,12 @@ pub struct AgentConfig {
     pub registration_backoff_factor: Duration,
     /// On a graceful stop, each task's time between SIGTERM and SIGKILL.
     pub executor_shutdown_grace_period: Duration,
+    /// How long a custom executor may take to subscribe (`--executor_registration_timeout`).
+    pub executor_registration_timeout: Duration,
+    /// Told to executors of checkpointing frameworks (MESOS_SUBSCRIPTION_BACKOFF_MAX).
+    pub executor_reregistration_timeout: Duration,
+    /// Told to executors of checkpointing frameworks (MESOS_RECOVERY_TIMEOUT).
+    pub recovery_timeout: Duration,
     /// Mesos resends an unacknowledged update after 10 s, backing off to 10 min.
     pub status_update_retry: Duration,
     pub flags: BTreeMap<String, String>,
@@ -238,6 +254,15 @@ impl AgentConfig {
             executor_shutdown_grace_period: flags
                 .duration("executor_shutdown_grace_period")?
                 .unwrap_or(Duration::from_secs(5)),
+            executor_registration_timeout: flags
+                .duration("executor_registration_timeout")?
+                .unwrap_or(Duration::from_secs(60)),
+            executor_reregistration_timeout: flags
+                .duration("executor_reregistration_timeout")?
+                .unwrap_or(Duration::from_secs(2)),
+            recovery_timeout: flags
+                .duration("recovery_timeout")?
+                .unwrap_or(Duration::from_secs(900)),
             status_update_retry: Duration::from_secs(10),
             flags: flags.all().clone(),
         })

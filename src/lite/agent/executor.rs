@@ -22,6 +22,9 @@ const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
 
 impl AgentShared {
     pub(super) fn run_task(self: &Arc<Self>, run: RunTask) {
+        if run.task.executor.is_some() {
+            return self.run_executor_task(run);
+        }
         let key: TaskKey = (run.framework_id.clone(), run.task.task_id.clone());
         let container_id = ContainerId::new(uuid::Uuid::new_v4().to_string());
         let (kill_tx, kill_rx) = mpsc::unbounded_channel();
@@ -65,6 +68,7 @@ impl AgentShared {
                     pid: None,
                     container: None,
                     kill: kill_tx,
+                    executor: None,
                 },
             );
         }
@@ -80,6 +84,8 @@ impl AgentShared {
     pub(super) fn kill_task(&self, key: &TaskKey, grace: Option<Duration>) -> bool {
         let core = self.core();
         match core.tasks.get(key) {
+            // A custom executor's task is killed by its executor (`kill_executor_task`).
+            Some(task) if task.executor.is_some() => false,
             Some(task) if !task.state.is_terminal() => {
                 let grace = grace
                     .or_else(|| grace_period(task.info.kill_policy.as_ref()))
@@ -95,7 +101,10 @@ impl AgentShared {
     /// pending updates. As in Mesos, nothing more is sent for it: its tasks complete as soon as
     /// they are terminal (see `send_update`), so they are not reported on re-registration and
     /// their ids can be launched again.
-    pub(super) fn shutdown_framework(&self, framework_id: &crate::mesos::ids::FrameworkId) {
+    pub(super) fn shutdown_framework(
+        self: &Arc<Self>,
+        framework_id: &crate::mesos::ids::FrameworkId,
+    ) {
         let keys: Vec<TaskKey> = {
             let mut core = self.core();
             core.shut_down.insert(framework_id.clone());
@@ -106,6 +115,7 @@ impl AgentShared {
                 .filter(|k| &k.0 == framework_id)
                 .cloned()
                 .collect();
+            // Tasks of custom executors end with their executor, shut down below.
             // Those already terminal were only waiting for acknowledgements that cannot come.
             for key in &keys {
                 if core.tasks[key].state.is_terminal() {
@@ -117,6 +127,7 @@ impl AgentShared {
         for key in keys {
             self.kill_task(&key, Some(Duration::ZERO));
         }
+        self.shutdown_framework_executors(framework_id);
     }
 }
 
@@ -292,7 +303,7 @@ fn prepare(
     Ok((cmd, task.container_id.clone()))
 }
 
-fn kill_group(pid: Option<u32>, signal: i32) {
+pub(super) fn kill_group(pid: Option<u32>, signal: i32) {
     if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
         // SAFETY: kill(2) with a negative pid signals the task's own process group.
         unsafe {
@@ -301,7 +312,7 @@ fn kill_group(pid: Option<u32>, signal: i32) {
     }
 }
 
-fn signal_name(sig: i32) -> &'static str {
+pub(super) fn signal_name(sig: i32) -> &'static str {
     match sig {
         libc::SIGTERM => "Terminated",
         libc::SIGKILL => "Killed",
@@ -352,6 +363,9 @@ pub(super) fn signal_tasks(core: &AgentCore, signal: i32) {
         if !task.state.is_terminal() {
             kill_group(task.pid, signal);
         }
+    }
+    for executor in core.executors.values() {
+        kill_group(executor.pid, signal);
     }
 }
 
@@ -404,6 +418,7 @@ mod tests {
                 pid: Some(bystander.id()),
                 container: None,
                 kill,
+                executor: None,
             },
         );
         kill_all_now(&agent.shared);

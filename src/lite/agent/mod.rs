@@ -9,6 +9,8 @@ mod checkpoint;
 mod config;
 mod docker_tasks;
 mod executor;
+mod executor_api;
+mod executors;
 pub mod fault;
 mod registration;
 mod updates;
@@ -17,8 +19,9 @@ pub use config::{AGENT_FLAGS, AgentConfig};
 pub use fault::{FaultError, Faults};
 
 use crate::lite::http::serve;
+use crate::mesos::executor::ExecutorInfo;
 use crate::mesos::framework::{FrameworkInfo, MasterInfo};
-use crate::mesos::ids::{AgentId, ContainerId, FrameworkId, TaskId};
+use crate::mesos::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
 use crate::mesos::task::{TaskInfo, TaskState, TaskStatus, now_seconds};
 use fault::FaultGate;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -34,6 +37,47 @@ use tokio_util::sync::CancellationToken;
 /// A task's identity on an agent: task ids are unique per framework only.
 pub type TaskKey = (FrameworkId, TaskId);
 
+/// A custom executor's identity on an agent: one per (framework, executor id), as in Mesos.
+pub type ExecutorKey = (FrameworkId, ExecutorId);
+
+/// Mesos's `Executor::State`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecutorState {
+    /// Launched, not subscribed yet: its tasks wait in `queued`.
+    Registering,
+    Running,
+    /// Sent SHUTDOWN; killed when the grace period ends.
+    Terminating,
+    Terminated,
+}
+
+/// How an executor's unfinished tasks end if it ends now (Mesos's `pendingTermination`).
+#[derive(Clone, Debug)]
+pub struct Termination {
+    pub state: TaskState,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// A framework's own executor (`TaskInfo.executor`), run by the agent and reached over
+/// `/api/v1/executor` (see `executors.rs` and `executor_api.rs`).
+pub struct CustomExecutor {
+    pub framework_id: FrameworkId,
+    pub info: ExecutorInfo,
+    pub container_id: ContainerId,
+    pub sandbox: PathBuf,
+    pub state: ExecutorState,
+    pub pid: Option<u32>,
+    /// The SUBSCRIBE response stream, while the executor is connected.
+    pub stream: Option<executor_api::EventStream>,
+    /// Tasks launched before the executor subscribed, sent as LAUNCH after SUBSCRIBED.
+    pub queued: Vec<TaskId>,
+    pub ever_sent_task: bool,
+    pub pending_termination: Option<Termination>,
+    /// Asks the executor's supervisor to kill its process group now.
+    pub destroy: mpsc::UnboundedSender<()>,
+}
+
 pub struct RunningTask {
     pub framework_id: FrameworkId,
     pub info: TaskInfo,
@@ -46,6 +90,8 @@ pub struct RunningTask {
     pub container: Option<String>,
     /// Asks the task's runner to kill it, with the grace period before SIGKILL.
     pub kill: mpsc::UnboundedSender<Duration>,
+    /// The custom executor running the task; `None` for command tasks.
+    pub executor: Option<ExecutorId>,
 }
 
 /// An update waiting for the framework's acknowledgement.
@@ -68,6 +114,8 @@ pub struct AgentCore {
     /// Frameworks shut down here (until one runs a task again): no update is queued for them,
     /// and their tasks complete as soon as they are terminal.
     pub shut_down: BTreeSet<FrameworkId>,
+    pub executors: BTreeMap<ExecutorKey, CustomExecutor>,
+    pub completed_executors: VecDeque<CustomExecutor>,
 }
 
 pub struct AgentShared {
@@ -167,6 +215,8 @@ impl Agent {
                 completed: VecDeque::new(),
                 updates: BTreeMap::new(),
                 shut_down: BTreeSet::new(),
+                executors: BTreeMap::new(),
+                completed_executors: VecDeque::new(),
             }),
             config,
             addr,
@@ -310,11 +360,13 @@ impl Agent {
         if self.shared.faults.current().paused {
             let _ = self.unpause();
         }
-        executor::kill_all(
+        // Executors get SHUTDOWN and their grace period at the same time as command tasks.
+        let executors = executors::shutdown_all(&self.shared);
+        let tasks = executor::kill_all(
             &self.shared,
             Some(self.shared.config.executor_shutdown_grace_period),
-        )
-        .await;
+        );
+        tokio::join!(executors, tasks);
         docker_tasks::remove_all(&self.shared).await;
         updates::flush(&self.shared, Duration::from_secs(1)).await;
         registration::unregister(&self.shared).await;
@@ -326,6 +378,7 @@ impl Agent {
     pub async fn crash(mut self) {
         self.shared.stopped.cancel();
         executor::kill_all(&self.shared, None).await;
+        executors::kill_all_now(&self.shared);
         docker_tasks::remove_all(&self.shared).await;
         self.halt().await;
     }
@@ -345,6 +398,7 @@ impl Drop for Agent {
     fn drop(&mut self) {
         self.shared.stopped.cancel();
         executor::kill_all_now(&self.shared);
+        executors::kill_all_now(&self.shared);
         docker_tasks::remove_all_blocking(&self.shared);
         if let Some(server) = self.server.take() {
             server.abort();

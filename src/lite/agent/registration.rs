@@ -5,7 +5,8 @@
 
 use super::AgentShared;
 use crate::lite::protocol::{
-    AgentRegistered, REGISTER_PATH, RegisterAgent, ReportedTask, UNREGISTER_PATH, UnregisterAgent,
+    AgentRegistered, REGISTER_PATH, RegisterAgent, ReportedExecutor, ReportedTask, UNREGISTER_PATH,
+    UnregisterAgent,
 };
 use rand::Rng;
 use std::sync::Arc;
@@ -82,6 +83,14 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
                     task: t.info.clone(),
                     state: t.state,
                     statuses: t.statuses.clone(),
+                })
+                .collect(),
+            executors: core
+                .executors
+                .values()
+                .map(|e| ReportedExecutor {
+                    framework_id: e.framework_id.clone(),
+                    info: e.info.clone(),
                 })
                 .collect(),
         }

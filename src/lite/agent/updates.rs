@@ -20,9 +20,11 @@ impl AgentShared {
         }
         {
             let mut core = self.core();
-            status.uuid = Some(
-                base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes()),
-            );
+            // A custom executor's update keeps the uuid it chose: that is what the framework
+            // acknowledges (and what the executor resends until the agent acknowledges it).
+            status.uuid.get_or_insert_with(|| {
+                base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes())
+            });
             status.source.get_or_insert_with(|| source::EXECUTOR.into());
             // The task's own agent id, not the agent's registration state: the master may send
             // a task before this agent has read the answer to its registration, and an update
@@ -32,7 +34,14 @@ impl AgentShared {
                 .get(key)
                 .map(|t| t.info.agent_id.clone())
                 .or_else(|| core.agent_id.clone());
-            status.executor_id = Some(ExecutorId::new(key.1.value.clone()));
+            // A command task's executor has the task's id, as Mesos's command executor.
+            status.executor_id = Some(
+                core.tasks
+                    .get(key)
+                    .and_then(|t| t.executor.clone())
+                    .or_else(|| status.executor_id.take())
+                    .unwrap_or_else(|| ExecutorId::new(key.1.value.clone())),
+            );
             if let Some(task) = core.tasks.get_mut(key) {
                 task.state = status.state;
                 task.statuses.push(status.clone());

@@ -4,6 +4,7 @@ use super::MasterShared;
 use super::tasks::UpdateRefused;
 use crate::lite::api_error::ApiError;
 use crate::lite::protocol::{
+    EXECUTOR_MESSAGE_PATH, EXITED_EXECUTOR_PATH, ExecutorToFramework, ExitedExecutor,
     REGISTER_PATH, RegisterAgent, STATUS_UPDATE_PATH, StatusUpdate, UNREGISTER_PATH,
     UnregisterAgent,
 };
@@ -22,6 +23,28 @@ pub fn routes() -> Router<Arc<MasterShared>> {
         .route(REGISTER_PATH, post(register))
         .route(UNREGISTER_PATH, post(unregister))
         .route(STATUS_UPDATE_PATH, post(status_update))
+        .route(EXECUTOR_MESSAGE_PATH, post(executor_message))
+        .route(EXITED_EXECUTOR_PATH, post(exited_executor))
+}
+
+async fn executor_message(State(m): State<Arc<MasterShared>>, body: Bytes) -> Response {
+    match parse::<ExecutorToFramework>(&body) {
+        Ok(msg) => {
+            m.executor_message(msg);
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn exited_executor(State(m): State<Arc<MasterShared>>, body: Bytes) -> Response {
+    match parse::<ExitedExecutor>(&body) {
+        Ok(msg) => {
+            m.exited_executor(msg);
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

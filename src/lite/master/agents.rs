@@ -78,6 +78,19 @@ impl MasterShared {
             active: true,
             connected: true,
             link,
+            // A re-registering agent reports its executors; those of frameworks that are gone
+            // are shut down by the ShutdownFramework sent for their tasks.
+            executors: msg
+                .executors
+                .iter()
+                .filter(|e| !core.is_completed_framework(&e.framework_id))
+                .map(|e| {
+                    (
+                        (e.framework_id.clone(), e.info.executor_id.clone()),
+                        e.info.clone(),
+                    )
+                })
+                .collect(),
         };
         core.agents.insert(id.clone(), agent);
         if reregistered {
@@ -115,6 +128,21 @@ impl MasterShared {
                 a.send(m);
             }
         };
+        // Executors of frameworks that are gone (possibly without tasks any more) stop too.
+        let gone_frameworks: BTreeSet<&FrameworkId> = msg
+            .executors
+            .iter()
+            .map(|e| &e.framework_id)
+            .filter(|fw| core.is_completed_framework(fw))
+            .collect();
+        for fw_id in gone_frameworks {
+            agent_send(
+                core,
+                ToAgent::ShutdownFramework(ShutdownFramework {
+                    framework_id: fw_id.clone(),
+                }),
+            );
+        }
         for reported in &msg.tasks {
             let fw_id = &reported.framework_id;
             if core.is_completed_framework(fw_id) {

@@ -8,6 +8,7 @@
 use super::MasterShared;
 use super::model::{MasterCore, OfferFilter, OfferRecord, Task};
 use crate::lite::protocol::{RunTask, ToAgent};
+use crate::mesos::executor::{ExecutorInfo, ExecutorType};
 use crate::mesos::framework::capability;
 use crate::mesos::ids::{AgentId, FrameworkId, OfferId};
 use crate::mesos::resources::{AllocationInfo, Resources};
@@ -275,12 +276,18 @@ impl MasterShared {
                 role = offer.role;
             }
         }
-        let tasks: Vec<TaskInfo> = accept
+        let mut tasks: Vec<TaskInfo> = accept
             .operations
             .iter()
             .filter_map(|op| op.launch.as_ref())
             .flat_map(|l| l.task_infos.clone())
             .collect();
+        // As Mesos's master: an executor given without its framework id gets the framework's.
+        for executor in tasks.iter_mut().filter_map(|t| t.executor.as_mut()) {
+            executor
+                .framework_id
+                .get_or_insert_with(|| framework_id.clone());
+        }
         if let Some(message) = error {
             tracing::info!("ACCEPT from {framework_id} refused: {message}");
             let partition_aware = core
@@ -365,39 +372,56 @@ impl MasterShared {
                 task.agent_id
             ));
         }
-        match (&task.command, &task.executor) {
-            (Some(_), None) => {}
-            (None, None) | (Some(_), Some(_)) => {
-                return Err(
-                    "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
-                        .into(),
-                );
+        if task.command.is_some() == task.executor.is_some() {
+            return Err(
+                "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
+                    .into(),
+            );
+        }
+        let mut total = Resources::new(task.resources.iter().cloned());
+        if let Some(executor) = &task.executor {
+            let agent = core.agents.get(agent_id);
+            let running = agent.and_then(|a| {
+                a.executors
+                    .get(&(framework_id.clone(), executor.executor_id.clone()))
+            });
+            validate_executor(executor, framework_id, running)?;
+            for r in &executor.resources {
+                r.validate()
+                    .map_err(|e| format!("Executor uses invalid resources: {e}"))?;
             }
-            (None, Some(_)) => {
-                return Err(
-                    "Custom executors are not supported by mmrun's agent; use a command task"
-                        .into(),
-                );
+            // A new executor's resources come out of this offer too; a running one has its own.
+            if running.is_none() {
+                total = total.add(&Resources::new(executor.resources.iter().cloned()));
             }
         }
+        for r in &task.resources {
+            r.validate()
+                .map_err(|e| format!("Task uses invalid resources: {e}"))?;
+        }
+        if Resources::new(task.resources.iter().cloned()).is_empty() {
+            return Err("Task uses no resources".into());
+        }
+        let Some(command) = task.command.as_ref() else {
+            if !pool.contains(&total) {
+                return Err(format!(
+                    "Total resources {} required by task and its executor is more than available {}",
+                    total.to_legacy_object(),
+                    pool.to_legacy_object()
+                ));
+            }
+            return Ok(total);
+        };
         let is_docker = task
             .container
             .as_ref()
             .and_then(|c| c.get("type"))
             .and_then(|t| t.as_str())
             == Some("DOCKER");
-        let command = task.command.as_ref().expect("checked above");
         if command.value.as_deref().unwrap_or("").is_empty() && !is_docker {
             return Err("Command task must have a 'command.value'".into());
         }
-        for r in &task.resources {
-            r.validate()
-                .map_err(|e| format!("Task uses invalid resources: {e}"))?;
-        }
-        let resources = Resources::new(task.resources.iter().cloned());
-        if resources.is_empty() {
-            return Err("Task uses no resources".into());
-        }
+        let resources = total;
         if !pool.contains(&resources) {
             return Err(format!(
                 "Task uses more resources {} than available {}",
@@ -416,7 +440,11 @@ impl MasterShared {
         mut task: TaskInfo,
     ) {
         let framework = core.frameworks.get_mut(framework_id).expect("validated");
-        for r in task.resources.iter_mut() {
+        let executor_resources = task
+            .executor
+            .iter_mut()
+            .flat_map(|e| e.resources.iter_mut());
+        for r in task.resources.iter_mut().chain(executor_resources) {
             r.allocation_info = Some(AllocationInfo { role: role.into() });
         }
         let user = task
@@ -444,7 +472,14 @@ impl MasterShared {
                 user,
             },
         );
-        if let Some(agent) = core.agents.get(&agent_id) {
+        if let Some(agent) = core.agents.get_mut(&agent_id) {
+            if let Some(executor) = &run.task.executor {
+                // The executor counts (resources, state) from its first task on, as in Mesos.
+                agent
+                    .executors
+                    .entry((framework_id.clone(), executor.executor_id.clone()))
+                    .or_insert_with(|| executor.clone());
+            }
             agent.send(ToAgent::RunTask(run));
         }
     }
@@ -472,4 +507,62 @@ impl MasterShared {
         core.count_terminal(state);
         status
     }
+}
+
+/// Mesos's executor checks for a LAUNCH (`master/validation.cpp`, `executor::internal`), in its
+/// order. `running` is the executor of that id already on the agent, if any.
+fn validate_executor(
+    executor: &ExecutorInfo,
+    framework_id: &FrameworkId,
+    running: Option<&ExecutorInfo>,
+) -> Result<(), String> {
+    validate_id(&executor.executor_id.value)?;
+    if let Some(grace) = &executor.shutdown_grace_period
+        && grace.nanoseconds < 0
+    {
+        return Err("ExecutorInfo's 'shutdown_grace_period' must be non-negative".into());
+    }
+    match &executor.framework_id {
+        None => return Err("'ExecutorInfo.framework_id' must be set".into()),
+        Some(id) if id != framework_id => {
+            return Err(format!(
+                "ExecutorInfo has an invalid FrameworkID (Actual: {id} vs Expected: {framework_id})"
+            ));
+        }
+        Some(_) => {}
+    }
+    if let Some(running) = running
+        && running != executor
+    {
+        return Err(format!(
+            "ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID).\n\
+             Existing ExecutorInfo:\n{}\nExecutorInfo:\n{}",
+            serde_json::to_string(running).unwrap_or_default(),
+            serde_json::to_string(executor).unwrap_or_default()
+        ));
+    }
+    if executor.kind.is_some_and(|k| k != ExecutorType::Custom) {
+        return Err("'ExecutorInfo.type' must be 'CUSTOM'".into());
+    }
+    if executor.command.is_none() {
+        return Err("'ExecutorInfo.command' must be set".into());
+    }
+    Ok(())
+}
+
+/// Mesos's `common::validation::validateID`.
+fn validate_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("ID must not be empty".into());
+    }
+    if id.len() > 255 {
+        return Err("ID must not be greater than 255 characters".into());
+    }
+    if id == "." || id == ".." {
+        return Err(format!("'{id}' is disallowed"));
+    }
+    if id.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
+        return Err(format!("'{id}' contains invalid characters"));
+    }
+    Ok(())
 }

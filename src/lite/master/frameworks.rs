@@ -196,6 +196,15 @@ impl MasterShared {
         for (_, task) in std::mem::take(&mut framework.unreachable_tasks) {
             framework.push_completed(task, max_completed);
         }
+        // Its executors go too (the agents shut them down); an agent running one but none of
+        // its tasks any more must hear of the shutdown as well.
+        for agent in core.agents.values_mut() {
+            let before = agent.executors.len();
+            agent.executors.retain(|(fw, _), _| fw != id);
+            if agent.executors.len() != before {
+                agents.insert(agent.id.clone());
+            }
+        }
         for agent_id in agents {
             if let Some(agent) = core.agents.get(&agent_id) {
                 agent.send(ToAgent::ShutdownFramework(ShutdownFramework {

@@ -9,6 +9,7 @@ mod agent_api;
 mod agents;
 mod allocator;
 mod config;
+mod executors;
 mod frameworks;
 mod legacy_api;
 mod model;

@@ -3,8 +3,9 @@
 
 use crate::lite::protocol::ToAgent;
 use crate::mesos::attributes::Attribute;
+use crate::mesos::executor::ExecutorInfo;
 use crate::mesos::framework::{FrameworkInfo, MasterInfo};
-use crate::mesos::ids::{AgentId, FrameworkId, OfferId, TaskId};
+use crate::mesos::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 use crate::mesos::recordio;
 use crate::mesos::resources::Resources;
 use crate::mesos::scheduler::Event;
@@ -150,6 +151,9 @@ pub struct Agent {
     pub active: bool,
     pub connected: bool,
     pub link: AgentLink,
+    /// Custom executors running here, per (framework, executor id), from the first task
+    /// launched on one until the agent reports it exited (Mesos's `Slave::executors`).
+    pub executors: BTreeMap<(FrameworkId, ExecutorId), ExecutorInfo>,
 }
 
 impl Agent {
@@ -159,6 +163,16 @@ impl Agent {
 
     pub fn send(&self, message: ToAgent) {
         let _ = self.link.tx.send(message);
+    }
+
+    /// What this agent's executors of `framework` (all frameworks: `None`) hold.
+    pub fn executor_resources(&self, framework: Option<&FrameworkId>) -> Resources {
+        self.executors
+            .iter()
+            .filter(|((fw, _), _)| framework.is_none_or(|f| f == fw))
+            .fold(Resources::default(), |acc, (_, e)| {
+                acc.add(&Resources::new(e.resources.iter().cloned()))
+            })
     }
 }
 
@@ -221,6 +235,9 @@ impl MasterCore {
                 }
             }
         }
+        if let Some(agent) = self.agents.get(agent_id) {
+            used = used.add(&agent.executor_resources(None));
+        }
         used
     }
 
@@ -232,11 +249,14 @@ impl MasterCore {
     }
 
     pub fn used_by(&self, framework: &Framework) -> Resources {
+        let executors = self.agents.values().fold(Resources::default(), |acc, a| {
+            acc.add(&a.executor_resources(Some(&framework.id)))
+        });
         framework
             .tasks
             .values()
             .filter(|t| !t.state.is_terminal())
-            .fold(Resources::default(), |acc, t| acc.add(&t.resources()))
+            .fold(executors, |acc, t| acc.add(&t.resources()))
     }
 
     pub fn offered_to(&self, framework_id: &FrameworkId) -> Resources {

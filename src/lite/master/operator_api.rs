@@ -98,12 +98,15 @@ fn handle(
             "GET_TASKS",
             to_value(serde_json::to_value(master.get_tasks()))?,
         ),
-        OperatorCallType::GetExecutors => answer("GET_EXECUTORS", json!({})),
+        OperatorCallType::GetExecutors => answer(
+            "GET_EXECUTORS",
+            to_value(serde_json::to_value(master.get_executors()))?,
+        ),
         OperatorCallType::GetState => answer(
             "GET_STATE",
             to_value(serde_json::to_value(GetState {
                 get_tasks: master.get_tasks(),
-                get_executors: json!({}),
+                get_executors: master.get_executors(),
                 get_frameworks: master.get_frameworks(),
                 get_agents: master.get_agents(),
             }))?,

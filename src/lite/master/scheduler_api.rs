@@ -98,11 +98,15 @@ async fn handle(
                 "RECONCILE_OPERATIONS is not supported by mmrun (no offer operations besides LAUNCH)",
             ));
         }
-        // No executors of the framework's own and no inverse offers exist in an mmrun
-        // cluster, so these have nothing to act on; Mesos answers them 202 as well.
-        CallType::Shutdown
-        | CallType::Message
-        | CallType::Request
+        CallType::Message => {
+            master.framework_message(&framework_id, call.message.expect("validated"))
+        }
+        CallType::Shutdown => {
+            master.shutdown_executor(&framework_id, call.shutdown.expect("validated"))
+        }
+        // No inverse offers or operations exist in an mmrun cluster, so these have nothing to
+        // act on; Mesos answers them 202 as well.
+        CallType::Request
         | CallType::AcceptInverseOffers
         | CallType::DeclineInverseOffers
         | CallType::AcknowledgeOperationStatus => {}

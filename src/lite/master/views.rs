@@ -4,8 +4,9 @@
 use super::MasterShared;
 use super::model::{Agent, Framework, MasterCore, Task};
 use crate::mesos::attributes::attributes_to_legacy_object;
+use crate::mesos::executor::ExecutorInfo;
 use crate::mesos::framework::{Capability, capability};
-use crate::mesos::ids::ExecutorId;
+use crate::mesos::ids::AgentId;
 use crate::mesos::operator;
 use crate::mesos::resources::Resources;
 use crate::mesos::scheduler::Offer;
@@ -44,7 +45,12 @@ pub fn state_task(task: &Task) -> StateTask {
         id: task.info.task_id.value.clone(),
         name: task.info.name.clone(),
         framework_id: task.framework_id.value.clone(),
-        executor_id: String::new(),
+        executor_id: task
+            .info
+            .executor
+            .as_ref()
+            .map(|e| e.executor_id.value.clone())
+            .unwrap_or_default(),
         slave_id: task.agent_id().value.clone(),
         state: task.state.name().into(),
         resources: task.resources().to_legacy_object(),
@@ -104,9 +110,41 @@ pub fn state_framework(core: &MasterCore, f: &Framework) -> StateFramework {
         unreachable_tasks: f.unreachable_tasks.values().map(state_task).collect(),
         completed_tasks: f.completed_tasks.iter().map(state_task).collect(),
         offers,
-        executors: vec![],
+        executors: core
+            .agents
+            .values()
+            .flat_map(|a| {
+                a.executors
+                    .iter()
+                    .filter(|((fw, _), _)| fw == &f.id)
+                    .map(|(_, e)| state_executor(e, &a.id))
+            })
+            .collect(),
         labels: legacy_labels(&f.info.labels),
     }
+}
+
+/// An executor in `/master/state` (Mesos's `json(ExecutorInfo)` plus `slave_id`).
+pub fn state_executor(e: &ExecutorInfo, agent_id: &AgentId) -> Value {
+    let resources = Resources::new(e.resources.iter().cloned());
+    let mut v = json!({
+        "executor_id": e.executor_id.value,
+        "name": e.name.clone().unwrap_or_default(),
+        "framework_id": e.framework_id.as_ref().map(|f| f.value.clone()).unwrap_or_default(),
+        "command": e.command,
+        "resources": resources.to_legacy_object(),
+        "slave_id": agent_id.value,
+    });
+    if let Some(role) = e.resources.first().and_then(|r| r.allocation_info.as_ref()) {
+        v["role"] = json!(role.role);
+    }
+    if let Some(labels) = legacy_labels(&e.labels) {
+        v["labels"] = json!(labels);
+    }
+    if let Some(kind) = e.kind {
+        v["type"] = json!(kind);
+    }
+    v
 }
 
 pub fn state_agent(core: &MasterCore, a: &Agent) -> StateAgent {
@@ -262,7 +300,7 @@ impl MasterShared {
             name: task.info.name.clone(),
             task_id: task.info.task_id.clone(),
             framework_id: task.framework_id.clone(),
-            executor_id: None::<ExecutorId>,
+            executor_id: task.info.executor.as_ref().map(|e| e.executor_id.clone()),
             agent_id: task.agent_id().clone(),
             state: task.state,
             resources: task.info.resources.clone(),
@@ -290,6 +328,23 @@ impl MasterShared {
                 .extend(f.completed_tasks.iter().map(Self::v1_task));
         }
         out
+    }
+
+    /// GET_EXECUTORS: every framework's executors, with the agent each runs on.
+    pub(super) fn get_executors(&self) -> operator::GetExecutors {
+        let core = self.core();
+        operator::GetExecutors {
+            executors: core
+                .agents
+                .values()
+                .flat_map(|a| {
+                    a.executors.values().map(|e| operator::Executor {
+                        executor_info: e.clone(),
+                        agent_id: a.id.clone(),
+                    })
+                })
+                .collect(),
+        }
     }
 
     pub(super) fn get_agents(&self) -> operator::GetAgents {

@@ -1,0 +1,428 @@
+//! `POST /api/v1/executor`: the v1 executor API, answered as Mesos's agent answers it
+//! (`Http::executor` in `src/slave/http.cpp`): the same checks in the same order and with the
+//! same status codes; SUBSCRIBE opens a RecordIO stream of events, the other calls get 202.
+//! JSON only (a protobuf body is refused with 415, see docs/differences.md).
+
+use super::{AgentShared, ExecutorKey, ExecutorState, TaskKey};
+use crate::lite::api_error::{ApiError, check_accepts_json, check_call_request};
+use crate::mesos::executor::{Call, CallType, Event, Subscribe, Subscribed};
+use crate::mesos::ids::TaskId;
+use crate::mesos::operator::AgentInfo;
+use crate::mesos::recordio;
+use crate::mesos::task::{ContainerStatus, TaskState, TaskStatus, source};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use base64::Engine;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub const EXECUTOR_API_PATH: &str = "/api/v1/executor";
+
+/// Mesos's `DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL`.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30 * 60);
+
+/// A subscribed executor's event stream: RecordIO-framed JSON events.
+pub struct EventStream {
+    pub id: u64,
+    tx: mpsc::UnboundedSender<Bytes>,
+}
+
+impl EventStream {
+    pub fn send(&self, event: &Event) {
+        match serde_json::to_vec(event) {
+            Ok(json) => {
+                let _ = self.tx.send(recordio::encode(&json));
+            }
+            Err(e) => tracing::error!("cannot encode executor event: {e}"),
+        }
+    }
+}
+
+pub fn routes() -> Router<Arc<AgentShared>> {
+    Router::new().route(EXECUTOR_API_PATH, any(executor))
+}
+
+async fn executor(
+    State(agent): State<Arc<AgentShared>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match handle(agent, &method, &headers, body) {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn handle(
+    agent: Arc<AgentShared>,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    check_call_request(method, headers)?;
+    let body = body?;
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("Failed to parse body into JSON: {e}")))?;
+    let call: Call = serde_json::from_value(value).map_err(|e| {
+        ApiError::bad_request(format!("Failed to convert JSON into Call protobuf: {e}"))
+    })?;
+    // Required in the proto: the protobuf parser refuses a call without them.
+    let missing: Vec<&str> = [
+        ("executor_id", call.executor_id.is_none()),
+        ("framework_id", call.framework_id.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(name, absent)| absent.then_some(name))
+    .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "Failed to convert JSON into Call protobuf: Missing required fields: {}",
+            missing.join(", ")
+        )));
+    }
+    validate(&call)
+        .map_err(|e| ApiError::bad_request(format!("Failed to validate Executor::Call: {e}")))?;
+    let kind = call.kind.expect("validated");
+    match kind {
+        CallType::Subscribe => check_accepts_json(headers)?,
+        // Answered before any lookup: executors may heartbeat with placeholder ids.
+        CallType::Heartbeat => return Ok(StatusCode::ACCEPTED.into_response()),
+        _ => {}
+    }
+    let key: ExecutorKey = (
+        call.framework_id.clone().expect("checked"),
+        call.executor_id.clone().expect("checked"),
+    );
+    {
+        let core = agent.core();
+        if !core.frameworks.contains_key(&key.0) {
+            return Err(ApiError::bad_request("Framework cannot be found"));
+        }
+        let Some(executor) = core.executors.get(&key) else {
+            return Err(ApiError::bad_request("Executor cannot be found"));
+        };
+        if executor.state == ExecutorState::Registering && kind != CallType::Subscribe {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Executor is not subscribed",
+            ));
+        }
+    }
+    match kind {
+        CallType::Subscribe => Ok(subscribe(&agent, &key, call.subscribe.expect("validated"))),
+        CallType::Update => {
+            agent.executor_update(&key, call.update.expect("validated").status);
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        CallType::Message => {
+            agent.executor_message(&key, call.message.expect("validated").data);
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        CallType::Unknown => Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "")),
+        CallType::Heartbeat => unreachable!("answered above"),
+    }
+}
+
+/// Mesos's `validateExecutorCall`, with its messages.
+fn validate(call: &Call) -> Result<(), String> {
+    let Some(kind) = call.kind else {
+        return Err("Expecting 'type' to be present".into());
+    };
+    let executor_id = call.executor_id.as_ref().expect("checked");
+    let framework_id = call.framework_id.as_ref().expect("checked");
+    match kind {
+        CallType::Subscribe if call.subscribe.is_none() => {
+            Err("Expecting 'subscribe' to be present".into())
+        }
+        CallType::Message if call.message.is_none() => {
+            Err("Expecting 'message' to be present".into())
+        }
+        CallType::Update => {
+            let Some(update) = &call.update else {
+                return Err("Expecting 'update' to be present".into());
+            };
+            let status = &update.status;
+            let Some(uuid) = &status.uuid else {
+                return Err("Expecting 'uuid' to be present".into());
+            };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(uuid)
+                .unwrap_or_default();
+            if bytes.len() != 16 {
+                return Err(format!("Not a valid UUID: '{uuid}' is not 16 base64 bytes"));
+            }
+            if let Some(id) = &status.executor_id
+                && id != executor_id
+            {
+                return Err(format!(
+                    "ExecutorID in Call: {executor_id} does not match ExecutorID in TaskStatus: {id}"
+                ));
+            }
+            // An unset source reads as the proto default, SOURCE_MASTER.
+            if status.source.as_deref() != Some(source::EXECUTOR) {
+                return Err(format!(
+                    "Received Call from executor {executor_id} of framework {framework_id} with invalid source, expecting 'SOURCE_EXECUTOR'"
+                ));
+            }
+            if status.state == TaskState::Staging {
+                return Err(format!(
+                    "Received TASK_STAGING from executor {executor_id} of framework {framework_id} which is not allowed"
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+static NEXT_STREAM: AtomicU64 = AtomicU64::new(1);
+
+/// SUBSCRIBE, as Mesos's `Slave::subscribe`: an executor that is being shut down (or whose
+/// framework is) gets SHUTDOWN and the stream closes; otherwise it is RUNNING on this stream,
+/// gets SUBSCRIBED and then a LAUNCH for every task queued for it.
+fn subscribe(agent: &Arc<AgentShared>, key: &ExecutorKey, subscribe: Subscribe) -> Response {
+    let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
+    let id = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
+    let stream = EventStream { id, tx };
+    let mut lost = vec![];
+    let mut shutdown_now = false;
+    let mut subscribed = false;
+    {
+        let mut core = agent.core();
+        let agent_id = core.agent_id.clone();
+        let framework_gone = core.shut_down.contains(&key.0);
+        let mut framework_info = core.frameworks.get(&key.0).cloned();
+        let tasks_of_executor: Vec<(TaskId, TaskState)> = core
+            .tasks
+            .iter()
+            .filter(|(k, t)| k.0 == key.0 && t.executor.as_ref() == Some(&key.1))
+            .map(|(k, t)| (k.1.clone(), t.state))
+            .collect();
+        let queued_infos: Vec<_> = core
+            .executors
+            .get(key)
+            .map(|e| e.queued.clone())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|t| core.tasks.get(&(key.0.clone(), t.clone())))
+            .map(|t| t.info.clone())
+            .collect();
+        let Some(executor) = core.executors.get_mut(key) else {
+            stream.send(&Event::shutdown());
+            return stream_response(agent, key, id, rx);
+        };
+        if framework_gone
+            || agent.stopped.is_cancelled()
+            || matches!(
+                executor.state,
+                ExecutorState::Terminating | ExecutorState::Terminated
+            )
+        {
+            tracing::warn!(
+                "shutting down executor {} of {}: it is not wanted any more",
+                key.1,
+                key.0
+            );
+            stream.send(&Event::shutdown());
+            return stream_response(agent, key, id, rx);
+        }
+        if executor.stream.is_some() {
+            tracing::warn!("closing the earlier connection of executor {}", key.1);
+        }
+        executor.state = ExecutorState::Running;
+        // Tasks the executor never heard of although they left the queue: the agent restarted
+        // between sending and the executor receiving them (Mesos drops them likewise).
+        let known: BTreeSet<&TaskId> = subscribe
+            .unacknowledged_tasks
+            .iter()
+            .map(|t| &t.task_id)
+            .collect();
+        for (task_id, state) in &tasks_of_executor {
+            if *state == TaskState::Staging
+                && !executor.queued.contains(task_id)
+                && !known.contains(task_id)
+            {
+                lost.push(task_id.clone());
+            }
+        }
+        if !executor.ever_sent_task && executor.queued.is_empty() {
+            // Every task it was started for was killed before it subscribed (MESOS-8411).
+            shutdown_now = true;
+            executor.stream = Some(stream);
+        } else {
+            if let Some(info) = framework_info.as_mut() {
+                info.id = Some(key.0.clone());
+            }
+            let (ip, port) = agent.advertised();
+            let _ = ip;
+            let subscribed_event = Event::subscribed(Subscribed {
+                executor_info: executor.info.clone(),
+                framework_info: framework_info.expect("the framework is known (checked)"),
+                agent_info: AgentInfo {
+                    hostname: agent.config.address.hostname.clone(),
+                    port,
+                    resources: agent.config.resources.clone().into_vec(),
+                    attributes: agent.config.attributes.clone(),
+                    id: agent_id,
+                },
+                container_id: Some(executor.container_id.clone()),
+            });
+            stream.send(&subscribed_event);
+            for task in queued_infos {
+                stream.send(&Event::launch(task));
+                executor.ever_sent_task = true;
+            }
+            executor.queued.clear();
+            executor.stream = Some(stream);
+            subscribed = true;
+        }
+    }
+    tracing::info!("executor {} of framework {} subscribed", key.1, key.0);
+    if subscribed {
+        for update in subscribe.unacknowledged_updates {
+            agent.executor_update(key, update.status);
+        }
+    }
+    let partition_aware =
+        agent.core().frameworks.get(&key.0).is_some_and(|f| {
+            f.has_capability(crate::mesos::framework::capability::PARTITION_AWARE)
+        });
+    for task_id in lost {
+        let state = if partition_aware {
+            TaskState::Dropped
+        } else {
+            TaskState::Lost
+        };
+        let mut status = TaskStatus::new(task_id.clone(), state);
+        status.source = Some(source::AGENT.into());
+        status.reason = Some(crate::mesos::task::reason::AGENT_RESTARTED.into());
+        status.message = Some("Task launched during agent restart".into());
+        agent.send_update(&(key.0.clone(), task_id), status);
+    }
+    if shutdown_now {
+        agent.shutdown_executor(key);
+    } else {
+        spawn_heartbeats(Arc::downgrade(agent), key.clone(), id);
+    }
+    stream_response(agent, key, id, rx)
+}
+
+/// HEARTBEAT events while the stream is the executor's current one.
+fn spawn_heartbeats(agent: Weak<AgentShared>, key: ExecutorKey, id: u64) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(HEARTBEAT_INTERVAL).await;
+            let Some(agent) = agent.upgrade() else { return };
+            let core = agent.core();
+            match core.executors.get(&key).and_then(|e| e.stream.as_ref()) {
+                Some(stream) if stream.id == id => stream.send(&Event::heartbeat()),
+                _ => return,
+            }
+        }
+    });
+}
+
+fn stream_response(
+    agent: &Arc<AgentShared>,
+    key: &ExecutorKey,
+    id: u64,
+    rx: mpsc::UnboundedReceiver<Bytes>,
+) -> Response {
+    let guard = StreamGuard {
+        agent: Arc::downgrade(agent),
+        key: key.clone(),
+        id,
+    };
+    let body = futures::stream::unfold((rx, guard), |(mut rx, guard)| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, Infallible>(chunk), (rx, guard)))
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// Lives as long as the response stream: when the executor disconnects, the agent stops
+/// writing to it (the executor stays RUNNING and may subscribe again, as in Mesos).
+struct StreamGuard {
+    agent: Weak<AgentShared>,
+    key: ExecutorKey,
+    id: u64,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        if let Some(agent) = self.agent.upgrade()
+            && let Some(executor) = agent.core().executors.get_mut(&self.key)
+            && executor.stream.as_ref().is_some_and(|s| s.id == self.id)
+        {
+            tracing::info!("executor {} of {} disconnected", self.key.1, self.key.0);
+            executor.stream = None;
+        }
+    }
+}
+
+impl AgentShared {
+    /// An executor's UPDATE (or one it resends when subscribing again): queued with the
+    /// status update manager like the agent's own updates, under the executor's uuid, then
+    /// ACKNOWLEDGED to the executor, as Mesos's agent does once the update is in its manager
+    /// (not when the framework acknowledges). A repeat of an update already taken (same uuid),
+    /// or one for a task that already ended, is acknowledged and dropped.
+    pub(super) fn executor_update(&self, key: &ExecutorKey, mut status: TaskStatus) {
+        let task_key: TaskKey = (key.0.clone(), status.task_id.clone());
+        let uuid = status.uuid.clone().unwrap_or_default();
+        let fresh = {
+            let core = self.core();
+            let seen = |statuses: &[TaskStatus]| {
+                statuses
+                    .iter()
+                    .any(|s| s.uuid.as_deref() == Some(uuid.as_str()))
+            };
+            let fresh = match core.tasks.get(&task_key) {
+                Some(t) => !seen(&t.statuses) && !t.state.is_terminal(),
+                None => !core
+                    .completed
+                    .iter()
+                    .any(|t| t.framework_id == key.0 && t.info.task_id == status.task_id),
+            };
+            if let Some(executor) = core.executors.get(key) {
+                status.executor_id = Some(key.1.clone());
+                status.source = Some(source::EXECUTOR.into());
+                if status.container_status.is_none() {
+                    let (ip, _) = self.advertised();
+                    status.container_status = Some(ContainerStatus {
+                        container_id: Some(executor.container_id.clone()),
+                        executor_pid: executor.pid,
+                        network_infos: vec![json!({"ip_addresses": [{"ip_address": ip}]})],
+                    });
+                }
+            }
+            fresh
+        };
+        let task_id = status.task_id.clone();
+        if fresh {
+            self.send_update(&task_key, status);
+        } else {
+            tracing::debug!("dropping repeated update {uuid} for task {task_id}");
+        }
+        let core = self.core();
+        if let Some(stream) = core.executors.get(key).and_then(|e| e.stream.as_ref()) {
+            stream.send(&Event::acknowledged(task_id, uuid));
+        }
+    }
+}

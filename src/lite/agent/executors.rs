@@ -1,0 +1,604 @@
+//! Custom executors (`TaskInfo.executor`), run as Mesos's agent runs them (`src/slave/slave.cpp`):
+//! one per (framework, executor id); launched in its sandbox
+//! `<work_dir>/slaves/<agent>/frameworks/<fw>/executors/<eid>/runs/<container>` with the
+//! environment of Mesos's `executorEnvironment`, in its own process group; its tasks wait until
+//! it subscribes on `/api/v1/executor` (then LAUNCH), and are killed through it (KILL). An
+//! executor that does not subscribe within `--executor_registration_timeout` is killed; one
+//! that ends leaves its unfinished tasks TASK_FAILED; SHUTDOWN gives it its grace period before
+//! the agent kills it. The HTTP side is `executor_api.rs`.
+
+use super::executor::{kill_group, signal_name};
+use super::updates::complete_task;
+use super::{
+    AgentShared, CustomExecutor, ExecutorKey, ExecutorState, RunningTask, TaskKey, Termination,
+};
+use crate::flags::format_duration;
+use crate::lite::protocol::{
+    EXECUTOR_MESSAGE_PATH, EXITED_EXECUTOR_PATH, ExecutorToFramework, ExitedExecutor, RunTask,
+};
+use crate::mesos::executor::Event;
+use crate::mesos::framework::capability;
+use crate::mesos::ids::{ContainerId, FrameworkId, TaskId};
+use crate::mesos::task::{KillPolicy, TaskState, TaskStatus, reason, source};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Mesos keeps this many completed executors per framework (`max_completed_executors_per_framework`).
+const MAX_COMPLETED_EXECUTORS: usize = 150;
+
+/// An update the agent itself produces for a task of a custom executor.
+fn agent_status(task_id: &TaskId, state: TaskState, why: &str, message: &str) -> TaskStatus {
+    let mut s = TaskStatus::new(task_id.clone(), state);
+    s.source = Some(source::AGENT.into());
+    s.reason = Some(why.into());
+    s.message = Some(message.into());
+    s
+}
+
+impl AgentShared {
+    /// A task for a custom executor: handed to the running executor (LAUNCH), queued for one
+    /// that has not subscribed yet, or the executor is launched first.
+    pub(super) fn run_executor_task(self: &Arc<Self>, run: RunTask) {
+        let info = run
+            .task
+            .executor
+            .clone()
+            .expect("only executor tasks come here");
+        let key: TaskKey = (run.framework_id.clone(), run.task.task_id.clone());
+        let executor_key: ExecutorKey = (run.framework_id.clone(), info.executor_id.clone());
+        let mut launch_now = false;
+        let mut refused: Option<TaskStatus> = None;
+        let mut start: Option<(ContainerId, mpsc::UnboundedReceiver<()>)> = None;
+        {
+            let mut core = self.core();
+            if core.tasks.contains_key(&key) {
+                tracing::warn!(
+                    "task {} of {} is already here; ignoring the duplicate",
+                    key.1,
+                    key.0
+                );
+                return;
+            }
+            core.frameworks
+                .insert(run.framework_id.clone(), run.framework_info.clone());
+            core.shut_down.remove(&run.framework_id);
+            let executor = match core.executors.get_mut(&executor_key) {
+                Some(executor) => executor,
+                None => {
+                    let container_id = ContainerId::new(uuid::Uuid::new_v4().to_string());
+                    let (destroy, destroy_rx) = mpsc::unbounded_channel();
+                    let sandbox = self
+                        .config
+                        .work_dir
+                        .join("slaves")
+                        .join(&run.task.agent_id.value)
+                        .join("frameworks")
+                        .join(&run.framework_id.value)
+                        .join("executors")
+                        .join(&info.executor_id.value)
+                        .join("runs")
+                        .join(&container_id.value);
+                    start = Some((container_id.clone(), destroy_rx));
+                    core.executors
+                        .entry(executor_key.clone())
+                        .or_insert(CustomExecutor {
+                            framework_id: run.framework_id.clone(),
+                            info: info.clone(),
+                            container_id,
+                            sandbox,
+                            state: ExecutorState::Registering,
+                            pid: None,
+                            stream: None,
+                            queued: vec![],
+                            ever_sent_task: false,
+                            pending_termination: None,
+                            destroy,
+                        })
+                }
+            };
+            match executor.state {
+                ExecutorState::Registering => executor.queued.push(key.1.clone()),
+                ExecutorState::Running => launch_now = true,
+                ExecutorState::Terminating | ExecutorState::Terminated => {
+                    // As Mesos's `Slave::__run`: too late for this executor.
+                    let partition_aware = run
+                        .framework_info
+                        .has_capability(capability::PARTITION_AWARE);
+                    let state = if partition_aware {
+                        TaskState::Dropped
+                    } else {
+                        TaskState::Lost
+                    };
+                    refused = Some(agent_status(
+                        &key.1,
+                        state,
+                        reason::EXECUTOR_TERMINATED,
+                        "Executor terminating",
+                    ));
+                }
+            }
+            let (container_id, sandbox) = (executor.container_id.clone(), executor.sandbox.clone());
+            let (kill, _) = mpsc::unbounded_channel();
+            core.tasks.insert(
+                key.clone(),
+                RunningTask {
+                    framework_id: run.framework_id.clone(),
+                    info: run.task.clone(),
+                    state: TaskState::Staging,
+                    statuses: vec![],
+                    container_id,
+                    sandbox,
+                    pid: None,
+                    container: None,
+                    kill,
+                    executor: Some(info.executor_id.clone()),
+                },
+            );
+            if launch_now {
+                let executor = core.executors.get_mut(&executor_key).expect("present");
+                executor.ever_sent_task = true;
+                if let Some(stream) = &executor.stream {
+                    stream.send(&Event::launch(run.task.clone()));
+                }
+            }
+        }
+        if let Some(status) = refused {
+            self.send_update(&key, status);
+        }
+        if let Some((container_id, destroy_rx)) = start {
+            let agent = self.clone();
+            tokio::spawn(
+                async move { supervise(agent, executor_key, container_id, destroy_rx).await },
+            );
+        }
+    }
+
+    /// A KILL for a task of a custom executor: a queued task ends here (TASK_KILLED, as
+    /// Mesos's agent does), a launched one gets a KILL event to its executor. False when the
+    /// task is not a custom executor's.
+    pub(super) fn kill_executor_task(&self, key: &TaskKey, policy: Option<KillPolicy>) -> bool {
+        let killed_here = {
+            let mut core = self.core();
+            let Some(executor_id) = core.tasks.get(key).and_then(|t| t.executor.clone()) else {
+                return false;
+            };
+            if core.tasks[key].state.is_terminal() {
+                return true;
+            }
+            let Some(executor) = core.executors.get_mut(&(key.0.clone(), executor_id)) else {
+                return true;
+            };
+            if let Some(at) = executor.queued.iter().position(|t| t == &key.1) {
+                executor.queued.remove(at);
+                true
+            } else {
+                match (executor.state, &executor.stream) {
+                    (ExecutorState::Running, Some(stream)) => {
+                        stream.send(&Event::kill(key.1.clone(), policy));
+                    }
+                    (state, _) => {
+                        tracing::warn!("ignoring kill of task {}: its executor is {state:?}", key.1)
+                    }
+                }
+                false
+            }
+        };
+        if killed_here {
+            self.send_update(
+                key,
+                agent_status(
+                    &key.1,
+                    TaskState::Killed,
+                    reason::TASK_KILLED_DURING_LAUNCH,
+                    "Killed before delivery to the executor",
+                ),
+            );
+        }
+        true
+    }
+
+    /// Sends SHUTDOWN to a running or registering executor; it is killed after its grace
+    /// period (`ExecutorInfo.shutdown_grace_period`, else `--executor_shutdown_grace_period`).
+    pub(super) fn shutdown_executor(self: &Arc<Self>, key: &ExecutorKey) {
+        let mut core = self.core();
+        let Some(executor) = core.executors.get_mut(key) else {
+            return;
+        };
+        if !matches!(
+            executor.state,
+            ExecutorState::Registering | ExecutorState::Running
+        ) {
+            return;
+        }
+        tracing::info!("shutting down executor {} of framework {}", key.1, key.0);
+        executor.state = ExecutorState::Terminating;
+        if let Some(stream) = &executor.stream {
+            stream.send(&Event::shutdown());
+        }
+        let grace = self.executor_grace(executor);
+        let destroy = executor.destroy.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            // Ignored if the executor has ended by then (its receiver is gone).
+            let _ = destroy.send(());
+        });
+    }
+
+    pub(super) fn shutdown_framework_executors(self: &Arc<Self>, framework_id: &FrameworkId) {
+        let keys: Vec<ExecutorKey> = self
+            .core()
+            .executors
+            .keys()
+            .filter(|k| &k.0 == framework_id)
+            .cloned()
+            .collect();
+        for key in keys {
+            self.shutdown_executor(&key);
+        }
+    }
+
+    fn executor_grace(&self, executor: &CustomExecutor) -> Duration {
+        executor
+            .info
+            .shutdown_grace_period
+            .as_ref()
+            .map(|g| Duration::from_nanos(g.nanoseconds.max(0) as u64))
+            .unwrap_or(self.config.executor_shutdown_grace_period)
+    }
+
+    /// A scheduler's message for an executor: delivered only to a subscribed executor, as in
+    /// Mesos (no queueing, no guarantee).
+    pub(super) fn framework_message(&self, key: &ExecutorKey, data: String) {
+        let core = self.core();
+        match core.executors.get(key) {
+            Some(e) if e.state == ExecutorState::Running && e.stream.is_some() => {
+                e.stream
+                    .as_ref()
+                    .expect("checked")
+                    .send(&Event::message(data));
+            }
+            Some(e) => tracing::warn!(
+                "dropping message for executor {} of {}: it is {:?}",
+                key.1,
+                key.0,
+                e.state
+            ),
+            None => tracing::warn!(
+                "dropping message for executor {} of {}: no such executor here",
+                key.1,
+                key.0
+            ),
+        }
+    }
+
+    /// An executor's MESSAGE call: relayed to the master for its scheduler (best effort).
+    pub(super) fn executor_message(self: &Arc<Self>, key: &ExecutorKey, data: String) {
+        let Some(agent_id) = self.core().agent_id.clone() else {
+            return;
+        };
+        if self.core().shut_down.contains(&key.0) {
+            tracing::warn!(
+                "ignoring message from executor {}: framework is terminating",
+                key.1
+            );
+            return;
+        }
+        let message = ExecutorToFramework {
+            agent_id,
+            framework_id: key.0.clone(),
+            executor_id: key.1.clone(),
+            data,
+        };
+        self.post_to_master(EXECUTOR_MESSAGE_PATH, serde_json::to_value(message));
+    }
+
+    fn post_to_master(
+        self: &Arc<Self>,
+        path: &'static str,
+        body: serde_json::Result<serde_json::Value>,
+    ) {
+        let Ok(body) = body else {
+            return;
+        };
+        let agent = self.clone();
+        tokio::spawn(async move {
+            let request = agent
+                .http
+                .post(format!("{}{path}", agent.master_url()))
+                .json(&body)
+                .send();
+            let sent = agent
+                .faults
+                .send(&agent.stopped, request)
+                .await
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            if let Err(e) = sent {
+                tracing::debug!("{path} not delivered to the master: {e}");
+            }
+        });
+    }
+
+    /// The executor's process ended (or never started): its unfinished tasks end as Mesos's
+    /// `executorTerminated` ends them and the master forgets the executor.
+    fn executor_terminated(
+        self: &Arc<Self>,
+        key: &ExecutorKey,
+        container_id: &ContainerId,
+        status: i32,
+        how: &str,
+    ) {
+        let (updates, agent_id) = {
+            let mut core = self.core();
+            if core
+                .executors
+                .get(key)
+                .is_none_or(|e| &e.container_id != container_id)
+            {
+                return;
+            }
+            let mut executor = core.executors.remove(key).expect("checked");
+            executor.state = ExecutorState::Terminated;
+            executor.stream = None; // closes the SUBSCRIBE stream
+            tracing::info!("executor {} of framework {} {how}", key.1, key.0);
+            let unfinished: Vec<TaskKey> = core
+                .tasks
+                .iter()
+                .filter(|(k, t)| {
+                    k.0 == key.0 && t.executor.as_ref() == Some(&key.1) && !t.state.is_terminal()
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            let mut updates = vec![];
+            if core.shut_down.contains(&key.0) {
+                // Nobody acknowledges updates of a framework that is gone: its tasks complete
+                // with the executor (Mesos keeps them as the executor's terminated tasks).
+                for task in &unfinished {
+                    complete_task(&mut core, task);
+                }
+            } else {
+                let termination = executor.pending_termination.clone().unwrap_or(Termination {
+                    state: TaskState::Failed,
+                    reason: reason::EXECUTOR_TERMINATED,
+                    message: "Executor terminated".into(),
+                });
+                for task in unfinished {
+                    let status = agent_status(
+                        &task.1,
+                        termination.state,
+                        termination.reason,
+                        &termination.message,
+                    );
+                    updates.push((task, status));
+                }
+            }
+            core.completed_executors.push_back(executor);
+            let of_framework = core
+                .completed_executors
+                .iter()
+                .filter(|e| e.framework_id == key.0)
+                .count();
+            if of_framework > MAX_COMPLETED_EXECUTORS
+                && let Some(oldest) = core
+                    .completed_executors
+                    .iter()
+                    .position(|e| e.framework_id == key.0)
+            {
+                core.completed_executors.remove(oldest);
+            }
+            (updates, core.agent_id.clone())
+        };
+        for (task, status) in updates {
+            self.send_update(&task, status);
+        }
+        if let Some(agent_id) = agent_id
+            && !self.stopped.is_cancelled()
+        {
+            let exited = ExitedExecutor {
+                agent_id,
+                framework_id: key.0.clone(),
+                executor_id: key.1.clone(),
+                status,
+            };
+            self.post_to_master(EXITED_EXECUTOR_PATH, serde_json::to_value(exited));
+        }
+    }
+}
+
+/// Runs one executor from launch to exit.
+async fn supervise(
+    agent: Arc<AgentShared>,
+    key: ExecutorKey,
+    container_id: ContainerId,
+    mut destroy: mpsc::UnboundedReceiver<()>,
+) {
+    let mut child = match prepare(&agent, &key).and_then(|mut cmd| {
+        cmd.spawn()
+            .map_err(|e| format!("Failed to launch the executor: {e}"))
+    }) {
+        Ok(child) => child,
+        Err(message) => {
+            tracing::warn!("executor {} of {}: {message}", key.1, key.0);
+            if let Some(e) = agent.core().executors.get_mut(&key) {
+                e.pending_termination = Some(Termination {
+                    state: TaskState::Failed,
+                    reason: reason::CONTAINER_LAUNCH_FAILED,
+                    message: format!("Failed to launch container: {message}"),
+                });
+            }
+            agent.executor_terminated(&key, &container_id, -1, "failed to launch");
+            return;
+        }
+    };
+    let pid = child.id();
+    {
+        let mut core = agent.core();
+        if let Some(e) = core.executors.get_mut(&key) {
+            e.pid = pid;
+        }
+        if agent.faults.current().paused {
+            kill_group(pid, libc::SIGSTOP);
+        }
+    }
+    let registration = tokio::time::sleep(agent.config.executor_registration_timeout);
+    tokio::pin!(registration);
+    let mut registration_pending = true;
+    let exit = loop {
+        tokio::select! {
+            exit = child.wait() => break exit,
+            Some(()) = destroy.recv() => {
+                tracing::info!("killing executor {} of framework {}", key.1, key.0);
+                kill_group(pid, libc::SIGKILL);
+            }
+            () = &mut registration, if registration_pending => {
+                registration_pending = false;
+                let mut core = agent.core();
+                if let Some(e) = core.executors.get_mut(&key)
+                    && e.state == ExecutorState::Registering
+                {
+                    let timeout = format_duration(agent.config.executor_registration_timeout);
+                    tracing::info!("executor {} of framework {} did not register within {timeout}", key.1, key.0);
+                    e.state = ExecutorState::Terminating;
+                    e.pending_termination = Some(Termination {
+                        state: TaskState::Failed,
+                        reason: reason::EXECUTOR_REGISTRATION_TIMEOUT,
+                        message: format!("Executor did not register within {timeout}"),
+                    });
+                    kill_group(pid, libc::SIGKILL);
+                }
+            }
+        }
+    };
+    // Whatever the executor started goes with it.
+    kill_group(pid, libc::SIGKILL);
+    let (status, how) = match exit {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => (s.into_raw(), format!("exited with status {code}")),
+            (None, Some(sig)) => (
+                s.into_raw(),
+                format!("terminated with signal {}", signal_name(sig)),
+            ),
+            _ => (s.into_raw(), "exited".to_string()),
+        },
+        Err(e) => (-1, format!("could not be waited for: {e}")),
+    };
+    agent.executor_terminated(&key, &container_id, status, &how);
+}
+
+/// The executor's command in its sandbox, with the environment Mesos's agent gives executors
+/// (`executorEnvironment` in `src/slave/slave.cpp`) and the command's own variables on top.
+fn prepare(agent: &Arc<AgentShared>, key: &ExecutorKey) -> Result<tokio::process::Command, String> {
+    let core = agent.core();
+    let executor = core
+        .executors
+        .get(key)
+        .ok_or("the executor was removed before it started")?;
+    if executor.info.is_docker() {
+        return Err("executors in Docker containers are not supported by mmrun's agent yet".into());
+    }
+    let command = executor
+        .info
+        .command
+        .clone()
+        .ok_or("the executor has no command")?;
+    let sandbox: PathBuf = executor.sandbox.clone();
+    std::fs::create_dir_all(&sandbox)
+        .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
+    let stdout = std::fs::File::create(sandbox.join("stdout"))
+        .map_err(|e| format!("Failed to create stdout: {e}"))?;
+    let stderr = std::fs::File::create(sandbox.join("stderr"))
+        .map_err(|e| format!("Failed to create stderr: {e}"))?;
+    let value = command.value.clone().unwrap_or_default();
+    let mut cmd = if command.shell {
+        let mut c = std::process::Command::new("/bin/sh");
+        c.arg("-c").arg(&value);
+        c
+    } else {
+        let mut c = std::process::Command::new(&value);
+        if let Some((argv0, rest)) = command.arguments.split_first() {
+            std::os::unix::process::CommandExt::arg0(&mut c, argv0).args(rest);
+        }
+        c
+    };
+    let (ip, port) = agent.advertised();
+    let checkpoint = core.frameworks.get(&key.0).is_some_and(|f| f.checkpoint);
+    let sandbox_text = sandbox.display().to_string();
+    let agent_id = core
+        .tasks
+        .values()
+        .find(|t| t.framework_id == key.0 && t.executor.as_ref() == Some(&key.1))
+        .map(|t| t.info.agent_id.value.clone())
+        .or_else(|| core.agent_id.as_ref().map(|a| a.value.clone()))
+        .unwrap_or_default();
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.current_dir(&sandbox)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .env("LIBPROCESS_IP", &ip)
+        .env("LIBPROCESS_PORT", "0")
+        .env("MESOS_FRAMEWORK_ID", &key.0.value)
+        .env("MESOS_EXECUTOR_ID", &key.1.value)
+        .env("MESOS_DIRECTORY", &sandbox_text)
+        .env("MESOS_SANDBOX", &sandbox_text)
+        .env("MESOS_SLAVE_ID", &agent_id)
+        .env("MESOS_SLAVE_PID", agent.pid())
+        .env("MESOS_AGENT_ENDPOINT", format!("{ip}:{port}"))
+        .env("MESOS_CHECKPOINT", if checkpoint { "1" } else { "0" })
+        .env("MESOS_HTTP_COMMAND_EXECUTOR", "0")
+        .env(
+            "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+            format_duration(agent.executor_grace(executor)),
+        );
+    if checkpoint {
+        cmd.env(
+            "MESOS_RECOVERY_TIMEOUT",
+            format_duration(agent.config.recovery_timeout),
+        )
+        .env(
+            "MESOS_SUBSCRIPTION_BACKOFF_MAX",
+            format_duration(agent.config.executor_reregistration_timeout),
+        );
+    }
+    for var in command.environment.iter().flat_map(|e| &e.variables) {
+        cmd.env(&var.name, &var.value);
+    }
+    let mut cmd = tokio::process::Command::from(cmd);
+    cmd.kill_on_drop(true);
+    Ok(cmd)
+}
+
+/// Graceful agent stop: every executor gets SHUTDOWN and its grace period, then is killed.
+/// Returns once all have ended (or a little after the longest grace period).
+pub async fn shutdown_all(agent: &Arc<AgentShared>) {
+    let (keys, longest) = {
+        let core = agent.core();
+        let longest = core
+            .executors
+            .values()
+            .map(|e| agent.executor_grace(e))
+            .max()
+            .unwrap_or_default();
+        (core.executors.keys().cloned().collect::<Vec<_>>(), longest)
+    };
+    if keys.is_empty() {
+        return;
+    }
+    for key in &keys {
+        agent.shutdown_executor(key);
+    }
+    let deadline = tokio::time::Instant::now() + longest + Duration::from_secs(2);
+    while tokio::time::Instant::now() < deadline && !agent.core().executors.is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// SIGKILLs every executor's process group at once (crash, drop).
+pub fn kill_all_now(agent: &AgentShared) {
+    for executor in agent.core().executors.values() {
+        kill_group(executor.pid, libc::SIGKILL);
+    }
+}
