@@ -3,6 +3,7 @@
 mod backend;
 mod clean;
 mod clusters;
+mod example_executor;
 mod example_framework;
 mod image;
 mod node;
@@ -48,6 +49,10 @@ enum Command {
     /// A small v1 framework for framework containers: launches tasks, reports, stays subscribed.
     #[command(hide = true)]
     ExampleFramework(example_framework::ExampleFrameworkArgs),
+    /// A small v1 custom executor (JSON): runs each task's `data` as a shell command, echoes
+    /// framework messages back prefixed "echo:", exits on SHUTDOWN. Started by an agent.
+    #[command(hide = true)]
+    ExampleExecutor,
     /// Print the script API reference (docs/script-api.md), generated from the engine.
     #[command(hide = true)]
     ScriptApi,
@@ -102,6 +107,7 @@ pub fn main() -> i32 {
             Command::Clean(args) => clean::run(args).await,
             Command::Ps => clusters::ps().await,
             Command::ExampleFramework(args) => example_framework::run(args).await,
+            Command::ExampleExecutor => example_executor::run().await,
             Command::Down(args) => clusters::down(args).await,
             Command::Image { action } => image::run(action).await,
             Command::ScriptApi => unreachable!("handled before the runtime starts"),

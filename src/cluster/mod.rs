@@ -147,6 +147,15 @@ pub trait ClusterHandle: Send + Sync {
     fn how_to_reach(&self) -> Option<String> {
         None
     }
+    /// The shell command that starts mmrun's example executor (`mmrun example-executor`) on
+    /// this cluster's agents, for a task's `executor.cmd`. In-process agents run it from the
+    /// binary running now.
+    fn example_executor_command(&self) -> String {
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "mmrun".into());
+        format!("'{}' example-executor", exe.replace('\'', r"'\''"))
+    }
     /// The "not here" error for an operation this backend lacks.
     fn unsupported(&self, what: &'static str) -> BackendError {
         BackendError::Unsupported {

@@ -9,17 +9,18 @@
 
 mod task;
 
-pub use task::{Claim, TaskNetwork, TaskRecord, TaskRequest};
+pub use task::{Claim, ExecutorRequest, TaskNetwork, TaskRecord, TaskRequest};
 
 use crate::client::{ClientError, Subscription, subscribe};
 use crate::mesos::framework::{Capability, FrameworkInfo};
-use crate::mesos::ids::{AgentId, FrameworkId, OfferId, TaskId};
+use crate::mesos::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 use crate::mesos::resources::Resources;
 use crate::mesos::scheduler::{
-    Accept, Acknowledge, Call, CallType, Decline, Event, EventType, Filters, Kill, Launch, Offer,
-    Operation, Roles,
+    Accept, Acknowledge, Call, CallType, Decline, Event, EventType, Filters, FrameworkMessage,
+    Kill, Launch, Offer, Operation, Roles,
 };
 use crate::mesos::task::TaskState;
+use base64::Engine;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -88,6 +89,19 @@ struct State {
     ended: Option<String>,
     torn_down: bool,
     lost_agents: Vec<AgentId>,
+    /// The custom executor of each task that has one.
+    executors: BTreeMap<TaskId, String>,
+    /// MESSAGE events from this framework's executors, in arrival order.
+    messages: Vec<ExecutorMessage>,
+}
+
+/// A message one of the framework's executors sent it (`data` decoded from base64; invalid
+/// UTF-8 is replaced).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecutorMessage {
+    pub executor_id: ExecutorId,
+    pub agent_id: AgentId,
+    pub data: String,
 }
 
 struct Shared {
@@ -167,6 +181,9 @@ impl Framework {
                         statuses: vec![],
                     },
                 );
+                if let Some(executor) = &request.executor {
+                    state.executors.insert(id.clone(), executor.id.clone());
+                }
                 state.pending.push((id, request));
             }
         }
@@ -205,6 +222,99 @@ impl Framework {
             });
         }
         Ok(())
+    }
+
+    /// Sends `data` to a custom executor (a MESSAGE call): `target` is a task name (its
+    /// executor, on its agent) or an executor id (on the agent of its latest task).
+    pub fn message(&self, target: &str, data: &str) -> Result<(), String> {
+        let (executor_id, agent_id) = {
+            let state = self.shared.state();
+            let mut by_name: Vec<&TaskRecord> =
+                state.tasks.values().filter(|t| t.name == target).collect();
+            by_name.sort_by_key(|t| t.id.value.clone());
+            let executor_of = |t: &TaskRecord| {
+                state
+                    .executors
+                    .get(&t.id)
+                    .map(|e| (ExecutorId::new(e.clone()), t.agent_id.clone()))
+            };
+            let found = match by_name.last() {
+                Some(task) => executor_of(task).ok_or_else(|| {
+                    format!(
+                        "task '{target}' of framework '{}' has no executor of its own (give it one with executor: #{{ id, cmd }})",
+                        self.name()
+                    )
+                })?,
+                None => {
+                    let mut tasks: Vec<&TaskRecord> = state
+                        .tasks
+                        .values()
+                        .filter(|t| state.executors.get(&t.id).is_some_and(|e| e == target))
+                        .collect();
+                    tasks.sort_by_key(|t| t.id.value.clone());
+                    let task = tasks.last().ok_or_else(|| {
+                        format!(
+                            "framework '{}' has no task or executor named '{target}'",
+                            self.name()
+                        )
+                    })?;
+                    executor_of(task).expect("filtered on it")
+                }
+            };
+            let (executor_id, agent_id) = found;
+            let agent_id = agent_id.ok_or_else(|| {
+                format!("the executor of '{target}' is not launched yet (no agent); await its task first")
+            })?;
+            (executor_id, agent_id)
+        };
+        let _ = self.shared.calls.send(Call {
+            message: Some(FrameworkMessage {
+                agent_id,
+                executor_id,
+                data: base64::engine::general_purpose::STANDARD.encode(data),
+            }),
+            ..Call::new(CallType::Message, None)
+        });
+        Ok(())
+    }
+
+    /// Messages the framework's executors sent it so far.
+    pub fn messages(&self) -> Vec<ExecutorMessage> {
+        self.shared.state().messages.clone()
+    }
+
+    /// Waits until at least `count` executor messages have arrived; returns them all.
+    pub async fn await_messages(
+        &self,
+        count: usize,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<ExecutorMessage>, AwaitError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            let messages = self.messages();
+            if messages.len() >= count {
+                return Ok(messages);
+            }
+            if let Some(why) = self.ended() {
+                return Err(AwaitError::WrongTerminalState(format!(
+                    "framework '{}' ended ({why}) after {} of {count} executor messages",
+                    self.name(),
+                    messages.len()
+                )));
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(AwaitError::Timeout(format!(
+                        "timed out after {timeout:?} waiting for {count} executor message(s); {} arrived",
+                        messages.len()
+                    )));
+                }
+                _ = cancel.cancelled() => return Err(AwaitError::Cancelled),
+            }
+        }
     }
 
     /// Sends TEARDOWN: the master kills every task and removes the framework.
@@ -366,6 +476,19 @@ async fn handle_event(shared: &Arc<Shared>, sub: &Subscription, event: Event) {
                     task.statuses.push(status);
                 }
             }
+            shared.changed.notify_waiters();
+        }
+        EventType::Message => {
+            let Some(message) = event.message else { return };
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(&message.data)
+                .map(|d| String::from_utf8_lossy(&d).into_owned())
+                .unwrap_or(message.data);
+            shared.state().messages.push(ExecutorMessage {
+                executor_id: message.executor_id,
+                agent_id: message.agent_id,
+                data,
+            });
             shared.changed.notify_waiters();
         }
         EventType::Failure => {

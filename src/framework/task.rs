@@ -1,5 +1,6 @@
 //! What a scenario asks to run, and what became of it.
 
+use crate::mesos::executor::ExecutorInfo;
 use crate::mesos::ids::{AgentId, TaskId};
 use crate::mesos::resources::{Resource, Resources};
 use crate::mesos::scheduler::Offer;
@@ -7,6 +8,7 @@ use crate::mesos::task::{
     CommandInfo, Environment, EnvironmentVariable, TaskInfo, TaskState, TaskStatus,
 };
 use crate::mesos::values::Ranges;
+use base64::Engine;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -27,6 +29,41 @@ pub struct TaskRequest {
     /// Container ports to publish (BRIDGE and USER networks), each on a host port taken from
     /// the offer's `ports`.
     pub ports: Vec<u16>,
+    /// Run by this custom executor instead of as a command task: the task's `cmd` then travels
+    /// in `TaskInfo.data` (base64), for the executor to interpret (Mesos forbids a task with
+    /// both a command and an executor).
+    pub executor: Option<ExecutorRequest>,
+}
+
+/// A custom executor for a task (`ExecutorInfo` of type CUSTOM). Every task naming the same
+/// executor id on an agent must describe it identically, as Mesos requires.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExecutorRequest {
+    pub id: String,
+    /// The executor's shell command.
+    pub cmd: String,
+    /// `CommandInfo.uris` as JSON objects (`value`, `executable`, `extract`, `output_file`),
+    /// fetched into the executor's sandbox before it starts.
+    pub uris: Vec<serde_json::Value>,
+    /// A Docker image to run the executor in (`ExecutorInfo.container`, type DOCKER).
+    pub docker: Option<String>,
+}
+
+impl ExecutorRequest {
+    pub fn to_executor_info(&self) -> ExecutorInfo {
+        // Built from JSON so `uris` takes whatever shape `CommandInfo` gives them.
+        let command: CommandInfo = serde_json::from_value(json!({
+            "value": self.cmd, "shell": true, "uris": self.uris,
+        }))
+        .expect("a shell command with URI objects is a valid CommandInfo");
+        let mut info = ExecutorInfo::custom(self.id.clone(), command);
+        info.name = Some(format!("mmrun executor {}", self.id));
+        info.container = self
+            .docker
+            .as_ref()
+            .map(|image| json!({"type": "DOCKER", "docker": {"image": image, "network": "HOST"}}));
+        info
+    }
 }
 
 /// A Docker task's network, `ContainerInfo.docker.network`.
@@ -121,6 +158,22 @@ impl TaskRequest {
                 })
                 .collect(),
         });
+        if let Some(executor) = &self.executor {
+            return TaskInfo {
+                name: self.name.clone(),
+                task_id: id,
+                agent_id: offer.agent_id.clone(),
+                resources: claim.resources.clone().into_vec(),
+                executor: Some(executor.to_executor_info()),
+                command: None,
+                container: None,
+                health_check: None,
+                kill_policy: None,
+                labels: None,
+                discovery: None,
+                data: Some(base64::engine::general_purpose::STANDARD.encode(&self.cmd)),
+            };
+        }
         TaskInfo {
             name: self.name.clone(),
             task_id: id,
@@ -229,6 +282,7 @@ mod tests {
             image: image.map(String::from),
             network,
             ports: ports.to_vec(),
+            executor: None,
         }
     }
 

@@ -241,6 +241,14 @@ impl DockerCluster {
 
 #[async_trait]
 impl ClusterHandle for DockerCluster {
+    /// Every node runs mmrun's node image, which carries the mmrun binary.
+    fn example_executor_command(&self) -> String {
+        format!(
+            "{} example-executor",
+            crate::docker::node_image::BINARY_PATH
+        )
+    }
+
     async fn start_master(&mut self) -> Result<String, BackendError> {
         if let Some(m) = &self.master {
             return Err(BackendError::Failed(format!(

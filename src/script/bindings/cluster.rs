@@ -67,6 +67,21 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         .with_params_info(["m: Master", "()"])
         .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks."])
         .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<()> { restart_master(&m.0) });
+    FuncRegistration::new("example_executor")
+        .with_params_info(["c: Cluster", "string"])
+        .with_comments(["/// The shell command that runs mmrun's own example executor on this cluster's agents, for a\n/// task's `executor: #{ id, cmd: c.example_executor() }`. It runs each task's `cmd` with\n/// `sh -c` (TASK_RUNNING, then TASK_FINISHED or TASK_FAILED), ends it on a kill\n/// (TASK_KILLED), answers every framework message with `echo:<data>`, and exits on SHUTDOWN."])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<String> {
+            let ctx = c.0.clone();
+            ctx.scenario.block(async {
+                ctx.handle
+                    .lock()
+                    .await
+                    .as_ref()
+                    .map(|h| h.example_executor_command())
+                    .ok_or_else(|| "the cluster is gone".to_string())
+            })?
+            .map_err(Into::into)
+        });
     FuncRegistration::new("restart_master")
         .with_params_info(["c: Cluster", "()"])
         .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks."])

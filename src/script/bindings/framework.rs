@@ -1,6 +1,8 @@
 //! A framework's methods: `launch`, `kill`, `teardown`, `await_task`, `task`, `tasks`.
 
-use crate::framework::{AwaitError, Framework, TaskNetwork, TaskRecord, TaskRequest};
+use crate::framework::{
+    AwaitError, ExecutorRequest, Framework, TaskNetwork, TaskRecord, TaskRequest,
+};
 use crate::mesos::task::TaskState;
 use crate::script::context::{ClusterCtx, ScriptResult, script_error};
 use crate::script::values::Options;
@@ -22,7 +24,7 @@ pub fn register(engine: &mut Engine) {
     FuncRegistration::new("launch")
         .with_params_info(["fw: Framework", "tasks: map | array", "()"])
         .with_comments([
-            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables).\n/// Docker tasks (agents with the Docker containerizer): `docker` (an image that exists on the\n/// daemon, e.g. `busybox_image()`; `cmd` optional: the image's own command runs without it),\n/// `network` (\"HOST\" (default), \"BRIDGE\", \"USER\" or \"NONE\"), `network_name` (the\n/// network, for USER), `ports` (container ports to publish, for BRIDGE and USER: each gets a\n/// host port from the offer).",
+            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables).\n/// Docker tasks (agents with the Docker containerizer): `docker` (an image that exists on the\n/// daemon, e.g. `busybox_image()`; `cmd` optional: the image's own command runs without it),\n/// `network` (\"HOST\" (default), \"BRIDGE\", \"USER\" or \"NONE\"), `network_name` (the\n/// network, for USER), `ports` (container ports to publish, for BRIDGE and USER: each gets a\n/// host port from the offer).\n/// Custom executor: `executor: #{ id, cmd, uris, docker }` runs the task on that executor (one\n/// per id and agent, started by `cmd` with `sh -c` after fetching `uris`, each a string or\n/// `#{ value, executable, extract, output_file }`; `docker`: an image to run it in). The\n/// task's `cmd` then goes to the executor as the task's `data`; `c.example_executor()` is a\n/// ready executor that runs it with `sh -c`.",
         ])
         .register_into_engine(engine, |f: &mut FrameworkHandle, tasks: Dynamic| -> ScriptResult<()> {
             let requests = task_requests(&tasks, "launch")?;
@@ -86,12 +88,66 @@ pub fn register(engine: &mut Engine) {
                 .map(|t| Dynamic::from_map(task_map(&f.cluster, &f.framework, t)))
                 .collect()
         });
+    FuncRegistration::new("message")
+        .with_params_info(["fw: Framework", "target: string", "data: string", "()"])
+        .with_comments([
+            "/// Sends `data` to a custom executor (a framework MESSAGE): `target` is a task name (that\n/// task's executor) or an executor id. No delivery guarantee, as in Mesos: an executor that\n/// has not subscribed yet does not get it.",
+        ])
+        .register_into_engine(
+            engine,
+            |f: &mut FrameworkHandle, target: &str, data: &str| -> ScriptResult<()> {
+                f.framework.message(target, data).map_err(Into::into)
+            },
+        );
+    FuncRegistration::new("messages")
+        .with_params_info(["fw: Framework", "array"])
+        .with_comments([
+            "/// The messages this framework's executors sent it so far, oldest first, as maps\n/// `#{ executor, agent, data }` (`agent` is the agent's name).",
+        ])
+        .register_into_engine(engine, |f: &mut FrameworkHandle| -> Array {
+            messages_array(&f.cluster, &f.framework.messages())
+        });
+    FuncRegistration::new("await_messages")
+        .with_params_info(["fw: Framework", "count: int", "array"])
+        .with_comments([
+            "/// Waits (up to 30s) until at least `count` executor messages have arrived; returns them\n/// all, as `messages()` does.",
+        ])
+        .register_into_engine(
+            engine,
+            |f: &mut FrameworkHandle, count: i64| -> ScriptResult<Array> {
+                let count = usize::try_from(count)
+                    .map_err(|_| format!("await_messages: count must be >= 0, got {count}"))?;
+                let cancel = f.cluster.scenario.cancel.clone();
+                match f
+                    .cluster
+                    .scenario
+                    .block(f.framework.await_messages(count, DEFAULT_AWAIT, &cancel))?
+                {
+                    Ok(m) => Ok(messages_array(&f.cluster, &m)),
+                    Err(AwaitError::Cancelled) => script_error("the scenario was cancelled"),
+                    Err(e) => script_error(e.to_string()),
+                }
+            },
+        );
     FuncRegistration::new("name")
         .with_params_info(["fw: Framework", "string"])
         .with_comments(["/// The framework's name."])
         .register_into_engine(engine, |f: &mut FrameworkHandle| -> String {
             f.framework.name().to_string()
         });
+}
+
+fn messages_array(ctx: &ClusterCtx, messages: &[crate::framework::ExecutorMessage]) -> Array {
+    messages
+        .iter()
+        .map(|m| {
+            let mut map = Map::new();
+            map.insert("executor".into(), m.executor_id.value.clone().into());
+            map.insert("agent".into(), ctx.agent_name(&m.agent_id.value).into());
+            map.insert("data".into(), m.data.clone().into());
+            Dynamic::from_map(map)
+        })
+        .collect()
 }
 
 /// Parses one task map or an array of them.
@@ -132,6 +188,7 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
             "network",
             "network_name",
             "ports",
+            "executor",
         ],
     )?;
     let name = o
@@ -166,6 +223,20 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
         }
         Ok(v)
     };
+    let executor = match o.get("executor") {
+        None => None,
+        Some(e) => Some(executor_request(e, &what, &name)?),
+    };
+    if executor.is_some() && image.is_some() {
+        return script_error(format!(
+            "{what} '{name}': a task runs either in a Docker container ('docker') or on a custom executor ('executor'); to run the executor in a container give the executor 'docker'"
+        ));
+    }
+    if executor.is_some() && cmd.is_none() {
+        return script_error(format!(
+            "{what} '{name}': option 'cmd' is required: the executor gets it as the task's data"
+        ));
+    }
     let (network, ports) = docker_network(&o, &what, &name, image.is_some())?;
     Ok(TaskRequest {
         cpus: positive("cpus", 0.1)?,
@@ -177,7 +248,72 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
         image,
         network,
         ports,
+        executor,
     })
+}
+
+/// A task's `executor: #{ id, cmd, uris, docker }`.
+fn executor_request(value: &Dynamic, what: &str, task: &str) -> ScriptResult<ExecutorRequest> {
+    let what = format!("{what} '{task}': executor");
+    let map = value.clone().try_cast::<Map>().ok_or_else(|| {
+        format!("{what} must be a map like #{{ id: \"e1\", cmd: \"./my-executor\" }}")
+    })?;
+    let o = Options::new(&map, &what, &["id", "cmd", "uris", "docker"])?;
+    let id = o
+        .string("id")?
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| format!("{what}: option 'id' is required (a non-empty executor id)"))?;
+    let cmd = o.string("cmd")?.ok_or_else(|| {
+        format!("{what} '{id}': option 'cmd' is required (the executor's shell command)")
+    })?;
+    let uris = match o.get("uris") {
+        None => vec![],
+        Some(u) => {
+            let items = u.clone().into_array().map_err(|t| {
+                format!("{what} '{id}': 'uris' must be an array of URIs (strings or maps), got {t}")
+            })?;
+            items
+                .iter()
+                .map(|item| command_uri(item, &what, &id))
+                .collect::<ScriptResult<Vec<_>>>()?
+        }
+    };
+    Ok(ExecutorRequest {
+        id,
+        cmd,
+        uris,
+        docker: o.string("docker")?,
+    })
+}
+
+/// One of `uris`: `"http://…"` or `#{ value, executable, extract, output_file }`.
+fn command_uri(item: &Dynamic, what: &str, id: &str) -> ScriptResult<serde_json::Value> {
+    if let Ok(text) = item.clone().into_string() {
+        return Ok(serde_json::json!({ "value": text }));
+    }
+    let map = item.clone().try_cast::<Map>().ok_or_else(|| {
+        format!("{what} '{id}': each of 'uris' is a string or a map #{{ value, executable, extract, output_file }}, got {item}")
+    })?;
+    let uri_what = format!("{what} '{id}' uri");
+    let o = Options::new(
+        &map,
+        &uri_what,
+        &["value", "executable", "extract", "output_file"],
+    )?;
+    let value = o
+        .string("value")?
+        .ok_or_else(|| format!("{uri_what}: option 'value' is required (the URI)"))?;
+    let mut uri = serde_json::json!({ "value": value });
+    if let Some(b) = o.bool("executable")? {
+        uri["executable"] = b.into();
+    }
+    if let Some(b) = o.bool("extract")? {
+        uri["extract"] = b.into();
+    }
+    if let Some(f) = o.string("output_file")? {
+        uri["output_file"] = f.into();
+    }
+    Ok(uri)
 }
 
 /// `network`, `network_name` and `ports`, which only Docker tasks take.

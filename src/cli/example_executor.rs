@@ -1,0 +1,305 @@
+//! `mmrun example-executor`: a small, real custom executor speaking the v1 executor API (JSON)
+//! to the agent that started it, for scenarios and tests of custom executors. It finds the
+//! agent and its identity in the `MESOS_*` environment every agent gives executors, subscribes,
+//! and then:
+//! - LAUNCH: runs the task's `data` (base64 in JSON, a shell command once decoded) with
+//!   `sh -c` in its own process group, and reports TASK_RUNNING, then TASK_FINISHED (exit 0)
+//!   or TASK_FAILED. A task for a custom executor carries no `command` (Mesos refuses a task
+//!   with both), which is why the command travels in `data`.
+//! - KILL: SIGTERM to the task's process group (SIGKILL after the kill policy's grace period,
+//!   default 3 s), then TASK_KILLED.
+//! - MESSAGE: answers with a MESSAGE of `echo:` followed by the data it got.
+//! - SHUTDOWN: kills every task (TASK_KILLED) and exits.
+//!
+//! It exits when its subscription ends, as a Mesos executor of a framework without
+//! checkpointing does.
+
+use crate::exit_codes;
+use crate::mesos::executor::{Call, CallType, Event, EventType, Message, Subscribe, Update};
+use crate::mesos::ids::{ExecutorId, FrameworkId, TaskId};
+use crate::mesos::recordio::Decoder;
+use crate::mesos::task::{TaskInfo, TaskState, TaskStatus, source};
+use base64::Engine;
+use futures::StreamExt;
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
+
+struct Executor {
+    url: String,
+    framework_id: FrameworkId,
+    executor_id: ExecutorId,
+    http: reqwest::Client,
+    /// Running tasks: where to send a kill (with its grace period).
+    tasks: Mutex<BTreeMap<TaskId, mpsc::UnboundedSender<Duration>>>,
+}
+
+fn env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| {
+        format!("{name} is not set: example-executor must be started by a Mesos agent as a task's executor")
+    })
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+pub async fn run() -> i32 {
+    let executor = match (|| -> Result<Executor, String> {
+        Ok(Executor {
+            url: format!("http://{}/api/v1/executor", env("MESOS_AGENT_ENDPOINT")?),
+            framework_id: FrameworkId::new(env("MESOS_FRAMEWORK_ID")?),
+            executor_id: ExecutorId::new(env("MESOS_EXECUTOR_ID")?),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .map_err(|e| e.to_string())?,
+            tasks: Mutex::new(BTreeMap::new()),
+        })
+    })() {
+        Ok(e) => Arc::new(e),
+        Err(e) => {
+            eprintln!("example-executor: {e}");
+            return exit_codes::USAGE;
+        }
+    };
+    match executor.clone().serve().await {
+        Ok(()) => exit_codes::OK,
+        Err(e) => {
+            eprintln!("example-executor {}: {e}", executor.executor_id);
+            exit_codes::ENVIRONMENT
+        }
+    }
+}
+
+impl Executor {
+    fn call(&self, kind: CallType) -> Call {
+        Call {
+            kind: Some(kind),
+            executor_id: Some(self.executor_id.clone()),
+            framework_id: Some(self.framework_id.clone()),
+            subscribe: None,
+            update: None,
+            message: None,
+        }
+    }
+
+    async fn post(&self, call: &Call) -> Result<reqwest::Response, String> {
+        let response = self
+            .http
+            .post(&self.url)
+            .header("Accept", "application/json")
+            .json(call)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the agent at {}: {e}", self.url))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            return Err(format!("the agent answered {status}: {text}"));
+        }
+        Ok(response)
+    }
+
+    async fn serve(self: Arc<Self>) -> Result<(), String> {
+        let subscribe = Call {
+            subscribe: Some(Subscribe::default()),
+            ..self.call(CallType::Subscribe)
+        };
+        let response = self.post(&subscribe).await?;
+        println!(
+            "example-executor {}: subscribed to {}",
+            self.executor_id, self.url
+        );
+        let mut body = response.bytes_stream();
+        let mut decoder = Decoder::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| format!("subscription broken: {e}"))?;
+            for record in decoder.feed(&chunk).map_err(|e| e.to_string())? {
+                let event: Event = serde_json::from_slice(&record)
+                    .map_err(|e| format!("unreadable event: {e}"))?;
+                if event.kind == EventType::Shutdown {
+                    println!("example-executor {}: SHUTDOWN", self.executor_id);
+                    self.kill_all().await;
+                    return Ok(());
+                }
+                self.clone().handle(event).await;
+            }
+        }
+        println!("example-executor {}: subscription ended", self.executor_id);
+        self.kill_all().await;
+        Ok(())
+    }
+
+    async fn handle(self: Arc<Self>, event: Event) {
+        match event.kind {
+            EventType::Launch => {
+                if let Some(launch) = event.launch {
+                    tokio::spawn(self.run_task(launch.task));
+                }
+            }
+            EventType::Kill => {
+                if let Some(kill) = event.kill {
+                    let grace = kill
+                        .kill_policy
+                        .and_then(|p| p.grace_period)
+                        .map(|g| Duration::from_nanos(g.nanoseconds.max(0) as u64))
+                        .unwrap_or(DEFAULT_KILL_GRACE);
+                    let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(kill_tx) = tasks.get(&kill.task_id) {
+                        let _ = kill_tx.send(grace);
+                    }
+                }
+            }
+            EventType::Message => {
+                if let Some(message) = event.message {
+                    let text = b64()
+                        .decode(&message.data)
+                        .map(|d| String::from_utf8_lossy(&d).into_owned())
+                        .unwrap_or_default();
+                    println!("example-executor {}: message '{text}'", self.executor_id);
+                    let reply = Call {
+                        message: Some(Message {
+                            data: b64().encode(format!("echo:{text}")),
+                        }),
+                        ..self.call(CallType::Message)
+                    };
+                    if let Err(e) = self.post(&reply).await {
+                        eprintln!("example-executor: cannot answer the message: {e}");
+                    }
+                }
+            }
+            EventType::Error => {
+                let message = event.error.map(|e| e.message).unwrap_or_default();
+                eprintln!(
+                    "example-executor {}: ERROR from the agent: {message}",
+                    self.executor_id
+                );
+            }
+            // SUBSCRIBED, ACKNOWLEDGED (updates are not resent: no re-subscription) and
+            // HEARTBEAT need nothing.
+            _ => {}
+        }
+    }
+
+    async fn update(&self, task_id: &TaskId, state: TaskState, message: &str) {
+        let mut status = TaskStatus::new(task_id.clone(), state);
+        status.source = Some(source::EXECUTOR.into());
+        status.message = Some(message.into());
+        status.executor_id = Some(self.executor_id.clone());
+        status.uuid = Some(b64().encode(uuid::Uuid::new_v4().as_bytes()));
+        let call = Call {
+            update: Some(Update { status }),
+            ..self.call(CallType::Update)
+        };
+        if let Err(e) = self.post(&call).await {
+            eprintln!("example-executor: cannot send {state} for {task_id}: {e}");
+        }
+    }
+
+    async fn run_task(self: Arc<Self>, task: TaskInfo) {
+        let task_id = task.task_id.clone();
+        let command = task
+            .data
+            .as_deref()
+            .and_then(|d| b64().decode(d).ok())
+            .map(|d| String::from_utf8_lossy(&d).into_owned());
+        let Some(command) = command.filter(|c| !c.trim().is_empty()) else {
+            let why =
+                "example-executor runs the task's `data` as a shell command; this task has none";
+            self.update(&task_id, TaskState::Failed, why).await;
+            return;
+        };
+        let (kill_tx, mut kill_rx) = mpsc::unbounded_channel();
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(task_id.clone(), kill_tx);
+        let spawned = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&command)
+            .env("MESOS_TASK_ID", &task_id.value)
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn();
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => {
+                self.forget(&task_id);
+                self.update(&task_id, TaskState::Failed, &format!("cannot start: {e}"))
+                    .await;
+                return;
+            }
+        };
+        let pid = child.id().and_then(|p| i32::try_from(p).ok());
+        self.update(&task_id, TaskState::Running, "running").await;
+        let (state, message) = tokio::select! {
+            exit = child.wait() => match exit {
+                Ok(s) if s.success() => (TaskState::Finished, "Command exited with status 0".to_string()),
+                Ok(s) => match s.code() {
+                    Some(code) => (TaskState::Failed, format!("Command exited with status {code}")),
+                    None => (TaskState::Failed, format!("Command terminated by signal {}", s.signal().unwrap_or(0))),
+                },
+                Err(e) => (TaskState::Failed, format!("cannot wait for the command: {e}")),
+            },
+            grace = kill_rx.recv() => {
+                signal_group(pid, libc::SIGTERM);
+                let grace = grace.unwrap_or(Duration::ZERO);
+                if tokio::time::timeout(grace, child.wait()).await.is_err() {
+                    signal_group(pid, libc::SIGKILL);
+                    let _ = child.wait().await;
+                }
+                (TaskState::Killed, "Command was killed".to_string())
+            }
+        };
+        signal_group(pid, libc::SIGKILL);
+        // Reported before it is forgotten, so `kill_all` waits for the report.
+        self.update(&task_id, state, &message).await;
+        self.forget(&task_id);
+    }
+
+    fn forget(&self, task_id: &TaskId) {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(task_id);
+    }
+
+    /// Kills every running task at once and waits (briefly) for their TASK_KILLED to go out.
+    async fn kill_all(&self) {
+        for kill in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+        {
+            let _ = kill.send(Duration::ZERO);
+        }
+        for _ in 0..200 {
+            if self
+                .tasks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // The last update's request is on its way; give it a moment to be answered.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn signal_group(pid: Option<i32>, signal: i32) {
+    if let Some(pid) = pid {
+        // SAFETY: kill(2) with a negative pid signals the task's own process group.
+        unsafe {
+            libc::kill(-pid, signal);
+        }
+    }
+}
