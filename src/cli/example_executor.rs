@@ -3,10 +3,10 @@
 //! agent and its identity in the `MESOS_*` environment every agent gives executors, subscribes,
 //! and then:
 //! - LAUNCH: runs the task's `data` (base64 in JSON, a shell command once decoded) with
-//!   `sh -c` in its own process group, and reports TASK_RUNNING, then TASK_FINISHED (exit 0)
+//!   `sh -c`, and reports TASK_RUNNING, then TASK_FINISHED (exit 0)
 //!   or TASK_FAILED. A task for a custom executor carries no `command` (Mesos refuses a task
 //!   with both), which is why the command travels in `data`.
-//! - KILL: SIGTERM to the task's process group (SIGKILL after the kill policy's grace period,
+//! - KILL: SIGTERM to the task's shell (SIGKILL after the kill policy's grace period,
 //!   default 3 s), then TASK_KILLED.
 //! - MESSAGE: answers with a MESSAGE of `echo:` followed by the data it got.
 //! - SHUTDOWN: kills every task (TASK_KILLED) and exits.
@@ -223,7 +223,9 @@ impl Executor {
             .arg("-c")
             .arg(&command)
             .env("MESOS_TASK_ID", &task_id.value)
-            .process_group(0)
+            // In the executor's own process group, which the agent kills when the executor
+            // ends however it ends (as Mesos destroys an executor's container): no task
+            // outlives its executor.
             .kill_on_drop(true)
             .spawn();
         let mut child = match spawned {
@@ -236,6 +238,7 @@ impl Executor {
             }
         };
         let pid = child.id().and_then(|p| i32::try_from(p).ok());
+        // `sh -c` runs a simple command in place (exec), so the signal reaches it.
         self.update(&task_id, TaskState::Running, "running").await;
         let (state, message) = tokio::select! {
             exit = child.wait() => match exit {
@@ -247,16 +250,15 @@ impl Executor {
                 Err(e) => (TaskState::Failed, format!("cannot wait for the command: {e}")),
             },
             grace = kill_rx.recv() => {
-                signal_group(pid, libc::SIGTERM);
+                signal_task(pid, libc::SIGTERM);
                 let grace = grace.unwrap_or(Duration::ZERO);
                 if tokio::time::timeout(grace, child.wait()).await.is_err() {
-                    signal_group(pid, libc::SIGKILL);
+                    signal_task(pid, libc::SIGKILL);
                     let _ = child.wait().await;
                 }
                 (TaskState::Killed, "Command was killed".to_string())
             }
         };
-        signal_group(pid, libc::SIGKILL);
         // Reported before it is forgotten, so `kill_all` waits for the report.
         self.update(&task_id, state, &message).await;
         self.forget(&task_id);
@@ -295,11 +297,11 @@ impl Executor {
     }
 }
 
-fn signal_group(pid: Option<i32>, signal: i32) {
-    if let Some(pid) = pid {
-        // SAFETY: kill(2) with a negative pid signals the task's own process group.
+fn signal_task(pid: Option<i32>, signal: i32) {
+    if let Some(pid) = pid.filter(|p| *p > 0) {
+        // SAFETY: kill(2) on the task's own (positive) pid.
         unsafe {
-            libc::kill(-pid, signal);
+            libc::kill(pid, signal);
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct ClusterOptions {
     pub master_addr: SocketAddr,
     /// How long an agent waits for an acknowledgement before resending an update (Mesos: 10 s).
     pub status_update_retry: Duration,
+    /// How long a custom executor may take to subscribe (`--executor_registration_timeout`).
+    pub executor_registration_timeout: Duration,
 }
 
 impl Default for ClusterOptions {
@@ -37,6 +39,7 @@ impl Default for ClusterOptions {
             registration_timeout: Duration::from_secs(10),
             master_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             status_update_retry: Duration::from_secs(10),
+            executor_registration_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -229,6 +232,7 @@ impl LocalCluster {
         }
         let mut config = AgentConfig::in_process(master_addr, slot.work_dir.clone());
         config.status_update_retry = retry;
+        config.executor_registration_timeout = self.options.executor_registration_timeout;
         if let Some(ip) = advertisable(master_addr.ip()) {
             config.address.advertise_ip = ip;
             config.address.hostname = ip.to_string();

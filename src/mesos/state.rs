@@ -276,6 +276,12 @@ pub struct AgentExecutor {
     pub container: String,
     pub directory: String,
     pub resources: ResourcesObject,
+    /// Custom executors with resources: the role they were allocated to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// `ExecutorInfo.type`, when the framework set it.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub tasks: Vec<StateTask>,
     #[serde(default, deserialize_with = "null_as_default")]

@@ -180,7 +180,11 @@ fn task_view(t: &RunningTask, agent_id: &str) -> StateTask {
         id: t.info.task_id.value.clone(),
         name: t.info.name.clone(),
         framework_id: t.framework_id.value.clone(),
-        executor_id: String::new(),
+        executor_id: t
+            .executor
+            .as_ref()
+            .map(|e| e.value.clone())
+            .unwrap_or_default(),
         slave_id: agent_id.into(),
         state: t.state.name().into(),
         resources: Resources::new(t.info.resources.iter().cloned()).to_legacy_object(),
@@ -215,9 +219,66 @@ fn executor_view(t: &RunningTask, agent_id: &str, done: bool) -> AgentExecutor {
         container: t.container_id.value.clone(),
         directory: t.sandbox.display().to_string(),
         resources: view.resources.clone(),
+        role: None,
+        kind: None,
         tasks: if done { vec![] } else { vec![view.clone()] },
         queued_tasks: vec![],
         completed_tasks: if done { vec![view] } else { vec![] },
+    }
+}
+
+/// A custom executor as Mesos's agent shows it: its tasks (launched, still live or waiting for
+/// acknowledgement), those queued until it subscribes, and those completed.
+fn custom_executor_view(
+    core: &super::AgentCore,
+    e: &super::CustomExecutor,
+    agent_id: &str,
+) -> AgentExecutor {
+    let mine = |t: &&RunningTask| {
+        t.framework_id == e.framework_id
+            && t.executor.as_ref() == Some(&e.info.executor_id)
+            && t.container_id == e.container_id
+    };
+    let (queued, launched): (Vec<&RunningTask>, Vec<&RunningTask>) = core
+        .tasks
+        .values()
+        .filter(mine)
+        .partition(|t| e.queued.contains(&t.info.task_id));
+    AgentExecutor {
+        id: e.info.executor_id.value.clone(),
+        name: e.info.name.clone().unwrap_or_default(),
+        source: e.info.source.clone().unwrap_or_default(),
+        container: e.container_id.value.clone(),
+        directory: e.sandbox.display().to_string(),
+        // Mesos's `allocatedResources`: the executor's own and its live tasks'.
+        resources: launched
+            .iter()
+            .chain(&queued)
+            .filter(|t| !t.state.is_terminal())
+            .fold(
+                Resources::new(e.info.resources.iter().cloned()),
+                |acc, t| acc.add(&Resources::new(t.info.resources.iter().cloned())),
+            )
+            .to_legacy_object(),
+        role: e
+            .info
+            .resources
+            .first()
+            .and_then(|r| r.allocation_info.as_ref())
+            .map(|a| a.role.clone()),
+        kind: e
+            .info
+            .kind
+            .and_then(|k| serde_json::to_value(k).ok())
+            .and_then(|v| v.as_str().map(String::from)),
+        tasks: launched.iter().map(|t| task_view(t, agent_id)).collect(),
+        queued_tasks: queued.iter().map(|t| task_view(t, agent_id)).collect(),
+        completed_tasks: core
+            .completed
+            .iter()
+            .filter(|t| mine(t))
+            .map(|t| task_view(t, agent_id))
+            .collect(),
     }
 }
 
@@ -243,18 +304,33 @@ async fn state(State(agent): State<Arc<AgentShared>>) -> Response {
             completed_executors: vec![],
         }
     };
-    for t in core.tasks.values() {
+    // Command tasks each have an executor of their own; a custom executor's tasks are listed
+    // under it (below).
+    for t in core.tasks.values().filter(|t| t.executor.is_none()) {
         let f = frameworks
             .entry(t.framework_id.value.clone())
             .or_insert_with(|| entry(&t.framework_id));
         f.executors.push(executor_view(t, &agent_id, false));
     }
-    for t in &core.completed {
+    for t in core.completed.iter().filter(|t| t.executor.is_none()) {
         let f = frameworks
             .entry(t.framework_id.value.clone())
             .or_insert_with(|| entry(&t.framework_id));
         f.completed_executors
             .push(executor_view(t, &agent_id, true));
+    }
+    for e in core.executors.values() {
+        let f = frameworks
+            .entry(e.framework_id.value.clone())
+            .or_insert_with(|| entry(&e.framework_id));
+        f.executors.push(custom_executor_view(&core, e, &agent_id));
+    }
+    for e in &core.completed_executors {
+        let f = frameworks
+            .entry(e.framework_id.value.clone())
+            .or_insert_with(|| entry(&e.framework_id));
+        f.completed_executors
+            .push(custom_executor_view(&core, e, &agent_id));
     }
     let v = crate::lite::master::version_info();
     let resources = &agent.config.resources;

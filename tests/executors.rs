@@ -1,0 +1,274 @@
+//! Custom executors end to end on an in-process cluster: mmrun's framework launches tasks on
+//! `mmrun example-executor` (a real v1 executor over HTTP, run by the agent as a process), and
+//! the master's and agent's state endpoints are checked as Mesos shows executors.
+
+mod common;
+
+use mmrun::framework::{ExecutorRequest, Framework, FrameworkOptions, TaskNetwork, TaskRequest};
+use mmrun::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
+use mmrun::mesos::state::{AgentState, MasterState};
+use mmrun::mesos::task::TaskState;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn example_executor(id: &str) -> ExecutorRequest {
+    ExecutorRequest {
+        id: id.into(),
+        cmd: format!("'{}' example-executor", env!("CARGO_BIN_EXE_mmrun")),
+        uris: vec![],
+        docker: None,
+    }
+}
+
+fn task(name: &str, cmd: &str, executor: &ExecutorRequest) -> TaskRequest {
+    TaskRequest {
+        name: name.into(),
+        cmd: cmd.into(),
+        cpus: 0.1,
+        mem: 32.0,
+        disk: 0.0,
+        env: BTreeMap::new(),
+        image: None,
+        network: TaskNetwork::Host,
+        ports: vec![],
+        executor: Some(executor.clone()),
+    }
+}
+
+async fn cluster(options: ClusterOptions) -> (LocalCluster, Framework) {
+    let mut c = LocalCluster::start(options).await.unwrap();
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    let fw = Framework::subscribe(&c.master_url(), FrameworkOptions::named("exec"))
+        .await
+        .unwrap();
+    (c, fw)
+}
+
+async fn reach(fw: &Framework, name: &str, state: TaskState) -> mmrun::framework::TaskRecord {
+    fw.await_task(name, state, WAIT, &CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn agent_state(c: &LocalCluster) -> AgentState {
+    reqwest::get(format!("{}/state", c.agent_url(0).unwrap()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn master_state(c: &LocalCluster) -> MasterState {
+    reqwest::get(format!("{}/master/state", c.master_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Polls the agent's /state until `done` holds.
+async fn agent_state_until(
+    c: &LocalCluster,
+    what: &str,
+    done: impl Fn(&AgentState) -> bool,
+) -> AgentState {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let state = agent_state(c).await;
+        if done(&state) {
+            return state;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "agent state never showed {what}: {state:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_tasks_share_one_executor_that_echoes_messages_kills_and_shuts_down() {
+    let (c, fw) = cluster(ClusterOptions::default()).await;
+    let executor = example_executor("echoer");
+    fw.launch(vec![
+        task("quick", "echo quick", &executor),
+        task("long", "sleep 600", &executor),
+    ]);
+    let quick = reach(&fw, "quick", TaskState::Finished).await;
+    assert_eq!(quick.history(), [TaskState::Running, TaskState::Finished]);
+    let long = reach(&fw, "long", TaskState::Running).await;
+    // Both ran in the one executor's container.
+    let container = |t: &mmrun::framework::TaskRecord| {
+        t.statuses[0]
+            .container_status
+            .as_ref()
+            .and_then(|c| c.container_id.clone())
+            .expect("executor updates carry the container id")
+    };
+    assert_eq!(container(&quick), container(&long));
+    let running = &long.statuses[0];
+    assert_eq!(running.source.as_deref(), Some("SOURCE_EXECUTOR"));
+    assert_eq!(
+        running.executor_id.as_ref().map(|e| e.value.as_str()),
+        Some("echoer")
+    );
+
+    // One executor on the agent, with the running task; the finished one completed.
+    let state = agent_state_until(&c, "the finished task completed", |s| {
+        s.frameworks
+            .first()
+            .and_then(|f| f.executors.first())
+            .is_some_and(|e| e.completed_tasks.len() == 1)
+    })
+    .await;
+    let framework = &state.frameworks[0];
+    assert_eq!(framework.executors.len(), 1, "{framework:#?}");
+    let e = &framework.executors[0];
+    assert_eq!(e.id, "echoer");
+    assert_eq!(e.kind.as_deref(), Some("CUSTOM"));
+    assert_eq!(e.container, container(&long).value);
+    assert!(
+        e.directory.ends_with(&format!(
+            "/frameworks/{}/executors/echoer/runs/{}",
+            fw.id(),
+            e.container
+        )),
+        "{}",
+        e.directory
+    );
+    assert_eq!(e.tasks.len(), 1);
+    assert_eq!(e.tasks[0].executor_id, "echoer");
+    assert_eq!(e.completed_tasks[0].state, "TASK_FINISHED");
+    // The master lists the executor too (`executors` with `slave_id`), and so does GET_EXECUTORS.
+    let master = master_state(&c).await;
+    let executors = &master.frameworks[0].executors;
+    assert_eq!(executors.len(), 1, "{executors:#?}");
+    assert_eq!(executors[0]["executor_id"], "echoer");
+    assert_eq!(executors[0]["slave_id"], c.agent_id(0).unwrap().value);
+    assert_eq!(executors[0]["type"], "CUSTOM");
+    assert_eq!(master.frameworks[0].tasks[0].executor_id, "echoer");
+    let v1: Value = reqwest::Client::new()
+        .post(format!("{}/api/v1", c.master_url()))
+        .json(&json!({"type": "GET_EXECUTORS"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = &v1["get_executors"]["executors"];
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{v1}");
+    assert_eq!(listed[0]["executor_info"]["executor_id"]["value"], "echoer");
+    assert_eq!(listed[0]["agent_id"]["value"], c.agent_id(0).unwrap().value);
+
+    // A framework message reaches the executor and its answer comes back.
+    fw.message("long", "ping").unwrap();
+    let messages = fw
+        .await_messages(1, WAIT, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(messages[0].data, "echo:ping");
+    assert_eq!(messages[0].executor_id.value, "echoer");
+    assert_eq!(&messages[0].agent_id, &c.agent_id(0).unwrap());
+
+    // KILL goes to the executor, which kills the task; the executor itself keeps running.
+    fw.kill("long").unwrap();
+    let killed = reach(&fw, "long", TaskState::Killed).await;
+    assert_eq!(
+        killed.statuses.last().unwrap().source.as_deref(),
+        Some("SOURCE_EXECUTOR")
+    );
+    let state = agent_state(&c).await;
+    assert_eq!(state.frameworks[0].executors.len(), 1);
+    assert!(state.frameworks[0].completed_executors.is_empty());
+
+    // Teardown: the agent sends SHUTDOWN, the executor exits by itself.
+    fw.teardown();
+    let state = agent_state_until(&c, "the executor completed", |s| {
+        s.frameworks
+            .first()
+            .is_some_and(|f| f.executors.is_empty() && f.completed_executors.len() == 1)
+    })
+    .await;
+    let done = &state.frameworks[0].completed_executors[0];
+    assert_eq!(done.id, "echoer");
+    let stdout = std::fs::read_to_string(format!("{}/stdout", done.directory)).unwrap();
+    assert!(
+        stdout.contains("SHUTDOWN"),
+        "the executor never got SHUTDOWN: {stdout}"
+    );
+    let master = master_state(&c).await;
+    assert!(master.completed_frameworks[0].executors.is_empty());
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executor_that_exits_fails_its_unfinished_tasks() {
+    let (c, fw) = cluster(ClusterOptions::default()).await;
+    let executor = example_executor("fragile");
+    fw.launch(vec![task("victim", "sleep 600", &executor)]);
+    reach(&fw, "victim", TaskState::Running).await;
+    // The second task kills its executor (its parent), leaving the first one unfinished.
+    fw.launch(vec![task("assassin", "kill -9 $PPID", &executor)]);
+    let failed = reach(&fw, "victim", TaskState::Failed).await;
+    let last = failed.statuses.last().unwrap();
+    assert_eq!(last.reason.as_deref(), Some("REASON_EXECUTOR_TERMINATED"));
+    assert_eq!(last.source.as_deref(), Some("SOURCE_AGENT"));
+    assert_eq!(last.message.as_deref(), Some("Executor terminated"));
+    // The master forgot the executor (and its resources) once the agent reported its exit.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !master_state(&c).await.frameworks[0].executors.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the master kept the executor"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let state = agent_state(&c).await;
+    assert_eq!(state.frameworks[0].completed_executors.len(), 1);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executor_that_never_subscribes_is_killed_and_its_task_fails() {
+    let options = ClusterOptions {
+        executor_registration_timeout: Duration::from_millis(500),
+        ..ClusterOptions::default()
+    };
+    let (c, fw) = cluster(options).await;
+    let silent = ExecutorRequest {
+        id: "silent".into(),
+        cmd: "echo $$ > pid; exec sleep 600".into(),
+        uris: vec![],
+        docker: None,
+    };
+    fw.launch(vec![task("waiting", "true", &silent)]);
+    let failed = reach(&fw, "waiting", TaskState::Failed).await;
+    let last = failed.statuses.last().unwrap();
+    assert_eq!(
+        last.reason.as_deref(),
+        Some("REASON_EXECUTOR_REGISTRATION_TIMEOUT")
+    );
+    assert_eq!(
+        last.message.as_deref(),
+        Some("Executor did not register within 500ms")
+    );
+    // The executor process is gone.
+    let state = agent_state(&c).await;
+    let done = &state.frameworks[0].completed_executors[0];
+    let pid: i32 = std::fs::read_to_string(format!("{}/pid", done.directory))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: signal 0 only checks whether the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    assert!(!alive, "the executor (pid {pid}) was not killed");
+    c.shutdown().await;
+}
