@@ -1,0 +1,380 @@
+//! `/api/v1/executor` over raw HTTP, checked against Mesos's `Http::executor` (status codes and
+//! messages in its order). The test itself plays the executor: the agent starts a process that
+//! never subscribes (so the executor is REGISTERING), and the test subscribes in its place.
+
+mod common;
+
+use base64::Engine;
+use futures::StreamExt;
+use mmrun::framework::{ExecutorRequest, Framework, FrameworkOptions, TaskNetwork, TaskRequest};
+use mmrun::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
+use mmrun::mesos::recordio::Decoder;
+use mmrun::mesos::task::TaskState;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct World {
+    cluster: LocalCluster,
+    framework: Framework,
+    url: String,
+}
+
+impl World {
+    async fn new() -> World {
+        let mut cluster = LocalCluster::start(ClusterOptions::default())
+            .await
+            .unwrap();
+        cluster.add_agent(AgentOptions::default()).await.unwrap();
+        let framework = Framework::subscribe(&cluster.master_url(), FrameworkOptions::named("raw"))
+            .await
+            .unwrap();
+        // An executor process that never subscribes: the test speaks for it.
+        framework.launch(vec![TaskRequest {
+            name: "work".into(),
+            cmd: "do it".into(),
+            cpus: 0.1,
+            mem: 32.0,
+            disk: 0.0,
+            env: BTreeMap::new(),
+            image: None,
+            network: TaskNetwork::Host,
+            ports: vec![],
+            executor: Some(ExecutorRequest {
+                id: "manual".into(),
+                cmd: "exec sleep 600".into(),
+                uris: vec![],
+                docker: None,
+            }),
+        }]);
+        let url = format!("{}/api/v1/executor", cluster.agent_url(0).unwrap());
+        let world = World {
+            cluster,
+            framework,
+            url,
+        };
+        // Wait until the agent knows the executor.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let state: Value =
+                reqwest::get(format!("{}/state", world.cluster.agent_url(0).unwrap()))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+            if state["frameworks"][0]["executors"][0]["id"] == "manual" {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no executor: {state}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        world
+    }
+
+    fn call(&self, kind: &str) -> Value {
+        json!({
+            "type": kind,
+            "framework_id": {"value": self.framework.id().value},
+            "executor_id": {"value": "manual"},
+        })
+    }
+
+    async fn post(&self, body: &Value) -> (u16, String) {
+        self.post_with(body, &[]).await
+    }
+
+    async fn post_with(&self, body: &Value, headers: &[(&str, &str)]) -> (u16, String) {
+        let mut request = reqwest::Client::new()
+            .post(&self.url)
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+}
+
+fn uuid() -> String {
+    base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes())
+}
+
+fn update(world: &World, state: &str, uuid: &str) -> Value {
+    let mut call = world.call("UPDATE");
+    call["update"] = json!({"status": {
+        "task_id": {"value": world.framework.task("work").unwrap().id.value},
+        "state": state, "source": "SOURCE_EXECUTOR", "uuid": uuid,
+    }});
+    call
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn executor_calls_get_mesos_status_codes() {
+    let w = World::new().await;
+    let client = reqwest::Client::new();
+
+    // Method, then Content-Type, then the body.
+    let r = client.get(&w.url).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(r.headers()["allow"], "POST");
+    let r = client.post(&w.url).body("{}").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(
+        r.text().await.unwrap(),
+        "Expecting 'Content-Type' to be present"
+    );
+    let r = client
+        .post(&w.url)
+        .header("Content-Type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    let r = client
+        .post(&w.url)
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .starts_with("Failed to parse body into JSON")
+    );
+
+    let (code, text) = w.post(&json!({"type": "SUBSCRIBE", "subscribe": {}})).await;
+    assert_eq!(code, 400);
+    assert!(
+        text.contains("Missing required fields: executor_id, framework_id"),
+        "{text}"
+    );
+    let mut untyped = w.call("SUBSCRIBE");
+    untyped.as_object_mut().unwrap().remove("type");
+    let (code, text) = w.post(&untyped).await;
+    assert_eq!(
+        (code, text.as_str()),
+        (
+            400,
+            "Failed to validate Executor::Call: Expecting 'type' to be present"
+        )
+    );
+    let (code, text) = w.post(&w.call("SUBSCRIBE")).await;
+    assert_eq!(
+        (code, text.as_str()),
+        (
+            400,
+            "Failed to validate Executor::Call: Expecting 'subscribe' to be present"
+        )
+    );
+    let (code, text) = w.post(&w.call("UPDATE")).await;
+    assert_eq!(
+        (code, text.as_str()),
+        (
+            400,
+            "Failed to validate Executor::Call: Expecting 'update' to be present"
+        )
+    );
+    let (code, text) = w.post(&w.call("MESSAGE")).await;
+    assert_eq!(
+        (code, text.as_str()),
+        (
+            400,
+            "Failed to validate Executor::Call: Expecting 'message' to be present"
+        )
+    );
+    let (code, text) = w.post(&update(&w, "TASK_STAGING", &uuid())).await;
+    assert_eq!(code, 400);
+    assert!(
+        text.contains("Received TASK_STAGING from executor manual"),
+        "{text}"
+    );
+    let mut sourceless = update(&w, "TASK_RUNNING", &uuid());
+    sourceless["update"]["status"]
+        .as_object_mut()
+        .unwrap()
+        .remove("source");
+    let (code, text) = w.post(&sourceless).await;
+    assert_eq!(code, 400);
+    assert!(
+        text.contains("with invalid source, expecting 'SOURCE_EXECUTOR'"),
+        "{text}"
+    );
+    let (code, text) = w
+        .post(&update(&w, "TASK_RUNNING", "bm90IGEgdXVpZA=="))
+        .await;
+    assert_eq!(code, 400, "{text}");
+
+    // HEARTBEAT is accepted before any lookup.
+    let mut heartbeat = w.call("HEARTBEAT");
+    heartbeat["framework_id"]["value"] = json!("nobody");
+    assert_eq!(w.post(&heartbeat).await.0, 202);
+
+    // Unknown framework, then unknown executor.
+    let mut stranger = w.call("MESSAGE");
+    stranger["message"] = json!({"data": "aGk="});
+    stranger["framework_id"]["value"] = json!("nobody");
+    assert_eq!(
+        w.post(&stranger).await,
+        (400, "Framework cannot be found".into())
+    );
+    stranger["framework_id"]["value"] = json!(w.framework.id().value);
+    stranger["executor_id"]["value"] = json!("nobody");
+    assert_eq!(
+        w.post(&stranger).await,
+        (400, "Executor cannot be found".into())
+    );
+
+    // Before SUBSCRIBE, other calls are forbidden.
+    let (code, text) = w.post(&update(&w, "TASK_RUNNING", &uuid())).await;
+    assert_eq!((code, text.as_str()), (403, "Executor is not subscribed"));
+
+    // SUBSCRIBE must accept JSON.
+    let mut subscribe = w.call("SUBSCRIBE");
+    subscribe["subscribe"] = json!({"unacknowledged_tasks": [], "unacknowledged_updates": []});
+    let (code, _) = w.post_with(&subscribe, &[("Accept", "text/html")]).await;
+    assert_eq!(code, 406);
+    w.cluster.shutdown().await;
+}
+
+/// Reads events off a subscription until `count` have arrived.
+async fn next_events(
+    body: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    decoder: &mut Decoder,
+    pending: &mut Vec<Value>,
+    count: usize,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while pending.len() < count {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("no event in time")
+            .expect("the stream ended")
+            .unwrap();
+        for record in decoder.feed(&chunk).unwrap() {
+            pending.push(serde_json::from_slice(&record).unwrap());
+        }
+    }
+    pending.drain(..count).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscribed_executor_gets_its_task_and_its_updates_are_acknowledged() {
+    let w = World::new().await;
+    let mut subscribe = w.call("SUBSCRIBE");
+    subscribe["subscribe"] = json!({});
+    let response = reqwest::Client::new()
+        .post(&w.url)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .body(subscribe.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let mut body = response.bytes_stream();
+    let (mut decoder, mut pending) = (Decoder::new(), vec![]);
+
+    // SUBSCRIBED, then the queued task as LAUNCH.
+    let events = next_events(&mut body, &mut decoder, &mut pending, 2).await;
+    assert_eq!(events[0]["type"], "SUBSCRIBED");
+    let subscribed = &events[0]["subscribed"];
+    assert_eq!(
+        subscribed["executor_info"]["executor_id"]["value"],
+        "manual"
+    );
+    assert_eq!(
+        subscribed["executor_info"]["framework_id"]["value"],
+        w.framework.id().value
+    );
+    assert_eq!(
+        subscribed["framework_info"]["id"]["value"],
+        w.framework.id().value
+    );
+    assert_eq!(subscribed["framework_info"]["name"], "raw");
+    assert_eq!(
+        subscribed["agent_info"]["id"]["value"],
+        w.cluster.agent_id(0).unwrap().value
+    );
+    assert!(subscribed["container_id"]["value"].is_string());
+    assert_eq!(events[1]["type"], "LAUNCH");
+    let task = &events[1]["launch"]["task"];
+    assert_eq!(task["name"], "work");
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(task["data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(data, b"do it");
+
+    // UPDATE: 202, ACKNOWLEDGED on the stream with the same uuid, and the framework sees it
+    // under that uuid.
+    let running = uuid();
+    let (code, _) = w.post(&update(&w, "TASK_RUNNING", &running)).await;
+    assert_eq!(code, 202);
+    let ack = next_events(&mut body, &mut decoder, &mut pending, 1).await;
+    assert_eq!(ack[0]["type"], "ACKNOWLEDGED");
+    assert_eq!(ack[0]["acknowledged"]["uuid"], running);
+    assert_eq!(ack[0]["acknowledged"]["task_id"], task["task_id"]);
+    let record = w
+        .framework
+        .await_task("work", TaskState::Running, WAIT, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(record.statuses[0].uuid.as_deref(), Some(running.as_str()));
+    // A repeat of that update is acknowledged again but not forwarded twice.
+    assert_eq!(w.post(&update(&w, "TASK_RUNNING", &running)).await.0, 202);
+    let again = next_events(&mut body, &mut decoder, &mut pending, 1).await;
+    assert_eq!(again[0]["type"], "ACKNOWLEDGED");
+
+    // MESSAGE both ways.
+    let mut message = w.call("MESSAGE");
+    message["message"] = json!({"data": base64::engine::general_purpose::STANDARD.encode("hello")});
+    assert_eq!(w.post(&message).await.0, 202);
+    let got = w
+        .framework
+        .await_messages(1, WAIT, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(got[0].data, "hello");
+    w.framework.message("work", "to you").unwrap();
+    let event = next_events(&mut body, &mut decoder, &mut pending, 1).await;
+    assert_eq!(event[0]["type"], "MESSAGE");
+    assert_eq!(
+        event[0]["message"]["data"],
+        base64::engine::general_purpose::STANDARD.encode("to you")
+    );
+
+    // KILL arrives as an event; the agent does not end the task itself.
+    w.framework.kill("work").unwrap();
+    let kill = next_events(&mut body, &mut decoder, &mut pending, 1).await;
+    assert_eq!(kill[0]["type"], "KILL");
+    assert_eq!(kill[0]["kill"]["task_id"], task["task_id"]);
+    assert_eq!(
+        w.framework.task("work").unwrap().state(),
+        Some(TaskState::Running)
+    );
+    assert_eq!(w.post(&update(&w, "TASK_KILLED", &uuid())).await.0, 202);
+    w.framework
+        .await_task("work", TaskState::Killed, WAIT, &CancellationToken::new())
+        .await
+        .unwrap();
+
+    // Teardown: SHUTDOWN on the stream.
+    w.framework.teardown();
+    let events = next_events(&mut body, &mut decoder, &mut pending, 2).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"SHUTDOWN"), "{kinds:?}");
+    w.cluster.shutdown().await;
+}
