@@ -152,6 +152,22 @@ fn framework_entry(framework: &StateFramework, completed: bool, names: &AgentNam
             entry.insert(key.into(), Value::Array(task_list(tasks, names)));
         }
     }
+    // Custom executors: id and agent only (their command holds paths that differ per machine).
+    if !framework.executors.is_empty() {
+        let keyed = framework
+            .executors
+            .iter()
+            .map(|e| {
+                let id = e["executor_id"].as_str().unwrap_or_default().to_string();
+                let agent = names.name_of(e["slave_id"].as_str().unwrap_or_default());
+                ((id.clone(), agent), json!({"id": id, "agent": agent}))
+            })
+            .collect();
+        entry.insert(
+            "executors".into(),
+            Value::Array(sorted_by_key_then_content(keyed)),
+        );
+    }
     Value::Object(entry)
 }
 
@@ -177,13 +193,18 @@ fn task_list(tasks: &[StateTask], names: &AgentNames) -> Vec<Value> {
 
 fn task_entry(task: &StateTask, agent: &str) -> Value {
     let states: Vec<&str> = task.statuses.iter().map(|s| s.state.as_str()).collect();
-    json!({
+    let mut entry = json!({
         "name": task.name,
         "state": task.state,
         "agent": agent,
         "resources": non_zero_resources(&task.resources),
         "states": states,
-    })
+    });
+    // Command tasks have none (`""`); a custom executor's task names it.
+    if !task.executor_id.is_empty() {
+        entry["executor"] = json!(task.executor_id);
+    }
+    entry
 }
 
 /// The master's own counters for agents (so the snapshot pins them too, not just a recount of
