@@ -98,7 +98,7 @@ pub fn check_call_request(
         "application/json" => Ok(()),
         "application/x-protobuf" => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "mmrun's master speaks the JSON encoding of the v1 API only: send \
+            "mmrun's master and agent speak the JSON encoding of the v1 API only: send \
              'Content-Type: application/json' (most clients have a JSON option)",
         )),
         other => Err(ApiError::new(
