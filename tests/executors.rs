@@ -272,3 +272,96 @@ async fn an_executor_that_never_subscribes_is_killed_and_its_task_fails() {
     assert!(!alive, "the executor (pid {pid}) was not killed");
     c.shutdown().await;
 }
+
+/// A task for executor `id`, built as a third-party framework would send it.
+fn executor_task(
+    name: &str,
+    offer: &mmrun::mesos::scheduler::Offer,
+    executor: Value,
+) -> mmrun::mesos::task::TaskInfo {
+    serde_json::from_value(json!({
+        "name": name, "task_id": {"value": name}, "agent_id": offer.agent_id,
+        "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+                      {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}}],
+        "executor": executor,
+        "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "sleep 600"),
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_master_validates_executors_as_mesos_and_counts_their_resources() {
+    use common::{framework_info, launch, next_offers, subscribe_framework};
+    let mut c = LocalCluster::start(ClusterOptions::default())
+        .await
+        .unwrap();
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    let mut sub = subscribe_framework(&c.master_url(), framework_info("raw", &[])).await;
+    let offers = next_offers(&mut sub).await;
+    let command = json!({"value": format!("'{}' example-executor", env!("CARGO_BIN_EXE_mmrun"))});
+    let good = json!({"executor_id": {"value": "e1"}, "command": command,
+        "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.5}},
+                      {"name": "mem", "type": "SCALAR", "scalar": {"value": 64}}]});
+    let mut other_fw = good.clone();
+    other_fw["framework_id"] = json!({"value": "someone-else"});
+    let mut differs = good.clone();
+    differs["name"] = json!("not the same");
+    let mut default_type = good.clone();
+    default_type["type"] = json!("DEFAULT");
+    default_type["executor_id"] = json!({"value": "e2"});
+    let mut no_command = good.clone();
+    no_command.as_object_mut().unwrap().remove("command");
+    no_command["executor_id"] = json!({"value": "e3"});
+    let mut bad_id = good.clone();
+    bad_id["executor_id"] = json!({"value": "a/b"});
+    let mut both: mmrun::mesos::task::TaskInfo = executor_task("both", &offers[0], good.clone());
+    both.command = serde_json::from_value(json!({"value": "true"})).unwrap();
+    launch(
+        &sub,
+        &offers[0],
+        vec![
+            executor_task("ok", &offers[0], good.clone()),
+            executor_task("same-executor", &offers[0], good.clone()),
+            executor_task("other-fw", &offers[0], other_fw),
+            executor_task("differs", &offers[0], differs),
+            executor_task("default", &offers[0], default_type),
+            executor_task("no-command", &offers[0], no_command),
+            executor_task("bad-id", &offers[0], bad_id),
+            both,
+        ],
+    )
+    .await;
+    let mut errors = BTreeMap::new();
+    let mut running = std::collections::BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while errors.len() < 6 || running.len() < 2 {
+        let event = tokio::time::timeout_at(deadline, async { sub.next_event(WAIT).await })
+            .await
+            .unwrap_or_else(|_| panic!("errors {errors:#?}, running {running:?}"))
+            .expect("an event");
+        let Some(u) = event.update else { continue };
+        common::ack(&sub, &u.status).await;
+        match u.status.state {
+            TaskState::Error => {
+                errors.insert(
+                    u.status.task_id.value.clone(),
+                    u.status.message.unwrap_or_default(),
+                );
+            }
+            TaskState::Running => {
+                running.insert(u.status.task_id.value.clone());
+            }
+            _ => {}
+        }
+    }
+    // Two tasks (0.1 cpus, 32 MB each) and their one executor (0.5 cpus, 64 MB).
+    let state = master_state(&c).await;
+    assert_eq!(state.slaves[0].used_resources["cpus"], 0.7);
+    assert_eq!(state.slaves[0].used_resources["mem"], 128.0);
+    assert_eq!(state.frameworks[0].used_resources["cpus"], 0.7);
+    let executors = &state.frameworks[0].executors;
+    assert_eq!(executors.len(), 1);
+    assert_eq!(executors[0]["resources"]["cpus"], 0.5);
+    assert_eq!(executors[0]["role"], "*");
+    c.shutdown().await;
+}

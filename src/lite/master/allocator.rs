@@ -282,11 +282,16 @@ impl MasterShared {
             .filter_map(|op| op.launch.as_ref())
             .flat_map(|l| l.task_infos.clone())
             .collect();
-        // As Mesos's master: an executor given without its framework id gets the framework's.
+        // As Mesos's master: an executor given without its framework id gets the framework's,
+        // and its resources the allocation's role before validation, so the same ExecutorInfo
+        // sent again compares equal to the one already running.
         for executor in tasks.iter_mut().filter_map(|t| t.executor.as_mut()) {
             executor
                 .framework_id
                 .get_or_insert_with(|| framework_id.clone());
+            for r in executor.resources.iter_mut() {
+                r.allocation_info = Some(AllocationInfo { role: role.clone() });
+            }
         }
         if let Some(message) = error {
             tracing::info!("ACCEPT from {framework_id} refused: {message}");
