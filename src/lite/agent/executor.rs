@@ -158,6 +158,8 @@ async fn supervise(
         }
     };
     let pid = child.id();
+    // Registered until this function ends, after the group was killed and the child reaped.
+    let _watched = crate::lifeline::guard::watch_group(pid);
     {
         let mut core = agent.core();
         if let Some(task) = core.tasks.get_mut(&key) {
