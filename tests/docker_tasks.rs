@@ -77,6 +77,7 @@ impl World {
             image: Some(self.busybox.clone()),
             network: TaskNetwork::Host,
             ports: vec![],
+            uris: vec![],
         }
     }
 

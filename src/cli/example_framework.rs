@@ -65,6 +65,7 @@ pub async fn run(args: ExampleFrameworkArgs) -> i32 {
                 image: None,
                 network: TaskNetwork::Host,
                 ports: vec![],
+                uris: vec![],
             })
             .collect(),
     );

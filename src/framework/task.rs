@@ -4,7 +4,7 @@ use crate::mesos::ids::{AgentId, TaskId};
 use crate::mesos::resources::{Resource, Resources};
 use crate::mesos::scheduler::Offer;
 use crate::mesos::task::{
-    CommandInfo, Environment, EnvironmentVariable, TaskInfo, TaskState, TaskStatus,
+    CommandInfo, CommandUri, Environment, EnvironmentVariable, TaskInfo, TaskState, TaskStatus,
 };
 use crate::mesos::values::Ranges;
 use serde_json::json;
@@ -27,6 +27,8 @@ pub struct TaskRequest {
     /// Container ports to publish (BRIDGE and USER networks), each on a host port taken from
     /// the offer's `ports`.
     pub ports: Vec<u16>,
+    /// Files the agent fetches into the sandbox before the task starts (`CommandInfo.uris`).
+    pub uris: Vec<CommandUri>,
 }
 
 /// A Docker task's network, `ContainerInfo.docker.network`.
@@ -133,7 +135,7 @@ impl TaskRequest {
                 shell: true,
                 arguments: vec![],
                 environment,
-                uris: vec![],
+                uris: self.uris.clone(),
                 user: None,
             }),
             container: self
@@ -229,6 +231,7 @@ mod tests {
             image: image.map(String::from),
             network,
             ports: ports.to_vec(),
+            uris: vec![],
         }
     }
 

@@ -10,6 +10,7 @@ mod config;
 mod docker_tasks;
 mod executor;
 pub mod fault;
+pub mod fetcher;
 mod registration;
 mod updates;
 
