@@ -2,7 +2,9 @@
 //! true, `value` with `arguments` as argv otherwise; in a per-task sandbox with `stdout` and
 //! `stderr` files; with the task's environment plus the executor variables Mesos sets.
 //! Each task gets its own process group so a kill reaches every process it started.
-//! DOCKER tasks on an agent with the Docker containerizer go to `docker_tasks` instead.
+//! First the task's `CommandInfo.uris` are fetched into the sandbox (`fetcher`), as Mesos does
+//! while launching the container; then DOCKER tasks on an agent with the Docker containerizer
+//! go to `docker_tasks`.
 
 use super::fetcher;
 use super::updates::complete_task;

@@ -765,6 +765,26 @@ mod tests {
         );
     }
 
+    /// https:// goes through rustls (no OpenSSL, no process-wide crypto provider to install):
+    /// a TLS handshake with a plain-HTTP server fails cleanly, naming the URI.
+    #[tokio::test]
+    async fn https_is_spoken_and_its_failures_are_errors() {
+        let dirs = Dirs::new();
+        let (base, server) = serve(vec![("x", b"x".to_vec())]).await;
+        let https = format!("{}/x", base.replacen("http://", "https://", 1));
+        let error = fetch_uris(&[uri(&https)], dirs.sandbox())
+            .await
+            .unwrap_err()
+            .to_string();
+        server.abort();
+        assert!(
+            error.starts_with(&format!(
+                "Failed to fetch '{https}': Error downloading resource: "
+            )),
+            "{error}"
+        );
+    }
+
     #[test]
     fn names_come_from_the_uri_path() {
         let name = |v: &str| basename(&parse_source(v).unwrap());
