@@ -43,6 +43,7 @@ impl World {
             image: None,
             network: TaskNetwork::Host,
             ports: vec![],
+            uris: vec![],
             executor: Some(ExecutorRequest {
                 id: "manual".into(),
                 cmd: "exec sleep 600".into(),

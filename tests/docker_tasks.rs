@@ -78,6 +78,7 @@ impl World {
             network: TaskNetwork::Host,
             ports: vec![],
             executor: None,
+            uris: vec![],
         }
     }
 
@@ -465,4 +466,40 @@ async fn the_busybox_image_builds_offline_from_scratch_and_runs_sh() {
     docker.start_container(&id).await.unwrap();
     assert_eq!(docker.wait_container(&id).await.unwrap(), 0);
     assert_eq!(docker.container_logs(&id).await.unwrap(), "BusyBox\nok\n");
+}
+
+/// As in Mesos, a DOCKER task's URIs are fetched into its sandbox before the container starts;
+/// the fetcher's log opens `stderr` and the container's own output follows it, whole. (Whether
+/// the container sees the files at /mnt/mesos/sandbox depends on the agent sharing its sandboxes
+/// with the daemon, which an agent that itself runs in a container does not.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_docker_task_gets_its_uris_fetched_into_the_sandbox() {
+    let Some(w) = world("docker task fetches").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("note.txt");
+    std::fs::write(&note, "fetched note\n").unwrap();
+    let uri = format!("file://{}", note.display());
+    let task = TaskRequest {
+        uris: vec![mmrun::mesos::task::CommandUri::new(&uri)],
+        ..w.task("reader", "echo container-stdout; echo container-stderr >&2")
+    };
+    w.framework.launch(vec![task]);
+    let done = w.await_task("reader", TaskState::Finished).await;
+    assert_eq!(w.sandbox_file(&done, "note.txt").await, "fetched note\n");
+    assert_eq!(w.sandbox_file(&done, "stdout").await, "container-stdout\n");
+    let stderr = w.sandbox_file(&done, "stderr").await;
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines.len() == 3 && lines[0].starts_with(&format!("Fetched '{uri}' to '")),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with("Successfully fetched all URIs"),
+        "{stderr}"
+    );
+    assert_eq!(lines[2], "container-stderr", "{stderr}");
+    w.no_containers_left("after the task ended").await;
+    w.finish().await;
 }

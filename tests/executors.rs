@@ -35,6 +35,7 @@ fn task(name: &str, cmd: &str, executor: &ExecutorRequest) -> TaskRequest {
         image: None,
         network: TaskNetwork::Host,
         ports: vec![],
+        uris: vec![],
         executor: Some(executor.clone()),
     }
 }
@@ -363,5 +364,58 @@ async fn the_master_validates_executors_as_mesos_and_counts_their_resources() {
     assert_eq!(executors.len(), 1);
     assert_eq!(executors[0]["resources"]["cpus"], 0.5);
     assert_eq!(executors[0]["role"], "*");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executors_uris_are_fetched_before_it_starts_and_a_failed_fetch_fails_its_tasks() {
+    use mmrun::mesos::task::CommandUri;
+    let (c, fw) = cluster(ClusterOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let launcher = dir.path().join("launch-executor.sh");
+    std::fs::write(
+        &launcher,
+        format!(
+            "#!/bin/sh\necho fetched launcher ran\nexec '{}' example-executor\n",
+            env!("CARGO_BIN_EXE_mmrun")
+        ),
+    )
+    .unwrap();
+    let fetched = ExecutorRequest {
+        id: "fetched".into(),
+        cmd: "./launch-executor.sh".into(),
+        uris: vec![CommandUri {
+            executable: true,
+            ..CommandUri::new(launcher.display().to_string())
+        }],
+        docker: None,
+    };
+    fw.launch(vec![task("via-fetched", "echo hi", &fetched)]);
+    reach(&fw, "via-fetched", TaskState::Finished).await;
+    let state = agent_state(&c).await;
+    let executor = &state.frameworks[0].executors[0];
+    let stdout = std::fs::read_to_string(format!("{}/stdout", executor.directory)).unwrap();
+    assert!(stdout.starts_with("fetched launcher ran\n"), "{stdout}");
+
+    let missing = dir.path().join("no-such-executor.tgz");
+    let broken = ExecutorRequest {
+        id: "broken".into(),
+        cmd: "./never-here".into(),
+        uris: vec![CommandUri::new(missing.display().to_string())],
+        docker: None,
+    };
+    fw.launch(vec![task("via-broken", "echo hi", &broken)]);
+    let failed = reach(&fw, "via-broken", TaskState::Failed).await;
+    let last = failed.statuses.last().unwrap();
+    assert_eq!(
+        last.reason.as_deref(),
+        Some("REASON_CONTAINER_LAUNCH_FAILED")
+    );
+    let message = last.message.clone().unwrap_or_default();
+    assert!(
+        message.starts_with("Failed to launch container: Failed to fetch all URIs")
+            && message.contains(&missing.display().to_string()),
+        "{message}"
+    );
     c.shutdown().await;
 }

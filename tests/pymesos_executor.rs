@@ -72,6 +72,7 @@ async fn unmodified_pymesos_executor_runs_tasks_answers_messages_and_shuts_down(
         image: None,
         network: TaskNetwork::Host,
         ports: vec![],
+        uris: vec![],
         executor: Some(executor.clone()),
     };
     fw.launch(vec![task("first"), task("second")]);

@@ -467,3 +467,100 @@ fn ctrl_c_on_docker_removes_every_container_and_network() {
         .unwrap();
     assert!(networks.stdout.is_empty(), "networks left: {:?}", networks);
 }
+
+/// Waits until `done` holds, up to `limit`; whether it did.
+fn eventually(limit: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done()
+}
+
+/// Starts `mmrun run` of `script`, waits for every process in `markers` to run, then kills
+/// mmrun with SIGKILL (which no handler sees); returns mmrun's pid.
+fn sigkill_mid_run(w: &Workspace, backend: &str, markers: &[&str]) -> u32 {
+    let mut child = w
+        .command(&["run", "--backend", backend])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !markers.iter().all(|m| running(m)) {
+        assert!(
+            Instant::now() < deadline,
+            "the scenario's tasks never started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "mmrun run ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    pid
+}
+
+/// mmrun killed with SIGKILL on the embedded backend: its process guard kills the task's
+/// whole process group (the shell and what it forked) and removes the cluster's files.
+#[test]
+fn sigkill_on_embedded_leaves_no_process_and_no_files() {
+    let w = Workspace::new();
+    w.script(
+        "long.rhai",
+        "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 543.211 & sleep 543.212; wait\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+    );
+    sigkill_mid_run(&w, "embedded", &["sleep 543.211", "sleep 543.212"]);
+    assert!(
+        eventually(Duration::from_secs(15), || !running("sleep 543.211")
+            && !running("sleep 543.212")),
+        "task processes outlived a SIGKILLed mmrun"
+    );
+    assert!(
+        eventually(Duration::from_secs(15), || std::fs::read_dir(w.path("tmp"))
+            .unwrap()
+            .next()
+            .is_none()),
+        "the cluster's temporary files outlived a SIGKILLed mmrun"
+    );
+}
+
+/// mmrun killed with SIGKILL on the Docker backend, with no later run: its reaper removes every
+/// container (task containers too) and the network within 15 s.
+#[test]
+fn sigkill_on_docker_leaves_nothing_within_15s() {
+    if !common::docker::docker_available("SIGKILL on the Docker backend") {
+        return;
+    }
+    let w = Workspace::new();
+    w.script(
+        "long.rhai",
+        "let c = cluster(#{ agents: 1 });\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 654.322\" }, #{ name: \"d\", docker: busybox_image(), cmd: \"sleep 654.321\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nc.await_task(\"d\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+    );
+    let pid = sigkill_mid_run(&w, "docker", &["sleep 654.322", "sleep 654.321"]);
+    let listed = |what: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .args(what)
+            .args(["-q", "--filter", &format!("label=io.mmrun.pid={pid}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let gone = eventually(Duration::from_secs(15), || {
+        listed(&["ps", "-a"]).is_empty() && listed(&["network", "ls"]).is_empty()
+    });
+    assert!(
+        gone,
+        "left 15 s after SIGKILL: containers {:?}, networks {:?}",
+        listed(&["ps", "-a"]),
+        listed(&["network", "ls"])
+    );
+    assert!(!running("sleep 654.322"), "the task outlived the reaper");
+    assert!(
+        !running("sleep 654.321"),
+        "the Docker task outlived the reaper"
+    );
+}

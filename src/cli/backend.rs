@@ -4,6 +4,7 @@
 use crate::cluster::Backend;
 use crate::cluster::docker::DockerBackend;
 use crate::cluster::embedded::Embedded;
+use crate::docker::reaper::Lifeline;
 use crate::docker::{Docker, reap_orphans};
 use crate::exit_codes;
 use clap::ValueEnum;
@@ -24,6 +25,21 @@ pub struct Chosen {
     pub backend: Arc<dyn Backend>,
     pub docker: Option<Arc<DockerBackend>>,
     pub description: String,
+    /// The Docker reaper's lifeline, being connected while the run starts (see
+    /// `docker::reaper`): it must outlive every container the run makes.
+    reaper: Option<tokio::task::JoinHandle<Option<Lifeline>>>,
+}
+
+impl Chosen {
+    /// Ends the run's lifeline after every cluster was torn down: the reaper leaves at once.
+    pub async fn release(self) {
+        let (Some(reaper), Some(docker)) = (self.reaper, self.docker) else {
+            return;
+        };
+        if let Ok(Some(lifeline)) = reaper.await {
+            lifeline.release(docker.docker()).await;
+        }
+    }
 }
 
 /// Connects to the chosen backend. Errors are (exit code, one-line message).
@@ -53,6 +69,7 @@ pub async fn choose(
         Ok(backend) => {
             let backend = Arc::new(if keep { backend.keeping() } else { backend });
             Ok(Chosen {
+                reaper: Some(start_reaper(backend.clone())),
                 description: format!(
                     "backend docker (every node its own container; {})",
                     backend.describe()
@@ -73,7 +90,25 @@ fn embedded(why: String) -> Chosen {
         backend: Arc::new(Embedded),
         docker: None,
         description: format!("backend embedded (every node in this process; {why})"),
+        reaper: None,
     }
+}
+
+/// Starts the reaper beside the run's first cluster rather than before it: it costs a
+/// container start. A mmrun killed before the lifeline connects is covered too: a reaper that
+/// gets no lifeline reaps on its own after a few seconds.
+fn start_reaper(backend: Arc<DockerBackend>) -> tokio::task::JoinHandle<Option<Lifeline>> {
+    tokio::spawn(async move {
+        match backend.start_reaper().await {
+            Ok(lifeline) => Some(lifeline),
+            Err(e) => {
+                eprintln!(
+                    "mmrun: warning: no reaper for this run ({e}); if mmrun is killed, `mmrun clean` removes what it leaves"
+                );
+                None
+            }
+        }
+    })
 }
 
 /// Every Docker run starts by removing what runs whose process is gone left behind, and says so.

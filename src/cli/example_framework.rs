@@ -66,6 +66,7 @@ pub async fn run(args: ExampleFrameworkArgs) -> i32 {
                 network: TaskNetwork::Host,
                 ports: vec![],
                 executor: None,
+                uris: vec![],
             })
             .collect(),
     );

@@ -6,6 +6,7 @@ mod clusters;
 mod example_executor;
 mod example_framework;
 mod image;
+mod lifeline;
 mod node;
 mod review;
 mod run;
@@ -53,6 +54,12 @@ enum Command {
     /// framework messages back prefixed "echo:", exits on SHUTDOWN. Started by an agent.
     #[command(hide = true)]
     ExampleExecutor,
+    /// Kills the process groups mmrun registers once mmrun is gone (started by `run`/`up`).
+    #[command(hide = true)]
+    Guard,
+    /// Removes what an mmrun process made in Docker once its lifeline drops (in a container).
+    #[command(hide = true)]
+    Reaper(lifeline::ReaperArgs),
     /// Print the script API reference (docs/script-api.md), generated from the engine.
     #[command(hide = true)]
     ScriptApi,
@@ -73,6 +80,12 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    if let Command::Guard = cli.command {
+        return crate::lifeline::guard::run(std::io::stdin().lock());
+    }
+    if matches!(cli.command, Command::Run(_) | Command::Up(_)) {
+        lifeline::start_guard();
+    }
     if let Command::ScriptApi = cli.command {
         print!(
             "{}",
@@ -110,7 +123,10 @@ pub fn main() -> i32 {
             Command::ExampleExecutor => example_executor::run().await,
             Command::Down(args) => clusters::down(args).await,
             Command::Image { action } => image::run(action).await,
-            Command::ScriptApi => unreachable!("handled before the runtime starts"),
+            Command::Reaper(args) => lifeline::reaper(args).await,
+            Command::ScriptApi | Command::Guard => {
+                unreachable!("handled before the runtime starts")
+            }
         }
     });
     // Background tasks (streams, pingers) must not keep the process alive after the answer.

@@ -98,7 +98,7 @@ pub async fn run(args: RunArgs) -> i32 {
         }
     };
     eprintln!("mmrun: {}", chosen.description);
-    let backend = chosen.backend;
+    let backend = chosen.backend.clone();
     let snapshots = match SnapshotStore::from_env(args.snapshot_dir.clone(), args.accept) {
         Ok(s) => Arc::new(s),
         Err(e) => return usage(e),
@@ -131,6 +131,7 @@ pub async fn run(args: RunArgs) -> i32 {
     });
     let summary = runner::run(scenarios, executor, options, &mut reporter, interrupt).await;
     watcher.abort();
+    chosen.release().await;
     if let Err(e) = reporter.finish() {
         eprintln!("mmrun run: {e}");
         return exit_codes::ENVIRONMENT;

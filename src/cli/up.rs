@@ -119,7 +119,7 @@ async fn run_in_docker(args: UpArgs) -> i32 {
             return code;
         }
     };
-    let Some(docker_backend) = chosen.docker else {
+    let Some(docker_backend) = chosen.docker.clone() else {
         // `--backend auto` without a daemon: the in-process cluster.
         eprintln!("mmrun: {}", chosen.description);
         return Box::pin(run(UpArgs {
@@ -139,6 +139,7 @@ async fn run_in_docker(args: UpArgs) -> i32 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("mmrun up: {e}");
+            chosen.release().await;
             return exit_codes::ENVIRONMENT;
         }
     };
@@ -155,6 +156,7 @@ async fn run_in_docker(args: UpArgs) -> i32 {
         Err(e) => {
             eprintln!("mmrun up: {e}");
             cluster.teardown().await;
+            chosen.release().await;
             return exit_codes::ENVIRONMENT;
         }
     };
@@ -173,6 +175,7 @@ async fn run_in_docker(args: UpArgs) -> i32 {
     super::interrupted().await;
     println!("mmrun: stopping the cluster");
     cluster.teardown().await;
+    chosen.release().await;
     println!("mmrun: stopped; nothing left running");
     exit_codes::OK
 }

@@ -45,6 +45,8 @@ pub struct ContainerSpec {
     pub security_opt: Vec<String>,
     /// Namespaced kernel settings, e.g. `net.ipv4.neigh.eth0.retrans_time_ms` → `50`.
     pub sysctls: BTreeMap<String, String>,
+    /// Docker removes the container when it exits (`--rm`).
+    pub auto_remove: bool,
 }
 
 /// One published container port.
@@ -124,6 +126,7 @@ impl ContainerSpec {
                 security_opt: (!self.security_opt.is_empty()).then(|| self.security_opt.clone()),
                 sysctls: (!self.sysctls.is_empty())
                     .then(|| self.sysctls.clone().into_iter().collect()),
+                auto_remove: self.auto_remove.then_some(true),
                 ..HostConfig::default()
             }),
             networking_config,

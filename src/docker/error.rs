@@ -32,6 +32,11 @@ pub enum DockerError {
     )]
     BuildImage { image: String, reason: String },
 
+    #[error(
+        "the reaper container {container} did not answer on its lifeline: {detail} — run `docker logs {container}` to see why"
+    )]
+    Reaper { container: String, detail: String },
+
     #[error("cannot list images: {reason} — check that the Docker daemon is healthy")]
     ListImages { reason: String },
 

@@ -51,6 +51,8 @@ pub enum Role {
     Framework,
     Task,
     Network,
+    /// The container that cleans up after a run whose process died (`docker::reaper`).
+    Reaper,
 }
 
 impl Role {
@@ -61,6 +63,7 @@ impl Role {
             Role::Framework => "framework",
             Role::Task => "task",
             Role::Network => "network",
+            Role::Reaper => "reaper",
         }
     }
 }

@@ -9,6 +9,7 @@
 //! - [`node_image`]: the image node containers run, and the busybox image for Docker tasks,
 //!   both built offline `FROM scratch`.
 //! - [`cleanup`]: removal by label, and reaping what dead runs left behind.
+//! - [`reaper`]: the container that removes a run's objects when its process dies (SIGKILL).
 
 pub mod cleanup;
 pub mod client;
@@ -20,6 +21,7 @@ pub mod labels;
 mod logs;
 mod networks;
 pub mod node_image;
+pub mod reaper;
 
 pub use cleanup::{Removed, reap_orphans, remove_labelled};
 pub use client::Docker;

@@ -5,7 +5,7 @@ use crate::mesos::ids::{AgentId, TaskId};
 use crate::mesos::resources::{Resource, Resources};
 use crate::mesos::scheduler::Offer;
 use crate::mesos::task::{
-    CommandInfo, Environment, EnvironmentVariable, TaskInfo, TaskState, TaskStatus,
+    CommandInfo, CommandUri, Environment, EnvironmentVariable, TaskInfo, TaskState, TaskStatus,
 };
 use crate::mesos::values::Ranges;
 use base64::Engine;
@@ -29,6 +29,8 @@ pub struct TaskRequest {
     /// Container ports to publish (BRIDGE and USER networks), each on a host port taken from
     /// the offer's `ports`.
     pub ports: Vec<u16>,
+    /// Files the agent fetches into the sandbox before the task starts (`CommandInfo.uris`).
+    pub uris: Vec<CommandUri>,
     /// Run by this custom executor instead of as a command task: the task's `cmd` then travels
     /// in `TaskInfo.data` (base64), for the executor to interpret (Mesos forbids a task with
     /// both a command and an executor).
@@ -42,20 +44,22 @@ pub struct ExecutorRequest {
     pub id: String,
     /// The executor's shell command.
     pub cmd: String,
-    /// `CommandInfo.uris` as JSON objects (`value`, `executable`, `extract`, `output_file`),
-    /// fetched into the executor's sandbox before it starts.
-    pub uris: Vec<serde_json::Value>,
+    /// Fetched into the executor's sandbox before it starts (`CommandInfo.uris`).
+    pub uris: Vec<CommandUri>,
     /// A Docker image to run the executor in (`ExecutorInfo.container`, type DOCKER).
     pub docker: Option<String>,
 }
 
 impl ExecutorRequest {
     pub fn to_executor_info(&self) -> ExecutorInfo {
-        // Built from JSON so `uris` takes whatever shape `CommandInfo` gives them.
-        let command: CommandInfo = serde_json::from_value(json!({
-            "value": self.cmd, "shell": true, "uris": self.uris,
-        }))
-        .expect("a shell command with URI objects is a valid CommandInfo");
+        let command = CommandInfo {
+            value: Some(self.cmd.clone()),
+            shell: true,
+            arguments: vec![],
+            environment: None,
+            uris: self.uris.clone(),
+            user: None,
+        };
         let mut info = ExecutorInfo::custom(self.id.clone(), command);
         info.name = Some(format!("mmrun executor {}", self.id));
         info.container = self
@@ -186,7 +190,7 @@ impl TaskRequest {
                 shell: true,
                 arguments: vec![],
                 environment,
-                uris: vec![],
+                uris: self.uris.clone(),
                 user: None,
             }),
             container: self
@@ -283,6 +287,7 @@ mod tests {
             network,
             ports: ports.to_vec(),
             executor: None,
+            uris: vec![],
         }
     }
 

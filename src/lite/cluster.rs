@@ -141,6 +141,8 @@ pub struct LocalCluster {
     agents: Vec<LocalAgent>,
     options: ClusterOptions,
     root: Option<tempfile::TempDir>,
+    /// Removes `root` should this process die without `shutdown` (SIGKILL).
+    _root_watched: crate::lifeline::guard::Watched,
 }
 
 impl LocalCluster {
@@ -163,6 +165,7 @@ impl LocalCluster {
             master_config,
             agents: Vec::new(),
             options,
+            _root_watched: crate::lifeline::guard::watch_dir(root.path()),
             root: Some(root),
         })
     }

@@ -269,9 +269,43 @@ pub struct CommandInfo {
         skip_serializing_if = "Vec::is_empty",
         deserialize_with = "null_as_default"
     )]
-    pub uris: Vec<Value>,
+    pub uris: Vec<CommandUri>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+}
+
+/// `CommandInfo.URI`: a file the agent fetches into the sandbox before the command starts
+/// (Mesos's fetcher, docs/fetcher.md). `cache` is accepted and ignored: mmrun has no fetcher
+/// cache, every URI is downloaded afresh.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommandUri {
+    pub value: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub executable: bool,
+    #[serde(default = "yes", deserialize_with = "null_as_yes")]
+    pub extract: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub cache: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_file: Option<String>,
+}
+
+impl CommandUri {
+    /// A URI with Mesos's defaults: not executable, extracted, not cached.
+    pub fn new(value: impl Into<String>) -> CommandUri {
+        CommandUri {
+            value: value.into(),
+            executable: false,
+            extract: true,
+            cache: false,
+            output_file: None,
+        }
+    }
+}
+
+/// `extract` defaults to true, also when a client writes `null` for it.
+fn null_as_yes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(deserializer)?.unwrap_or(true))
 }
 
 fn yes() -> bool {
@@ -404,5 +438,23 @@ mod tests {
             serde_json::to_string(&c).unwrap(),
             r#"{"value":"echo hi","shell":true}"#
         );
+    }
+
+    #[test]
+    fn command_uris_decode_with_mesos_defaults() {
+        let c: CommandInfo = serde_json::from_str(
+            r#"{"value":"ls","uris":[
+                {"value":"http://h/a.tgz"},
+                {"value":"/x/run.sh","executable":true,"extract":null,"cache":true,
+                 "output_file":"bin/run","unknown":1}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.uris[0], CommandUri::new("http://h/a.tgz"));
+        let second = &c.uris[1];
+        assert!(second.executable && second.extract && second.cache);
+        assert_eq!(second.output_file.as_deref(), Some("bin/run"));
+        let back: CommandInfo = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        assert!(serde_json::from_str::<CommandUri>(r#"{"executable":true}"#).is_err());
     }
 }

@@ -13,6 +13,7 @@ pub mod node;
 pub mod specs;
 
 use super::{Backend, BackendError, ClusterHandle, ClusterSpec};
+use crate::docker::reaper::Lifeline;
 use crate::docker::{Docker, Owner, Role, labels::new_run_id};
 use async_trait::async_trait;
 use cluster::DockerCluster;
@@ -65,6 +66,19 @@ impl DockerBackend {
 
     pub fn docker(&self) -> &Docker {
         &self.docker
+    }
+
+    /// Starts the reaper that removes what this process made in Docker once it is gone, even
+    /// after a SIGKILL (see `docker::reaper`). It runs mmrun's node image, built if the
+    /// nodes run real Mesos instead.
+    pub async fn start_reaper(&self) -> Result<Lifeline, BackendError> {
+        let image = match &self.images {
+            NodeImages::Mmrun { image } => image.clone(),
+            NodeImages::RealMesos { .. } => crate::docker::ensure_node_image(&self.docker)
+                .await
+                .map_err(|e| BackendError::Failed(e.to_string()))?,
+        };
+        Ok(Lifeline::start(&self.docker, &image, &self.docker_socket).await?)
     }
 
     /// What the nodes run, for the run's first line.

@@ -291,6 +291,7 @@ pub fn agent(
         },
         pid_mode: Some("host".into()),
         sysctls: quick_neighbour_discovery(),
+        auto_remove: false,
     }
 }
 
@@ -500,6 +501,7 @@ mod tests {
                     "50".to_string()
                 )]
                 .into(),
+                auto_remove: false,
             }
         );
     }

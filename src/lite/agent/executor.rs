@@ -2,14 +2,17 @@
 //! true, `value` with `arguments` as argv otherwise; in a per-task sandbox with `stdout` and
 //! `stderr` files; with the task's environment plus the executor variables Mesos sets.
 //! Each task gets its own process group so a kill reaches every process it started.
-//! DOCKER tasks on an agent with the Docker containerizer go to `docker_tasks` instead.
+//! First the task's `CommandInfo.uris` are fetched into the sandbox (`fetcher`), as Mesos does
+//! while launching the container; then DOCKER tasks on an agent with the Docker containerizer
+//! go to `docker_tasks`.
 
+use super::fetcher;
 use super::updates::complete_task;
 use super::{AgentCore, AgentShared, RunningTask, TaskKey};
 use crate::lite::protocol::RunTask;
 use crate::mesos::framework::capability;
 use crate::mesos::ids::ContainerId;
-use crate::mesos::task::{ContainerStatus, KillPolicy, TaskState, TaskStatus, reason};
+use crate::mesos::task::{ContainerStatus, KillPolicy, TaskState, TaskStatus, reason, source};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -150,6 +153,9 @@ async fn supervise(
     killing_state: bool,
     mut kill_rx: mpsc::UnboundedReceiver<Duration>,
 ) {
+    if !fetch_uris(&agent, &key, &mut kill_rx).await {
+        return;
+    }
     agent.send_update(&key, status(&key, TaskState::Starting, "Starting task"));
     if agent.config.runs_docker_tasks() && is_docker_task(&agent, &key) {
         return super::docker_tasks::supervise(agent, key, killing_state, kill_rx).await;
@@ -169,6 +175,8 @@ async fn supervise(
         }
     };
     let pid = child.id();
+    // Registered until this function ends, after the group was killed and the child reaped.
+    let _watched = crate::lifeline::guard::watch_group(pid);
     {
         let mut core = agent.core();
         if let Some(task) = core.tasks.get_mut(&key) {
@@ -225,6 +233,55 @@ async fn supervise(
     agent.send_update(&key, final_status);
 }
 
+/// Fetches the task's `CommandInfo.uris` into its sandbox. In Mesos the fetcher runs while the
+/// container is launched, before the executor exists: a failed fetch is the task's first
+/// update (TASK_FAILED from the agent), and a kill meanwhile ends it without any other.
+/// Returns whether the task goes on.
+async fn fetch_uris(
+    agent: &Arc<AgentShared>,
+    key: &TaskKey,
+    kill_rx: &mut mpsc::UnboundedReceiver<Duration>,
+) -> bool {
+    let (uris, sandbox, container_id) = {
+        let core = agent.core();
+        let Some(task) = core.tasks.get(key) else {
+            return false;
+        };
+        let uris = task
+            .info
+            .command
+            .as_ref()
+            .map(|c| c.uris.clone())
+            .unwrap_or_default();
+        (uris, task.sandbox.clone(), task.container_id.clone())
+    };
+    if uris.is_empty() {
+        return true;
+    }
+    let mut ended = tokio::select! {
+        fetched = fetcher::fetch_uris(&uris, &sandbox) => match fetched {
+            Ok(()) => return true,
+            Err(e) => {
+                let mut s = status(key, TaskState::Failed, format!(
+                    "Failed to launch container: Failed to fetch all URIs for container '{container_id}': {e}"
+                ));
+                s.reason = Some(reason::CONTAINER_LAUNCH_FAILED.into());
+                s
+            }
+        },
+        _ = kill_rx.recv() => {
+            let mut s = status(key, TaskState::Killed, "Killed before delivery to the executor");
+            s.reason = Some(reason::TASK_KILLED_DURING_LAUNCH.into());
+            s
+        }
+        // A crash: the fetch stops, nothing is said.
+        _ = agent.stopped.cancelled() => return false,
+    };
+    ended.source = Some(source::AGENT.into());
+    agent.send_update(key, ended);
+    false
+}
+
 /// Whether the task asks for a Docker container (`container.type: DOCKER`).
 fn is_docker_task(agent: &AgentShared, key: &TaskKey) -> bool {
     agent.core().tasks.get(key).is_some_and(|t| {
@@ -261,10 +318,15 @@ fn prepare(
     let sandbox: PathBuf = task.sandbox.clone();
     std::fs::create_dir_all(&sandbox)
         .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
-    let stdout = std::fs::File::create(sandbox.join("stdout"))
-        .map_err(|e| format!("Failed to create stdout: {e}"))?;
-    let stderr = std::fs::File::create(sandbox.join("stderr"))
-        .map_err(|e| format!("Failed to create stderr: {e}"))?;
+    // Appended to: the fetcher's log is already in `stderr`.
+    let open = |name: &str| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(sandbox.join(name))
+            .map_err(|e| format!("Failed to create {name}: {e}"))
+    };
+    let (stdout, stderr) = (open("stdout")?, open("stderr")?);
     let mut cmd = if command.shell {
         let mut c = std::process::Command::new("/bin/sh");
         c.arg("-c").arg(&value);

@@ -5,9 +5,11 @@
 //! it subscribes on `/api/v1/executor` (then LAUNCH), and are killed through it (KILL). An
 //! executor that does not subscribe within `--executor_registration_timeout` is killed; one
 //! that ends leaves its unfinished tasks TASK_FAILED; SHUTDOWN gives it its grace period before
-//! the agent kills it. The HTTP side is `executor_api.rs`.
+//! the agent kills it. Its `CommandInfo.uris` are fetched into the sandbox first (`fetcher`).
+//! The HTTP side is `executor_api.rs`.
 
 use super::executor::{kill_group, signal_name};
+use super::fetcher;
 use super::updates::complete_task;
 use super::{
     AgentShared, CustomExecutor, ExecutorKey, ExecutorState, RunningTask, TaskKey, Termination,
@@ -415,6 +417,9 @@ async fn supervise(
     container_id: ContainerId,
     mut destroy: mpsc::UnboundedReceiver<()>,
 ) {
+    if !fetch_uris(&agent, &key, &container_id, &mut destroy).await {
+        return;
+    }
     let mut child = match prepare(&agent, &key).and_then(|mut cmd| {
         cmd.spawn()
             .map_err(|e| format!("Failed to launch the executor: {e}"))
@@ -434,6 +439,9 @@ async fn supervise(
         }
     };
     let pid = child.id();
+    // Registered until this function ends, after the group was killed and the child reaped:
+    // should mmrun die, its guard kills the executor's process group.
+    let _watched = crate::lifeline::guard::watch_group(pid);
     {
         let mut core = agent.core();
         if let Some(e) = core.executors.get_mut(&key) {
@@ -488,6 +496,52 @@ async fn supervise(
     agent.executor_terminated(&key, &container_id, status, &how);
 }
 
+/// Fetches the executor's `CommandInfo.uris` into its sandbox before it starts, as Mesos's
+/// containerizer does. A failed fetch ends the executor before it runs: its tasks fail with
+/// `REASON_CONTAINER_LAUNCH_FAILED` (naming the URI). Returns whether the executor goes on.
+async fn fetch_uris(
+    agent: &Arc<AgentShared>,
+    key: &ExecutorKey,
+    container_id: &ContainerId,
+    destroy: &mut mpsc::UnboundedReceiver<()>,
+) -> bool {
+    let Some((uris, sandbox)) = agent.core().executors.get(key).map(|e| {
+        let uris = e
+            .info
+            .command
+            .as_ref()
+            .map(|c| c.uris.clone())
+            .unwrap_or_default();
+        (uris, e.sandbox.clone())
+    }) else {
+        return false;
+    };
+    if uris.is_empty() {
+        return true;
+    }
+    let failure = tokio::select! {
+        fetched = fetcher::fetch_uris(&uris, &sandbox) => match fetched {
+            Ok(()) => return true,
+            Err(e) => format!(
+                "Failed to launch container: Failed to fetch all URIs for container '{container_id}': {e}"
+            ),
+        },
+        // Shut down (or timed out) while fetching: it never ran.
+        Some(()) = destroy.recv() => "Executor was shut down while its URIs were fetched".to_string(),
+        _ = agent.stopped.cancelled() => return false,
+    };
+    tracing::warn!("executor {} of {}: {failure}", key.1, key.0);
+    if let Some(e) = agent.core().executors.get_mut(key) {
+        e.pending_termination.get_or_insert(Termination {
+            state: TaskState::Failed,
+            reason: reason::CONTAINER_LAUNCH_FAILED,
+            message: failure,
+        });
+    }
+    agent.executor_terminated(key, container_id, -1, "failed to launch");
+    false
+}
+
 /// The executor's command in its sandbox, with the environment Mesos's agent gives executors
 /// (`executorEnvironment` in `src/slave/slave.cpp`) and the command's own variables on top.
 fn prepare(agent: &Arc<AgentShared>, key: &ExecutorKey) -> Result<tokio::process::Command, String> {
@@ -507,10 +561,15 @@ fn prepare(agent: &Arc<AgentShared>, key: &ExecutorKey) -> Result<tokio::process
     let sandbox: PathBuf = executor.sandbox.clone();
     std::fs::create_dir_all(&sandbox)
         .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
-    let stdout = std::fs::File::create(sandbox.join("stdout"))
-        .map_err(|e| format!("Failed to create stdout: {e}"))?;
-    let stderr = std::fs::File::create(sandbox.join("stderr"))
-        .map_err(|e| format!("Failed to create stderr: {e}"))?;
+    // Appended to: the fetcher's log is already in `stderr`.
+    let open = |name: &str| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(sandbox.join(name))
+            .map_err(|e| format!("Failed to create {name}: {e}"))
+    };
+    let (stdout, stderr) = (open("stdout")?, open("stderr")?);
     let value = command.value.clone().unwrap_or_default();
     let mut cmd = if command.shell {
         let mut c = std::process::Command::new("/bin/sh");

@@ -12,6 +12,7 @@ mod executor;
 mod executor_api;
 mod executors;
 pub mod fault;
+pub mod fetcher;
 mod registration;
 mod updates;
 

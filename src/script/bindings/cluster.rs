@@ -371,7 +371,10 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
     fo.checkpoint = o.bool("checkpoint")?.unwrap_or(true);
     fo.failover_timeout = o.number("failover_timeout")?.unwrap_or(0.0);
     let tasks = match o.get("tasks") {
-        Some(t) => super::framework::task_requests(t, "submit_framework")?,
+        Some(t) => super::framework::with_local_paths(
+            super::framework::task_requests(t, "submit_framework")?,
+            ctx,
+        )?,
         None => vec![],
     };
     let url = ctx.master_url()?;

@@ -1,5 +1,5 @@
-//! What only a containerized cluster has: `requires_docker()`, and framework (scheduler)
-//! containers through `c.run_framework(…)`.
+//! What only a containerized cluster has: `requires_docker()` (and its opposite,
+//! `requires_embedded()`), and framework (scheduler) containers through `c.run_framework(…)`.
 
 use super::ClusterHandleRef;
 use crate::cluster::FrameworkContainer;
@@ -8,7 +8,7 @@ use crate::script::values::Options;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map, Position};
 use std::sync::Arc;
 
-/// Raised by `requires_docker()` on another backend: the scenario ends as skipped.
+/// Raised by `requires_docker()` / `requires_embedded()` on another backend: the scenario ends as skipped.
 #[derive(Clone, Debug)]
 pub struct SkipScenario(pub String);
 
@@ -35,6 +35,7 @@ pub struct FrameworkContainerHandle {
 pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     engine.register_type_with_name::<FrameworkContainerHandle>("FrameworkContainer");
     let s = scenario;
+    let embedded = s.clone();
     FuncRegistration::new("requires_docker")
         .with_params_info(["()"])
         .with_comments([
@@ -48,6 +49,23 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             Err(Box::new(EvalAltResult::ErrorRuntime(
                 Dynamic::from(SkipScenario(format!(
                     "needs the Docker backend; this run uses the {backend} backend"
+                ))),
+                Position::NONE,
+            )))
+        });
+    FuncRegistration::new("requires_embedded")
+        .with_params_info(["()"])
+        .with_comments([
+            "/// Ends the scenario as skipped unless it runs on the embedded backend. Call it first in\n/// scenarios whose tasks fetch files beside the script (`uris`): agents in containers\n/// cannot read this machine's files.",
+        ])
+        .register_into_engine(engine, move || -> ScriptResult<()> {
+            let backend = embedded.backend.name();
+            if backend == "embedded" {
+                return Ok(());
+            }
+            Err(Box::new(EvalAltResult::ErrorRuntime(
+                Dynamic::from(SkipScenario(format!(
+                    "needs the embedded backend (its tasks fetch files from this machine); this run uses the {backend} backend"
                 ))),
                 Position::NONE,
             )))

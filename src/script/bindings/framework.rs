@@ -3,7 +3,7 @@
 use crate::framework::{
     AwaitError, ExecutorRequest, Framework, TaskNetwork, TaskRecord, TaskRequest,
 };
-use crate::mesos::task::TaskState;
+use crate::mesos::task::{CommandUri, TaskState};
 use crate::script::context::{ClusterCtx, ScriptResult, script_error};
 use crate::script::values::Options;
 use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
@@ -24,11 +24,11 @@ pub fn register(engine: &mut Engine) {
     FuncRegistration::new("launch")
         .with_params_info(["fw: Framework", "tasks: map | array", "()"])
         .with_comments([
-            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables).\n/// Docker tasks (agents with the Docker containerizer): `docker` (an image that exists on the\n/// daemon, e.g. `busybox_image()`; `cmd` optional: the image's own command runs without it),\n/// `network` (\"HOST\" (default), \"BRIDGE\", \"USER\" or \"NONE\"), `network_name` (the\n/// network, for USER), `ports` (container ports to publish, for BRIDGE and USER: each gets a\n/// host port from the offer).\n/// Custom executor: `executor: #{ id, cmd, uris, docker }` runs the task on that executor (one\n/// per id and agent, started by `cmd` with `sh -c` after fetching `uris`, each a string or\n/// `#{ value, executable, extract, output_file }`; `docker`: an image to run it in). The\n/// task's `cmd` then goes to the executor as the task's `data`; `c.example_executor()` is a\n/// ready executor that runs it with `sh -c`.",
+            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables).\n/// Docker tasks (agents with the Docker containerizer): `docker` (an image that exists on the\n/// daemon, e.g. `busybox_image()`; `cmd` optional: the image's own command runs without it),\n/// `network` (\"HOST\" (default), \"BRIDGE\", \"USER\" or \"NONE\"), `network_name` (the\n/// network, for USER), `ports` (container ports to publish, for BRIDGE and USER: each gets a\n/// host port from the offer).\n/// `uris`: files the agent fetches into the sandbox before the task starts, as Mesos's\n/// fetcher does: strings, or maps #{ value, executable, extract, output_file }. http://,\n/// https://, file:// and absolute paths; a relative path is a file beside the script\n/// (embedded backend only). Archives (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz, .zip, .gz) are\n/// extracted unless `extract: false`; `executable: true` makes the file executable instead.\n/// Custom executor: `executor: #{ id, cmd, uris, docker }` runs the task on that executor (one\n/// per id and agent, started by `cmd` with `sh -c` after fetching `uris`, each a string or\n/// `#{ value, executable, extract, output_file }`; `docker`: an image to run it in). The\n/// task's `cmd` then goes to the executor as the task's `data`; `c.example_executor()` is a\n/// ready executor that runs it with `sh -c`.",
         ])
         .register_into_engine(engine, |f: &mut FrameworkHandle, tasks: Dynamic| -> ScriptResult<()> {
             let requests = task_requests(&tasks, "launch")?;
-            f.framework.launch(requests);
+            f.framework.launch(with_local_paths(requests, &f.cluster)?);
             Ok(())
         });
     FuncRegistration::new("kill")
@@ -188,6 +188,7 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
             "network",
             "network_name",
             "ports",
+            "uris",
             "executor",
         ],
     )?;
@@ -248,6 +249,7 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
         image,
         network,
         ports,
+        uris: task_uris(&o, &what)?,
         executor,
     })
 }
@@ -266,54 +268,14 @@ fn executor_request(value: &Dynamic, what: &str, task: &str) -> ScriptResult<Exe
     let cmd = o.string("cmd")?.ok_or_else(|| {
         format!("{what} '{id}': option 'cmd' is required (the executor's shell command)")
     })?;
-    let uris = match o.get("uris") {
-        None => vec![],
-        Some(u) => {
-            let items = u.clone().into_array().map_err(|t| {
-                format!("{what} '{id}': 'uris' must be an array of URIs (strings or maps), got {t}")
-            })?;
-            items
-                .iter()
-                .map(|item| command_uri(item, &what, &id))
-                .collect::<ScriptResult<Vec<_>>>()?
-        }
-    };
+    // The same `uris` as a task's, fetched into the executor's sandbox.
+    let uris = task_uris(&o, &format!("{what} '{id}'"))?;
     Ok(ExecutorRequest {
         id,
         cmd,
         uris,
         docker: o.string("docker")?,
     })
-}
-
-/// One of `uris`: `"http://…"` or `#{ value, executable, extract, output_file }`.
-fn command_uri(item: &Dynamic, what: &str, id: &str) -> ScriptResult<serde_json::Value> {
-    if let Ok(text) = item.clone().into_string() {
-        return Ok(serde_json::json!({ "value": text }));
-    }
-    let map = item.clone().try_cast::<Map>().ok_or_else(|| {
-        format!("{what} '{id}': each of 'uris' is a string or a map #{{ value, executable, extract, output_file }}, got {item}")
-    })?;
-    let uri_what = format!("{what} '{id}' uri");
-    let o = Options::new(
-        &map,
-        &uri_what,
-        &["value", "executable", "extract", "output_file"],
-    )?;
-    let value = o
-        .string("value")?
-        .ok_or_else(|| format!("{uri_what}: option 'value' is required (the URI)"))?;
-    let mut uri = serde_json::json!({ "value": value });
-    if let Some(b) = o.bool("executable")? {
-        uri["executable"] = b.into();
-    }
-    if let Some(b) = o.bool("extract")? {
-        uri["extract"] = b.into();
-    }
-    if let Some(f) = o.string("output_file")? {
-        uri["output_file"] = f.into();
-    }
-    Ok(uri)
 }
 
 /// `network`, `network_name` and `ports`, which only Docker tasks take.
@@ -380,6 +342,85 @@ fn docker_network(
         ));
     }
     Ok((network, ports))
+}
+
+/// `uris`: an array of strings or of maps #{ value, executable, extract, output_file }.
+fn task_uris(o: &Options, what: &str) -> ScriptResult<Vec<CommandUri>> {
+    let Some(uris) = o.get("uris") else {
+        return Ok(vec![]);
+    };
+    let example =
+        r#"e.g. uris: ["http://host/app.tgz", #{ value: "/opt/run.sh", executable: true }]"#;
+    let items = uris
+        .clone()
+        .into_array()
+        .map_err(|t| format!("{what}: 'uris' must be an array, got {t}; {example}"))?;
+    items
+        .iter()
+        .map(|item| {
+            if item.is_string() {
+                return Ok(CommandUri::new(item.to_string()));
+            }
+            let map = item.clone().try_cast::<Map>().ok_or_else(|| {
+                format!(
+                    "{what}: each of 'uris' must be a string or a map, got {}; {example}",
+                    item.type_name()
+                )
+            })?;
+            let uri_what = format!("{what} uri");
+            let u = Options::new(
+                &map,
+                &uri_what,
+                &["value", "executable", "extract", "output_file"],
+            )?;
+            let value = u
+                .string("value")?
+                .ok_or_else(|| format!("{uri_what}: option 'value' is required; {example}"))?;
+            Ok(CommandUri {
+                executable: u.bool("executable")?.unwrap_or(false),
+                extract: u.bool("extract")?.unwrap_or(true),
+                output_file: u.string("output_file")?,
+                ..CommandUri::new(value)
+            })
+        })
+        .collect()
+}
+
+/// Makes the tasks' relative `uris` paths absolute, beside the script. Mesos would resolve them
+/// against the agent's `--frameworks_home`; a scenario's files live beside it instead. Agents
+/// on the Docker backend run in containers and cannot read this machine's files.
+pub fn with_local_paths(
+    mut requests: Vec<TaskRequest>,
+    ctx: &ClusterCtx,
+) -> ScriptResult<Vec<TaskRequest>> {
+    let script_dir = ctx
+        .scenario
+        .script_path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf();
+    for uri in requests.iter_mut().flat_map(|r| {
+        r.uris
+            .iter_mut()
+            .chain(r.executor.iter_mut().flat_map(|e| e.uris.iter_mut()))
+    }) {
+        let value = uri.value.trim_start();
+        if value.contains("://") || value.starts_with('/') {
+            continue;
+        }
+        let backend = ctx.scenario.backend.name();
+        if backend != "embedded" {
+            return script_error(format!(
+                "uri '{value}' is a file beside the script, but agents on the {backend} backend \
+                 run in containers and cannot read this machine's files: serve it over http:// \
+                 or run the scenario with --backend embedded"
+            ));
+        }
+        let path = std::path::absolute(script_dir.join(value))
+            .map_err(|e| format!("uri '{value}': {e}"))?;
+        uri.value = path.display().to_string();
+    }
+    Ok(requests)
 }
 
 /// `TASK_FINISHED` or `FINISHED`; unknown names get a suggestion.
@@ -485,6 +526,33 @@ mod tests {
             (r[0].network.clone(), r[0].ports.len()),
             (TaskNetwork::Host, 0)
         );
+    }
+
+    #[test]
+    fn uris_are_strings_or_maps() {
+        let r = parse(
+            r#"#{ name: "t", cmd: "true", uris: ["http://h/a.tgz",
+                #{ value: "/opt/run.sh", executable: true, extract: false, output_file: "bin/run" }] }"#,
+        )
+        .unwrap();
+        assert_eq!(r[0].uris[0], CommandUri::new("http://h/a.tgz"));
+        let second = &r[0].uris[1];
+        assert_eq!(second.value, "/opt/run.sh");
+        assert!(second.executable && !second.extract);
+        assert_eq!(second.output_file.as_deref(), Some("bin/run"));
+        assert!(
+            parse(r#"#{ name: "t", cmd: "true" }"#).unwrap()[0]
+                .uris
+                .is_empty()
+        );
+        let e = error(r#"#{ name: "t", cmd: "true", uris: "http://h/a" }"#);
+        assert!(e.contains("'uris' must be an array"), "{e}");
+        let e = error(r#"#{ name: "t", cmd: "true", uris: [#{ executable: true }] }"#);
+        assert!(e.contains("option 'value' is required"), "{e}");
+        let e = error(r#"#{ name: "t", cmd: "true", uris: [#{ value: "/x", exec: true }] }"#);
+        assert!(e.contains("unknown option 'exec'"), "{e}");
+        let e = error(r#"#{ name: "t", cmd: "true", uris: [42] }"#);
+        assert!(e.contains("must be a string or a map"), "{e}");
     }
 
     #[test]

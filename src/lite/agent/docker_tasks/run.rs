@@ -44,6 +44,8 @@ pub async fn supervise(
         Err(message) => return launch_failed(&agent, &key, message),
     };
     let name = spec.name.clone();
+    // What the sandbox's files held before the container wrote anything (the fetcher's log).
+    let before = output_sizes(&sandbox);
     // A kill or a stop during the launch waits for it: a create cut short could leave a
     // container behind that nobody knows of.
     let docker = match launch(&agent, &spec).await {
@@ -79,7 +81,7 @@ pub async fn supervise(
         output.abort();
         tracing::warn!("the output of container {name} did not drain within {OUTPUT_DRAIN:?}");
     }
-    complete_output(&docker, &name, &sandbox).await;
+    complete_output(&docker, &name, &sandbox, before).await;
     remove(&agent, &docker, &name).await;
     agent.send_update(&key, final_status);
 }
@@ -96,8 +98,12 @@ fn plan(agent: &AgentShared, key: &TaskKey) -> Result<(ContainerSpec, Network, P
     let sandbox = task.sandbox.clone();
     std::fs::create_dir_all(&sandbox)
         .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
+    // Appended to, not truncated: the fetcher's log may be in `stderr` already.
     for file in ["stdout", "stderr"] {
-        std::fs::File::create(sandbox.join(file))
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(sandbox.join(file))
             .map_err(|e| format!("Failed to create {file}: {e}"))?;
     }
     let (ip, port) = agent.advertised();
@@ -244,16 +250,30 @@ async fn remove(agent: &AgentShared, docker: &Docker, name: &str) {
     }
 }
 
+/// The sizes of the sandbox's `stdout` and `stderr`.
+fn output_sizes(sandbox: &Path) -> [u64; 2] {
+    ["stdout", "stderr"].map(|file| {
+        std::fs::metadata(sandbox.join(file))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    })
+}
+
 /// Appends to `stdout` and `stderr` whatever following the output missed: the stopped
-/// container's whole output is there to read, and what was copied is a prefix of it.
-async fn complete_output(docker: &Docker, name: &str, sandbox: &Path) {
+/// container's whole output is there to read, and what was copied (after the `before` bytes
+/// the files held at launch) is a prefix of it.
+async fn complete_output(docker: &Docker, name: &str, sandbox: &Path, before: [u64; 2]) {
     let (stdout, stderr) = match docker.output(name).await {
         Ok(output) => output,
         Err(e) => return tracing::debug!("{e}"),
     };
-    for (file, whole) in [("stdout", stdout), ("stderr", stderr)] {
+    for ((file, whole), before) in [("stdout", stdout), ("stderr", stderr)]
+        .into_iter()
+        .zip(before)
+    {
         let path = sandbox.join(file);
-        let copied = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as usize;
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let copied = size.saturating_sub(before) as usize;
         if whole.len() <= copied {
             continue;
         }

@@ -1,0 +1,56 @@
+//! The watchers that outlive mmrun (see `crate::lifeline`): starting the process-group guard
+//! for `run` and `up`, and `mmrun reaper`, the Docker reaper's main inside its container.
+
+use crate::docker::Docker;
+use crate::exit_codes;
+use clap::Args;
+
+/// Starts the guard; a run without one still cleans up on every path but SIGKILL, so a failure
+/// is a warning.
+pub fn start_guard() {
+    let started = std::env::current_exe().and_then(|exe| crate::lifeline::guard::start(&exe));
+    if let Err(e) = started {
+        eprintln!(
+            "mmrun: warning: cannot start the process guard ({e}); processes of a run killed with SIGKILL may survive it"
+        );
+    }
+}
+
+#[derive(Args)]
+pub struct ReaperArgs {
+    /// The mmrun process whose objects to remove.
+    #[arg(long)]
+    pid: u32,
+    /// That process's host (objects carry it in their labels).
+    #[arg(long)]
+    host: String,
+}
+
+pub async fn reaper(args: ReaperArgs) -> i32 {
+    let listener = match tokio::net::TcpListener::bind((
+        "0.0.0.0",
+        crate::docker::reaper::REAPER_PORT,
+    ))
+    .await
+    {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("reaper: cannot listen: {e}");
+            return exit_codes::ENVIRONMENT;
+        }
+    };
+    let docker = match Docker::connect().await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("reaper: {e}");
+            return exit_codes::ENVIRONMENT;
+        }
+    };
+    match crate::docker::reaper::serve(&docker, listener, args.pid, &args.host).await {
+        Ok(_) => exit_codes::OK,
+        Err(e) => {
+            eprintln!("reaper: {e}");
+            exit_codes::ENVIRONMENT
+        }
+    }
+}
