@@ -204,15 +204,27 @@ async fn failure_artifacts_hold_every_nodes_log() {
         .start_cluster(vec![AgentSpec::default()])
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let saved = cluster.save_artifacts(dir.path()).await;
-    let names: Vec<_> = saved
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(names, ["master.log", "agent-1.log"]);
-    let agent_log = std::fs::read_to_string(&saved[1]).unwrap();
-    assert!(agent_log.contains("registered"), "{agent_log}");
+    // The master lists the agent as active before the agent has logged that it registered
+    // (and Docker has its output): save until the line is there, rather than after a guess.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let dir = tempfile::tempdir().unwrap();
+        let saved = cluster.save_artifacts(dir.path()).await;
+        let names: Vec<_> = saved
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["master.log", "agent-1.log"]);
+        let agent_log = std::fs::read_to_string(&saved[1]).unwrap();
+        if agent_log.contains("registered") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the agent's saved log never said it registered: {agent_log}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let kept = cluster.how_to_reach().unwrap();
     assert!(kept.contains("mmrun down"), "{kept}");
     cluster.teardown().await;

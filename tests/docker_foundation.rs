@@ -23,7 +23,7 @@ async fn node_image() -> NodeImage {
     tokio::task::spawn_blocking(|| NodeImage::for_binary(Path::new(MMRUN)))
         .await
         .unwrap()
-        .expect("the node image's sources resolve (is busybox-static installed?)")
+        .expect("the node image's sources resolve")
 }
 
 /// Runs a container to completion; returns its exit code and logs.

@@ -176,7 +176,7 @@ async fn a_busybox_task_finishes_with_its_environment_and_output_in_the_sandbox(
         "echo \"greeting=$GREETING sandbox=$MESOS_SANDBOX task=$MESOS_TASK_ID\"; echo \"name=$MESOS_CONTAINER_NAME\"; echo to-stderr >&2; ls -d /mnt/mesos/sandbox",
     );
     task.env.insert("GREETING".into(), "hello".into());
-    w.framework.launch(vec![task]);
+    w.framework.launch(vec![task]).unwrap();
     let done = w.await_task("greet", TaskState::Finished).await;
     assert_eq!(
         done.history(),
@@ -213,7 +213,8 @@ async fn a_failing_task_fails_with_its_exit_status() {
         return;
     };
     w.framework
-        .launch(vec![w.task("fail", "echo broken >&2; exit 3")]);
+        .launch(vec![w.task("fail", "echo broken >&2; exit 3")])
+        .unwrap();
     let failed = w.await_task("fail", TaskState::Failed).await;
     assert_eq!(
         failed.history(),
@@ -233,7 +234,9 @@ async fn killing_a_task_stops_its_container_named_as_mesos_names_it_and_removes_
     let Some(w) = world("docker task killed").await else {
         return;
     };
-    w.framework.launch(vec![w.task("sleeper", "sleep 600")]);
+    w.framework
+        .launch(vec![w.task("sleeper", "sleep 600")])
+        .unwrap();
     let running = w.await_task("sleeper", TaskState::Running).await;
     let container_id = status(&running, TaskState::Running)
         .container_status
@@ -291,7 +294,7 @@ async fn a_bridge_task_serves_on_the_host_port_it_was_given() {
     );
     task.network = TaskNetwork::Bridge;
     task.ports = vec![8080];
-    w.framework.launch(vec![task]);
+    w.framework.launch(vec![task]).unwrap();
     let running = w.await_task("web", TaskState::Running).await;
     let network_infos = &status(&running, TaskState::Running)
         .container_status
@@ -344,7 +347,8 @@ async fn stopping_the_agent_stops_and_removes_its_task_containers() {
     // Exits on SIGTERM (as PID 1 it would otherwise ignore it), so `docker stop` is quick.
     let cmd = "trap 'exit 0' TERM; while true; do sleep 1; done";
     w.framework
-        .launch(vec![w.task("one", cmd), w.task("two", cmd)]);
+        .launch(vec![w.task("one", cmd), w.task("two", cmd)])
+        .unwrap();
     w.await_task("one", TaskState::Running).await;
     w.await_task("two", TaskState::Running).await;
     assert_eq!(w.containers().await.len(), 2);
@@ -361,14 +365,18 @@ async fn a_crashed_or_dropped_agent_leaves_no_task_container() {
     let Some(mut w) = world("docker agent crashes").await else {
         return;
     };
-    w.framework.launch(vec![w.task("crash", "sleep 600")]);
+    w.framework
+        .launch(vec![w.task("crash", "sleep 600")])
+        .unwrap();
     w.await_task("crash", TaskState::Running).await;
     w.cluster.stop_agent(0, false).await.unwrap();
     assert_eq!(w.containers().await, Vec::<String>::new());
 
     // Dropped without a shutdown, as after a panic: the agent's drop removes them.
     w.cluster.start_agent(0).await.unwrap();
-    w.framework.launch(vec![w.task("dropped", "sleep 600")]);
+    w.framework
+        .launch(vec![w.task("dropped", "sleep 600")])
+        .unwrap();
     w.await_task("dropped", TaskState::Running).await;
     assert_eq!(w.containers().await.len(), 1);
     let World {
@@ -390,9 +398,11 @@ async fn tearing_the_framework_down_removes_its_containers() {
     let Some(w) = world("docker framework teardown").await else {
         return;
     };
-    w.framework.launch(vec![w.task("lonely", "sleep 600")]);
+    w.framework
+        .launch(vec![w.task("lonely", "sleep 600")])
+        .unwrap();
     w.await_task("lonely", TaskState::Running).await;
-    w.framework.teardown();
+    w.framework.teardown().unwrap();
     w.no_containers_left("after the framework's teardown").await;
     w.finish().await;
 }
@@ -407,7 +417,7 @@ async fn a_missing_image_fails_the_task_saying_how_to_provide_it() {
         image: Some(image.clone()),
         ..w.task("ghost", "true")
     };
-    w.framework.launch(vec![task]);
+    w.framework.launch(vec![task]).unwrap();
     let failed = w.await_task("ghost", TaskState::Failed).await;
     let last = status(&failed, TaskState::Failed);
     let message = last.message.clone().unwrap();
