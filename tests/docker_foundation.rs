@@ -149,6 +149,27 @@ async fn the_cli_prebuilds_the_same_images_and_reports_their_tags() {
     assert!(docker.image_exists(busybox.tag()).await.unwrap());
 }
 
+/// `MMRUN_BUSYBOX` names the busybox to use; a name that is no file is a clear error, not a
+/// silent fallback.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busybox_named_but_missing_is_a_clear_error() {
+    if docker_or_skip("MMRUN_BUSYBOX").await.is_none() {
+        return;
+    }
+    let output = Command::new(MMRUN)
+        .args(["image", "build"])
+        .env(docker::BUSYBOX_ENV, "/nonexistent/busybox")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("MMRUN_BUSYBOX=/nonexistent/busybox names no file"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("set it empty"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn names_never_start_with_mesos_even_for_mesos_like_inputs() {
     let Some(docker) = docker_or_skip("names").await else {
