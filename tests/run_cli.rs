@@ -285,6 +285,45 @@ log(t.mesage);
     assert!(out.contains("help: did you mean `message`?"), "{out}");
 }
 
+/// On the embedded backend a failure saves the master's state and each agent's (the nodes
+/// share mmrun's process, so there is no log per node), and the report says exactly that.
+#[test]
+fn embedded_failure_artifacts_hold_the_master_and_every_agents_state() {
+    let w = Workspace::new();
+    w.script(
+        "s.rhai",
+        r#"let c = cluster(#{ agents: 2 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "sleep 600" }] });
+let t = fw.await_task("t", "TASK_RUNNING");
+let idle = if t.agent == "agent-1" { c.agents()[1] } else { c.agents()[0] };
+idle.pause();
+assert(false, "look at the artifacts");
+"#,
+    );
+    let started = Instant::now();
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("artifacts (master state, agent states): target/mmrun-artifacts/scripts_s"),
+        "{out}"
+    );
+    let dir = w.path("target/mmrun-artifacts/scripts_s/cluster-1");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    assert!(read("master-state.json").contains("\"fw\""));
+    let agents = [read("agent-1-state.json"), read("agent-2-state.json")];
+    // The task's agent shows it; the other, paused, says why it has nothing to show.
+    let busy: Vec<bool> = agents.iter().map(|a| a.contains("\"t.0\"")).collect();
+    assert_eq!(busy.iter().filter(|b| **b).count(), 1, "{agents:?}");
+    let idle = &agents[usize::from(busy[0])];
+    assert!(idle.contains("the agent is paused"), "{idle}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    w.assert_clean();
+}
+
 /// Faults that do not apply fail the scenario with the agent's name and the call; a scenario
 /// that ends with an agent paused or cut off still leaves nothing behind.
 #[test]

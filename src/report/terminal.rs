@@ -366,7 +366,7 @@ fn push_script_log(text: &mut String, result: &ScenarioResult) {
 }
 
 /// Where a failed scenario's artifacts were saved, as one folder, saying what is there: the
-/// embedded backend saves the master's state but has no per-node logs to save.
+/// embedded backend saves the master's and the agents' states but has no per-node logs.
 fn push_artifacts(text: &mut String, result: &ScenarioResult) {
     let Some(last) = result.attempts.last() else {
         return;
@@ -399,6 +399,7 @@ fn artifact_kinds(files: &[&std::path::PathBuf]) -> String {
             .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
             .any(test)
     };
+    let agent_state = |n: &str| n.starts_with("agent-") && n.ends_with("-state.json");
     let mut kinds = Vec::new();
     if named(&|n| n.ends_with(".log")) {
         kinds.push("node logs");
@@ -406,7 +407,10 @@ fn artifact_kinds(files: &[&std::path::PathBuf]) -> String {
     if named(&|n| n == "master-state.json") {
         kinds.push("master state");
     }
-    if named(&|n| !n.ends_with(".log") && n != "master-state.json") {
+    if named(&agent_state) {
+        kinds.push("agent states");
+    }
+    if named(&|n| !n.ends_with(".log") && n != "master-state.json" && !agent_state(n)) {
         kinds.push("other files");
     }
     kinds.join(", ")

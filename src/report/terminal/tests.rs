@@ -215,10 +215,10 @@ fn artifacts_are_described_by_what_was_saved() {
         );
         render(&[RunEvent::ScenarioFinished(result)])
     };
-    // The embedded backend: the master's state only.
-    let out = failed(&["master-state.json"]);
+    // The embedded backend: the master's and the agents' states, no logs.
+    let out = failed(&["master-state.json", "agent-1-state.json"]);
     assert!(
-        out.contains("artifacts (master state): target/a/s\n"),
+        out.contains("artifacts (master state, agent states): target/a/s\n"),
         "{out}"
     );
     let out = failed(&["master-state.json", "master.log", "agent-1.log"]);
