@@ -6,7 +6,7 @@
 
 use super::NodeImageError;
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -225,9 +225,90 @@ fn runnable_in_image(path: &Path) -> bool {
         || head.starts_with(b"#! /bin/sh")
 }
 
-/// The shared libraries `ldd` resolves for `executables`, plus the dynamic loader; none for
-/// static ones. One `ldd` for all of them: this runs on every `mmrun run`.
+/// The shared libraries of `executables` and their dynamic loader; none for static binaries
+/// and scripts. This runs on every `mmrun run`, so instead of `ldd` (a shell script, about
+/// 10 ms a file) each dynamic binary's own loader lists them, as `ldd` has it do, all at once;
+/// `ldd` answers only for what that could not.
 fn shared_libraries(executables: &[PathBuf]) -> Result<Vec<HostFile>, NodeImageError> {
+    let traced: Vec<(&PathBuf, Option<std::process::Child>)> = executables
+        .iter()
+        .filter_map(|file| Some((file, elf_interpreter(file)?)))
+        .map(|(file, loader)| {
+            let child = Command::new(loader)
+                .arg(file)
+                .env("LD_TRACE_LOADED_OBJECTS", "1")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .ok();
+            (file, child)
+        })
+        .collect();
+    let mut libraries = Vec::new();
+    let mut for_ldd = Vec::new();
+    for (file, child) in traced {
+        let listed = child
+            .and_then(|c| c.wait_with_output().ok())
+            .filter(|out| out.status.success())
+            .and_then(|out| parse_ldd(&String::from_utf8_lossy(&out.stdout)).ok())
+            .filter(|libs| !libs.is_empty());
+        match listed {
+            Some(libs) => libraries.extend(libs),
+            None => for_ldd.push(file.clone()),
+        }
+    }
+    libraries.extend(ldd(&for_ldd)?);
+    Ok(libraries)
+}
+
+/// The program interpreter (dynamic loader) an ELF file names in its `PT_INTERP` header;
+/// `None` for a static binary, a script, or what this cannot read (`ldd` then decides).
+fn elf_interpreter(path: &Path) -> Option<PathBuf> {
+    let mut head = vec![0u8; 64 * 1024];
+    let read = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let head = &head[..read];
+    if !head.starts_with(b"\x7fELF") || head.get(5) != Some(&1) {
+        return None; // not ELF, or big-endian: leave it to ldd
+    }
+    let wide = match head.get(4)? {
+        1 => false,
+        2 => true,
+        _ => return None,
+    };
+    let int = |at: usize, len: usize| -> Option<usize> {
+        let bytes = head.get(at..at + len)?;
+        Some(
+            bytes
+                .iter()
+                .rev()
+                .fold(0usize, |n, b| (n << 8) | usize::from(*b)),
+        )
+    };
+    let (phoff, phentsize, phnum) = if wide {
+        (int(0x20, 8)?, int(0x36, 2)?, int(0x38, 2)?)
+    } else {
+        (int(0x1c, 4)?, int(0x2a, 2)?, int(0x2c, 2)?)
+    };
+    const PT_INTERP: usize = 3;
+    (0..phnum).find_map(|i| {
+        let header = phoff + i * phentsize;
+        if int(header, 4)? != PT_INTERP {
+            return None;
+        }
+        let (offset, size) = if wide {
+            (int(header + 0x08, 8)?, int(header + 0x20, 8)?)
+        } else {
+            (int(header + 0x04, 4)?, int(header + 0x10, 4)?)
+        };
+        let name = head.get(offset..offset + size)?;
+        let name = name.strip_suffix(&[0]).unwrap_or(name);
+        Some(PathBuf::from(std::str::from_utf8(name).ok()?))
+    })
+}
+
+/// The shared libraries `ldd` resolves for `executables`; one `ldd` for all of them.
+fn ldd(executables: &[PathBuf]) -> Result<Vec<HostFile>, NodeImageError> {
     let Some(first) = executables.first() else {
         return Ok(Vec::new());
     };
@@ -387,6 +468,30 @@ mod tests {
                 (files[1].as_path(), "\tnot a dynamic executable\n"),
             ]
         );
+    }
+
+    #[test]
+    fn the_loader_of_a_dynamic_binary_is_read_from_its_elf_header() {
+        let exe = std::env::current_exe().unwrap();
+        let loader = elf_interpreter(&exe).expect("the test binary is dynamically linked");
+        assert!(loader.to_string_lossy().contains("ld-"), "{loader:?}");
+        assert!(loader.is_file(), "{loader:?}");
+        // Not ELF: no loader, and no libraries.
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("script");
+        std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+        assert_eq!(elf_interpreter(&script), None);
+        assert_eq!(shared_libraries(&[script]).unwrap(), []);
+    }
+
+    #[test]
+    fn the_fast_listing_agrees_with_ldd() {
+        let exe = std::env::current_exe().unwrap();
+        let mut fast = shared_libraries(std::slice::from_ref(&exe)).unwrap();
+        let mut slow = ldd(&[exe]).unwrap();
+        fast.sort_by(|a, b| a.target.cmp(&b.target));
+        slow.sort_by(|a, b| a.target.cmp(&b.target));
+        assert_eq!(fast, slow);
     }
 
     #[test]
