@@ -4,6 +4,7 @@
 use super::{AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec};
 use crate::lite::cluster::{AgentFaultError, AgentOptions, ClusterOptions, LocalCluster};
 use async_trait::async_trait;
+use std::path::{Path, PathBuf};
 
 pub struct Embedded;
 
@@ -134,6 +135,30 @@ impl ClusterHandle for EmbeddedCluster {
         self.running()?.reconnect_agent(index).map_err(fault_error)
     }
 
+    /// The nodes share mmrun's process and log through it, so there is no log per node to
+    /// save; each agent's own view (its `/state`: frameworks, executors, tasks) is saved beside
+    /// the master's state instead, as `agent-<n>-state.json`.
+    async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
+        let Some(cluster) = &self.cluster else {
+            return Vec::new();
+        };
+        let mut saved = Vec::new();
+        for index in 0..cluster.agent_count() {
+            let text = match (cluster.agent_url(index), cluster.agent_faults(index)) {
+                (Some(url), Some(faults)) if faults.reachable() => agent_state(&url).await,
+                (Some(_), _) => {
+                    "{\"error\": \"the agent is paused or cut off: it answers nothing\"}".into()
+                }
+                _ => "{\"error\": \"the agent is not running\"}".into(),
+            };
+            let path = dir.join(format!("agent-{}-state.json", index + 1));
+            if std::fs::write(&path, text).is_ok() {
+                saved.push(path);
+            }
+        }
+        saved
+    }
+
     fn agent_running(&self, index: usize) -> bool {
         self.cluster
             .as_ref()
@@ -148,5 +173,22 @@ impl ClusterHandle for EmbeddedCluster {
         if let Some(c) = self.cluster {
             c.shutdown().await;
         }
+    }
+}
+
+/// An agent's `/state`, pretty-printed, or what went wrong fetching it.
+async fn agent_state(url: &str) -> String {
+    let fetched = async {
+        crate::lite::peer_client()
+            .get(format!("{url}/state"))
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await?
+            .json::<serde_json::Value>()
+            .await
+    };
+    match fetched.await {
+        Ok(state) => serde_json::to_string_pretty(&state).unwrap_or_default(),
+        Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
     }
 }

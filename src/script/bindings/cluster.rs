@@ -65,11 +65,11 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         });
     FuncRegistration::new("restart")
         .with_params_info(["m: Master", "()"])
-        .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks."])
+        .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks.\n/// Frameworks submitted before lose their subscription: calls on them fail (submit new ones)."])
         .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<()> { restart_master(&m.0) });
     FuncRegistration::new("restart_master")
         .with_params_info(["c: Cluster", "()"])
-        .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks."])
+        .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks.\n/// Frameworks submitted before lose their subscription: calls on them fail (submit new ones)."])
         .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<()> { restart_master(&c.0) });
 
     FuncRegistration::new("add_agent")
@@ -298,7 +298,16 @@ fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
             .restart_master()
             .await
     })?;
-    result.map_err(|e| e.to_string().into())
+    result.map_err(|e| e.to_string())?;
+    // The old master's subscriptions are gone: wait until mmrun's frameworks have seen theirs
+    // end, so calls on them fail from now on instead of going nowhere.
+    let frameworks: Vec<Framework> = lock(&ctx.frameworks).clone();
+    ctx.scenario.block(futures::future::join_all(
+        frameworks
+            .iter()
+            .map(|f| f.await_end(std::time::Duration::from_secs(5))),
+    ))?;
+    Ok(())
 }
 
 fn add_agent(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<AgentHandle> {
@@ -367,10 +376,13 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
         .scenario
         .block(Framework::subscribe(&url, fo))?
         .map_err(|e| format!("submit_framework '{name}': {e}"))?;
-    if !tasks.is_empty() {
-        framework.launch(tasks);
-    }
+    // Kept first, so teardown reaches it even when its tasks are refused.
     lock(&ctx.frameworks).push(framework.clone());
+    if !tasks.is_empty() {
+        framework
+            .launch(tasks)
+            .map_err(|e| format!("submit_framework: {e}"))?;
+    }
     Ok(FrameworkHandle {
         cluster: ctx.clone(),
         framework,

@@ -15,6 +15,9 @@ pub use agent::AgentHandle;
 pub use cluster::{ClusterHandleRef, MasterHandle};
 pub use framework::FrameworkHandle;
 
+/// Every property of the maps the API returns, for "did you mean" on a misspelt one.
+pub const MAP_PROPERTIES: &[&str] = &framework::TASK_MAP_KEYS;
+
 pub fn register(engine: &mut Engine, scenario: std::sync::Arc<super::context::ScenarioCtx>) {
     engine
         .register_type_with_name::<ClusterHandleRef>("Cluster")
