@@ -323,3 +323,30 @@ theirs.kill();
     assert_eq!(code, 0, "{out}");
     w.assert_clean();
 }
+
+/// A scheduler that dies at start is the usual reason a wait times out: the error says so, with
+/// its last lines.
+#[test]
+fn a_wait_that_times_out_shows_a_framework_that_ended() {
+    let w = Workspace::new();
+    let (code, out) = run_scenario(
+        &w,
+        "crashed.rhai",
+        r#"
+let c = cluster(#{ agents: 1 });
+c.run_framework(#{ cmd: "echo Traceback: no module named pymesos >&2; exit 1" });
+c.await_framework("mine", "active", #{ timeout: "1s" });
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("waiting for framework 'mine' to be active"),
+        "{out}"
+    );
+    assert!(
+        out.contains("framework-1 exited with code 1; its last lines:"),
+        "{out}"
+    );
+    assert!(out.contains("no module named pymesos"), "{out}");
+    w.assert_clean();
+}

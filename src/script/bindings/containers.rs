@@ -262,6 +262,39 @@ fn run_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framework
     })
 }
 
+/// How many of a framework's last log lines a failure shows.
+const LOG_LINES: usize = 15;
+
+/// For a wait that timed out: the frameworks the script ran that have ended, with their exit
+/// codes and last log lines (a scheduler that crashed at start is the usual reason). Empty
+/// when none has ended.
+pub fn ended_runs(ctx: &Arc<ClusterCtx>) -> String {
+    let runs = ctx
+        .framework_runs
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let described = ctx.scenario.block(async {
+        let mut handle = ctx.handle.lock().await;
+        let Some(h) = handle.as_mut() else {
+            return String::new();
+        };
+        let mut text = String::new();
+        for index in 0..runs {
+            let Ok(FrameworkStatus::Exited(code)) = h.framework_status(index).await else {
+                continue;
+            };
+            let logs = h.framework_logs(index).await.unwrap_or_default();
+            let lines: Vec<&str> = logs.lines().collect();
+            let tail = lines[lines.len().saturating_sub(LOG_LINES)..].join("\n    ");
+            text.push_str(&format!(
+                "\nframework-{} exited with code {code}; its last lines:\n    {tail}",
+                index + 1
+            ));
+        }
+        text
+    });
+    described.unwrap_or_default()
+}
+
 /// The scenario's directory, absolute (relative paths in scripts start there).
 fn script_dir(script: &Path) -> PathBuf {
     let dir = script.parent().unwrap_or(Path::new(""));

@@ -350,7 +350,8 @@ fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> 
                 last
             };
             return script_error(format!(
-                "timed out after {timeout:?} waiting for task '{name}' to reach {wanted}; {why}"
+                "timed out after {timeout:?} waiting for task '{name}' to reach {wanted}; {why}{}",
+                super::containers::ended_runs(ctx)
             ));
         }
         ctx.scenario.block(tokio::time::sleep(POLL))?;
@@ -411,7 +412,8 @@ fn await_framework(
         };
         if std::time::Instant::now() >= deadline {
             return script_error(format!(
-                "timed out after {timeout:?} waiting for framework '{name}' to be {wanted}: {seen}"
+                "timed out after {timeout:?} waiting for framework '{name}' to be {wanted}: {seen}{}",
+                super::containers::ended_runs(ctx)
             ));
         }
         ctx.scenario.block(tokio::time::sleep(POLL))?;
