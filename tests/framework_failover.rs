@@ -21,6 +21,11 @@ async fn with_agent() -> LocalCluster {
 
 /// Launches one long task named `name` on the first offer; returns once it runs.
 async fn launch_long_task(sub: &mut RawSubscription, name: &str) {
+    launch_task(sub, name, "sleep 600").await
+}
+
+/// Launches one task named `name` running `cmd` on the first offer; returns once it runs.
+async fn launch_task(sub: &mut RawSubscription, name: &str, cmd: &str) {
     let offers = sub.next_of("OFFERS").await;
     let offer = &offers["offers"]["offers"][0];
     let agent = offer["agent_id"]["value"].as_str().unwrap();
@@ -30,7 +35,7 @@ async fn launch_long_task(sub: &mut RawSubscription, name: &str) {
             {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
             {"name": "mem", "type": "SCALAR", "scalar": {"value": 32.0}},
         ],
-        "command": {"shell": true, "value": "sleep 600"},
+        "command": {"shell": true, "value": cmd},
     });
     let r = sub
         .call(json!({"type": "ACCEPT", "accept": {
@@ -173,5 +178,58 @@ async fn past_its_failover_timeout_a_scheduler_loses_its_tasks_and_framework() {
         .unwrap();
     let error: Value = serde_json::from_slice(&records[0]).unwrap();
     assert_eq!(error["error"]["message"], "Framework has been removed");
+    c.shutdown().await;
+}
+
+/// A task that ends while its scheduler is away: the master records the state at once (so
+/// reconciliation and `/master/state` tell the truth), and the agent keeps resending the update
+/// until the failed-over scheduler acknowledges it.
+#[tokio::test]
+async fn an_update_missed_while_away_is_delivered_after_the_failover() {
+    let mut c = LocalCluster::start(ClusterOptions {
+        status_update_retry: std::time::Duration::from_millis(300),
+        ..ClusterOptions::default()
+    })
+    .await
+    .unwrap();
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    let addr = c.master_addr().to_string();
+    let mut info = framework_json("absent");
+    info["failover_timeout"] = json!(60);
+    let mut sub = raw_subscribe(&addr, info.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let cmd = format!("while [ ! -e {go:?} ]; do sleep 0.05; done; exit 3");
+    launch_task(&mut sub, "short", &cmd).await;
+    let id = sub.framework_id.clone();
+    drop(sub);
+    eventually(&c.master_url(), "disconnected", |s| {
+        framework(s, &id).is_some_and(|f| !f.connected)
+    })
+    .await;
+    // The task fails while nobody listens.
+    std::fs::write(&go, "").unwrap();
+    let state = eventually(&c.master_url(), "the master knows the task ended", |s| {
+        framework(s, &id).is_some_and(|f| {
+            f.tasks
+                .iter()
+                .chain(&f.completed_tasks)
+                .any(|t| t.state == "TASK_FAILED")
+        })
+    })
+    .await;
+    let f = framework(&state, &id).unwrap();
+    assert!(!f.connected);
+
+    info["id"] = json!({"value": id});
+    let mut back = raw_subscribe(&addr, info).await;
+    let update = back.next_of("UPDATE").await;
+    let status = &update["update"]["status"];
+    assert_eq!(status["task_id"]["value"], "short");
+    assert_eq!(status["state"], "TASK_FAILED");
+    assert!(
+        status.get("uuid").is_some(),
+        "the agent's own update, to acknowledge"
+    );
     c.shutdown().await;
 }
