@@ -419,3 +419,76 @@ fn await_framework(
         ctx.scenario.block(tokio::time::sleep(POLL))?;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mesos 1.11's `/master/state` (the normaliser's fixture): `web` registered and active,
+    /// `batch` completed.
+    fn fixture() -> MasterState {
+        serde_json::from_str(include_str!("../../snapshot/testdata/master_state.json")).unwrap()
+    }
+
+    #[test]
+    fn frameworks_are_found_by_name_or_id_registered_first() {
+        let mut state = fixture();
+        let web = find_framework(&state, "web").unwrap().unwrap();
+        assert_eq!(framework_state(web, completed(&state, web)), "active");
+        let by_id = find_framework(&state, &web.id.clone()).unwrap().unwrap();
+        assert_eq!(by_id.name, "web");
+        let batch = find_framework(&state, "batch").unwrap().unwrap();
+        assert_eq!(
+            framework_state(batch, completed(&state, batch)),
+            "completed"
+        );
+        assert!(find_framework(&state, "nobody").unwrap().is_none());
+
+        // A disconnected framework within its failover timeout is inactive.
+        state.frameworks[0].active = false;
+        state.frameworks[0].connected = false;
+        let web = find_framework(&state, "web").unwrap().unwrap();
+        assert_eq!(framework_state(web, completed(&state, web)), "inactive");
+
+        // A new `batch` registered wins over the completed one of that name.
+        let mut again = state.frameworks[0].clone();
+        again.name = "batch".into();
+        again.id = "new".into();
+        state.frameworks.push(again.clone());
+        assert_eq!(find_framework(&state, "batch").unwrap().unwrap().id, "new");
+        // Two registered ones of a name: the id is needed.
+        again.id = "newer".into();
+        state.frameworks.push(again);
+        let e = find_framework(&state, "batch").unwrap_err().to_string();
+        assert!(e.contains("new, newer") && e.contains("give the id"), "{e}");
+        assert_eq!(
+            find_framework(&state, "newer").unwrap().unwrap().id,
+            "newer"
+        );
+    }
+
+    #[test]
+    fn of_a_relaunched_name_the_live_task_counts() {
+        let state = fixture();
+        let web = &state.frameworks[0];
+        let mut finished = web.completed_tasks[0].clone();
+        assert_eq!(finished.state, "TASK_FINISHED");
+        let mut running = web.tasks[0].clone();
+        running.name = finished.name.clone();
+        // The finished one changed last, yet the running one is the task now.
+        finished.statuses.last_mut().unwrap().timestamp = f64::MAX;
+        assert_eq!(
+            current(&[&finished, &running]).unwrap().state,
+            "TASK_RUNNING"
+        );
+        let mut older = finished.clone();
+        older.statuses.last_mut().unwrap().timestamp = 1.0;
+        older.state = "TASK_FAILED".into();
+        assert_eq!(
+            current(&[&older, &finished]).unwrap().state,
+            "TASK_FINISHED"
+        );
+        let states: Vec<String> = history(&finished).iter().map(|s| s.to_string()).collect();
+        assert_eq!(states, ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]);
+    }
+}
