@@ -220,6 +220,25 @@ fn ctrl_c_stops_the_framework_process_and_its_children() {
     w.assert_clean();
 }
 
+/// A scenario that runs out of time is torn down like any other.
+#[test]
+fn a_scenario_timeout_stops_the_framework_process_and_its_children() {
+    let w = Workspace::new();
+    let scenario = forking_scenario(&w);
+    let mut mmrun = w
+        .mmrun(&["run", scenario.to_str().unwrap(), "--timeout", "3s"], "embedded")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pids = framework_pids(&w, &mut mmrun);
+    let out = mmrun.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("TIMEOUT"), "{stdout}");
+    assert_all_gone(&pids, Duration::from_secs(2), "after the scenario's timeout");
+    w.assert_clean();
+}
+
 fn run_scenario(w: &Workspace, name: &str, text: &str) -> (i32, String) {
     let path = w.path(name);
     std::fs::write(&path, text).unwrap();
