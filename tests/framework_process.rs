@@ -226,7 +226,10 @@ fn a_scenario_timeout_stops_the_framework_process_and_its_children() {
     let w = Workspace::new();
     let scenario = forking_scenario(&w);
     let mut mmrun = w
-        .mmrun(&["run", scenario.to_str().unwrap(), "--timeout", "3s"], "embedded")
+        .mmrun(
+            &["run", scenario.to_str().unwrap(), "--timeout", "3s"],
+            "embedded",
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -235,7 +238,11 @@ fn a_scenario_timeout_stops_the_framework_process_and_its_children() {
     let out = mmrun.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("TIMEOUT"), "{stdout}");
-    assert_all_gone(&pids, Duration::from_secs(2), "after the scenario's timeout");
+    assert_all_gone(
+        &pids,
+        Duration::from_secs(2),
+        "after the scenario's timeout",
+    );
     w.assert_clean();
 }
 
