@@ -6,7 +6,6 @@ pub mod docker;
 pub mod embedded;
 pub mod process;
 
-pub use docker::specs::FrameworkContainer;
 pub use process::{FrameworkStatus, ProcessRequest};
 
 use async_trait::async_trait;
