@@ -1,4 +1,5 @@
-//! `cluster()` and the cluster's methods: masters, agents, frameworks, tasks, state.
+//! `cluster()` and the cluster's methods: masters, agents, frameworks, state. Tasks and
+//! frameworks of any framework are observed in `observe`.
 
 use super::{AgentHandle, FrameworkHandle};
 use crate::client::MasterClient;
@@ -125,43 +126,6 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
                 .collect()
         });
 
-    FuncRegistration::new("await_task")
-        .with_params_info(["c: Cluster", "name: string", "state: string", "map"])
-        .with_comments([
-            "/// Waits until the task named `name` reaches `state` (e.g. \"TASK_FINISHED\") and returns it\n/// as a map. Fails at once if it ends in another terminal state; after 30 s otherwise.",
-        ])
-        .register_into_engine(engine, |c: &mut ClusterHandleRef, name: &str, state: &str| -> ScriptResult<Map> {
-            await_task(&c.0, name, state, &Map::new())
-        });
-    FuncRegistration::new("await_task")
-        .with_params_info([
-            "c: Cluster",
-            "name: string",
-            "state: string",
-            "options: map",
-            "map",
-        ])
-        .with_comments([
-            "/// As `await_task(name, state)`, with options: `timeout` (e.g. \"10s\").",
-        ])
-        .register_into_engine(
-            engine,
-            |c: &mut ClusterHandleRef,
-             name: &str,
-             state: &str,
-             options: Map|
-             -> ScriptResult<Map> { await_task(&c.0, name, state, &options) },
-        );
-    FuncRegistration::new("task")
-        .with_params_info(["c: Cluster", "name: string", "map"])
-        .with_comments(["/// The task named `name` as a map (state, agent, framework, states, …), or `()` if unknown."])
-        .register_into_engine(engine, |c: &mut ClusterHandleRef, name: &str| -> Dynamic {
-            let found = lock(&c.0.frameworks).iter().find_map(|f| f.task(name).map(|t| (f.clone(), t)));
-            match found {
-                Some((f, t)) => Dynamic::from_map(super::framework::task_map(&c.0, &f, &t)),
-                None => Dynamic::UNIT,
-            }
-        });
     FuncRegistration::new("raw_state")
         .with_params_info(["c: Cluster", "map"])
         .with_comments([
@@ -223,6 +187,7 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         handle: tokio::sync::Mutex::new(Some(handle)),
         agents: Mutex::new(Vec::new()),
         frameworks: Mutex::new(Vec::new()),
+        framework_runs: Default::default(),
         master_url: Mutex::new(None),
     });
     lock(&scenario.clusters).push(ctx.clone());
@@ -387,21 +352,4 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
         cluster: ctx.clone(),
         framework,
     })
-}
-
-fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> ScriptResult<Map> {
-    let owners: Vec<Framework> = lock(&ctx.frameworks)
-        .iter()
-        .filter(|f| f.tasks().iter().any(|t| t.name == name))
-        .cloned()
-        .collect();
-    match owners.len() {
-        0 => script_error(format!(
-            "await_task: no framework has a task named '{name}' (launch it first)"
-        )),
-        1 => super::framework::await_in(ctx, &owners[0], name, state, options),
-        _ => script_error(format!(
-            "await_task: several frameworks have a task named '{name}'; use fw.await_task(\"{name}\", …) on the one you mean"
-        )),
-    }
 }
