@@ -284,6 +284,7 @@ async fn a_cluster_runs_on_images_built_without_busybox() {
         image: image.map(String::from),
         network: TaskNetwork::Host,
         ports: vec![],
+        uris: vec![],
     };
     let script =
         "test ! -e /bin/busybox && sleep 0.1 && grep -q ^root: /etc/passwd && ls / | wc -l";

@@ -510,7 +510,7 @@ async fn a_docker_task_gets_its_uris_fetched_into_the_sandbox() {
         uris: vec![mmrun::mesos::task::CommandUri::new(&uri)],
         ..w.task("reader", "echo container-stdout; echo container-stderr >&2")
     };
-    w.framework.launch(vec![task]);
+    w.framework.launch(vec![task]).unwrap();
     let done = w.await_task("reader", TaskState::Finished).await;
     assert_eq!(w.sandbox_file(&done, "note.txt").await, "fetched note\n");
     assert_eq!(w.sandbox_file(&done, "stdout").await, "container-stdout\n");
