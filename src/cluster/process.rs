@@ -60,6 +60,8 @@ pub struct FrameworkProcess {
     request: ProcessRequest,
     /// Holds the log and, without a `cwd`, the working directory; removed on drop.
     dir: tempfile::TempDir,
+    /// Removes `dir` should mmrun die without dropping this (SIGKILL): see `lifeline::guard`.
+    _dir_watched: crate::lifeline::guard::Watched,
     log: PathBuf,
     cwd: PathBuf,
     run: Option<Run>,
@@ -109,6 +111,7 @@ impl FrameworkProcess {
         let mut process = FrameworkProcess {
             label,
             request,
+            _dir_watched: crate::lifeline::guard::watch_dir(dir.path()),
             dir,
             log,
             cwd,
