@@ -14,6 +14,7 @@
 
 mod busybox;
 mod context;
+mod libraries;
 mod lock;
 mod sources;
 
