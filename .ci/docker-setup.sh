@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the Docker backend needs on the host, for CI and developers:
+# Optional: installs busybox for mmrun's images, for CI.
 #
 #   .ci/docker-setup.sh
 #
-# - busybox-static: the node image's userland (/bin/busybox, with sh and the common applets),
-#   copied into the image that mmrun builds offline FROM scratch on first use;
-# - ldd (libc-bin): lists the shared libraries the mmrun binary needs, copied in beside it.
+# mmrun needs nothing but a Docker daemon: without busybox it builds its images (offline, FROM
+# scratch, on first use) from the host's own /bin/sh and core tools. CI installs
+# - busybox-static: then the images' userland is /bin/busybox with its applets, so CI's Docker
+#   tests cover that userland too (tests build the other, from the host's tools, explicitly);
+# - ldd (libc-bin), which any glibc host has: lists the shared libraries copied in beside the
+#   mmrun binary and the tools.
 #
 # Idempotent: when both are there it installs nothing and only prints one line. It does not
 # start Docker; it says whether a daemon answers. Pre-build the node image afterwards with

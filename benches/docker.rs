@@ -128,8 +128,9 @@ async fn bare_start(docker: &Docker, image: &str) -> Duration {
         .map(|i| ContainerSpec {
             name: owner.name(Role::Agent, Some(i + 1)),
             image: image.to_string(),
-            entrypoint: Some(vec!["/bin/busybox".into()]),
-            cmd: vec!["sleep".into(), "600".into()],
+            // Busybox's applet or the host's own `sleep`, whichever the image was made of.
+            entrypoint: Some(vec!["/bin/sleep".into()]),
+            cmd: vec!["600".into()],
             labels: owner.labels(Role::Agent),
             ..ContainerSpec::default()
         })

@@ -33,24 +33,26 @@ impl World {
             .await
             .unwrap();
         // An executor process that never subscribes: the test speaks for it.
-        framework.launch(vec![TaskRequest {
-            name: "work".into(),
-            cmd: "do it".into(),
-            cpus: 0.1,
-            mem: 32.0,
-            disk: 0.0,
-            env: BTreeMap::new(),
-            image: None,
-            network: TaskNetwork::Host,
-            ports: vec![],
-            uris: vec![],
-            executor: Some(ExecutorRequest {
-                id: "manual".into(),
-                cmd: "exec sleep 600".into(),
+        framework
+            .launch(vec![TaskRequest {
+                name: "work".into(),
+                cmd: "do it".into(),
+                cpus: 0.1,
+                mem: 32.0,
+                disk: 0.0,
+                env: BTreeMap::new(),
+                image: None,
+                network: TaskNetwork::Host,
+                ports: vec![],
                 uris: vec![],
-                docker: None,
-            }),
-        }]);
+                executor: Some(ExecutorRequest {
+                    id: "manual".into(),
+                    cmd: "exec sleep 600".into(),
+                    uris: vec![],
+                    docker: None,
+                }),
+            }])
+            .unwrap();
         let url = format!("{}/api/v1/executor", cluster.agent_url(0).unwrap());
         let world = World {
             cluster,
@@ -373,7 +375,7 @@ async fn a_subscribed_executor_gets_its_task_and_its_updates_are_acknowledged() 
         .unwrap();
 
     // Teardown: SHUTDOWN on the stream.
-    w.framework.teardown();
+    w.framework.teardown().unwrap();
     let events = next_events(&mut body, &mut decoder, &mut pending, 2).await;
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"SHUTDOWN"), "{kinds:?}");

@@ -7,7 +7,9 @@ use mmrun::client::MasterClient;
 use mmrun::cluster::docker::DockerBackend;
 use mmrun::cluster::docker::specs::NodeImages;
 use mmrun::cluster::{AgentSpec, Backend, ClusterSpec};
-use mmrun::docker::{Docker, NodeImage, Selector};
+use mmrun::docker::{BusyboxImage, Docker, NodeImage, Selector, Userland};
+use mmrun::framework::{Framework, FrameworkOptions, TaskNetwork, TaskRequest};
+use mmrun::mesos::task::TaskState;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -204,16 +206,103 @@ async fn failure_artifacts_hold_every_nodes_log() {
         .start_cluster(vec![AgentSpec::default()])
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let saved = cluster.save_artifacts(dir.path()).await;
-    let names: Vec<_> = saved
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(names, ["master.log", "agent-1.log"]);
-    let agent_log = std::fs::read_to_string(&saved[1]).unwrap();
-    assert!(agent_log.contains("registered"), "{agent_log}");
+    // The master lists the agent as active before the agent has logged that it registered
+    // (and Docker has its output): save until the line is there, rather than after a guess.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let dir = tempfile::tempdir().unwrap();
+        let saved = cluster.save_artifacts(dir.path()).await;
+        let names: Vec<_> = saved
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["master.log", "agent-1.log"]);
+        let agent_log = std::fs::read_to_string(&saved[1]).unwrap();
+        if agent_log.contains("registered") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the agent's saved log never said it registered: {agent_log}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let kept = cluster.how_to_reach().unwrap();
     assert!(kept.contains("mmrun down"), "{kept}");
     cluster.teardown().await;
+}
+
+/// A machine with only a Docker daemon: the node image and the task image are made of the
+/// host's own shell and tools (no busybox, whether or not this host has one), and a cluster of
+/// them runs a command task in an agent container and a Docker task beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_runs_on_images_built_without_busybox() {
+    let test = "docker-backend-no-busybox";
+    if !common::docker::docker_available(test) {
+        return;
+    }
+    let docker = Docker::connect().await.unwrap();
+    let mut cleanup = common::docker::Cleanup::new(&docker);
+    let binary = Path::new(env!("CARGO_BIN_EXE_mmrun")).to_path_buf();
+    let (node, task_image) = tokio::task::spawn_blocking(move || {
+        (
+            NodeImage::for_binary_with(&binary, &Userland::HostTools).unwrap(),
+            BusyboxImage::with_userland(&Userland::HostTools).unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    let node = node.with_repository(&format!("mmrun-node-test-{}", cleanup.run));
+    let task_image = task_image.with_repository(&format!("mmrun-busybox-test-{}", cleanup.run));
+    cleanup.images.push(node.tag().to_string());
+    cleanup.images.push(task_image.tag().to_string());
+    node.build(&docker).await.unwrap();
+    task_image.build(&docker).await.unwrap();
+
+    let backend = DockerBackend::new(
+        docker.clone(),
+        NodeImages::Mmrun {
+            image: node.tag().to_string(),
+        },
+    );
+    let mut cluster = backend.create(spec(test)).await.unwrap();
+    let (url, _) = cluster
+        .start_cluster(vec![AgentSpec::default()])
+        .await
+        .unwrap();
+    let run = run_of(&docker, test).await;
+    let framework = Framework::subscribe(&url, FrameworkOptions::named(test))
+        .await
+        .unwrap();
+    let task = |name: &str, cmd: &str, image: Option<&str>| TaskRequest {
+        name: name.into(),
+        cmd: cmd.into(),
+        cpus: 0.1,
+        mem: 32.0,
+        disk: 0.0,
+        env: Default::default(),
+        image: image.map(String::from),
+        network: TaskNetwork::Host,
+        ports: vec![],
+        uris: vec![],
+        executor: None,
+    };
+    let script =
+        "test ! -e /bin/busybox && sleep 0.1 && grep -q ^root: /etc/passwd && ls / | wc -l";
+    framework
+        .launch(vec![
+            task("command", script, None),
+            task("docker", script, Some(task_image.tag())),
+        ])
+        .unwrap();
+    let never = tokio_util::sync::CancellationToken::new();
+    for name in ["command", "docker"] {
+        let finished = framework
+            .await_task(name, TaskState::Finished, Duration::from_secs(60), &never)
+            .await;
+        assert!(finished.is_ok(), "{name}: {finished:?}");
+    }
+    framework.disconnect();
+    cluster.teardown().await;
+    assert_eq!(leftovers(&docker, &run).await, 0);
 }

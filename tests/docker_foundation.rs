@@ -23,7 +23,7 @@ async fn node_image() -> NodeImage {
     tokio::task::spawn_blocking(|| NodeImage::for_binary(Path::new(MMRUN)))
         .await
         .unwrap()
-        .expect("the node image's sources resolve (is busybox-static installed?)")
+        .expect("the node image's sources resolve")
 }
 
 /// Runs a container to completion; returns its exit code and logs.
@@ -147,6 +147,27 @@ async fn the_cli_prebuilds_the_same_images_and_reports_their_tags() {
     assert_eq!(tags, [expected.tag(), busybox.tag()]);
     assert!(docker.image_exists(expected.tag()).await.unwrap());
     assert!(docker.image_exists(busybox.tag()).await.unwrap());
+}
+
+/// `MMRUN_BUSYBOX` names the busybox to use; a name that is no file is a clear error, not a
+/// silent fallback.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busybox_named_but_missing_is_a_clear_error() {
+    if docker_or_skip("MMRUN_BUSYBOX").await.is_none() {
+        return;
+    }
+    let output = Command::new(MMRUN)
+        .args(["image", "build"])
+        .env(docker::BUSYBOX_ENV, "/nonexistent/busybox")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("MMRUN_BUSYBOX=/nonexistent/busybox names no file"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("set it empty"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -13,7 +13,9 @@ mod common;
 use common::docker::{Cleanup, docker_or_skip};
 use common::get_json;
 use mmrun::docker::labels;
-use mmrun::docker::{BusyboxImage, ContainerSpec, Docker, Role, Selector, ensure_busybox_image};
+use mmrun::docker::{
+    BusyboxImage, ContainerSpec, Docker, NodeImage, Role, Selector, Userland, ensure_busybox_image,
+};
 use mmrun::framework::{Framework, FrameworkOptions, TaskNetwork, TaskRecord, TaskRequest};
 use mmrun::lite::cluster::{AgentOptions, ClusterOptions, Containerizers, LocalCluster};
 use mmrun::mesos::task::TaskState;
@@ -42,7 +44,7 @@ async fn world_with(test: &str, agent: AgentOptions) -> Option<World> {
     let cleanup = Cleanup::new(&docker);
     let busybox = ensure_busybox_image(&docker)
         .await
-        .expect("the busybox image builds (is busybox-static installed?)");
+        .expect("the busybox image builds");
     let mut cluster = LocalCluster::start(ClusterOptions::default())
         .await
         .unwrap();
@@ -178,7 +180,7 @@ async fn a_busybox_task_finishes_with_its_environment_and_output_in_the_sandbox(
         "echo \"greeting=$GREETING sandbox=$MESOS_SANDBOX task=$MESOS_TASK_ID\"; echo \"name=$MESOS_CONTAINER_NAME\"; echo to-stderr >&2; ls -d /mnt/mesos/sandbox",
     );
     task.env.insert("GREETING".into(), "hello".into());
-    w.framework.launch(vec![task]);
+    w.framework.launch(vec![task]).unwrap();
     let done = w.await_task("greet", TaskState::Finished).await;
     assert_eq!(
         done.history(),
@@ -215,7 +217,8 @@ async fn a_failing_task_fails_with_its_exit_status() {
         return;
     };
     w.framework
-        .launch(vec![w.task("fail", "echo broken >&2; exit 3")]);
+        .launch(vec![w.task("fail", "echo broken >&2; exit 3")])
+        .unwrap();
     let failed = w.await_task("fail", TaskState::Failed).await;
     assert_eq!(
         failed.history(),
@@ -235,7 +238,9 @@ async fn killing_a_task_stops_its_container_named_as_mesos_names_it_and_removes_
     let Some(w) = world("docker task killed").await else {
         return;
     };
-    w.framework.launch(vec![w.task("sleeper", "sleep 600")]);
+    w.framework
+        .launch(vec![w.task("sleeper", "sleep 600")])
+        .unwrap();
     let running = w.await_task("sleeper", TaskState::Running).await;
     let container_id = status(&running, TaskState::Running)
         .container_status
@@ -287,13 +292,22 @@ async fn a_bridge_task_serves_on_the_host_port_it_was_given() {
     let Some(w) = world_with("docker task bridge", agent).await else {
         return;
     };
+    // An HTTP server any host can put in an image: mmrun's own master, in the node image
+    // (busybox's httpd is not there when the images are built from the host's tools).
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_mmrun"));
+    let node_image = tokio::task::spawn_blocking(move || NodeImage::for_binary(binary))
+        .await
+        .unwrap()
+        .unwrap();
+    node_image.ensure(&w.docker).await.unwrap();
     let mut task = w.task(
         "web",
-        "echo hi-from-bridge > /mnt/mesos/sandbox/index.html && exec httpd -f -p 8080 -h /mnt/mesos/sandbox",
+        "exec /usr/local/bin/mmrun node master --ip=0.0.0.0 --port=8080 --hostname=bridge-web",
     );
+    task.image = Some(node_image.tag().to_string());
     task.network = TaskNetwork::Bridge;
     task.ports = vec![8080];
-    w.framework.launch(vec![task]);
+    w.framework.launch(vec![task]).unwrap();
     let running = w.await_task("web", TaskState::Running).await;
     let network_infos = &status(&running, TaskState::Running)
         .container_status
@@ -314,7 +328,7 @@ async fn a_bridge_task_serves_on_the_host_port_it_was_given() {
     let host_port = mapping["host_port"].as_u64().unwrap();
     assert_eq!(host_port, u64::from(port));
 
-    let url = format!("http://127.0.0.1:{host_port}/index.html");
+    let url = format!("http://127.0.0.1:{host_port}/master/state");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let body = loop {
         match reqwest::get(&url).await {
@@ -331,7 +345,8 @@ async fn a_bridge_task_serves_on_the_host_port_it_was_given() {
             }
         }
     };
-    assert_eq!(body, "hi-from-bridge\n");
+    let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(state["hostname"], "bridge-web", "{body}");
     w.framework.kill("web").unwrap();
     w.await_task("web", TaskState::Killed).await;
     w.no_containers_left("after the kill").await;
@@ -346,7 +361,8 @@ async fn stopping_the_agent_stops_and_removes_its_task_containers() {
     // Exits on SIGTERM (as PID 1 it would otherwise ignore it), so `docker stop` is quick.
     let cmd = "trap 'exit 0' TERM; while true; do sleep 1; done";
     w.framework
-        .launch(vec![w.task("one", cmd), w.task("two", cmd)]);
+        .launch(vec![w.task("one", cmd), w.task("two", cmd)])
+        .unwrap();
     w.await_task("one", TaskState::Running).await;
     w.await_task("two", TaskState::Running).await;
     assert_eq!(w.containers().await.len(), 2);
@@ -363,14 +379,18 @@ async fn a_crashed_or_dropped_agent_leaves_no_task_container() {
     let Some(mut w) = world("docker agent crashes").await else {
         return;
     };
-    w.framework.launch(vec![w.task("crash", "sleep 600")]);
+    w.framework
+        .launch(vec![w.task("crash", "sleep 600")])
+        .unwrap();
     w.await_task("crash", TaskState::Running).await;
     w.cluster.stop_agent(0, false).await.unwrap();
     assert_eq!(w.containers().await, Vec::<String>::new());
 
     // Dropped without a shutdown, as after a panic: the agent's drop removes them.
     w.cluster.start_agent(0).await.unwrap();
-    w.framework.launch(vec![w.task("dropped", "sleep 600")]);
+    w.framework
+        .launch(vec![w.task("dropped", "sleep 600")])
+        .unwrap();
     w.await_task("dropped", TaskState::Running).await;
     assert_eq!(w.containers().await.len(), 1);
     let World {
@@ -392,9 +412,11 @@ async fn tearing_the_framework_down_removes_its_containers() {
     let Some(w) = world("docker framework teardown").await else {
         return;
     };
-    w.framework.launch(vec![w.task("lonely", "sleep 600")]);
+    w.framework
+        .launch(vec![w.task("lonely", "sleep 600")])
+        .unwrap();
     w.await_task("lonely", TaskState::Running).await;
-    w.framework.teardown();
+    w.framework.teardown().unwrap();
     w.no_containers_left("after the framework's teardown").await;
     w.finish().await;
 }
@@ -409,7 +431,7 @@ async fn a_missing_image_fails_the_task_saying_how_to_provide_it() {
         image: Some(image.clone()),
         ..w.task("ghost", "true")
     };
-    w.framework.launch(vec![task]);
+    w.framework.launch(vec![task]).unwrap();
     let failed = w.await_task("ghost", TaskState::Failed).await;
     let last = status(&failed, TaskState::Failed);
     let message = last.message.clone().unwrap();
@@ -430,16 +452,17 @@ async fn a_missing_image_fails_the_task_saying_how_to_provide_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_busybox_image_builds_offline_from_scratch_and_runs_sh() {
+async fn the_task_image_builds_without_busybox_from_the_hosts_shell_and_tools() {
     let Some(docker) = docker_or_skip("busybox image build").await else {
         return;
     };
     let mut cleanup = Cleanup::new(&docker);
-    // A throwaway tag: this test always builds, whatever is cached under mmrun-busybox.
-    let image = tokio::task::spawn_blocking(BusyboxImage::discover)
+    // A throwaway tag: this test always builds, whatever is cached under mmrun-busybox. Made
+    // of the host's own shell and tools, as on a machine without busybox.
+    let image = tokio::task::spawn_blocking(|| BusyboxImage::with_userland(&Userland::HostTools))
         .await
         .unwrap()
-        .expect("busybox is installed")
+        .unwrap()
         .with_repository(&format!("mmrun-busybox-test-{}", cleanup.run));
     cleanup.images.push(image.tag().to_string());
     assert!(image.ensure(&docker).await.unwrap(), "a fresh tag is built");
@@ -459,13 +482,16 @@ async fn the_busybox_image_builds_offline_from_scratch_and_runs_sh() {
     let spec = ContainerSpec {
         name: owner.name(Role::Task, Some(2)),
         entrypoint: Some(vec!["/bin/sh".into(), "-c".into()]),
-        cmd: vec!["echo $(busybox | head -1 | cut -d' ' -f1) && test -k /tmp && echo ok".into()],
+        cmd: vec![
+            "test ! -e /bin/busybox && test -k /tmp && echo $(echo a:b | cut -d: -f2) | grep b && ls /usr/bin/env >/dev/null && sleep 0.1 && echo ok"
+                .into(),
+        ],
         ..spec
     };
     let id = docker.create_container(&spec).await.unwrap();
     docker.start_container(&id).await.unwrap();
     assert_eq!(docker.wait_container(&id).await.unwrap(), 0);
-    assert_eq!(docker.container_logs(&id).await.unwrap(), "BusyBox\nok\n");
+    assert_eq!(docker.container_logs(&id).await.unwrap(), "b\nok\n");
 }
 
 /// As in Mesos, a DOCKER task's URIs are fetched into its sandbox before the container starts;
@@ -485,7 +511,7 @@ async fn a_docker_task_gets_its_uris_fetched_into_the_sandbox() {
         uris: vec![mmrun::mesos::task::CommandUri::new(&uri)],
         ..w.task("reader", "echo container-stdout; echo container-stderr >&2")
     };
-    w.framework.launch(vec![task]);
+    w.framework.launch(vec![task]).unwrap();
     let done = w.await_task("reader", TaskState::Finished).await;
     assert_eq!(w.sandbox_file(&done, "note.txt").await, "fetched note\n");
     assert_eq!(w.sandbox_file(&done, "stdout").await, "container-stdout\n");

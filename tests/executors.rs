@@ -100,7 +100,8 @@ async fn two_tasks_share_one_executor_that_echoes_messages_kills_and_shuts_down(
     fw.launch(vec![
         task("quick", "echo quick", &executor),
         task("long", "sleep 600", &executor),
-    ]);
+    ])
+    .unwrap();
     let quick = reach(&fw, "quick", TaskState::Finished).await;
     assert_eq!(quick.history(), [TaskState::Running, TaskState::Finished]);
     let long = reach(&fw, "long", TaskState::Running).await;
@@ -190,7 +191,7 @@ async fn two_tasks_share_one_executor_that_echoes_messages_kills_and_shuts_down(
     assert!(state.frameworks[0].completed_executors.is_empty());
 
     // Teardown: the agent sends SHUTDOWN, the executor exits by itself.
-    fw.teardown();
+    fw.teardown().unwrap();
     let state = agent_state_until(&c, "the executor completed", |s| {
         s.frameworks
             .first()
@@ -213,10 +214,12 @@ async fn two_tasks_share_one_executor_that_echoes_messages_kills_and_shuts_down(
 async fn an_executor_that_exits_fails_its_unfinished_tasks() {
     let (c, fw) = cluster(ClusterOptions::default()).await;
     let executor = example_executor("fragile");
-    fw.launch(vec![task("victim", "sleep 600", &executor)]);
+    fw.launch(vec![task("victim", "sleep 600", &executor)])
+        .unwrap();
     reach(&fw, "victim", TaskState::Running).await;
     // The second task kills its executor (its parent), leaving the first one unfinished.
-    fw.launch(vec![task("assassin", "kill -9 $PPID", &executor)]);
+    fw.launch(vec![task("assassin", "kill -9 $PPID", &executor)])
+        .unwrap();
     let failed = reach(&fw, "victim", TaskState::Failed).await;
     let last = failed.statuses.last().unwrap();
     assert_eq!(last.reason.as_deref(), Some("REASON_EXECUTOR_TERMINATED"));
@@ -249,7 +252,7 @@ async fn an_executor_that_never_subscribes_is_killed_and_its_task_fails() {
         uris: vec![],
         docker: None,
     };
-    fw.launch(vec![task("waiting", "true", &silent)]);
+    fw.launch(vec![task("waiting", "true", &silent)]).unwrap();
     let failed = reach(&fw, "waiting", TaskState::Failed).await;
     let last = failed.statuses.last().unwrap();
     assert_eq!(
@@ -390,7 +393,8 @@ async fn an_executors_uris_are_fetched_before_it_starts_and_a_failed_fetch_fails
         }],
         docker: None,
     };
-    fw.launch(vec![task("via-fetched", "echo hi", &fetched)]);
+    fw.launch(vec![task("via-fetched", "echo hi", &fetched)])
+        .unwrap();
     reach(&fw, "via-fetched", TaskState::Finished).await;
     let state = agent_state(&c).await;
     let executor = &state.frameworks[0].executors[0];
@@ -404,7 +408,8 @@ async fn an_executors_uris_are_fetched_before_it_starts_and_a_failed_fetch_fails
         uris: vec![CommandUri::new(missing.display().to_string())],
         docker: None,
     };
-    fw.launch(vec![task("via-broken", "echo hi", &broken)]);
+    fw.launch(vec![task("via-broken", "echo hi", &broken)])
+        .unwrap();
     let failed = reach(&fw, "via-broken", TaskState::Failed).await;
     let last = failed.statuses.last().unwrap();
     assert_eq!(

@@ -75,7 +75,7 @@ async fn unmodified_pymesos_executor_runs_tasks_answers_messages_and_shuts_down(
         uris: vec![],
         executor: Some(executor.clone()),
     };
-    fw.launch(vec![task("first"), task("second")]);
+    fw.launch(vec![task("first"), task("second")]).unwrap();
     let never = CancellationToken::new();
     for name in ["first", "second"] {
         let done = match fw.await_task(name, TaskState::Finished, WAIT, &never).await {
@@ -111,7 +111,7 @@ async fn unmodified_pymesos_executor_runs_tasks_answers_messages_and_shuts_down(
     assert_eq!(messages[0].data, "pymesos:hi");
     assert_eq!(messages[0].executor_id.value, "pymesos");
 
-    fw.teardown();
+    fw.teardown().unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
     let done = loop {
         let state = agent_state(&c).await;

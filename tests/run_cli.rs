@@ -127,6 +127,203 @@ fn a_failing_assertion_shows_file_line_column_and_exits_1() {
     w.assert_clean();
 }
 
+/// What a scenario said with `log()` and `print()` is shown when it fails, not only in JUnit.
+#[test]
+fn a_failing_scenario_shows_its_log_and_print_lines() {
+    let w = Workspace::new();
+    w.script(
+        "talks.rhai",
+        "log(\"checking the offers\");\nprint(\"printed 42\");\nassert(false, \"no offer\");\n",
+    );
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "script log:\n                checking the offers\n                printed 42\n"
+        ),
+        "{out}"
+    );
+}
+
+/// Runs one scenario on the embedded backend; its exit code and output.
+fn run_one(script: &str) -> (i32, String) {
+    let w = Workspace::new();
+    w.script("s.rhai", script);
+    let result = w.run(&["run"]);
+    w.assert_clean();
+    result
+}
+
+/// A task still waiting for an offer ends TASK_KILLED at once when killed, as Mesos's master
+/// reports a task killed before delivery to the agent, so awaiting it works.
+#[test]
+fn killing_a_queued_task_ends_it_killed_as_mesos_reports_it() {
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "huge", cmd: "true", cpus: 64 }] });
+fw.kill("huge");
+let t = fw.await_task("huge", "TASK_KILLED", #{ timeout: "5s" });
+assert_eq(t.states, ["TASK_KILLED"]);
+assert_eq(t.reason, "REASON_TASK_KILLED_DURING_LAUNCH");
+assert_eq(t.message, "Killed before delivery to the agent");
+assert_eq(c.await_task("huge", "KILLED").state, "TASK_KILLED");
+"#,
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_second_task_with_a_taken_name_is_refused() {
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "sleep 600" }] });
+fw.await_task("t", "TASK_RUNNING");
+fw.launch(#{ name: "t", cmd: "true" });
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("launch: framework 'fw' already has a task named 't' (TASK_RUNNING)"),
+        "{out}"
+    );
+    assert!(out.contains("scripts/s.rhai:4:4"), "{out}");
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+c.submit_framework(#{ name: "fw", tasks: [#{ name: "a", cmd: "true" }, #{ name: "a", cmd: "true" }] });
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("submit_framework: framework 'fw' already has a task named 'a':"),
+        "{out}"
+    );
+}
+
+/// After a master restart the framework's subscription is gone: calls on it fail and say so
+/// rather than doing nothing.
+#[test]
+fn calls_on_a_framework_that_lost_its_master_fail_saying_so() {
+    for call in [
+        "fw.kill(\"t\")",
+        "fw.launch(#{ name: \"u\", cmd: \"true\" })",
+        "fw.teardown()",
+    ] {
+        let (code, out) = run_one(&format!(
+            r#"let c = cluster(#{{ agents: 1 }});
+let fw = c.submit_framework(#{{ name: "fw", tasks: [#{{ name: "t", cmd: "sleep 600" }}] }});
+fw.await_task("t", "TASK_RUNNING");
+c.restart_master();
+{call};
+"#
+        ));
+        assert_eq!(code, 1, "{call}: {out}");
+        assert!(
+            out.contains("framework 'fw' lost its master connection"),
+            "{call}: {out}"
+        );
+        assert!(out.contains("scripts/s.rhai:5:"), "{call}: {out}");
+    }
+}
+
+/// Scripts call the first agent `agent-1`; messages never call it `agent 0` too.
+#[test]
+fn agent_errors_name_the_agent_as_the_script_does() {
+    let (code, out) =
+        run_one("let c = cluster(#{ agents: 1 });\nlet a = c.agents()[0];\na.start();\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("agent-1.start(): the agent is already running"),
+        "{out}"
+    );
+    assert!(!out.contains("agent 0"), "{out}");
+    let (code, out) =
+        run_one("let c = cluster(#{ agents: 1 });\nlet a = c.agents()[0];\na.stop();\na.stop();\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("agent-1.stop(): the agent is not running"),
+        "{out}"
+    );
+    assert!(!out.contains("agent 0"), "{out}");
+}
+
+/// Hints for the mistakes people make: a wrong argument type shows the signatures, a
+/// misspelt property and a misspelt state get a suggestion, another word gets the list.
+#[test]
+fn script_mistakes_get_hints_that_fit() {
+    let (code, out) = run_one("let c = cluster();\nc.start_master();\nc.add_agent(\"cpus:2\");\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("`add_agent` does not take these arguments: (Cluster, string)"),
+        "{out}"
+    );
+    assert!(out.contains("c.add_agent(options: map) -> Agent"), "{out}");
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "true" }] });
+let t = fw.await_task("t", "TASK_FINSHED");
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("did you mean \"TASK_FINISHED\"?"), "{out}");
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "true" }] });
+let t = fw.await_task("t", "TASK_DONE");
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("TASK_GONE\"?"), "{out}");
+    assert!(out.contains("the states are TASK_STAGING"), "{out}");
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "true" }] });
+let t = fw.await_task("t", "TASK_FINISHED");
+log(t.mesage);
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("help: did you mean `message`?"), "{out}");
+}
+
+/// On the embedded backend a failure saves the master's state and each agent's (the nodes
+/// share mmrun's process, so there is no log per node), and the report says exactly that.
+#[test]
+fn embedded_failure_artifacts_hold_the_master_and_every_agents_state() {
+    let w = Workspace::new();
+    w.script(
+        "s.rhai",
+        r#"let c = cluster(#{ agents: 2 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "sleep 600" }] });
+let t = fw.await_task("t", "TASK_RUNNING");
+let idle = if t.agent == "agent-1" { c.agents()[1] } else { c.agents()[0] };
+idle.pause();
+assert(false, "look at the artifacts");
+"#,
+    );
+    let started = Instant::now();
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("artifacts (master state, agent states): target/mmrun-artifacts/scripts_s"),
+        "{out}"
+    );
+    let dir = w.path("target/mmrun-artifacts/scripts_s/cluster-1");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    assert!(read("master-state.json").contains("\"fw\""));
+    let agents = [read("agent-1-state.json"), read("agent-2-state.json")];
+    // The task's agent shows it; the other, paused, says why it has nothing to show.
+    let busy: Vec<bool> = agents.iter().map(|a| a.contains("\"t.0\"")).collect();
+    assert_eq!(busy.iter().filter(|b| **b).count(), 1, "{agents:?}");
+    let idle = &agents[usize::from(busy[0])];
+    assert!(idle.contains("the agent is paused"), "{idle}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    w.assert_clean();
+}
+
 /// Faults that do not apply fail the scenario with the agent's name and the call; a scenario
 /// that ends with an agent paused or cut off still leaves nothing behind.
 #[test]
@@ -169,6 +366,54 @@ fn syntax_errors_exit_2_and_typos_get_suggestions() {
     let (code, out) = w.run(&["run"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("did you mean `start_master`?"), "{out}");
+}
+
+/// `mmrun scripts/*.rhai`, as people write it in CI, is `mmrun run` with all its options.
+#[test]
+fn paths_in_place_of_a_subcommand_mean_run_with_its_options() {
+    let w = Workspace::new();
+    w.script("a.rhai", PASSING).script("b.rhai", PASSING);
+    let (code, out) = w.run(&[
+        "scripts/a.rhai",
+        "scripts/b.rhai",
+        "-j",
+        "2",
+        "--junit",
+        "out.xml",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 scenarios run: 2 passed"), "{out}");
+    let xml = std::fs::read_to_string(w.path("out.xml")).unwrap();
+    assert!(xml.contains("<testcase name=\"scripts/b.rhai\""), "{xml}");
+
+    let (code, out) = w.run(&["scripts", "--filter", "b"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 scenario run: 1 passed"), "{out}");
+    w.assert_clean();
+}
+
+#[test]
+fn mmrun_alone_prints_help_and_an_unknown_word_says_it_is_neither_subcommand_nor_file() {
+    let w = Workspace::new();
+    let (code, out) = w.run(&[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Usage:"), "{out}");
+    assert!(out.contains("mmrun scripts/*.rhai"), "{out}");
+
+    let (code, out) = w.run(&["scripts/nope.rhai", "-j", "2"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(
+            "mmrun: `scripts/nope.rhai` is neither a subcommand nor an existing file or directory"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("unrecognized subcommand"), "{out}");
+
+    let (code, out) = w.run(&["reveiw"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("did you mean `review`?"), "{out}");
+    assert!(out.contains("subcommands: run, review, up"), "{out}");
 }
 
 #[test]

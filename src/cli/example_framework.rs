@@ -52,7 +52,7 @@ pub async fn run(args: ExampleFrameworkArgs) -> i32 {
     };
     println!("subscribed as {}", framework.id());
     let names: Vec<String> = (1..=args.tasks).map(|i| format!("task-{i}")).collect();
-    framework.launch(
+    let launched = framework.launch(
         names
             .iter()
             .map(|name| TaskRequest {
@@ -70,6 +70,10 @@ pub async fn run(args: ExampleFrameworkArgs) -> i32 {
             })
             .collect(),
     );
+    if let Err(e) = launched {
+        eprintln!("example-framework: {e}");
+        return exit_codes::SCENARIO_FAILED;
+    }
     let never = CancellationToken::new();
     let mut code = exit_codes::OK;
     for name in &names {

@@ -6,6 +6,7 @@ mod clusters;
 mod example_executor;
 mod example_framework;
 mod image;
+mod implied_run;
 mod lifeline;
 mod node;
 mod review;
@@ -13,10 +14,17 @@ mod run;
 mod up;
 
 use crate::exit_codes;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "mmrun", version, about = "Fresh Mesos clusters for testing Mesos frameworks", long_about = None)]
+#[command(
+    name = "mmrun",
+    version,
+    about = "Fresh Mesos clusters for testing Mesos frameworks",
+    long_about = None,
+    override_usage = "mmrun [PATHS]... [RUN OPTIONS]   (the same as `mmrun run`)\n       mmrun <COMMAND>",
+    after_help = "Run scenarios by naming them: `mmrun scripts/*.rhai -j 4 --junit out.xml`\n(see `mmrun run --help` for the options)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,7 +75,14 @@ enum Command {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args = match with_implied_run(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("mmrun: {e}");
+            return exit_codes::USAGE;
+        }
+    };
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {
@@ -132,6 +147,24 @@ pub fn main() -> i32 {
     // Background tasks (streams, pingers) must not keep the process alive after the answer.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     code
+}
+
+/// `mmrun PATHS…` as `mmrun run PATHS…` (see [`implied_run`]).
+fn with_implied_run(args: Vec<std::ffi::OsString>) -> Result<Vec<std::ffi::OsString>, String> {
+    let command = Cli::command();
+    let (mut visible, mut hidden) = (Vec::new(), Vec::new());
+    for sub in command.get_subcommands() {
+        let names = std::iter::once(sub.get_name()).chain(sub.get_all_aliases());
+        let list = if sub.is_hide_set() {
+            &mut hidden
+        } else {
+            &mut visible
+        };
+        list.extend(names.map(String::from));
+    }
+    // clap adds `help` when it builds the command.
+    visible.push("help".to_string());
+    implied_run::with_implied_run(args, &visible, &hidden)
 }
 
 fn init_logging(default: &str) {

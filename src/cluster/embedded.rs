@@ -1,9 +1,15 @@
 //! The embedded backend: every node in this process (`lite::cluster::LocalCluster`). Always
 //! available; the default when no Docker daemon answers.
 
-use super::{AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec};
+use super::process::{FrameworkProcess, FrameworkStatus};
+use super::{
+    AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest,
+    framework_process_env,
+};
 use crate::lite::cluster::{AgentFaultError, AgentOptions, ClusterOptions, LocalCluster};
 use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub struct Embedded;
 
@@ -22,6 +28,7 @@ impl Backend for Embedded {
         Ok(Box::new(EmbeddedCluster {
             spec,
             cluster: None,
+            frameworks: Vec::new(),
         }))
     }
 }
@@ -29,11 +36,19 @@ impl Backend for Embedded {
 struct EmbeddedCluster {
     spec: ClusterSpec,
     cluster: Option<LocalCluster>,
+    /// Frameworks the script runs as processes on this host.
+    frameworks: Vec<FrameworkProcess>,
 }
 
 impl EmbeddedCluster {
     fn running(&mut self) -> Result<&mut LocalCluster, BackendError> {
         self.cluster.as_mut().ok_or(BackendError::NoMaster)
+    }
+
+    fn framework(&mut self, index: usize) -> Result<&mut FrameworkProcess, BackendError> {
+        self.frameworks
+            .get_mut(index)
+            .ok_or_else(|| super::process::no_such_framework(index))
     }
 }
 
@@ -134,6 +149,81 @@ impl ClusterHandle for EmbeddedCluster {
         self.running()?.reconnect_agent(index).map_err(fault_error)
     }
 
+    async fn run_framework(
+        &mut self,
+        request: FrameworkRequest,
+    ) -> Result<(usize, String), BackendError> {
+        if let Some(image) = &request.image {
+            return Err(BackendError::Failed(format!(
+                "image \"{image}\" needs the Docker backend (the embedded backend runs frameworks as processes on this host): drop `image` to run the command as a process, or run with --backend docker"
+            )));
+        }
+        let url = self.running()?.master_url();
+        // The master and the agents listen on this host's loopback.
+        let master = url.trim_start_matches("http://").to_string();
+        let env = framework_process_env(&master, "127.0.0.1");
+        let index = self.frameworks.len();
+        let process =
+            FrameworkProcess::start(format!("framework-{}", index + 1), request.process(env))
+                .await
+                .map_err(BackendError::Failed)?;
+        let name = process.name();
+        self.frameworks.push(process);
+        Ok((index, name))
+    }
+
+    async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
+        self.frameworks
+            .get(index)
+            .map(FrameworkProcess::logs)
+            .ok_or_else(|| super::process::no_such_framework(index))
+    }
+
+    async fn framework_status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError> {
+        Ok(self.framework(index)?.status())
+    }
+
+    async fn stop_framework(
+        &mut self,
+        index: usize,
+        grace: Option<Duration>,
+    ) -> Result<(), BackendError> {
+        self.framework(index)?.stop(grace).await;
+        Ok(())
+    }
+
+    async fn start_framework(&mut self, index: usize) -> Result<(), BackendError> {
+        self.framework(index)?
+            .restart()
+            .await
+            .map_err(BackendError::Failed)
+    }
+
+    /// The nodes share mmrun's process and log through it, so there is no log per node to
+    /// save; each agent's own view (its `/state`: frameworks, executors, tasks) is saved beside
+    /// the master's state instead, as `agent-<n>-state.json`, with the logs of the frameworks
+    /// the scenario ran as processes.
+    async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
+        let mut saved = super::process::save_logs(&self.frameworks, dir);
+        let Some(cluster) = &self.cluster else {
+            return saved;
+        };
+        for index in 0..cluster.agent_count() {
+            let text = match (cluster.agent_url(index), cluster.agent_faults(index)) {
+                (Some(url), Some(faults)) if faults.reachable() => agent_state(&url).await,
+                (Some(_), _) => {
+                    "{\"error\": \"the agent is paused or cut off: it answers nothing\"}".into()
+                }
+                _ => "{\"error\": \"the agent is not running\"}".into(),
+            };
+            let path = dir.join(format!("agent-{}-state.json", index + 1));
+            if std::fs::write(&path, text).is_ok() {
+                saved.push(path);
+            }
+        }
+        saved
+    }
+
     fn agent_running(&self, index: usize) -> bool {
         self.cluster
             .as_ref()
@@ -144,9 +234,31 @@ impl ClusterHandle for EmbeddedCluster {
         self.cluster.as_ref().map_or(0, |c| c.agent_count())
     }
 
-    async fn teardown(self: Box<Self>) {
-        if let Some(c) = self.cluster {
+    async fn teardown(mut self: Box<Self>) {
+        // Frameworks first: they would only see their master vanish.
+        for f in &mut self.frameworks {
+            f.stop(Some(super::process::TEARDOWN_GRACE)).await;
+        }
+        self.frameworks.clear();
+        if let Some(c) = self.cluster.take() {
             c.shutdown().await;
         }
+    }
+}
+
+/// An agent's `/state`, pretty-printed, or what went wrong fetching it.
+async fn agent_state(url: &str) -> String {
+    let fetched = async {
+        crate::lite::peer_client()
+            .get(format!("{url}/state"))
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await?
+            .json::<serde_json::Value>()
+            .await
+    };
+    match fetched.await {
+        Ok(state) => serde_json::to_string_pretty(&state).unwrap_or_default(),
+        Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
     }
 }

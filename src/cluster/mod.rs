@@ -4,8 +4,9 @@
 
 pub mod docker;
 pub mod embedded;
+pub mod process;
 
-pub use docker::specs::FrameworkContainer;
+pub use process::{FrameworkStatus, ProcessRequest};
 
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
@@ -68,6 +69,46 @@ impl From<crate::docker::DockerError> for BackendError {
     }
 }
 
+/// What `c.run_framework(…)` asks for: a user's framework (scheduler), run as a process on
+/// this host or, given an image, as a container (Docker backend).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FrameworkRequest {
+    pub image: Option<String>,
+    /// The program and its arguments (for an image: replaces its command when non-empty).
+    pub cmd: Vec<String>,
+    /// Set after the backend's `MESOS_MASTER`, `LIBPROCESS_IP` and `LIBPROCESS_ADVERTISE_IP`,
+    /// so a script may override them.
+    pub env: Vec<(String, String)>,
+    /// A host process's working directory (default: a fresh temporary one).
+    pub cwd: Option<PathBuf>,
+}
+
+impl FrameworkRequest {
+    /// The host process for this request, given the backend's environment for it.
+    pub fn process(&self, mut env: Vec<(String, String)>) -> ProcessRequest {
+        env.extend(self.env.iter().cloned());
+        ProcessRequest {
+            argv: self.cmd.clone(),
+            env,
+            cwd: self.cwd.clone(),
+        }
+    }
+}
+
+/// `MESOS_MASTER`, `LIBPROCESS_IP` and `LIBPROCESS_ADVERTISE_IP` for a framework process whose
+/// master is at `master` (host:port) and which others reach at `ip`; and `MMRUN`, this mmrun.
+pub fn framework_process_env(master: &str, ip: &str) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("MESOS_MASTER".to_string(), master.to_string()),
+        ("LIBPROCESS_IP".to_string(), ip.to_string()),
+        ("LIBPROCESS_ADVERTISE_IP".to_string(), ip.to_string()),
+    ];
+    if let Ok(exe) = std::env::current_exe() {
+        env.push(("MMRUN".to_string(), exe.display().to_string()));
+    }
+    env
+}
+
 /// A cluster backend: creates fresh clusters.
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -122,20 +163,25 @@ pub trait ClusterHandle: Send + Sync {
         let _ = index;
         Err(self.unsupported("reconnect()"))
     }
-    /// Runs a user's framework (scheduler) container on the cluster's network; returns its
-    /// index (for `framework_logs`) and its name.
+    /// Runs a user's framework (scheduler): a host process, or a container when the request
+    /// names an image; returns its index (for the `*_framework` methods) and its name.
     async fn run_framework(
         &mut self,
-        request: FrameworkContainer,
-    ) -> Result<(usize, String), BackendError> {
-        let _ = request;
-        Err(self.unsupported("run_framework()"))
-    }
-    /// What framework container `index` (0-based) has written so far.
-    async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
-        let _ = index;
-        Err(self.unsupported("framework logs"))
-    }
+        request: FrameworkRequest,
+    ) -> Result<(usize, String), BackendError>;
+    /// What framework `index` (0-based) has written so far (stdout and stderr).
+    async fn framework_logs(&self, index: usize) -> Result<String, BackendError>;
+    /// Whether framework `index` runs, or its exit code.
+    async fn framework_status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError>;
+    /// Stops framework `index`: SIGTERM, then SIGKILL after `grace`; `None`: SIGKILL at once.
+    /// Returns once it has ended.
+    async fn stop_framework(
+        &mut self,
+        index: usize,
+        grace: Option<Duration>,
+    ) -> Result<(), BackendError>;
+    /// Starts framework `index` again with the same command, once it has ended.
+    async fn start_framework(&mut self, index: usize) -> Result<(), BackendError>;
     /// Saves what helps to understand a failure (node logs) under `dir`; returns the files.
     async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
         let _ = dir;

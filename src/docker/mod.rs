@@ -32,5 +32,6 @@ pub use labels::{Owner, Role, Selector, object_name, task_container_name};
 pub use logs::OutputStream;
 pub use networks::NetworkSummary;
 pub use node_image::{
-    BusyboxImage, NodeImage, NodeImageError, ensure_busybox_image, ensure_node_image,
+    BUSYBOX_ENV, BusyboxImage, NodeImage, NodeImageError, Userland, ensure_busybox_image,
+    ensure_node_image,
 };

@@ -19,7 +19,7 @@ use crate::mesos::scheduler::{
     Accept, Acknowledge, Call, CallType, Decline, Event, EventType, Filters, FrameworkMessage,
     Kill, Launch, Offer, Operation, Roles,
 };
-use crate::mesos::task::TaskState;
+use crate::mesos::task::{TaskState, TaskStatus, reason as task_reason, source as task_source};
 use base64::Engine;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,6 +31,14 @@ use tokio_util::sync::CancellationToken;
 const WAITING_REFUSE_SECONDS: f64 = 0.2;
 /// How long offers are declined for when nothing waits (a new request REVIVEs).
 const IDLE_REFUSE_SECONDS: f64 = 3600.0;
+
+/// Why the subscription ended when the master closed it: the master restarted or went away.
+/// mmrun's framework does not re-subscribe.
+const MASTER_CLOSED: &str =
+    "lost its master connection (the master closed the subscription, e.g. on c.restart_master())";
+
+/// What Mesos's master said of a task killed before it was sent to an agent.
+const KILLED_BEFORE_DELIVERY: &str = "Killed before delivery to the agent";
 
 #[derive(Clone, Debug)]
 pub struct FrameworkOptions {
@@ -125,6 +133,30 @@ pub struct Framework {
     stop: CancellationToken,
 }
 
+/// Why a call on a framework was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameworkError {
+    #[error(
+        "framework '{framework}' already has a task named '{name}'{state}: names identify tasks in scripts (await_task, kill), so give each task its own name"
+    )]
+    DuplicateTask {
+        framework: String,
+        name: String,
+        /// ` (TASK_RUNNING)`, or empty for a task not yet launched or queued in the same call.
+        state: String,
+    },
+    #[error("framework '{framework}' has no task named '{name}'")]
+    NoSuchTask { framework: String, name: String },
+    #[error(
+        "framework '{framework}' {why}, so it cannot {action} (the master would never see the call); submit a new framework to go on"
+    )]
+    Ended {
+        framework: String,
+        action: &'static str,
+        why: String,
+    },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AwaitError {
     #[error("{0}")]
@@ -165,10 +197,25 @@ impl Framework {
         &self.shared.framework_id
     }
 
-    /// Queues tasks; they launch on the first offers that fit.
-    pub fn launch(&self, requests: Vec<TaskRequest>) {
+    /// Queues tasks; they launch on the first offers that fit. Refused, as a whole, when a name
+    /// is taken (names identify tasks in scripts) or the subscription has ended.
+    pub fn launch(&self, requests: Vec<TaskRequest>) -> Result<(), FrameworkError> {
         {
             let mut state = self.shared.state();
+            self.check_subscribed(&state, "launch tasks")?;
+            for (i, request) in requests.iter().enumerate() {
+                let taken = state.tasks.values().find(|t| t.name == request.name);
+                if taken.is_some() || requests[..i].iter().any(|r| r.name == request.name) {
+                    return Err(FrameworkError::DuplicateTask {
+                        framework: self.name().to_string(),
+                        name: request.name.clone(),
+                        state: taken
+                            .and_then(TaskRecord::state)
+                            .map(|s| format!(" ({s})"))
+                            .unwrap_or_default(),
+                    });
+                }
+            }
             for request in requests {
                 let id = TaskId::new(format!("{}.{}", request.name, state.next_task));
                 state.next_task += 1;
@@ -191,35 +238,47 @@ impl Framework {
             revive: Some(Roles::default()),
             ..Call::new(CallType::Revive, None)
         });
+        Ok(())
     }
 
-    /// Asks the master to kill every task with this name.
-    pub fn kill(&self, name: &str) -> Result<(), String> {
-        let mut state = self.shared.state();
-        let before = state.pending.len();
-        state.pending.retain(|(_, r)| r.name != name);
-        let unlaunched = before - state.pending.len();
-        let ids: Vec<(TaskId, Option<AgentId>)> = state
-            .tasks
-            .values()
-            .filter(|t| t.name == name && t.state().is_some())
-            .map(|t| (t.id.clone(), t.agent_id.clone()))
-            .collect();
-        if ids.is_empty() && unlaunched == 0 {
-            return Err(format!(
-                "framework '{}' has no task named '{name}'",
-                self.name()
-            ));
-        }
-        for (task_id, agent_id) in ids {
-            let _ = self.shared.calls.send(Call {
-                kill: Some(Kill {
-                    task_id,
-                    agent_id,
-                    kill_policy: None,
-                }),
-                ..Call::new(CallType::Kill, None)
-            });
+    /// Kills the task with this name: asks the master once it was sent to an agent; a task
+    /// still queued for an offer ends TASK_KILLED at once, as Mesos's master reports a task
+    /// killed before delivery to the agent.
+    pub fn kill(&self, name: &str) -> Result<(), FrameworkError> {
+        let killed_in_queue = {
+            let mut state = self.shared.state();
+            self.check_subscribed(&state, "kill a task")?;
+            let Some(task) = state.tasks.values().find(|t| t.name == name) else {
+                return Err(FrameworkError::NoSuchTask {
+                    framework: self.name().to_string(),
+                    name: name.to_string(),
+                });
+            };
+            let (task_id, agent_id) = (task.id.clone(), task.agent_id.clone());
+            let queued = state.pending.iter().position(|(id, _)| *id == task_id);
+            if let Some(index) = queued {
+                state.pending.remove(index);
+                let mut status = TaskStatus::new(task_id.clone(), TaskState::Killed);
+                status.source = Some(task_source::MASTER.into());
+                status.reason = Some(task_reason::TASK_KILLED_DURING_LAUNCH.into());
+                status.message = Some(KILLED_BEFORE_DELIVERY.into());
+                if let Some(task) = state.tasks.get_mut(&task_id) {
+                    task.statuses.push(status);
+                }
+            } else {
+                let _ = self.shared.calls.send(Call {
+                    kill: Some(Kill {
+                        task_id,
+                        agent_id,
+                        kill_policy: None,
+                    }),
+                    ..Call::new(CallType::Kill, None)
+                });
+            }
+            queued.is_some()
+        };
+        if killed_in_queue {
+            self.shared.changed.notify_waiters();
         }
         Ok(())
     }
@@ -318,9 +377,26 @@ impl Framework {
     }
 
     /// Sends TEARDOWN: the master kills every task and removes the framework.
-    pub fn teardown(&self) {
-        self.shared.state().torn_down = true;
+    pub fn teardown(&self) -> Result<(), FrameworkError> {
+        let mut state = self.shared.state();
+        self.check_subscribed(&state, "tear the framework down")?;
+        state.torn_down = true;
         let _ = self.shared.calls.send(Call::new(CallType::Teardown, None));
+        Ok(())
+    }
+
+    /// Calls on a framework whose subscription ended would go nowhere: refuse them.
+    fn check_subscribed(&self, state: &State, action: &'static str) -> Result<(), FrameworkError> {
+        let why = match (&state.ended, state.torn_down) {
+            (Some(why), _) => why.clone(),
+            (None, true) => "was torn down".to_string(),
+            (None, false) => return Ok(()),
+        };
+        Err(FrameworkError::Ended {
+            framework: self.name().to_string(),
+            action,
+            why,
+        })
     }
 
     pub fn task(&self, name: &str) -> Option<TaskRecord> {
@@ -337,6 +413,21 @@ impl Framework {
 
     pub fn ended(&self) -> Option<String> {
         self.shared.state().ended.clone()
+    }
+
+    /// Waits up to `within` for the subscription to end (after the master went away, the
+    /// stream's end arrives a moment later); returns whether it has.
+    pub async fn await_end(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.shared.changed.notified();
+            if self.ended().is_some() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.ended().is_some();
+            }
+        }
     }
 
     /// Waits until the task named `name` reaches `wanted`. Reaching another terminal state
@@ -372,7 +463,7 @@ impl Framework {
             if let Some(why) = self.ended() {
                 let last = self.task(name).map(|t| t.describe()).unwrap_or_default();
                 return Err(AwaitError::WrongTerminalState(format!(
-                    "framework '{}' ended ({why}) before task '{name}' reached {wanted}; {last}",
+                    "framework '{}' {why} before task '{name}' reached {wanted}; {last}",
                     self.name()
                 )));
             }
@@ -416,9 +507,9 @@ async fn drive(
                 None => {
                     let torn_down = shared.state().torn_down;
                     shared.state().ended.get_or_insert(if torn_down {
-                        "torn down".to_string()
+                        "was torn down".to_string()
                     } else {
-                        "the master closed the subscription".to_string()
+                        MASTER_CLOSED.to_string()
                     });
                     shared.changed.notify_waiters();
                     return;
@@ -430,7 +521,7 @@ async fn drive(
                 tracing::warn!("framework {}: call failed: {e}", shared.options.name);
             },
             _ = stop.cancelled() => {
-                shared.state().ended.get_or_insert("disconnected".into());
+                shared.state().ended.get_or_insert("was disconnected".into());
                 shared.changed.notify_waiters();
                 return;
             }
@@ -499,7 +590,9 @@ async fn handle_event(shared: &Arc<Shared>, sub: &Subscription, event: Event) {
         }
         EventType::Error => {
             let message = event.error.map(|e| e.message).unwrap_or_default();
-            shared.state().ended = Some(format!("the master sent ERROR: {message}"));
+            shared.state().ended = Some(format!(
+                "lost its master connection (the master sent ERROR: {message})"
+            ));
             shared.changed.notify_waiters();
         }
         _ => {}

@@ -23,6 +23,9 @@ const LABEL_WIDTH: usize = 13;
 /// Reasons are indented to start under the `[` of the result line they belong to.
 const REASON_INDENT: &str = "              ";
 
+/// How many of a failed scenario's log lines the terminal shows.
+const SCRIPT_LOG_LINES: usize = 20;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TerminalOptions {
     /// Colour the status labels (ANSI escapes in the output).
@@ -152,6 +155,9 @@ impl TerminalReporter {
                 self.tally.record(result.status);
                 self.write_result(&mut text, result);
                 push_reason(&mut text, result.reason());
+                if result.status.is_failure() {
+                    push_script_log(&mut text, result);
+                }
                 push_artifacts(&mut text, result);
                 if result.status.is_failure() || result.status == Status::Flaky {
                     self.to_repeat.push(result.clone());
@@ -333,7 +339,34 @@ fn bracketed(duration: Duration) -> String {
     format!("[{:>8.3}s]", duration.as_secs_f64())
 }
 
-/// Where a failed scenario's node logs and master state were saved, as one folder.
+/// A failed scenario's own lines (`log()`, `print()`, `debug()`) from its last attempt, the
+/// last [`SCRIPT_LOG_LINES`] of them: what the script said it was doing when it failed.
+fn push_script_log(text: &mut String, result: &ScenarioResult) {
+    let Some(last) = result.attempts.last() else {
+        return;
+    };
+    let lines = &last.output;
+    if lines.is_empty() {
+        return;
+    }
+    let shown = &lines[lines.len().saturating_sub(SCRIPT_LOG_LINES)..];
+    if shown.len() < lines.len() {
+        let _ = writeln!(
+            text,
+            "{REASON_INDENT}script log (last {} of {} lines; all in the JUnit report):",
+            shown.len(),
+            lines.len()
+        );
+    } else {
+        let _ = writeln!(text, "{REASON_INDENT}script log:");
+    }
+    for line in shown.iter().flat_map(|l| l.lines()) {
+        let _ = writeln!(text, "{REASON_INDENT}  {line}");
+    }
+}
+
+/// Where a failed scenario's artifacts were saved, as one folder, saying what is there: the
+/// embedded backend saves the master's and the agents' states but has no per-node logs.
 fn push_artifacts(text: &mut String, result: &ScenarioResult) {
     let Some(last) = result.attempts.last() else {
         return;
@@ -344,12 +377,43 @@ fn push_artifacts(text: &mut String, result: &ScenarioResult) {
         .filter_map(|p| p.parent().and_then(|cluster| cluster.parent()))
         .collect();
     for folder in folders {
+        let inside: Vec<&std::path::PathBuf> = last
+            .artifacts
+            .iter()
+            .filter(|p| p.parent().and_then(|c| c.parent()) == Some(folder))
+            .collect();
         let _ = writeln!(
             text,
-            "{REASON_INDENT}artifacts (node logs, master state): {}",
+            "{REASON_INDENT}artifacts ({}): {}",
+            artifact_kinds(&inside),
             folder.display()
         );
     }
+}
+
+/// `node logs, master state`, from the files' names.
+fn artifact_kinds(files: &[&std::path::PathBuf]) -> String {
+    let named = |test: &dyn Fn(&str) -> bool| {
+        files
+            .iter()
+            .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
+            .any(test)
+    };
+    let agent_state = |n: &str| n.starts_with("agent-") && n.ends_with("-state.json");
+    let mut kinds = Vec::new();
+    if named(&|n| n.ends_with(".log")) {
+        kinds.push("node logs");
+    }
+    if named(&|n| n == "master-state.json") {
+        kinds.push("master state");
+    }
+    if named(&agent_state) {
+        kinds.push("agent states");
+    }
+    if named(&|n| !n.ends_with(".log") && n != "master-state.json" && !agent_state(n)) {
+        kinds.push("other files");
+    }
+    kinds.join(", ")
 }
 
 fn push_reason(text: &mut String, reason: Option<&str>) {

@@ -46,9 +46,7 @@ pub const FLAKY_REASON: &str = "expected 2 offers, got 1\n  at scripts/flaky.rha
 pub const FAIL_REASON: &str =
     "assertion failed at scripts/net/fail.rhai:3:5: expected 3 tasks, got 2
    3 | assert_eq(tasks.len(), 3);
-     |     ^
-last log lines:
-  task t1 RUNNING";
+     |     ^";
 
 pub const TIMEOUT_REASON: &str = "timed out after 120s";
 

@@ -119,6 +119,9 @@ pub struct ClusterCtx {
     pub handle: tokio::sync::Mutex<Option<Box<dyn ClusterHandle>>>,
     pub agents: Mutex<Vec<AgentEntry>>,
     pub frameworks: Mutex<Vec<Framework>>,
+    /// How many frameworks the script runs itself (`run_framework`): their tasks may appear
+    /// any time, so waiting for an unknown task name is not a mistake then.
+    pub framework_runs: std::sync::atomic::AtomicUsize,
     pub master_url: Mutex<Option<String>>,
 }
 

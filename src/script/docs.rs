@@ -40,42 +40,79 @@ fn param_text(p: &Value) -> String {
     }
 }
 
-pub fn markdown(engine: &rhai::Engine) -> String {
+/// One registered function: its name, which receiver section it belongs to (0: plain
+/// functions, then [`RECEIVERS`] from 1), and its signature as scripts write the call
+/// (`c.add_agent(options: map) -> Agent`).
+struct Signature {
+    name: String,
+    section: usize,
+    text: String,
+}
+
+fn signature(f: &Value) -> Signature {
+    let name = f["name"].as_str().unwrap_or_default();
+    let params: Vec<&Value> = f["params"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let receiver = params
+        .first()
+        .and_then(|p| p["type"].as_str())
+        .and_then(|t| {
+            RECEIVERS
+                .iter()
+                .position(|r| *r == t.trim_start_matches("&mut "))
+        });
+    let ret = f["returnType"]
+        .as_str()
+        .filter(|r| *r != "()")
+        .map(|r| format!(" -> {r}"))
+        .unwrap_or_default();
+    let text = match receiver {
+        Some(_) => {
+            let recv = params[0]["name"].as_str().unwrap_or("x");
+            let rest: Vec<String> = params[1..].iter().map(|p| param_text(p)).collect();
+            format!("{recv}.{name}({}){ret}", rest.join(", "))
+        }
+        None => {
+            let all: Vec<String> = params.iter().map(|p| param_text(p)).collect();
+            format!("{name}({}){ret}", all.join(", "))
+        }
+    };
+    Signature {
+        name: name.to_string(),
+        section: receiver.map_or(0, |i| i + 1),
+        text,
+    }
+}
+
+fn functions(engine: &rhai::Engine) -> Vec<Value> {
     let json = engine
         .gen_fn_metadata_to_json(false)
         .expect("metadata serialises");
-    let meta: Value = serde_json::from_str(&json).expect("metadata is JSON");
+    let mut meta: Value = serde_json::from_str(&json).expect("metadata is JSON");
+    match meta["functions"].take() {
+        Value::Array(functions) => functions,
+        _ => Vec::new(),
+    }
+}
+
+/// Every registered function's (name, signature as in the reference), for error hints.
+pub fn signatures(engine: &rhai::Engine) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = functions(engine)
+        .iter()
+        .map(signature)
+        .map(|s| (s.name, s.text))
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+pub fn markdown(engine: &rhai::Engine) -> String {
     let mut sections: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
-    for f in meta["functions"].as_array().into_iter().flatten() {
-        let name = f["name"].as_str().unwrap_or_default();
-        let params: Vec<&Value> = f["params"]
-            .as_array()
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
-        let receiver = params
-            .first()
-            .and_then(|p| p["type"].as_str())
-            .and_then(|t| {
-                RECEIVERS
-                    .iter()
-                    .position(|r| *r == t.trim_start_matches("&mut "))
-            });
-        let ret = f["returnType"]
-            .as_str()
-            .filter(|r| *r != "()")
-            .map(|r| format!(" -> {r}"))
-            .unwrap_or_default();
-        let signature = match receiver {
-            Some(_) => {
-                let recv = params[0]["name"].as_str().unwrap_or("x");
-                let rest: Vec<String> = params[1..].iter().map(|p| param_text(p)).collect();
-                format!("{recv}.{name}({}){ret}", rest.join(", "))
-            }
-            None => {
-                let all: Vec<String> = params.iter().map(|p| param_text(p)).collect();
-                format!("{name}({}){ret}", all.join(", "))
-            }
-        };
+    for f in functions(engine) {
+        let Signature { section, text, .. } = signature(&f);
         let doc = f["docComments"]
             .as_array()
             .into_iter()
@@ -85,10 +122,7 @@ pub fn markdown(engine: &rhai::Engine) -> String {
             .map(|l| l.trim_start_matches("///").trim())
             .collect::<Vec<_>>()
             .join(" ");
-        sections
-            .entry(receiver.map_or(0, |i| i + 1))
-            .or_default()
-            .push((signature, doc));
+        sections.entry(section).or_default().push((text, doc));
     }
     let mut out = String::from(INTRO);
     for (index, mut entries) in sections {

@@ -52,6 +52,19 @@ pub fn for_metadata() -> Engine {
     build(ctx)
 }
 
+/// What error hints draw on: the API's function names and signatures, and the properties of
+/// the maps it returns. The script's own functions are added by the caller.
+pub fn known(engine: &Engine) -> super::errors::Known {
+    super::errors::Known {
+        functions: function_names(engine),
+        signatures: super::docs::signatures(engine),
+        properties: bindings::MAP_PROPERTIES
+            .iter()
+            .map(|p| p.to_string())
+            .collect(),
+    }
+}
+
 /// Names of every function a script can call, for "did you mean" suggestions.
 pub fn function_names(engine: &Engine) -> Vec<String> {
     let mut names: Vec<String> = engine

@@ -1,5 +1,6 @@
 //! Script errors as people need them: `file:line:col`, the source line with a caret, the call
-//! chain through script functions, and "did you mean" for unknown functions.
+//! chain through script functions, "did you mean" for unknown functions and map properties,
+//! and the signatures of a function called with arguments it does not take.
 
 use rhai::{EvalAltResult, ParseError, Position};
 
@@ -82,7 +83,16 @@ fn bare_message(err: &EvalAltResult) -> String {
     }
 }
 
-pub fn render_eval_error(src: &Source, err: &EvalAltResult, known_functions: &[String]) -> String {
+/// What a script can name, for hints: every function (the API's and the script's own), the
+/// API's signatures as `(name, signature)`, and the properties of the maps the API returns.
+#[derive(Default)]
+pub struct Known {
+    pub functions: Vec<String>,
+    pub signatures: Vec<(String, String)>,
+    pub properties: Vec<String>,
+}
+
+pub fn render_eval_error(src: &Source, err: &EvalAltResult, known: &Known) -> String {
     let mut chain = Vec::new();
     let mut inner = err;
     while let EvalAltResult::ErrorInFunctionCall(name, _, cause, pos) = inner {
@@ -91,13 +101,67 @@ pub fn render_eval_error(src: &Source, err: &EvalAltResult, known_functions: &[S
     }
     chain.reverse();
     let mut notes = chain;
-    if let EvalAltResult::ErrorFunctionNotFound(signature, _) = inner {
-        let name = signature.split(['(', ' ']).next().unwrap_or(signature);
-        if let Some(best) = nearest(name, known_functions) {
-            notes.push(format!("help: did you mean `{best}`?"));
+    let mut message = bare_message(inner);
+    match inner {
+        EvalAltResult::ErrorFunctionNotFound(call, _) => {
+            let (name, arguments) = call.split_once(' ').unwrap_or((call, ""));
+            if let Some(property) = name.strip_prefix("get$").or(name.strip_prefix("set$")) {
+                message = format!("no property `{property}` here{}", readable_types(arguments));
+                if let Some(best) = nearest(property, &known.functions) {
+                    notes.push(format!("help: did you mean the method `.{best}()`?"));
+                }
+            } else {
+                let forms: Vec<&str> = known
+                    .signatures
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, s)| s.as_str())
+                    .collect();
+                if forms.is_empty() {
+                    if let Some(best) = nearest(name, &known.functions) {
+                        notes.push(format!("help: did you mean `{best}`?"));
+                    }
+                } else {
+                    message = format!(
+                        "`{name}` does not take these arguments: {}",
+                        readable_types(arguments)
+                    );
+                    notes.push(format!("help: `{name}` is called as:"));
+                    notes.extend(forms.iter().map(|f| format!("  {f}")));
+                }
+            }
         }
+        EvalAltResult::ErrorPropertyNotFound(property, _) => {
+            if let Some(best) = nearest(property, &known.properties) {
+                notes.push(format!("help: did you mean `{best}`?"));
+            }
+        }
+        _ => {}
     }
-    render(src, &bare_message(inner), inner.position(), &notes)
+    render(src, &message, inner.position(), &notes)
+}
+
+/// Rhai's argument types as scripts know them: `(Cluster, &str | ImmutableString | String)`
+/// → `(Cluster, string)`.
+fn readable_types(arguments: &str) -> String {
+    let inner = arguments
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')');
+    let types: Vec<&str> = inner
+        .split(", ")
+        .filter(|t| !t.is_empty())
+        .map(|t| match t.trim() {
+            "&str | ImmutableString | String" | "ImmutableString" | "String" | "&str" => "string",
+            "i64" | "INT" => "int",
+            "f64" | "FLOAT" => "float",
+            "Array" => "array",
+            "Map" => "map",
+            "FnPtr" => "Fn",
+            other => other,
+        })
+        .collect();
+    format!("({})", types.join(", "))
 }
 
 fn nearest<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
@@ -116,7 +180,10 @@ mod tests {
     fn eval_error(script: &str) -> String {
         let engine = rhai::Engine::new();
         let err = engine.run(script).unwrap_err();
-        let known = vec!["add_agent".to_string(), "start_master".to_string()];
+        let known = Known {
+            functions: vec!["add_agent".to_string(), "start_master".to_string()],
+            ..Known::default()
+        };
         render_eval_error(
             &Source {
                 path: "s.rhai",
@@ -148,6 +215,45 @@ mod tests {
     fn unknown_functions_get_a_suggestion() {
         let out = eval_error("add_agnet();");
         assert!(out.contains("help: did you mean `add_agent`?"), "{out}");
+    }
+
+    /// The real engine: its signatures and the properties of the maps it returns.
+    fn api_error(script: &str) -> String {
+        let engine = crate::script::engine::for_metadata();
+        let err = engine.run(script).unwrap_err();
+        render_eval_error(
+            &Source {
+                path: "s.rhai",
+                text: script,
+            },
+            &err,
+            &crate::script::engine::known(&engine),
+        )
+    }
+
+    #[test]
+    fn a_wrong_argument_type_shows_the_functions_signatures() {
+        let out = api_error("let c = cluster();\nc.add_agent(\"cpus:2\");\n");
+        assert!(
+            out.starts_with(
+                "error: `add_agent` does not take these arguments: (Cluster, string)\n  --> s.rhai:2:3\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "   = help: `add_agent` is called as:\n   =   c.add_agent() -> Agent\n   =   c.add_agent(options: map) -> Agent\n"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_property_gets_a_suggestion() {
+        let out = api_error("let t = #{ message: \"hi\" };\nt.mesage\n");
+        assert!(out.contains("help: did you mean `message`?"), "{out}");
+        let out = api_error("let t = #{ message: \"hi\" };\nt.zzz\n");
+        assert!(!out.contains("did you mean"), "{out}");
     }
 
     #[test]

@@ -141,8 +141,10 @@ fn execute(ctx: Arc<ScenarioCtx>, display: &str, text: &str) -> Result<(), Scena
         if let Some(reason) = super::bindings::containers::skip_reason(&e) {
             return ScenarioError::Skipped(reason);
         }
-        let mut known = engine::function_names(&engine);
-        known.extend(ast.iter_functions().map(|f| f.name.to_string()));
+        let mut known = engine::known(&engine);
+        known
+            .functions
+            .extend(ast.iter_functions().map(|f| f.name.to_string()));
         ScenarioError::Failed(render_eval_error(&source, &e, &known))
     })
 }

@@ -4,7 +4,10 @@ use super::layout::{Layout, MAX_AGENTS, MAX_FRAMEWORKS};
 use super::node::NodeContainer;
 use super::specs::{self, AGENT_PORT, FrameworkContainer, NodeImages, Privilege};
 use crate::client::MasterClient;
-use crate::cluster::{AgentSpec, BackendError, ClusterHandle, ClusterSpec};
+use crate::cluster::process::{self, FrameworkProcess, FrameworkStatus};
+use crate::cluster::{
+    AgentSpec, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest, framework_process_env,
+};
 use crate::docker::{ContainerSpec, Docker, Selector};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
@@ -27,6 +30,16 @@ enum AgentState {
     Disconnected,
 }
 
+/// A user's framework: a container on the cluster network, or a process on this host.
+enum FrameworkSlot {
+    Container(NodeContainer),
+    Process(FrameworkProcess),
+}
+
+/// The name scripts use for mmrun's own node image (whatever its tag), e.g. to run
+/// `mmrun example-framework` in a container.
+pub const NODE_IMAGE_ALIAS: &str = "mmrun-node";
+
 struct AgentSlot {
     node: NodeContainer,
     /// What the script asked for, to re-create the container if need be.
@@ -46,7 +59,9 @@ pub struct DockerCluster {
     privilege: Arc<Mutex<Privilege>>,
     master: Option<NodeContainer>,
     agents: Vec<AgentSlot>,
-    frameworks: Vec<NodeContainer>,
+    frameworks: Vec<FrameworkSlot>,
+    /// How many framework containers were created (each takes the next address).
+    framework_containers: usize,
     /// Logs of node containers replaced during the run (a restarted master), for artifacts.
     earlier_logs: Vec<(String, String)>,
 }
@@ -70,6 +85,7 @@ impl DockerCluster {
             master: None,
             agents: Vec::new(),
             frameworks: Vec::new(),
+            framework_containers: 0,
             earlier_logs: Vec::new(),
         }
     }
@@ -231,11 +247,97 @@ impl DockerCluster {
 
     /// Every node's container (master, agents, framework containers), for artifacts.
     fn nodes(&self) -> Vec<&NodeContainer> {
+        let containers = self.frameworks.iter().filter_map(|f| match f {
+            FrameworkSlot::Container(node) => Some(node),
+            FrameworkSlot::Process(_) => None,
+        });
         self.master
             .iter()
             .chain(self.agents.iter().map(|a| &a.node))
-            .chain(self.frameworks.iter())
+            .chain(containers)
             .collect()
+    }
+
+    fn framework(&mut self, index: usize) -> Result<&mut FrameworkSlot, BackendError> {
+        self.frameworks
+            .get_mut(index)
+            .ok_or_else(|| process::no_such_framework(index))
+    }
+
+    /// A framework process on this host: it reaches the master through its published port,
+    /// and the master reaches it (a v0 scheduler's libprocess) at this host's address on the
+    /// cluster network.
+    async fn run_framework_process(
+        &mut self,
+        request: FrameworkRequest,
+    ) -> Result<(usize, String), BackendError> {
+        let url = self.master()?.url().ok_or(BackendError::NoMaster)?;
+        let master = url.trim_start_matches("http://").to_string();
+        let env = framework_process_env(&master, &self.layout.gateway_ip().to_string());
+        let index = self.frameworks.len();
+        let process =
+            FrameworkProcess::start(format!("framework-{}", index + 1), request.process(env))
+                .await
+                .map_err(BackendError::Failed)?;
+        let name = process.name();
+        self.frameworks.push(FrameworkSlot::Process(process));
+        Ok((index, name))
+    }
+
+    async fn run_framework_container(
+        &mut self,
+        request: FrameworkRequest,
+    ) -> Result<(usize, String), BackendError> {
+        let mut image = request.image.clone().unwrap_or_default();
+        if image == NODE_IMAGE_ALIAS {
+            image = match &self.images {
+                NodeImages::Mmrun { image } => image.clone(),
+                NodeImages::RealMesos { .. } => {
+                    return Err(BackendError::Failed(format!(
+                        "image \"{NODE_IMAGE_ALIAS}\" is mmrun's node image, which a cluster of real Mesos (mesos_image) does not build: give your framework's own image"
+                    )));
+                }
+            };
+        }
+        if request.cwd.is_some() {
+            return Err(BackendError::Failed(
+                "cwd is for a framework run as a host process (without image); a container runs in its image's working directory".into(),
+            ));
+        }
+        let container = self.framework_containers;
+        if container >= MAX_FRAMEWORKS {
+            return Err(BackendError::Failed(format!(
+                "a Docker cluster holds at most {MAX_FRAMEWORKS} framework containers"
+            )));
+        }
+        let docker = self.docker.clone();
+        if !docker.image_exists(&image).await? {
+            return Err(BackendError::Failed(format!(
+                "there is no image {image} in the Docker engine, and mmrun never pulls: build or load it first (`docker build -t {image} …` or `docker load`)"
+            )));
+        }
+        let spec = specs::framework(
+            &self.layout,
+            container,
+            &FrameworkContainer {
+                image,
+                cmd: request.cmd,
+                env: request
+                    .env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
+            },
+        );
+        self.framework_containers += 1;
+        let index = self.frameworks.len();
+        let label = format!("framework-{}", index + 1);
+        let mut node = NodeContainer::create(&docker, label, spec).await?;
+        let started = node.start(&docker).await;
+        let name = node.name.clone();
+        self.frameworks.push(FrameworkSlot::Container(node));
+        started?;
+        Ok((index, name))
     }
 }
 
@@ -504,54 +606,100 @@ impl ClusterHandle for DockerCluster {
 
     async fn run_framework(
         &mut self,
-        mut request: FrameworkContainer,
+        request: FrameworkRequest,
     ) -> Result<(usize, String), BackendError> {
         self.master()?;
-        if request.image.is_empty() {
-            request.image = match &self.images {
-                NodeImages::Mmrun { image } => image.clone(),
-                NodeImages::RealMesos { .. } => {
-                    return Err(BackendError::Failed(
-                        "give the framework's image: run_framework(#{ image: \"…\" })".into(),
-                    ));
-                }
-            };
+        if request.image.is_some() {
+            self.run_framework_container(request).await
+        } else {
+            self.run_framework_process(request).await
         }
-        let index = self.frameworks.len();
-        if index >= MAX_FRAMEWORKS {
-            return Err(BackendError::Failed(format!(
-                "a Docker cluster holds at most {MAX_FRAMEWORKS} framework containers"
-            )));
-        }
-        let docker = self.docker.clone();
-        if !docker.image_exists(&request.image).await? {
-            return Err(BackendError::Failed(format!(
-                "there is no image {} in the Docker engine, and mmrun never pulls: build or load it first (`docker build -t {} …` or `docker load`)",
-                request.image, request.image
-            )));
-        }
-        let spec = specs::framework(&self.layout, index, &request);
-        let label = format!("framework-{}", index + 1);
-        let mut node = NodeContainer::create(&docker, label, spec).await?;
-        let started = node.start(&docker).await;
-        let name = node.name.clone();
-        self.frameworks.push(node);
-        started?;
-        Ok((index, name))
     }
 
     async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
-        let node = self.frameworks.get(index).ok_or_else(|| {
-            BackendError::Failed(format!("there is no framework container {}", index + 1))
-        })?;
-        self.docker
-            .container_logs(&node.id)
-            .await
-            .map_err(BackendError::from)
+        match self.frameworks.get(index) {
+            None => Err(process::no_such_framework(index)),
+            Some(FrameworkSlot::Process(p)) => Ok(p.logs()),
+            Some(FrameworkSlot::Container(node)) => self
+                .docker
+                .container_logs(&node.id)
+                .await
+                .map_err(BackendError::from),
+        }
+    }
+
+    async fn framework_status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError> {
+        let docker = self.docker.clone();
+        match self.framework(index)? {
+            FrameworkSlot::Process(p) => Ok(p.status()),
+            FrameworkSlot::Container(node) => match docker.inspect(&node.id).await? {
+                Some(d) if d.is_running() => Ok(FrameworkStatus::Running),
+                Some(d) => Ok(FrameworkStatus::Exited(d.exit_code.unwrap_or(-1) as i32)),
+                None => Err(BackendError::Failed(format!(
+                    "{} was removed from the Docker engine",
+                    node.name
+                ))),
+            },
+        }
+    }
+
+    async fn stop_framework(
+        &mut self,
+        index: usize,
+        grace: Option<Duration>,
+    ) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        match self.framework(index)? {
+            FrameworkSlot::Process(p) => p.stop(grace).await,
+            FrameworkSlot::Container(node) => {
+                if !docker
+                    .inspect(&node.id)
+                    .await?
+                    .is_some_and(|d| d.is_running())
+                {
+                    return Ok(());
+                }
+                match grace {
+                    Some(grace) => docker.stop_container(&node.id, grace).await?,
+                    None => {
+                        docker.kill_container(&node.id, "SIGKILL").await?;
+                        docker.wait_container(&node.id).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_framework(&mut self, index: usize) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        match self.framework(index)? {
+            FrameworkSlot::Process(p) => p.restart().await.map_err(BackendError::Failed),
+            FrameworkSlot::Container(node) => {
+                if docker
+                    .inspect(&node.id)
+                    .await?
+                    .is_some_and(|d| d.is_running())
+                {
+                    return Err(BackendError::Failed(
+                        "it is still running: stop() or kill() it first".into(),
+                    ));
+                }
+                node.start(&docker).await
+            }
+        }
     }
 
     async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
-        let mut saved = Vec::new();
+        let processes: Vec<&FrameworkProcess> = self
+            .frameworks
+            .iter()
+            .filter_map(|f| match f {
+                FrameworkSlot::Process(p) => Some(p),
+                FrameworkSlot::Container(_) => None,
+            })
+            .collect();
+        let mut saved = process::save_logs(processes, dir);
         let mut logs: Vec<(String, String)> = self.earlier_logs.clone();
         for node in self.nodes() {
             let text = self
@@ -608,7 +756,15 @@ impl ClusterHandle for DockerCluster {
         self.agents.len()
     }
 
-    async fn teardown(self: Box<Self>) {
+    async fn teardown(mut self: Box<Self>) {
+        // Framework processes on this host first: they would only see their master vanish.
+        for f in &mut self.frameworks {
+            if let FrameworkSlot::Process(p) = f {
+                p.stop(Some(process::TEARDOWN_GRACE)).await;
+            }
+        }
+        self.frameworks
+            .retain(|f| matches!(f, FrameworkSlot::Container(_)));
         // Agents first, so none starts a task container after the sweep below has listed them.
         let agents = self
             .agents

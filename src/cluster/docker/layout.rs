@@ -30,6 +30,11 @@ impl Layout {
         Ipv4Addr::new(POOL[0], POOL[1], self.subnet, last)
     }
 
+    /// `.1`: the bridge's gateway, this host's own address on the cluster network.
+    pub fn gateway_ip(&self) -> Ipv4Addr {
+        self.host(1)
+    }
+
     /// `.1` is the bridge's gateway; the master is `.2`.
     pub fn master_ip(&self) -> Ipv4Addr {
         self.host(2)

@@ -1,10 +1,11 @@
-//! The busybox image: busybox alone (`/bin/busybox`, a symlink per applet, `/bin/sh` as the
-//! default command), `FROM scratch`, for Docker tasks in tests and scenarios on an engine that
-//! cannot pull. Tagged `mmrun-busybox:<content hash>` and built on first use, like the node image
-//! and under the same lock.
+//! The busybox image: a shell and core tools alone (`/bin/sh` as the default command),
+//! `FROM scratch`, for Docker tasks in tests and scenarios on an engine that cannot pull. Made of
+//! busybox (`/bin/busybox`, a symlink per applet) when the host has it, otherwise of the host's
+//! own `/bin/sh` and core tools with their libraries. Tagged `mmrun-busybox:<content hash>` and
+//! built on first use, like the node image and under the same lock.
 
 use super::context::BUSYBOX;
-use super::sources::Sources;
+use super::sources::{Sources, Userland};
 use super::{LocalImage, NodeImageError};
 use crate::docker::client::Docker;
 
@@ -18,9 +19,15 @@ pub struct BusyboxImage {
 }
 
 impl BusyboxImage {
-    /// The image for the host's busybox. Reads and hashes it: call it off the runtime's workers.
+    /// The image for the host's busybox, or its own shell and tools. Reads and hashes them: call
+    /// it off the runtime's workers.
     pub fn discover() -> Result<BusyboxImage, NodeImageError> {
-        let sources = Sources::busybox_only()?;
+        BusyboxImage::with_userland(&Userland::Detect)
+    }
+
+    /// The image of a chosen userland.
+    pub fn with_userland(userland: &Userland) -> Result<BusyboxImage, NodeImageError> {
+        let sources = Sources::discover(None, userland)?;
         Ok(BusyboxImage {
             image: LocalImage::new(&BUSYBOX, BUSYBOX_IMAGE_REPOSITORY, &sources)?,
         })
@@ -66,10 +73,7 @@ mod tests {
 
     #[test]
     fn the_tag_is_the_repository_and_a_content_hash() {
-        let Ok(image) = BusyboxImage::discover() else {
-            eprintln!("SKIPPED: no busybox on this host");
-            return;
-        };
+        let image = BusyboxImage::discover().unwrap();
         let tag = image.tag().to_string();
         let (repository, hash) = tag.split_once(':').unwrap();
         assert_eq!(repository, BUSYBOX_IMAGE_REPOSITORY);

@@ -3,7 +3,7 @@
 //! tag) and the tar are both made from it and the image's [`Recipe`], so the tag covers exactly
 //! what the image holds.
 
-use super::sources::Sources;
+use super::sources::{Programs, Sources};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::PathBuf;
@@ -108,11 +108,6 @@ pub fn layout(sources: &Sources) -> Vec<Entry> {
             path: "/etc/nsswitch.conf".into(),
             text: NSSWITCH,
         },
-        Entry::File {
-            path: "/bin/busybox".into(),
-            source: sources.busybox.clone(),
-            mode: 0o755,
-        },
     ];
     if let Some(binary) = &sources.binary {
         entries.push(Entry::File {
@@ -128,12 +123,7 @@ pub fn layout(sources: &Sources) -> Vec<Entry> {
             mode: 0o755,
         });
     }
-    for applet in &sources.applets {
-        entries.push(Entry::Symlink {
-            path: format!("/{applet}"),
-            target: "/bin/busybox".into(),
-        });
-    }
+    entries.extend(userland(&sources.programs));
     // Parent directories are implied by tar; make them explicit so their mode is ours.
     let mut parents: Vec<String> = entries
         .iter()
@@ -144,6 +134,51 @@ pub fn layout(sources: &Sources) -> Vec<Entry> {
     parents.dedup();
     entries.extend(parents.into_iter().map(|p| dir(&p, 0o755)));
     entries.sort_by(|a, b| a.path().cmp(b.path()));
+    entries
+}
+
+/// The shell and tools: busybox and a symlink per applet, or the host's programs in `/bin`
+/// (one copy of a file that several names share, e.g. a multi-call binary, the other names
+/// linking to it) with `/usr/bin` links, so `#!/usr/bin/env` lines work too.
+fn userland(programs: &Programs) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    match programs {
+        Programs::Busybox { path, applets } => {
+            entries.push(Entry::File {
+                path: "/bin/busybox".into(),
+                source: path.clone(),
+                mode: 0o755,
+            });
+            entries.extend(applets.iter().map(|applet| Entry::Symlink {
+                path: format!("/{applet}"),
+                target: "/bin/busybox".into(),
+            }));
+        }
+        Programs::Host { tools } => {
+            let mut copied: Vec<(&PathBuf, &str)> = Vec::new();
+            for (name, source) in tools {
+                let path = format!("/bin/{name}");
+                match copied.iter().find(|(s, _)| *s == source) {
+                    Some((_, first)) => entries.push(Entry::Symlink {
+                        path,
+                        target: format!("/bin/{first}"),
+                    }),
+                    None => {
+                        copied.push((source, name));
+                        entries.push(Entry::File {
+                            path,
+                            source: source.clone(),
+                            mode: 0o755,
+                        });
+                    }
+                }
+                entries.push(Entry::Symlink {
+                    path: format!("/usr/bin/{name}"),
+                    target: format!("/bin/{name}"),
+                });
+            }
+        }
+    }
     entries
 }
 
@@ -246,12 +281,14 @@ mod tests {
         };
         Sources {
             binary: Some(file("mmrun", "binary v1")),
-            busybox: file("busybox", "busybox"),
+            programs: Programs::Busybox {
+                path: file("busybox", "busybox"),
+                applets: vec!["bin/sh".into(), "usr/bin/env".into()],
+            },
             libraries: vec![HostFile {
                 source: file("libc.so.6", "libc"),
                 target: "/lib/x86_64-linux-gnu/libc.so.6".into(),
             }],
-            applets: vec!["bin/sh".into(), "usr/bin/env".into()],
         }
     }
 
@@ -348,6 +385,46 @@ mod tests {
         assert_ne!(
             content_hash(&BUSYBOX, &entries).unwrap(),
             content_hash(&NODE, &entries).unwrap()
+        );
+    }
+
+    #[test]
+    fn without_busybox_the_hosts_programs_go_in_bin_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, name).unwrap();
+            path
+        };
+        let (dash, sleep, multi) = (file("dash"), file("sleep"), file("coreutils"));
+        let s = Sources {
+            programs: Programs::Host {
+                tools: vec![
+                    ("sh".into(), dash),
+                    ("cat".into(), multi.clone()),
+                    ("sleep".into(), sleep),
+                    ("ls".into(), multi),
+                ],
+            },
+            ..sources(dir.path())
+        };
+        let entries = layout(&s);
+        let m = members(&tar(&NODE, &entries).unwrap());
+        assert!(!m.contains_key("rootfs/bin/busybox"));
+        assert_eq!(m["rootfs/bin/sh"], ("Regular".into(), 0o755, "dash".into()));
+        assert_eq!(m["rootfs/bin/sleep"].2, "sleep");
+        // One copy of a file two names share; the second name links to it.
+        assert_eq!(m["rootfs/bin/cat"].2, "coreutils");
+        assert_eq!(
+            m["rootfs/bin/ls"],
+            ("Symlink".into(), 0o777, "/bin/cat".into())
+        );
+        assert_eq!(m["rootfs/usr/bin/sleep"].2, "/bin/sleep");
+        assert_eq!(m["rootfs/usr/local/bin/mmrun"].2, "binary v1");
+        // Another userland, another image.
+        assert_ne!(
+            content_hash(&NODE, &entries).unwrap(),
+            content_hash(&NODE, &layout(&sources(dir.path()))).unwrap()
         );
     }
 }

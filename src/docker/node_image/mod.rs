@@ -1,22 +1,26 @@
 //! The node image: what every mmrun node container runs. Built automatically on first use and
 //! offline — the engine may have no images and no registry — `FROM scratch`, out of files this
 //! machine already has: the running mmrun binary, the shared libraries and loader it needs, and
-//! busybox as a small userland so command tasks can run `/bin/sh -c`.
+//! a small userland so command tasks can run `/bin/sh -c`: busybox when the host has it,
+//! otherwise the host's own `/bin/sh` and core tools (`sleep`, `cat`, `ls`, `grep`, …) with
+//! their libraries — so a machine with only a Docker daemon needs nothing installed.
 //!
 //! The tag is `mmrun-node:<content hash>`, the hash covering every file that goes in; so the
-//! image is rebuilt exactly when mmrun (or a library, or busybox) changes, and otherwise found by
-//! one `inspect`. An exclusive file lock keeps concurrent runs from building it twice.
+//! image is rebuilt exactly when mmrun (or a library, or the userland) changes, and otherwise
+//! found by one `inspect`. An exclusive file lock keeps concurrent runs from building it twice.
 //!
-//! The [`BusyboxImage`] (`mmrun-busybox:<hash>`, busybox alone, for Docker tasks) is built the
-//! same way, under the same lock.
+//! The [`BusyboxImage`] (`mmrun-busybox:<hash>`, the userland alone, for Docker tasks) is built
+//! the same way, under the same lock.
 
 mod busybox;
 mod context;
+mod libraries;
 mod lock;
 mod sources;
 
 pub use busybox::{BUSYBOX_IMAGE_REPOSITORY, BusyboxImage, ensure_busybox_image};
 pub use context::BINARY_PATH;
+pub use sources::{BUSYBOX_ENV, Userland};
 
 use super::client::Docker;
 use super::error::DockerError;
@@ -45,11 +49,16 @@ pub enum NodeImageError {
     NoBinary { path: PathBuf },
 
     #[error(
-        "no busybox at /bin/busybox or /usr/bin/busybox: mmrun's images (the node image, the busybox image) need it as their shell — install it with `apt-get install busybox-static` (or run .ci/docker-setup.sh)"
+        "{BUSYBOX_ENV}={} names no file: point it at a busybox binary, or set it empty to build mmrun's images from this host's own shell and tools", path.display()
     )]
-    NoBusybox,
+    NoBusyboxAt { path: PathBuf },
 
-    #[error("busybox at {} does not work: {reason} — reinstall it with `apt-get install --reinstall busybox-static`", path.display())]
+    #[error(
+        "this host has no /bin/sh (nor busybox) to put in mmrun's images as their shell: install busybox-static, or name a busybox with {BUSYBOX_ENV}"
+    )]
+    NoShell,
+
+    #[error("busybox at {} does not work: {reason} — reinstall it with `apt-get install --reinstall busybox-static`, or set {BUSYBOX_ENV}= (empty) to use this host's own shell and tools", path.display())]
     Busybox { path: PathBuf, reason: String },
 
     #[error("cannot list the shared libraries of {}: {reason}", binary.display())]
@@ -147,7 +156,16 @@ impl NodeImage {
     /// as their own executable is the test harness). Reads and hashes every file: call it off
     /// the async runtime's worker threads.
     pub fn for_binary(binary: &Path) -> Result<NodeImage, NodeImageError> {
-        let sources = Sources::discover(binary)?;
+        NodeImage::for_binary_with(binary, &Userland::Detect)
+    }
+
+    /// [`NodeImage::for_binary`] with a chosen userland (tests build it from the host's tools
+    /// where busybox is installed, as a machine without it would).
+    pub fn for_binary_with(
+        binary: &Path,
+        userland: &Userland,
+    ) -> Result<NodeImage, NodeImageError> {
+        let sources = Sources::discover(Some(binary), userland)?;
         Ok(NodeImage {
             image: LocalImage::new(&context::NODE, NODE_IMAGE_REPOSITORY, &sources)?,
         })

@@ -42,9 +42,7 @@ done</system-out>
         <testcase name="scripts/net/fail.rhai" classname="scripts/net" time="0.305">
             <failure message="assertion failed at scripts/net/fail.rhai:3:5: expected 3 tasks, got 2" type="failure">assertion failed at scripts/net/fail.rhai:3:5: expected 3 tasks, got 2
    3 | assert_eq(tasks.len(), 3);
-     |     ^
-last log lines:
-  task t1 RUNNING</failure>
+     |     ^</failure>
             <system-out>task t1 RUNNING</system-out>
         </testcase>
         <testcase name="scripts/flaky.rhai" classname="scripts" time="2.000">

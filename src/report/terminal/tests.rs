@@ -27,7 +27,7 @@ fn plain_output_of_a_mixed_run() {
               assertion failed at scripts/net/fail.rhai:3:5: expected 3 tasks, got 2
                  3 | assert_eq(tasks.len(), 3);
                    |     ^
-              last log lines:
+              script log:
                 task t1 RUNNING
         FLAKY [   2.000s] scripts/flaky.rhai
       TIMEOUT [ 120.000s] scripts/slow.rhai
@@ -38,8 +38,6 @@ fn plain_output_of_a_mixed_run() {
               assertion failed at scripts/net/fail.rhai:3:5: expected 3 tasks, got 2
                  3 | assert_eq(tasks.len(), 3);
                    |     ^
-              last log lines:
-                task t1 RUNNING
         FLAKY [   2.000s] scripts/flaky.rhai
       TIMEOUT [ 120.000s] scripts/slow.rhai
               timed out after 120s
@@ -179,5 +177,53 @@ fn write_errors_are_kept_for_finish() {
     assert_eq!(
         error.to_string(),
         "cannot write to the terminal: pipe closed"
+    );
+}
+
+#[test]
+fn a_failure_shows_the_last_lines_of_its_script_log() {
+    let lines: Vec<String> = (1..=25).map(|n| format!("step {n}")).collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let result = ScenarioResult::new(
+        crate::report::testing::scenario("scripts/long.rhai"),
+        vec![crate::report::testing::attempt(
+            Outcome::Failed("boom".into()),
+            10,
+            &lines,
+        )],
+    );
+    let out = render(&[RunEvent::ScenarioFinished(result)]);
+    assert!(
+        out.contains("boom\n              script log (last 20 of 25 lines; all in the JUnit report):\n                step 6\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("                step 25\n"), "{out}");
+    assert!(!out.contains("step 5\n"), "{out}");
+}
+
+#[test]
+fn artifacts_are_described_by_what_was_saved() {
+    let failed = |files: &[&str]| {
+        let mut attempt = crate::report::testing::attempt(Outcome::Failed("boom".into()), 10, &[]);
+        attempt.artifacts = files
+            .iter()
+            .map(|f| std::path::PathBuf::from(format!("target/a/s/cluster-1/{f}")))
+            .collect();
+        let result = ScenarioResult::new(
+            crate::report::testing::scenario("scripts/s.rhai"),
+            vec![attempt],
+        );
+        render(&[RunEvent::ScenarioFinished(result)])
+    };
+    // The embedded backend: the master's and the agents' states, no logs.
+    let out = failed(&["master-state.json", "agent-1-state.json"]);
+    assert!(
+        out.contains("artifacts (master state, agent states): target/a/s\n"),
+        "{out}"
+    );
+    let out = failed(&["master-state.json", "master.log", "agent-1.log"]);
+    assert!(
+        out.contains("artifacts (node logs, master state): target/a/s\n"),
+        "{out}"
     );
 }

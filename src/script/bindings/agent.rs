@@ -64,17 +64,33 @@ impl AgentHandle {
         result.map_err(|e| format!("{}.{}(): {e}", self.name, fault.name()).into())
     }
 
-    fn stop(&self, graceful: bool) -> ScriptResult<()> {
+    /// Stops or starts the agent. Whether it runs is checked here, the same way for every
+    /// backend, so errors name the agent once, as the script does: "agent-1.start(): the agent
+    /// is already running".
+    fn stop_or_start(&self, call: &str, start: bool, graceful: bool) -> ScriptResult<()> {
         let ctx = &self.cluster;
+        let index = self.index;
         let result = ctx.scenario.block(async {
             let mut handle = ctx.handle.lock().await;
-            handle
-                .as_mut()
-                .expect("created with the cluster")
-                .stop_agent(self.index, graceful)
-                .await
+            let handle = handle.as_mut().expect("created with the cluster");
+            match (start, handle.agent_running(index)) {
+                (true, true) => Err("the agent is already running".to_string()),
+                (false, false) => Err(
+                    "the agent is not running (it was stopped or killed; start() it first)"
+                        .to_string(),
+                ),
+                (true, false) => handle.start_agent(index).await.map_err(|e| e.to_string()),
+                (false, true) => handle
+                    .stop_agent(index, graceful)
+                    .await
+                    .map_err(|e| e.to_string()),
+            }
         })?;
-        result.map_err(|e| format!("{}: {e}", self.name).into())
+        result.map_err(|e| format!("{}.{call}(): {e}", self.name).into())
+    }
+
+    fn stop(&self, graceful: bool) -> ScriptResult<()> {
+        self.stop_or_start("stop", false, graceful)
     }
 }
 
@@ -114,17 +130,7 @@ pub fn register(engine: &mut Engine) {
         .with_params_info(["agent: Agent", "()"])
         .with_comments(["/// Starts a stopped agent again; it re-registers with its old id."])
         .register_into_engine(engine, |a: &mut AgentHandle| -> ScriptResult<()> {
-            let ctx = a.cluster.clone();
-            let index = a.index;
-            let result = ctx.scenario.block(async {
-                let mut handle = ctx.handle.lock().await;
-                handle
-                    .as_mut()
-                    .expect("created with the cluster")
-                    .start_agent(index)
-                    .await
-            })?;
-            result.map_err(|e| format!("{}: {e}", a.name).into())
+            a.stop_or_start("start", true, false)
         });
     FuncRegistration::new("name")
         .with_params_info(["agent: Agent", "string"])

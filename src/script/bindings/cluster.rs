@@ -1,4 +1,5 @@
-//! `cluster()` and the cluster's methods: masters, agents, frameworks, tasks, state.
+//! `cluster()` and the cluster's methods: masters, agents, frameworks, state. Tasks and
+//! frameworks of any framework are observed in `observe`.
 
 use super::{AgentHandle, FrameworkHandle};
 use crate::client::MasterClient;
@@ -65,7 +66,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         });
     FuncRegistration::new("restart")
         .with_params_info(["m: Master", "()"])
-        .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks."])
+        .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks.\n/// Frameworks submitted before lose their subscription: calls on them fail (submit new ones)."])
         .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<()> { restart_master(&m.0) });
     FuncRegistration::new("example_executor")
         .with_params_info(["c: Cluster", "string"])
@@ -84,7 +85,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         });
     FuncRegistration::new("restart_master")
         .with_params_info(["c: Cluster", "()"])
-        .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks."])
+        .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks.\n/// Frameworks submitted before lose their subscription: calls on them fail (submit new ones)."])
         .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<()> { restart_master(&c.0) });
 
     FuncRegistration::new("add_agent")
@@ -140,43 +141,6 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
                 .collect()
         });
 
-    FuncRegistration::new("await_task")
-        .with_params_info(["c: Cluster", "name: string", "state: string", "map"])
-        .with_comments([
-            "/// Waits until the task named `name` reaches `state` (e.g. \"TASK_FINISHED\") and returns it\n/// as a map. Fails at once if it ends in another terminal state; after 30 s otherwise.",
-        ])
-        .register_into_engine(engine, |c: &mut ClusterHandleRef, name: &str, state: &str| -> ScriptResult<Map> {
-            await_task(&c.0, name, state, &Map::new())
-        });
-    FuncRegistration::new("await_task")
-        .with_params_info([
-            "c: Cluster",
-            "name: string",
-            "state: string",
-            "options: map",
-            "map",
-        ])
-        .with_comments([
-            "/// As `await_task(name, state)`, with options: `timeout` (e.g. \"10s\").",
-        ])
-        .register_into_engine(
-            engine,
-            |c: &mut ClusterHandleRef,
-             name: &str,
-             state: &str,
-             options: Map|
-             -> ScriptResult<Map> { await_task(&c.0, name, state, &options) },
-        );
-    FuncRegistration::new("task")
-        .with_params_info(["c: Cluster", "name: string", "map"])
-        .with_comments(["/// The task named `name` as a map (state, agent, framework, states, …), or `()` if unknown."])
-        .register_into_engine(engine, |c: &mut ClusterHandleRef, name: &str| -> Dynamic {
-            let found = lock(&c.0.frameworks).iter().find_map(|f| f.task(name).map(|t| (f.clone(), t)));
-            match found {
-                Some((f, t)) => Dynamic::from_map(super::framework::task_map(&c.0, &f, &t)),
-                None => Dynamic::UNIT,
-            }
-        });
     FuncRegistration::new("raw_state")
         .with_params_info(["c: Cluster", "map"])
         .with_comments([
@@ -238,6 +202,7 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         handle: tokio::sync::Mutex::new(Some(handle)),
         agents: Mutex::new(Vec::new()),
         frameworks: Mutex::new(Vec::new()),
+        framework_runs: Default::default(),
         master_url: Mutex::new(None),
     });
     lock(&scenario.clusters).push(ctx.clone());
@@ -313,7 +278,16 @@ fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
             .restart_master()
             .await
     })?;
-    result.map_err(|e| e.to_string().into())
+    result.map_err(|e| e.to_string())?;
+    // The old master's subscriptions are gone: wait until mmrun's frameworks have seen theirs
+    // end, so calls on them fail from now on instead of going nowhere.
+    let frameworks: Vec<Framework> = lock(&ctx.frameworks).clone();
+    ctx.scenario.block(futures::future::join_all(
+        frameworks
+            .iter()
+            .map(|f| f.await_end(std::time::Duration::from_secs(5))),
+    ))?;
+    Ok(())
 }
 
 fn add_agent(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<AgentHandle> {
@@ -382,29 +356,15 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
         .scenario
         .block(Framework::subscribe(&url, fo))?
         .map_err(|e| format!("submit_framework '{name}': {e}"))?;
-    if !tasks.is_empty() {
-        framework.launch(tasks);
-    }
+    // Kept first, so teardown reaches it even when its tasks are refused.
     lock(&ctx.frameworks).push(framework.clone());
+    if !tasks.is_empty() {
+        framework
+            .launch(tasks)
+            .map_err(|e| format!("submit_framework: {e}"))?;
+    }
     Ok(FrameworkHandle {
         cluster: ctx.clone(),
         framework,
     })
-}
-
-fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> ScriptResult<Map> {
-    let owners: Vec<Framework> = lock(&ctx.frameworks)
-        .iter()
-        .filter(|f| f.tasks().iter().any(|t| t.name == name))
-        .cloned()
-        .collect();
-    match owners.len() {
-        0 => script_error(format!(
-            "await_task: no framework has a task named '{name}' (launch it first)"
-        )),
-        1 => super::framework::await_in(ctx, &owners[0], name, state, options),
-        _ => script_error(format!(
-            "await_task: several frameworks have a task named '{name}'; use fw.await_task(\"{name}\", …) on the one you mean"
-        )),
-    }
 }

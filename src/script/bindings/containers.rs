@@ -1,12 +1,17 @@
-//! What only a containerized cluster has: `requires_docker()` (and its opposite,
-//! `requires_embedded()`), and framework (scheduler) containers through `c.run_framework(…)`.
+//! The user's own framework (scheduler) against the cluster: `c.run_framework(…)` runs it as a
+//! process on this host (every backend) or from an image (Docker backend), and the returned
+//! `FrameworkRun` stops, kills and restarts it (a scheduler failover). Also `requires_docker()` and
+//! `requires_embedded()`.
+//! Everything goes through the backend (`ClusterHandle`): no process is spawned here.
 
 use super::ClusterHandleRef;
-use crate::cluster::FrameworkContainer;
+use crate::cluster::{BackendError, ClusterHandle, FrameworkRequest, FrameworkStatus};
 use crate::script::context::{ClusterCtx, ScenarioCtx, ScriptResult};
-use crate::script::values::Options;
+use crate::script::values::{Options, duration_value};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map, Position};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Raised by `requires_docker()` / `requires_embedded()` on another backend: the scenario ends as skipped.
 #[derive(Clone, Debug)]
@@ -24,16 +29,23 @@ pub fn skip_reason(error: &EvalAltResult) -> Option<String> {
     }
 }
 
-/// A script's handle to a framework container (`FrameworkContainer` in scripts).
+/// A script's handle to one framework it runs (`FrameworkRun` in scripts).
 #[derive(Clone)]
-pub struct FrameworkContainerHandle {
+pub struct FrameworkRunHandle {
     cluster: Arc<ClusterCtx>,
     index: usize,
     name: String,
 }
 
+/// `stop()`'s SIGTERM-to-SIGKILL time when the script gives none.
+const STOP_GRACE: Duration = crate::cluster::process::STOP_GRACE;
+/// `wait()`'s timeout when the script gives none.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often `wait` checks.
+const WAIT_POLL: Duration = Duration::from_millis(20);
+
 pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
-    engine.register_type_with_name::<FrameworkContainerHandle>("FrameworkContainer");
+    engine.register_type_with_name::<FrameworkRunHandle>("FrameworkRun");
     let s = scenario;
     let embedded = s.clone();
     FuncRegistration::new("requires_docker")
@@ -71,69 +83,186 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             )))
         });
     FuncRegistration::new("run_framework")
-        .with_params_info(["c: Cluster", "options: map", "FrameworkContainer"])
+        .with_params_info(["c: Cluster", "options: map", "FrameworkRun"])
         .with_comments([
-            "/// Runs a framework (scheduler) container on the cluster's network (Docker backend), with\n/// `MESOS_MASTER` set to the master and `LIBPROCESS_IP` to its own address. Options:\n/// `image` (default: mmrun's node image, whose entrypoint is `mmrun`), `cmd` (array of\n/// strings, or a string run by `sh -c`), `env` (map). Removed with the cluster.",
+            "/// Runs your own framework (scheduler) against the cluster. Options: `cmd` (an array\n/// `[program, args…]`, or a string run by `sh -c`), `env` (a map), and either `cwd` or `image`.\n/// Without `image` (every backend) it runs as a process on this host, in its own process group,\n/// in `cwd` (relative to the scenario's directory; default: a fresh temporary directory removed\n/// afterwards). With `image` (Docker backend) it runs as a container on the cluster network;\n/// `image: \"mmrun-node\"` is mmrun's node image (`cmd: [\"example-framework\"]`).\n/// Either way it gets `MESOS_MASTER` (the master's host:port as reachable from where it runs),\n/// `LIBPROCESS_IP` and `LIBPROCESS_ADVERTISE_IP`; a process also gets `MMRUN` (this mmrun\n/// binary) and `MMRUN_SCENARIO_DIR`. Nothing of it outlives the scenario.",
         ])
         .register_into_engine(
             engine,
-            |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<FrameworkContainerHandle> {
+            |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<FrameworkRunHandle> {
                 run_framework(&c.0, &options)
             },
         );
     FuncRegistration::new("name")
-        .with_params_info(["f: FrameworkContainer", "string"])
-        .with_comments(["/// The container's name, e.g. `mmrun-3f2a9c1b-scenario-framework-1`."])
-        .register_into_engine(engine, |f: &mut FrameworkContainerHandle| -> String {
+        .with_params_info(["f: FrameworkRun", "string"])
+        .with_comments([
+            "/// What it is called: `framework-1 (python3)` for a process, the container's name\n/// (`mmrun-3f2a9c1b-scenario-framework-1`) for a container.",
+        ])
+        .register_into_engine(engine, |f: &mut FrameworkRunHandle| -> String {
             f.name.clone()
         });
     FuncRegistration::new("logs")
-        .with_params_info(["f: FrameworkContainer", "string"])
-        .with_comments(["/// Everything the container has written so far (stdout and stderr)."])
+        .with_params_info(["f: FrameworkRun", "string"])
+        .with_comments([
+            "/// Everything it has written so far (stdout and stderr), across restarts.",
+        ])
         .register_into_engine(
             engine,
-            |f: &mut FrameworkContainerHandle| -> ScriptResult<String> {
-                let ctx = f.cluster.clone();
+            |f: &mut FrameworkRunHandle| -> ScriptResult<String> {
                 let index = f.index;
-                let logs = ctx.scenario.block(async {
-                    let handle = ctx.handle.lock().await;
-                    match handle.as_ref() {
-                        Some(h) => h.framework_logs(index).await,
-                        None => Ok(String::new()),
-                    }
-                })?;
-                logs.map_err(|e| format!("{}: {e}", f.name).into())
+                f.call(async move |h| h.framework_logs(index).await)
+            },
+        );
+    FuncRegistration::new("running")
+        .with_params_info(["f: FrameworkRun", "bool"])
+        .with_comments(["/// Whether it is running (it was started and has not ended)."])
+        .register_into_engine(engine, |f: &mut FrameworkRunHandle| -> ScriptResult<bool> {
+            Ok(f.status()? == FrameworkStatus::Running)
+        });
+    FuncRegistration::new("stop")
+        .with_params_info(["f: FrameworkRun", "()"])
+        .with_comments([
+            "/// Stops it: SIGTERM (to its whole process group), then SIGKILL after 5 s. Returns once\n/// it has ended; nothing if it already had.",
+        ])
+        .register_into_engine(engine, |f: &mut FrameworkRunHandle| -> ScriptResult<()> {
+            f.stop(Some(STOP_GRACE))
+        });
+    FuncRegistration::new("stop")
+        .with_params_info(["f: FrameworkRun", "grace: string", "()"])
+        .with_comments(["/// As `stop()`, with SIGKILL after `grace` (e.g. \"10s\")."])
+        .register_into_engine(
+            engine,
+            |f: &mut FrameworkRunHandle, grace: Dynamic| -> ScriptResult<()> {
+                let grace = duration_value(&grace, "stop: grace")?;
+                f.stop(Some(grace))
+            },
+        );
+    FuncRegistration::new("kill")
+        .with_params_info(["f: FrameworkRun", "()"])
+        .with_comments([
+            "/// Kills it at once (SIGKILL, as a crash): its connection to the master just drops, and\n/// the master keeps the framework for its failover_timeout.",
+        ])
+        .register_into_engine(engine, |f: &mut FrameworkRunHandle| -> ScriptResult<()> {
+            f.stop(None)
+        });
+    FuncRegistration::new("start")
+        .with_params_info(["f: FrameworkRun", "()"])
+        .with_comments([
+            "/// Starts the same command again once it has ended (after `stop()`, `kill()` or its own\n/// exit): a scheduler failover. A process keeps its working directory.",
+        ])
+        .register_into_engine(engine, |f: &mut FrameworkRunHandle| -> ScriptResult<()> {
+            let index = f.index;
+            f.call(async move |h| h.start_framework(index).await)
+        });
+    FuncRegistration::new("wait")
+        .with_params_info(["f: FrameworkRun", "int"])
+        .with_comments([
+            "/// Waits until it ends and returns its exit code (128 + the signal's number when a signal\n/// ended it, e.g. 137 after `kill()`). Fails after 30 s.",
+        ])
+        .register_into_engine(engine, |f: &mut FrameworkRunHandle| -> ScriptResult<i64> {
+            f.wait(WAIT_TIMEOUT)
+        });
+    FuncRegistration::new("wait")
+        .with_params_info(["f: FrameworkRun", "timeout: string", "int"])
+        .with_comments(["/// As `wait()`, failing after `timeout` (e.g. \"10s\")."])
+        .register_into_engine(
+            engine,
+            |f: &mut FrameworkRunHandle, timeout: Dynamic| -> ScriptResult<i64> {
+                let timeout = duration_value(&timeout, "wait: timeout")?;
+                f.wait(timeout)
             },
         );
 }
 
-fn run_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<FrameworkContainerHandle> {
-    let o = Options::new(options, "run_framework", &["image", "cmd", "env"])?;
+impl FrameworkRunHandle {
+    /// Runs `op` on the cluster's backend; errors name the framework.
+    fn call<T>(
+        &self,
+        op: impl AsyncFnOnce(&mut dyn ClusterHandle) -> Result<T, BackendError>,
+    ) -> ScriptResult<T> {
+        let ctx = self.cluster.clone();
+        let result = ctx.scenario.block(async {
+            let mut handle = ctx.handle.lock().await;
+            match handle.as_mut() {
+                Some(h) => op(h.as_mut()).await,
+                None => Err(BackendError::Failed("the cluster was torn down".into())),
+            }
+        })?;
+        result.map_err(|e| format!("{}: {e}", self.name).into())
+    }
+
+    fn status(&self) -> ScriptResult<FrameworkStatus> {
+        let index = self.index;
+        self.call(async move |h| h.framework_status(index).await)
+    }
+
+    fn stop(&self, grace: Option<Duration>) -> ScriptResult<()> {
+        let index = self.index;
+        self.call(async move |h| h.stop_framework(index, grace).await)
+    }
+
+    fn wait(&self, timeout: Duration) -> ScriptResult<i64> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let FrameworkStatus::Exited(code) = self.status()? {
+                return Ok(code.into());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "{}: still running after {timeout:?} (stop() or kill() it, or wait longer)",
+                    self.name
+                )
+                .into());
+            }
+            self.cluster.scenario.block(tokio::time::sleep(WAIT_POLL))?;
+        }
+    }
+}
+
+fn run_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<FrameworkRunHandle> {
+    let o = Options::new(options, "run_framework", &["image", "cmd", "env", "cwd"])?;
     let cmd = match o.get("cmd") {
         None => vec![],
         Some(v) if v.is_string() => vec!["sh".into(), "-c".into(), v.to_string()],
-        Some(v) => v
-            .clone()
-            .try_cast::<Array>()
-            .ok_or("run_framework: cmd must be a string or an array of strings")?
-            .into_iter()
-            .map(|item| item.to_string())
-            .collect(),
+        Some(v) => {
+            let items = v.clone().try_cast::<Array>().ok_or(
+                "run_framework: cmd must be a string (run by sh -c) or an array of strings, e.g. cmd: [\"python3\", \"scheduler.py\"]",
+            )?;
+            items
+                .into_iter()
+                .map(|item| {
+                    item.into_string().map_err(|t| {
+                        format!("run_framework: each item of cmd must be a string, not {t}").into()
+                    })
+                })
+                .collect::<ScriptResult<Vec<String>>>()?
+        }
     };
-    let env = match o.get("env") {
-        None => vec![],
-        Some(v) => v
+    let image = o.string("image")?;
+    if image.is_none() && cmd.is_empty() {
+        return Err("run_framework: give the framework's command, e.g. cmd: [\"python3\", \"scheduler.py\"] (or an image, on the Docker backend)".into());
+    }
+    let script_dir = script_dir(&ctx.scenario.script_path);
+    let mut env = Vec::new();
+    if image.is_none() {
+        env.push((
+            "MMRUN_SCENARIO_DIR".to_string(),
+            script_dir.display().to_string(),
+        ));
+    }
+    if let Some(v) = o.get("env") {
+        let map = v
             .clone()
             .try_cast::<Map>()
-            .ok_or("run_framework: env must be a map, e.g. #{ FOO: \"bar\" }")?
-            .into_iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect(),
-    };
-    let request = FrameworkContainer {
-        image: o.string("image")?.unwrap_or_default(),
+            .ok_or("run_framework: env must be a map, e.g. env: #{ FOO: \"bar\" }")?;
+        env.extend(map.into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    }
+    let cwd = o.string("cwd")?.map(|c| script_dir.join(c));
+    let request = FrameworkRequest {
+        image,
         cmd,
         env,
+        cwd,
     };
     ctx.master_url()?;
     let started = ctx.scenario.block(async {
@@ -142,9 +271,51 @@ fn run_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framework
         handle.run_framework(request).await
     })?;
     let (index, name) = started.map_err(|e| format!("run_framework: {e}"))?;
-    Ok(FrameworkContainerHandle {
+    ctx.framework_runs
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ctx.scenario.log(format!("run_framework: started {name}"));
+    Ok(FrameworkRunHandle {
         cluster: ctx.clone(),
         index,
         name,
     })
+}
+
+/// How many of a framework's last log lines a failure shows.
+const LOG_LINES: usize = 15;
+
+/// For a wait that timed out: the frameworks the script ran that have ended, with their exit
+/// codes and last log lines (a scheduler that crashed at start is the usual reason). Empty
+/// when none has ended.
+pub fn ended_runs(ctx: &Arc<ClusterCtx>) -> String {
+    let runs = ctx
+        .framework_runs
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let described = ctx.scenario.block(async {
+        let mut handle = ctx.handle.lock().await;
+        let Some(h) = handle.as_mut() else {
+            return String::new();
+        };
+        let mut text = String::new();
+        for index in 0..runs {
+            let Ok(FrameworkStatus::Exited(code)) = h.framework_status(index).await else {
+                continue;
+            };
+            let logs = h.framework_logs(index).await.unwrap_or_default();
+            let lines: Vec<&str> = logs.lines().collect();
+            let tail = lines[lines.len().saturating_sub(LOG_LINES)..].join("\n    ");
+            text.push_str(&format!(
+                "\nframework-{} exited with code {code}; its last lines:\n    {tail}",
+                index + 1
+            ));
+        }
+        text
+    });
+    described.unwrap_or_default()
+}
+
+/// The scenario's directory, absolute (relative paths in scripts start there).
+fn script_dir(script: &Path) -> PathBuf {
+    let dir = script.parent().unwrap_or(Path::new(""));
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }

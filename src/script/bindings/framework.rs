@@ -24,27 +24,32 @@ pub fn register(engine: &mut Engine) {
     FuncRegistration::new("launch")
         .with_params_info(["fw: Framework", "tasks: map | array", "()"])
         .with_comments([
-            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables).\n/// Docker tasks (agents with the Docker containerizer): `docker` (an image that exists on the\n/// daemon, e.g. `busybox_image()`; `cmd` optional: the image's own command runs without it),\n/// `network` (\"HOST\" (default), \"BRIDGE\", \"USER\" or \"NONE\"), `network_name` (the\n/// network, for USER), `ports` (container ports to publish, for BRIDGE and USER: each gets a\n/// host port from the offer).\n/// `uris`: files the agent fetches into the sandbox before the task starts, as Mesos's\n/// fetcher does: strings, or maps #{ value, executable, extract, output_file }. http://,\n/// https://, file:// and absolute paths; a relative path is a file beside the script\n/// (embedded backend only). Archives (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz, .zip, .gz) are\n/// extracted unless `extract: false`; `executable: true` makes the file executable instead.\n/// Custom executor: `executor: #{ id, cmd, uris, docker }` runs the task on that executor (one\n/// per id and agent, started by `cmd` with `sh -c` after fetching `uris`, each a string or\n/// `#{ value, executable, extract, output_file }`; `docker`: an image to run it in). The\n/// task's `cmd` then goes to the executor as the task's `data`; `c.example_executor()` is a\n/// ready executor that runs it with `sh -c`.",
+            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required, unique within the framework), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables).\n/// Docker tasks (agents with the Docker containerizer): `docker` (an image that exists on the\n/// daemon, e.g. `busybox_image()`; `cmd` optional: the image's own command runs without it),\n/// `network` (\"HOST\" (default), \"BRIDGE\", \"USER\" or \"NONE\"), `network_name` (the\n/// network, for USER), `ports` (container ports to publish, for BRIDGE and USER: each gets a\n/// host port from the offer).\n/// `uris`: files the agent fetches into the sandbox before the task starts, as Mesos's\n/// fetcher does: strings, or maps #{ value, executable, extract, output_file }. http://,\n/// https://, file:// and absolute paths; a relative path is a file beside the script\n/// (embedded backend only). Archives (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz, .zip, .gz) are\n/// extracted unless `extract: false`; `executable: true` makes the file executable instead.\n/// Custom executor: `executor: #{ id, cmd, uris, docker }` runs the task on that executor (one\n/// per id and agent, started by `cmd` with `sh -c` after fetching `uris`, each a string or\n/// `#{ value, executable, extract, output_file }`; `docker`: an image to run it in). The\n/// task's `cmd` then goes to the executor as the task's `data`; `c.example_executor()` is a\n/// ready executor that runs it with `sh -c`.",
         ])
         .register_into_engine(engine, |f: &mut FrameworkHandle, tasks: Dynamic| -> ScriptResult<()> {
             let requests = task_requests(&tasks, "launch")?;
-            f.framework.launch(with_local_paths(requests, &f.cluster)?);
-            Ok(())
+            f.framework
+                .launch(with_local_paths(requests, &f.cluster)?)
+                .map_err(|e| format!("launch: {e}").into())
         });
     FuncRegistration::new("kill")
         .with_params_info(["fw: Framework", "name: string", "()"])
-        .with_comments(["/// Asks the master to kill the task named `name` (it ends TASK_KILLED)."])
+        .with_comments(["/// Kills the task named `name`: it ends TASK_KILLED. A task still waiting for an offer\n/// ends at once, as Mesos's master reports a task killed before delivery to the agent\n/// (`SOURCE_MASTER`, `REASON_TASK_KILLED_DURING_LAUNCH`)."])
         .register_into_engine(
             engine,
             |f: &mut FrameworkHandle, name: &str| -> ScriptResult<()> {
-                f.framework.kill(name).map_err(Into::into)
+                f.framework
+                    .kill(name)
+                    .map_err(|e| format!("kill: {e}").into())
             },
         );
     FuncRegistration::new("teardown")
         .with_params_info(["fw: Framework", "()"])
         .with_comments(["/// Tears the framework down: its tasks are killed and it moves to completed frameworks."])
-        .register_into_engine(engine, |f: &mut FrameworkHandle| {
-            f.framework.teardown();
+        .register_into_engine(engine, |f: &mut FrameworkHandle| -> ScriptResult<()> {
+            f.framework
+                .teardown()
+                .map_err(|e| format!("teardown: {e}").into())
         });
     FuncRegistration::new("await_task")
         .with_params_info(["fw: Framework", "name: string", "state: string", "map"])
@@ -423,7 +428,9 @@ pub fn with_local_paths(
     Ok(requests)
 }
 
-/// `TASK_FINISHED` or `FINISHED`; unknown names get a suggestion.
+/// `TASK_FINISHED` or `FINISHED`. An unknown name gets a suggestion only when it is plausibly
+/// a typo of one state (a wrong guess would send the script waiting for the wrong thing), and
+/// the list of states otherwise.
 pub fn parse_state(text: &str) -> ScriptResult<TaskState> {
     let upper = text.trim().to_ascii_uppercase();
     let full = if upper.starts_with("TASK_") {
@@ -432,13 +439,46 @@ pub fn parse_state(text: &str) -> ScriptResult<TaskState> {
         format!("TASK_{upper}")
     };
     TaskState::from_name(&full).ok_or_else(|| {
-        let nearest = TaskState::ALL
-            .iter()
-            .min_by_key(|s| strsim::levenshtein(s.name(), &full))
-            .map(|s| s.name())
-            .unwrap_or("TASK_FINISHED");
-        format!("'{text}' is not a task state (did you mean \"{nearest}\"?)").into()
+        match typo_of(&full) {
+            Some(state) => format!(
+                "'{text}' is not a task state (did you mean \"{}\"?)",
+                state.name()
+            ),
+            None => {
+                let all: Vec<&str> = TaskState::ALL.iter().map(|s| s.name()).collect();
+                format!(
+                    "'{text}' is not a task state; the states are {}",
+                    all.join(", ")
+                )
+            }
+        }
+        .into()
     })
+}
+
+/// The one state `name` (`TASK_…`, upper case) is a plausible typo of: the same first letter
+/// after `TASK_` and at most one edit per four letters (a slip, not another word: `TASK_DONE`
+/// is not `TASK_GONE`), or a prefix of it (`FINISH`).
+fn typo_of(name: &str) -> Option<TaskState> {
+    let word = name.trim_start_matches("TASK_");
+    let plausible: Vec<(usize, TaskState)> = TaskState::ALL
+        .iter()
+        .filter_map(|state| {
+            let candidate = state.name().trim_start_matches("TASK_");
+            if word.len() >= 4 && candidate.starts_with(word) {
+                return Some((0, *state));
+            }
+            let distance = strsim::damerau_levenshtein(word, candidate);
+            let same_start = word.chars().next() == candidate.chars().next();
+            (same_start && distance <= (candidate.len() / 4).max(1)).then_some((distance, *state))
+        })
+        .collect();
+    let best = plausible.iter().map(|(d, _)| *d).min()?;
+    let mut closest = plausible.iter().filter(|(d, _)| *d == best);
+    match (closest.next(), closest.next()) {
+        (Some((_, state)), None) => Some(*state),
+        _ => None,
+    }
 }
 
 pub fn await_in(
@@ -462,39 +502,43 @@ pub fn await_in(
     }
 }
 
+/// The keys of a task map, in the order [`task_map`] fills them (and for "did you mean").
+pub const TASK_MAP_KEYS: [&str; 7] = [
+    "name",
+    "framework",
+    "state",
+    "agent",
+    "states",
+    "message",
+    "reason",
+];
+
 pub fn task_map(ctx: &ClusterCtx, framework: &Framework, task: &TaskRecord) -> Map {
-    let mut m = Map::new();
-    m.insert("name".into(), task.name.clone().into());
-    m.insert("framework".into(), framework.name().to_string().into());
-    m.insert(
-        "state".into(),
-        task.state()
-            .map_or(Dynamic::UNIT, |s| s.name().to_string().into()),
-    );
-    m.insert(
-        "agent".into(),
-        task.agent_id
-            .as_ref()
-            .map_or(Dynamic::UNIT, |a| ctx.agent_name(&a.value).into()),
-    );
     let states: Array = task
         .history()
         .iter()
         .map(|s| Dynamic::from(s.name().to_string()))
         .collect();
-    m.insert("states".into(), states.into());
     let last = task.statuses.last();
-    m.insert(
-        "message".into(),
+    let values: [Dynamic; TASK_MAP_KEYS.len()] = [
+        task.name.clone().into(),
+        framework.name().to_string().into(),
+        task.state()
+            .map_or(Dynamic::UNIT, |s| s.name().to_string().into()),
+        task.agent_id
+            .as_ref()
+            .map_or(Dynamic::UNIT, |a| ctx.agent_name(&a.value).into()),
+        states.into(),
         last.and_then(|s| s.message.clone())
             .map_or(Dynamic::UNIT, Into::into),
-    );
-    m.insert(
-        "reason".into(),
         last.and_then(|s| s.reason.clone())
             .map_or(Dynamic::UNIT, Into::into),
-    );
-    m
+    ];
+    TASK_MAP_KEYS
+        .iter()
+        .map(|k| rhai::Identifier::from(*k))
+        .zip(values)
+        .collect()
 }
 
 #[cfg(test)]
@@ -508,6 +552,36 @@ mod tests {
 
     fn error(script: &str) -> String {
         parse(script).err().unwrap().to_string()
+    }
+
+    #[test]
+    fn state_names_suggest_only_plausible_typos() {
+        let suggestion = |text: &str| parse_state(text).unwrap_err().to_string();
+        assert_eq!(parse_state("finished").unwrap(), TaskState::Finished);
+        assert_eq!(parse_state("TASK_RUNNING").unwrap(), TaskState::Running);
+        for (typo, meant) in [
+            ("TASK_FINSHED", "TASK_FINISHED"),
+            ("runing", "TASK_RUNNING"),
+            ("TASK_KILED", "TASK_KILLED"),
+            ("TASK_ERORR", "TASK_ERROR"),
+            ("finish", "TASK_FINISHED"),
+            ("TASK_UNREACHABEL", "TASK_UNREACHABLE"),
+        ] {
+            let e = suggestion(typo);
+            assert!(
+                e.contains(&format!("(did you mean \"{meant}\"?)")),
+                "{typo}: {e}"
+            );
+        }
+        // Another word, not a slip: no guess, the list instead.
+        for other in ["TASK_DONE", "TASK_OK", "completed", "TASK_DEAD"] {
+            let e = suggestion(other);
+            assert!(!e.contains("did you mean"), "{other}: {e}");
+            assert!(
+                e.contains("the states are TASK_STAGING, TASK_STARTING"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

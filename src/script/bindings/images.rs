@@ -10,7 +10,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("busybox_image")
         .with_params_info(["string"])
         .with_comments([
-            "/// The tag of mmrun's busybox image (`mmrun-busybox:<hash>`: busybox and `/bin/sh`, built\n/// `FROM scratch` from this host's busybox on first use; nothing is pulled), for Docker tasks:\n/// `fw.launch(#{ name: \"t\", docker: busybox_image(), cmd: \"echo hi\" })`. Fails when no Docker\n/// daemon answers (`DOCKER_HOST`, else /var/run/docker.sock).",
+            "/// The tag of mmrun's busybox image (`mmrun-busybox:<hash>`: `/bin/sh` and core tools, built\n/// `FROM scratch` on first use from this host's busybox, or without one from the host's own\n/// shell and tools; nothing is pulled), for Docker tasks:\n/// `fw.launch(#{ name: \"t\", docker: busybox_image(), cmd: \"echo hi\" })`. Fails when no Docker\n/// daemon answers (`DOCKER_HOST`, else /var/run/docker.sock).",
         ])
         .register_into_engine(engine, move || -> ScriptResult<String> {
             let tag = scenario.block(async {

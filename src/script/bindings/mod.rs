@@ -7,6 +7,7 @@ pub mod containers;
 pub mod framework;
 pub mod general;
 pub mod images;
+pub mod observe;
 pub mod snapshot;
 
 use rhai::Engine;
@@ -14,6 +15,9 @@ use rhai::Engine;
 pub use agent::AgentHandle;
 pub use cluster::{ClusterHandleRef, MasterHandle};
 pub use framework::FrameworkHandle;
+
+/// Every property of the maps the API returns, for "did you mean" on a misspelt one.
+pub const MAP_PROPERTIES: &[&str] = &framework::TASK_MAP_KEYS;
 
 pub fn register(engine: &mut Engine, scenario: std::sync::Arc<super::context::ScenarioCtx>) {
     engine
@@ -27,5 +31,6 @@ pub fn register(engine: &mut Engine, scenario: std::sync::Arc<super::context::Sc
     containers::register(engine, scenario.clone());
     snapshot::register(engine, scenario);
     agent::register(engine);
+    observe::register(engine);
     framework::register(engine);
 }

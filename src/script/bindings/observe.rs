@@ -1,0 +1,494 @@
+//! Observing any framework, not only mmrun's own: `c.framework(name)`, `c.await_framework`,
+//! `c.task(name)` and `c.await_task(name, state)`. A framework mmrun did not subscribe (the
+//! user's own scheduler, run by `run_framework` or from elsewhere) is seen through the master's
+//! `/master/state`, so these work against any Mesos master.
+
+use super::ClusterHandleRef;
+use super::framework::{await_in, parse_state, task_map};
+use crate::client::MasterClient;
+use crate::framework::Framework;
+use crate::mesos::state::{MasterState, StateFramework, StateTask};
+use crate::mesos::task::TaskState;
+use crate::script::context::{ClusterCtx, ScriptResult, lock, script_error};
+use crate::script::values::Options;
+use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
+use std::sync::Arc;
+use std::time::Duration;
+
+const DEFAULT_AWAIT: Duration = Duration::from_secs(30);
+/// How often the master's state is read while waiting: cheap, and quick to notice.
+const POLL: Duration = Duration::from_millis(50);
+
+pub fn register(engine: &mut Engine) {
+    FuncRegistration::new("framework")
+        .with_params_info(["c: Cluster", "name: string", "map"])
+        .with_comments([
+            "/// The framework named `name` (or with that id) as the master lists it, whoever runs it:\n/// a map with `name`, `id`, `state` (\"active\", \"inactive\" — disconnected, within its\n/// failover timeout — or \"completed\"), `active`, `connected`, `role`, `failover_timeout` and\n/// `tasks` (array of task maps, as `c.task`), or `()` when the master lists none. A registered\n/// framework wins over completed ones of the same name; two registered ones are an error (give\n/// the id).",
+        ])
+        .register_into_engine(
+            engine,
+            |c: &mut ClusterHandleRef, name: &str| -> ScriptResult<Dynamic> {
+                let state = master_state(&c.0)?;
+                Ok(match find_framework(&state, name)? {
+                    Some(f) => Dynamic::from_map(framework_map(&c.0, f, completed(&state, f))),
+                    None => Dynamic::UNIT,
+                })
+            },
+        );
+    FuncRegistration::new("await_framework")
+        .with_params_info(["c: Cluster", "name: string", "state: string", "map"])
+        .with_comments([
+            "/// Waits until the framework named `name` (or with that id) is in `state`: \"active\"\n/// (subscribed and connected), \"inactive\" (disconnected, kept for its failover timeout) or\n/// \"completed\" (torn down, or removed when its failover timeout expired); returns it as\n/// `c.framework` does. Fails after 30 s.",
+        ])
+        .register_into_engine(
+            engine,
+            |c: &mut ClusterHandleRef, name: &str, state: &str| -> ScriptResult<Map> {
+                await_framework(&c.0, name, state, &Map::new())
+            },
+        );
+    FuncRegistration::new("await_framework")
+        .with_params_info([
+            "c: Cluster",
+            "name: string",
+            "state: string",
+            "options: map",
+            "map",
+        ])
+        .with_comments([
+            "/// As `await_framework(name, state)`, with options: `timeout` (e.g. \"10s\").",
+        ])
+        .register_into_engine(
+            engine,
+            |c: &mut ClusterHandleRef,
+             name: &str,
+             state: &str,
+             options: Map|
+             -> ScriptResult<Map> { await_framework(&c.0, name, state, &options) },
+        );
+    FuncRegistration::new("await_task")
+        .with_params_info(["c: Cluster", "name: string", "state: string", "map"])
+        .with_comments([
+            "/// Waits until the task named `name`, of any framework (mmrun's own or one seen only in the\n/// master's state), reaches `state` (e.g. \"TASK_RUNNING\") and returns it as a map. Fails at\n/// once if it ends in another terminal state, or if several frameworks have a task of that\n/// name; after 30 s otherwise.",
+        ])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef, name: &str, state: &str| -> ScriptResult<Map> {
+            await_task(&c.0, name, state, &Map::new())
+        });
+    FuncRegistration::new("await_task")
+        .with_params_info([
+            "c: Cluster",
+            "name: string",
+            "state: string",
+            "options: map",
+            "map",
+        ])
+        .with_comments([
+            "/// As `await_task(name, state)`, with options: `timeout` (e.g. \"10s\").",
+        ])
+        .register_into_engine(
+            engine,
+            |c: &mut ClusterHandleRef,
+             name: &str,
+             state: &str,
+             options: Map|
+             -> ScriptResult<Map> { await_task(&c.0, name, state, &options) },
+        );
+    FuncRegistration::new("task")
+        .with_params_info(["c: Cluster", "name: string", "map"])
+        .with_comments([
+            "/// The task named `name`, of any framework, as a map (`name`, `framework`, `state`,\n/// `agent`, `states`, `message`, `reason`), or `()` if no framework has one. Several\n/// frameworks with a task of that name are an error.",
+        ])
+        .register_into_engine(
+            engine,
+            |c: &mut ClusterHandleRef, name: &str| -> ScriptResult<Dynamic> {
+                Ok(match find_task(&c.0, name)? {
+                    Found::None => Dynamic::UNIT,
+                    Found::Own(f) => match f.task(name) {
+                        Some(t) => Dynamic::from_map(task_map(&c.0, &f, &t)),
+                        None => Dynamic::UNIT,
+                    },
+                    Found::Other(found) => Dynamic::from_map(state_task_map(&c.0, &found.0, &found.1)),
+                })
+            },
+        );
+}
+
+fn master_state(ctx: &Arc<ClusterCtx>) -> ScriptResult<MasterState> {
+    let url = ctx.master_url()?;
+    ctx.scenario
+        .block(MasterClient::new(url).state())?
+        .map_err(|e| format!("cannot read the master's state: {e}").into())
+}
+
+fn completed(state: &MasterState, f: &StateFramework) -> bool {
+    !state.frameworks.iter().any(|r| r.id == f.id)
+}
+
+/// The framework named (or with id) `key`: a registered one first, else the completed one that
+/// ended last.
+fn find_framework<'a>(
+    state: &'a MasterState,
+    key: &str,
+) -> ScriptResult<Option<&'a StateFramework>> {
+    let registered: Vec<&StateFramework> = state
+        .frameworks
+        .iter()
+        .filter(|f| f.name == key || f.id == key)
+        .collect();
+    match registered.as_slice() {
+        [one] => return Ok(Some(one)),
+        [] => {}
+        several => {
+            let ids: Vec<&str> = several.iter().map(|f| f.id.as_str()).collect();
+            return script_error(format!(
+                "several registered frameworks are named '{key}' ({}): give the id of the one you mean",
+                ids.join(", ")
+            ));
+        }
+    }
+    Ok(state
+        .completed_frameworks
+        .iter()
+        .filter(|f| f.name == key || f.id == key)
+        .max_by(|a, b| a.unregistered_time.total_cmp(&b.unregistered_time)))
+}
+
+fn framework_state(f: &StateFramework, completed: bool) -> &'static str {
+    if completed {
+        "completed"
+    } else if f.active {
+        "active"
+    } else {
+        "inactive"
+    }
+}
+
+fn framework_map(ctx: &ClusterCtx, f: &StateFramework, completed: bool) -> Map {
+    let mut m = Map::new();
+    m.insert("name".into(), f.name.clone().into());
+    m.insert("id".into(), f.id.clone().into());
+    m.insert("state".into(), framework_state(f, completed).into());
+    m.insert("active".into(), (f.active && !completed).into());
+    m.insert("connected".into(), (f.connected && !completed).into());
+    m.insert(
+        "role".into(),
+        f.role
+            .clone()
+            .or_else(|| f.roles.as_ref().and_then(|r| r.first().cloned()))
+            .map_or(Dynamic::UNIT, Into::into),
+    );
+    m.insert("failover_timeout".into(), f.failover_timeout.into());
+    let tasks: Array = all_tasks(f)
+        .map(|t| Dynamic::from_map(state_task_map(ctx, f, t)))
+        .collect();
+    m.insert("tasks".into(), tasks.into());
+    m
+}
+
+fn all_tasks(f: &StateFramework) -> impl Iterator<Item = &StateTask> {
+    f.tasks
+        .iter()
+        .chain(&f.unreachable_tasks)
+        .chain(&f.completed_tasks)
+}
+
+/// A task the master lists, as a map with the keys of mmrun's own tasks' maps.
+fn state_task_map(ctx: &ClusterCtx, f: &StateFramework, t: &StateTask) -> Map {
+    let mut m = Map::new();
+    m.insert("name".into(), t.name.clone().into());
+    m.insert("framework".into(), f.name.clone().into());
+    m.insert("state".into(), t.state.clone().into());
+    m.insert(
+        "agent".into(),
+        if t.slave_id.is_empty() {
+            Dynamic::UNIT
+        } else {
+            ctx.agent_name(&t.slave_id).into()
+        },
+    );
+    m.insert("states".into(), history(t).into());
+    // `/master/state` keeps a status's state and time only.
+    m.insert("message".into(), Dynamic::UNIT);
+    m.insert("reason".into(), Dynamic::UNIT);
+    m
+}
+
+/// The states a task went through, without repeats (reconciliation answers).
+fn history(t: &StateTask) -> Array {
+    let mut out: Vec<&str> = Vec::new();
+    for s in &t.statuses {
+        if out.last() != Some(&s.state.as_str()) {
+            out.push(&s.state);
+        }
+    }
+    if out.is_empty() {
+        out.push(&t.state);
+    }
+    out.into_iter()
+        .map(|s| Dynamic::from(s.to_string()))
+        .collect()
+}
+
+fn is_terminal(state: &str) -> bool {
+    TaskState::from_name(state).is_some_and(TaskState::is_terminal)
+}
+
+/// Of several tasks of one name in one framework (relaunched), the live one, else the one that
+/// changed last.
+fn current<'a>(candidates: &[&'a StateTask]) -> Option<&'a StateTask> {
+    let last_change = |t: &StateTask| t.statuses.last().map_or(0.0, |s| s.timestamp);
+    candidates.iter().copied().max_by(|a, b| {
+        (!is_terminal(&a.state))
+            .cmp(&!is_terminal(&b.state))
+            .then(last_change(a).total_cmp(&last_change(b)))
+    })
+}
+
+/// Where a task name was found.
+enum Found {
+    None,
+    Own(Framework),
+    Other(Box<(StateFramework, StateTask)>),
+}
+
+/// The one framework with a task named `name`: mmrun's own frameworks, then every other the
+/// master lists. Several are an error that names them.
+fn find_task(ctx: &Arc<ClusterCtx>, name: &str) -> ScriptResult<Found> {
+    let own: Vec<Framework> = lock(&ctx.frameworks)
+        .iter()
+        .filter(|f| f.tasks().iter().any(|t| t.name == name))
+        .cloned()
+        .collect();
+    let state = match master_state(ctx) {
+        Ok(s) => s,
+        // The master may be down (restarting, stopped): mmrun's own records still answer.
+        Err(_) if own.len() == 1 => return Ok(Found::Own(own[0].clone())),
+        Err(e) => return Err(e),
+    };
+    let own_ids: Vec<String> = lock(&ctx.frameworks)
+        .iter()
+        .map(|f| f.id().value.clone())
+        .collect();
+    let others: Vec<(&StateFramework, &StateTask)> = state
+        .frameworks
+        .iter()
+        .chain(&state.completed_frameworks)
+        .filter(|f| !own_ids.contains(&f.id))
+        .filter_map(|f| {
+            let named: Vec<&StateTask> = all_tasks(f).filter(|t| t.name == name).collect();
+            current(&named).map(|t| (f, t))
+        })
+        .collect();
+    if own.len() + others.len() > 1 {
+        let mut names: Vec<String> = own
+            .iter()
+            .map(|f| format!("'{}' (mmrun's)", f.name()))
+            .collect();
+        names.extend(
+            others
+                .iter()
+                .map(|(f, _)| format!("'{}' ({})", f.name, f.id)),
+        );
+        return script_error(format!(
+            "several frameworks have a task named '{name}': {}. Ask the one you mean: fw.task(\"{name}\") / fw.await_task(\"{name}\", …) on an mmrun framework, or look in c.framework(\"<name or id>\").tasks",
+            names.join(", ")
+        ));
+    }
+    Ok(match (own.into_iter().next(), others.into_iter().next()) {
+        (Some(f), _) => Found::Own(f),
+        (None, Some((f, t))) => Found::Other(Box::new((f.clone(), t.clone()))),
+        (None, None) => Found::None,
+    })
+}
+
+fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> ScriptResult<Map> {
+    let wanted = parse_state(state)?;
+    let o = Options::new(options, "await_task", &["timeout"])?;
+    let timeout = o.duration("timeout")?.unwrap_or(DEFAULT_AWAIT);
+    let deadline = std::time::Instant::now() + timeout;
+    let mut last = String::new();
+    loop {
+        match find_task(ctx, name)? {
+            Found::Own(f) => {
+                let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+                let mut options = Map::new();
+                options.insert(
+                    "timeout".into(),
+                    format!("{}ms", remaining.as_millis()).into(),
+                );
+                return await_in(ctx, &f, name, state, &options);
+            }
+            Found::Other(found) => {
+                let (f, t) = *found;
+                if t.statuses.iter().any(|s| s.state == wanted.name()) || t.state == wanted.name() {
+                    return Ok(state_task_map(ctx, &f, &t));
+                }
+                let states: Vec<String> = history(&t).iter().map(|s| s.to_string()).collect();
+                last = format!(
+                    "task '{name}' of framework '{}' is {}; history: [{}]",
+                    f.name,
+                    t.state,
+                    states.join(", ")
+                );
+                if is_terminal(&t.state) {
+                    return script_error(format!(
+                        "expected task '{name}' to reach {wanted}, but it ended {}: {last}",
+                        t.state
+                    ));
+                }
+            }
+            Found::None if no_other_frameworks(ctx)? => {
+                return script_error(format!(
+                    "await_task: no framework has a task named '{name}' (launch it first)"
+                ));
+            }
+            Found::None => {}
+        }
+        if std::time::Instant::now() >= deadline {
+            let why = if last.is_empty() {
+                format!("no framework has a task named '{name}'")
+            } else {
+                last
+            };
+            return script_error(format!(
+                "timed out after {timeout:?} waiting for task '{name}' to reach {wanted}; {why}{}",
+                super::containers::ended_runs(ctx)
+            ));
+        }
+        ctx.scenario.block(tokio::time::sleep(POLL))?;
+    }
+}
+
+/// Whether every framework there is is mmrun's own: the script runs none itself and the master
+/// lists no other. A task name none of them has is then a mistake now, not something another
+/// framework may launch later.
+fn no_other_frameworks(ctx: &Arc<ClusterCtx>) -> ScriptResult<bool> {
+    if ctx
+        .framework_runs
+        .load(std::sync::atomic::Ordering::Relaxed)
+        > 0
+    {
+        return Ok(false);
+    }
+    let state = master_state(ctx)?;
+    let own_ids: Vec<String> = lock(&ctx.frameworks)
+        .iter()
+        .map(|f| f.id().value.clone())
+        .collect();
+    Ok(state
+        .frameworks
+        .iter()
+        .chain(&state.completed_frameworks)
+        .all(|f| own_ids.contains(&f.id)))
+}
+
+fn await_framework(
+    ctx: &Arc<ClusterCtx>,
+    name: &str,
+    wanted: &str,
+    options: &Map,
+) -> ScriptResult<Map> {
+    let wanted = match wanted.trim().to_ascii_lowercase().as_str() {
+        w @ ("active" | "inactive" | "completed") => w.to_string(),
+        _ => {
+            return script_error(format!(
+                "await_framework: '{wanted}' is not a framework state: use \"active\", \"inactive\" or \"completed\""
+            ));
+        }
+    };
+    let o = Options::new(options, "await_framework", &["timeout"])?;
+    let timeout = o.duration("timeout")?.unwrap_or(DEFAULT_AWAIT);
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let state = master_state(ctx)?;
+        let seen = match find_framework(&state, name)? {
+            Some(f) => {
+                let done = completed(&state, f);
+                if framework_state(f, done) == wanted {
+                    return Ok(framework_map(ctx, f, done));
+                }
+                format!("it is {}", framework_state(f, done))
+            }
+            None => "the master lists no framework of that name or id".to_string(),
+        };
+        if std::time::Instant::now() >= deadline {
+            return script_error(format!(
+                "timed out after {timeout:?} waiting for framework '{name}' to be {wanted}: {seen}{}",
+                super::containers::ended_runs(ctx)
+            ));
+        }
+        ctx.scenario.block(tokio::time::sleep(POLL))?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mesos 1.11's `/master/state` (the normaliser's fixture): `web` registered and active,
+    /// `batch` completed.
+    fn fixture() -> MasterState {
+        serde_json::from_str(include_str!("../../snapshot/testdata/master_state.json")).unwrap()
+    }
+
+    #[test]
+    fn frameworks_are_found_by_name_or_id_registered_first() {
+        let mut state = fixture();
+        let web = find_framework(&state, "web").unwrap().unwrap();
+        assert_eq!(framework_state(web, completed(&state, web)), "active");
+        let by_id = find_framework(&state, &web.id.clone()).unwrap().unwrap();
+        assert_eq!(by_id.name, "web");
+        let batch = find_framework(&state, "batch").unwrap().unwrap();
+        assert_eq!(
+            framework_state(batch, completed(&state, batch)),
+            "completed"
+        );
+        assert!(find_framework(&state, "nobody").unwrap().is_none());
+
+        // A disconnected framework within its failover timeout is inactive.
+        state.frameworks[0].active = false;
+        state.frameworks[0].connected = false;
+        let web = find_framework(&state, "web").unwrap().unwrap();
+        assert_eq!(framework_state(web, completed(&state, web)), "inactive");
+
+        // A new `batch` registered wins over the completed one of that name.
+        let mut again = state.frameworks[0].clone();
+        again.name = "batch".into();
+        again.id = "new".into();
+        state.frameworks.push(again.clone());
+        assert_eq!(find_framework(&state, "batch").unwrap().unwrap().id, "new");
+        // Two registered ones of a name: the id is needed.
+        again.id = "newer".into();
+        state.frameworks.push(again);
+        let e = find_framework(&state, "batch").unwrap_err().to_string();
+        assert!(e.contains("new, newer") && e.contains("give the id"), "{e}");
+        assert_eq!(
+            find_framework(&state, "newer").unwrap().unwrap().id,
+            "newer"
+        );
+    }
+
+    #[test]
+    fn of_a_relaunched_name_the_live_task_counts() {
+        let state = fixture();
+        let web = &state.frameworks[0];
+        let mut finished = web.completed_tasks[0].clone();
+        assert_eq!(finished.state, "TASK_FINISHED");
+        let mut running = web.tasks[0].clone();
+        running.name = finished.name.clone();
+        // The finished one changed last, yet the running one is the task now.
+        finished.statuses.last_mut().unwrap().timestamp = f64::MAX;
+        assert_eq!(
+            current(&[&finished, &running]).unwrap().state,
+            "TASK_RUNNING"
+        );
+        let mut older = finished.clone();
+        older.statuses.last_mut().unwrap().timestamp = 1.0;
+        older.state = "TASK_FAILED".into();
+        assert_eq!(
+            current(&[&older, &finished]).unwrap().state,
+            "TASK_FINISHED"
+        );
+        let states: Vec<String> = history(&finished).iter().map(|s| s.to_string()).collect();
+        assert_eq!(states, ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]);
+    }
+}
