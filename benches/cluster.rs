@@ -1,10 +1,11 @@
 //! `cargo bench --bench cluster`: how fast an in-process cluster starts, how long a task
-//! takes from ACCEPT to TASK_RUNNING, and how much memory each node takes as its own process.
+//! takes from ACCEPT to TASK_RUNNING (as a command task and through a custom executor), and how much memory each node takes as its own process.
 //!
 //! Every time is a median (with min and max) over `MMRUN_BENCH_RUNS` runs (default 20), after
 //! one warm-up run whose figure is shown apart as "first". Targets are printed next to the
 //! figures as PASS/MISS; the bench never fails on timing. docs/benchmarks.md explains each
-//! figure. `cargo bench --bench cluster -- task` runs only the parts named (start, task, rss).
+//! figure. `cargo bench --bench cluster -- task` runs only the parts named (start, task,
+//! executor, rss).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -12,8 +13,10 @@ mod common;
 use common::*;
 use mmrun::client::MasterClient;
 use mmrun::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
+use mmrun::mesos::executor::{ExecutorInfo, ExecutorType};
+use mmrun::mesos::ids::ExecutorId;
 use mmrun::mesos::scheduler::{Call, CallType, Kill, Offer};
-use mmrun::mesos::task::TaskState;
+use mmrun::mesos::task::{CommandInfo, TaskInfo, TaskState};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,7 +36,8 @@ fn main() {
             .unwrap_or_else(|| panic!("MMRUN_BENCH_RUNS={v} is not a positive number")),
         Err(_) => 20,
     };
-    // `cargo bench` passes `--bench`; a filter argument selects parts (start, task, rss).
+    // `cargo bench` passes `--bench`; a filter argument selects parts (start, task, executor,
+    // rss).
     let only: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -65,7 +69,7 @@ fn main() {
         table.time("  ... of which one add_agent", &s.agent, AGENTS, None);
     }
     if wants("task") {
-        let t = rt.block_on(task_latency(runs));
+        let t = rt.block_on(task_latency(runs, command));
         table.time(
             "task latency: ACCEPT(LAUNCH) -> TASK_RUNNING",
             &t.running,
@@ -88,6 +92,22 @@ fn main() {
         table.time(
             "  reference: spawning `sh -c` in this process",
             &spawns,
+            1,
+            None,
+        );
+    }
+    if wants("executor") {
+        let fresh = rt.block_on(task_latency(runs, on_new_executor));
+        table.time(
+            "executor task latency: ACCEPT -> TASK_RUNNING, a new executor per task",
+            &fresh.running,
+            1,
+            None,
+        );
+        let shared = rt.block_on(task_latency(runs, on_shared_executor));
+        table.time(
+            "executor task latency: ACCEPT -> TASK_RUNNING, executor already running",
+            &shared.running,
             1,
             None,
         );
@@ -165,7 +185,7 @@ struct TaskTimes {
 
 /// Per run: time from sending ACCEPT to receiving TASK_RUNNING (TASK_STARTING acknowledged
 /// on the way), and the part of it from TASK_STARTING's arrival to TASK_RUNNING's.
-async fn task_latency(runs: usize) -> TaskTimes {
+async fn task_latency(runs: usize, make_task: TaskMaker) -> TaskTimes {
     let mut c = LocalCluster::start(ClusterOptions::default())
         .await
         .expect("master starts");
@@ -182,7 +202,7 @@ async fn task_latency(runs: usize) -> TaskTimes {
         }
         let offer = offers.remove(0);
         let name = format!("bench-{run}");
-        let task = command_task(&name, &offer, "sleep 5", 0.1, 32.0);
+        let task = make_task(&name, &offer, run);
 
         let t0 = Instant::now();
         launch(&sub, &offer, vec![task]).await;
@@ -209,14 +229,70 @@ async fn task_latency(runs: usize) -> TaskTimes {
         // Untimed: kill the task and wait for its end so its resources come back and no
         // process outlives the bench.
         kill_and_wait(&mut sub, &name, &mut offers).await;
-        let t_starting = t_starting.expect("TASK_STARTING came first");
         times.running.push(t_running);
-        times.starting.push(t_starting);
-        times.after_starting.push(t_running - t_starting);
+        // The agent's command executor sends TASK_STARTING; a custom executor may not (mmrun's
+        // example executor goes straight to TASK_RUNNING, as many real ones do).
+        if let Some(t_starting) = t_starting {
+            times.starting.push(t_starting);
+            times.after_starting.push(t_running - t_starting);
+        }
     }
     drop(sub);
     c.shutdown().await;
     times
+}
+
+/// Builds the task of run `n` on `offer`.
+type TaskMaker = fn(&str, &Offer, usize) -> TaskInfo;
+
+/// A command task (the agent's own command executor).
+fn command(name: &str, offer: &Offer, _run: usize) -> TaskInfo {
+    command_task(name, offer, "sleep 5", 0.1, 32.0)
+}
+
+/// A task for a custom executor, `mmrun example-executor` (a real v1 executor process that
+/// subscribes over HTTP, gets LAUNCH, runs the task's `data` and sends TASK_RUNNING as an
+/// UPDATE call).
+fn executor_task(name: &str, offer: &Offer, executor_id: &str) -> TaskInfo {
+    use base64::Engine as _;
+    let mut task = command_task(name, offer, "", 0.1, 32.0);
+    task.command = None;
+    task.data = Some(base64::engine::general_purpose::STANDARD.encode("sleep 5"));
+    task.executor = Some(ExecutorInfo {
+        kind: Some(ExecutorType::Custom),
+        executor_id: ExecutorId::new(executor_id),
+        framework_id: None,
+        command: Some(CommandInfo {
+            value: Some(format!(
+                "'{}' example-executor",
+                env!("CARGO_BIN_EXE_mmrun")
+            )),
+            shell: true,
+            arguments: vec![],
+            environment: None,
+            uris: vec![],
+            user: None,
+        }),
+        container: None,
+        resources: vec![],
+        name: None,
+        source: None,
+        data: None,
+        discovery: None,
+        shutdown_grace_period: None,
+        labels: None,
+    });
+    task
+}
+
+/// Every task starts its own executor: the executor's start and subscription are timed.
+fn on_new_executor(name: &str, offer: &Offer, run: usize) -> TaskInfo {
+    executor_task(name, offer, &format!("bench-executor-{run}"))
+}
+
+/// Every task goes to one executor, started by the warm-up run.
+fn on_shared_executor(name: &str, offer: &Offer, _run: usize) -> TaskInfo {
+    executor_task(name, offer, "bench-executor")
 }
 
 /// For comparison with the task latency: how long spawning the task's shell takes here, as
