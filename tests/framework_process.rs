@@ -12,25 +12,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("MMRUN_PYENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/pyenv"));
-    let python = venv.join("bin/python");
-    if python.exists() {
-        return Some(python);
-    }
-    let message = format!(
-        "pymesos venv not found at {}: run tests/compat/setup-python.sh",
-        venv.display()
-    );
-    if std::env::var("MMRUN_REQUIRE_PYMESOS").is_ok_and(|v| v == "1") {
-        panic!("{message}");
-    }
-    eprintln!("SKIPPED: {message}");
-    None
-}
-
 /// A scratch directory that is also the run's TMPDIR, so whatever a run leaves behind shows.
 struct Workspace {
     dir: tempfile::TempDir,
@@ -73,7 +54,9 @@ impl Workspace {
 }
 
 fn run_failover_scenarios(backend: &str) {
-    let Some(python) = python() else { return };
+    let Some(python) = common::pymesos::python() else {
+        return;
+    };
     let w = Workspace::new();
     let out = w
         .mmrun(
@@ -178,7 +161,7 @@ fn assert_all_gone(pids: &[i32], within: Duration, why: &str) {
     }
 }
 
-/// mmrun SIGKILLed: no teardown runs, yet the kernel and the watchdog take the framework's
+/// mmrun SIGKILLed: no teardown runs, yet the kernel and the process guard take the framework's
 /// whole process group down.
 #[test]
 fn sigkilling_mmrun_run_leaves_no_framework_process_behind() {

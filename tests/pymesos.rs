@@ -5,29 +5,12 @@
 //! Needs the venv made by tests/compat/setup-python.sh (`.ci/run` makes it). Without it the test
 //! skips with a message, unless MMRUN_REQUIRE_PYMESOS=1 (set in CI) makes that a failure.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("MMRUN_PYENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/pyenv"));
-    let python = venv.join("bin/python");
-    if python.exists() {
-        return Some(python);
-    }
-    let message = format!(
-        "pymesos venv not found at {}: run tests/compat/setup-python.sh",
-        venv.display()
-    );
-    if std::env::var("MMRUN_REQUIRE_PYMESOS").is_ok_and(|v| v == "1") {
-        panic!("{message}");
-    }
-    eprintln!("SKIPPED: {message}");
-    None
-}
 
 /// `mmrun up` as a child process, stopped with SIGINT (as Ctrl-C) when dropped.
 struct Up {
@@ -90,7 +73,9 @@ impl Drop for Up {
 
 #[test]
 fn unmodified_pymesos_framework_runs_a_task_to_finished_and_tears_down() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::pymesos::python() else {
+        return;
+    };
     let mut up = Up::start(2);
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/compat/pymesos_framework.py");

@@ -6,6 +6,8 @@
 //! Needs the venv made by tests/compat/setup-python.sh. Without it the test skips with a message,
 //! unless MMRUN_REQUIRE_PYMESOS=1 (set in CI) makes that a failure.
 
+mod common;
+
 use mmrun::framework::{ExecutorRequest, Framework, FrameworkOptions, TaskNetwork, TaskRequest};
 use mmrun::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
 use mmrun::mesos::state::AgentState;
@@ -16,25 +18,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("MMRUN_PYENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/pyenv"));
-    let python = venv.join("bin/python");
-    if python.exists() {
-        return Some(python);
-    }
-    let message = format!(
-        "pymesos venv not found at {}: run tests/compat/setup-python.sh",
-        venv.display()
-    );
-    if std::env::var("MMRUN_REQUIRE_PYMESOS").is_ok_and(|v| v == "1") {
-        panic!("{message}");
-    }
-    eprintln!("SKIPPED: {message}");
-    None
-}
 
 async fn agent_state(c: &LocalCluster) -> AgentState {
     reqwest::get(format!("{}/state", c.agent_url(0).unwrap()))
@@ -47,7 +30,9 @@ async fn agent_state(c: &LocalCluster) -> AgentState {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unmodified_pymesos_executor_runs_tasks_answers_messages_and_shuts_down() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::pymesos::python() else {
+        return;
+    };
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/compat/pymesos_executor.py");
     let mut c = LocalCluster::start(ClusterOptions::default())
         .await

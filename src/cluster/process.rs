@@ -5,21 +5,20 @@
 //! - it runs in its own process group, so stopping it signals its children too (a `sh -c`
 //!   that forks, a JVM's helpers), and Ctrl-C in the terminal reaches only mmrun, whose
 //!   teardown then stops it;
-//! - a watchdog (`sh`, in a group of its own) holds the read end of a pipe that only mmrun
-//!   writes to: when mmrun dies, even by SIGKILL, the kernel closes the write end and the
-//!   watchdog kills the whole group;
+//! - mmrun's process guard (`lifeline::guard`, started by `run` and `up`) is told the group:
+//!   when mmrun dies, even by SIGKILL, the guard kills the whole group, as it does for task and
+//!   executor groups;
 //! - the group's leader also gets SIGKILL from the kernel when mmrun dies
-//!   (`PR_SET_PDEATHSIG`), covering the instant before the watchdog knows the group. The
+//!   (`PR_SET_PDEATHSIG`), covering the instant before the guard knows the group. The
 //!   signal follows the death of the *thread* that spawned the process, so every spawn
 //!   happens on one thread that lives as long as mmrun.
 //!
 //! A process that leaves its group on purpose (`setsid`, a daemon) escapes all three.
 
 use std::fs::OpenOptions;
-use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -73,7 +72,8 @@ struct Run {
     child: Child,
     /// The process group: the leader's pid.
     group: i32,
-    watchdog: Option<Watchdog>,
+    /// Registered with the process guard until the group was killed and the leader reaped.
+    _watched: crate::lifeline::guard::Watched,
 }
 
 impl FrameworkProcess {
@@ -221,15 +221,11 @@ impl FrameworkProcess {
             .await
             .map_err(|e| spawn_error(&program, &self.cwd, e))?;
         let group = child.id() as i32;
-        let watchdog = Watchdog::start(group).await;
-        if let Err(e) = &watchdog {
-            tracing::warn!("no watchdog for {}: {e}", self.label);
-        }
         self.exit = None;
         self.run = Some(Run {
+            _watched: crate::lifeline::guard::watch_group(Some(child.id())),
             child,
             group,
-            watchdog: watchdog.ok(),
         });
         Ok(())
     }
@@ -244,11 +240,9 @@ impl FrameworkProcess {
             Ok(Some(status)) => exit_code(status),
             Err(_) => -1,
         };
-        let mut run = self.run.take().expect("checked above");
+        let run = self.run.take().expect("checked above");
         signal_group(run.group, libc::SIGKILL);
-        if let Some(w) = run.watchdog.take() {
-            w.release();
-        }
+        drop(run);
         self.exit = Some(status);
     }
 }
@@ -260,9 +254,6 @@ impl Drop for FrameworkProcess {
             signal_group(run.group, libc::SIGKILL);
             let _ = run.child.kill();
             let _ = run.child.wait();
-            if let Some(w) = run.watchdog.take() {
-                w.release();
-            }
         }
     }
 }
@@ -312,43 +303,6 @@ fn signal_group(group: i32, signal: i32) {
         unsafe {
             libc::kill(-group, signal);
         }
-    }
-}
-
-/// Kills a process group when mmrun dies: `sh` reading a pipe only mmrun writes to. It reads
-/// the group's id, then waits; `done` (the group ended normally) lets it exit quietly, while
-/// end-of-file (mmrun is gone: the kernel closed the pipe) makes it kill the group.
-struct Watchdog {
-    child: Child,
-    stdin: ChildStdin,
-}
-
-const WATCHDOG_SCRIPT: &str = "read group || exit 0; read verdict; [ \"$verdict\" = done ] || kill -9 -\"$group\" 2>/dev/null";
-
-impl Watchdog {
-    async fn start(group: i32) -> std::io::Result<Watchdog> {
-        let mut command = Command::new("/bin/sh");
-        command
-            .args(["-c", WATCHDOG_SCRIPT, "mmrun-framework-watchdog"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Its own group: Ctrl-C in the terminal and the framework's own group signals
-            // must not end it early.
-            .process_group(0);
-        // The pipe's write end is close-on-exec (as every descriptor std opens), so no other
-        // child of mmrun holds it open after mmrun dies.
-        let mut child = on_spawner_thread(move || command.spawn()).await?;
-        let mut stdin = child.stdin.take().expect("stdin is piped");
-        writeln!(stdin, "{group}")?;
-        Ok(Watchdog { child, stdin })
-    }
-
-    /// The group ended under mmrun's control: the watchdog exits without killing anything.
-    fn release(mut self) {
-        let _ = writeln!(self.stdin, "done");
-        drop(self.stdin);
-        let _ = self.child.wait();
     }
 }
 

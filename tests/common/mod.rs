@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod pymesos;
 
 use mmrun::client::{Subscription, subscribe};
 use mmrun::mesos::framework::{Capability, FrameworkInfo};
