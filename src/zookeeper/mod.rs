@@ -1,10 +1,14 @@
-//! ZooKeeper, as Mesos uses it: the `zk://` URL (`url`), and — as the rest of the HA work lands —
-//! master election and leader detection over a real ZooKeeper ensemble.
+//! ZooKeeper, as Mesos uses it: the `zk://` URL (`url`), the masters' group (`group`), and
+//! master contention and leader detection over it (`election`).
 //!
 //! Mesos's layout (`src/zookeeper/group.cpp`, `src/master/contender/zookeeper.cpp`): every
 //! master is an ephemeral sequential child `json.info_<10 digits>` of the URL's path, holding
 //! its MasterInfo as JSON; the child with the lowest sequence leads.
 
+pub mod election;
+pub mod group;
 pub mod url;
 
+pub use election::{Candidacy, Contender, LeaderDetector, Leadership};
+pub use group::{Member, ZkError};
 pub use url::ZkUrl;
