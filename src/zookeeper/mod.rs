@@ -1,10 +1,15 @@
-//! ZooKeeper, as Mesos uses it: the `zk://` URL (`url`), and — as the rest of the HA work lands —
-//! master election and leader detection over a real ZooKeeper ensemble.
+//! ZooKeeper, as Mesos uses it: the `zk://` URL (`url`), a real Apache ZooKeeper server that
+//! mmrun runs (`install`: finding this host's; `server`: one as a child process), and — as the
+//! rest of the HA work lands — master election and leader detection over it.
 //!
 //! Mesos's layout (`src/zookeeper/group.cpp`, `src/master/contender/zookeeper.cpp`): every
 //! master is an ephemeral sequential child `json.info_<10 digits>` of the URL's path, holding
 //! its MasterInfo as JSON; the child with the lowest sequence leads.
 
+pub mod install;
+pub mod server;
 pub mod url;
 
+pub use install::{NotInstalled, ZooKeeperInstall};
+pub use server::{ServerError, ZooKeeperServer};
 pub use url::ZkUrl;
