@@ -15,7 +15,9 @@ use mmrun::cluster::docker::node::NodeContainer;
 use mmrun::cluster::docker::zookeeper::{
     ZOOKEEPER_PORT, host_address, wait_ready, zookeeper_address, zookeeper_spec,
 };
-use mmrun::docker::{Docker, Role, Selector, ZooKeeperImage, remove_labelled};
+use mmrun::docker::{
+    Docker, Role, Selector, ZooKeeperImage, ensure_zookeeper_image, remove_labelled,
+};
 use mmrun::zookeeper::server::ruok;
 use mmrun::zookeeper::{ServerError, ZooKeeperInstall, ZooKeeperServer};
 use std::net::SocketAddr;
@@ -149,6 +151,70 @@ async fn kill_and_drop_leave_no_process_and_no_directory() {
     assert!(!dir.exists(), "dropped: its directory is removed");
 }
 
+/// Set in the child of [`nothing_outlives_a_sigkilled_owner`]: the child runs that test's
+/// other half.
+const OWNER_ENV: &str = "MMRUN_TEST_ZOOKEEPER_OWNER";
+
+/// The child's half: with mmrun's process guard started (as `mmrun run` and `up` start it),
+/// start a server, say where its files are, and wait to be killed.
+#[tokio::test(flavor = "multi_thread")]
+async fn zookeeper_owner_child() {
+    if std::env::var_os(OWNER_ENV).is_none() {
+        return; // only run as the child of the test below
+    }
+    mmrun::lifeline::guard::start(Path::new(env!("CARGO_BIN_EXE_mmrun"))).unwrap();
+    let install = ZooKeeperInstall::find().unwrap();
+    let mut server = ZooKeeperServer::new(&install, None).unwrap();
+    server.start().await.unwrap();
+    println!("CONFIG={}", server.config_file().display());
+    tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_outlives_a_sigkilled_owner() {
+    use std::io::BufRead;
+    if zookeeper_or_skip("ZooKeeper owner killed").is_none() {
+        return;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "zookeeper_owner_child", "--nocapture"])
+        .env(OWNER_ENV, "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let config = loop {
+        match lines.next() {
+            Some(Ok(line)) => match line.strip_prefix("CONFIG=") {
+                Some(path) => break std::path::PathBuf::from(path),
+                None => continue,
+            },
+            _ => {
+                let _ = child.kill();
+                panic!("the child ended without starting ZooKeeper");
+            }
+        }
+    };
+    assert_eq!(processes_mentioning(&config).len(), 1);
+    child.kill().unwrap(); // SIGKILL: no destructor runs
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (!processes_mentioning(&config).is_empty() || config.exists())
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        processes_mentioning(&config).is_empty(),
+        "java outlived its owner"
+    );
+    assert!(
+        !config.exists(),
+        "the server's directory outlived its owner"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_cannot_start_says_why_with_its_log() {
     let Some(install) = zookeeper_or_skip("ZooKeeper start failure") else {
@@ -176,21 +242,24 @@ async fn the_zookeeper_image_runs_on_a_cluster_network_and_goes_with_the_cluster
         return;
     };
     let cleanup = Cleanup::new(&docker);
-    let image = tokio::task::spawn_blocking(move || ZooKeeperImage::of(&install))
+    let install_again = install.clone();
+    let expected = tokio::task::spawn_blocking(move || ZooKeeperImage::of(&install_again))
         .await
         .unwrap()
         .unwrap();
     let started = Instant::now();
-    let built = image.ensure(&docker).await.unwrap();
-    eprintln!(
-        "{} {} in {:?}",
-        image.tag(),
-        if built { "built" } else { "found" },
-        started.elapsed()
+    let tag = ensure_zookeeper_image(&docker).await.unwrap();
+    eprintln!("{tag} ensured in {:?}", started.elapsed());
+    assert_eq!(
+        tag,
+        expected.tag(),
+        "the tag is the content hash of this host's install"
     );
+    assert!(tag.starts_with("mmrun-zookeeper:"));
+    assert!(docker.image_exists(&tag).await.unwrap());
 
     let layout = network(&docker, &cleanup).await;
-    let spec = zookeeper_spec(&layout, image.tag());
+    let spec = zookeeper_spec(&layout, &tag);
     assert!(spec.name.starts_with("mmrun-") && spec.name.ends_with("-zookeeper"));
     let mut node = NodeContainer::create(&docker, "zookeeper", spec)
         .await

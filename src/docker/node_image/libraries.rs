@@ -23,9 +23,16 @@ pub fn shared_libraries_besides(
     executables: &[PathBuf],
     provided: &[&str],
 ) -> Result<Vec<HostFile>, NodeImageError> {
+    // Shared libraries name no loader of their own (no `PT_INTERP`); the executables' loader
+    // lists theirs as well.
+    let default_loader = executables.iter().find_map(|file| elf_interpreter(file));
     let traced: Vec<(&PathBuf, Option<std::process::Child>)> = executables
         .iter()
-        .filter_map(|file| Some((file, elf_interpreter(file)?)))
+        .filter_map(|file| match elf_interpreter(file) {
+            Some(loader) => Some((file, loader)),
+            None if is_shared_library(file) => Some((file, default_loader.clone()?)),
+            None => None,
+        })
         .map(|(file, loader)| {
             let child = Command::new(loader)
                 .arg(file)
@@ -39,10 +46,10 @@ pub fn shared_libraries_besides(
         })
         .collect();
     let mut libraries = Vec::new();
-    // Shared libraries have no loader of their own to ask (no `PT_INTERP`): `ldd` lists theirs.
+    // Shared libraries without an executable to lend its loader: `ldd` lists theirs.
     let mut for_ldd: Vec<PathBuf> = executables
         .iter()
-        .filter(|file| is_shared_library(file) && elf_interpreter(file).is_none())
+        .filter(|file| default_loader.is_none() && is_shared_library(file))
         .cloned()
         .collect();
     for (file, child) in traced {

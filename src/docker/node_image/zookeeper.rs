@@ -128,14 +128,22 @@ impl ZooKeeperImage {
 }
 
 /// Makes sure the ZooKeeper image exists (building it on first use) and returns its tag.
+/// Hashing the ~180 MB it is made of takes most of a second, so the tag is worked out once per
+/// process (the host's Java and ZooKeeper do not change during a run); the check that the
+/// image exists is made on every call.
 pub async fn ensure_zookeeper_image(docker: &Docker) -> Result<String, NodeImageError> {
-    let image = tokio::task::spawn_blocking(ZooKeeperImage::discover)
-        .await
-        .map_err(|e| NodeImageError::Read {
-            source: std::io::Error::other(e),
-        })??;
+    static DISCOVERED: tokio::sync::OnceCell<ZooKeeperImage> = tokio::sync::OnceCell::const_new();
+    let image = DISCOVERED
+        .get_or_try_init(|| async {
+            tokio::task::spawn_blocking(ZooKeeperImage::discover)
+                .await
+                .map_err(|e| NodeImageError::Read {
+                    source: std::io::Error::other(e),
+                })?
+        })
+        .await?;
     image.ensure(docker).await?;
-    Ok(image.image.tag)
+    Ok(image.image.tag.clone())
 }
 
 /// The image's file system.
