@@ -96,6 +96,12 @@ async fn a_child_process_serves_clients_and_keeps_its_znodes_across_a_restart() 
     assert!(server.is_running());
     let port = server.port();
     assert_eq!(server.connect_string(), format!("127.0.0.1:{port}"));
+    assert_eq!(
+        server.zk_url("/mesos"),
+        format!("zk://127.0.0.1:{port}/mesos")
+    );
+    let url = mmrun::zookeeper::ZkUrl::parse(&server.zk_url("/mesos")).unwrap();
+    assert_eq!(url.connect_string(), server.connect_string());
 
     let zk = client(&server.connect_string()).await;
     create(&zk, "/mmrun", b"").await;

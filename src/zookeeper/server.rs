@@ -72,14 +72,16 @@ pub enum ServerError {
 
 /// One standalone ZooKeeper server (see the module comment).
 pub struct ZooKeeperServer {
-    install: ZooKeeperInstall,
-    port: u16,
+    // Fields drop in this order: the process is killed before its directory is removed, and
+    // the directory is removed before the process guard forgets it.
+    /// Created by the first `start()`; keeps the log across restarts.
+    process: Option<FrameworkProcess>,
     /// `zoo.cfg` and `data/`; removed on drop.
     dir: tempfile::TempDir,
     /// Removes `dir` should mmrun die without dropping this (SIGKILL).
     _dir_watched: Watched,
-    /// Created by the first `start()`; keeps the log across restarts.
-    process: Option<FrameworkProcess>,
+    install: ZooKeeperInstall,
+    port: u16,
     start_timeout: Duration,
 }
 
@@ -200,6 +202,12 @@ impl ZooKeeperServer {
         self.addr().to_string()
     }
 
+    /// `zk://127.0.0.1:<port><path>`, the URL Mesos masters, agents and frameworks take
+    /// (`path` such as `/mesos`).
+    pub fn zk_url(&self, path: &str) -> String {
+        format!("zk://{}{path}", self.connect_string())
+    }
+
     /// Everything the server logged (stdout and stderr, across restarts).
     pub fn logs(&self) -> String {
         self.process
@@ -304,6 +312,13 @@ mod tests {
         ] {
             assert!(cfg.lines().any(|l| l == line), "{line} missing from\n{cfg}");
         }
+    }
+
+    /// Clusters keep their server behind a lock and across tasks.
+    #[test]
+    fn a_server_can_be_shared_between_threads() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<std::sync::Mutex<ZooKeeperServer>>();
     }
 
     #[tokio::test]
