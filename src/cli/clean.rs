@@ -2,7 +2,10 @@
 //! behind (a SIGKILL, a crash, a cancelled CI job). Every run does the same when it starts.
 //! `--images` also removes node images of other mmrun builds, which pile up while developing.
 
-use crate::docker::node_image::{BUSYBOX_IMAGE_REPOSITORY, BusyboxImage, NODE_IMAGE_REPOSITORY};
+use crate::docker::node_image::{
+    BUSYBOX_IMAGE_REPOSITORY, BusyboxImage, NODE_IMAGE_REPOSITORY, ZOOKEEPER_IMAGE_REPOSITORY,
+    ZooKeeperImage,
+};
 use crate::docker::{self, Docker, NodeImage, Selector};
 use crate::exit_codes;
 use clap::Args;
@@ -12,7 +15,8 @@ pub struct CleanArgs {
     /// Remove everything mmrun created, including the clusters of runs still going.
     #[arg(long)]
     all: bool,
-    /// Also remove the node images of other mmrun builds (those in use are kept).
+    /// Also remove the node images of other mmrun builds, and old busybox and ZooKeeper images
+    /// (the current ones, and those in use, are kept).
     #[arg(long)]
     images: bool,
 }
@@ -49,8 +53,8 @@ async fn clean(args: CleanArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Removes every `mmrun-node:*` image but this binary's, and every `mmrun-busybox:*` but the
-/// current one. Docker refuses to remove an image a
+/// Removes every `mmrun-node:*` image but this binary's, and every `mmrun-busybox:*` and
+/// `mmrun-zookeeper:*` but the current one. Docker refuses to remove an image a
 /// container uses, so a run in progress keeps its image.
 async fn clean_images(docker: &Docker) -> Result<(), String> {
     let current = tokio::task::spawn_blocking(NodeImage::for_current_exe)
@@ -61,9 +65,16 @@ async fn clean_images(docker: &Docker) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
+    // The image of this host's ZooKeeper, if it has one; without it, every ZooKeeper image goes.
+    let zookeeper = tokio::task::spawn_blocking(ZooKeeperImage::discover)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok();
+    let zookeeper = zookeeper.as_ref().map_or("", |z| z.tag());
     for (repository, keep) in [
         (NODE_IMAGE_REPOSITORY, current.tag()),
         (BUSYBOX_IMAGE_REPOSITORY, busybox.tag()),
+        (ZOOKEEPER_IMAGE_REPOSITORY, zookeeper),
     ] {
         let tags = docker
             .list_image_tags(repository)

@@ -1,16 +1,17 @@
 //! `mmrun image build` (hidden): builds mmrun's images now instead of on first use, so CI can
 //! build them once up front (or check they are cached): the node image, then the busybox image
-//! Docker tasks use. Prints their tags on stdout, one a line, the node image's first.
+//! Docker tasks use, then the ZooKeeper image when this host has ZooKeeper (otherwise it says
+//! so and goes on). Prints their tags on stdout, one a line, the node image's first.
 
-use crate::docker::{BusyboxImage, Docker, NodeImage};
+use crate::docker::{BusyboxImage, Docker, NodeImage, NodeImageError, ZooKeeperImage};
 use crate::exit_codes;
 use clap::Subcommand;
 use std::time::Instant;
 
 #[derive(Subcommand)]
 pub enum ImageAction {
-    /// Build the node image for this mmrun binary and the busybox image unless they exist;
-    /// print their tags.
+    /// Build the node image for this mmrun binary, the busybox image and the ZooKeeper image
+    /// unless they exist; print their tags.
     Build,
 }
 
@@ -32,6 +33,19 @@ pub async fn run(action: ImageAction) -> i32 {
     let busybox = build_busybox(&docker).await;
     if !report(busybox, started) {
         return exit_codes::ENVIRONMENT;
+    }
+    let started = Instant::now();
+    match build_zookeeper(&docker).await {
+        Err(Ok(not_installed)) => {
+            eprintln!("mmrun image build: no ZooKeeper image: {not_installed}");
+        }
+        Err(Err(e)) => {
+            report(Err(e), started);
+            return exit_codes::ENVIRONMENT;
+        }
+        Ok(built) => {
+            report(Ok(built), started);
+        }
     }
     exit_codes::OK
 }
@@ -72,5 +86,18 @@ async fn build_busybox(docker: &Docker) -> Result<(String, bool), String> {
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     let built = image.ensure(docker).await.map_err(|e| e.to_string())?;
+    Ok((image.tag().to_string(), built))
+}
+
+/// The ZooKeeper image: its tag and whether this call built it, or why this host has none
+/// (`Err(Ok(why))`: ZooKeeper is not installed, which only scenarios that use it mind).
+async fn build_zookeeper(docker: &Docker) -> Result<(String, bool), Result<String, String>> {
+    let image = match tokio::task::spawn_blocking(ZooKeeperImage::discover).await {
+        Ok(Ok(image)) => image,
+        Ok(Err(NodeImageError::ZooKeeperNotInstalled(e))) => return Err(Ok(e.to_string())),
+        Ok(Err(e)) => return Err(Err(e.to_string())),
+        Err(e) => return Err(Err(e.to_string())),
+    };
+    let built = image.ensure(docker).await.map_err(|e| Err(e.to_string()))?;
     Ok((image.tag().to_string(), built))
 }

@@ -51,6 +51,8 @@ pub enum Role {
     Framework,
     Task,
     Network,
+    /// The cluster's Apache ZooKeeper server (`mmrun-<run>-<scenario>-zookeeper`).
+    ZooKeeper,
     /// The container that cleans up after a run whose process died (`docker::reaper`).
     Reaper,
 }
@@ -63,6 +65,7 @@ impl Role {
             Role::Framework => "framework",
             Role::Task => "task",
             Role::Network => "network",
+            Role::ZooKeeper => "zookeeper",
             Role::Reaper => "reaper",
         }
     }
@@ -289,6 +292,7 @@ mod tests {
                     Role::Framework,
                     Role::Task,
                     Role::Network,
+                    Role::ZooKeeper,
                 ] {
                     for index in [None, Some(0), Some(17)] {
                         let name = object_name(run, scenario, role, index);

@@ -6,8 +6,8 @@
 //! - [`labels`]: the labels and names of every object mmrun creates.
 //! - `containers`, `control`, `logs`, `networks`, `images`: the operations, as methods on
 //!   [`Docker`].
-//! - [`node_image`]: the image node containers run, and the busybox image for Docker tasks,
-//!   both built offline `FROM scratch`.
+//! - [`node_image`]: the image node containers run, the busybox image for Docker tasks and the
+//!   ZooKeeper image, all built offline `FROM scratch`.
 //! - [`cleanup`]: removal by label, and reaping what dead runs left behind.
 //! - [`reaper`]: the container that removes a run's objects when its process dies (SIGKILL).
 
@@ -32,6 +32,6 @@ pub use labels::{Owner, Role, Selector, object_name, task_container_name};
 pub use logs::OutputStream;
 pub use networks::NetworkSummary;
 pub use node_image::{
-    BUSYBOX_ENV, BusyboxImage, NodeImage, NodeImageError, Userland, ensure_busybox_image,
-    ensure_node_image,
+    BUSYBOX_ENV, BusyboxImage, NodeImage, NodeImageError, Userland, ZooKeeperImage,
+    ensure_busybox_image, ensure_node_image, ensure_zookeeper_image,
 };

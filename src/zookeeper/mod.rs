@@ -1,5 +1,6 @@
-//! ZooKeeper, as Mesos uses it: the `zk://` URL (`url`), the masters' group (`group`), and
-//! master contention and leader detection over it (`election`).
+//! ZooKeeper, as Mesos uses it: the `zk://` URL (`url`), the masters' group (`group`), master
+//! contention and leader detection over it (`election`), and a real Apache ZooKeeper server
+//! that mmrun runs (`install`: finding this host's; `server`: one as a child process).
 //!
 //! Mesos's layout (`src/zookeeper/group.cpp`, `src/master/contender/zookeeper.cpp`): every
 //! master is an ephemeral sequential child `json.info_<10 digits>` of the URL's path, holding
@@ -7,8 +8,12 @@
 
 pub mod election;
 pub mod group;
+pub mod install;
+pub mod server;
 pub mod url;
 
 pub use election::{Candidacy, Contender, LeaderDetector, Leadership};
 pub use group::{Member, ZkError};
+pub use install::{NotInstalled, ZooKeeperInstall};
+pub use server::{ServerError, ZooKeeperServer};
 pub use url::ZkUrl;

@@ -40,6 +40,11 @@ impl Layout {
         self.host(2)
     }
 
+    /// `.10`: the cluster's ZooKeeper, below the agents and above room for more masters.
+    pub fn zookeeper_ip(&self) -> Ipv4Addr {
+        self.host(10)
+    }
+
     pub fn agent_ip(&self, index: usize) -> Ipv4Addr {
         assert!(
             index < MAX_AGENTS,
@@ -76,6 +81,7 @@ mod tests {
             subnet: 7,
         };
         assert_eq!(layout.master_ip(), Ipv4Addr::new(10, 213, 7, 2));
+        assert_eq!(layout.zookeeper_ip(), Ipv4Addr::new(10, 213, 7, 10));
         assert_eq!(layout.agent_ip(0), Ipv4Addr::new(10, 213, 7, 11));
         assert_eq!(
             layout.agent_ip(MAX_AGENTS - 1),

@@ -6,11 +6,13 @@
 //! - [`layout`]: the cluster's subnet and every node's address, fixed before anything starts.
 //! - [`node`]: one container's start, readiness polling and death report.
 //! - [`cluster`]: the `ClusterHandle` — start, faults, framework containers, teardown.
+//! - [`zookeeper`]: the ZooKeeper container (spec, addresses, `ruok` readiness).
 
 pub mod cluster;
 pub mod layout;
 pub mod node;
 pub mod specs;
+pub mod zookeeper;
 
 use super::{Backend, BackendError, ClusterHandle, ClusterSpec};
 use crate::docker::reaper::Lifeline;

@@ -167,7 +167,7 @@ fn libprocess_env(ip: Ipv4Addr) -> Vec<String> {
 /// up; Linux then re-asks ARP only after 1 s, and the first connection hangs that long. Asking
 /// again every 50 ms makes a cluster ready as soon as its last node is. (Namespaced: it only
 /// changes the container's own network stack. `eth0` is the cluster network, the only one.)
-fn quick_neighbour_discovery() -> std::collections::BTreeMap<String, String> {
+pub(super) fn quick_neighbour_discovery() -> std::collections::BTreeMap<String, String> {
     [(
         "net.ipv4.neigh.eth0.retrans_time_ms".to_string(),
         "50".to_string(),

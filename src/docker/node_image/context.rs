@@ -75,7 +75,7 @@ pub enum Entry {
 }
 
 impl Entry {
-    fn path(&self) -> &str {
+    pub fn path(&self) -> &str {
         match self {
             Entry::Dir { path, .. }
             | Entry::File { path, .. }
@@ -87,11 +87,33 @@ impl Entry {
 
 /// The image's file system, sorted by path (parents before children).
 pub fn layout(sources: &Sources) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    if let Some(binary) = &sources.binary {
+        entries.push(Entry::File {
+            path: BINARY_PATH.into(),
+            source: binary.clone(),
+            mode: 0o755,
+        });
+    }
+    for lib in &sources.libraries {
+        entries.push(Entry::File {
+            path: lib.target.clone(),
+            source: lib.source.clone(),
+            mode: 0o755,
+        });
+    }
+    entries.extend(userland(&sources.programs));
+    with_base(entries)
+}
+
+/// `entries` and what every image has — `/tmp`, `/root`, `/etc/passwd`, … — with explicit
+/// parent directories, sorted by path (parents before children).
+pub fn with_base(mut entries: Vec<Entry>) -> Vec<Entry> {
     let dir = |path: &str, mode| Entry::Dir {
         path: path.to_string(),
         mode,
     };
-    let mut entries = vec![
+    entries.extend([
         // Sticky and world-writable, like any /tmp: tasks and sandboxes write there.
         dir("/tmp", 0o1777),
         dir("/root", 0o700),
@@ -108,22 +130,7 @@ pub fn layout(sources: &Sources) -> Vec<Entry> {
             path: "/etc/nsswitch.conf".into(),
             text: NSSWITCH,
         },
-    ];
-    if let Some(binary) = &sources.binary {
-        entries.push(Entry::File {
-            path: BINARY_PATH.into(),
-            source: binary.clone(),
-            mode: 0o755,
-        });
-    }
-    for lib in &sources.libraries {
-        entries.push(Entry::File {
-            path: lib.target.clone(),
-            source: lib.source.clone(),
-            mode: 0o755,
-        });
-    }
-    entries.extend(userland(&sources.programs));
+    ]);
     // Parent directories are implied by tar; make them explicit so their mode is ours.
     let mut parents: Vec<String> = entries
         .iter()
@@ -134,6 +141,8 @@ pub fn layout(sources: &Sources) -> Vec<Entry> {
     parents.dedup();
     entries.extend(parents.into_iter().map(|p| dir(&p, 0o755)));
     entries.sort_by(|a, b| a.path().cmp(b.path()));
+    // One entry per path: the first given wins (the sort is stable).
+    entries.dedup_by(|later, first| later.path() == first.path());
     entries
 }
 

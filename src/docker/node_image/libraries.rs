@@ -13,9 +13,26 @@ use std::process::Command;
 /// 10 ms a file) each dynamic binary's own loader lists them, as `ldd` has it do, all at once;
 /// `ldd` answers only for what that could not.
 pub fn shared_libraries(executables: &[PathBuf]) -> Result<Vec<HostFile>, NodeImageError> {
+    shared_libraries_besides(executables, &[])
+}
+
+/// [`shared_libraries`] of files that may need libraries the image provides otherwise, named
+/// in `provided`: a Java runtime's `lib/*.so` need `libjvm.so`, which the loader finds only
+/// once the JVM has loaded it, so `ldd` reports it "not found".
+pub fn shared_libraries_besides(
+    executables: &[PathBuf],
+    provided: &[&str],
+) -> Result<Vec<HostFile>, NodeImageError> {
+    // Shared libraries name no loader of their own (no `PT_INTERP`); the executables' loader
+    // lists theirs as well.
+    let default_loader = executables.iter().find_map(|file| elf_interpreter(file));
     let traced: Vec<(&PathBuf, Option<std::process::Child>)> = executables
         .iter()
-        .filter_map(|file| Some((file, elf_interpreter(file)?)))
+        .filter_map(|file| match elf_interpreter(file) {
+            Some(loader) => Some((file, loader)),
+            None if is_shared_library(file) => Some((file, default_loader.clone()?)),
+            None => None,
+        })
         .map(|(file, loader)| {
             let child = Command::new(loader)
                 .arg(file)
@@ -29,20 +46,32 @@ pub fn shared_libraries(executables: &[PathBuf]) -> Result<Vec<HostFile>, NodeIm
         })
         .collect();
     let mut libraries = Vec::new();
-    let mut for_ldd = Vec::new();
+    // Shared libraries without an executable to lend its loader: `ldd` lists theirs.
+    let mut for_ldd: Vec<PathBuf> = executables
+        .iter()
+        .filter(|file| default_loader.is_none() && is_shared_library(file))
+        .cloned()
+        .collect();
     for (file, child) in traced {
         let listed = child
             .and_then(|c| c.wait_with_output().ok())
             .filter(|out| out.status.success())
-            .and_then(|out| parse_ldd(&String::from_utf8_lossy(&out.stdout)).ok())
+            .and_then(|out| parse_ldd(&String::from_utf8_lossy(&out.stdout), provided).ok())
             .filter(|libs| !libs.is_empty());
         match listed {
             Some(libs) => libraries.extend(libs),
             None => for_ldd.push(file.clone()),
         }
     }
-    libraries.extend(ldd(&for_ldd)?);
+    libraries.extend(ldd(&for_ldd, provided)?);
     Ok(libraries)
+}
+
+/// `lib….so` or `lib….so.N`, by name.
+fn is_shared_library(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".so") || n.contains(".so."))
 }
 
 /// The program interpreter (dynamic loader) an ELF file names in its `PT_INTERP` header;
@@ -91,7 +120,7 @@ fn elf_interpreter(path: &Path) -> Option<PathBuf> {
 }
 
 /// The shared libraries `ldd` resolves for `executables`; one `ldd` for all of them.
-fn ldd(executables: &[PathBuf]) -> Result<Vec<HostFile>, NodeImageError> {
+fn ldd(executables: &[PathBuf], provided: &[&str]) -> Result<Vec<HostFile>, NodeImageError> {
     let Some(first) = executables.first() else {
         return Ok(Vec::new());
     };
@@ -120,10 +149,10 @@ fn ldd(executables: &[PathBuf]) -> Result<Vec<HostFile>, NodeImageError> {
             continue;
         }
         // `ldd` fails as a whole when any file is static; alone, a failure is the file's.
-        if executables.len() == 1 && !output.status.success() {
+        if executables.len() == 1 && !output.status.success() && provided.is_empty() {
             return Err(failed(binary, section.trim().to_string()));
         }
-        libraries.extend(parse_ldd(section).map_err(|reason| failed(binary, reason))?);
+        libraries.extend(parse_ldd(section, provided).map_err(|reason| failed(binary, reason))?);
     }
     Ok(libraries)
 }
@@ -157,10 +186,14 @@ fn ldd_sections<'a>(text: &'a str, executables: &'a [PathBuf]) -> Vec<(&'a Path,
 
 /// Parses `ldd` output: `name => /path (0x…)`, `/path (0x…)` for the loader, and
 /// `linux-vdso.so.1 (0x…)` for the kernel's virtual library, which has no file.
-fn parse_ldd(text: &str) -> Result<Vec<HostFile>, String> {
+/// A library named in `provided` may be "not found".
+fn parse_ldd(text: &str, provided: &[&str]) -> Result<Vec<HostFile>, String> {
     let mut files = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let resolved = match line.split_once(" => ") {
+            Some((name, rest)) if rest.starts_with("not found") && provided.contains(&name) => {
+                continue;
+            }
             Some((name, rest)) if rest.starts_with("not found") => {
                 return Err(format!("the library {name} is not found on this host"));
             }
@@ -188,7 +221,7 @@ mod tests {
                     \tlibgcc_s.so.1 => /lib/x86_64-linux-gnu/libgcc_s.so.1 (0x00007f01)\n\
                     \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f02)\n\
                     \t/lib64/ld-linux-x86-64.so.2 (0x00007f03)\n";
-        let targets: Vec<_> = parse_ldd(text)
+        let targets: Vec<_> = parse_ldd(text, &[])
             .unwrap()
             .into_iter()
             .map(|f| f.target)
@@ -204,9 +237,13 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_library_is_named() {
-        let e = parse_ldd("\tlibfoo.so.1 => not found\n").unwrap_err();
+    fn a_missing_library_is_named_unless_provided() {
+        let e = parse_ldd("\tlibfoo.so.1 => not found\n", &[]).unwrap_err();
         assert_eq!(e, "the library libfoo.so.1 is not found on this host");
+        let text = "\tlibjvm.so => not found\n\tlibc.so.6 => /lib/libc.so.6 (0x1)\n";
+        let found = parse_ldd(text, &["libjvm.so"]).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].target, "/lib/libc.so.6");
     }
 
     #[test]
@@ -241,7 +278,7 @@ mod tests {
     fn the_fast_listing_agrees_with_ldd() {
         let exe = std::env::current_exe().unwrap();
         let mut fast = shared_libraries(std::slice::from_ref(&exe)).unwrap();
-        let mut slow = ldd(&[exe]).unwrap();
+        let mut slow = ldd(&[exe], &[]).unwrap();
         fast.sort_by(|a, b| a.target.cmp(&b.target));
         slow.sort_by(|a, b| a.target.cmp(&b.target));
         assert_eq!(fast, slow);

@@ -9,18 +9,21 @@
 //! image is rebuilt exactly when mmrun (or a library, or the userland) changes, and otherwise
 //! found by one `inspect`. An exclusive file lock keeps concurrent runs from building it twice.
 //!
-//! The [`BusyboxImage`] (`mmrun-busybox:<hash>`, the userland alone, for Docker tasks) is built
-//! the same way, under the same lock.
+//! The [`BusyboxImage`] (`mmrun-busybox:<hash>`, the userland alone, for Docker tasks) and the
+//! [`ZooKeeperImage`] (`mmrun-zookeeper:<hash>`, the host's Java runtime and ZooKeeper jars) are
+//! built the same way, under the same lock.
 
 mod busybox;
 mod context;
 mod libraries;
 mod lock;
 mod sources;
+mod zookeeper;
 
 pub use busybox::{BUSYBOX_IMAGE_REPOSITORY, BusyboxImage, ensure_busybox_image};
 pub use context::BINARY_PATH;
 pub use sources::{BUSYBOX_ENV, Userland};
+pub use zookeeper::{ZOOKEEPER_IMAGE_REPOSITORY, ZooKeeperImage, ensure_zookeeper_image};
 
 use super::client::Docker;
 use super::error::DockerError;
@@ -70,6 +73,9 @@ pub enum NodeImageError {
         source: std::io::Error,
     },
 
+    #[error(transparent)]
+    ZooKeeperNotInstalled(#[from] crate::zookeeper::NotInstalled),
+
     #[error("cannot lock {}: {source} — make the directory writable or set XDG_CACHE_HOME to another", path.display())]
     Lock {
         path: PathBuf,
@@ -94,7 +100,15 @@ impl LocalImage {
         repository: &str,
         sources: &Sources,
     ) -> Result<LocalImage, NodeImageError> {
-        let entries = context::layout(sources);
+        LocalImage::of_entries(recipe, repository, context::layout(sources))
+    }
+
+    /// An image of exactly `entries` (see [`context::with_base`]).
+    fn of_entries(
+        recipe: &'static Recipe,
+        repository: &str,
+        entries: Vec<Entry>,
+    ) -> Result<LocalImage, NodeImageError> {
         let hash = context::content_hash(recipe, &entries)
             .map_err(|source| NodeImageError::Read { source })?;
         let tag = format!("{repository}:{}", &hash[..TAG_HASH_LEN]);
