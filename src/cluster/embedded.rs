@@ -3,10 +3,11 @@
 
 use super::process::{FrameworkProcess, FrameworkStatus};
 use super::{
-    AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest,
+    AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest, MasterStatus,
     framework_process_env,
 };
 use crate::lite::cluster::{AgentFaultError, AgentOptions, ClusterOptions, LocalCluster};
+use crate::lite::master::Leadership;
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,10 +26,22 @@ impl Backend for Embedded {
                 "mesos_image \"{image}\" needs the Docker backend (every node in this process runs mmrun's own nodes): run with --backend docker"
             )));
         }
+        // ZooKeeper is this host's own installation, run as a child process: without it the
+        // scenario cannot run here (it is skipped, saying how to install it).
+        let zookeeper = if spec.has_zookeeper() {
+            let install = crate::zookeeper::ZooKeeperInstall::find()
+                .map_err(|e| BackendError::NotInstalled(e.to_string()))?;
+            let server = crate::zookeeper::ZooKeeperServer::new(&install, None)
+                .map_err(|e| BackendError::Failed(e.to_string()))?;
+            Some(server)
+        } else {
+            None
+        };
         Ok(Box::new(EmbeddedCluster {
             spec,
             cluster: None,
             frameworks: Vec::new(),
+            zookeeper,
         }))
     }
 }
@@ -38,6 +51,8 @@ struct EmbeddedCluster {
     cluster: Option<LocalCluster>,
     /// Frameworks the script runs as processes on this host.
     frameworks: Vec<FrameworkProcess>,
+    /// A real ZooKeeper server (child process) when the cluster has one.
+    zookeeper: Option<crate::zookeeper::ZooKeeperServer>,
 }
 
 impl EmbeddedCluster {
@@ -73,22 +88,103 @@ impl ClusterHandle for EmbeddedCluster {
                 c.master_url()
             )));
         }
+        let zookeeper = match &mut self.zookeeper {
+            Some(server) => {
+                server
+                    .start()
+                    .await
+                    .map_err(|e| BackendError::Failed(e.to_string()))?;
+                Some(
+                    crate::zookeeper::ZkUrl::parse(&server.zk_url(super::ZOOKEEPER_PATH))
+                        .map_err(BackendError::Failed)?,
+                )
+            }
+            None => None,
+        };
         let options = ClusterOptions {
             agent_ping_timeout: self.spec.agent_ping_timeout,
             max_agent_ping_timeouts: self.spec.max_agent_ping_timeouts,
             status_update_retry: self.spec.status_update_retry,
+            zookeeper,
+            masters: self.spec.masters.max(1),
+            zk_session_timeout: super::ZK_SESSION_TIMEOUT,
             ..ClusterOptions::default()
         };
         let cluster = LocalCluster::start(options)
             .await
             .map_err(|e| BackendError::Failed(format!("cannot start the master: {e}")))?;
-        let url = cluster.master_url();
         self.cluster = Some(cluster);
-        Ok(url)
+        self.await_leader(LEADER_TIMEOUT).await
     }
 
     fn master_url(&self) -> Option<String> {
         self.cluster.as_ref().map(|c| c.master_url())
+    }
+
+    fn master_count(&self) -> usize {
+        self.cluster
+            .as_ref()
+            .map_or(self.spec.masters.max(1), LocalCluster::master_count)
+    }
+
+    async fn leader_url(&self) -> Option<String> {
+        let cluster = self.cluster.as_ref()?;
+        (0..cluster.master_count())
+            .find(|&i| cluster.master_leadership(i) == Some(Leadership::Leading))
+            .and_then(|i| cluster.master_url_of(i))
+    }
+
+    async fn master_status(&self, index: usize) -> Result<MasterStatus, BackendError> {
+        let cluster = self.cluster.as_ref().ok_or(BackendError::NoMaster)?;
+        let url = cluster
+            .master_url_of(index)
+            .ok_or_else(|| BackendError::Failed(format!("there is no master-{}", index + 1)))?;
+        let leadership = cluster.master_leadership(index);
+        let lost = cluster.master_lost(index);
+        Ok(MasterStatus {
+            url,
+            running: leadership.is_some() && lost.is_none(),
+            leading: leadership == Some(Leadership::Leading),
+        })
+    }
+
+    async fn stop_master(&mut self, index: usize, graceful: bool) -> Result<(), BackendError> {
+        self.running()?
+            .stop_master(index, graceful)
+            .await
+            .map_err(BackendError::Failed)
+    }
+
+    async fn start_master_at(&mut self, index: usize) -> Result<(), BackendError> {
+        self.running()?
+            .start_master(index)
+            .await
+            .map_err(BackendError::Failed)
+    }
+
+    fn zookeeper_url(&self) -> Option<String> {
+        self.zookeeper
+            .as_ref()
+            .map(|z| z.zk_url(super::ZOOKEEPER_PATH))
+    }
+
+    async fn stop_zookeeper(&mut self, graceful: bool) -> Result<(), BackendError> {
+        let server = self.zookeeper.as_mut().ok_or_else(no_zookeeper)?;
+        if graceful {
+            server.stop().await;
+        } else {
+            server.kill().await;
+        }
+        Ok(())
+    }
+
+    async fn start_zookeeper(&mut self) -> Result<(), BackendError> {
+        self.zookeeper
+            .as_mut()
+            .ok_or_else(no_zookeeper)?
+            .start()
+            .await
+            .map_err(|e| BackendError::Failed(e.to_string()))
     }
 
     async fn add_agent(&mut self, spec: AgentSpec) -> Result<(usize, String), BackendError> {
@@ -159,8 +255,11 @@ impl ClusterHandle for EmbeddedCluster {
             )));
         }
         let url = self.running()?.master_url();
-        // The master and the agents listen on this host's loopback.
-        let master = url.trim_start_matches("http://").to_string();
+        // The master and the agents listen on this host's loopback; with ZooKeeper the
+        // framework finds the leader there, as Mesos frameworks are usually configured.
+        let master = self
+            .zookeeper_url()
+            .unwrap_or_else(|| url.trim_start_matches("http://").to_string());
         let env = framework_process_env(&master, "127.0.0.1");
         let index = self.frameworks.len();
         let process =
@@ -243,7 +342,52 @@ impl ClusterHandle for EmbeddedCluster {
         if let Some(c) = self.cluster.take() {
             c.shutdown().await;
         }
+        if let Some(mut zookeeper) = self.zookeeper.take() {
+            zookeeper.kill().await;
+        }
     }
+}
+
+/// How long a cluster's masters may take to elect a leader.
+const LEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn no_zookeeper() -> BackendError {
+    BackendError::Failed(
+        "the cluster has no ZooKeeper: create it with cluster(#{ zookeeper: true })".into(),
+    )
+}
+
+impl EmbeddedCluster {
+    /// Waits until a master leads; returns its URL.
+    async fn await_leader(&self, timeout: Duration) -> Result<String, BackendError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(url) = self.leader_url().await {
+                return Ok(url);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let why = self
+                    .zookeeper
+                    .as_ref()
+                    .map(|z| {
+                        format!(
+                            "; ZooKeeper's last log lines:\n{}",
+                            last_lines(&z.logs(), 10)
+                        )
+                    })
+                    .unwrap_or_default();
+                return Err(BackendError::Failed(format!(
+                    "no master was elected leader within {timeout:?}{why}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// An agent's `/state`, pretty-printed, or what went wrong fetching it.

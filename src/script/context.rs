@@ -123,10 +123,22 @@ pub struct ClusterCtx {
     /// any time, so waiting for an unknown task name is not a mistake then.
     pub framework_runs: std::sync::atomic::AtomicUsize,
     pub master_url: Mutex<Option<String>>,
+    /// Follows the leading master through ZooKeeper, when the cluster has it.
+    pub leader: Mutex<Option<Arc<crate::zookeeper::LeaderDetector>>>,
 }
 
 impl ClusterCtx {
+    /// The master to ask: the leader ZooKeeper names now (or the last one it named), else the
+    /// one master.
     pub fn master_url(&self) -> ScriptResult<String> {
+        let detected = lock(&self.leader).as_ref().and_then(|d| {
+            d.current()
+                .info()
+                .map(|i| format!("http://{}:{}", i.address.ip, i.address.port))
+        });
+        if let Some(url) = detected {
+            *lock(&self.master_url) = Some(url);
+        }
         lock(&self.master_url)
             .clone()
             .ok_or_else(|| "the cluster has no master yet: call c.start_master() first".into())

@@ -256,7 +256,8 @@ impl ZooKeeperServer {
 }
 
 /// A standalone server's configuration: bound to loopback only, no admin HTTP server (it would
-/// take port 8080), and the four-letter words readiness checks use.
+/// take port 8080), the four-letter words readiness checks use, and sessions as short as 1 s
+/// (the default minimum is 2 ticks, 4 s) so a killed master loses its leadership quickly.
 fn zoo_cfg(data: &Path, port: u16) -> String {
     format!(
         "tickTime=2000\n\
@@ -266,7 +267,8 @@ fn zoo_cfg(data: &Path, port: u16) -> String {
          clientPort={port}\n\
          clientPortAddress=127.0.0.1\n\
          admin.enableServer=false\n\
-         4lw.commands.whitelist=ruok,srvr\n",
+         4lw.commands.whitelist=ruok,srvr\n\
+         minSessionTimeout=1000\n",
         data.display()
     )
 }

@@ -120,6 +120,13 @@ impl Backend for DockerBackend {
     }
 
     async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
+        if spec.has_zookeeper() {
+            return Err(BackendError::Unsupported {
+                what: "ZooKeeper and several masters",
+                backend: "docker",
+                hint: "run the scenario with --backend embedded for now",
+            });
+        }
         let images = match &spec.mesos_image {
             Some(image) => real_mesos(&self.docker, image)
                 .await

@@ -44,7 +44,8 @@ ENTRYPOINT [\"/opt/java/bin/java\", \"-Xmx256m\", \"-XX:+UseSerialGC\", \"-XX:Ti
 };
 
 /// A standalone server on every interface of the container, port 2181; no admin HTTP server;
-/// the four-letter words readiness checks use.
+/// the four-letter words readiness checks use; sessions as short as 1 s (a killed master
+/// loses its leadership quickly).
 const ZOO_CFG: &str = "tickTime=2000
 initLimit=10
 syncLimit=5
@@ -52,6 +53,7 @@ dataDir=/var/lib/zookeeper
 clientPort=2181
 admin.enableServer=false
 4lw.commands.whitelist=ruok,srvr
+minSessionTimeout=1000
 ";
 
 /// Parts of a Java home a headless server never uses: a JDK's development files, the other

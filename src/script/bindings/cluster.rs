@@ -16,9 +16,12 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 pub struct ClusterHandleRef(pub Arc<ClusterCtx>);
 
-/// The cluster's master (`Master` in scripts).
+/// One of the cluster's masters (`Master` in scripts): `index` counts from 0, `master-1` is 0.
 #[derive(Clone)]
-pub struct MasterHandle(pub Arc<ClusterCtx>);
+pub struct MasterHandle {
+    pub cluster: Arc<ClusterCtx>,
+    pub index: usize,
+}
 
 pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     let s = scenario.clone();
@@ -40,7 +43,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
 
     FuncRegistration::new("start_master")
         .with_params_info(["c: Cluster", "Master"])
-        .with_comments(["/// Starts the master; returns once it serves and leads."])
+        .with_comments(["/// Starts the master (every master, with `masters: n`); returns the leader once one leads."])
         .register_into_engine(
             engine,
             |c: &mut ClusterHandleRef| -> ScriptResult<MasterHandle> {
@@ -55,19 +58,10 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
                 })?;
                 let url = url.map_err(|e| e.to_string())?;
                 *lock(&ctx.master_url) = Some(url);
-                Ok(MasterHandle(ctx))
+                super::masters::follow_leader(&ctx)?;
+                super::masters::leader(&ctx)
             },
         );
-    FuncRegistration::new("url")
-        .with_params_info(["m: Master", "string"])
-        .with_comments(["/// The master's URL, e.g. `http://127.0.0.1:41234`."])
-        .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<String> {
-            m.0.master_url()
-        });
-    FuncRegistration::new("restart")
-        .with_params_info(["m: Master", "()"])
-        .with_comments(["/// Restarts the master (fresh id, empty registry); agents re-register with their tasks.\n/// Frameworks submitted before lose their subscription: calls on them fail (submit new ones)."])
-        .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<()> { restart_master(&m.0) });
     FuncRegistration::new("example_executor")
         .with_params_info(["c: Cluster", "string"])
         .with_comments(["/// The shell command that runs mmrun's own example executor on this cluster's agents, for a\n/// task's `executor: #{ id, cmd: c.example_executor() }`. It runs each task's `cmd` with\n/// `sh -c` (TASK_RUNNING, then TASK_FINISHED or TASK_FAILED), ends it on a kill\n/// (TASK_KILLED), answers every framework message with `echo:<data>`, and exits on SHUTDOWN."])
@@ -169,6 +163,8 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
             "status_update_retry",
             "agents",
             "mesos_image",
+            "zookeeper",
+            "masters",
         ],
     )?;
     let mut spec = ClusterSpec {
@@ -188,14 +184,27 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         spec.status_update_retry = d;
     }
     spec.mesos_image = o.string("mesos_image")?;
+    spec.zookeeper = o.bool("zookeeper")?.unwrap_or(false);
+    if let Some(n) = o.number("masters")? {
+        if n < 1.0 || n.fract() != 0.0 {
+            return script_error(format!(
+                "cluster: masters must be a whole number of at least 1, not {n} (3 is usual for HA)"
+            ));
+        }
+        spec.masters = n as usize;
+    }
     let agents = match o.get("agents") {
         Some(a) => Some(agent_specs(a)?),
         None => None,
     };
     let backend = scenario.backend.clone();
-    let handle = scenario
-        .block(backend.create(spec.clone()))?
-        .map_err(|e| e.to_string())?;
+    let handle = match scenario.block(backend.create(spec.clone()))? {
+        Ok(handle) => handle,
+        Err(crate::cluster::BackendError::NotInstalled(how)) => {
+            return Err(super::containers::skip(how));
+        }
+        Err(e) => return script_error(e.to_string()),
+    };
     let ctx = Arc::new(ClusterCtx {
         scenario: scenario.clone(),
         spec,
@@ -204,6 +213,7 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         frameworks: Mutex::new(Vec::new()),
         framework_runs: Default::default(),
         master_url: Mutex::new(None),
+        leader: Mutex::new(None),
     });
     lock(&scenario.clusters).push(ctx.clone());
     if let Some(agents) = agents {
@@ -258,6 +268,7 @@ fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult
         })?
         .map_err(|e| e.to_string())?;
     *lock(&ctx.master_url) = Some(url);
+    super::masters::follow_leader(ctx)?;
     let mut entries = lock(&ctx.agents);
     for (i, id) in ids.into_iter().enumerate() {
         entries.push(AgentEntry {
@@ -268,7 +279,7 @@ fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult
     Ok(())
 }
 
-fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
+pub fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
     ctx.master_url()?;
     let frameworks: Vec<Framework> = lock(&ctx.frameworks).clone();
     let seen: Vec<u64> = frameworks.iter().map(|f| f.resubscriptions()).collect();
@@ -351,10 +362,10 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
         )?,
         None => vec![],
     };
-    let url = ctx.master_url()?;
+    let finder = super::masters::master_finder(ctx)?;
     let framework = ctx
         .scenario
-        .block(Framework::subscribe(&url, fo))?
+        .block(Framework::subscribe_via(finder, fo))?
         .map_err(|e| format!("submit_framework '{name}': {e}"))?;
     // Kept first, so teardown reaches it even when its tasks are refused.
     lock(&ctx.frameworks).push(framework.clone());

@@ -17,6 +17,14 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct SkipScenario(pub String);
 
+/// The error that ends the scenario as skipped, saying why.
+pub fn skip(reason: String) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(SkipScenario(reason)),
+        Position::NONE,
+    ))
+}
+
 /// The reason a script asked to be skipped, looking through nested function calls.
 pub fn skip_reason(error: &EvalAltResult) -> Option<String> {
     match error {

@@ -7,6 +7,7 @@ pub mod containers;
 pub mod framework;
 pub mod general;
 pub mod images;
+pub mod masters;
 pub mod observe;
 pub mod snapshot;
 
@@ -31,6 +32,7 @@ pub fn register(engine: &mut Engine, scenario: std::sync::Arc<super::context::Sc
     containers::register(engine, scenario.clone());
     snapshot::register(engine, scenario);
     agent::register(engine);
+    masters::register(engine);
     observe::register(engine);
     framework::register(engine);
 }

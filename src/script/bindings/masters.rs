@@ -1,0 +1,290 @@
+//! Masters and ZooKeeper: `c.masters()`, `c.leader()`, `c.await_leader()`, each master's
+//! `name`/`is_leader`/`kill`/`stop`/`start`/`restart`/`url`, and `c.zookeeper()`. Everything
+//! goes through the cluster backend (`ClusterHandle`), which owns the nodes.
+
+use super::cluster::{ClusterHandleRef, MasterHandle};
+use crate::cluster::{BackendError, MasterStatus};
+use crate::framework::MasterFinder;
+use crate::script::context::{ClusterCtx, ScriptResult, lock, script_error};
+use crate::script::values::Options;
+use crate::zookeeper::{LeaderDetector, ZkUrl};
+use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The cluster's ZooKeeper node (`ZooKeeper` in scripts).
+#[derive(Clone)]
+pub struct ZooKeeperHandle(pub Arc<ClusterCtx>);
+
+/// How long `await_leader` waits by default: a killed leader's session (2 s) must expire first.
+const AWAIT_LEADER_DEFAULT: Duration = Duration::from_secs(30);
+
+pub fn register(engine: &mut Engine) {
+    engine.register_type_with_name::<ZooKeeperHandle>("ZooKeeper");
+    FuncRegistration::new("masters")
+        .with_params_info(["c: Cluster", "array"])
+        .with_comments(["/// Every master (`master-1` …), running or not."])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<Array> {
+            let count = with_handle(&c.0, |h| Box::pin(async move { Ok(h.master_count()) }))?;
+            Ok((0..count)
+                .map(|index| {
+                    Dynamic::from(MasterHandle {
+                        cluster: c.0.clone(),
+                        index,
+                    })
+                })
+                .collect())
+        });
+    FuncRegistration::new("leader")
+        .with_params_info(["c: Cluster", "Master"])
+        .with_comments([
+            "/// The master that leads now; an error while none does (see `await_leader`).",
+        ])
+        .register_into_engine(
+            engine,
+            |c: &mut ClusterHandleRef| -> ScriptResult<MasterHandle> { leader(&c.0) },
+        );
+    FuncRegistration::new("await_leader")
+        .with_params_info(["c: Cluster", "Master"])
+        .with_comments(["/// Waits (up to 30 s) until a master leads, e.g. after the leader was killed; returns it."])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<MasterHandle> {
+            await_leader(&c.0, AWAIT_LEADER_DEFAULT)
+        });
+    FuncRegistration::new("await_leader")
+        .with_params_info(["c: Cluster", "options: map", "Master"])
+        .with_comments([
+            "/// Waits until a master leads; returns it. Options: `timeout` (e.g. \"10s\").",
+        ])
+        .register_into_engine(
+            engine,
+            |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<MasterHandle> {
+                let o = Options::new(&options, "await_leader", &["timeout"])?;
+                let timeout = o.duration("timeout")?.unwrap_or(AWAIT_LEADER_DEFAULT);
+                await_leader(&c.0, timeout)
+            },
+        );
+
+    FuncRegistration::new("name")
+        .with_params_info(["m: Master", "string"])
+        .with_comments(["/// `master-1`, `master-2`, … in the order the cluster created them."])
+        .register_into_engine(engine, |m: &mut MasterHandle| -> String {
+            master_name(m.index)
+        });
+    FuncRegistration::new("url")
+        .with_params_info(["m: Master", "string"])
+        .with_comments(["/// The master's URL, e.g. `http://127.0.0.1:41234`."])
+        .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<String> {
+            Ok(status(m)?.url)
+        });
+    FuncRegistration::new("is_leader")
+        .with_params_info(["m: Master", "bool"])
+        .with_comments(["/// Whether this master leads now."])
+        .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<bool> {
+            Ok(status(m)?.leading)
+        });
+    FuncRegistration::new("running")
+        .with_params_info(["m: Master", "bool"])
+        .with_comments(["/// Whether this master runs (a master that lost its ZooKeeper session stops, as Mesos's aborts)."])
+        .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<bool> {
+            Ok(status(m)?.running)
+        });
+    FuncRegistration::new("stop")
+        .with_params_info(["m: Master", "()"])
+        .with_comments(["/// Stops this master gracefully: it leaves the election at once, so another leads within\n/// moments. Its frameworks and agents move to the new leader."])
+        .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<()> {
+            let index = m.index;
+            master_op(m, "stop()", move |h| Box::pin(async move { h.stop_master(index, true).await }))
+        });
+    FuncRegistration::new("kill")
+        .with_params_info(["m: Master", "()"])
+        .with_comments(["/// Kills this master (a crash): with ZooKeeper it keeps its leadership until its session\n/// expires (2 s), then another master leads."])
+        .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<()> {
+            let index = m.index;
+            master_op(m, "kill()", move |h| Box::pin(async move { h.stop_master(index, false).await }))
+        });
+    FuncRegistration::new("start")
+        .with_params_info(["m: Master", "()"])
+        .with_comments(["/// Starts this stopped (or killed) master again: a fresh id and an empty registry; it joins\n/// the election behind the masters already there."])
+        .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<()> {
+            let index = m.index;
+            master_op(m, "start()", move |h| Box::pin(async move { h.start_master_at(index).await }))
+        });
+    FuncRegistration::new("restart")
+        .with_params_info(["m: Master", "()"])
+        .with_comments(["/// Restarts this master (fresh id, empty registry). Agents re-register with their tasks and\n/// mmrun's frameworks subscribe again; with one master, as `c.restart_master()`."])
+        .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<()> {
+            if !m.cluster.spec.has_zookeeper() {
+                return super::cluster::restart_master(&m.cluster);
+            }
+            let index = m.index;
+            master_op(m, "restart()", move |h| {
+                Box::pin(async move {
+                    h.stop_master(index, true).await?;
+                    h.start_master_at(index).await
+                })
+            })
+        });
+
+    FuncRegistration::new("zookeeper")
+        .with_params_info(["c: Cluster", "ZooKeeper"])
+        .with_comments(["/// The cluster's ZooKeeper node (clusters made with `zookeeper: true` or `masters: n`)."])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<ZooKeeperHandle> {
+            if !c.0.spec.has_zookeeper() {
+                return script_error(
+                    "the cluster has no ZooKeeper: create it with cluster(#{ zookeeper: true }) or cluster(#{ masters: 3 })",
+                );
+            }
+            Ok(ZooKeeperHandle(c.0.clone()))
+        });
+    FuncRegistration::new("url")
+        .with_params_info(["z: ZooKeeper", "string"])
+        .with_comments([
+            "/// The `zk://host:port/mesos` URL frameworks and agents find the leading master at.",
+        ])
+        .register_into_engine(engine, |z: &mut ZooKeeperHandle| -> ScriptResult<String> {
+            zookeeper_url(&z.0)
+        });
+    FuncRegistration::new("stop")
+        .with_params_info(["z: ZooKeeper", "()"])
+        .with_comments(["/// Stops ZooKeeper gracefully; its data stays for `start()`. Masters keep their sessions if\n/// it is back within their session timeout, else they stop, as Mesos's do."])
+        .register_into_engine(engine, |z: &mut ZooKeeperHandle| -> ScriptResult<()> {
+            zookeeper_op(&z.0, "stop()", |h| Box::pin(async move { h.stop_zookeeper(true).await }))
+        });
+    FuncRegistration::new("kill")
+        .with_params_info(["z: ZooKeeper", "()"])
+        .with_comments(["/// Kills ZooKeeper (a crash); its data stays for `start()`."])
+        .register_into_engine(engine, |z: &mut ZooKeeperHandle| -> ScriptResult<()> {
+            zookeeper_op(&z.0, "kill()", |h| {
+                Box::pin(async move { h.stop_zookeeper(false).await })
+            })
+        });
+    FuncRegistration::new("start")
+        .with_params_info(["z: ZooKeeper", "()"])
+        .with_comments([
+            "/// Starts ZooKeeper again on the same address and data; returns once it serves.",
+        ])
+        .register_into_engine(engine, |z: &mut ZooKeeperHandle| -> ScriptResult<()> {
+            zookeeper_op(&z.0, "start()", |h| {
+                Box::pin(async move { h.start_zookeeper().await })
+            })
+        });
+}
+
+fn master_name(index: usize) -> String {
+    format!("master-{}", index + 1)
+}
+
+type HandleFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, BackendError>> + Send + 'a>>;
+
+/// Runs `op` on the cluster's backend handle.
+fn with_handle<T>(
+    ctx: &Arc<ClusterCtx>,
+    op: impl for<'a> FnOnce(&'a mut Box<dyn crate::cluster::ClusterHandle>) -> HandleFuture<'a, T>,
+) -> ScriptResult<T> {
+    ctx.scenario
+        .block(async {
+            let mut handle = ctx.handle.lock().await;
+            let handle = handle.as_mut().expect("created with the cluster");
+            op(handle).await
+        })?
+        .map_err(|e| e.to_string().into())
+}
+
+fn status(m: &MasterHandle) -> ScriptResult<MasterStatus> {
+    let index = m.index;
+    with_handle(&m.cluster, move |h| {
+        Box::pin(async move { h.master_status(index).await })
+    })
+    .map_err(|e| format!("{}: {e}", master_name(index)).into())
+}
+
+fn master_op(
+    m: &MasterHandle,
+    what: &str,
+    op: impl for<'a> FnOnce(&'a mut Box<dyn crate::cluster::ClusterHandle>) -> HandleFuture<'a, ()>,
+) -> ScriptResult<()> {
+    with_handle(&m.cluster, op).map_err(|e| format!("{}.{what}: {e}", master_name(m.index)).into())
+}
+
+fn zookeeper_op(
+    ctx: &Arc<ClusterCtx>,
+    what: &str,
+    op: impl for<'a> FnOnce(&'a mut Box<dyn crate::cluster::ClusterHandle>) -> HandleFuture<'a, ()>,
+) -> ScriptResult<()> {
+    with_handle(ctx, op).map_err(|e| format!("zookeeper.{what}: {e}").into())
+}
+
+fn zookeeper_url(ctx: &Arc<ClusterCtx>) -> ScriptResult<String> {
+    with_handle(ctx, |h| Box::pin(async move { Ok(h.zookeeper_url()) }))?
+        .ok_or_else(|| "the cluster has no ZooKeeper".into())
+}
+
+/// The index of the master that leads now, if one does.
+fn leading_index(ctx: &Arc<ClusterCtx>) -> ScriptResult<Option<usize>> {
+    with_handle(ctx, |h| {
+        Box::pin(async move {
+            for index in 0..h.master_count() {
+                if h.master_status(index).await?.leading {
+                    return Ok(Some(index));
+                }
+            }
+            Ok(None)
+        })
+    })
+}
+
+pub fn leader(ctx: &Arc<ClusterCtx>) -> ScriptResult<MasterHandle> {
+    match leading_index(ctx)? {
+        Some(index) => Ok(MasterHandle {
+            cluster: ctx.clone(),
+            index,
+        }),
+        None => script_error(
+            "no master leads now (an election may be under way): use c.await_leader() to wait for one",
+        ),
+    }
+}
+
+fn await_leader(ctx: &Arc<ClusterCtx>, timeout: Duration) -> ScriptResult<MasterHandle> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(index) = leading_index(ctx)? {
+            return Ok(MasterHandle {
+                cluster: ctx.clone(),
+                index,
+            });
+        }
+        if std::time::Instant::now() >= deadline {
+            return script_error(format!(
+                "await_leader: no master was elected within {timeout:?} (are the masters running? c.masters() lists them)"
+            ));
+        }
+        ctx.scenario
+            .block(tokio::time::sleep(Duration::from_millis(20)))?;
+    }
+}
+
+/// With ZooKeeper, starts following the leader so the script's state queries ask it.
+pub fn follow_leader(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
+    if !ctx.spec.has_zookeeper() || lock(&ctx.leader).is_some() {
+        return Ok(());
+    }
+    let url = ZkUrl::parse(&zookeeper_url(ctx)?)?;
+    let detector = ctx
+        .scenario
+        .block(async move { LeaderDetector::start(url, crate::cluster::ZK_SESSION_TIMEOUT) })?;
+    *lock(&ctx.leader) = Some(Arc::new(detector));
+    Ok(())
+}
+
+/// How mmrun's framework finds its master: through ZooKeeper when the cluster has it.
+pub fn master_finder(ctx: &Arc<ClusterCtx>) -> ScriptResult<MasterFinder> {
+    if ctx.spec.has_zookeeper() {
+        let url = ZkUrl::parse(&zookeeper_url(ctx)?)?;
+        return ctx
+            .scenario
+            .block(async move { MasterFinder::zookeeper(url) });
+    }
+    Ok(MasterFinder::fixed(&ctx.master_url()?))
+}
