@@ -73,4 +73,10 @@ impl MasterClient {
     pub async fn raw_state(&self) -> Result<serde_json::Value, ClientError> {
         self.get("/master/state").await
     }
+
+    /// `/metrics/snapshot`, which every master answers itself, leading or not
+    /// (`master/elected` tells which).
+    pub async fn raw_metrics(&self) -> Result<serde_json::Value, ClientError> {
+        self.get("/metrics/snapshot").await
+    }
 }

@@ -6,7 +6,8 @@ use super::specs::{self, AGENT_PORT, FrameworkContainer, NodeImages, Privilege};
 use crate::client::MasterClient;
 use crate::cluster::process::{self, FrameworkProcess, FrameworkStatus};
 use crate::cluster::{
-    AgentSpec, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest, framework_process_env,
+    AgentSpec, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest, MasterStatus,
+    framework_process_env,
 };
 use crate::docker::{ContainerSpec, Docker, Selector};
 use async_trait::async_trait;
@@ -40,6 +41,12 @@ enum FrameworkSlot {
 /// `mmrun example-framework` in a container.
 pub const NODE_IMAGE_ALIAS: &str = "mmrun-node";
 
+/// One master container; stays created while stopped, so `start` brings the same one back.
+struct MasterSlot {
+    node: NodeContainer,
+    running: bool,
+}
+
 struct AgentSlot {
     node: NodeContainer,
     /// What the script asked for, to re-create the container if need be.
@@ -57,7 +64,15 @@ pub struct DockerCluster {
     /// Shared by the backend's clusters: once one finds the engine refuses `--privileged`,
     /// every later agent starts with the fallback directly.
     privilege: Arc<Mutex<Privilege>>,
-    master: Option<NodeContainer>,
+    /// Every master (one unless the spec asks for more); empty until they are created.
+    masters: Vec<MasterSlot>,
+    /// The master mmrun talks to: the leader, when last looked.
+    leader: usize,
+    /// The ZooKeeper container, when the cluster has one.
+    zookeeper: Option<NodeContainer>,
+    zookeeper_running: bool,
+    /// `mmrun-zookeeper:<hash>`, when the cluster has ZooKeeper (set by the backend).
+    pub(super) zookeeper_image: Option<String>,
     agents: Vec<AgentSlot>,
     frameworks: Vec<FrameworkSlot>,
     /// How many framework containers were created (each takes the next address).
@@ -82,7 +97,11 @@ impl DockerCluster {
             layout,
             docker_socket,
             privilege,
-            master: None,
+            masters: Vec::new(),
+            leader: 0,
+            zookeeper: None,
+            zookeeper_running: false,
+            zookeeper_image: None,
             agents: Vec::new(),
             frameworks: Vec::new(),
             framework_containers: 0,
@@ -91,7 +110,175 @@ impl DockerCluster {
     }
 
     fn master(&self) -> Result<&NodeContainer, BackendError> {
-        self.master.as_ref().ok_or(BackendError::NoMaster)
+        self.masters
+            .get(self.leader)
+            .map(|m| &m.node)
+            .ok_or(BackendError::NoMaster)
+    }
+
+    /// The ZooKeeper (when the cluster has it) and master containers to create. ZooKeeper's
+    /// port is published on a host port chosen now, so a stopped and started ZooKeeper is
+    /// found where it was.
+    fn control_plane_specs(
+        &self,
+    ) -> Result<(Option<ContainerSpec>, Vec<ContainerSpec>), BackendError> {
+        let zookeeper = match &self.zookeeper_image {
+            Some(image) => {
+                let mut spec = super::zookeeper::zookeeper_spec(&self.layout, image);
+                let port = free_loopback_port()?;
+                if let Some(p) = spec.ports.first_mut() {
+                    p.host_port = Some(port);
+                }
+                Some(spec)
+            }
+            None => None,
+        };
+        let masters = (0..self.spec.masters.max(1))
+            .map(|i| specs::master(&self.layout, &self.images, &self.spec, i))
+            .collect();
+        Ok((zookeeper, masters))
+    }
+
+    fn master_label(&self, index: usize) -> String {
+        if self.spec.masters > 1 {
+            format!("master-{}", index + 1)
+        } else {
+            "master".into()
+        }
+    }
+
+    /// Creates ZooKeeper and the masters concurrently; keeps whatever was created (teardown
+    /// removes it) and returns the first error.
+    async fn create_control_plane(
+        &mut self,
+        zookeeper: Option<ContainerSpec>,
+        masters: Vec<ContainerSpec>,
+    ) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let labels: Vec<String> = (0..masters.len()).map(|i| self.master_label(i)).collect();
+        let create_zookeeper = async {
+            match zookeeper {
+                Some(spec) => Some(NodeContainer::create(&docker, "zookeeper", spec).await),
+                None => None,
+            }
+        };
+        let create_masters = futures::future::join_all(
+            masters
+                .into_iter()
+                .zip(labels)
+                .map(|(spec, label)| NodeContainer::create(&docker, label, spec)),
+        );
+        let (zookeeper, masters) = tokio::join!(create_zookeeper, create_masters);
+        let mut first_error = None;
+        match zookeeper {
+            Some(Ok(node)) => self.zookeeper = Some(node),
+            Some(Err(e)) => first_error = Some(e),
+            None => {}
+        }
+        for created in masters {
+            match created {
+                Ok(node) => self.masters.push(MasterSlot {
+                    node,
+                    running: false,
+                }),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Starts ZooKeeper and every master concurrently.
+    async fn start_control_plane(&mut self) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let mut zookeeper = self.zookeeper.take();
+        let mut masters: Vec<NodeContainer> = self.masters.iter().map(|m| m.node.clone()).collect();
+        let start_zookeeper = async {
+            match &mut zookeeper {
+                Some(node) => node.start(&docker).await,
+                None => Ok(()),
+            }
+        };
+        let (z, m) = tokio::join!(
+            start_zookeeper,
+            futures::future::join_all(masters.iter_mut().map(|n| n.start(&docker)))
+        );
+        self.zookeeper = zookeeper;
+        self.zookeeper_running = self.zookeeper.is_some() && z.is_ok();
+        for ((slot, node), started) in self.masters.iter_mut().zip(masters).zip(&m) {
+            slot.node = node;
+            slot.running = started.is_ok();
+        }
+        z?;
+        m.into_iter().collect::<Result<Vec<()>, _>>()?;
+        Ok(())
+    }
+
+    /// Waits until the control plane serves: ZooKeeper answers, and a master leads (the one
+    /// master serves its state).
+    async fn await_control_plane(&mut self) -> Result<(), BackendError> {
+        if let Some(zookeeper) = &self.zookeeper {
+            super::zookeeper::wait_ready(&self.docker, zookeeper, STEP_TIMEOUT).await?;
+        }
+        if self.spec.has_zookeeper() {
+            self.leader = self.await_leader(STEP_TIMEOUT).await?;
+            Ok(())
+        } else {
+            self.await_master().await
+        }
+    }
+
+    /// Whether master `index` runs and says it leads (`master/elected`).
+    async fn is_leading(&self, index: usize) -> bool {
+        let Some(slot) = self.masters.get(index) else {
+            return false;
+        };
+        let Some(url) = slot.node.url().filter(|_| slot.running) else {
+            return false;
+        };
+        let metrics = MasterClient::probing(url, PROBE_TIMEOUT)
+            .raw_metrics()
+            .await;
+        metrics
+            .ok()
+            .and_then(|m| m.get("master/elected").and_then(|v| v.as_f64()))
+            == Some(1.0)
+    }
+
+    /// Waits until a master leads; returns its index.
+    async fn await_leader(&self, timeout: Duration) -> Result<usize, BackendError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            for index in 0..self.masters.len() {
+                if self.is_leading(index).await {
+                    return Ok(index);
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let mut why = String::new();
+                for slot in self.masters.iter().chain(std::iter::empty()) {
+                    if let Some(death) = slot.node.death(&self.docker).await {
+                        why.push_str(&format!("\n{}: {death}", slot.node.label));
+                    }
+                }
+                if let Some(z) = &self.zookeeper
+                    && let Some(death) = z.death(&self.docker).await
+                {
+                    why.push_str(&format!("\nzookeeper: {death}"));
+                }
+                return Err(BackendError::Failed(format!(
+                    "no master was elected leader within {timeout:?}{why}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn master_slot(&mut self, index: usize) -> Result<&mut MasterSlot, BackendError> {
+        self.masters
+            .get_mut(index)
+            .ok_or_else(|| BackendError::Failed(format!("there is no master-{}", index + 1)))
     }
 
     fn slot(&mut self, index: usize) -> Result<&mut AgentSlot, BackendError> {
@@ -187,6 +374,7 @@ impl DockerCluster {
             &self.layout,
             &self.images,
             index,
+            &self.spec,
             spec,
             &self.docker_socket,
             &privilege,
@@ -251,8 +439,9 @@ impl DockerCluster {
             FrameworkSlot::Container(node) => Some(node),
             FrameworkSlot::Process(_) => None,
         });
-        self.master
+        self.zookeeper
             .iter()
+            .chain(self.masters.iter().map(|m| &m.node))
             .chain(self.agents.iter().map(|a| &a.node))
             .chain(containers)
             .collect()
@@ -318,6 +507,7 @@ impl DockerCluster {
         }
         let spec = specs::framework(
             &self.layout,
+            &self.spec,
             container,
             &FrameworkContainer {
                 image,
@@ -352,18 +542,16 @@ impl ClusterHandle for DockerCluster {
     }
 
     async fn start_master(&mut self) -> Result<String, BackendError> {
-        if let Some(m) = &self.master {
+        if !self.masters.is_empty() {
             return Err(BackendError::Failed(format!(
                 "the master is already running at {}",
-                m.url().unwrap_or_default()
+                self.master_url().unwrap_or_default()
             )));
         }
-        let spec = specs::master(&self.layout, &self.images, &self.spec);
-        let mut node = NodeContainer::create(&self.docker, "master", spec).await?;
-        let started = node.start(&self.docker).await;
-        self.master = Some(node);
-        started?;
-        self.await_master().await?;
+        let (zookeeper, masters) = self.control_plane_specs()?;
+        self.create_control_plane(zookeeper, masters).await?;
+        self.start_control_plane().await?;
+        self.await_control_plane().await?;
         Ok(self.master()?.url().unwrap_or_default())
     }
 
@@ -371,21 +559,20 @@ impl ClusterHandle for DockerCluster {
         &mut self,
         agents: Vec<AgentSpec>,
     ) -> Result<(String, Vec<String>), BackendError> {
-        if self.master.is_some() {
+        if !self.masters.is_empty() {
             return Err(BackendError::Failed(
                 "the cluster is already started".into(),
             ));
         }
         // Every address is known up front (see layout), so every container is created and
         // started at once and the nodes find each other as they come up.
-        let master_spec = specs::master(&self.layout, &self.images, &self.spec);
+        let (zookeeper_spec, master_specs) = self.control_plane_specs()?;
         let agent_specs: Vec<_> = agents
             .iter()
             .enumerate()
             .map(|(i, a)| self.new_agent(i, a))
             .collect::<Result<_, _>>()?;
         let docker = self.docker.clone();
-        let create_master = NodeContainer::create(&docker, "master", master_spec);
         let create_agents = futures::future::join_all(
             agent_specs
                 .into_iter()
@@ -393,7 +580,10 @@ impl ClusterHandle for DockerCluster {
                 .map(|(i, s)| NodeContainer::create(&docker, format!("agent-{}", i + 1), s)),
         );
         let phase = std::time::Instant::now();
-        let (master, created) = tokio::join!(create_master, create_agents);
+        let (master, created) = tokio::join!(
+            self.create_control_plane(zookeeper_spec, master_specs),
+            create_agents
+        );
         tracing::debug!(took = ?phase.elapsed(), "created the node containers");
         // Keep whatever was created, so teardown removes it even when a sibling failed.
         let mut agent_nodes = Vec::new();
@@ -406,7 +596,6 @@ impl ClusterHandle for DockerCluster {
                 }
             }
         }
-        self.master = master.as_ref().ok().cloned();
         self.agents = agent_nodes
             .into_iter()
             .zip(agents)
@@ -421,14 +610,12 @@ impl ClusterHandle for DockerCluster {
         if let Some(e) = first_error {
             return Err(e);
         }
-        let mut master = self.master.take().expect("created above");
         let mut agent_nodes: Vec<NodeContainer> =
             self.agents.iter().map(|a| a.node.clone()).collect();
         let (m, a) = tokio::join!(
-            master.start(&docker),
+            self.start_control_plane(),
             futures::future::join_all(agent_nodes.iter_mut().map(|n| n.start(&docker)))
         );
-        self.master = Some(master);
         for (slot, node) in self.agents.iter_mut().zip(agent_nodes) {
             slot.node = node;
         }
@@ -453,7 +640,7 @@ impl ClusterHandle for DockerCluster {
         for slot in &mut self.agents {
             slot.state = AgentState::Running;
         }
-        self.await_master().await?;
+        self.await_control_plane().await?;
         tracing::debug!(took = ?phase.elapsed(), "the master serves");
         let ids = futures::future::join_all(
             (0..self.agents.len()).map(|i| self.await_agent_active(i, None)),
@@ -469,7 +656,110 @@ impl ClusterHandle for DockerCluster {
     }
 
     fn master_url(&self) -> Option<String> {
-        self.master.as_ref().and_then(|m| m.url())
+        self.master().ok().and_then(|m| m.url())
+    }
+
+    fn master_count(&self) -> usize {
+        self.spec.masters.max(1)
+    }
+
+    async fn leader_url(&self) -> Option<String> {
+        for index in 0..self.masters.len() {
+            if self.is_leading(index).await {
+                return self.masters[index].node.url();
+            }
+        }
+        None
+    }
+
+    async fn master_status(&self, index: usize) -> Result<MasterStatus, BackendError> {
+        let slot = self
+            .masters
+            .get(index)
+            .ok_or_else(|| BackendError::Failed(format!("there is no master-{}", index + 1)))?;
+        let running = slot.running && slot.node.death(&self.docker).await.is_none();
+        Ok(MasterStatus {
+            url: slot.node.url().unwrap_or_default(),
+            running,
+            leading: running && self.is_leading(index).await,
+        })
+    }
+
+    async fn stop_master(&mut self, index: usize, graceful: bool) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let slot = self.master_slot(index)?;
+        if !slot.running {
+            return Err(BackendError::Failed(
+                "the master is not running (start() it first)".into(),
+            ));
+        }
+        let id = slot.node.id.clone();
+        if graceful {
+            // SIGTERM: the master leaves the election at once.
+            docker.stop_container(&id, STOP_GRACE).await?;
+        } else {
+            docker.kill_container(&id, "SIGKILL").await?;
+            docker.wait_container(&id).await?;
+        }
+        self.master_slot(index)?.running = false;
+        Ok(())
+    }
+
+    async fn start_master_at(&mut self, index: usize) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let slot = self.master_slot(index)?;
+        if slot.running && slot.node.death(&docker).await.is_none() {
+            return Err(BackendError::Failed("the master is already running".into()));
+        }
+        let mut node = slot.node.clone();
+        node.start(&docker).await?;
+        let slot = self.master_slot(index)?;
+        slot.node = node;
+        slot.running = true;
+        let url = slot.node.url().unwrap_or_default();
+        // Serving is enough: it joins the election behind the masters already there.
+        let client = MasterClient::probing(url, PROBE_TIMEOUT);
+        self.masters[index]
+            .node
+            .wait_until(&self.docker, "serve /health", STEP_TIMEOUT, || {
+                let client = client.clone();
+                async move { client.raw_metrics().await.ok().map(|_| ()) }
+            })
+            .await
+    }
+
+    fn zookeeper_url(&self) -> Option<String> {
+        let node = self.zookeeper.as_ref()?;
+        super::zookeeper::host_address(node)
+            .map(|addr| format!("zk://{addr}{}", crate::cluster::ZOOKEEPER_PATH))
+    }
+
+    async fn stop_zookeeper(&mut self, graceful: bool) -> Result<(), BackendError> {
+        let node = self.zookeeper.as_ref().ok_or_else(no_zookeeper)?;
+        if !self.zookeeper_running {
+            return Err(BackendError::Failed("ZooKeeper is not running".into()));
+        }
+        if graceful {
+            self.docker.stop_container(&node.id, STOP_GRACE).await?;
+        } else {
+            self.docker.kill_container(&node.id, "SIGKILL").await?;
+            self.docker.wait_container(&node.id).await?;
+        }
+        self.zookeeper_running = false;
+        Ok(())
+    }
+
+    async fn start_zookeeper(&mut self) -> Result<(), BackendError> {
+        let docker = self.docker.clone();
+        let mut node = self.zookeeper.clone().ok_or_else(no_zookeeper)?;
+        if self.zookeeper_running {
+            return Err(BackendError::Failed("ZooKeeper is already running".into()));
+        }
+        node.start(&docker).await?;
+        super::zookeeper::wait_ready(&docker, &node, STEP_TIMEOUT).await?;
+        self.zookeeper = Some(node);
+        self.zookeeper_running = true;
+        Ok(())
     }
 
     async fn add_agent(&mut self, spec: AgentSpec) -> Result<(usize, String), BackendError> {
@@ -523,6 +813,15 @@ impl ClusterHandle for DockerCluster {
     }
 
     async fn restart_master(&mut self) -> Result<(), BackendError> {
+        if self.spec.has_zookeeper() {
+            // The leader stops (another leads meanwhile) and starts again behind it; agents
+            // and frameworks follow the new leader through ZooKeeper.
+            let index = self.leader;
+            self.stop_master(index, true).await?;
+            self.start_master_at(index).await?;
+            self.leader = self.await_leader(STEP_TIMEOUT).await?;
+            return Ok(());
+        }
         let old = self.master()?.clone();
         let docker = self.docker.clone();
         // A fresh container on the same address and the same host port, so agents and clients
@@ -538,7 +837,7 @@ impl ClusterHandle for DockerCluster {
         }
         let mut node = NodeContainer::create(&docker, "master", spec).await?;
         let started = node.start(&docker).await;
-        self.master = Some(node);
+        self.masters[self.leader].node = node;
         started?;
         self.await_master().await?;
         for index in 0..self.agents.len() {
@@ -723,12 +1022,18 @@ impl ClusterHandle for DockerCluster {
             "cluster {} on network {}:",
             self.layout.owner.run, self.layout.network
         )];
-        if let Some(m) = &self.master {
+        if let Some(url) = self.zookeeper_url() {
             lines.push(format!(
-                "  master   {}  (container {}, {} on the network)",
-                m.url().unwrap_or_default(),
-                m.name,
-                m.ip
+                "  zookeeper {url}  (masters, agents and frameworks find the leader there)"
+            ));
+        }
+        for m in &self.masters {
+            lines.push(format!(
+                "  {}   {}  (container {}, {} on the network)",
+                m.node.label,
+                m.node.url().unwrap_or_default(),
+                m.node.name,
+                m.node.ip
             ));
         }
         for a in &self.agents {
@@ -782,4 +1087,18 @@ impl ClusterHandle for DockerCluster {
             eprintln!("mmrun: cleaning up cluster {}: {e}", self.layout.owner.run);
         }
     }
+}
+
+fn no_zookeeper() -> BackendError {
+    BackendError::Failed(
+        "the cluster has no ZooKeeper: create it with cluster(#{ zookeeper: true })".into(),
+    )
+}
+
+/// A port free on 127.0.0.1 now, for a container port published at a fixed host port.
+fn free_loopback_port() -> Result<u16, BackendError> {
+    std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| BackendError::Failed(format!("cannot find a free port on 127.0.0.1: {e}")))
 }

@@ -9,6 +9,8 @@ use std::net::Ipv4Addr;
 /// Subnets are `10.213.<n>.0/24`: a /16 few networks use, with room for 256 clusters at once.
 const POOL: [u8; 2] = [10, 213];
 /// Agents take `.11` upwards and frameworks `.101` upwards: at most 90 agents per cluster.
+/// Masters take `.2` to `.9`.
+pub const MAX_MASTERS: usize = 8;
 pub const MAX_AGENTS: usize = 90;
 pub const MAX_FRAMEWORKS: usize = 150;
 
@@ -38,6 +40,15 @@ impl Layout {
     /// `.1` is the bridge's gateway; the master is `.2`.
     pub fn master_ip(&self) -> Ipv4Addr {
         self.host(2)
+    }
+
+    /// Master `index` (0-based): `.2`, `.3`, … up to `.9`.
+    pub fn master_ip_at(&self, index: usize) -> Ipv4Addr {
+        assert!(
+            index < MAX_MASTERS,
+            "at most {MAX_MASTERS} masters per cluster"
+        );
+        self.host(2 + index as u8)
     }
 
     /// `.10`: the cluster's ZooKeeper, below the agents and above room for more masters.

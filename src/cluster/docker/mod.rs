@@ -120,13 +120,25 @@ impl Backend for DockerBackend {
     }
 
     async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
-        if spec.has_zookeeper() {
-            return Err(BackendError::Unsupported {
-                what: "ZooKeeper and several masters",
-                backend: "docker",
-                hint: "run the scenario with --backend embedded for now",
-            });
+        if spec.masters > layout::MAX_MASTERS {
+            return Err(BackendError::Failed(format!(
+                "at most {} masters per cluster",
+                layout::MAX_MASTERS
+            )));
         }
+        // Built on first use from this host's own ZooKeeper; without one the scenario is
+        // skipped, saying how to install it.
+        let zookeeper_image = if spec.has_zookeeper() {
+            match crate::docker::ensure_zookeeper_image(&self.docker).await {
+                Ok(tag) => Some(tag),
+                Err(crate::docker::node_image::NodeImageError::ZooKeeperNotInstalled(e)) => {
+                    return Err(BackendError::NotInstalled(e.to_string()));
+                }
+                Err(e) => return Err(BackendError::Failed(e.to_string())),
+            }
+        } else {
+            None
+        };
         let images = match &spec.mesos_image {
             Some(image) => real_mesos(&self.docker, image)
                 .await
@@ -168,14 +180,16 @@ impl Backend for DockerBackend {
             network,
             subnet,
         };
-        Ok(Box::new(DockerCluster::new(
+        let mut cluster = DockerCluster::new(
             self.docker.clone(),
             images,
             spec,
             layout,
             self.docker_socket.clone(),
             self.privilege.clone(),
-        )))
+        );
+        cluster.zookeeper_image = zookeeper_image;
+        Ok(Box::new(cluster))
     }
 }
 

@@ -179,10 +179,48 @@ fn millis(d: std::time::Duration) -> String {
     format!("{}ms", d.as_millis())
 }
 
-pub fn master(layout: &Layout, images: &NodeImages, cluster: &ClusterSpec) -> ContainerSpec {
-    let ip = layout.master_ip();
+/// What agents and framework containers on the network are told the master is: ZooKeeper's
+/// URL when the cluster has it (they follow the leader there), else the one master's address.
+pub fn master_location(layout: &Layout, cluster: &ClusterSpec) -> String {
+    if cluster.has_zookeeper() {
+        format!(
+            "zk://{}{}",
+            super::zookeeper::zookeeper_address(layout),
+            crate::cluster::ZOOKEEPER_PATH
+        )
+    } else {
+        format!("{}:{MASTER_PORT}", layout.master_ip())
+    }
+}
+
+/// The ZooKeeper session timeout nodes are given, as Mesos's duration flag syntax.
+fn zk_session_timeout() -> String {
+    millis(crate::cluster::ZK_SESSION_TIMEOUT)
+}
+
+/// Master `index` (0-based). A cluster of one master names it `…-master`; with several they
+/// are `…-master-1` … and contend through ZooKeeper.
+pub fn master(
+    layout: &Layout,
+    images: &NodeImages,
+    cluster: &ClusterSpec,
+    index: usize,
+) -> ContainerSpec {
+    let ip = layout.master_ip_at(index);
     let (image, cmd) = images.master_command();
     let mut env = libprocess_env(ip);
+    if cluster.has_zookeeper() {
+        env.extend([
+            format!("MESOS_ZK={}", master_location(layout, cluster)),
+            format!("MESOS_QUORUM={}", cluster.masters.max(1) / 2 + 1),
+            format!("MESOS_ZK_SESSION_TIMEOUT={}", zk_session_timeout()),
+        ]);
+    }
+    let name = if cluster.masters > 1 {
+        layout.owner.name(Role::Master, Some(index + 1))
+    } else {
+        layout.owner.name(Role::Master, None)
+    };
     env.extend([
         format!("MESOS_PORT={MASTER_PORT}"),
         format!("MESOS_HOSTNAME={ip}"),
@@ -200,7 +238,7 @@ pub fn master(layout: &Layout, images: &NodeImages, cluster: &ClusterSpec) -> Co
         ),
     ]);
     ContainerSpec {
-        name: layout.owner.name(Role::Master, None),
+        name: name.clone(),
         image,
         entrypoint: images.entrypoint("mesos-master"),
         cmd,
@@ -208,7 +246,7 @@ pub fn master(layout: &Layout, images: &NodeImages, cluster: &ClusterSpec) -> Co
         labels: layout.owner.labels(Role::Master),
         network: Some(layout.network.clone()),
         ipv4_address: Some(ip),
-        hostname: Some(layout.owner.name(Role::Master, None)),
+        hostname: Some(name),
         ports: vec![PortPublish::loopback(MASTER_PORT)],
         sysctls: quick_neighbour_discovery(),
         ..ContainerSpec::default()
@@ -220,6 +258,7 @@ pub fn agent(
     layout: &Layout,
     images: &NodeImages,
     index: usize,
+    cluster: &ClusterSpec,
     agent: &AgentSpec,
     docker_socket: &str,
     privilege: &Privilege,
@@ -229,7 +268,8 @@ pub fn agent(
     let name = layout.owner.name(Role::Agent, Some(index + 1));
     let mut env = libprocess_env(ip);
     env.extend([
-        format!("MESOS_MASTER={}:{MASTER_PORT}", layout.master_ip()),
+        format!("MESOS_MASTER={}", master_location(layout, cluster)),
+        format!("MESOS_ZK_SESSION_TIMEOUT={}", zk_session_timeout()),
         format!("MESOS_PORT={AGENT_PORT}"),
         format!("MESOS_HOSTNAME={ip}"),
         "MESOS_HOSTNAME_LOOKUP=false".into(),
@@ -307,11 +347,16 @@ pub struct FrameworkContainer {
 
 /// Framework container `index` (0-based): on the cluster network, told where the master is
 /// (`MESOS_MASTER`) and its own address (`LIBPROCESS_IP`), as a scheduler in a container needs.
-pub fn framework(layout: &Layout, index: usize, request: &FrameworkContainer) -> ContainerSpec {
+pub fn framework(
+    layout: &Layout,
+    cluster: &ClusterSpec,
+    index: usize,
+    request: &FrameworkContainer,
+) -> ContainerSpec {
     let ip = layout.framework_ip(index);
     let name = layout.owner.name(Role::Framework, Some(index + 1));
     let mut env = libprocess_env(ip);
-    env.push(format!("MESOS_MASTER={}:{MASTER_PORT}", layout.master_ip()));
+    env.push(format!("MESOS_MASTER={}", master_location(layout, cluster)));
     env.extend(request.env.iter().cloned());
     ContainerSpec {
         name: name.clone(),
