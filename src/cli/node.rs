@@ -73,7 +73,16 @@ async fn run_master(args: &[String]) -> i32 {
         }
     };
     println!("master {} serving at {}", master.id(), master.url());
-    super::interrupted().await;
+    tokio::select! {
+        _ = super::interrupted() => {}
+        _ = master.ended() => {}
+    }
+    if let Some(why) = master.lost() {
+        // As Mesos's master: it aborts and expects a supervisor to start it again.
+        eprintln!("mmrun node master: {why}");
+        master.stop().await;
+        return exit_codes::NODE_ABORTED;
+    }
     tracing::info!("stopping the master");
     master.stop().await;
     exit_codes::OK

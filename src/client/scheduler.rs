@@ -128,6 +128,11 @@ pub async fn subscribe(master_url: &str, info: FrameworkInfo) -> Result<Subscrip
 }
 
 impl Subscription {
+    /// `http://host:port` of the master this subscription is with.
+    pub fn master(&self) -> &str {
+        self.url.trim_end_matches("/api/v1/scheduler")
+    }
+
     /// Sends a call for this framework; returns the HTTP status on 2xx.
     pub async fn call(&self, mut call: Call) -> Result<reqwest::StatusCode, ClientError> {
         call.framework_id = Some(self.framework_id.clone());

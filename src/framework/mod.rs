@@ -7,8 +7,10 @@
 //! new resources come back quickly; with nothing waiting they are declined for an hour, and a
 //! new request REVIVEs.
 
+mod leader;
 mod task;
 
+pub use leader::MasterFinder;
 pub use task::{Claim, ExecutorRequest, TaskNetwork, TaskRecord, TaskRequest};
 
 use crate::client::{ClientError, Subscription, subscribe};
@@ -17,7 +19,7 @@ use crate::mesos::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 use crate::mesos::resources::Resources;
 use crate::mesos::scheduler::{
     Accept, Acknowledge, Call, CallType, Decline, Event, EventType, Filters, FrameworkMessage,
-    Kill, Launch, Offer, Operation, Roles,
+    Kill, Launch, Offer, Operation, Reconcile, Roles,
 };
 use crate::mesos::task::{TaskState, TaskStatus, reason as task_reason, source as task_source};
 use base64::Engine;
@@ -32,10 +34,9 @@ const WAITING_REFUSE_SECONDS: f64 = 0.2;
 /// How long offers are declined for when nothing waits (a new request REVIVEs).
 const IDLE_REFUSE_SECONDS: f64 = 3600.0;
 
-/// Why the subscription ended when the master closed it: the master restarted or went away.
-/// mmrun's framework does not re-subscribe.
-const MASTER_CLOSED: &str =
-    "lost its master connection (the master closed the subscription, e.g. on c.restart_master())";
+/// How long the framework keeps trying to subscribe again after losing its master (a master
+/// restart, a leader failover) before it gives up and refuses further calls.
+const RESUBSCRIBE_WITHIN: Duration = Duration::from_secs(30);
 
 /// What Mesos's master said of a task killed before it was sent to an agent.
 const KILLED_BEFORE_DELIVERY: &str = "Killed before delivery to the agent";
@@ -101,6 +102,8 @@ struct State {
     executors: BTreeMap<TaskId, String>,
     /// MESSAGE events from this framework's executors, in arrival order.
     messages: Vec<ExecutorMessage>,
+    /// Subscriptions after the first (after a master restart or a failover).
+    resubscriptions: u64,
 }
 
 /// A message one of the framework's executors sent it (`data` decoded from base64; invalid
@@ -175,7 +178,28 @@ impl Framework {
         master_url: &str,
         options: FrameworkOptions,
     ) -> Result<Framework, ClientError> {
-        let subscription = subscribe(master_url, options.info()).await?;
+        Framework::subscribe_via(MasterFinder::fixed(master_url), options).await
+    }
+
+    /// Subscribes to the master `finder` finds, and follows it: when the master goes away or
+    /// another leads, the framework subscribes again with its id and reconciles, as Mesos
+    /// frameworks do after a failover.
+    pub async fn subscribe_via(
+        finder: MasterFinder,
+        options: FrameworkOptions,
+    ) -> Result<Framework, ClientError> {
+        let master_url =
+            finder
+                .leader(RESUBSCRIBE_WITHIN)
+                .await
+                .ok_or_else(|| ClientError::Protocol {
+                    what: "SUBSCRIBE".into(),
+                    detail: format!(
+                        "no leading master within {RESUBSCRIBE_WITHIN:?} ({})",
+                        finder.describe()
+                    ),
+                })?;
+        let subscription = subscribe(&master_url, options.info()).await?;
         let (calls, call_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             options,
@@ -185,7 +209,13 @@ impl Framework {
             changed: Notify::new(),
         });
         let stop = CancellationToken::new();
-        tokio::spawn(drive(shared.clone(), subscription, call_rx, stop.clone()));
+        tokio::spawn(drive(
+            shared.clone(),
+            finder,
+            subscription,
+            call_rx,
+            stop.clone(),
+        ));
         Ok(Framework { shared, stop })
     }
 
@@ -415,6 +445,29 @@ impl Framework {
         self.shared.state().ended.clone()
     }
 
+    /// How many times the framework has subscribed again since its first subscription.
+    pub fn resubscriptions(&self) -> u64 {
+        self.shared.state().resubscriptions
+    }
+
+    /// Waits up to `within` until the framework has subscribed again more than `seen` times,
+    /// or has ended; returns whether it is subscribed again.
+    pub async fn await_resubscribed(&self, seen: u64, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.shared.changed.notified();
+            if self.resubscriptions() > seen {
+                return true;
+            }
+            if self.ended().is_some() {
+                return false;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.resubscriptions() > seen;
+            }
+        }
+    }
+
     /// Waits up to `within` for the subscription to end (after the master went away, the
     /// stream's end arrives a moment later); returns whether it has.
     pub async fn await_end(&self, within: Duration) -> bool {
@@ -493,37 +546,174 @@ impl Drop for Shared {
     }
 }
 
-/// The framework's event loop: events in, calls out, in order.
+/// The framework's event loop: events in, calls out, in order. When the master goes away (the
+/// stream ends, a call cannot reach it, or ZooKeeper names another leader) it subscribes again.
 async fn drive(
     shared: Arc<Shared>,
+    finder: MasterFinder,
     mut sub: Subscription,
     mut calls: mpsc::UnboundedReceiver<Call>,
     stop: CancellationToken,
 ) {
+    let mut leader_changes = finder.changes();
     loop {
+        let current_master = sub.master().to_string();
         tokio::select! {
             event = sub.events.recv() => match event {
                 Some(e) => handle_event(&shared, &sub, e).await,
                 None => {
-                    let torn_down = shared.state().torn_down;
-                    shared.state().ended.get_or_insert(if torn_down {
-                        "was torn down".to_string()
-                    } else {
-                        MASTER_CLOSED.to_string()
-                    });
-                    shared.changed.notify_waiters();
-                    return;
+                    if shared.state().torn_down {
+                        end(&shared, "was torn down".into());
+                        return;
+                    }
+                    match resubscribe(&shared, &finder, &stop).await {
+                        Some(new) => sub = new,
+                        None => return,
+                    }
                 }
             },
-            call = calls.recv() => if let Some(call) = call
-                && let Err(e) = sub.call(call).await
-            {
-                tracing::warn!("framework {}: call failed: {e}", shared.options.name);
+            call = calls.recv() => {
+                let Some(call) = call else { return };
+                match sub.call(call.clone()).await {
+                    Ok(_) => {}
+                    Err(e) if master_gone(&e) => {
+                        tracing::info!("framework {}: {e}; subscribing again", shared.options.name);
+                        match resubscribe(&shared, &finder, &stop).await {
+                            Some(new) => sub = new,
+                            None => return,
+                        }
+                        if let Err(e) = sub.call(call).await {
+                            tracing::warn!("framework {}: call failed: {e}", shared.options.name);
+                        }
+                    }
+                    Err(e) => tracing::warn!("framework {}: call failed: {e}", shared.options.name),
+                }
+            },
+            changed = leader_changed(&mut leader_changes, &current_master) => if changed {
+                tracing::info!("framework {}: a new master leads; subscribing again", shared.options.name);
+                match resubscribe(&shared, &finder, &stop).await {
+                    Some(new) => sub = new,
+                    None => return,
+                }
             },
             _ = stop.cancelled() => {
-                shared.state().ended.get_or_insert("was disconnected".into());
-                shared.changed.notify_waiters();
+                end(&shared, "was disconnected".into());
                 return;
+            }
+        }
+    }
+}
+
+fn end(shared: &Shared, why: String) {
+    shared.state().ended.get_or_insert(why);
+    shared.changed.notify_waiters();
+}
+
+/// Whether a failed call means the master went away (rather than refusing the call).
+fn master_gone(e: &ClientError) -> bool {
+    match e {
+        ClientError::Unreachable { .. } => true,
+        ClientError::Refused { status, .. } => matches!(
+            status.as_u16(),
+            // 403: the master does not know this subscription (a new master); 307/503: not
+            // the leader, or no leader yet.
+            403 | 307 | 503
+        ),
+        ClientError::Protocol { .. } => false,
+    }
+}
+
+/// Resolves to true when ZooKeeper names a leader other than the subscription's master;
+/// never resolves for a fixed master.
+async fn leader_changed(
+    changes: &mut Option<tokio::sync::watch::Receiver<crate::zookeeper::Leadership>>,
+    current_master: &str,
+) -> bool {
+    let Some(rx) = changes else {
+        return std::future::pending().await;
+    };
+    if rx.changed().await.is_err() {
+        *changes = None;
+        return false;
+    }
+    let leader = rx.borrow_and_update().info().cloned();
+    leader.is_some_and(|info| {
+        format!("http://{}:{}", info.address.ip, info.address.port) != current_master
+    })
+}
+
+/// Subscribes again with the framework's id, then asks for every task's state (implicit
+/// reconciliation). Gives up after `RESUBSCRIBE_WITHIN`, or at once when the master refuses
+/// the framework (e.g. it was removed after its failover timeout): the framework then ends
+/// with the reason, so every later call fails saying so instead of going nowhere.
+async fn resubscribe(
+    shared: &Arc<Shared>,
+    finder: &MasterFinder,
+    stop: &CancellationToken,
+) -> Option<Subscription> {
+    let deadline = tokio::time::Instant::now() + RESUBSCRIBE_WITHIN;
+    let mut last_error = "no leading master".to_string();
+    loop {
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if remaining.is_zero() {
+            end(
+                shared,
+                format!(
+                    "lost its master and could not subscribe again within {RESUBSCRIBE_WITHIN:?} ({}: {last_error})",
+                    finder.describe()
+                ),
+            );
+            return None;
+        }
+        let attempt = async {
+            let url = finder.leader(remaining).await?;
+            let mut info = shared.options.info();
+            info.id = Some(shared.framework_id.clone());
+            Some(subscribe(&url, info).await)
+        };
+        let attempt = tokio::select! {
+            attempt = attempt => attempt,
+            _ = stop.cancelled() => {
+                end(shared, "was disconnected".into());
+                return None;
+            }
+        };
+        match attempt {
+            Some(Ok(sub)) => {
+                tracing::info!(
+                    "framework {} subscribed again to {}",
+                    shared.options.name,
+                    sub.master()
+                );
+                let reconcile = Call {
+                    reconcile: Some(Reconcile::default()),
+                    ..Call::new(CallType::Reconcile, None)
+                };
+                if let Err(e) = sub.call(reconcile).await {
+                    tracing::warn!("framework {}: reconcile failed: {e}", shared.options.name);
+                }
+                shared.state().resubscriptions += 1;
+                shared.changed.notify_waiters();
+                return Some(sub);
+            }
+            // An ERROR event in place of SUBSCRIBED: the master refuses this framework.
+            Some(Err(ClientError::Refused { status, body, .. }))
+                if status == reqwest::StatusCode::OK =>
+            {
+                end(
+                    shared,
+                    format!("lost its master, and the new one refused it: {body}"),
+                );
+                return None;
+            }
+            Some(Err(e)) => last_error = e.to_string(),
+            None => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = stop.cancelled() => {
+                end(shared, "was disconnected".into());
+                return None;
             }
         }
     }

@@ -1,15 +1,19 @@
-//! ZooKeeper, as Mesos uses it: the `zk://` URL (`url`), a real Apache ZooKeeper server that
-//! mmrun runs (`install`: finding this host's; `server`: one as a child process), and — as the
-//! rest of the HA work lands — master election and leader detection over it.
+//! ZooKeeper, as Mesos uses it: the `zk://` URL (`url`), the masters' group (`group`), and
+//! master contention and leader detection over it (`election`); and a real Apache ZooKeeper
+//! server that mmrun runs (`install`: finding this host's; `server`: one as a child process).
 //!
 //! Mesos's layout (`src/zookeeper/group.cpp`, `src/master/contender/zookeeper.cpp`): every
 //! master is an ephemeral sequential child `json.info_<10 digits>` of the URL's path, holding
 //! its MasterInfo as JSON; the child with the lowest sequence leads.
 
+pub mod election;
+pub mod group;
 pub mod install;
 pub mod server;
 pub mod url;
 
+pub use election::{Candidacy, Contender, LeaderDetector, Leadership};
+pub use group::{Member, ZkError};
 pub use install::{NotInstalled, ZooKeeperInstall};
 pub use server::{ServerError, ZooKeeperServer};
 pub use url::ZkUrl;

@@ -5,6 +5,7 @@ use crate::flags::{FlagSpec, Flags};
 use crate::lite::address::NodeAddress;
 use crate::mesos::attributes::{Attribute, parse_attributes};
 use crate::mesos::resources::Resources;
+use crate::zookeeper::ZkUrl;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -14,7 +15,12 @@ pub const AGENT_FLAGS: &[FlagSpec] = &[
     FlagSpec {
         name: "master",
         default: None,
-        help: "The master to register with, as host:port (required).",
+        help: "The master to register with: host:port, or zk://host:port/path (or file:///path holding one) to follow the leader elected through ZooKeeper (required).",
+    },
+    FlagSpec {
+        name: "zk_session_timeout",
+        default: Some("10secs"),
+        help: "ZooKeeper session timeout, when --master is a zk:// URL.",
     },
     FlagSpec {
         name: "ip",
@@ -135,7 +141,8 @@ pub const AGENT_FLAGS: &[FlagSpec] = &[
 
 #[derive(Clone, Debug)]
 pub struct AgentConfig {
-    pub master: SocketAddr,
+    pub master: MasterLocation,
+    pub zk_session_timeout: Duration,
     pub address: NodeAddress,
     pub work_dir: PathBuf,
     pub resources: Resources,
@@ -194,6 +201,9 @@ impl AgentConfig {
             "--master is required: give the master as host:port (e.g. --master=127.0.0.1:5050)",
         )?;
         let master = parse_master(master)?;
+        let zk_session_timeout = flags
+            .duration("zk_session_timeout")?
+            .unwrap_or(Duration::from_secs(10));
         let work_dir = flags
             .get("work_dir")
             .ok_or("--work_dir is required: give a directory for task sandboxes (e.g. --work_dir=/tmp/mesos)")?;
@@ -239,6 +249,7 @@ impl AgentConfig {
         }
         Ok(AgentConfig {
             master,
+            zk_session_timeout,
             address: NodeAddress::resolve(flags, env, 5051)?,
             work_dir: PathBuf::from(work_dir),
             resources,
@@ -269,18 +280,37 @@ impl AgentConfig {
     }
 }
 
-/// `host:port`, optionally with `http://`. ZooKeeper URLs are refused with what to do instead.
-fn parse_master(text: &str) -> Result<SocketAddr, String> {
-    if text.starts_with("zk://") {
-        return Err(format!(
-            "--master={text}: mmrun's agent cannot detect the master through ZooKeeper; give the master as host:port"
-        ));
+/// Where the agent finds its master.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MasterLocation {
+    /// One master, always the same.
+    Fixed(SocketAddr),
+    /// Whichever master leads, as ZooKeeper tells.
+    ZooKeeper(ZkUrl),
+}
+
+impl std::fmt::Display for MasterLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MasterLocation::Fixed(addr) => write!(f, "{addr}"),
+            MasterLocation::ZooKeeper(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+/// `host:port` (optionally with `http://`), or a ZooKeeper URL (`zk://…`, `file://…`).
+fn parse_master(text: &str) -> Result<MasterLocation, String> {
+    if text.starts_with("zk://") || text.starts_with("file://") {
+        return ZkUrl::from_flag(text)
+            .map(MasterLocation::ZooKeeper)
+            .map_err(|e| format!("--master={text}: {e}"));
     }
     let hostport = text.trim_start_matches("http://").trim_end_matches('/');
     hostport
         .to_socket_addrs()
         .map_err(|e| format!("--master={text}: cannot resolve '{hostport}' as host:port ({e})"))?
         .find(|a| a.is_ipv4())
+        .map(MasterLocation::Fixed)
         .ok_or_else(|| format!("--master={text}: '{hostport}' has no IPv4 address"))
 }
 
@@ -304,7 +334,10 @@ mod tests {
             "--containerizers=docker,mesos",
         ])
         .unwrap();
-        assert_eq!(c.master, "127.0.0.1:5050".parse().unwrap());
+        assert_eq!(
+            c.master,
+            MasterLocation::Fixed("127.0.0.1:5050".parse().unwrap())
+        );
         assert_eq!(c.resources.scalar("cpus"), 2.0);
         assert_eq!(c.resources.scalar("disk"), 10240.0);
         assert_eq!(c.containerizers, ["docker", "mesos"]);
@@ -424,8 +457,10 @@ mod tests {
                 .unwrap_err()
                 .contains("--work_dir is required")
         );
-        let zk = load(&["--master=zk://zk:2181/mesos", "--work_dir=/tmp"]).unwrap_err();
-        assert!(zk.contains("host:port"), "{zk}");
+        let zk = load(&["--master=zk://zk:2181/mesos", "--work_dir=/tmp"]).unwrap();
+        assert_eq!(zk.master.to_string(), "zk://zk:2181/mesos");
+        let bad = load(&["--master=zk://zk/mesos", "--work_dir=/tmp"]).unwrap_err();
+        assert!(bad.contains("host:port"), "{bad}");
         let c = load(&[
             "--master=127.0.0.1:5050",
             "--work_dir=/tmp",

@@ -308,9 +308,13 @@ impl AgentShared {
         };
         let agent = self.clone();
         tokio::spawn(async move {
+            let Some(master) = agent.master_url() else {
+                tracing::warn!("dropped a message for the master: no master leads");
+                return;
+            };
             let request = agent
                 .http
-                .post(format!("{}{path}", agent.master_url()))
+                .post(format!("{master}{path}"))
                 .json(&body)
                 .send();
             let sent = agent

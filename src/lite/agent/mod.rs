@@ -16,7 +16,7 @@ pub mod fetcher;
 mod registration;
 mod updates;
 
-pub use config::{AGENT_FLAGS, AgentConfig};
+pub use config::{AGENT_FLAGS, AgentConfig, MasterLocation};
 pub use fault::{FaultError, Faults};
 
 use crate::lite::http::serve;
@@ -24,6 +24,7 @@ use crate::mesos::executor::ExecutorInfo;
 use crate::mesos::framework::{FrameworkInfo, MasterInfo};
 use crate::mesos::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
 use crate::mesos::task::{TaskInfo, TaskState, TaskStatus, now_seconds};
+use crate::zookeeper::LeaderDetector;
 use fault::FaultGate;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
@@ -140,6 +141,8 @@ pub struct AgentShared {
     docker: docker_tasks::DockerClient,
     /// Paused or disconnected (tests and scenarios): see `fault.rs`.
     faults: FaultGate,
+    /// Follows the leading master when `--master` is a ZooKeeper URL.
+    detector: Option<LeaderDetector>,
 }
 
 impl AgentShared {
@@ -147,8 +150,17 @@ impl AgentShared {
         self.core.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn master_url(&self) -> String {
-        format!("http://{}", self.config.master)
+    /// The master to talk to now: the fixed one, or the leader ZooKeeper names (`None` while
+    /// it names none).
+    pub fn master_url(&self) -> Option<String> {
+        match (&self.config.master, &self.detector) {
+            (MasterLocation::Fixed(addr), _) => Some(format!("http://{addr}")),
+            (MasterLocation::ZooKeeper(_), Some(detector)) => detector
+                .current()
+                .info()
+                .map(|leader| format!("http://{}:{}", leader.address.ip, leader.address.port)),
+            (MasterLocation::ZooKeeper(_), None) => None,
+        }
     }
 
     pub fn advertised(&self) -> (String, u16) {
@@ -204,6 +216,13 @@ impl Agent {
             )
         })?;
         let addr = listener.local_addr()?;
+        let detector = match &config.master {
+            MasterLocation::ZooKeeper(url) => Some(LeaderDetector::start(
+                url.clone(),
+                config.zk_session_timeout,
+            )),
+            MasterLocation::Fixed(_) => None,
+        };
         let shared = Arc::new(AgentShared {
             core: Mutex::new(AgentCore {
                 agent_id,
@@ -235,6 +254,7 @@ impl Agent {
             stopped: CancellationToken::new(),
             docker: docker_tasks::DockerClient::default(),
             faults: FaultGate::new(),
+            detector,
         });
         let stopped = shared.stopped.clone();
         let server = tokio::spawn(serve(listener, api::router(shared.clone()), async move {
@@ -243,6 +263,7 @@ impl Agent {
         let loops = vec![
             tokio::spawn(registration::run(shared.clone())),
             tokio::spawn(updates::run(shared.clone())),
+            tokio::spawn(registration::follow_leader(shared.clone())),
         ];
         tracing::info!("agent listening on {addr}, master {}", shared.config.master);
         Ok(Agent {

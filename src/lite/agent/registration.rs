@@ -62,6 +62,31 @@ pub async fn run(agent: Arc<AgentShared>) {
     }
 }
 
+/// With `--master=zk://…`: registers again as soon as ZooKeeper names another leader, as a
+/// Mesos agent re-registers on a new leader without waiting for pings to stop.
+pub async fn follow_leader(agent: Arc<AgentShared>) {
+    let Some(detector) = &agent.detector else {
+        return;
+    };
+    let mut leadership = detector.subscribe();
+    let mut leader = leadership.borrow_and_update().info().map(|i| i.id.clone());
+    loop {
+        tokio::select! {
+            changed = leadership.changed() => if changed.is_err() { return },
+            _ = agent.stopped.cancelled() => return,
+        }
+        let now = leadership.borrow_and_update().info().map(|i| i.id.clone());
+        if now.is_some() && now != leader {
+            tracing::info!(
+                "new leading master detected through ZooKeeper: {}",
+                agent.master_url().unwrap_or_default()
+            );
+            agent.reregister.notify_one();
+        }
+        leader = now;
+    }
+}
+
 async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
     let message = {
         let core = agent.core();
@@ -95,9 +120,12 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
                 .collect(),
         }
     };
+    let master = agent
+        .master_url()
+        .ok_or("ZooKeeper names no leading master yet")?;
     let request = agent
         .register_http
-        .post(format!("{}{REGISTER_PATH}", agent.master_url()))
+        .post(format!("{master}{REGISTER_PATH}"))
         .json(&message)
         .send();
     let response = agent
@@ -154,9 +182,12 @@ pub async fn unregister(agent: &Arc<AgentShared>) {
     let Some(agent_id) = agent.core().agent_id.clone() else {
         return;
     };
+    let Some(master) = agent.master_url() else {
+        return;
+    };
     let request = agent
         .http
-        .post(format!("{}{UNREGISTER_PATH}", agent.master_url()))
+        .post(format!("{master}{UNREGISTER_PATH}"))
         .timeout(Duration::from_secs(2))
         .json(&UnregisterAgent { agent_id })
         .send();

@@ -156,6 +156,9 @@ async fn send_due(agent: &Arc<AgentShared>) {
         let Some(agent_id) = agent.core().agent_id.clone() else {
             return;
         };
+        let Some(master) = agent.master_url() else {
+            return;
+        };
         let latest_state = agent.latest_state(&key).unwrap_or(status.state);
         let uuid = status.uuid.clone();
         let message = StatusUpdate {
@@ -166,7 +169,7 @@ async fn send_due(agent: &Arc<AgentShared>) {
         };
         let request = agent
             .http
-            .post(format!("{}{STATUS_UPDATE_PATH}", agent.master_url()))
+            .post(format!("{master}{STATUS_UPDATE_PATH}"))
             .json(&message)
             .send();
         // A disconnected agent's attempt fails like any network error: retried at the next

@@ -2,6 +2,7 @@
 
 use crate::flags::{FlagSpec, Flags, format_duration};
 use crate::lite::address::NodeAddress;
+use crate::zookeeper::ZkUrl;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -84,12 +85,17 @@ pub const MASTER_FLAGS: &[FlagSpec] = &[
     FlagSpec {
         name: "quorum",
         default: None,
-        help: "Accepted for compatibility (a single mmrun master always leads).",
+        help: "Size of the masters' quorum; required with --zk and the replicated_log registry (mmrun keeps the registry in memory either way).",
     },
     FlagSpec {
         name: "zk",
         default: None,
-        help: "Accepted for compatibility; mmrun's master does not contend through ZooKeeper.",
+        help: "ZooKeeper URL to elect the leading master through (zk://host:port/path, or file:///path holding one); without it this master always leads.",
+    },
+    FlagSpec {
+        name: "zk_session_timeout",
+        default: Some("10secs"),
+        help: "ZooKeeper session timeout; a master whose session expires stops, as Mesos's aborts.",
     },
     FlagSpec {
         name: "authenticate_frameworks",
@@ -124,6 +130,9 @@ pub struct MasterConfig {
     pub heartbeat_interval: Duration,
     pub max_completed_frameworks: usize,
     pub max_completed_tasks_per_framework: usize,
+    /// Where masters elect their leader; `None`: this master leads alone.
+    pub zk: Option<ZkUrl>,
+    pub zk_session_timeout: Duration,
     /// Effective flags, as `/master/flags` shows them.
     pub flags: BTreeMap<String, String>,
 }
@@ -159,6 +168,25 @@ impl MasterConfig {
         }
         // Validated for shape even though mmrun allocates as soon as resources are free.
         flags.duration("allocation_interval")?;
+        let zk = flags
+            .get("zk")
+            .map(ZkUrl::from_flag)
+            .transpose()
+            .map_err(|e| format!("--zk: {e}"))?;
+        let quorum: Option<u32> = flags.parse("quorum")?;
+        if quorum == Some(0) {
+            return Err("--quorum must be at least 1 (a majority of the masters: 2 of 3)".into());
+        }
+        // As Mesos's master/main.cpp: the replicated log needs a quorum once masters contend.
+        if zk.is_some() && registry == "replicated_log" && quorum.is_none() {
+            return Err("Need to specify --quorum for replicated log based registry when using ZooKeeper (e.g. --quorum=2 for 3 masters, or --registry=in_memory)".into());
+        }
+        let zk_session_timeout = flags
+            .duration("zk_session_timeout")?
+            .unwrap_or(Duration::from_secs(10));
+        if zk_session_timeout.is_zero() {
+            return Err("--zk_session_timeout must be longer than 0".into());
+        }
         Ok(MasterConfig {
             address: NodeAddress::resolve(flags, env, 5050)?,
             cluster: flags.get("cluster").map(String::from),
@@ -170,6 +198,8 @@ impl MasterConfig {
             max_completed_tasks_per_framework: flags
                 .parse("max_completed_tasks_per_framework")?
                 .unwrap_or(1000),
+            zk,
+            zk_session_timeout,
             flags: flags.all().clone(),
         })
     }
@@ -183,5 +213,58 @@ impl MasterConfig {
         self.flags
             .insert("max_agent_ping_timeouts".into(), max_timeouts.to_string());
         self
+    }
+}
+
+impl MasterConfig {
+    /// Contends for leadership through ZooKeeper at `zk` (in-process HA clusters), keeping the
+    /// displayed flags in step. The registry stays in memory, so no quorum is needed.
+    pub fn with_zookeeper(mut self, zk: ZkUrl, session_timeout: Duration) -> MasterConfig {
+        self.flags.insert("zk".into(), zk.to_string());
+        self.flags.insert(
+            "zk_session_timeout".into(),
+            format_duration(session_timeout),
+        );
+        self.flags.insert("registry".into(), "in_memory".into());
+        self.zk = Some(zk);
+        self.zk_session_timeout = session_timeout;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(args: &[&str]) -> Result<MasterConfig, String> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let flags = Flags::load(MASTER_FLAGS, vec![], &args)?;
+        MasterConfig::from_flags(&flags, &|_| None)
+    }
+
+    #[test]
+    fn zookeeper_flags_parse_as_mesos_takes_them() {
+        let c = load(&[
+            "--zk=zk://127.0.0.1:2181/mesos",
+            "--quorum=2",
+            "--zk_session_timeout=3secs",
+        ])
+        .unwrap();
+        assert_eq!(c.zk.unwrap().to_string(), "zk://127.0.0.1:2181/mesos");
+        assert_eq!(c.zk_session_timeout, Duration::from_secs(3));
+        let alone = load(&[]).unwrap();
+        assert!(alone.zk.is_none());
+        assert_eq!(alone.zk_session_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_replicated_log_needs_a_quorum_with_zookeeper() {
+        let e = load(&["--zk=zk://127.0.0.1:2181/mesos"]).unwrap_err();
+        assert!(e.contains("Need to specify --quorum"), "{e}");
+        load(&["--zk=zk://127.0.0.1:2181/mesos", "--registry=in_memory"]).unwrap();
+        let zero = load(&["--zk=zk://127.0.0.1:2181/mesos", "--quorum=0"]).unwrap_err();
+        assert!(zero.contains("at least 1"), "{zero}");
+        let bad = load(&["--zk=127.0.0.1:2181", "--quorum=1"]).unwrap_err();
+        assert!(bad.starts_with("--zk:"), "{bad}");
     }
 }

@@ -8,7 +8,7 @@ use crate::mesos::state::{AgentsList, FrameworksList, TasksList};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -22,8 +22,8 @@ pub fn routes() -> Router<Arc<MasterShared>> {
         .route("/master/state-summary", get(state_summary))
         .route("/master/health", get(health))
         .route("/health", get(health))
-        .route("/master/redirect", get(redirect))
-        .route("/redirect", get(redirect))
+        .route("/master/redirect", get(super::leadership::redirect))
+        .route("/redirect", get(super::leadership::redirect))
         .route("/version", get(version))
         .route("/metrics/snapshot", get(metrics))
         .route("/master/slaves", get(agents))
@@ -86,15 +86,6 @@ async fn state_summary(State(m): State<Arc<MasterShared>>) -> Response {
 
 async fn health() -> StatusCode {
     StatusCode::OK
-}
-
-async fn redirect(State(m): State<Arc<MasterShared>>) -> Response {
-    let location = format!("//{}:{}", m.info.hostname, m.info.port);
-    (
-        StatusCode::TEMPORARY_REDIRECT,
-        [(header::LOCATION, location)],
-    )
-        .into_response()
 }
 
 async fn version() -> Response {

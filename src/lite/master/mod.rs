@@ -11,6 +11,7 @@ mod allocator;
 mod config;
 mod executors;
 mod frameworks;
+mod leadership;
 mod legacy_api;
 mod model;
 mod operator_api;
@@ -19,11 +20,13 @@ mod tasks;
 mod views;
 
 pub use config::{MASTER_FLAGS, MasterConfig};
+pub use leadership::{Leadership, leader_base};
 pub use views::version_info;
 
 use crate::lite::http::serve;
 use crate::mesos::framework::MasterInfo;
 use crate::mesos::task::now_seconds;
+use crate::zookeeper::Contender;
 use axum::Router;
 use model::MasterCore;
 use std::net::SocketAddr;
@@ -41,6 +44,12 @@ pub struct MasterShared {
     http: reqwest::Client,
     /// Cancelled when the master stops; every background task watches a child of it.
     stopped: CancellationToken,
+    /// This master's candidacy when it contends through ZooKeeper (`--zk`).
+    contender: Option<Contender>,
+    /// When it was last elected; `None` while it does not lead.
+    elected_at: Mutex<Option<f64>>,
+    /// Why it stopped on its own (lost its ZooKeeper session or its leadership).
+    lost: Mutex<Option<String>>,
 }
 
 impl MasterShared {
@@ -103,14 +112,23 @@ impl Master {
             crate::mesos::MESOS_VERSION,
         );
         let start_time = now_seconds();
+        let contender = config
+            .zk
+            .clone()
+            .map(|zk| Contender::start(zk, config.zk_session_timeout, info.clone()));
+        let alone = contender.is_none();
         let shared = Arc::new(MasterShared {
             core: Mutex::new(MasterCore::new(info.clone())),
             info,
             start_time,
             http: crate::lite::peer_client(),
             stopped: CancellationToken::new(),
+            contender,
+            elected_at: Mutex::new(alone.then_some(start_time)),
+            lost: Mutex::new(None),
             config,
         });
+        tokio::spawn(leadership::follow_candidacy(shared.clone()));
         let router = router(shared.clone());
         let stopped = shared.stopped.clone();
         let server = tokio::spawn(serve(
@@ -145,6 +163,28 @@ impl Master {
 
     pub fn id(&self) -> &str {
         &self.shared.info.id
+    }
+
+    pub fn info(&self) -> &MasterInfo {
+        &self.shared.info
+    }
+
+    pub fn leadership(&self) -> Leadership {
+        self.shared.leadership()
+    }
+
+    /// Why the master stopped on its own (its ZooKeeper session or leadership lost), if it did.
+    pub fn lost(&self) -> Option<String> {
+        self.shared
+            .lost
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Resolves once the master has stopped serving, on request or on its own.
+    pub async fn ended(&self) {
+        self.shared.stopped.cancelled().await
     }
 
     /// Stops serving, closes every framework stream and forgets every agent. Agents notice
@@ -183,6 +223,10 @@ pub fn router(master: Arc<MasterShared>) -> Router {
         .merge(operator_api::routes())
         .merge(legacy_api::routes())
         .merge(agent_api::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            master.clone(),
+            leadership::redirect_unless_leading,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::lite::MAX_REQUEST_BODY_BYTES,
         ))

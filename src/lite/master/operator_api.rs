@@ -83,7 +83,7 @@ fn handle(
             to_value(serde_json::to_value(GetMaster {
                 master_info: master.info.clone(),
                 start_time: master.start_time,
-                elected_time: Some(master.start_time),
+                elected_time: master.elected_time(),
             }))?,
         ),
         OperatorCallType::GetAgents => answer(

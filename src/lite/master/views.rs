@@ -174,6 +174,7 @@ const AGENT_CAPABILITIES: [&str; 3] = ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESER
 
 impl MasterShared {
     pub(super) fn master_state(&self) -> MasterState {
+        let leader = self.leader_info();
         let core = self.core();
         let v = version_info();
         let active = core.agents.values().filter(|a| a.active).count();
@@ -183,7 +184,7 @@ impl MasterShared {
             build_time: v.build_time,
             build_user: v.build_user,
             start_time: self.start_time,
-            elected_time: Some(self.start_time),
+            elected_time: self.elected_time(),
             id: self.info.id.clone(),
             pid: self.info.pid.clone(),
             hostname: self.info.hostname.clone(),
@@ -195,12 +196,12 @@ impl MasterShared {
             activated_slaves: active as f64,
             deactivated_slaves: (core.agents.len() - active) as f64,
             unreachable_slaves: core.unreachable_agents.len() as f64,
-            leader: Some(self.info.pid.clone()),
-            leader_info: Some(LeaderInfo {
-                id: self.info.id.clone(),
-                pid: self.info.pid.clone(),
-                port: self.info.port,
-                hostname: self.info.hostname.clone(),
+            leader: leader.as_ref().map(|l| l.pid.clone()),
+            leader_info: leader.map(|l| LeaderInfo {
+                id: l.id,
+                pid: l.pid,
+                port: l.port,
+                hostname: l.hostname,
             }),
             cluster: self.config.cluster.clone(),
             flags: self.config.flags.clone(),
@@ -232,7 +233,8 @@ impl MasterShared {
             m.insert(k.into(), json!(v));
         };
         let uptime = crate::mesos::task::now_seconds() - self.start_time;
-        put("master/elected", 1.0);
+        let elected = matches!(self.leadership(), super::Leadership::Leading);
+        put("master/elected", if elected { 1.0 } else { 0.0 });
         put("master/uptime_secs", uptime);
         let active = core.agents.values().filter(|a| a.active).count() as f64;
         let connected = core.agents.values().filter(|a| a.connected).count() as f64;

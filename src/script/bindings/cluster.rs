@@ -270,6 +270,8 @@ fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult
 
 fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
     ctx.master_url()?;
+    let frameworks: Vec<Framework> = lock(&ctx.frameworks).clone();
+    let seen: Vec<u64> = frameworks.iter().map(|f| f.resubscriptions()).collect();
     let result = ctx.scenario.block(async {
         let mut handle = ctx.handle.lock().await;
         handle
@@ -279,14 +281,12 @@ fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
             .await
     })?;
     result.map_err(|e| e.to_string())?;
-    // The old master's subscriptions are gone: wait until mmrun's frameworks have seen theirs
-    // end, so calls on them fail from now on instead of going nowhere.
-    let frameworks: Vec<Framework> = lock(&ctx.frameworks).clone();
-    ctx.scenario.block(futures::future::join_all(
-        frameworks
-            .iter()
-            .map(|f| f.await_end(std::time::Duration::from_secs(5))),
-    ))?;
+    // The old master's subscriptions are gone: wait until mmrun's frameworks have subscribed
+    // again (or given up), so the script's next call reaches the new master.
+    ctx.scenario
+        .block(futures::future::join_all(frameworks.iter().zip(seen).map(
+            |(f, seen)| f.await_resubscribed(seen, std::time::Duration::from_secs(30)),
+        )))?;
     Ok(())
 }
 
