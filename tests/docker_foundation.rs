@@ -193,6 +193,7 @@ async fn names_never_start_with_mesos_even_for_mesos_like_inputs() {
         Role::Framework,
         Role::Task,
         Role::Network,
+        Role::ZooKeeper,
     ] {
         for name in [
             owner.name(role, None),
