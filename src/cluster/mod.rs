@@ -23,6 +23,34 @@ pub struct ClusterSpec {
     pub status_update_retry: Duration,
     /// Run real Mesos from this image instead of mmrun's nodes (Docker backend only).
     pub mesos_image: Option<String>,
+    /// A real ZooKeeper node: masters elect their leader through it, agents and frameworks
+    /// find the leader there.
+    pub zookeeper: bool,
+    /// How many masters (more than one implies `zookeeper`).
+    pub masters: usize,
+}
+
+impl ClusterSpec {
+    /// Whether the cluster runs ZooKeeper: asked for, or implied by several masters.
+    pub fn has_zookeeper(&self) -> bool {
+        self.zookeeper || self.masters > 1
+    }
+}
+
+/// The ZooKeeper path masters contend under, as in most Mesos deployments.
+pub const ZOOKEEPER_PATH: &str = "/mesos";
+
+/// The ZooKeeper session timeout of mmrun's masters and agents: how long a killed leader keeps
+/// leading. Mesos's default is 10 s; scenarios want failovers in seconds.
+pub const ZK_SESSION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One master of a cluster, as scripts see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MasterStatus {
+    /// `http://host:port`, reachable from this host.
+    pub url: String,
+    pub running: bool,
+    pub leading: bool,
 }
 
 impl Default for ClusterSpec {
@@ -34,6 +62,8 @@ impl Default for ClusterSpec {
             max_agent_ping_timeouts: 3,
             status_update_retry: Duration::from_secs(2),
             mesos_image: None,
+            zookeeper: false,
+            masters: 1,
         }
     }
 }
@@ -54,6 +84,10 @@ pub enum BackendError {
     NoMaster,
     #[error("there is no agent {0}")]
     NoSuchAgent(usize),
+    /// Something the scenario needs is not installed here: the scenario is skipped, saying how
+    /// to install it.
+    #[error("{0}")]
+    NotInstalled(String),
     #[error("{what} is not available on the {backend} backend: {hint}")]
     Unsupported {
         what: &'static str,
@@ -143,7 +177,54 @@ pub trait ClusterHandle: Send + Sync {
     /// Starts a stopped agent again; it re-registers with its old id.
     async fn start_agent(&mut self, index: usize) -> Result<(), BackendError>;
     /// Stops the master and starts a fresh one on the same address; agents re-register.
+    /// With several masters, the leader restarts.
     async fn restart_master(&mut self) -> Result<(), BackendError>;
+    /// How many masters the cluster has (once started).
+    fn master_count(&self) -> usize {
+        1
+    }
+    /// The leading master's URL now; `None` while none leads.
+    async fn leader_url(&self) -> Option<String> {
+        self.master_url()
+    }
+    /// Master `index` (0-based): its URL, whether it runs, whether it leads.
+    async fn master_status(&self, index: usize) -> Result<MasterStatus, BackendError> {
+        match (index, self.master_url()) {
+            (0, Some(url)) => Ok(MasterStatus {
+                url,
+                running: true,
+                leading: true,
+            }),
+            (0, None) => Err(BackendError::NoMaster),
+            _ => Err(BackendError::Failed(format!(
+                "there is no master-{}",
+                index + 1
+            ))),
+        }
+    }
+    /// Stops master `index`: gracefully (it leaves the election at once) or as a crash (it
+    /// leads until its ZooKeeper session expires).
+    async fn stop_master(&mut self, index: usize, graceful: bool) -> Result<(), BackendError> {
+        let _ = (index, graceful);
+        Err(self.unsupported("stopping one master"))
+    }
+    /// Starts stopped master `index` again (fresh id, empty registry).
+    async fn start_master_at(&mut self, index: usize) -> Result<(), BackendError> {
+        let _ = index;
+        Err(self.unsupported("starting one master"))
+    }
+    /// `zk://host:port/mesos`, reachable from this host, when the cluster has ZooKeeper.
+    fn zookeeper_url(&self) -> Option<String> {
+        None
+    }
+    /// Stops ZooKeeper: gracefully or as a crash. Its data survives for `start_zookeeper`.
+    async fn stop_zookeeper(&mut self, graceful: bool) -> Result<(), BackendError> {
+        let _ = graceful;
+        Err(self.unsupported("stopping ZooKeeper"))
+    }
+    async fn start_zookeeper(&mut self) -> Result<(), BackendError> {
+        Err(self.unsupported("starting ZooKeeper"))
+    }
     /// Freezes an agent: it neither answers nor sends until `unpause_agent` (as `docker pause`).
     async fn pause_agent(&mut self, index: usize) -> Result<(), BackendError> {
         let _ = index;

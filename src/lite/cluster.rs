@@ -7,10 +7,11 @@
 
 use crate::docker::Owner;
 use crate::lite::agent::{Agent, AgentConfig, FaultError, Faults};
-use crate::lite::master::{Master, MasterConfig};
+use crate::lite::master::{Leadership, Master, MasterConfig};
 use crate::mesos::attributes::parse_attributes;
 use crate::mesos::ids::AgentId;
 use crate::mesos::resources::Resources;
+use crate::zookeeper::ZkUrl;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +29,13 @@ pub struct ClusterOptions {
     pub status_update_retry: Duration,
     /// How long a custom executor may take to subscribe (`--executor_registration_timeout`).
     pub executor_registration_timeout: Duration,
+    /// Masters elect their leader through this ZooKeeper, and agents follow it there.
+    pub zookeeper: Option<ZkUrl>,
+    /// How many masters (more than one needs `zookeeper`). The first listens on `master_addr`.
+    pub masters: usize,
+    /// The masters' and agents' ZooKeeper session timeout: how long a crashed leader keeps
+    /// its leadership.
+    pub zk_session_timeout: Duration,
 }
 
 impl Default for ClusterOptions {
@@ -40,6 +48,9 @@ impl Default for ClusterOptions {
             master_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             status_update_retry: Duration::from_secs(10),
             executor_registration_timeout: Duration::from_secs(60),
+            zookeeper: None,
+            masters: 1,
+            zk_session_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -134,9 +145,14 @@ fn advertisable(ip: std::net::IpAddr) -> Option<std::net::Ipv4Addr> {
     }
 }
 
-pub struct LocalCluster {
+/// One master: running or stopped, always on the same address.
+struct LocalMaster {
     master: Option<Master>,
-    master_addr: SocketAddr,
+    addr: SocketAddr,
+}
+
+pub struct LocalCluster {
+    masters: Vec<LocalMaster>,
     master_config: MasterConfig,
     agents: Vec<LocalAgent>,
     options: ClusterOptions,
@@ -157,11 +173,29 @@ impl LocalCluster {
             master_config.address.advertise_ip = ip;
             master_config.address.hostname = ip.to_string();
         }
-        let listener = TcpListener::bind(options.master_addr).await?;
-        let master = Master::start_on(listener, master_config.clone())?;
+        if let Some(zk) = &options.zookeeper {
+            master_config = master_config.with_zookeeper(zk.clone(), options.zk_session_timeout);
+        } else if options.masters > 1 {
+            return Err(std::io::Error::other(
+                "more than one master needs ZooKeeper to elect the leader",
+            ));
+        }
+        let mut masters = Vec::new();
+        for index in 0..options.masters.max(1) {
+            let addr = if index == 0 {
+                options.master_addr
+            } else {
+                SocketAddr::new(options.master_addr.ip(), 0)
+            };
+            let listener = TcpListener::bind(addr).await?;
+            let master = Master::start_on(listener, master_config.clone())?;
+            masters.push(LocalMaster {
+                addr: master.addr(),
+                master: Some(master),
+            });
+        }
         Ok(LocalCluster {
-            master_addr: master.addr(),
-            master: Some(master),
+            masters,
             master_config,
             agents: Vec::new(),
             options,
@@ -170,8 +204,9 @@ impl LocalCluster {
         })
     }
 
+    /// The leading master's URL (with ZooKeeper, the first running master's while none leads).
     pub fn master_url(&self) -> String {
-        format!("http://{}", self.master_addr)
+        format!("http://{}", self.master_addr())
     }
 
     /// The temporary directory holding every node's files; removed by `shutdown`.
@@ -179,8 +214,85 @@ impl LocalCluster {
         self.root.as_ref().map(|r| r.path())
     }
 
+    /// The leading master's address; see `master_url`.
     pub fn master_addr(&self) -> SocketAddr {
-        self.master_addr
+        let running = || self.masters.iter().filter(|m| m.master.is_some());
+        running()
+            .find(|m| {
+                m.master
+                    .as_ref()
+                    .is_some_and(|m| m.leadership() == Leadership::Leading)
+            })
+            .or_else(|| running().next())
+            .unwrap_or(&self.masters[0])
+            .addr
+    }
+
+    pub fn master_count(&self) -> usize {
+        self.masters.len()
+    }
+
+    /// Master `index`'s URL, running or not.
+    pub fn master_url_of(&self, index: usize) -> Option<String> {
+        self.masters
+            .get(index)
+            .map(|m| format!("http://{}", m.addr))
+    }
+
+    /// What master `index` knows of the leader; `None` when it is not running.
+    pub fn master_leadership(&self, index: usize) -> Option<Leadership> {
+        self.masters
+            .get(index)
+            .and_then(|m| m.master.as_ref())
+            .map(Master::leadership)
+    }
+
+    /// Why master `index` stopped on its own (lost its ZooKeeper session or leadership).
+    pub fn master_lost(&self, index: usize) -> Option<String> {
+        self.masters
+            .get(index)
+            .and_then(|m| m.master.as_ref())
+            .and_then(Master::lost)
+    }
+
+    /// Stops master `index`: gracefully (it leaves the election at once) or as a crash (its
+    /// leadership lasts until its ZooKeeper session expires).
+    pub async fn stop_master(&mut self, index: usize, graceful: bool) -> Result<(), String> {
+        let slot = self
+            .masters
+            .get_mut(index)
+            .ok_or_else(|| format!("there is no master {index}"))?;
+        let master = slot
+            .master
+            .take()
+            .ok_or_else(|| "the master is not running (start() it first)".to_string())?;
+        if graceful {
+            master.stop().await;
+        } else {
+            master.kill().await;
+        }
+        Ok(())
+    }
+
+    /// Starts master `index` again on its address, with a new id and an empty registry.
+    pub async fn start_master(&mut self, index: usize) -> Result<(), String> {
+        let config = self.master_config.clone();
+        let slot = self
+            .masters
+            .get_mut(index)
+            .ok_or_else(|| format!("there is no master {index}"))?;
+        if let Some(m) = &slot.master {
+            if m.lost().is_none() {
+                return Err("the master is already running".into());
+            }
+            // It stopped on its own: clear it away before starting anew.
+            slot.master.take().expect("checked").stop().await;
+        }
+        let listener = rebind(slot.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", slot.addr))?;
+        slot.master = Some(Master::start_on(listener, config).map_err(|e| e.to_string())?);
+        Ok(())
     }
 
     pub fn agent_count(&self) -> usize {
@@ -223,7 +335,9 @@ impl LocalCluster {
 
     /// (Re)starts agent `index`; a restarted agent re-registers with the id it had.
     pub async fn start_agent(&mut self, index: usize) -> Result<AgentId, String> {
-        let master_addr = self.master_addr;
+        let master_addr = self.masters[0].addr;
+        let zookeeper = self.options.zookeeper.clone();
+        let zk_session_timeout = self.options.zk_session_timeout;
         let timeout = self.options.registration_timeout;
         let retry = self.options.status_update_retry;
         let slot = self
@@ -234,6 +348,9 @@ impl LocalCluster {
             return Err(format!("agent {index} is already running"));
         }
         let mut config = AgentConfig::in_process(master_addr, slot.work_dir.clone());
+        if let Some(zk) = zookeeper {
+            config = config.following(zk, zk_session_timeout);
+        }
         config.status_update_retry = retry;
         config.executor_registration_timeout = self.options.executor_registration_timeout;
         if let Some(ip) = advertisable(master_addr.ip()) {
@@ -365,12 +482,19 @@ impl LocalCluster {
 
     /// Stops the master abruptly and starts a fresh one (new id, empty registry) on the same
     /// address, as a restarted Mesos master with an in-memory registry; agents re-register.
+    /// With several masters, the leader restarts (another leads meanwhile).
     pub async fn restart_master(&mut self) -> std::io::Result<()> {
-        if let Some(m) = self.master.take() {
+        let addr = self.master_addr();
+        let index = self
+            .masters
+            .iter()
+            .position(|m| m.addr == addr)
+            .expect("the leader's address is a master's");
+        if let Some(m) = self.masters[index].master.take() {
             m.stop().await;
         }
-        let listener = rebind(self.master_addr).await?;
-        self.master = Some(Master::start_on(listener, self.master_config.clone())?);
+        let listener = rebind(addr).await?;
+        self.masters[index].master = Some(Master::start_on(listener, self.master_config.clone())?);
         Ok(())
     }
 
@@ -385,8 +509,10 @@ impl LocalCluster {
                 agent.crash().await;
             }
         }
-        if let Some(master) = self.master.take() {
-            master.stop().await;
+        for slot in &mut self.masters {
+            if let Some(master) = slot.master.take() {
+                master.stop().await;
+            }
         }
         if let Some(root) = self.root.take()
             && let Err(e) = root.close()
@@ -419,7 +545,9 @@ impl Drop for LocalCluster {
         for slot in &mut self.agents {
             drop(slot.agent.take());
         }
-        drop(self.master.take());
+        for slot in &mut self.masters {
+            drop(slot.master.take());
+        }
         drop(self.root.take());
     }
 }

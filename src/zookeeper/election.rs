@@ -11,6 +11,8 @@
 use super::ZkUrl;
 use super::group::{self, Member, ZkError};
 use crate::mesos::framework::MasterInfo;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -89,7 +91,7 @@ async fn detect(
     let mut warned = false;
     loop {
         let client = tokio::select! {
-            connected = group::connect(&url, session_timeout) => connected,
+            connected = group::connect(&url, session_timeout, false) => connected,
             _ = stop.cancelled() => return,
         };
         let client = match client {
@@ -155,11 +157,14 @@ pub struct Candidacy {
     pub lost: Option<String>,
 }
 
-/// A master's membership of the group, until dropped (which ends its session, and so its
-/// membership, at once).
+/// A master's membership of the group, until dropped: dropping it withdraws the membership
+/// at once (a master that stops); [`Contender::abandon`] leaves it to expire with the session
+/// (a master that crashed).
 pub struct Contender {
     candidacy: watch::Receiver<Candidacy>,
     stop: CancellationToken,
+    abandoned: Arc<AtomicBool>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Contender {
@@ -170,8 +175,42 @@ impl Contender {
             lost: None,
         });
         let stop = CancellationToken::new();
-        tokio::spawn(contend(url, session_timeout, info, tx, stop.clone()));
-        Contender { candidacy, stop }
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(contend(
+            url,
+            session_timeout,
+            info,
+            tx,
+            stop.clone(),
+            abandoned.clone(),
+        ));
+        Contender {
+            candidacy,
+            stop,
+            abandoned,
+            task: std::sync::Mutex::new(Some(task)),
+        }
+    }
+
+    /// Withdraws from the group and returns once the membership is gone (a master that stops),
+    /// so the others elect a new leader at once.
+    pub async fn resign(&self) {
+        self.stop.cancel();
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// Stops contending as a crashed process would: the membership stays until ZooKeeper
+    /// expires the session, so the others elect a new leader only after the session timeout.
+    pub fn abandon(&self) {
+        self.abandoned.store(true, Ordering::SeqCst);
+        self.stop.cancel();
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Candidacy> {
@@ -195,12 +234,13 @@ async fn contend(
     info: MasterInfo,
     tx: watch::Sender<Candidacy>,
     stop: CancellationToken,
+    abandoned: Arc<AtomicBool>,
 ) {
     // A master waits for ZooKeeper as long as it takes, as Mesos's does.
     let mut warned = false;
     let (client, own_path) = loop {
         let joined = async {
-            let client = group::connect(&url, session_timeout).await?;
+            let client = group::connect(&url, session_timeout, true).await?;
             let (_, path) = group::join(&client, &url, &info).await?;
             Ok::<_, ZkError>((client, path))
         };
@@ -222,6 +262,13 @@ async fn contend(
         }
     };
     tracing::info!("master {} joined the group as {own_path}", info.id);
+    // Withdraws the membership unless abandoned (the detached session would otherwise keep it
+    // until it expires).
+    let withdraw = || async {
+        if !abandoned.load(Ordering::SeqCst) {
+            let _ = tokio::time::timeout(RETRY * 5, client.delete(&own_path, None)).await;
+        }
+    };
     let lose = |why: String| {
         tracing::error!("master {}: {why}", info.id);
         tx.send_modify(|c| {
@@ -256,13 +303,13 @@ async fn contend(
                 });
                 tokio::select! {
                     _ = watcher.changed() => {}
-                    _ = stop.cancelled() => return,
+                    _ = stop.cancelled() => return withdraw().await,
                 }
             }
             Err(e) => {
                 tracing::debug!("master {}: {e}", info.id);
                 if sleep_or_stop(RETRY, &stop).await {
-                    return;
+                    return withdraw().await;
                 }
             }
         }

@@ -40,10 +40,19 @@ pub struct Member {
 }
 
 /// Opens a session; `fail_eagerly` so an unreachable ensemble is an error after one round of
-/// its servers instead of a wait as long as the session timeout.
-pub async fn connect(url: &ZkUrl, session_timeout: Duration) -> Result<zk::Client, ZkError> {
+/// its servers instead of a wait as long as the session timeout. A `detached` session is not
+/// closed when the client is dropped: it lives on until ZooKeeper expires it, as the session
+/// of a process that crashed.
+pub async fn connect(
+    url: &ZkUrl,
+    session_timeout: Duration,
+    detached: bool,
+) -> Result<zk::Client, ZkError> {
     let mut connector = zk::Client::connector();
     connector.session_timeout(session_timeout).fail_eagerly();
+    if detached {
+        connector.detached();
+    }
     if let Some(auth) = &url.auth {
         connector.auth("digest".to_string(), auth.as_bytes().to_vec());
     }

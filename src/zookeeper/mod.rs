@@ -1,6 +1,6 @@
-//! ZooKeeper, as Mesos uses it: the `zk://` URL (`url`), the masters' group (`group`), and
-//! master contention and leader detection over it (`election`); and a real Apache ZooKeeper
-//! server that mmrun runs (`install`: finding this host's; `server`: one as a child process).
+//! ZooKeeper, as Mesos uses it: the `zk://` URL (`url`), the masters' group (`group`), master
+//! contention and leader detection over it (`election`), and a real Apache ZooKeeper server
+//! that mmrun runs (`install`: finding this host's; `server`: one as a child process).
 //!
 //! Mesos's layout (`src/zookeeper/group.cpp`, `src/master/contender/zookeeper.cpp`): every
 //! master is an ephemeral sequential child `json.info_<10 digits>` of the URL's path, holding

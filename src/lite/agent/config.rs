@@ -183,6 +183,18 @@ impl AgentConfig {
         config
     }
 
+    /// Follows the leader elected through ZooKeeper at `zk` instead of one fixed master.
+    pub fn following(mut self, zk: ZkUrl, session_timeout: Duration) -> AgentConfig {
+        self.flags.insert("master".into(), zk.to_string());
+        self.flags.insert(
+            "zk_session_timeout".into(),
+            crate::flags::format_duration(session_timeout),
+        );
+        self.master = MasterLocation::ZooKeeper(zk);
+        self.zk_session_timeout = session_timeout;
+        self
+    }
+
     /// Whether DOCKER tasks run here (`--containerizers` names `docker`).
     pub fn runs_docker_tasks(&self) -> bool {
         self.containerizers.iter().any(|c| c == "docker")

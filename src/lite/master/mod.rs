@@ -188,12 +188,25 @@ impl Master {
     }
 
     /// Stops serving, closes every framework stream and forgets every agent. Agents notice
-    /// the missing pings and re-register with whichever master serves next.
+    /// the missing pings and re-register with whichever master serves next. A contending
+    /// master withdraws from the election at once.
     pub async fn stop(mut self) {
         self.shutdown().await;
     }
 
+    /// Stops as a crashed master: as `stop`, but its ZooKeeper membership is left to expire
+    /// with its session, so another master leads only after `--zk_session_timeout`.
+    pub async fn kill(mut self) {
+        if let Some(contender) = &self.shared.contender {
+            contender.abandon();
+        }
+        self.shutdown().await;
+    }
+
     async fn shutdown(&mut self) {
+        if let Some(contender) = &self.shared.contender {
+            contender.resign().await;
+        }
         self.shared.stopped.cancel();
         {
             let mut core = self.shared.core();
