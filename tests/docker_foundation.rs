@@ -137,16 +137,26 @@ async fn the_cli_prebuilds_the_same_images_and_reports_their_tags() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    // The node image's tag first, then the busybox image's (Docker tasks use it).
+    // The node image's tag first, then the busybox image's (Docker tasks use it), then the
+    // ZooKeeper image's when this host has ZooKeeper.
     let stdout = String::from_utf8_lossy(&output.stdout);
     let tags: Vec<&str> = stdout.lines().collect();
     let busybox = tokio::task::spawn_blocking(docker::BusyboxImage::discover)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(tags, [expected.tag(), busybox.tag()]);
-    assert!(docker.image_exists(expected.tag()).await.unwrap());
-    assert!(docker.image_exists(busybox.tag()).await.unwrap());
+    let zookeeper = tokio::task::spawn_blocking(docker::ZooKeeperImage::discover)
+        .await
+        .unwrap();
+    let mut wanted = vec![expected.tag(), busybox.tag()];
+    match &zookeeper {
+        Ok(zookeeper) => wanted.push(zookeeper.tag()),
+        Err(e) => assert!(stderr.contains(&e.to_string()), "{stderr}"),
+    }
+    assert_eq!(tags, wanted);
+    for tag in wanted {
+        assert!(docker.image_exists(tag).await.unwrap(), "{tag}");
+    }
 }
 
 /// `MMRUN_BUSYBOX` names the busybox to use; a name that is no file is a clear error, not a
@@ -183,6 +193,7 @@ async fn names_never_start_with_mesos_even_for_mesos_like_inputs() {
         Role::Framework,
         Role::Task,
         Role::Network,
+        Role::ZooKeeper,
     ] {
         for name in [
             owner.name(role, None),

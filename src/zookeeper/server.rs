@@ -52,7 +52,7 @@ pub enum ServerError {
     Spawn(String),
 
     #[error(
-        "ZooKeeper (127.0.0.1:{port}) exited with status {status} while starting{logs}\n  (is port {port} taken by another process? `ss -ltnp 'sport = :{port}'` tells)"
+        "ZooKeeper (127.0.0.1:{port}) exited with status {status} while starting{logs}\n  (if it says \"Address already in use\", another process has port {port}: `ss -ltnp 'sport = :{port}'` tells which)"
     )]
     Exited {
         port: u16,
