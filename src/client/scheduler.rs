@@ -33,8 +33,11 @@ pub async fn subscribe(master_url: &str, info: FrameworkInfo) -> Result<Subscrip
         }),
         ..Call::new(CallType::Subscribe, None)
     };
+    // No overall timeout (the stream lasts as long as the subscription), but a master that
+    // vanished must not hold a (re-)subscription for the kernel's connect retries.
     let streaming = reqwest::Client::builder()
         .no_proxy()
+        .connect_timeout(Duration::from_secs(2))
         .build()
         .expect("valid client");
     let response = streaming

@@ -574,10 +574,21 @@ async fn drive(
             },
             call = calls.recv() => {
                 let Some(call) = call else { return };
-                match sub.call(call.clone()).await {
-                    Ok(_) => {}
-                    Err(e) if master_gone(&e) => {
-                        tracing::info!("framework {}: {e}; subscribing again", shared.options.name);
+                // A call to a master that vanished (a killed container) can hang until the
+                // client's timeout: give up on it as soon as another master leads.
+                let sent = tokio::select! {
+                    sent = sub.call(call.clone()) => Some(sent),
+                    _ = new_leader(&mut leader_changes, &current_master) => None,
+                };
+                match sent {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) if !master_gone(&e) => {
+                        tracing::warn!("framework {}: call failed: {e}", shared.options.name);
+                    }
+                    lost => {
+                        if let Some(Err(e)) = lost {
+                            tracing::info!("framework {}: {e}; subscribing again", shared.options.name);
+                        }
                         match resubscribe(&shared, &finder, &stop).await {
                             Some(new) => sub = new,
                             None => return,
@@ -586,10 +597,9 @@ async fn drive(
                             tracing::warn!("framework {}: call failed: {e}", shared.options.name);
                         }
                     }
-                    Err(e) => tracing::warn!("framework {}: call failed: {e}", shared.options.name),
                 }
             },
-            changed = leader_changed(&mut leader_changes, &current_master) => if changed {
+            _ = new_leader(&mut leader_changes, &current_master) => {
                 tracing::info!("framework {}: a new master leads; subscribing again", shared.options.name);
                 match resubscribe(&shared, &finder, &stop).await {
                     Some(new) => sub = new,
@@ -623,23 +633,27 @@ fn master_gone(e: &ClientError) -> bool {
     }
 }
 
-/// Resolves to true when ZooKeeper names a leader other than the subscription's master;
-/// never resolves for a fixed master.
-async fn leader_changed(
+/// Resolves once ZooKeeper names a leader other than the subscription's master; never, for a
+/// fixed master.
+async fn new_leader(
     changes: &mut Option<tokio::sync::watch::Receiver<crate::zookeeper::Leadership>>,
     current_master: &str,
-) -> bool {
-    let Some(rx) = changes else {
-        return std::future::pending().await;
-    };
-    if rx.changed().await.is_err() {
-        *changes = None;
-        return false;
+) {
+    loop {
+        let Some(rx) = changes else {
+            return std::future::pending().await;
+        };
+        if rx.changed().await.is_err() {
+            *changes = None;
+            continue;
+        }
+        let leader = rx.borrow_and_update().info().cloned();
+        if leader.is_some_and(|info| {
+            format!("http://{}:{}", info.address.ip, info.address.port) != current_master
+        }) {
+            return;
+        }
     }
-    let leader = rx.borrow_and_update().info().cloned();
-    leader.is_some_and(|info| {
-        format!("http://{}:{}", info.address.ip, info.address.port) != current_master
-    })
 }
 
 /// Subscribes again with the framework's id, then asks for every task's state (implicit

@@ -267,9 +267,11 @@ pub fn agent(
     let (image, cmd) = images.agent_command();
     let name = layout.owner.name(Role::Agent, Some(index + 1));
     let mut env = libprocess_env(ip);
+    if cluster.has_zookeeper() {
+        env.push(format!("MESOS_ZK_SESSION_TIMEOUT={}", zk_session_timeout()));
+    }
     env.extend([
         format!("MESOS_MASTER={}", master_location(layout, cluster)),
-        format!("MESOS_ZK_SESSION_TIMEOUT={}", zk_session_timeout()),
         format!("MESOS_PORT={AGENT_PORT}"),
         format!("MESOS_HOSTNAME={ip}"),
         "MESOS_HOSTNAME_LOOKUP=false".into(),
@@ -440,7 +442,7 @@ mod tests {
 
     #[test]
     fn our_master() {
-        let spec = master(&layout(), &ours(), &ClusterSpec::default());
+        let spec = master(&layout(), &ours(), &ClusterSpec::default(), 0);
         assert_eq!(
             spec,
             ContainerSpec {
@@ -462,7 +464,7 @@ mod tests {
 
     #[test]
     fn a_real_mesos_master_gets_the_same_settings_and_its_own_command() {
-        let spec = master(&layout(), &real(), &ClusterSpec::default());
+        let spec = master(&layout(), &real(), &ClusterSpec::default(), 0);
         assert_eq!(spec.image, "mesos/mesos:1.11.0");
         assert_eq!(spec.entrypoint, Some(strings(&["mesos-master"])));
         assert!(spec.cmd.is_empty());
@@ -511,6 +513,7 @@ mod tests {
             &layout(),
             images,
             1,
+            &ClusterSpec::default(),
             &request,
             "/var/run/docker.sock",
             privilege,
@@ -582,6 +585,49 @@ mod tests {
         );
     }
 
+    /// With several masters every node is told ZooKeeper's URL, each master its own address
+    /// and a majority quorum, and the masters are named by ordinal.
+    #[test]
+    fn ha_masters_contend_through_zookeeper_and_agents_follow_it() {
+        let cluster = ClusterSpec {
+            masters: 3,
+            ..ClusterSpec::default()
+        };
+        let second = master(&layout(), &ours(), &cluster, 1);
+        assert_eq!(second.name, "mmrun-3f2a9c1b-scripts-launch.rhai-master-2");
+        assert_eq!(second.ipv4_address, Some("10.213.7.3".parse().unwrap()));
+        for expected in [
+            "MESOS_ZK=zk://10.213.7.10:2181/mesos",
+            "MESOS_QUORUM=2",
+            "MESOS_ZK_SESSION_TIMEOUT=2000ms",
+            "LIBPROCESS_IP=10.213.7.3",
+        ] {
+            assert!(
+                second.env.iter().any(|e| e == expected),
+                "{expected}: {:?}",
+                second.env
+            );
+        }
+        let a = agent(
+            &layout(),
+            &ours(),
+            0,
+            &cluster,
+            &AgentSpec::default(),
+            "/var/run/docker.sock",
+            &Privilege::Privileged,
+        );
+        assert!(
+            a.env
+                .iter()
+                .any(|e| e == "MESOS_MASTER=zk://10.213.7.10:2181/mesos"),
+            "{:?}",
+            a.env
+        );
+        let single = master(&layout(), &ours(), &ClusterSpec::default(), 0);
+        assert!(!single.env.iter().any(|e| e.starts_with("MESOS_ZK=")));
+    }
+
     #[test]
     fn a_framework_container_knows_the_master_and_its_own_address() {
         let request = FrameworkContainer {
@@ -589,7 +635,7 @@ mod tests {
             cmd: vec![],
             env: strings(&["FOO=bar"]),
         };
-        let spec = framework(&layout(), 0, &request);
+        let spec = framework(&layout(), &ClusterSpec::default(), 0, &request);
         assert_eq!(spec.name, "mmrun-3f2a9c1b-scripts-launch.rhai-framework-1");
         assert_eq!(
             spec.env,
@@ -608,9 +654,15 @@ mod tests {
     fn no_node_is_named_like_a_mesos_container() {
         let l = layout();
         let names = [
-            master(&l, &ours(), &ClusterSpec::default()).name,
+            master(&l, &ours(), &ClusterSpec::default(), 0).name,
             second_agent(&ours(), &Privilege::Privileged).name,
-            framework(&l, 0, &FrameworkContainer::default()).name,
+            framework(
+                &l,
+                &ClusterSpec::default(),
+                0,
+                &FrameworkContainer::default(),
+            )
+            .name,
         ];
         for n in names {
             assert!(n.starts_with("mmrun-") && !n.starts_with("mesos-"), "{n}");
