@@ -47,6 +47,8 @@ pub struct ContainerSpec {
     pub sysctls: BTreeMap<String, String>,
     /// Docker removes the container when it exits (`--rm`).
     pub auto_remove: bool,
+    /// The working directory of its command; the image's own when unset.
+    pub working_dir: Option<String>,
 }
 
 /// One published container port.
@@ -114,6 +116,7 @@ impl ContainerSpec {
             // Empty keeps the image's own command.
             cmd: (!self.cmd.is_empty()).then(|| self.cmd.clone()),
             env: Some(self.env.clone()),
+            working_dir: self.working_dir.clone(),
             labels: Some(self.labels.clone().into_iter().collect()),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
             host_config: Some(HostConfig {

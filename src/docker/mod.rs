@@ -26,11 +26,11 @@ pub mod reaper;
 pub use cleanup::{Removed, reap_orphans, remove_labelled};
 pub use client::Docker;
 pub use containers::{ContainerSpec, ContainerSummary, PortPublish};
-pub use control::ContainerDetails;
+pub use control::{ContainerDetails, MountPoint};
 pub use error::DockerError;
 pub use labels::{Owner, Role, Selector, object_name, task_container_name};
 pub use logs::OutputStream;
-pub use networks::NetworkSummary;
+pub use networks::{NetworkAddresses, NetworkSummary};
 pub use node_image::{
     BUSYBOX_ENV, BusyboxImage, NodeImage, NodeImageError, Userland, ensure_busybox_image,
     ensure_node_image,

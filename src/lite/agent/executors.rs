@@ -8,11 +8,13 @@
 //! the agent kills it. Its `CommandInfo.uris` are fetched into the sandbox first (`fetcher`).
 //! The HTTP side is `executor_api.rs`.
 
+use super::docker_tasks;
 use super::executor::{kill_group, signal_name};
 use super::fetcher;
 use super::updates::complete_task;
 use super::{
-    AgentShared, CustomExecutor, ExecutorKey, ExecutorState, RunningTask, TaskKey, Termination,
+    AgentCore, AgentShared, CustomExecutor, ExecutorKey, ExecutorState, RunningTask, TaskKey,
+    Termination,
 };
 use crate::flags::format_duration;
 use crate::lite::protocol::{
@@ -99,6 +101,7 @@ impl AgentShared {
                             ever_sent_task: false,
                             pending_termination: None,
                             destroy,
+                            container: None,
                         })
                 }
             };
@@ -420,22 +423,22 @@ async fn supervise(
     if !fetch_uris(&agent, &key, &container_id, &mut destroy).await {
         return;
     }
+    let in_container = agent
+        .core()
+        .executors
+        .get(&key)
+        .is_some_and(|e| e.info.is_docker());
+    if in_container {
+        return supervise_container(agent, key, container_id, destroy).await;
+    }
     let mut child = match prepare(&agent, &key).and_then(|mut cmd| {
         cmd.spawn()
             .map_err(|e| format!("Failed to launch the executor: {e}"))
     }) {
         Ok(child) => child,
         Err(message) => {
-            tracing::warn!("executor {} of {}: {message}", key.1, key.0);
-            if let Some(e) = agent.core().executors.get_mut(&key) {
-                e.pending_termination = Some(Termination {
-                    state: TaskState::Failed,
-                    reason: reason::CONTAINER_LAUNCH_FAILED,
-                    message: format!("Failed to launch container: {message}"),
-                });
-            }
-            agent.executor_terminated(&key, &container_id, -1, "failed to launch");
-            return;
+            let message = format!("Failed to launch container: {message}");
+            return launch_failed(&agent, &key, &container_id, message);
         }
     };
     let pid = child.id();
@@ -463,18 +466,7 @@ async fn supervise(
             }
             () = &mut registration, if registration_pending => {
                 registration_pending = false;
-                let mut core = agent.core();
-                if let Some(e) = core.executors.get_mut(&key)
-                    && e.state == ExecutorState::Registering
-                {
-                    let timeout = format_duration(agent.config.executor_registration_timeout);
-                    tracing::info!("executor {} of framework {} did not register within {timeout}", key.1, key.0);
-                    e.state = ExecutorState::Terminating;
-                    e.pending_termination = Some(Termination {
-                        state: TaskState::Failed,
-                        reason: reason::EXECUTOR_REGISTRATION_TIMEOUT,
-                        message: format!("Executor did not register within {timeout}"),
-                    });
+                if registration_timed_out(&agent, &key) {
                     kill_group(pid, libc::SIGKILL);
                 }
             }
@@ -494,6 +486,193 @@ async fn supervise(
         Err(e) => (-1, format!("could not be waited for: {e}")),
     };
     agent.executor_terminated(&key, &container_id, status, &how);
+}
+
+/// The executor could not start: its tasks fail with `REASON_CONTAINER_LAUNCH_FAILED`.
+fn launch_failed(
+    agent: &Arc<AgentShared>,
+    key: &ExecutorKey,
+    container_id: &ContainerId,
+    message: String,
+) {
+    tracing::warn!("executor {} of {}: {message}", key.1, key.0);
+    if let Some(e) = agent.core().executors.get_mut(key) {
+        e.pending_termination = Some(Termination {
+            state: TaskState::Failed,
+            reason: reason::CONTAINER_LAUNCH_FAILED,
+            message,
+        });
+    }
+    agent.executor_terminated(key, container_id, -1, "failed to launch");
+}
+
+/// `--executor_registration_timeout` has passed: an executor still registering is to be
+/// killed, its tasks failing with `REASON_EXECUTOR_REGISTRATION_TIMEOUT`. Whether to kill it.
+fn registration_timed_out(agent: &AgentShared, key: &ExecutorKey) -> bool {
+    let mut core = agent.core();
+    let Some(e) = core.executors.get_mut(key) else {
+        return false;
+    };
+    if e.state != ExecutorState::Registering {
+        return false;
+    }
+    let timeout = format_duration(agent.config.executor_registration_timeout);
+    tracing::info!(
+        "executor {} of framework {} did not register within {timeout}",
+        key.1,
+        key.0
+    );
+    e.state = ExecutorState::Terminating;
+    e.pending_termination = Some(Termination {
+        state: TaskState::Failed,
+        reason: reason::EXECUTOR_REGISTRATION_TIMEOUT,
+        message: format!("Executor did not register within {timeout}"),
+    });
+    true
+}
+
+/// Runs an executor whose `ExecutorInfo.container` is DOCKER, as a sibling container (see
+/// `docker_tasks/executor.rs`), from launch to exit, as [`supervise`] runs a process.
+async fn supervise_container(
+    agent: Arc<AgentShared>,
+    key: ExecutorKey,
+    container_id: ContainerId,
+    mut destroy: mpsc::UnboundedReceiver<()>,
+) {
+    if !agent.config.runs_docker_tasks() {
+        let message = "Failed to launch container: Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)".to_string();
+        return launch_failed(&agent, &key, &container_id, message);
+    }
+    let agent_id = executor_agent_id(&agent.core(), &key);
+    let plan = match docker_tasks::executor_plan(&agent, &key, &agent_id) {
+        Ok(plan) => plan,
+        Err(e) => {
+            let message = format!("Failed to launch container: {e}");
+            return launch_failed(&agent, &key, &container_id, message);
+        }
+    };
+    let environment = |sandbox: &str| {
+        let core = agent.core();
+        match core.executors.get(&key) {
+            Some(executor) => {
+                let directory = executor.sandbox.display().to_string();
+                executor_environment(&agent, &core, &key, executor, &directory, sandbox)
+            }
+            None => vec![],
+        }
+    };
+    let launched = tokio::select! {
+        launched = docker_tasks::ExecutorContainer::launch(&agent, &plan, environment) => launched,
+        // The launch is not cut short (a create cut short could leave a container nobody
+        // knows of); a shutdown meanwhile kills the container once it is up.
+        _ = agent.stopped.cancelled() => Err("the agent stopped".to_string()),
+    };
+    let container = match launched {
+        Ok(container) => container,
+        Err(message) => {
+            docker_tasks::forget_container(&agent, &plan.name);
+            return launch_failed(&agent, &key, &container_id, message);
+        }
+    };
+    if let Some(e) = agent.core().executors.get_mut(&key) {
+        e.pid = container.pid;
+    }
+    let registration = tokio::time::sleep(agent.config.executor_registration_timeout);
+    tokio::pin!(registration);
+    let mut registration_pending = true;
+    let exit = loop {
+        tokio::select! {
+            exit = container.wait() => break exit,
+            Some(()) = destroy.recv() => {
+                tracing::info!("killing executor container {} of framework {}", container.name, key.0);
+                container.kill().await;
+            }
+            () = &mut registration, if registration_pending => {
+                registration_pending = false;
+                if registration_timed_out(&agent, &key) {
+                    container.kill().await;
+                }
+            }
+        }
+    };
+    container.finish(&agent).await;
+    let (status, how) = match exit {
+        // A wait status, as for a process: exit codes above 128 are deaths by signal.
+        Ok(code) if code > 128 && code < 160 => {
+            let sig = (code - 128) as i32;
+            (sig, format!("terminated with signal {}", signal_name(sig)))
+        }
+        Ok(code) => (
+            ((code & 0xff) as i32) << 8,
+            format!("exited with status {code}"),
+        ),
+        Err(e) => (-1, format!("was lost: {e}")),
+    };
+    agent.executor_terminated(&key, &container_id, status, &how);
+}
+
+/// The agent id the executor's tasks were launched with (the agent's own otherwise).
+fn executor_agent_id(core: &AgentCore, key: &ExecutorKey) -> String {
+    core.tasks
+        .values()
+        .find(|t| t.framework_id == key.0 && t.executor.as_ref() == Some(&key.1))
+        .map(|t| t.info.agent_id.value.clone())
+        .or_else(|| core.agent_id.as_ref().map(|a| a.value.clone()))
+        .unwrap_or_default()
+}
+
+/// The environment Mesos's agent gives executors (`executorEnvironment` in
+/// `src/slave/slave.cpp`), then the command's own variables (which win). `directory` is the
+/// sandbox on the agent's side, `sandbox` where the executor sees it. `LIBPROCESS_IP` is
+/// where the executor runs: the caller's.
+fn executor_environment(
+    agent: &AgentShared,
+    core: &AgentCore,
+    key: &ExecutorKey,
+    executor: &CustomExecutor,
+    directory: &str,
+    sandbox: &str,
+) -> Vec<(String, String)> {
+    let (ip, port) = agent.advertised();
+    let checkpoint = core.frameworks.get(&key.0).is_some_and(|f| f.checkpoint);
+    let mut env: Vec<(String, String)> = [
+        ("LIBPROCESS_PORT", "0".to_string()),
+        ("MESOS_FRAMEWORK_ID", key.0.value.clone()),
+        ("MESOS_EXECUTOR_ID", key.1.value.clone()),
+        ("MESOS_DIRECTORY", directory.to_string()),
+        ("MESOS_SANDBOX", sandbox.to_string()),
+        ("MESOS_SLAVE_ID", executor_agent_id(core, key)),
+        ("MESOS_SLAVE_PID", agent.pid()),
+        ("MESOS_AGENT_ENDPOINT", format!("{ip}:{port}")),
+        (
+            "MESOS_CHECKPOINT",
+            (if checkpoint { "1" } else { "0" }).into(),
+        ),
+        ("MESOS_HTTP_COMMAND_EXECUTOR", "0".into()),
+        (
+            "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+            format_duration(agent.executor_grace(executor)),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if checkpoint {
+        env.push((
+            "MESOS_RECOVERY_TIMEOUT".into(),
+            format_duration(agent.config.recovery_timeout),
+        ));
+        env.push((
+            "MESOS_SUBSCRIPTION_BACKOFF_MAX".into(),
+            format_duration(agent.config.executor_reregistration_timeout),
+        ));
+    }
+    let own = executor.info.command.iter().flat_map(|c| &c.environment);
+    env.extend(
+        own.flat_map(|e| &e.variables)
+            .map(|v| (v.name.clone(), v.value.clone())),
+    );
+    env
 }
 
 /// Fetches the executor's `CommandInfo.uris` into its sandbox before it starts, as Mesos's
@@ -550,9 +729,6 @@ fn prepare(agent: &Arc<AgentShared>, key: &ExecutorKey) -> Result<tokio::process
         .executors
         .get(key)
         .ok_or("the executor was removed before it started")?;
-    if executor.info.is_docker() {
-        return Err("executors in Docker containers are not supported by mmrun's agent yet".into());
-    }
     let command = executor
         .info
         .command
@@ -582,49 +758,21 @@ fn prepare(agent: &Arc<AgentShared>, key: &ExecutorKey) -> Result<tokio::process
         }
         c
     };
-    let (ip, port) = agent.advertised();
-    let checkpoint = core.frameworks.get(&key.0).is_some_and(|f| f.checkpoint);
     let sandbox_text = sandbox.display().to_string();
-    let agent_id = core
-        .tasks
-        .values()
-        .find(|t| t.framework_id == key.0 && t.executor.as_ref() == Some(&key.1))
-        .map(|t| t.info.agent_id.value.clone())
-        .or_else(|| core.agent_id.as_ref().map(|a| a.value.clone()))
-        .unwrap_or_default();
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     cmd.current_dir(&sandbox)
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr)
-        .env("LIBPROCESS_IP", &ip)
-        .env("LIBPROCESS_PORT", "0")
-        .env("MESOS_FRAMEWORK_ID", &key.0.value)
-        .env("MESOS_EXECUTOR_ID", &key.1.value)
-        .env("MESOS_DIRECTORY", &sandbox_text)
-        .env("MESOS_SANDBOX", &sandbox_text)
-        .env("MESOS_SLAVE_ID", &agent_id)
-        .env("MESOS_SLAVE_PID", agent.pid())
-        .env("MESOS_AGENT_ENDPOINT", format!("{ip}:{port}"))
-        .env("MESOS_CHECKPOINT", if checkpoint { "1" } else { "0" })
-        .env("MESOS_HTTP_COMMAND_EXECUTOR", "0")
-        .env(
-            "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
-            format_duration(agent.executor_grace(executor)),
-        );
-    if checkpoint {
-        cmd.env(
-            "MESOS_RECOVERY_TIMEOUT",
-            format_duration(agent.config.recovery_timeout),
-        )
-        .env(
-            "MESOS_SUBSCRIPTION_BACKOFF_MAX",
-            format_duration(agent.config.executor_reregistration_timeout),
-        );
-    }
-    for var in command.environment.iter().flat_map(|e| &e.variables) {
-        cmd.env(&var.name, &var.value);
-    }
+        .env("LIBPROCESS_IP", agent.advertised().0)
+        .envs(executor_environment(
+            agent,
+            &core,
+            key,
+            executor,
+            &sandbox_text,
+            &sandbox_text,
+        ));
     let mut cmd = tokio::process::Command::from(cmd);
     cmd.kill_on_drop(true);
     Ok(cmd)

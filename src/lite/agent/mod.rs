@@ -75,8 +75,11 @@ pub struct CustomExecutor {
     pub queued: Vec<TaskId>,
     pub ever_sent_task: bool,
     pub pending_termination: Option<Termination>,
-    /// Asks the executor's supervisor to kill its process group now.
+    /// Asks the executor's supervisor to kill its process group (or container) now.
     pub destroy: mpsc::UnboundedSender<()>,
+    /// An executor container's name (DOCKER `ExecutorInfo.container`), from before it is
+    /// created until it is removed.
+    pub container: Option<String>,
 }
 
 pub struct RunningTask {

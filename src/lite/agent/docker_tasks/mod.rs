@@ -7,14 +7,18 @@
 //! - `spec`: the `TaskInfo` as a container (pure, unit-tested).
 //! - `run`: the task's life: launch, TASK_RUNNING, output into the sandbox, exit or kill,
 //!   removal, the final update.
+//! - `executor`: custom executors whose `ExecutorInfo.container` is DOCKER, as sibling
+//!   containers (their life is `executors.rs`'s, as for executor processes).
 //!
 //! Nothing outlives the agent: each task's container is removed when the task ends, and
 //! [`remove_all`] (stop, crash) and [`remove_all_blocking`] (drop) remove whatever is left.
 //! Images are never pulled.
 
+mod executor;
 mod run;
 mod spec;
 
+pub(super) use executor::{ExecutorContainer, plan as executor_plan};
 pub(super) use run::supervise;
 
 use super::AgentShared;
@@ -42,14 +46,18 @@ impl DockerClient {
 /// How long stopping and crashing agents wait for their task containers to be gone.
 const REMOVAL_LIMIT: Duration = Duration::from_secs(10);
 
-/// Every task container still recorded: those of tasks not ended yet, and any whose removal
-/// failed.
+/// Every task and executor container still recorded: those of tasks and executors not ended
+/// yet, and any whose removal failed.
 fn leftover_containers(agent: &AgentShared) -> Vec<String> {
     let core = agent.core();
-    core.tasks
+    let tasks = core.tasks.values().chain(core.completed.iter());
+    let executors = core
+        .executors
         .values()
-        .chain(core.completed.iter())
+        .chain(core.completed_executors.iter());
+    tasks
         .filter_map(|t| t.container.clone())
+        .chain(executors.filter_map(|e| e.container.clone()))
         .collect()
 }
 
@@ -86,13 +94,19 @@ pub(super) fn remove_all_blocking(agent: &AgentShared) {
     }
 }
 
-/// The container is gone: no task has it any more.
-fn forget_container(agent: &AgentShared, name: &str) {
+/// The container is gone: no task or executor has it any more.
+pub(super) fn forget_container(agent: &AgentShared, name: &str) {
     let mut core = agent.core();
     let core = &mut *core;
     for task in core.tasks.values_mut().chain(core.completed.iter_mut()) {
         if task.container.as_deref() == Some(name) {
             task.container = None;
+        }
+    }
+    let executors = core.executors.values_mut();
+    for executor in executors.chain(core.completed_executors.iter_mut()) {
+        if executor.container.as_deref() == Some(name) {
+            executor.container = None;
         }
     }
 }
