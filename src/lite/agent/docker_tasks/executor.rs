@@ -235,8 +235,15 @@ impl ExecutorContainer {
 async fn site(agent: &AgentShared, docker: &Docker, plan: &ExecutorPlan) -> Result<Site, String> {
     let docker_info = plan.container.get("docker").cloned().unwrap_or_default();
     let network = network(&plan.container, &docker_info)?;
-    if agent.config.docker_shares_sandboxes {
-        // The agent runs on a host: Mesos's own layout.
+    // An agent that is not in one of this daemon's containers (no `/.dockerenv`, or a
+    // container the daemon does not know, as when the daemon runs in the same container) is on
+    // the daemon's host: Mesos's own layout.
+    let me = if agent.config.docker_shares_sandboxes {
+        None
+    } else {
+        own_container(docker).await?
+    };
+    let Some(me) = me else {
         return Ok(Site {
             own_address: matches!(network, Network::User(_)),
             network: match network {
@@ -247,8 +254,7 @@ async fn site(agent: &AgentShared, docker: &Docker, plan: &ExecutorPlan) -> Resu
             bind: format!("{}:{SANDBOX_IN_CONTAINER}", plan.sandbox.display()),
             sandbox_inside: SANDBOX_IN_CONTAINER.into(),
         });
-    }
-    let me = own_container(docker).await?;
+    };
     let network = match network {
         Network::Host => agents_network(agent, &me)?,
         Network::User(name) => name,
@@ -282,20 +288,19 @@ fn unsupported(network: &Network) -> String {
     )
 }
 
-/// The container this agent runs in: Docker names a container's host after its id unless told
-/// otherwise, and the Docker backend names its agents' hosts after their containers.
-async fn own_container(docker: &Docker) -> Result<ContainerDetails, String> {
+/// The container this agent runs in, if the daemon knows it: Docker names a container's host
+/// after its id unless told otherwise, and the Docker backend names its agents' hosts after
+/// their containers.
+async fn own_container(docker: &Docker) -> Result<Option<ContainerDetails>, String> {
     let hostname = labels::hostname();
-    docker
-        .inspect(&hostname)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "the agent runs in a container, but no container on the Docker daemon at {} is called '{hostname}' (its hostname): start the agent's container with its name or id as hostname",
-                docker.host()
-            )
-        })
+    let found = docker.inspect(&hostname).await.map_err(|e| e.to_string())?;
+    if found.is_none() {
+        tracing::debug!(
+            "no container called '{hostname}' on the Docker daemon at {}: the agent is taken to run on the daemon's host",
+            docker.host()
+        );
+    }
+    Ok(found)
 }
 
 /// The network the agent is reachable on at its advertised address.
