@@ -249,3 +249,47 @@ async fn a_fetched_command_executor_runs_inside_the_agents_container() {
     let left = docker.list_containers(&Selector::run(&cleanup.run)).await;
     assert_eq!(left.unwrap().len(), 0);
 }
+
+/// A container agent killed (`docker kill`: no cleanup of its own runs) leaves its executor
+/// container behind; restarted with its id, it removes it, as Mesos's `--docker_kill_orphans`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_agent_removes_the_executor_container_of_its_previous_life() {
+    let test = "executor-orphan";
+    let Some((mut cluster, url, image, cleanup, docker)) = one_agent_cluster(test).await else {
+        return;
+    };
+    let fw = Framework::subscribe(&url, FrameworkOptions::named(test))
+        .await
+        .unwrap();
+    let executor = ExecutorRequest {
+        id: "boxed".into(),
+        cmd: format!(
+            "{} example-executor",
+            mmrun::docker::node_image::BINARY_PATH
+        ),
+        uris: vec![],
+        docker: Some(image),
+    };
+    fw.launch(vec![task("long", "sleep 600", &executor)])
+        .unwrap();
+    fw.await_task("long", TaskState::Running, WAIT, &CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let before = mesos_containers(&docker, &cleanup.run).await;
+    assert_eq!(before.len(), 1, "{before:?}");
+
+    cluster.stop_agent(0, false).await.unwrap();
+    let left = mesos_containers(&docker, &cleanup.run).await;
+    assert_eq!(left.len(), 1, "a killed agent cleans nothing up: {left:?}");
+    cluster.start_agent(0).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !mesos_containers(&docker, &cleanup.run).await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the restarted agent left its orphan executor container"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    fw.disconnect();
+    cluster.teardown().await;
+}

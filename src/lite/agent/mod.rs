@@ -243,10 +243,18 @@ impl Agent {
         let server = tokio::spawn(serve(listener, api::router(shared.clone()), async move {
             stopped.cancelled().await
         }));
-        let loops = vec![
+        let mut loops = vec![
             tokio::spawn(registration::run(shared.clone())),
             tokio::spawn(updates::run(shared.clone())),
         ];
+        if shared.config.runs_docker_tasks()
+            && let Some(id) = shared.core().agent_id.clone()
+        {
+            loops.push(tokio::spawn(docker_tasks::remove_orphans(
+                shared.clone(),
+                id,
+            )));
+        }
         tracing::info!("agent listening on {addr}, master {}", shared.config.master);
         Ok(Agent {
             shared,

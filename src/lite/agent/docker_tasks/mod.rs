@@ -23,7 +23,8 @@ pub(super) use run::supervise;
 
 use super::AgentShared;
 use crate::docker::cleanup::remove_containers;
-use crate::docker::{Docker, DockerError};
+use crate::docker::{Docker, DockerError, Selector, task_container_name};
+use crate::mesos::ids::AgentId;
 use std::time::Duration;
 
 /// The agent's connection to the daemon, made on the first DOCKER task and then shared.
@@ -78,6 +79,36 @@ pub(super) async fn remove_all(agent: &AgentShared) {
     match remove_containers(&docker, &names, REMOVAL_LIMIT).await {
         Ok(()) => names.iter().for_each(|n| forget_container(agent, n)),
         Err(e) => tracing::warn!("{e}"),
+    }
+}
+
+/// A restarted agent (same id) removes the containers its previous life left (`mesos-<agent
+/// id>.*`: task and executor containers of an agent that was killed, as a container agent is
+/// by `docker kill`), as Mesos's Docker containerizer does with `--docker_kill_orphans`: mmrun's
+/// agent recovers no container. Those it started meanwhile are recorded, and kept.
+pub(super) async fn remove_orphans(agent: std::sync::Arc<AgentShared>, agent_id: AgentId) {
+    let host = agent.config.docker_host();
+    let docker = match agent.docker.get(&host).await {
+        Ok(d) => d,
+        Err(e) => return tracing::debug!("no orphan containers removed: {e}"),
+    };
+    let prefix = task_container_name(&agent_id.value, "");
+    let listed = match docker.list_containers(&Selector::managed()).await {
+        Ok(listed) => listed,
+        Err(e) => return tracing::warn!("cannot look for orphan containers: {e}"),
+    };
+    let known = leftover_containers(&agent);
+    let orphans: Vec<String> = listed
+        .into_iter()
+        .map(|c| c.name)
+        .filter(|n| n.starts_with(&prefix) && !known.contains(n))
+        .collect();
+    if orphans.is_empty() {
+        return;
+    }
+    tracing::info!("removing containers of this agent's previous run: {orphans:?}");
+    if let Err(e) = remove_containers(&docker, &orphans, REMOVAL_LIMIT).await {
+        tracing::warn!("{e}");
     }
 }
 
