@@ -561,12 +561,8 @@ async fn supervise_container(
             None => vec![],
         }
     };
-    let launched = tokio::select! {
-        launched = docker_tasks::ExecutorContainer::launch(&agent, &plan, environment) => launched,
-        // The launch is not cut short (a create cut short could leave a container nobody
-        // knows of); a shutdown meanwhile kills the container once it is up.
-        _ = agent.stopped.cancelled() => Err("the agent stopped".to_string()),
-    };
+    // Not cut short by a stop: a create cut short could leave a container nobody knows of.
+    let launched = docker_tasks::ExecutorContainer::launch(&agent, &plan, environment).await;
     let container = match launched {
         Ok(container) => container,
         Err(message) => {
@@ -582,7 +578,7 @@ async fn supervise_container(
     let mut registration_pending = true;
     let exit = loop {
         tokio::select! {
-            exit = container.wait() => break exit,
+            exit = container.wait() => break Some(exit),
             Some(()) = destroy.recv() => {
                 tracing::info!("killing executor container {} of framework {}", container.name, key.0);
                 container.kill().await;
@@ -593,9 +589,15 @@ async fn supervise_container(
                     container.kill().await;
                 }
             }
+            // A crash (or a stop that gave up waiting), possibly while the container was
+            // being created, after the agent's own sweep: remove it, say nothing.
+            _ = agent.stopped.cancelled() => break None,
         }
     };
     container.finish(&agent).await;
+    let Some(exit) = exit else {
+        return;
+    };
     let (status, how) = match exit {
         // A wait status, as for a process: exit codes above 128 are deaths by signal.
         Ok(code) if code > 128 && code < 160 => {
