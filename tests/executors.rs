@@ -498,3 +498,28 @@ async fn offers_list_the_frameworks_executors_on_their_agent() {
     other.close();
     s.close();
 }
+
+/// An executor in a Docker image needs the Docker containerizer, which in-process agents of the
+/// embedded backend do not have: its task fails at once, saying so, as a DOCKER task does.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executor_container_without_the_docker_containerizer_fails_its_task_saying_so() {
+    let (_c, fw) = cluster(ClusterOptions::default()).await;
+    let executor = ExecutorRequest {
+        docker: Some("my/executor:dev".into()),
+        ..example_executor("boxed")
+    };
+    fw.launch(vec![task("boxed-task", "true", &executor)])
+        .unwrap();
+    let failed = reach(&fw, "boxed-task", TaskState::Failed).await;
+    let status = failed.statuses.last().unwrap();
+    assert_eq!(
+        status.reason.as_deref(),
+        Some("REASON_CONTAINER_LAUNCH_FAILED")
+    );
+    assert_eq!(
+        status.message.as_deref(),
+        Some(
+            "Failed to launch container: Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)"
+        )
+    );
+}
