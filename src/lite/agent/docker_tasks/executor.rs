@@ -4,16 +4,16 @@
 //! reaper and `mmrun clean` remove it), with its sandbox mounted and the executor environment.
 //!
 //! Where it runs follows the agent. Mesos's default network for it is HOST, the agent host's
-//! network; an agent that itself runs in a container (the Docker backend) has the cluster
-//! network for a host, so the executor joins that network with an address of its own, which is
+//! network; an agent that itself runs in a container the daemon knows (the Docker backend's,
+//! found by its hostname) has the cluster network for a host, so the executor joins that network with an address of its own, which is
 //! its `LIBPROCESS_IP` (libprocess-based executors would otherwise bind to loopback, or to an
 //! address that is not theirs). The address is picked before the container starts, because the
 //! environment is fixed at creation: the highest free one of the network's subnet, well away
 //! from the addresses Docker hands out from the bottom and mmrun's nodes take (`.2`, `.11`…).
 //! Such an agent's work dir is a volume (see the Docker backend's agent spec): the executor
 //! mounts the same volume at the same path, so its sandbox, and what the fetcher put there, are
-//! shared both ways as on a real agent's host. An agent on a host binds the sandbox at
-//! `/mnt/mesos/sandbox` as Mesos does.
+//! shared both ways as on a real agent's host. Any other agent is on the daemon's host: the
+//! executor gets `--network host` and the sandbox bound at `/mnt/mesos/sandbox`, as in Mesos.
 
 use super::run::{complete_output, copy_output, launch, output_sizes, remove};
 use super::spec::{Network, command_line, network};
