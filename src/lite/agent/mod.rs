@@ -61,7 +61,7 @@ pub struct Termination {
 }
 
 /// A framework's own executor (`TaskInfo.executor`), run by the agent and reached over
-/// `/api/v1/executor` (see `executors.rs` and `executor_api.rs`).
+/// `/api/v1/executor` (see `executors/` and `executor_api.rs`).
 pub struct CustomExecutor {
     pub framework_id: FrameworkId,
     pub info: ExecutorInfo,

@@ -142,7 +142,7 @@ pub fn plan(
 
 impl ExecutorContainer {
     /// Creates and starts the executor's container. `env` is the executor environment (see
-    /// `executors.rs`) for a sandbox at `sandbox_inside`, a function of where the sandbox
+    /// `executors/environment.rs`) for a sandbox at `sandbox_inside`, a function of where the sandbox
     /// appears in the container.
     pub async fn launch(
         agent: &Arc<AgentShared>,

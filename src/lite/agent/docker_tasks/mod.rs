@@ -8,7 +8,7 @@
 //! - `run`: the task's life: launch, TASK_RUNNING, output into the sandbox, exit or kill,
 //!   removal, the final update.
 //! - `executor`: custom executors whose `ExecutorInfo.container` is DOCKER, as sibling
-//!   containers (their life is `executors.rs`'s, as for executor processes).
+//!   containers (their life is `executors/container.rs`'s).
 //!
 //! Nothing outlives the agent: each task's container is removed when the task ends, and
 //! [`remove_all`] (stop, crash) and [`remove_all_blocking`] (drop) remove whatever is left.

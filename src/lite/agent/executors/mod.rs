@@ -7,15 +7,22 @@
 //! that ends leaves its unfinished tasks TASK_FAILED; SHUTDOWN gives it its grace period before
 //! the agent kills it. Its `CommandInfo.uris` are fetched into the sandbox first (`fetcher`).
 //! The HTTP side is `executor_api.rs`.
+//!
+//! - `process`: an executor as a process group on the agent's host;
+//! - `container`: one whose `ExecutorInfo.container` is DOCKER, as a sibling container
+//!   (Docker containerizer; the container itself is `docker_tasks/executor.rs`);
+//! - `environment`: what both are told (`executorEnvironment`).
 
-use super::docker_tasks;
-use super::executor::{kill_group, signal_name};
+use super::executor::kill_group;
 use super::fetcher;
 use super::updates::complete_task;
 use super::{
-    AgentCore, AgentShared, CustomExecutor, ExecutorKey, ExecutorState, RunningTask, TaskKey,
-    Termination,
+    AgentShared, CustomExecutor, ExecutorKey, ExecutorState, RunningTask, TaskKey, Termination,
 };
+mod container;
+mod environment;
+mod process;
+
 use crate::flags::format_duration;
 use crate::lite::protocol::{
     EXECUTOR_MESSAGE_PATH, EXITED_EXECUTOR_PATH, ExecutorToFramework, ExitedExecutor, RunTask,
@@ -24,9 +31,6 @@ use crate::mesos::executor::Event;
 use crate::mesos::framework::capability;
 use crate::mesos::ids::{ContainerId, FrameworkId, TaskId};
 use crate::mesos::task::{KillPolicy, TaskState, TaskStatus, reason, source};
-use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -429,63 +433,9 @@ async fn supervise(
         .get(&key)
         .is_some_and(|e| e.info.is_docker());
     if in_container {
-        return supervise_container(agent, key, container_id, destroy).await;
+        return container::supervise(agent, key, container_id, destroy).await;
     }
-    let mut child = match prepare(&agent, &key).and_then(|mut cmd| {
-        cmd.spawn()
-            .map_err(|e| format!("Failed to launch the executor: {e}"))
-    }) {
-        Ok(child) => child,
-        Err(message) => {
-            let message = format!("Failed to launch container: {message}");
-            return launch_failed(&agent, &key, &container_id, message);
-        }
-    };
-    let pid = child.id();
-    // Registered until this function ends, after the group was killed and the child reaped:
-    // should mmrun die, its guard kills the executor's process group.
-    let _watched = crate::lifeline::guard::watch_group(pid);
-    {
-        let mut core = agent.core();
-        if let Some(e) = core.executors.get_mut(&key) {
-            e.pid = pid;
-        }
-        if agent.faults.current().paused {
-            kill_group(pid, libc::SIGSTOP);
-        }
-    }
-    let registration = tokio::time::sleep(agent.config.executor_registration_timeout);
-    tokio::pin!(registration);
-    let mut registration_pending = true;
-    let exit = loop {
-        tokio::select! {
-            exit = child.wait() => break exit,
-            Some(()) = destroy.recv() => {
-                tracing::info!("killing executor {} of framework {}", key.1, key.0);
-                kill_group(pid, libc::SIGKILL);
-            }
-            () = &mut registration, if registration_pending => {
-                registration_pending = false;
-                if registration_timed_out(&agent, &key) {
-                    kill_group(pid, libc::SIGKILL);
-                }
-            }
-        }
-    };
-    // Whatever the executor started goes with it.
-    kill_group(pid, libc::SIGKILL);
-    let (status, how) = match exit {
-        Ok(s) => match (s.code(), s.signal()) {
-            (Some(code), _) => (s.into_raw(), format!("exited with status {code}")),
-            (None, Some(sig)) => (
-                s.into_raw(),
-                format!("terminated with signal {}", signal_name(sig)),
-            ),
-            _ => (s.into_raw(), "exited".to_string()),
-        },
-        Err(e) => (-1, format!("could not be waited for: {e}")),
-    };
-    agent.executor_terminated(&key, &container_id, status, &how);
+    process::supervise(agent, key, container_id, destroy).await;
 }
 
 /// The executor could not start: its tasks fail with `REASON_CONTAINER_LAUNCH_FAILED`.
@@ -529,152 +479,6 @@ fn registration_timed_out(agent: &AgentShared, key: &ExecutorKey) -> bool {
         message: format!("Executor did not register within {timeout}"),
     });
     true
-}
-
-/// Runs an executor whose `ExecutorInfo.container` is DOCKER, as a sibling container (see
-/// `docker_tasks/executor.rs`), from launch to exit, as [`supervise`] runs a process.
-async fn supervise_container(
-    agent: Arc<AgentShared>,
-    key: ExecutorKey,
-    container_id: ContainerId,
-    mut destroy: mpsc::UnboundedReceiver<()>,
-) {
-    if !agent.config.runs_docker_tasks() {
-        let message = "Failed to launch container: Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)".to_string();
-        return launch_failed(&agent, &key, &container_id, message);
-    }
-    let agent_id = executor_agent_id(&agent.core(), &key);
-    let plan = match docker_tasks::executor_plan(&agent, &key, &agent_id) {
-        Ok(plan) => plan,
-        Err(e) => {
-            let message = format!("Failed to launch container: {e}");
-            return launch_failed(&agent, &key, &container_id, message);
-        }
-    };
-    let environment = |sandbox: &str| {
-        let core = agent.core();
-        match core.executors.get(&key) {
-            Some(executor) => {
-                let directory = executor.sandbox.display().to_string();
-                executor_environment(&agent, &core, &key, executor, &directory, sandbox)
-            }
-            None => vec![],
-        }
-    };
-    // Not cut short by a stop: a create cut short could leave a container nobody knows of.
-    let launched = docker_tasks::ExecutorContainer::launch(&agent, &plan, environment).await;
-    let container = match launched {
-        Ok(container) => container,
-        Err(message) => {
-            docker_tasks::forget_container(&agent, &plan.name);
-            return launch_failed(&agent, &key, &container_id, message);
-        }
-    };
-    if let Some(e) = agent.core().executors.get_mut(&key) {
-        e.pid = container.pid;
-    }
-    let registration = tokio::time::sleep(agent.config.executor_registration_timeout);
-    tokio::pin!(registration);
-    let mut registration_pending = true;
-    let exit = loop {
-        tokio::select! {
-            exit = container.wait() => break Some(exit),
-            Some(()) = destroy.recv() => {
-                tracing::info!("killing executor container {} of framework {}", container.name, key.0);
-                container.kill().await;
-            }
-            () = &mut registration, if registration_pending => {
-                registration_pending = false;
-                if registration_timed_out(&agent, &key) {
-                    container.kill().await;
-                }
-            }
-            // A crash (or a stop that gave up waiting), possibly while the container was
-            // being created, after the agent's own sweep: remove it, say nothing.
-            _ = agent.stopped.cancelled() => break None,
-        }
-    };
-    container.finish(&agent).await;
-    let Some(exit) = exit else {
-        return;
-    };
-    let (status, how) = match exit {
-        // A wait status, as for a process: exit codes above 128 are deaths by signal.
-        Ok(code) if code > 128 && code < 160 => {
-            let sig = (code - 128) as i32;
-            (sig, format!("terminated with signal {}", signal_name(sig)))
-        }
-        Ok(code) => (
-            ((code & 0xff) as i32) << 8,
-            format!("exited with status {code}"),
-        ),
-        Err(e) => (-1, format!("was lost: {e}")),
-    };
-    agent.executor_terminated(&key, &container_id, status, &how);
-}
-
-/// The agent id the executor's tasks were launched with (the agent's own otherwise).
-fn executor_agent_id(core: &AgentCore, key: &ExecutorKey) -> String {
-    core.tasks
-        .values()
-        .find(|t| t.framework_id == key.0 && t.executor.as_ref() == Some(&key.1))
-        .map(|t| t.info.agent_id.value.clone())
-        .or_else(|| core.agent_id.as_ref().map(|a| a.value.clone()))
-        .unwrap_or_default()
-}
-
-/// The environment Mesos's agent gives executors (`executorEnvironment` in
-/// `src/slave/slave.cpp`), then the command's own variables (which win). `directory` is the
-/// sandbox on the agent's side, `sandbox` where the executor sees it. `LIBPROCESS_IP` is
-/// where the executor runs: the caller's.
-fn executor_environment(
-    agent: &AgentShared,
-    core: &AgentCore,
-    key: &ExecutorKey,
-    executor: &CustomExecutor,
-    directory: &str,
-    sandbox: &str,
-) -> Vec<(String, String)> {
-    let (ip, port) = agent.advertised();
-    let checkpoint = core.frameworks.get(&key.0).is_some_and(|f| f.checkpoint);
-    let mut env: Vec<(String, String)> = [
-        ("LIBPROCESS_PORT", "0".to_string()),
-        ("MESOS_FRAMEWORK_ID", key.0.value.clone()),
-        ("MESOS_EXECUTOR_ID", key.1.value.clone()),
-        ("MESOS_DIRECTORY", directory.to_string()),
-        ("MESOS_SANDBOX", sandbox.to_string()),
-        ("MESOS_SLAVE_ID", executor_agent_id(core, key)),
-        ("MESOS_SLAVE_PID", agent.pid()),
-        ("MESOS_AGENT_ENDPOINT", format!("{ip}:{port}")),
-        (
-            "MESOS_CHECKPOINT",
-            (if checkpoint { "1" } else { "0" }).into(),
-        ),
-        ("MESOS_HTTP_COMMAND_EXECUTOR", "0".into()),
-        (
-            "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
-            format_duration(agent.executor_grace(executor)),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    if checkpoint {
-        env.push((
-            "MESOS_RECOVERY_TIMEOUT".into(),
-            format_duration(agent.config.recovery_timeout),
-        ));
-        env.push((
-            "MESOS_SUBSCRIPTION_BACKOFF_MAX".into(),
-            format_duration(agent.config.executor_reregistration_timeout),
-        ));
-    }
-    let own = executor.info.command.iter().flat_map(|c| &c.environment);
-    env.extend(
-        own.flat_map(|e| &e.variables)
-            .map(|v| (v.name.clone(), v.value.clone())),
-    );
-    env
 }
 
 /// Fetches the executor's `CommandInfo.uris` into its sandbox before it starts, as Mesos's
@@ -721,63 +525,6 @@ async fn fetch_uris(
     }
     agent.executor_terminated(key, container_id, -1, "failed to launch");
     false
-}
-
-/// The executor's command in its sandbox, with the environment Mesos's agent gives executors
-/// (`executorEnvironment` in `src/slave/slave.cpp`) and the command's own variables on top.
-fn prepare(agent: &Arc<AgentShared>, key: &ExecutorKey) -> Result<tokio::process::Command, String> {
-    let core = agent.core();
-    let executor = core
-        .executors
-        .get(key)
-        .ok_or("the executor was removed before it started")?;
-    let command = executor
-        .info
-        .command
-        .clone()
-        .ok_or("the executor has no command")?;
-    let sandbox: PathBuf = executor.sandbox.clone();
-    std::fs::create_dir_all(&sandbox)
-        .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
-    // Appended to: the fetcher's log is already in `stderr`.
-    let open = |name: &str| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(sandbox.join(name))
-            .map_err(|e| format!("Failed to create {name}: {e}"))
-    };
-    let (stdout, stderr) = (open("stdout")?, open("stderr")?);
-    let value = command.value.clone().unwrap_or_default();
-    let mut cmd = if command.shell {
-        let mut c = std::process::Command::new("/bin/sh");
-        c.arg("-c").arg(&value);
-        c
-    } else {
-        let mut c = std::process::Command::new(&value);
-        if let Some((argv0, rest)) = command.arguments.split_first() {
-            std::os::unix::process::CommandExt::arg0(&mut c, argv0).args(rest);
-        }
-        c
-    };
-    let sandbox_text = sandbox.display().to_string();
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    cmd.current_dir(&sandbox)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .env("LIBPROCESS_IP", agent.advertised().0)
-        .envs(executor_environment(
-            agent,
-            &core,
-            key,
-            executor,
-            &sandbox_text,
-            &sandbox_text,
-        ));
-    let mut cmd = tokio::process::Command::from(cmd);
-    cmd.kill_on_drop(true);
-    Ok(cmd)
 }
 
 /// Graceful agent stop: every executor gets SHUTDOWN and its grace period, then is killed.
