@@ -95,6 +95,38 @@ async fn agent_url(docker: &Docker, run: &str) -> String {
     format!("http://127.0.0.1:{}", details.host_port(5051).unwrap())
 }
 
+/// The anonymous volumes of the run's agents (their work dirs, which executor containers mount).
+async fn agent_volumes(docker: &Docker, run: &str) -> Vec<String> {
+    let agents = docker
+        .list_containers(&Selector::run(run).with("io.mmrun.role", "agent"))
+        .await
+        .unwrap();
+    let mut volumes = vec![];
+    for agent in agents {
+        let details = docker.inspect(&agent.name).await.unwrap().unwrap();
+        volumes.extend(
+            details
+                .mounts
+                .into_iter()
+                .filter(|m| m.destination == "/var/lib/mesos/agent")
+                .map(|m| m.source),
+        );
+    }
+    volumes
+}
+
+/// Nothing of the run is left: no container, and none of the agents' volumes.
+async fn assert_nothing_left(docker: &Docker, run: &str, volumes: &[String]) {
+    let left = docker.list_containers(&Selector::run(run)).await.unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    for volume in volumes {
+        assert!(
+            !docker.volume_exists(volume).await.unwrap(),
+            "the agent's work-dir volume {volume} outlived the cluster"
+        );
+    }
+}
+
 /// The example executor's answer to `ping`, from `executor`.
 async fn round_trip(fw: &Framework, executor: &str) {
     fw.message(executor, "ping").unwrap();
@@ -205,9 +237,10 @@ async fn an_executor_container_subscribes_runs_two_tasks_and_goes_with_its_frame
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let volumes = agent_volumes(&docker, &cleanup.run).await;
+    assert_eq!(volumes.len(), 1);
     cluster.teardown().await;
-    let left = docker.list_containers(&Selector::run(&cleanup.run)).await;
-    assert_eq!(left.unwrap().len(), 0);
+    assert_nothing_left(&docker, &cleanup.run, &volumes).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -290,6 +323,21 @@ async fn a_restarted_agent_removes_the_executor_container_of_its_previous_life()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // Torn down while an executor container runs: the agent goes first, its work-dir volume
+    // (still mounted by the executor container) goes with the executor container.
+    let again = ExecutorRequest {
+        id: "again".into(),
+        ..executor
+    };
+    fw.launch(vec![task("again", "sleep 600", &again)]).unwrap();
+    fw.await_task("again", TaskState::Running, WAIT, &CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(mesos_containers(&docker, &cleanup.run).await.len(), 1);
+    let volumes = agent_volumes(&docker, &cleanup.run).await;
+    assert_eq!(volumes.len(), 1);
     fw.disconnect();
     cluster.teardown().await;
+    assert_nothing_left(&docker, &cleanup.run, &volumes).await;
 }

@@ -3,6 +3,7 @@
 use super::client::Docker;
 use super::error::{DockerError, is_not_found, reason};
 use super::labels::Selector;
+use super::volumes::is_anonymous_volume;
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
     PortBinding,
@@ -228,19 +229,39 @@ impl Docker {
     }
 
     /// Removes a container, running or not, with its anonymous volumes. Already gone is fine.
+    ///
+    /// Docker keeps an anonymous volume that another container still uses (an agent's work
+    /// dir, which its executor containers mount by name), and does not count it as the other
+    /// container's own: every anonymous volume the container mounted is tried again once it is
+    /// gone, so the volume goes with the last container using it.
     pub async fn remove_container(&self, container: &str) -> Result<(), DockerError> {
+        let volumes: Vec<String> = match self.inspect(container).await {
+            Ok(Some(details)) => details
+                .mounts
+                .into_iter()
+                .map(|m| m.source)
+                .filter(|source| is_anonymous_volume(source))
+                .collect(),
+            _ => vec![],
+        };
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(true)
             .build();
         match self.api.remove_container(container, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_found(&e) || is_removal_in_progress(&e) => Ok(()),
-            Err(e) => Err(DockerError::RemoveContainer {
-                container: container.to_string(),
-                reason: reason(&e),
-            }),
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) || is_removal_in_progress(&e) => {}
+            Err(e) => {
+                return Err(DockerError::RemoveContainer {
+                    container: container.to_string(),
+                    reason: reason(&e),
+                });
+            }
         }
+        for volume in volumes {
+            self.remove_volume_if_unused(&volume).await;
+        }
+        Ok(())
     }
 
     /// Containers (running or not) carrying the selector's labels.

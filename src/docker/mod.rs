@@ -4,7 +4,7 @@
 //!
 //! - [`client`]: the connection (`DOCKER_HOST`, API version negotiation, fast "unreachable").
 //! - [`labels`]: the labels and names of every object mmrun creates.
-//! - `containers`, `control`, `logs`, `networks`, `images`: the operations, as methods on
+//! - `containers`, `control`, `logs`, `networks`, `volumes`, `images`: the operations, as methods on
 //!   [`Docker`].
 //! - [`node_image`]: the image node containers run, and the busybox image for Docker tasks,
 //!   both built offline `FROM scratch`.
@@ -22,6 +22,7 @@ mod logs;
 mod networks;
 pub mod node_image;
 pub mod reaper;
+mod volumes;
 
 pub use cleanup::{Removed, reap_orphans, remove_labelled};
 pub use client::Docker;
