@@ -341,3 +341,38 @@ async fn a_restarted_agent_removes_the_executor_container_of_its_previous_life()
     cluster.teardown().await;
     assert_nothing_left(&docker, &cleanup.run, &volumes).await;
 }
+
+/// `mmrun down`, `mmrun clean` and the reaper remove a run's containers all at once, an agent
+/// and its executor containers together: the agent's work-dir volume still goes.
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_whole_run_at_once_leaves_no_agent_volume() {
+    let test = "executor-run-removed";
+    let Some((cluster, url, image, cleanup, docker)) = one_agent_cluster(test).await else {
+        return;
+    };
+    let fw = Framework::subscribe(&url, FrameworkOptions::named(test))
+        .await
+        .unwrap();
+    let executor = ExecutorRequest {
+        id: "boxed".into(),
+        cmd: format!(
+            "{} example-executor",
+            mmrun::docker::node_image::BINARY_PATH
+        ),
+        uris: vec![],
+        docker: Some(image),
+    };
+    fw.launch(vec![task("long", "sleep 600", &executor)])
+        .unwrap();
+    fw.await_task("long", TaskState::Running, WAIT, &CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let volumes = agent_volumes(&docker, &cleanup.run).await;
+    assert_eq!(volumes.len(), 1);
+    fw.disconnect();
+    mmrun::docker::remove_labelled(&docker, &Selector::run(&cleanup.run))
+        .await
+        .unwrap();
+    assert_nothing_left(&docker, &cleanup.run, &volumes).await;
+    cluster.teardown().await;
+}

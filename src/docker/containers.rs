@@ -229,12 +229,22 @@ impl Docker {
     }
 
     /// Removes a container, running or not, with its anonymous volumes. Already gone is fine.
-    ///
-    /// Docker keeps an anonymous volume that another container still uses (an agent's work
-    /// dir, which its executor containers mount by name), and does not count it as the other
-    /// container's own: every anonymous volume the container mounted is tried again once it is
-    /// gone, so the volume goes with the last container using it.
     pub async fn remove_container(&self, container: &str) -> Result<(), DockerError> {
+        let volumes = self.remove_container_but_shared_volumes(container).await?;
+        self.remove_volumes_if_unused(&volumes).await;
+        Ok(())
+    }
+
+    /// Removes a container; returns the anonymous volumes it mounted, for the caller to remove
+    /// once every container that may share them is gone ([`Docker::remove_volumes_if_unused`]).
+    ///
+    /// Docker's own removal (`-v`) keeps an anonymous volume that another container still uses
+    /// (an agent's work dir, which its executor containers mount by name), and does not count
+    /// it as the other container's own, so it would outlive them all.
+    pub async fn remove_container_but_shared_volumes(
+        &self,
+        container: &str,
+    ) -> Result<Vec<String>, DockerError> {
         let volumes: Vec<String> = match self.inspect(container).await {
             Ok(Some(details)) => details
                 .mounts
@@ -249,19 +259,13 @@ impl Docker {
             .v(true)
             .build();
         match self.api.remove_container(container, Some(options)).await {
-            Ok(()) => {}
-            Err(e) if is_not_found(&e) || is_removal_in_progress(&e) => {}
-            Err(e) => {
-                return Err(DockerError::RemoveContainer {
-                    container: container.to_string(),
-                    reason: reason(&e),
-                });
-            }
+            Ok(()) => Ok(volumes),
+            Err(e) if is_not_found(&e) || is_removal_in_progress(&e) => Ok(volumes),
+            Err(e) => Err(DockerError::RemoveContainer {
+                container: container.to_string(),
+                reason: reason(&e),
+            }),
         }
-        for volume in volumes {
-            self.remove_volume_if_unused(&volume).await;
-        }
-        Ok(())
     }
 
     /// Containers (running or not) carrying the selector's labels.

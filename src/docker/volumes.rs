@@ -12,15 +12,17 @@ pub fn is_anonymous_volume(name: &str) -> bool {
 }
 
 impl Docker {
-    /// Removes a volume unless a container still uses it (or it is gone already).
-    pub async fn remove_volume_if_unused(&self, volume: &str) {
-        if let Err(e) = self
-            .api
-            .remove_volume(volume, None::<RemoveVolumeOptions>)
-            .await
-        {
-            // 409: in use, it goes with its last container; 404: gone.
-            tracing::debug!("volume {volume} stays: {}", reason(&e));
+    /// Removes the volumes no container uses any more (409 "in use": they go with their last
+    /// container; 404: gone already).
+    pub async fn remove_volumes_if_unused(&self, volumes: &[String]) {
+        for volume in volumes {
+            let removed = self
+                .api
+                .remove_volume(volume, None::<RemoveVolumeOptions>)
+                .await;
+            if let Err(e) = removed {
+                tracing::debug!("volume {volume} stays: {}", reason(&e));
+            }
         }
     }
 
