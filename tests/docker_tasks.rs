@@ -529,3 +529,72 @@ async fn a_docker_task_gets_its_uris_fetched_into_the_sandbox() {
     w.no_containers_left("after the task ended").await;
     w.finish().await;
 }
+
+/// An executor container of an agent on this host (not itself in a container): on the host's
+/// network (Mesos's default), so it reaches the agent at its own address, with the sandbox
+/// bound at /mnt/mesos/sandbox; a crashed agent and a dropped one leave no executor container.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_in_process_agents_executor_container_runs_on_the_host_network_and_goes_with_it() {
+    let Some(mut w) = world("docker executor on a host agent").await else {
+        return;
+    };
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_mmrun")).to_path_buf();
+    let node = tokio::task::spawn_blocking(move || NodeImage::for_binary(&binary))
+        .await
+        .unwrap()
+        .unwrap();
+    node.ensure(&w.docker).await.unwrap();
+    let executor = mmrun::framework::ExecutorRequest {
+        id: "boxed".into(),
+        cmd: format!(
+            "{} example-executor",
+            mmrun::docker::node_image::BINARY_PATH
+        ),
+        uris: vec![],
+        docker: Some(node.tag().to_string()),
+    };
+    let template = w.task("template", "true");
+    let on_executor = |name: &str, cmd: &str| TaskRequest {
+        name: name.into(),
+        cmd: cmd.into(),
+        image: None,
+        executor: Some(executor.clone()),
+        ..template.clone()
+    };
+    // The sandbox is Mesos's in-container path, and the agent's address is the executor's.
+    let check = "test \"$MESOS_SANDBOX\" = /mnt/mesos/sandbox && test -f /mnt/mesos/sandbox/stdout \
+        && test \"$LIBPROCESS_IP:${MESOS_AGENT_ENDPOINT#*:}\" = \"$MESOS_AGENT_ENDPOINT\"";
+    w.framework
+        .launch(vec![
+            on_executor("checked", check),
+            on_executor("crash", "sleep 600"),
+        ])
+        .unwrap();
+    w.await_task("checked", TaskState::Finished).await;
+    w.await_task("crash", TaskState::Running).await;
+    let containers = w.containers().await;
+    assert_eq!(containers.len(), 1, "{containers:?}");
+    assert!(containers[0].starts_with("mesos-"), "{containers:?}");
+    w.cluster.stop_agent(0, false).await.unwrap();
+    assert_eq!(w.containers().await, Vec::<String>::new());
+
+    // Dropped without a shutdown, as after a panic: the agent's drop removes it.
+    w.cluster.start_agent(0).await.unwrap();
+    w.framework
+        .launch(vec![on_executor("dropped", "sleep 600")])
+        .unwrap();
+    w.await_task("dropped", TaskState::Running).await;
+    assert_eq!(w.containers().await.len(), 1);
+    let World {
+        docker,
+        cleanup,
+        cluster,
+        framework,
+        ..
+    } = w;
+    framework.disconnect();
+    drop(cluster);
+    let run = Selector::run(&cleanup.run);
+    let left = docker.list_containers(&run).await.unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -424,3 +424,102 @@ async fn an_executors_uris_are_fetched_before_it_starts_and_a_failed_fetch_fails
     );
     c.shutdown().await;
 }
+
+/// The next offer the raw subscription gets.
+async fn next_offer(s: &mut mmrun::client::Subscription) -> mmrun::mesos::scheduler::Offer {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let event = s.next_event(left).await.expect("an offer in time");
+        if let Some(offers) = event.offers {
+            return offers.offers.into_iter().next().expect("one offer");
+        }
+    }
+}
+
+/// As Mesos's master does, an offer lists the framework's executors running on its agent
+/// (`Offer.executor_ids`), so a framework can reuse them; other frameworks' are not listed.
+#[tokio::test(flavor = "multi_thread")]
+async fn offers_list_the_frameworks_executors_on_their_agent() {
+    let mut c = LocalCluster::start(ClusterOptions::default())
+        .await
+        .unwrap();
+    c.add_agent(AgentOptions::default()).await.unwrap();
+    let info = |name: &str| serde_json::from_value(json!({"user": "test", "name": name})).unwrap();
+    let mut s = mmrun::client::subscribe(&c.master_url(), info("offers"))
+        .await
+        .unwrap();
+    let first = next_offer(&mut s).await;
+    assert!(first.executor_ids.is_empty(), "{first:?}");
+    let executor = example_executor("echoer").to_executor_info();
+    let resources = json!([
+        {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+        {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}},
+    ]);
+    let accept = json!({
+        "type": "ACCEPT",
+        "framework_id": s.framework_id,
+        "accept": {
+            "offer_ids": [first.id],
+            "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{
+                "name": "long", "task_id": {"value": "long"}, "agent_id": first.agent_id,
+                "resources": resources, "executor": executor,
+                "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "sleep 600"),
+            }]}}],
+            // The unused part comes back at once.
+            "filters": {"refuse_seconds": 0},
+        },
+    });
+    let status = s
+        .call(serde_json::from_value(accept).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.as_u16(), 202);
+    let second = next_offer(&mut s).await;
+    assert_eq!(second.agent_id, first.agent_id);
+    let ids: Vec<&str> = second
+        .executor_ids
+        .iter()
+        .map(|e| e.value.as_str())
+        .collect();
+    assert_eq!(ids, ["echoer"]);
+
+    // Another framework, offered the agent once the first declines it, sees none of them.
+    let decline = json!({"type": "DECLINE", "framework_id": s.framework_id,
+        "decline": {"offer_ids": [second.id], "filters": {"refuse_seconds": 3600}}});
+    s.call(serde_json::from_value(decline).unwrap())
+        .await
+        .unwrap();
+    let mut other = mmrun::client::subscribe(&c.master_url(), info("other"))
+        .await
+        .unwrap();
+    let theirs = next_offer(&mut other).await;
+    assert!(theirs.executor_ids.is_empty(), "{theirs:?}");
+    other.close();
+    s.close();
+}
+
+/// An executor in a Docker image needs the Docker containerizer, which in-process agents of the
+/// embedded backend do not have: its task fails at once, saying so, as a DOCKER task does.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executor_container_without_the_docker_containerizer_fails_its_task_saying_so() {
+    let (_c, fw) = cluster(ClusterOptions::default()).await;
+    let executor = ExecutorRequest {
+        docker: Some("my/executor:dev".into()),
+        ..example_executor("boxed")
+    };
+    fw.launch(vec![task("boxed-task", "true", &executor)])
+        .unwrap();
+    let failed = reach(&fw, "boxed-task", TaskState::Failed).await;
+    let status = failed.statuses.last().unwrap();
+    assert_eq!(
+        status.reason.as_deref(),
+        Some("REASON_CONTAINER_LAUNCH_FAILED")
+    );
+    assert_eq!(
+        status.message.as_deref(),
+        Some(
+            "Failed to launch container: Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)"
+        )
+    );
+}

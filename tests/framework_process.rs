@@ -95,6 +95,33 @@ fn a_pymesos_scheduler_on_this_host_fails_over_on_the_docker_backend() {
     run_failover_scenarios("docker");
 }
 
+/// Item 8 of the framework issue, end to end: a pymesos scheduler whose task runs on a pymesos
+/// executor the agent fetches from a URI; messages both ways, a scheduler killed and failed over
+/// while the task runs, a teardown (tests/scenarios/pymesos_executor_failover.rhai).
+#[test]
+fn a_pymesos_scheduler_with_a_fetched_pymesos_executor_fails_over_on_the_embedded_backend() {
+    let Some(python) = common::pymesos::python() else {
+        return;
+    };
+    let w = Workspace::new();
+    let out = w
+        .mmrun(
+            &["run", "tests/scenarios/pymesos_executor_failover.rhai"],
+            "embedded",
+        )
+        .env("PYMESOS_PYTHON", &python)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("PASS [").count(), 1, "{text}");
+    w.assert_clean();
+}
+
 /// A framework command that forks: the leader `sh`, a child, and a grandchild under another
 /// `sh -c`; each writes its pid to $PIDS.
 const FORKING_FRAMEWORK: &str = r#"

@@ -85,17 +85,19 @@ pub async fn remove_containers(
 ) -> Result<(), DockerError> {
     let deadline = tokio::time::Instant::now() + limit;
     let removals = containers.iter().map(|c| async move {
-        docker.remove_container(c).await?;
+        let volumes = docker.remove_container_but_shared_volumes(c).await?;
         while tokio::time::Instant::now() < deadline && docker.inspect(c).await?.is_some() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Ok(())
+        Ok(volumes)
     });
-    futures::future::join_all(removals)
+    let removed = futures::future::join_all(removals)
         .await
         .into_iter()
-        .collect::<Result<Vec<()>, _>>()
-        .map(|_| ())
+        .collect::<Result<Vec<Vec<String>>, _>>()?;
+    // Once all are gone: volumes they shared (an agent's and its executor containers').
+    docker.remove_volumes_if_unused(&removed.concat()).await;
+    Ok(())
 }
 
 /// Connects to `host` and runs `work` on a thread of its own with a current-thread runtime;
@@ -129,13 +131,19 @@ async fn remove<'a>(
 ) -> Result<Removed, DockerError> {
     let mut removed = Removed::default();
     let containers: Vec<_> = containers.collect();
-    let results =
-        futures::future::join_all(containers.iter().map(|(id, _)| docker.remove_container(id)))
-            .await;
+    let results = futures::future::join_all(
+        containers
+            .iter()
+            .map(|(id, _)| docker.remove_container_but_shared_volumes(id)),
+    )
+    .await;
+    let mut volumes = vec![];
     for ((_, name), result) in containers.iter().zip(results) {
-        result?;
+        volumes.extend(result?);
         removed.containers.push(name.to_string());
     }
+    // Once all are gone: volumes they shared (an agent's and its executor containers').
+    docker.remove_volumes_if_unused(&volumes).await;
     let networks: Vec<_> = networks.collect();
     let results =
         futures::future::join_all(networks.iter().map(|(id, _)| docker.remove_network(id))).await;

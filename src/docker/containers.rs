@@ -3,6 +3,7 @@
 use super::client::Docker;
 use super::error::{DockerError, is_not_found, reason};
 use super::labels::Selector;
+use super::volumes::is_anonymous_volume;
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
     PortBinding,
@@ -47,6 +48,8 @@ pub struct ContainerSpec {
     pub sysctls: BTreeMap<String, String>,
     /// Docker removes the container when it exits (`--rm`).
     pub auto_remove: bool,
+    /// The working directory of its command; the image's own when unset.
+    pub working_dir: Option<String>,
 }
 
 /// One published container port.
@@ -114,6 +117,7 @@ impl ContainerSpec {
             // Empty keeps the image's own command.
             cmd: (!self.cmd.is_empty()).then(|| self.cmd.clone()),
             env: Some(self.env.clone()),
+            working_dir: self.working_dir.clone(),
             labels: Some(self.labels.clone().into_iter().collect()),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
             host_config: Some(HostConfig {
@@ -226,13 +230,37 @@ impl Docker {
 
     /// Removes a container, running or not, with its anonymous volumes. Already gone is fine.
     pub async fn remove_container(&self, container: &str) -> Result<(), DockerError> {
+        let volumes = self.remove_container_but_shared_volumes(container).await?;
+        self.remove_volumes_if_unused(&volumes).await;
+        Ok(())
+    }
+
+    /// Removes a container; returns the anonymous volumes it mounted, for the caller to remove
+    /// once every container that may share them is gone ([`Docker::remove_volumes_if_unused`]).
+    ///
+    /// Docker's own removal (`-v`) keeps an anonymous volume that another container still uses
+    /// (an agent's work dir, which its executor containers mount by name), and does not count
+    /// it as the other container's own, so it would outlive them all.
+    pub async fn remove_container_but_shared_volumes(
+        &self,
+        container: &str,
+    ) -> Result<Vec<String>, DockerError> {
+        let volumes: Vec<String> = match self.inspect(container).await {
+            Ok(Some(details)) => details
+                .mounts
+                .into_iter()
+                .map(|m| m.source)
+                .filter(|source| is_anonymous_volume(source))
+                .collect(),
+            _ => vec![],
+        };
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(true)
             .build();
         match self.api.remove_container(container, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_found(&e) || is_removal_in_progress(&e) => Ok(()),
+            Ok(()) => Ok(volumes),
+            Err(e) if is_not_found(&e) || is_removal_in_progress(&e) => Ok(volumes),
             Err(e) => Err(DockerError::RemoveContainer {
                 container: container.to_string(),
                 reason: reason(&e),

@@ -31,6 +31,18 @@ pub struct ContainerDetails {
     pub addresses: BTreeMap<String, Ipv4Addr>,
     /// `"5050/tcp"` → the host port Docker published it on.
     pub published: BTreeMap<String, u16>,
+    /// Its volumes and bind mounts.
+    pub mounts: Vec<MountPoint>,
+}
+
+/// A volume or bind mount of a container.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MountPoint {
+    /// What another container binds to mount the same thing: the volume's name for a volume,
+    /// the host path for a bind.
+    pub source: String,
+    /// Where it is mounted inside the container.
+    pub destination: String,
 }
 
 impl ContainerDetails {
@@ -81,8 +93,24 @@ impl Docker {
                 Some((port, host_port))
             })
             .collect();
+        let mounts = c
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| {
+                let source = match m.typ.as_deref() {
+                    Some("volume") => m.name?,
+                    _ => m.source?,
+                };
+                Some(MountPoint {
+                    source,
+                    destination: m.destination?,
+                })
+            })
+            .collect();
         Ok(Some(ContainerDetails {
             id: c.id.unwrap_or_default(),
+            mounts,
             state: state.status.map(|s| s.to_string()).unwrap_or_default(),
             exit_code: state.exit_code,
             oom_killed: state.oom_killed.unwrap_or(false),

@@ -125,6 +125,12 @@ pub enum DockerError {
 
     #[error("cannot list networks: {reason} — check that the Docker daemon is healthy")]
     ListNetworks { reason: String },
+
+    #[error("cannot inspect network {network}: {reason} — see `docker network ls`")]
+    InspectNetwork { network: String, reason: String },
+
+    #[error("cannot inspect volume {volume}: {reason} — see `docker volume ls`")]
+    InspectVolume { volume: String, reason: String },
 }
 
 /// The part of a bollard error worth showing: the daemon's own message when it answered, a plain

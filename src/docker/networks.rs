@@ -8,6 +8,15 @@ use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 use std::collections::{BTreeMap, HashMap};
 
+/// Who holds which addresses on a network: enough to pick a free one for a new container.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetworkAddresses {
+    /// The IPv4 subnets of its IPAM configuration (`10.213.7.0/24`).
+    pub subnets: Vec<String>,
+    /// Its gateways and the addresses of the containers attached to it.
+    pub taken: Vec<std::net::Ipv4Addr>,
+}
+
 /// A network as listing reports it.
 #[derive(Clone, Debug)]
 pub struct NetworkSummary {
@@ -81,6 +90,47 @@ impl Docker {
                 reason: reason(&e),
             }),
         }
+    }
+
+    /// The network's subnets and the addresses taken on it; `None` when it does not exist.
+    pub async fn network_addresses(
+        &self,
+        network: &str,
+    ) -> Result<Option<NetworkAddresses>, DockerError> {
+        let n = match self.api.inspect_network(network, None).await {
+            Ok(n) => n,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => {
+                return Err(DockerError::InspectNetwork {
+                    network: network.to_string(),
+                    reason: reason(&e),
+                });
+            }
+        };
+        let configs = n.ipam.and_then(|i| i.config).unwrap_or_default();
+        let mut addresses = NetworkAddresses::default();
+        for c in configs {
+            addresses
+                .subnets
+                .extend(c.subnet.filter(|s| !s.contains(':')));
+            addresses
+                .taken
+                .extend(c.gateway.and_then(|g| g.parse::<std::net::Ipv4Addr>().ok()));
+        }
+        // Endpoints report `10.213.7.11/24`.
+        addresses.taken.extend(
+            n.containers
+                .unwrap_or_default()
+                .into_values()
+                .filter_map(|e| {
+                    e.ipv4_address?
+                        .split('/')
+                        .next()?
+                        .parse::<std::net::Ipv4Addr>()
+                        .ok()
+                }),
+        );
+        Ok(Some(addresses))
     }
 
     /// Networks carrying the selector's labels.

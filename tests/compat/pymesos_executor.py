@@ -2,10 +2,12 @@
 started by an agent as a task's executor (it reads the MESOS_* environment the agent sets).
 
 Each LAUNCHed task is reported TASK_RUNNING, then TASK_FINISHED with the task's `data` (decoded)
-as the status message. Each framework message is answered with `pymesos:<data>`. On SHUTDOWN it
+as the status message; a task whose data is `hold` stays TASK_RUNNING until a framework message
+`finish` arrives. Each framework message is answered with `pymesos:<data>`. On SHUTDOWN it
 prints `SHUTDOWN` and exits. Everything it sees is printed to stdout (the sandbox's `stdout`).
 """
 import sys
+import threading
 import time
 from threading import Thread
 
@@ -17,7 +19,20 @@ def say(line):
     print(line, flush=True)
 
 
+def update(driver, task_id, state, message):
+    status = Dict()
+    status.task_id.value = task_id
+    status.state = state
+    status.message = message
+    driver.sendStatusUpdate(status)
+    say('SENT %s %s' % (task_id, state))
+
+
 class EchoExecutor(Executor):
+    def __init__(self):
+        self.held = []
+        self.lock = threading.Lock()
+
     def registered(self, driver, executor_info, framework_info, agent_info):
         say('REGISTERED %s %s' % (executor_info['executor_id']['value'], framework_info['id']['value']))
 
@@ -26,20 +41,24 @@ class EchoExecutor(Executor):
             # The driver hands tasks over as plain dicts, as decoded from JSON.
             task_id = task['task_id']['value']
             data = decode_data(task['data']).decode('utf-8') if task.get('data') else ''
-            for state in ('TASK_RUNNING', 'TASK_FINISHED'):
-                update = Dict()
-                update.task_id.value = task_id
-                update.state = state
-                update.message = data
-                driver.sendStatusUpdate(update)
-                say('SENT %s %s' % (task_id, state))
-                time.sleep(0.1)
+            update(driver, task_id, 'TASK_RUNNING', data)
+            if data == 'hold':
+                with self.lock:
+                    self.held.append(task_id)
+                return
+            time.sleep(0.1)
+            update(driver, task_id, 'TASK_FINISHED', data)
         Thread(target=run, daemon=True).start()
 
     def frameworkMessage(self, driver, message):
         text = decode_data(message).decode('utf-8')
         say('MESSAGE %s' % text)
         driver.sendFrameworkMessage(encode_data(('pymesos:' + text).encode('utf-8')))
+        if text == 'finish':
+            with self.lock:
+                held, self.held = self.held, []
+            for task_id in held:
+                update(driver, task_id, 'TASK_FINISHED', 'finished on request')
 
     def shutdown(self, driver):
         say('SHUTDOWN')

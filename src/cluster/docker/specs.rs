@@ -319,6 +319,10 @@ pub fn agent(
         binds: vec![
             format!("{docker_socket}:{DOCKER_SOCKET}"),
             "/sys/fs/cgroup:/sys/fs/cgroup".into(),
+            // The work dir on an anonymous volume (removed with the agent) that executor
+            // containers mount too: their sandboxes, and what was fetched into them, are
+            // shared as on a real agent's host.
+            AGENT_WORK_DIR.into(),
         ],
         privileged: *privilege == Privilege::Privileged,
         cap_add: match privilege {
@@ -334,6 +338,7 @@ pub fn agent(
         pid_mode: Some("host".into()),
         sysctls: quick_neighbour_discovery(),
         auto_remove: false,
+        working_dir: None,
     }
 }
 
@@ -538,7 +543,8 @@ mod tests {
                 ports: vec![PortPublish::loopback(5051)],
                 binds: strings(&[
                     "/var/run/docker.sock:/var/run/docker.sock",
-                    "/sys/fs/cgroup:/sys/fs/cgroup"
+                    "/sys/fs/cgroup:/sys/fs/cgroup",
+                    "/var/lib/mesos/agent"
                 ]),
                 privileged: true,
                 pid_mode: Some("host".into()),
@@ -550,6 +556,7 @@ mod tests {
                 )]
                 .into(),
                 auto_remove: false,
+                working_dir: None,
             }
         );
     }

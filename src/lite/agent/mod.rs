@@ -62,7 +62,7 @@ pub struct Termination {
 }
 
 /// A framework's own executor (`TaskInfo.executor`), run by the agent and reached over
-/// `/api/v1/executor` (see `executors.rs` and `executor_api.rs`).
+/// `/api/v1/executor` (see `executors/` and `executor_api.rs`).
 pub struct CustomExecutor {
     pub framework_id: FrameworkId,
     pub info: ExecutorInfo,
@@ -76,8 +76,11 @@ pub struct CustomExecutor {
     pub queued: Vec<TaskId>,
     pub ever_sent_task: bool,
     pub pending_termination: Option<Termination>,
-    /// Asks the executor's supervisor to kill its process group now.
+    /// Asks the executor's supervisor to kill its process group (or container) now.
     pub destroy: mpsc::UnboundedSender<()>,
+    /// An executor container's name (DOCKER `ExecutorInfo.container`), from before it is
+    /// created until it is removed.
+    pub container: Option<String>,
 }
 
 pub struct RunningTask {
@@ -260,11 +263,19 @@ impl Agent {
         let server = tokio::spawn(serve(listener, api::router(shared.clone()), async move {
             stopped.cancelled().await
         }));
-        let loops = vec![
+        let mut loops = vec![
             tokio::spawn(registration::run(shared.clone())),
             tokio::spawn(updates::run(shared.clone())),
             tokio::spawn(registration::follow_leader(shared.clone())),
         ];
+        if shared.config.runs_docker_tasks()
+            && let Some(id) = shared.core().agent_id.clone()
+        {
+            loops.push(tokio::spawn(docker_tasks::remove_orphans(
+                shared.clone(),
+                id,
+            )));
+        }
         tracing::info!("agent listening on {addr}, master {}", shared.config.master);
         Ok(Agent {
             shared,

@@ -131,7 +131,13 @@ impl MasterShared {
                     }),
                     resources,
                     attributes: agent.attributes.clone(),
-                    executor_ids: vec![],
+                    // As Mesos's `Master::offer`: the framework's executors running there.
+                    executor_ids: agent
+                        .executors
+                        .keys()
+                        .filter(|(fw, _)| fw == &framework_id)
+                        .map(|(_, executor)| executor.clone())
+                        .collect(),
                     allocation_info: multi_role.then(|| AllocationInfo { role: role.clone() }),
                 };
                 let timer = self.config.offer_timeout.map(|timeout| {

@@ -122,7 +122,7 @@ fn plan(agent: &AgentShared, key: &TaskKey) -> Result<(ContainerSpec, Network, P
 }
 
 /// Connects, checks the image is there (nothing is pulled), creates and starts the container.
-async fn launch(agent: &AgentShared, spec: &ContainerSpec) -> Result<Docker, String> {
+pub(super) async fn launch(agent: &AgentShared, spec: &ContainerSpec) -> Result<Docker, String> {
     let host = agent.config.docker_host();
     let failed = |e: &dyn std::fmt::Display| format!("Failed to launch container: {e}");
     let docker = agent.docker.get(&host).await.map_err(|e| failed(&e))?;
@@ -235,7 +235,7 @@ async fn stop(docker: &Docker, name: &str, grace: Duration) {
 }
 
 /// Removes the container (force) and, once it is gone, forgets it.
-async fn remove(agent: &AgentShared, docker: &Docker, name: &str) {
+pub(super) async fn remove(agent: &AgentShared, docker: &Docker, name: &str) {
     let names = [name.to_string()];
     match tokio::time::timeout(
         REMOVAL_LIMIT,
@@ -251,7 +251,7 @@ async fn remove(agent: &AgentShared, docker: &Docker, name: &str) {
 }
 
 /// The sizes of the sandbox's `stdout` and `stderr`.
-fn output_sizes(sandbox: &Path) -> [u64; 2] {
+pub(super) fn output_sizes(sandbox: &Path) -> [u64; 2] {
     ["stdout", "stderr"].map(|file| {
         std::fs::metadata(sandbox.join(file))
             .map(|m| m.len())
@@ -262,7 +262,7 @@ fn output_sizes(sandbox: &Path) -> [u64; 2] {
 /// Appends to `stdout` and `stderr` whatever following the output missed: the stopped
 /// container's whole output is there to read, and what was copied (after the `before` bytes
 /// the files held at launch) is a prefix of it.
-async fn complete_output(docker: &Docker, name: &str, sandbox: &Path, before: [u64; 2]) {
+pub(super) async fn complete_output(docker: &Docker, name: &str, sandbox: &Path, before: [u64; 2]) {
     let (stdout, stderr) = match docker.output(name).await {
         Ok(output) => output,
         Err(e) => return tracing::debug!("{e}"),
@@ -288,7 +288,7 @@ async fn complete_output(docker: &Docker, name: &str, sandbox: &Path, before: [u
 }
 
 /// Appends what the container writes to the sandbox's `stdout` and `stderr`, until it stops.
-async fn copy_output(docker: Docker, name: String, sandbox: PathBuf) {
+pub(super) async fn copy_output(docker: Docker, name: String, sandbox: PathBuf) {
     let open = |file: &str| {
         std::fs::OpenOptions::new()
             .append(true)

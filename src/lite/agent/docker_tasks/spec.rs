@@ -4,7 +4,7 @@
 
 use crate::docker::{ContainerSpec, Owner, PortPublish, Role, task_container_name};
 use crate::mesos::ids::{ContainerId, FrameworkId};
-use crate::mesos::task::TaskInfo;
+use crate::mesos::task::{CommandInfo, TaskInfo};
 use serde_json::Value;
 use std::path::Path;
 
@@ -71,7 +71,7 @@ pub fn container_spec(cx: &TaskContext) -> Result<(ContainerSpec, Network), Stri
         );
     }
     let name = task_container_name(&cx.task.agent_id.value, &cx.container_id.value);
-    let (entrypoint, cmd) = command(cx.task);
+    let (entrypoint, cmd) = command_line(cx.task.command.as_ref());
     let mut binds = vec![if cx.bind_sandbox {
         format!("{}:{SANDBOX_IN_CONTAINER}", cx.sandbox.display())
     } else {
@@ -106,8 +106,8 @@ pub fn container_spec(cx: &TaskContext) -> Result<(ContainerSpec, Network), Stri
 /// As Mesos's Docker containerizer runs commands: `shell` (the default) overrides the
 /// entrypoint with `/bin/sh -c <value>`; otherwise `value` and `arguments` are the image's
 /// command line (its entrypoint kept). Without a value the image's own command runs.
-fn command(task: &TaskInfo) -> (Option<Vec<String>>, Vec<String>) {
-    let Some(command) = &task.command else {
+pub fn command_line(command: Option<&CommandInfo>) -> (Option<Vec<String>>, Vec<String>) {
+    let Some(command) = command else {
         return (None, vec![]);
     };
     let value = command.value.clone().filter(|v| !v.is_empty());
@@ -151,7 +151,7 @@ fn environment(cx: &TaskContext, name: &str) -> Vec<String> {
 
 /// `docker.network`: HOST by default; names or the protobuf numbers (HOST 1, BRIDGE 2, NONE 3,
 /// USER 4).
-fn network(info: &Value, docker: &Value) -> Result<Network, String> {
+pub fn network(info: &Value, docker: &Value) -> Result<Network, String> {
     let mode = match docker.get("network") {
         None | Some(Value::Null) => "HOST".to_string(),
         Some(Value::String(s)) => s.to_ascii_uppercase(),

@@ -7,13 +7,22 @@
 //! that ends leaves its unfinished tasks TASK_FAILED; SHUTDOWN gives it its grace period before
 //! the agent kills it. Its `CommandInfo.uris` are fetched into the sandbox first (`fetcher`).
 //! The HTTP side is `executor_api.rs`.
+//!
+//! - `process`: an executor as a process group on the agent's host;
+//! - `container`: one whose `ExecutorInfo.container` is DOCKER, as a sibling container
+//!   (Docker containerizer; the container itself is `docker_tasks/executor.rs`);
+//! - `environment`: what both are told (`executorEnvironment`).
 
-use super::executor::{kill_group, signal_name};
+use super::executor::kill_group;
 use super::fetcher;
 use super::updates::complete_task;
 use super::{
     AgentShared, CustomExecutor, ExecutorKey, ExecutorState, RunningTask, TaskKey, Termination,
 };
+mod container;
+mod environment;
+mod process;
+
 use crate::flags::format_duration;
 use crate::lite::protocol::{
     EXECUTOR_MESSAGE_PATH, EXITED_EXECUTOR_PATH, ExecutorToFramework, ExitedExecutor, RunTask,
@@ -22,9 +31,6 @@ use crate::mesos::executor::Event;
 use crate::mesos::framework::capability;
 use crate::mesos::ids::{ContainerId, FrameworkId, TaskId};
 use crate::mesos::task::{KillPolicy, TaskState, TaskStatus, reason, source};
-use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -99,6 +105,7 @@ impl AgentShared {
                             ever_sent_task: false,
                             pending_termination: None,
                             destroy,
+                            container: None,
                         })
                 }
             };
@@ -424,80 +431,58 @@ async fn supervise(
     if !fetch_uris(&agent, &key, &container_id, &mut destroy).await {
         return;
     }
-    let mut child = match prepare(&agent, &key).and_then(|mut cmd| {
-        cmd.spawn()
-            .map_err(|e| format!("Failed to launch the executor: {e}"))
-    }) {
-        Ok(child) => child,
-        Err(message) => {
-            tracing::warn!("executor {} of {}: {message}", key.1, key.0);
-            if let Some(e) = agent.core().executors.get_mut(&key) {
-                e.pending_termination = Some(Termination {
-                    state: TaskState::Failed,
-                    reason: reason::CONTAINER_LAUNCH_FAILED,
-                    message: format!("Failed to launch container: {message}"),
-                });
-            }
-            agent.executor_terminated(&key, &container_id, -1, "failed to launch");
-            return;
-        }
-    };
-    let pid = child.id();
-    // Registered until this function ends, after the group was killed and the child reaped:
-    // should mmrun die, its guard kills the executor's process group.
-    let _watched = crate::lifeline::guard::watch_group(pid);
-    {
-        let mut core = agent.core();
-        if let Some(e) = core.executors.get_mut(&key) {
-            e.pid = pid;
-        }
-        if agent.faults.current().paused {
-            kill_group(pid, libc::SIGSTOP);
-        }
+    let in_container = agent
+        .core()
+        .executors
+        .get(&key)
+        .is_some_and(|e| e.info.is_docker());
+    if in_container {
+        return container::supervise(agent, key, container_id, destroy).await;
     }
-    let registration = tokio::time::sleep(agent.config.executor_registration_timeout);
-    tokio::pin!(registration);
-    let mut registration_pending = true;
-    let exit = loop {
-        tokio::select! {
-            exit = child.wait() => break exit,
-            Some(()) = destroy.recv() => {
-                tracing::info!("killing executor {} of framework {}", key.1, key.0);
-                kill_group(pid, libc::SIGKILL);
-            }
-            () = &mut registration, if registration_pending => {
-                registration_pending = false;
-                let mut core = agent.core();
-                if let Some(e) = core.executors.get_mut(&key)
-                    && e.state == ExecutorState::Registering
-                {
-                    let timeout = format_duration(agent.config.executor_registration_timeout);
-                    tracing::info!("executor {} of framework {} did not register within {timeout}", key.1, key.0);
-                    e.state = ExecutorState::Terminating;
-                    e.pending_termination = Some(Termination {
-                        state: TaskState::Failed,
-                        reason: reason::EXECUTOR_REGISTRATION_TIMEOUT,
-                        message: format!("Executor did not register within {timeout}"),
-                    });
-                    kill_group(pid, libc::SIGKILL);
-                }
-            }
-        }
+    process::supervise(agent, key, container_id, destroy).await;
+}
+
+/// The executor could not start: its tasks fail with `REASON_CONTAINER_LAUNCH_FAILED`.
+fn launch_failed(
+    agent: &Arc<AgentShared>,
+    key: &ExecutorKey,
+    container_id: &ContainerId,
+    message: String,
+) {
+    tracing::warn!("executor {} of {}: {message}", key.1, key.0);
+    if let Some(e) = agent.core().executors.get_mut(key) {
+        e.pending_termination = Some(Termination {
+            state: TaskState::Failed,
+            reason: reason::CONTAINER_LAUNCH_FAILED,
+            message,
+        });
+    }
+    agent.executor_terminated(key, container_id, -1, "failed to launch");
+}
+
+/// `--executor_registration_timeout` has passed: an executor still registering is to be
+/// killed, its tasks failing with `REASON_EXECUTOR_REGISTRATION_TIMEOUT`. Whether to kill it.
+fn registration_timed_out(agent: &AgentShared, key: &ExecutorKey) -> bool {
+    let mut core = agent.core();
+    let Some(e) = core.executors.get_mut(key) else {
+        return false;
     };
-    // Whatever the executor started goes with it.
-    kill_group(pid, libc::SIGKILL);
-    let (status, how) = match exit {
-        Ok(s) => match (s.code(), s.signal()) {
-            (Some(code), _) => (s.into_raw(), format!("exited with status {code}")),
-            (None, Some(sig)) => (
-                s.into_raw(),
-                format!("terminated with signal {}", signal_name(sig)),
-            ),
-            _ => (s.into_raw(), "exited".to_string()),
-        },
-        Err(e) => (-1, format!("could not be waited for: {e}")),
-    };
-    agent.executor_terminated(&key, &container_id, status, &how);
+    if e.state != ExecutorState::Registering {
+        return false;
+    }
+    let timeout = format_duration(agent.config.executor_registration_timeout);
+    tracing::info!(
+        "executor {} of framework {} did not register within {timeout}",
+        key.1,
+        key.0
+    );
+    e.state = ExecutorState::Terminating;
+    e.pending_termination = Some(Termination {
+        state: TaskState::Failed,
+        reason: reason::EXECUTOR_REGISTRATION_TIMEOUT,
+        message: format!("Executor did not register within {timeout}"),
+    });
+    true
 }
 
 /// Fetches the executor's `CommandInfo.uris` into its sandbox before it starts, as Mesos's
@@ -544,94 +529,6 @@ async fn fetch_uris(
     }
     agent.executor_terminated(key, container_id, -1, "failed to launch");
     false
-}
-
-/// The executor's command in its sandbox, with the environment Mesos's agent gives executors
-/// (`executorEnvironment` in `src/slave/slave.cpp`) and the command's own variables on top.
-fn prepare(agent: &Arc<AgentShared>, key: &ExecutorKey) -> Result<tokio::process::Command, String> {
-    let core = agent.core();
-    let executor = core
-        .executors
-        .get(key)
-        .ok_or("the executor was removed before it started")?;
-    if executor.info.is_docker() {
-        return Err("executors in Docker containers are not supported by mmrun's agent yet".into());
-    }
-    let command = executor
-        .info
-        .command
-        .clone()
-        .ok_or("the executor has no command")?;
-    let sandbox: PathBuf = executor.sandbox.clone();
-    std::fs::create_dir_all(&sandbox)
-        .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
-    // Appended to: the fetcher's log is already in `stderr`.
-    let open = |name: &str| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(sandbox.join(name))
-            .map_err(|e| format!("Failed to create {name}: {e}"))
-    };
-    let (stdout, stderr) = (open("stdout")?, open("stderr")?);
-    let value = command.value.clone().unwrap_or_default();
-    let mut cmd = if command.shell {
-        let mut c = std::process::Command::new("/bin/sh");
-        c.arg("-c").arg(&value);
-        c
-    } else {
-        let mut c = std::process::Command::new(&value);
-        if let Some((argv0, rest)) = command.arguments.split_first() {
-            std::os::unix::process::CommandExt::arg0(&mut c, argv0).args(rest);
-        }
-        c
-    };
-    let (ip, port) = agent.advertised();
-    let checkpoint = core.frameworks.get(&key.0).is_some_and(|f| f.checkpoint);
-    let sandbox_text = sandbox.display().to_string();
-    let agent_id = core
-        .tasks
-        .values()
-        .find(|t| t.framework_id == key.0 && t.executor.as_ref() == Some(&key.1))
-        .map(|t| t.info.agent_id.value.clone())
-        .or_else(|| core.agent_id.as_ref().map(|a| a.value.clone()))
-        .unwrap_or_default();
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    cmd.current_dir(&sandbox)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .env("LIBPROCESS_IP", &ip)
-        .env("LIBPROCESS_PORT", "0")
-        .env("MESOS_FRAMEWORK_ID", &key.0.value)
-        .env("MESOS_EXECUTOR_ID", &key.1.value)
-        .env("MESOS_DIRECTORY", &sandbox_text)
-        .env("MESOS_SANDBOX", &sandbox_text)
-        .env("MESOS_SLAVE_ID", &agent_id)
-        .env("MESOS_SLAVE_PID", agent.pid())
-        .env("MESOS_AGENT_ENDPOINT", format!("{ip}:{port}"))
-        .env("MESOS_CHECKPOINT", if checkpoint { "1" } else { "0" })
-        .env("MESOS_HTTP_COMMAND_EXECUTOR", "0")
-        .env(
-            "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
-            format_duration(agent.executor_grace(executor)),
-        );
-    if checkpoint {
-        cmd.env(
-            "MESOS_RECOVERY_TIMEOUT",
-            format_duration(agent.config.recovery_timeout),
-        )
-        .env(
-            "MESOS_SUBSCRIPTION_BACKOFF_MAX",
-            format_duration(agent.config.executor_reregistration_timeout),
-        );
-    }
-    for var in command.environment.iter().flat_map(|e| &e.variables) {
-        cmd.env(&var.name, &var.value);
-    }
-    let mut cmd = tokio::process::Command::from(cmd);
-    cmd.kill_on_drop(true);
-    Ok(cmd)
 }
 
 /// Graceful agent stop: every executor gets SHUTDOWN and its grace period, then is killed.

@@ -1,0 +1,134 @@
+//! An executor as a process group on the agent's host, in its sandbox (the usual case, and
+//! the only one on agents without the Docker containerizer).
+
+use super::environment::executor_environment;
+use super::{launch_failed, registration_timed_out};
+use crate::lite::agent::executor::{kill_group, signal_name};
+use crate::lite::agent::{AgentShared, ExecutorKey};
+use crate::mesos::ids::ContainerId;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Runs the executor's command from its start to its exit (its URIs are fetched already).
+pub(super) async fn supervise(
+    agent: Arc<AgentShared>,
+    key: ExecutorKey,
+    container_id: ContainerId,
+    mut destroy: mpsc::UnboundedReceiver<()>,
+) {
+    let mut child = match prepare(&agent, &key).and_then(|mut cmd| {
+        cmd.spawn()
+            .map_err(|e| format!("Failed to launch the executor: {e}"))
+    }) {
+        Ok(child) => child,
+        Err(message) => {
+            let message = format!("Failed to launch container: {message}");
+            return launch_failed(&agent, &key, &container_id, message);
+        }
+    };
+    let pid = child.id();
+    // Registered until this function ends, after the group was killed and the child reaped:
+    // should mmrun die, its guard kills the executor's process group.
+    let _watched = crate::lifeline::guard::watch_group(pid);
+    {
+        let mut core = agent.core();
+        if let Some(e) = core.executors.get_mut(&key) {
+            e.pid = pid;
+        }
+        if agent.faults.current().paused {
+            kill_group(pid, libc::SIGSTOP);
+        }
+    }
+    let registration = tokio::time::sleep(agent.config.executor_registration_timeout);
+    tokio::pin!(registration);
+    let mut registration_pending = true;
+    let exit = loop {
+        tokio::select! {
+            exit = child.wait() => break exit,
+            Some(()) = destroy.recv() => {
+                tracing::info!("killing executor {} of framework {}", key.1, key.0);
+                kill_group(pid, libc::SIGKILL);
+            }
+            () = &mut registration, if registration_pending => {
+                registration_pending = false;
+                if registration_timed_out(&agent, &key) {
+                    kill_group(pid, libc::SIGKILL);
+                }
+            }
+        }
+    };
+    // Whatever the executor started goes with it.
+    kill_group(pid, libc::SIGKILL);
+    let (status, how) = match exit {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => (s.into_raw(), format!("exited with status {code}")),
+            (None, Some(sig)) => (
+                s.into_raw(),
+                format!("terminated with signal {}", signal_name(sig)),
+            ),
+            _ => (s.into_raw(), "exited".to_string()),
+        },
+        Err(e) => (-1, format!("could not be waited for: {e}")),
+    };
+    agent.executor_terminated(&key, &container_id, status, &how);
+}
+
+/// The executor's command in its sandbox, with the environment Mesos's agent gives executors
+/// (`executorEnvironment` in `src/slave/slave.cpp`) and the command's own variables on top.
+fn prepare(agent: &Arc<AgentShared>, key: &ExecutorKey) -> Result<tokio::process::Command, String> {
+    let core = agent.core();
+    let executor = core
+        .executors
+        .get(key)
+        .ok_or("the executor was removed before it started")?;
+    let command = executor
+        .info
+        .command
+        .clone()
+        .ok_or("the executor has no command")?;
+    let sandbox: PathBuf = executor.sandbox.clone();
+    std::fs::create_dir_all(&sandbox)
+        .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
+    // Appended to: the fetcher's log is already in `stderr`.
+    let open = |name: &str| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(sandbox.join(name))
+            .map_err(|e| format!("Failed to create {name}: {e}"))
+    };
+    let (stdout, stderr) = (open("stdout")?, open("stderr")?);
+    let value = command.value.clone().unwrap_or_default();
+    let mut cmd = if command.shell {
+        let mut c = std::process::Command::new("/bin/sh");
+        c.arg("-c").arg(&value);
+        c
+    } else {
+        let mut c = std::process::Command::new(&value);
+        if let Some((argv0, rest)) = command.arguments.split_first() {
+            std::os::unix::process::CommandExt::arg0(&mut c, argv0).args(rest);
+        }
+        c
+    };
+    let sandbox_text = sandbox.display().to_string();
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.current_dir(&sandbox)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .env("LIBPROCESS_IP", agent.advertised().0)
+        .envs(executor_environment(
+            agent,
+            &core,
+            key,
+            executor,
+            &sandbox_text,
+            &sandbox_text,
+        ));
+    let mut cmd = tokio::process::Command::from(cmd);
+    cmd.kill_on_drop(true);
+    Ok(cmd)
+}
