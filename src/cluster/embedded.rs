@@ -142,6 +142,7 @@ impl ClusterHandle for EmbeddedCluster {
         let leadership = cluster.master_leadership(index);
         let lost = cluster.master_lost(index);
         Ok(MasterStatus {
+            advertised: url.trim_start_matches("http://").to_string(),
             url,
             running: leadership.is_some() && lost.is_none(),
             leading: leadership == Some(Leadership::Leading),

@@ -49,6 +49,9 @@ pub const ZK_SESSION_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct MasterStatus {
     /// `http://host:port`, reachable from this host.
     pub url: String,
+    /// `ip:port` as the master advertises itself (its MasterInfo address, which ZooKeeper
+    /// holds): the same as `url`'s on the embedded backend, its network address on Docker.
+    pub advertised: String,
     pub running: bool,
     pub leading: bool,
 }
@@ -191,6 +194,7 @@ pub trait ClusterHandle: Send + Sync {
     async fn master_status(&self, index: usize) -> Result<MasterStatus, BackendError> {
         match (index, self.master_url()) {
             (0, Some(url)) => Ok(MasterStatus {
+                advertised: url.trim_start_matches("http://").to_string(),
                 url,
                 running: true,
                 leading: true,

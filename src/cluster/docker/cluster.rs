@@ -66,8 +66,8 @@ pub struct DockerCluster {
     privilege: Arc<Mutex<Privilege>>,
     /// Every master (one unless the spec asks for more); empty until they are created.
     masters: Vec<MasterSlot>,
-    /// The master mmrun talks to: the leader, when last looked.
-    leader: usize,
+    /// The master mmrun talks to: the leader, when last looked (see `refresh_leader`).
+    leader: std::sync::atomic::AtomicUsize,
     /// The ZooKeeper container, when the cluster has one.
     zookeeper: Option<NodeContainer>,
     zookeeper_running: bool,
@@ -98,7 +98,7 @@ impl DockerCluster {
             docker_socket,
             privilege,
             masters: Vec::new(),
-            leader: 0,
+            leader: Default::default(),
             zookeeper: None,
             zookeeper_running: false,
             zookeeper_image: None,
@@ -111,7 +111,7 @@ impl DockerCluster {
 
     fn master(&self) -> Result<&NodeContainer, BackendError> {
         self.masters
-            .get(self.leader)
+            .get(self.leader.load(std::sync::atomic::Ordering::Relaxed))
             .map(|m| &m.node)
             .ok_or(BackendError::NoMaster)
     }
@@ -222,7 +222,7 @@ impl DockerCluster {
             super::zookeeper::wait_ready(&self.docker, zookeeper, STEP_TIMEOUT).await?;
         }
         if self.spec.has_zookeeper() {
-            self.leader = self.await_leader(STEP_TIMEOUT).await?;
+            self.await_leader(STEP_TIMEOUT).await?;
             Ok(())
         } else {
             self.await_master().await
@@ -246,12 +246,28 @@ impl DockerCluster {
             == Some(1.0)
     }
 
-    /// Waits until a master leads; returns its index.
+    /// With several masters, looks for the leader now and remembers it for `master()`.
+    async fn refresh_leader(&self) {
+        if !self.spec.has_zookeeper() {
+            return;
+        }
+        for index in 0..self.masters.len() {
+            if self.is_leading(index).await {
+                self.leader
+                    .store(index, std::sync::atomic::Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+
+    /// Waits until a master leads; remembers it and returns its index.
     async fn await_leader(&self, timeout: Duration) -> Result<usize, BackendError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             for index in 0..self.masters.len() {
                 if self.is_leading(index).await {
+                    self.leader
+                        .store(index, std::sync::atomic::Ordering::Relaxed);
                     return Ok(index);
                 }
             }
@@ -312,6 +328,7 @@ impl DockerCluster {
         index: usize,
         expected: Option<String>,
     ) -> Result<String, BackendError> {
+        self.refresh_leader().await;
         let node = &self.agents[index].node;
         let client = self.client()?;
         let pid_suffix = format!("@{}:{AGENT_PORT}", node.ip);
@@ -343,6 +360,7 @@ impl DockerCluster {
         let Some(id) = self.agents[index].id.clone() else {
             return Ok(());
         };
+        self.refresh_leader().await;
         let client = self.client()?;
         let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
         while tokio::time::Instant::now() < deadline {
@@ -461,7 +479,10 @@ impl DockerCluster {
         request: FrameworkRequest,
     ) -> Result<(usize, String), BackendError> {
         let url = self.master()?.url().ok_or(BackendError::NoMaster)?;
-        let master = url.trim_start_matches("http://").to_string();
+        // With ZooKeeper the framework finds the leader there, as Mesos frameworks usually do.
+        let master = self
+            .zookeeper_url()
+            .unwrap_or_else(|| url.trim_start_matches("http://").to_string());
         let env = framework_process_env(&master, &self.layout.gateway_ip().to_string());
         let index = self.frameworks.len();
         let process =
@@ -659,17 +680,17 @@ impl ClusterHandle for DockerCluster {
         self.master().ok().and_then(|m| m.url())
     }
 
-    fn master_count(&self) -> usize {
-        self.spec.masters.max(1)
-    }
-
     async fn leader_url(&self) -> Option<String> {
-        for index in 0..self.masters.len() {
-            if self.is_leading(index).await {
-                return self.masters[index].node.url();
-            }
+        self.refresh_leader().await;
+        let leader = self.leader.load(std::sync::atomic::Ordering::Relaxed);
+        if self.is_leading(leader).await {
+            return self.masters[leader].node.url();
         }
         None
+    }
+
+    fn master_count(&self) -> usize {
+        self.spec.masters.max(1)
     }
 
     async fn master_status(&self, index: usize) -> Result<MasterStatus, BackendError> {
@@ -680,6 +701,7 @@ impl ClusterHandle for DockerCluster {
         let running = slot.running && slot.node.death(&self.docker).await.is_none();
         Ok(MasterStatus {
             url: slot.node.url().unwrap_or_default(),
+            advertised: format!("{}:{}", slot.node.ip, specs::MASTER_PORT),
             running,
             leading: running && self.is_leading(index).await,
         })
@@ -816,10 +838,11 @@ impl ClusterHandle for DockerCluster {
         if self.spec.has_zookeeper() {
             // The leader stops (another leads meanwhile) and starts again behind it; agents
             // and frameworks follow the new leader through ZooKeeper.
-            let index = self.leader;
+            self.refresh_leader().await;
+            let index = self.leader.load(std::sync::atomic::Ordering::Relaxed);
             self.stop_master(index, true).await?;
             self.start_master_at(index).await?;
-            self.leader = self.await_leader(STEP_TIMEOUT).await?;
+            self.await_leader(STEP_TIMEOUT).await?;
             return Ok(());
         }
         let old = self.master()?.clone();
@@ -837,7 +860,7 @@ impl ClusterHandle for DockerCluster {
         }
         let mut node = NodeContainer::create(&docker, "master", spec).await?;
         let started = node.start(&docker).await;
-        self.masters[self.leader].node = node;
+        self.masters[self.leader.load(std::sync::atomic::Ordering::Relaxed)].node = node;
         started?;
         self.await_master().await?;
         for index in 0..self.agents.len() {

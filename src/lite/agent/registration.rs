@@ -45,6 +45,8 @@ pub async fn run(agent: Arc<AgentShared>) {
                     let wait = rand::rng().random_range(Duration::ZERO..=cap);
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
+                        // A new leader (through ZooKeeper) is worth trying at once.
+                        _ = agent.reregister.notified() => failures = 0,
                         _ = agent.stopped.cancelled() => return,
                     }
                     continue;
@@ -69,21 +71,23 @@ pub async fn follow_leader(agent: Arc<AgentShared>) {
         return;
     };
     let mut leadership = detector.subscribe();
-    let mut leader = leadership.borrow_and_update().info().map(|i| i.id.clone());
     loop {
         tokio::select! {
             changed = leadership.changed() => if changed.is_err() { return },
             _ = agent.stopped.cancelled() => return,
         }
-        let now = leadership.borrow_and_update().info().map(|i| i.id.clone());
-        if now.is_some() && now != leader {
+        let Some(leader) = leadership.borrow_and_update().info().map(|i| i.id.clone()) else {
+            continue;
+        };
+        // Registered with this very master already (e.g. the first detection): nothing to do.
+        let registered_with = agent.core().master_info.as_ref().map(|m| m.id.clone());
+        if registered_with.as_ref() != Some(&leader) {
             tracing::info!(
                 "new leading master detected through ZooKeeper: {}",
                 agent.master_url().unwrap_or_default()
             );
             agent.reregister.notify_one();
         }
-        leader = now;
     }
 }
 

@@ -220,18 +220,32 @@ fn zookeeper_url(ctx: &Arc<ClusterCtx>) -> ScriptResult<String> {
         .ok_or_else(|| "the cluster has no ZooKeeper".into())
 }
 
-/// The index of the master that leads now, if one does.
+/// The index of the master that leads now, if one does — and once the script's own view
+/// through ZooKeeper (which its state queries follow) names the same master.
 fn leading_index(ctx: &Arc<ClusterCtx>) -> ScriptResult<Option<usize>> {
-    with_handle(ctx, |h| {
+    let leading = with_handle(ctx, |h| {
         Box::pin(async move {
             for index in 0..h.master_count() {
-                if h.master_status(index).await?.leading {
-                    return Ok(Some(index));
+                let status = h.master_status(index).await?;
+                if status.leading {
+                    return Ok(Some((index, status.advertised)));
                 }
             }
             Ok(None)
         })
-    })
+    })?;
+    let Some((index, advertised)) = leading else {
+        return Ok(None);
+    };
+    let detected = lock(&ctx.leader).as_ref().map(|d| {
+        d.current()
+            .info()
+            .map(|i| format!("{}:{}", i.address.ip, i.address.port))
+    });
+    match detected {
+        Some(Some(seen)) if seen != advertised => Ok(None),
+        _ => Ok(Some(index)),
+    }
 }
 
 pub fn leader(ctx: &Arc<ClusterCtx>) -> ScriptResult<MasterHandle> {
