@@ -40,6 +40,14 @@ pub struct UpArgs {
     /// Missed pings after which an agent is unreachable.
     #[arg(long, default_value_t = 5)]
     max_agent_ping_timeouts: u32,
+    /// Number of masters; more than one elect their leader through ZooKeeper (implies
+    /// --zookeeper). Their ports are chosen freely (--port and --ip apply to one master).
+    #[arg(long, default_value_t = 1)]
+    masters: usize,
+    /// Run a real ZooKeeper: masters contend through it, agents and frameworks find the
+    /// leader there (`MESOS_MASTER` is then its zk:// URL).
+    #[arg(long)]
+    zookeeper: bool,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -47,8 +55,21 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(args: UpArgs) -> i32 {
+    if args.masters == 0 {
+        eprintln!("mmrun up: --masters must be at least 1 (3 is usual for HA)");
+        return exit_codes::USAGE;
+    }
     if args.backend != BackendChoice::Embedded || args.mesos_image.is_some() {
         return run_in_docker(args).await;
+    }
+    if args.masters > 1 || args.zookeeper {
+        // ZooKeeper and extra masters are the backend's to run.
+        return run_on_backend(
+            args,
+            std::sync::Arc::new(crate::cluster::embedded::Embedded),
+            None,
+        )
+        .await;
     }
     let options = ClusterOptions {
         agent_ping_timeout: args.agent_ping_timeout,
@@ -129,17 +150,35 @@ async fn run_in_docker(args: UpArgs) -> i32 {
         .await;
     };
     eprintln!("mmrun: {}", chosen.description);
+    run_on_backend(args, docker_backend, Some(chosen)).await
+}
+
+/// The cluster on a backend (Docker, or embedded with ZooKeeper and several masters) until
+/// Ctrl-C; `chosen` holds what the backend choice started (the Docker reaper), released last.
+async fn run_on_backend(
+    args: UpArgs,
+    backend: std::sync::Arc<dyn Backend>,
+    mut chosen: Option<backend::Chosen>,
+) -> i32 {
+    let in_containers = chosen.is_some();
+    let mut release = async move || {
+        if let Some(chosen) = chosen.take() {
+            chosen.release().await;
+        }
+    };
     let spec = ClusterSpec {
         scenario: "up".into(),
         agent_ping_timeout: args.agent_ping_timeout,
         max_agent_ping_timeouts: args.max_agent_ping_timeouts,
+        masters: args.masters,
+        zookeeper: args.zookeeper,
         ..ClusterSpec::default()
     };
-    let mut cluster = match docker_backend.create(spec).await {
+    let mut cluster = match backend.create(spec).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("mmrun up: {e}");
-            chosen.release().await;
+            release().await;
             return exit_codes::ENVIRONMENT;
         }
     };
@@ -156,26 +195,46 @@ async fn run_in_docker(args: UpArgs) -> i32 {
         Err(e) => {
             eprintln!("mmrun up: {e}");
             cluster.teardown().await;
-            chosen.release().await;
+            release().await;
             return exit_codes::ENVIRONMENT;
         }
     };
+    let containers = if in_containers {
+        ", each its own container"
+    } else {
+        ""
+    };
     println!(
-        "mmrun: cluster up: 1 master, {} agent(s), each its own container",
+        "mmrun: cluster up: {} master(s), {} agent(s){containers}",
+        cluster.master_count(),
         args.agents
     );
     if let Some(kept) = cluster.how_to_reach() {
         println!("{kept}");
+    } else {
+        if let Some(zk) = cluster.zookeeper_url() {
+            println!("  zookeeper {zk}");
+        }
+        for index in 0..cluster.master_count() {
+            if let Ok(status) = cluster.master_status(index).await {
+                let leads = if status.leading { "  (leader)" } else { "" };
+                println!("  master-{:<2} {}{leads}", index + 1, status.url);
+            }
+        }
     }
     for (i, id) in ids.iter().enumerate() {
         println!("  agent-{:<3} {id}", i + 1);
     }
-    println!("MESOS_MASTER={}", url.trim_start_matches("http://"));
-    println!("Press Ctrl-C to stop the cluster and remove its containers and network.");
+    // Frameworks find the leader through ZooKeeper when there is one, as in Mesos.
+    let master = cluster
+        .zookeeper_url()
+        .unwrap_or_else(|| url.trim_start_matches("http://").to_string());
+    println!("MESOS_MASTER={master}");
+    println!("Press Ctrl-C to stop the cluster and remove everything it made.");
     super::interrupted().await;
     println!("mmrun: stopping the cluster");
     cluster.teardown().await;
-    chosen.release().await;
+    release().await;
     println!("mmrun: stopped; nothing left running");
     exit_codes::OK
 }
