@@ -37,7 +37,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("cluster")
         .with_params_info(["options: map", "Cluster"])
         .with_comments([
-            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image).",
+            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image),\n/// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n/// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`).",
         ])
         .register_into_engine(engine, move |options: Map| -> ScriptResult<ClusterHandleRef> { new_cluster(&s, &options) });
 
