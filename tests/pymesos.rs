@@ -21,16 +21,27 @@ struct Up {
 
 impl Up {
     fn start(agents: usize) -> Up {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mmrun"))
-            .args(["up", "--port", "0", "--agents", &agents.to_string()])
+        Up::with(&["--port", "0", "--agents", &agents.to_string()], None).0
+    }
+
+    /// `mmrun up <args>`; also returns every line printed up to `MESOS_MASTER=`.
+    fn with(args: &[&str], tmpdir: Option<&std::path::Path>) -> (Up, Vec<String>) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mmrun"));
+        command
+            .arg("up")
+            .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mmrun up starts");
+            .stderr(Stdio::null());
+        if let Some(dir) = tmpdir {
+            command.env("TMPDIR", dir);
+        }
+        let mut child = command.spawn().expect("mmrun up starts");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let (mut master, mut files) = (None, None);
+        let mut printed = Vec::new();
         for line in lines.by_ref() {
             let line = line.unwrap();
+            printed.push(line.clone());
             if let Some(path) = line.trim().strip_prefix("files") {
                 files = path.split_whitespace().next().map(PathBuf::from);
             }
@@ -41,11 +52,14 @@ impl Up {
         }
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Up {
-            child,
-            master: master.expect("mmrun up printed MESOS_MASTER"),
-            files,
-        }
+        (
+            Up {
+                child,
+                master: master.expect("mmrun up printed MESOS_MASTER"),
+                files,
+            },
+            printed,
+        )
     }
 
     fn interrupt(&mut self) -> std::process::ExitStatus {
@@ -138,4 +152,75 @@ mod reqwest {
             .unwrap();
         rt.block_on(async { ::reqwest::get(url).await.unwrap().json().await.unwrap() })
     }
+}
+
+/// `mmrun up --masters 3` runs a real ZooKeeper and three masters in this process: it prints
+/// the zk:// URL as MESOS_MASTER and every master, exactly one marked as the leader; the others
+/// redirect to it as Mesos's non-leaders do; Ctrl-C stops everything and removes every file
+/// (ZooKeeper's data directory included).
+#[test]
+fn up_with_three_masters_elects_one_leader_through_zookeeper_and_leaves_nothing() {
+    if let Err(e) = mmrun::zookeeper::ZooKeeperInstall::find() {
+        if std::env::var("MMRUN_REQUIRE_ZOOKEEPER").is_ok_and(|v| v == "1") {
+            panic!("MMRUN_REQUIRE_ZOOKEEPER=1 but {e}");
+        }
+        eprintln!("SKIPPED: up --masters 3: {e}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut up, printed) = Up::with(&["--masters", "3", "--agents", "1"], Some(tmp.path()));
+    assert!(up.master.starts_with("zk://127.0.0.1:"), "{printed:?}");
+    assert!(up.master.ends_with("/mesos"), "{printed:?}");
+    let masters: Vec<&String> = printed
+        .iter()
+        .filter(|l| l.trim_start().starts_with("master-"))
+        .collect();
+    assert_eq!(masters.len(), 3, "{printed:?}");
+    let leaders: Vec<&&String> = masters.iter().filter(|l| l.contains("(leader)")).collect();
+    assert_eq!(leaders.len(), 1, "{printed:?}");
+    let url_of = |line: &str| line.split_whitespace().nth(1).unwrap().to_string();
+    let leader = url_of(leaders[0]);
+    let follower = masters
+        .iter()
+        .map(|l| url_of(l))
+        .find(|u| *u != leader)
+        .unwrap();
+    let answer = mmrun_get_no_redirect(&format!("{follower}/master/state?x=1"));
+    assert_eq!(answer.0, 307, "a follower redirects: {answer:?}");
+    let leader_hostport = leader.trim_start_matches("http://");
+    assert_eq!(
+        answer.1.as_deref(),
+        Some(format!("//{leader_hostport}/master/state?x=1").as_str())
+    );
+
+    let status = up.interrupt();
+    assert!(status.success(), "mmrun up exited with {status}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// GET without following redirects: (status, Location).
+fn mmrun_get_no_redirect(url: &str) -> (u16, Option<String>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = ::reqwest::Client::builder()
+            .no_proxy()
+            .redirect(::reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = client.get(url).send().await.unwrap();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        (r.status().as_u16(), location)
+    })
 }
