@@ -109,6 +109,19 @@ fn shipped_scenarios_pass_on(backend: &str) {
     assert!(stdout.contains("PASS ["), "{stdout}");
     assert!(stdout.contains("scenarios run:"), "{stdout}");
     assert!(!stdout.contains("FAIL"), "{stdout}");
+    // The HA scenarios skip without ZooKeeper; where it is required (CI) they must run.
+    if std::env::var("MMRUN_REQUIRE_ZOOKEEPER").is_ok_and(|v| v == "1") {
+        for scenario in [
+            "leader_failover",
+            "agent_follows_new_leader",
+            "zookeeper_restart",
+        ] {
+            let passed = stdout
+                .lines()
+                .any(|l| l.contains("PASS [") && l.contains(&format!("scripts/{scenario}.rhai")));
+            assert!(passed, "{scenario} did not pass on {backend}: {stdout}");
+        }
+    }
 }
 
 #[test]
