@@ -239,3 +239,53 @@ async fn pymesos_follows_a_killed_leader_to_the_new_one_and_its_task_finishes() 
     assert_completed(&ha, &id).await;
     ha.shutdown().await;
 }
+
+/// The same failover as a scenario (tests/scenarios/pymesos_zk_failover.rhai) through the real
+/// `mmrun run`: `c.run_framework` hands the scheduler the zk:// URL as MESOS_MASTER.
+fn run_zk_failover_scenario(backend: &str) {
+    let Some(python) = common::pymesos::python() else {
+        return;
+    };
+    // Embedded: the scenario needs this host's ZooKeeper (else it would report SKIP).
+    if backend == "embedded" && common::zookeeper::install_or_skip("pymesos zk scenario").is_none()
+    {
+        return;
+    }
+    // Its TMPDIR, so whatever the run leaves behind shows.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmrun"))
+        .args(["run", "tests/scenarios/pymesos_zk_failover.rhai"])
+        .args(["--backend", backend])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("TMPDIR", tmp.path())
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .env("PYMESOS_PYTHON", &python)
+        .env_remove("INSTA_UPDATE")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("PASS [").count(), 1, "{text}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind in TMPDIR: {left:?}");
+}
+
+#[test]
+fn a_pymesos_scheduler_follows_the_leader_in_a_scenario_on_the_embedded_backend() {
+    run_zk_failover_scenario("embedded");
+}
+
+/// Every node a container, the scheduler on this host: ZooKeeper's published port in
+/// MESOS_MASTER, the masters at their cluster-network addresses (reachable from the host).
+#[test]
+fn a_pymesos_scheduler_follows_the_leader_in_a_scenario_on_the_docker_backend() {
+    if !common::docker::docker_available("pymesos zk scenario on Docker") {
+        return;
+    }
+    run_zk_failover_scenario("docker");
+}

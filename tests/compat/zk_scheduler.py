@@ -1,12 +1,14 @@
 """A framework on the unmodified PyPI pymesos 0.3.15 that finds its master through ZooKeeper.
 
     python zk_scheduler.py [zk://host:port/mesos] [--cmd 'echo hi'] [--timeout 60]
+                           [--release FILE]
 
 The master defaults to $MESOS_MASTER. pymesos watches the group with kazoo, takes the lowest
 `json.info_` member as the leader and reads its `address`; when the leader changes it connects
 to the new one and subscribes again with its framework id. This scheduler launches one shell
 task on the first offer that fits, declines the rest, acknowledges (pymesos does) and stops
-when the task ends.
+when the task ends. With --release it creates FILE once it has subscribed again (after a
+failover): a task waiting for FILE then finishes on the new leader.
 
 Stdout, one event a line: `SUBSCRIBED <framework id> <master host:port>`,
 `RESUBSCRIBED <framework id> <master host:port>`, `UPDATE <task id> <state>`, then
@@ -37,8 +39,9 @@ def scalar(offer, name):
 
 
 class ZkScheduler(Scheduler):
-    def __init__(self, cmd):
+    def __init__(self, cmd, release):
         self.cmd = cmd
+        self.release = release
         self.task_id = 'zk-%s' % uuid.uuid4().hex[:12]
         self.launched = False
         self.result = None
@@ -49,6 +52,8 @@ class ZkScheduler(Scheduler):
 
     def reregistered(self, driver, master_info):
         say('RESUBSCRIBED %s %s' % (driver.framework_id, driver.master))
+        if self.release:
+            open(self.release, 'a').close()
         # What the new leader knows of the task (it learnt it from the re-registered agent).
         driver.reconcileTasks([])
 
@@ -87,6 +92,7 @@ def main():
                     help='zk://host:port/path (default: $MESOS_MASTER)')
     ap.add_argument('--cmd', default='echo hi from zk')
     ap.add_argument('--timeout', type=float, default=60)
+    ap.add_argument('--release', help='a file to create once subscribed again')
     args = ap.parse_args()
     if not args.master or not args.master.startswith('zk://'):
         ap.error('give the masters\' ZooKeeper URL: zk://host:port/path (or MESOS_MASTER)')
@@ -96,7 +102,7 @@ def main():
     framework.name = 'mmrun-pymesos-zk'
     framework.failover_timeout = 60
     framework.checkpoint = True
-    sched = ZkScheduler(args.cmd)
+    sched = ZkScheduler(args.cmd, args.release)
     driver = MesosSchedulerDriver(sched, framework, args.master, use_addict=True)
     driver.start()
     finished = sched.done.wait(args.timeout)
