@@ -571,3 +571,34 @@ async fn mmrun_node_master_validates_quorum_as_mesos() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+/// Agents that lost a killed leader's pings keep trying it (it still leads in ZooKeeper until
+/// its session expires) and back off; once another is elected they must re-register with it at
+/// once, not when their backoff, grown to seconds, runs out.
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_re_register_as_soon_as_a_killed_leaders_successor_is_elected() {
+    let Some(mut ha) = Ha::start("HA agents after a kill", 3, SESSION).await else {
+        return;
+    };
+    for _ in 0..3 {
+        ha.cluster.add_agent(Default::default()).await.unwrap();
+    }
+    let old = ha.leader().unwrap();
+    ha.cluster.stop_master(old, false).await.unwrap();
+    let new = ha.await_leader(Some(old), SESSION * 4).await;
+    let elected = Instant::now();
+    let url = format!("{}/master/slaves", ha.url(new));
+    wait_until("all 3 agents re-register", Duration::from_secs(20), || {
+        let url = url.clone();
+        async move {
+            let slaves = get_json(&url).await;
+            let active = slaves["slaves"].as_array().unwrap().iter();
+            active.filter(|s| s["active"] == true).count() == 3
+        }
+    })
+    .await;
+    let took = elected.elapsed();
+    eprintln!("3 agents re-registered {took:?} after the election");
+    assert!(took < Duration::from_millis(500), "{took:?} after the election");
+    ha.shutdown().await;
+}
