@@ -10,6 +10,7 @@
 mod common;
 
 use common::docker::{Cleanup, docker_or_skip};
+use common::zookeeper::install_or_skip as zookeeper_or_skip;
 use mmrun::cluster::docker::layout::{Layout, subnet_candidates};
 use mmrun::cluster::docker::node::NodeContainer;
 use mmrun::cluster::docker::zookeeper::{
@@ -24,21 +25,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use zookeeper_client::{Acls, Client, CreateMode};
-
-/// This host's ZooKeeper, or `None` after printing why the test skips (a panic under
-/// MMRUN_REQUIRE_ZOOKEEPER=1).
-fn zookeeper_or_skip(test: &str) -> Option<ZooKeeperInstall> {
-    match ZooKeeperInstall::find() {
-        Ok(install) => Some(install),
-        Err(e) if std::env::var("MMRUN_REQUIRE_ZOOKEEPER").is_ok_and(|v| v == "1") => {
-            panic!("MMRUN_REQUIRE_ZOOKEEPER=1 but {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: {test}: {e}");
-            None
-        }
-    }
-}
 
 async fn client(connect: &str) -> Client {
     tokio::time::timeout(Duration::from_secs(20), Client::connect(connect))

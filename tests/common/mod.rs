@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod ha;
 pub mod pymesos;
+pub mod zookeeper;
 
 use mmrun::client::{Subscription, subscribe};
 use mmrun::mesos::framework::{Capability, FrameworkInfo};

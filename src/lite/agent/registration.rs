@@ -45,8 +45,13 @@ pub async fn run(agent: Arc<AgentShared>) {
                     let wait = rand::rng().random_range(Duration::ZERO..=cap);
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
-                        // A new leader (through ZooKeeper) is worth trying at once.
-                        _ = agent.reregister.notified() => failures = 0,
+                        // A new leader (ZooKeeper): try it now, with a fresh backoff. Failures
+                        // against the old one, dead (killed, its session not yet expired), must
+                        // not delay re-registering with the new one by seconds.
+                        _ = agent.reregister.notified() => {
+                            agent.core().registered = false;
+                            failures = 0;
+                        }
                         _ = agent.stopped.cancelled() => return,
                     }
                     continue;

@@ -24,7 +24,7 @@ pub use leadership::{Leadership, leader_base};
 pub use views::version_info;
 
 use crate::lite::http::serve;
-use crate::mesos::framework::MasterInfo;
+use crate::mesos::framework::{Capability, MasterInfo};
 use crate::mesos::task::now_seconds;
 use crate::zookeeper::Contender;
 use axum::Router;
@@ -34,6 +34,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// What the master can do, as Mesos 1.11's `MASTER_CAPABILITIES()`: in its MasterInfo (the
+/// JSON it writes to ZooKeeper, which clients read) and in `/master/state`.
+pub const MASTER_CAPABILITIES: [&str; 3] = ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"];
 
 /// State shared by every handler and background task of one master.
 pub struct MasterShared {
@@ -104,13 +108,19 @@ impl Master {
         let addr = listener.local_addr()?;
         let port = config.address.advertise_port.unwrap_or(addr.port());
         let id = uuid::Uuid::new_v4().to_string();
-        let info = MasterInfo::new(
+        let mut info = MasterInfo::new(
             &id,
             config.address.advertise_ip,
             port,
             &config.address.hostname,
             crate::mesos::MESOS_VERSION,
         );
+        info.capabilities = MASTER_CAPABILITIES
+            .iter()
+            .map(|kind| Capability {
+                kind: kind.to_string(),
+            })
+            .collect();
         let start_time = now_seconds();
         let contender = config
             .zk

@@ -188,11 +188,10 @@ impl MasterShared {
             id: self.info.id.clone(),
             pid: self.info.pid.clone(),
             hostname: self.info.hostname.clone(),
-            capabilities: vec![
-                "AGENT_UPDATE".into(),
-                "AGENT_DRAINING".into(),
-                "QUOTA_V2".into(),
-            ],
+            capabilities: super::MASTER_CAPABILITIES
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
             activated_slaves: active as f64,
             deactivated_slaves: (core.agents.len() - active) as f64,
             unreachable_slaves: core.unreachable_agents.len() as f64,

@@ -5,7 +5,7 @@
 
 use super::ClusterHandleRef;
 use super::framework::{await_in, parse_state, task_map};
-use crate::client::MasterClient;
+use crate::client::{ClientError, MasterClient};
 use crate::framework::Framework;
 use crate::mesos::state::{MasterState, StateFramework, StateTask};
 use crate::mesos::task::TaskState;
@@ -112,11 +112,27 @@ pub fn register(engine: &mut Engine) {
         );
 }
 
+/// How long a state query keeps asking again when the master it asked is gone and the cluster
+/// has ZooKeeper: the leader may be changing, and the script's own detector hears of a new one
+/// from a ZooKeeper watch — a moment after the backend does (`c.await_leader()` may already
+/// have returned), or once the dead leader's session expires.
+const LEADER_CHANGE_GRACE: Duration = Duration::from_secs(10);
+
 fn master_state(ctx: &Arc<ClusterCtx>) -> ScriptResult<MasterState> {
-    let url = ctx.master_url()?;
-    ctx.scenario
-        .block(MasterClient::new(url).state())?
-        .map_err(|e| format!("cannot read the master's state: {e}").into())
+    let deadline = std::time::Instant::now() + LEADER_CHANGE_GRACE;
+    loop {
+        let url = ctx.master_url()?;
+        match ctx.scenario.block(MasterClient::new(url).state())? {
+            Ok(state) => return Ok(state),
+            Err(ClientError::Unreachable { .. })
+                if ctx.spec.has_zookeeper() && std::time::Instant::now() < deadline =>
+            {
+                ctx.scenario
+                    .block(tokio::time::sleep(Duration::from_millis(20)))?;
+            }
+            Err(e) => return Err(format!("cannot read the master's state: {e}").into()),
+        }
+    }
 }
 
 fn completed(state: &MasterState, f: &StateFramework) -> bool {
