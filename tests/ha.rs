@@ -599,6 +599,9 @@ async fn agents_re_register_as_soon_as_a_killed_leaders_successor_is_elected() {
     .await;
     let took = elected.elapsed();
     eprintln!("3 agents re-registered {took:?} after the election");
-    assert!(took < Duration::from_millis(500), "{took:?} after the election");
+    assert!(
+        took < Duration::from_millis(500),
+        "{took:?} after the election"
+    );
     ha.shutdown().await;
 }

@@ -818,3 +818,27 @@ fn sigkill_on_docker_leaves_nothing_within_15s() {
         "the Docker task outlived the reaper"
     );
 }
+
+/// A cluster with ZooKeeper on a machine without one is skipped, not failed, with one line
+/// saying how to install it (here: a ZooKeeper home that holds no ZooKeeper).
+#[test]
+fn a_zookeeper_scenario_without_zookeeper_is_skipped_saying_how_to_install_it() {
+    let w = Workspace::new();
+    w.script(
+        "ha.rhai",
+        "let c = cluster(#{ masters: 3, agents: 1 });\nassert(false, \"never reached\");\n",
+    );
+    let out = w
+        .command(&["run", "scripts"])
+        .env("MMRUN_ZOOKEEPER_HOME", w.path("tmp"))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("SKIP"), "{text}");
+    assert!(text.contains("apt-get install zookeeper"), "{text}");
+}
