@@ -91,6 +91,11 @@ pub enum BackendError {
     /// to install it.
     #[error("{0}")]
     NotInstalled(String),
+    /// The machine cannot run clusters right now (the Docker daemon stopped answering, an
+    /// image cannot be built): not the scenario's fault, so it ends as an environment error
+    /// and is not retried.
+    #[error("{0}")]
+    Environment(String),
     #[error("{what} is not available on the {backend} backend: {hint}")]
     Unsupported {
         what: &'static str,
@@ -99,10 +104,20 @@ pub enum BackendError {
     },
 }
 
-/// Docker errors already say what failed and what to do; a backend passes them on as they are.
+/// Docker errors already say what failed and what to do; a backend passes them on as they are,
+/// as environment errors when the daemon itself is the problem.
 impl From<crate::docker::DockerError> for BackendError {
     fn from(e: crate::docker::DockerError) -> BackendError {
-        BackendError::Failed(e.to_string())
+        use crate::docker::DockerError as D;
+        match e {
+            D::Unreachable { .. }
+            | D::UnsupportedHost { .. }
+            | D::ApiTooOld { .. }
+            | D::BuildImage { .. }
+            | D::InspectImage { .. }
+            | D::ListImages { .. } => BackendError::Environment(e.to_string()),
+            _ => BackendError::Failed(e.to_string()),
+        }
     }
 }
 
@@ -299,4 +314,29 @@ pub trait ClusterHandle: Send + Sync {
     fn agent_count(&self) -> usize;
     /// Stops every node and removes everything the cluster created.
     async fn teardown(self: Box<Self>);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::DockerError;
+
+    /// A daemon that cannot be reached or cannot build is the machine's problem (ENV ERROR);
+    /// a container that cannot start is the cluster's (a failure, retried).
+    #[test]
+    fn docker_errors_become_environment_errors_when_the_daemon_is_the_problem() {
+        let unreachable = DockerError::Unreachable {
+            host: "unix:///var/run/docker.sock".into(),
+            reason: "connection refused".into(),
+        };
+        assert!(matches!(
+            BackendError::from(unreachable),
+            BackendError::Environment(_)
+        ));
+        let start = DockerError::StartContainer {
+            container: "mmrun-x-master".into(),
+            reason: "exited".into(),
+        };
+        assert!(matches!(BackendError::from(start), BackendError::Failed(_)));
+    }
 }

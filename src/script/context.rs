@@ -16,6 +16,42 @@ pub fn script_error<T>(message: impl Into<String>) -> ScriptResult<T> {
     Err(message.into().into())
 }
 
+/// Raised for a backend's environment error: the scenario ends as ENV ERROR, not as a failure.
+#[derive(Clone, Debug)]
+pub struct EnvironmentFailure(pub String);
+
+/// A backend error as the script sees it, after `what` failed (e.g. `agent-1.start()`): an
+/// environment error ends the scenario as ENV ERROR, a missing install skips it, the rest fail
+/// it where the script called.
+pub fn backend_error(what: &str, e: crate::cluster::BackendError) -> Box<EvalAltResult> {
+    use crate::cluster::BackendError as B;
+    let message = if what.is_empty() {
+        e.to_string()
+    } else {
+        format!("{what}: {e}")
+    };
+    match e {
+        B::Environment(_) => Box::new(EvalAltResult::ErrorRuntime(
+            rhai::Dynamic::from(EnvironmentFailure(message)),
+            rhai::Position::NONE,
+        )),
+        B::NotInstalled(how) => super::bindings::containers::skip(how),
+        _ => message.into(),
+    }
+}
+
+/// The environment error a script ended with, looking through nested function calls.
+pub fn environment_failure(error: &EvalAltResult) -> Option<String> {
+    match error {
+        EvalAltResult::ErrorRuntime(value, _) => {
+            value.clone().try_cast::<EnvironmentFailure>().map(|f| f.0)
+        }
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => environment_failure(inner),
+        _ => None,
+    }
+}
+
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -33,6 +33,7 @@ impl Executor for ScriptExecutor {
                 Ok(()) => Outcome::Passed,
                 Err(ScenarioError::Script(reason)) => Outcome::ScriptError(reason),
                 Err(ScenarioError::Skipped(reason)) => Outcome::Skipped(reason),
+                Err(ScenarioError::Environment(reason)) => Outcome::EnvironmentError(reason),
                 Err(ScenarioError::Failed(reason)) => Outcome::Failed(reason),
                 // Cancelled by the runner: after a timeout it reports "timed out after …" and
                 // appends this reason, which keeps the script line the scenario was stuck on.

@@ -19,6 +19,8 @@ pub enum ScenarioError {
     Cancelled(String),
     /// The script asked to be skipped (`requires_docker()` on another backend).
     Skipped(String),
+    /// The machine could not run the scenario (the Docker daemon went away): not retried.
+    Environment(String),
 }
 
 pub struct ScenarioRun {
@@ -97,7 +99,8 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
             Err(ScenarioError::Failed(t))
             | Err(ScenarioError::Cancelled(t))
             | Err(ScenarioError::Script(t))
-            | Err(ScenarioError::Skipped(t)) => t,
+            | Err(ScenarioError::Skipped(t))
+            | Err(ScenarioError::Environment(t)) => t,
             Ok(()) => String::new(),
         };
         result = Err(ScenarioError::Cancelled(text));
@@ -141,10 +144,92 @@ fn execute(ctx: Arc<ScenarioCtx>, display: &str, text: &str) -> Result<(), Scena
         if let Some(reason) = super::bindings::containers::skip_reason(&e) {
             return ScenarioError::Skipped(reason);
         }
+        if let Some(reason) = super::context::environment_failure(&e) {
+            let (line, column) = (e.position().line(), e.position().position());
+            let at = match (line, column) {
+                (Some(line), Some(column)) => format!("\n  --> {display}:{line}:{column}"),
+                _ => String::new(),
+            };
+            return ScenarioError::Environment(format!("{reason}{at}"));
+        }
         let mut known = engine::known(&engine);
         known
             .functions
             .extend(ast.iter_functions().map(|f| f.name.to_string()));
         ScenarioError::Failed(render_eval_error(&source, &e, &known))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{BackendError, ClusterHandle, ClusterSpec};
+
+    /// A backend whose clusters cannot be created, for the reason given.
+    struct Broken(fn() -> BackendError);
+
+    #[async_trait::async_trait]
+    impl Backend for Broken {
+        fn name(&self) -> &'static str {
+            "broken"
+        }
+        async fn create(&self, _: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
+            Err((self.0)())
+        }
+    }
+
+    async fn run_on(backend: Broken, script: &str) -> Result<(), ScenarioError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.rhai");
+        std::fs::write(&path, script).unwrap();
+        let run = run_scenario(ScenarioInput {
+            path,
+            display: "scripts/s.rhai".into(),
+            backend: Arc::new(backend),
+            cancel: CancellationToken::new(),
+            snapshots: None,
+            artifacts_dir: None,
+            keep_failed: false,
+        })
+        .await;
+        run.result
+    }
+
+    /// The machine failing (the Docker daemon gone) is an environment error, not the
+    /// scenario's failure, and says where the script was; a missing install skips.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn backend_errors_keep_their_kind_up_to_the_scenario_result() {
+        let env = run_on(
+            Broken(|| BackendError::Environment("cannot reach the Docker daemon".into())),
+            "let x = 1;\nlet c = cluster();\n",
+        )
+        .await;
+        match env {
+            Err(ScenarioError::Environment(text)) => {
+                assert!(text.contains("cannot reach the Docker daemon"), "{text}");
+                assert!(text.contains("scripts/s.rhai:2:"), "{text}");
+            }
+            other => panic!("expected an environment error, got {other:?}"),
+        }
+        let missing = run_on(
+            Broken(|| {
+                BackendError::NotInstalled("install it with `apt-get install zookeeper`".into())
+            }),
+            "let c = cluster(#{ zookeeper: true });\n",
+        )
+        .await;
+        assert!(
+            matches!(&missing, Err(ScenarioError::Skipped(t)) if t.contains("apt-get install zookeeper")),
+            "{missing:?}"
+        );
+        let failed = run_on(
+            Broken(|| BackendError::Failed("the master did not start".into())),
+            "let c = cluster();\n",
+        )
+        .await;
+        assert!(
+            matches!(&failed, Err(ScenarioError::Failed(t)) if t.contains("the master did not start")),
+            "{failed:?}"
+        );
+    }
 }

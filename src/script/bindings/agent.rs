@@ -1,7 +1,8 @@
 //! An agent's methods: `stop`, `start`, `name`, `running`, and the faults `kill`, `pause`,
 //! `unpause`, `disconnect`, `reconnect`.
 
-use crate::script::context::{ClusterCtx, ScriptResult};
+use crate::cluster::BackendError;
+use crate::script::context::{ClusterCtx, ScriptResult, backend_error};
 use crate::script::values::Options;
 use rhai::{Engine, FuncRegistration, Map};
 use std::sync::Arc;
@@ -47,10 +48,9 @@ impl AgentHandle {
             let handle = handle.as_mut().expect("created with the cluster");
             // Checked here, the same way for every backend.
             if !handle.agent_running(index) {
-                return Err(
-                    "the agent is not running (it was stopped or killed; start() it first)"
-                        .to_string(),
-                );
+                return Err(BackendError::Failed(
+                    "the agent is not running (it was stopped or killed; start() it first)".into(),
+                ));
             }
             match fault {
                 Fault::Kill => handle.stop_agent(index, false).await,
@@ -59,9 +59,8 @@ impl AgentHandle {
                 Fault::Disconnect => handle.disconnect_agent(index).await,
                 Fault::Reconnect => handle.reconnect_agent(index).await,
             }
-            .map_err(|e| e.to_string())
         })?;
-        result.map_err(|e| format!("{}.{}(): {e}", self.name, fault.name()).into())
+        result.map_err(|e| backend_error(&format!("{}.{}()", self.name, fault.name()), e))
     }
 
     /// Stops or starts the agent. Whether it runs is checked here, the same way for every
@@ -74,19 +73,15 @@ impl AgentHandle {
             let mut handle = ctx.handle.lock().await;
             let handle = handle.as_mut().expect("created with the cluster");
             match (start, handle.agent_running(index)) {
-                (true, true) => Err("the agent is already running".to_string()),
-                (false, false) => Err(
-                    "the agent is not running (it was stopped or killed; start() it first)"
-                        .to_string(),
-                ),
-                (true, false) => handle.start_agent(index).await.map_err(|e| e.to_string()),
-                (false, true) => handle
-                    .stop_agent(index, graceful)
-                    .await
-                    .map_err(|e| e.to_string()),
+                (true, true) => Err(BackendError::Failed("the agent is already running".into())),
+                (false, false) => Err(BackendError::Failed(
+                    "the agent is not running (it was stopped or killed; start() it first)".into(),
+                )),
+                (true, false) => handle.start_agent(index).await,
+                (false, true) => handle.stop_agent(index, graceful).await,
             }
         })?;
-        result.map_err(|e| format!("{}.{call}(): {e}", self.name).into())
+        result.map_err(|e| backend_error(&format!("{}.{call}()", self.name), e))
     }
 
     fn stop(&self, graceful: bool) -> ScriptResult<()> {

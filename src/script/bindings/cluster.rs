@@ -6,7 +6,7 @@ use crate::client::MasterClient;
 use crate::cluster::{AgentSpec, ClusterSpec};
 use crate::framework::{Framework, FrameworkOptions};
 use crate::script::context::{
-    AgentEntry, ClusterCtx, ScenarioCtx, ScriptResult, lock, script_error,
+    AgentEntry, ClusterCtx, ScenarioCtx, ScriptResult, backend_error, lock, script_error,
 };
 use crate::script::values::{Options, to_dynamic};
 use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
@@ -56,7 +56,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
                         .start_master()
                         .await
                 })?;
-                let url = url.map_err(|e| e.to_string())?;
+                let url = url.map_err(|e| backend_error("start_master()", e))?;
                 *lock(&ctx.master_url) = Some(url);
                 super::masters::follow_leader(&ctx)?;
                 super::masters::leader(&ctx)
@@ -198,13 +198,9 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         None => None,
     };
     let backend = scenario.backend.clone();
-    let handle = match scenario.block(backend.create(spec.clone()))? {
-        Ok(handle) => handle,
-        Err(crate::cluster::BackendError::NotInstalled(how)) => {
-            return Err(super::containers::skip(how));
-        }
-        Err(e) => return script_error(e.to_string()),
-    };
+    let handle = scenario
+        .block(backend.create(spec.clone()))?
+        .map_err(|e| backend_error("", e))?;
     let ctx = Arc::new(ClusterCtx {
         scenario: scenario.clone(),
         spec,
@@ -266,7 +262,7 @@ fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult
                 .start_cluster(agents)
                 .await
         })?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| backend_error("cluster", e))?;
     *lock(&ctx.master_url) = Some(url);
     super::masters::follow_leader(ctx)?;
     let mut entries = lock(&ctx.agents);
@@ -291,7 +287,7 @@ pub fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
             .restart_master()
             .await
     })?;
-    result.map_err(|e| e.to_string())?;
+    result.map_err(|e| backend_error("restart_master()", e))?;
     // The old master's subscriptions are gone: wait until mmrun's frameworks have subscribed
     // again (or given up), so the script's next call reaches the new master.
     ctx.scenario
@@ -314,7 +310,7 @@ fn add_agent(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<AgentHandle> 
                 .add_agent(spec)
                 .await
         })?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| backend_error("add_agent()", e))?;
     let name = format!("agent-{}", index + 1);
     lock(&ctx.agents).push(AgentEntry {
         name: name.clone(),

@@ -196,7 +196,7 @@ impl FrameworkRunHandle {
                 None => Err(BackendError::Failed("the cluster was torn down".into())),
             }
         })?;
-        result.map_err(|e| format!("{}: {e}", self.name).into())
+        result.map_err(|e| crate::script::context::backend_error(&self.name, e))
     }
 
     fn status(&self) -> ScriptResult<FrameworkStatus> {

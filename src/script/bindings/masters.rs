@@ -5,7 +5,7 @@
 use super::cluster::{ClusterHandleRef, MasterHandle};
 use crate::cluster::{BackendError, MasterStatus};
 use crate::framework::MasterFinder;
-use crate::script::context::{ClusterCtx, ScriptResult, lock, script_error};
+use crate::script::context::{ClusterCtx, ScriptResult, backend_error, lock, script_error};
 use crate::script::values::Options;
 use crate::zookeeper::{LeaderDetector, ZkUrl};
 use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
@@ -182,21 +182,29 @@ fn with_handle<T>(
     ctx: &Arc<ClusterCtx>,
     op: impl for<'a> FnOnce(&'a mut Box<dyn crate::cluster::ClusterHandle>) -> HandleFuture<'a, T>,
 ) -> ScriptResult<T> {
+    with_handle_as(ctx, "", op)
+}
+
+/// `with_handle`, its errors after `what` (e.g. `master-2.stop()`).
+fn with_handle_as<T>(
+    ctx: &Arc<ClusterCtx>,
+    what: &str,
+    op: impl for<'a> FnOnce(&'a mut Box<dyn crate::cluster::ClusterHandle>) -> HandleFuture<'a, T>,
+) -> ScriptResult<T> {
     ctx.scenario
         .block(async {
             let mut handle = ctx.handle.lock().await;
             let handle = handle.as_mut().expect("created with the cluster");
             op(handle).await
         })?
-        .map_err(|e| e.to_string().into())
+        .map_err(|e| backend_error(what, e))
 }
 
 fn status(m: &MasterHandle) -> ScriptResult<MasterStatus> {
     let index = m.index;
-    with_handle(&m.cluster, move |h| {
+    with_handle_as(&m.cluster, &master_name(index), move |h| {
         Box::pin(async move { h.master_status(index).await })
     })
-    .map_err(|e| format!("{}: {e}", master_name(index)).into())
 }
 
 fn master_op(
@@ -204,7 +212,7 @@ fn master_op(
     what: &str,
     op: impl for<'a> FnOnce(&'a mut Box<dyn crate::cluster::ClusterHandle>) -> HandleFuture<'a, ()>,
 ) -> ScriptResult<()> {
-    with_handle(&m.cluster, op).map_err(|e| format!("{}.{what}: {e}", master_name(m.index)).into())
+    with_handle_as(&m.cluster, &format!("{}.{what}", master_name(m.index)), op)
 }
 
 fn zookeeper_op(
@@ -212,7 +220,7 @@ fn zookeeper_op(
     what: &str,
     op: impl for<'a> FnOnce(&'a mut Box<dyn crate::cluster::ClusterHandle>) -> HandleFuture<'a, ()>,
 ) -> ScriptResult<()> {
-    with_handle(ctx, op).map_err(|e| format!("zookeeper.{what}: {e}").into())
+    with_handle_as(ctx, &format!("zookeeper.{what}"), op)
 }
 
 fn zookeeper_url(ctx: &Arc<ClusterCtx>) -> ScriptResult<String> {
