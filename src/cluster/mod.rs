@@ -161,12 +161,31 @@ pub fn framework_process_env(master: &str, ip: &str) -> Vec<(String, String)> {
     env
 }
 
+/// One of mmrun's own images that scripts give Docker tasks and executors (mmrun never pulls).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnImage {
+    /// `mmrun-busybox:<hash>`: a shell and core tools.
+    Busybox,
+    /// `mmrun-node:<hash>`: the nodes' image, carrying the mmrun binary.
+    Node,
+}
+
 /// A cluster backend: creates fresh clusters.
 #[async_trait]
 pub trait Backend: Send + Sync {
     /// `embedded` or `docker`, as `--backend` names it.
     fn name(&self) -> &'static str;
     async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError>;
+    /// The tag of one of mmrun's own images, built on first use, for Docker tasks and
+    /// executor containers.
+    async fn own_image(&self, image: OwnImage) -> Result<String, BackendError> {
+        let _ = image;
+        Err(BackendError::Unsupported {
+            what: "mmrun's images for Docker tasks",
+            backend: self.name(),
+            hint: "Docker tasks and executor containers run on the Docker backend: run with --backend docker (and requires_docker() in the script)",
+        })
+    }
 }
 
 /// One running cluster. Every method returns once the change is visible in the master.

@@ -14,7 +14,7 @@ pub mod node;
 pub mod specs;
 pub mod zookeeper;
 
-use super::{Backend, BackendError, ClusterHandle, ClusterSpec};
+use super::{Backend, BackendError, ClusterHandle, ClusterSpec, OwnImage};
 use crate::docker::reaper::Lifeline;
 use crate::docker::{Docker, Owner, Role, labels::new_run_id};
 use async_trait::async_trait;
@@ -117,6 +117,14 @@ fn socket_path(host: &str) -> String {
 impl Backend for DockerBackend {
     fn name(&self) -> &'static str {
         "docker"
+    }
+
+    async fn own_image(&self, image: OwnImage) -> Result<String, BackendError> {
+        let built = match image {
+            OwnImage::Busybox => crate::docker::ensure_busybox_image(&self.docker).await,
+            OwnImage::Node => crate::docker::ensure_node_image(&self.docker).await,
+        };
+        built.map_err(|e| BackendError::Environment(e.to_string()))
     }
 
     async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
