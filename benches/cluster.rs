@@ -5,10 +5,13 @@
 //! one warm-up run whose figure is shown apart as "first". Targets are printed next to the
 //! figures as PASS/MISS; the bench never fails on timing. docs/benchmarks.md explains each
 //! figure. `cargo bench --bench cluster -- task` runs only the parts named (start, task,
-//! executor, rss).
+//! executor, rss, failover). `failover` needs this host's ZooKeeper (`apt-get install
+//! zookeeper`): ZooKeeper + 3 masters + 3 agents, the leader stopped, then the next one killed.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "ha/failover.rs"]
+mod failover;
 
 use common::*;
 use mmrun::client::MasterClient;
@@ -112,6 +115,9 @@ fn main() {
             None,
         );
     }
+    if wants("failover") {
+        failover_figures(&rt, runs, &mut table);
+    }
     table.print();
     if wants("rss") {
         println!();
@@ -168,6 +174,57 @@ async fn cluster_start(runs: usize) -> StartTimes {
         times.agent.extend(agents);
     }
     times
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leader failover (benches/ha/failover.rs), in-process, with a real ZooKeeper child process
+
+fn failover_figures(rt: &tokio::runtime::Runtime, runs: usize, table: &mut Table) {
+    if let Err(e) = mmrun::zookeeper::ZooKeeperInstall::find() {
+        println!("failover: skipped: {e}");
+        return;
+    }
+    let (mut stopped, mut killed) = (Vec::new(), Vec::new());
+    for _ in 0..=runs {
+        rt.block_on(async {
+            let mut cluster = failover::ha_cluster(
+                &mmrun::cluster::embedded::Embedded,
+                "bench-failover",
+                AGENTS,
+            )
+            .await;
+            stopped.push(failover::fail_over(cluster.as_mut(), true, AGENTS).await);
+            // The new leader of the two left, killed: the last one leads once its session ends.
+            killed.push(failover::fail_over(cluster.as_mut(), false, AGENTS).await);
+            cluster.teardown().await;
+        });
+    }
+    let leader = |f: &[failover::Failover]| f.iter().map(|f| f.leader).collect::<Vec<_>>();
+    let agents = |f: &[failover::Failover]| f.iter().map(|f| f.agents).collect::<Vec<_>>();
+    table.time(
+        "failover, leader stopped: -> another master elected",
+        &leader(&stopped),
+        1,
+        None,
+    );
+    table.time(
+        "  ... -> 3 agents re-registered with it",
+        &agents(&stopped),
+        1,
+        None,
+    );
+    table.time(
+        "failover, leader killed (2 s session): -> elected",
+        &leader(&killed),
+        1,
+        None,
+    );
+    table.time(
+        "  ... -> 3 agents re-registered with it",
+        &agents(&killed),
+        1,
+        None,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,10 +7,18 @@
 //!   and started concurrently — what any tool pays before its nodes do anything;
 //! - whole scenario: cluster up, one task run to TASK_FINISHED, teardown, through the runner's
 //!   own `run_scenario`;
-//! - each node container's memory (as `docker stats` counts it), in a 3-agent cluster.
+//! - each node container's memory (as `docker stats` counts it), in a 3-agent cluster;
+//! - HA (`ha`): ZooKeeper + 3 masters + 3 agents ready, against 7 bare containers started
+//!   concurrently in the same run; then in that cluster the leader stopped, and the next one
+//!   killed: time to a new leader serving and to every agent re-registered with it
+//!   (benches/ha/failover.rs).
 //!
+//! `cargo bench --bench docker -- ha` runs only the HA part; `-- ready` only the others.
 //! Medians (min, max) over `MMRUN_BENCH_RUNS` runs (default 10) after one warm-up run. Targets
 //! are printed as PASS/MISS; the bench never fails on timing. docs/benchmarks.md explains them.
+
+#[path = "ha/failover.rs"]
+mod failover;
 
 use mmrun::cluster::docker::DockerBackend;
 use mmrun::cluster::docker::specs::NodeImages;
@@ -38,14 +46,20 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0)
         .unwrap_or(10);
+    // `cargo bench` passes `--bench`; a filter argument selects parts.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    rt.block_on(bench(runs));
+    rt.block_on(bench(runs, &only));
 }
 
-async fn bench(runs: usize) {
+async fn bench(runs: usize, only: &[String]) {
+    let wants = |part: &str| only.is_empty() || only.iter().any(|o| part.contains(o.as_str()));
     let docker = match Docker::connect().await {
         Ok(d) => d,
         Err(e) => {
@@ -73,6 +87,12 @@ async fn bench(runs: usize) {
     ));
     println!("mmrun docker bench: {runs} runs per figure after 1 warm-up run, image {tag}");
 
+    if wants("ha") {
+        ha(&backend, &docker, &tag, runs).await;
+    }
+    if !wants("ready") {
+        return;
+    }
     let mut ready = Vec::new();
     let mut bare = Vec::new();
     let mut network = Vec::new();
@@ -80,7 +100,7 @@ async fn bench(runs: usize) {
     for run in 0..=runs {
         // Interleaved, so all see the same engine and machine load.
         let r = cluster_ready(&backend).await;
-        let b = bare_start(&docker, &tag).await;
+        let b = bare_start(&docker, &tag, AGENTS + 1).await;
         let n = network_create(&docker).await;
         let s = whole_scenario(&backend).await;
         if run > 0 {
@@ -107,6 +127,57 @@ async fn bench(runs: usize) {
     memory(&backend, &docker).await;
 }
 
+/// ZooKeeper + 3 masters + 3 agents: ready (the leader lists every agent active) against the
+/// same number of bare containers, interleaved; then failover in that cluster.
+async fn ha(backend: &Arc<DockerBackend>, docker: &Docker, image: &str, runs: usize) {
+    let nodes = 1 + failover::MASTERS + AGENTS;
+    let (mut ready, mut bare, mut stopped, mut killed) = (vec![], vec![], vec![], vec![]);
+    for run in 0..=runs {
+        let started = Instant::now();
+        let mut cluster = failover::ha_cluster(backend.as_ref(), "bench-ha", AGENTS).await;
+        let r = started.elapsed();
+        let s = failover::fail_over(cluster.as_mut(), true, AGENTS).await;
+        // The new leader of the two left, killed: the last one leads once its session ends.
+        let k = failover::fail_over(cluster.as_mut(), false, AGENTS).await;
+        cluster.teardown().await;
+        let b = bare_start(docker, image, nodes).await;
+        if run > 0 {
+            ready.push(r);
+            bare.push(b);
+            stopped.push(s);
+            killed.push(k);
+        }
+    }
+    report("HA cluster ready (ZK + 3 masters + 3 agents)", &ready, None);
+    report(
+        &format!("bare start ({nodes} containers, concurrently)"),
+        &bare,
+        None,
+    );
+    println!(
+        "  ratio ready / bare: {:.2}",
+        median(&ready).as_secs_f64() / median(&bare).as_secs_f64()
+    );
+    let leader = |f: &[failover::Failover]| f.iter().map(|f| f.leader).collect::<Vec<_>>();
+    let agents = |f: &[failover::Failover]| f.iter().map(|f| f.agents).collect::<Vec<_>>();
+    report("leader stopped -> another elected", &leader(&stopped), None);
+    report(
+        "  ... -> 3 agents re-registered with it",
+        &agents(&stopped),
+        None,
+    );
+    report(
+        "leader killed (2 s session) -> elected",
+        &leader(&killed),
+        None,
+    );
+    report(
+        "  ... -> 3 agents re-registered with it",
+        &agents(&killed),
+        None,
+    );
+}
+
 async fn cluster_ready(backend: &Arc<DockerBackend>) -> Duration {
     let started = Instant::now();
     let mut cluster = backend
@@ -122,9 +193,10 @@ async fn cluster_ready(backend: &Arc<DockerBackend>) -> Duration {
     took
 }
 
-async fn bare_start(docker: &Docker, image: &str) -> Duration {
+/// `count` containers of `image` running `sleep`, created and started concurrently.
+async fn bare_start(docker: &Docker, image: &str, count: usize) -> Duration {
     let owner = Owner::new(&new_run_id(), "bench-bare");
-    let specs: Vec<ContainerSpec> = (0..=AGENTS)
+    let specs: Vec<ContainerSpec> = (0..count)
         .map(|i| ContainerSpec {
             name: owner.name(Role::Agent, Some(i + 1)),
             image: image.to_string(),

@@ -1,0 +1,124 @@
+//! Leader failover as a user of any backend sees it, for `benches/cluster.rs` (embedded) and
+//! `benches/docker.rs`: a cluster of ZooKeeper + 3 masters + agents through the `ClusterHandle`
+//! trait, its leader stopped or killed, then timed
+//!
+//! - to a new leader serving: another master's `/metrics/snapshot` says `master/elected` 1;
+//! - to every agent re-registered with it: its `/master/slaves` lists them all active.
+//!
+//! Everything is polled over HTTP every 2 ms from this process, as a client would see it.
+
+use mmrun::cluster::{AgentSpec, Backend, ClusterHandle, ClusterSpec};
+use std::time::{Duration, Instant};
+
+pub const MASTERS: usize = 3;
+const POLL: Duration = Duration::from_millis(2);
+/// Far longer than a killed leader's session (2 s) plus ZooKeeper's tick: a bench that would
+/// wait past this is broken, not slow.
+const GIVE_UP: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Copy)]
+pub struct Failover {
+    /// Stop/kill issued -> another master says `master/elected` 1.
+    pub leader: Duration,
+    /// Stop/kill issued -> the new leader lists every agent active.
+    pub agents: Duration,
+}
+
+pub fn ha_spec(scenario: &str) -> ClusterSpec {
+    ClusterSpec {
+        scenario: scenario.into(),
+        zookeeper: true,
+        masters: MASTERS,
+        ..ClusterSpec::default()
+    }
+}
+
+/// A started HA cluster with `agents` agents.
+pub async fn ha_cluster(
+    backend: &dyn Backend,
+    scenario: &str,
+    agents: usize,
+) -> Box<dyn ClusterHandle> {
+    let mut cluster = backend
+        .create(ha_spec(scenario))
+        .await
+        .expect("an HA cluster");
+    cluster
+        .start_cluster(vec![AgentSpec::default(); agents])
+        .await
+        .expect("the HA cluster starts");
+    cluster
+}
+
+/// Stops (`graceful`) or kills the leader of `cluster`, which has `agents` agents, and times
+/// the failover. The cluster is left with two masters running.
+pub async fn fail_over(cluster: &mut dyn ClusterHandle, graceful: bool, agents: usize) -> Failover {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut leader = None;
+    let mut others = Vec::new();
+    for i in 0..cluster.master_count() {
+        let status = cluster.master_status(i).await.expect("a master's status");
+        if status.leading {
+            leader = Some(i);
+        } else {
+            others.push(status.url);
+        }
+    }
+    let leader = leader.expect("a leader before the failover");
+    let started = Instant::now();
+    cluster
+        .stop_master(leader, graceful)
+        .await
+        .expect("the leader stops");
+    let new = loop {
+        let mut found = None;
+        for url in &others {
+            if elected(&http, url).await {
+                found = Some(url.clone());
+            }
+        }
+        if let Some(url) = found {
+            break url;
+        }
+        give_up_after(started, "no new leader");
+        tokio::time::sleep(POLL).await;
+    };
+    let leader_took = started.elapsed();
+    while active_agents(&http, &new).await < agents {
+        give_up_after(started, "the agents did not re-register");
+        tokio::time::sleep(POLL).await;
+    }
+    Failover {
+        leader: leader_took,
+        agents: started.elapsed(),
+    }
+}
+
+fn give_up_after(started: Instant, what: &str) {
+    assert!(started.elapsed() < GIVE_UP, "{what} within {GIVE_UP:?}");
+}
+
+async fn elected(http: &reqwest::Client, base: &str) -> bool {
+    let Ok(r) = http.get(format!("{base}/metrics/snapshot")).send().await else {
+        return false;
+    };
+    let metrics: serde_json::Value = r.json().await.unwrap_or_default();
+    metrics["master/elected"] == 1.0
+}
+
+async fn active_agents(http: &reqwest::Client, base: &str) -> usize {
+    let Ok(r) = http.get(format!("{base}/master/slaves")).send().await else {
+        return 0;
+    };
+    if !r.status().is_success() {
+        return 0;
+    }
+    let slaves: serde_json::Value = r.json().await.unwrap_or_default();
+    slaves["slaves"]
+        .as_array()
+        .map_or(0, |s| s.iter().filter(|a| a["active"] == true).count())
+}
