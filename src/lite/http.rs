@@ -39,9 +39,12 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
             builder.timer(TokioTimer::new()).header_read_timeout(None);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
+            // Stop first: once the server stops, a connection is not polled again, so no
+            // request is handled after its node has begun to stop.
             tokio::select! {
-                _ = conn.as_mut() => {}
+                biased;
                 _ = stop.wait_for(|stopped| *stopped) => {}
+                _ = conn.as_mut() => {}
             }
         });
     }

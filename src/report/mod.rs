@@ -10,7 +10,7 @@ pub mod terminal;
 pub use junit::JunitReporter;
 pub use terminal::{TerminalOptions, TerminalReporter};
 
-use crate::runner::RunEvent;
+use crate::runner::{EventSink, RunEvent};
 use std::io;
 use std::path::PathBuf;
 
@@ -28,6 +28,13 @@ pub trait Reporter: Send {
 
     /// The first error met while reporting, if any. Call once, after `RunFinished`.
     fn finish(&mut self) -> Result<(), ReportError>;
+}
+
+/// Every reporter is a sink of the runner's events.
+impl<R: Reporter + ?Sized> EventSink for R {
+    fn event(&mut self, event: &RunEvent) {
+        self.report(event);
+    }
 }
 
 /// Sends every event to each reporter in turn.

@@ -5,6 +5,13 @@ use super::scenario::{Attempt, Outcome, Scenario};
 use super::summary::RunSummary;
 use std::time::Duration;
 
+/// Where the runner sends its events. The runner knows only this; reporters (in `report`)
+/// are event sinks through a blanket impl, so the dependency runs one way: report → runner.
+pub trait EventSink: Send {
+    /// Handles one event; events arrive in the order the runner emits them.
+    fn event(&mut self, event: &RunEvent);
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunEvent {
     /// First event. `total` scenarios are selected; at most `jobs` run at once.

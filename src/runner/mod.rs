@@ -3,7 +3,7 @@
 //! ```text
 //!  discover ──► select ──► run ─┬─ at most `jobs` scenario tasks ── retry ── attempt ── Executor
 //!  (paths)     (filter,         │        (each attempt: child cancel token, timeout, grace)
-//!               shard)          └─► RunEvent stream ──► Reporter (terminal, JUnit, …)
+//!               shard)          └─► RunEvent stream ──► EventSink (reporters: terminal, JUnit, …)
 //! ```
 //!
 //! The runner owns scheduling, timeouts, retries, `--fail-fast` and Ctrl-C; the [`Executor`]
@@ -19,12 +19,11 @@ pub mod select;
 mod summary;
 
 pub use discover::{DEFAULT_SCENARIO_DIR, DiscoverError, discover};
-pub use events::{CancelReason, RunEvent, ScenarioResult, Status};
+pub use events::{CancelReason, EventSink, RunEvent, ScenarioResult, Status};
 pub use scenario::{Attempt, Executor, Outcome, RunContext, Scenario};
 pub use select::{Filter, SelectError, Shard, select};
 pub use summary::RunSummary;
 
-use crate::report::Reporter;
 use attempt::Limits;
 use retry::{RetryPolicy, run_scenario};
 use std::collections::VecDeque;
@@ -68,12 +67,12 @@ impl Default for RunOptions {
 }
 
 /// Runs `scenarios` (in the given order, at most `options.jobs` at once), reporting every event
-/// to `reporter`. Cancelling `interrupt` (Ctrl-C) cancels the running scenarios and skips the rest.
+/// to `sink`. Cancelling `interrupt` (Ctrl-C) cancels the running scenarios and skips the rest.
 pub async fn run(
     scenarios: Vec<Scenario>,
     executor: Arc<dyn Executor>,
     options: RunOptions,
-    reporter: &mut dyn Reporter,
+    sink: &mut dyn EventSink,
     interrupt: CancellationToken,
 ) -> RunSummary {
     let started = Instant::now();
@@ -86,7 +85,7 @@ pub async fn run(
         },
     };
     let mut summary = RunSummary::new(scenarios.len());
-    reporter.report(&RunEvent::RunStarted {
+    sink.event(&RunEvent::RunStarted {
         total: scenarios.len(),
         jobs,
     });
@@ -104,14 +103,14 @@ pub async fn run(
                 &mut summary,
                 &run_cancel,
                 running.len(),
-                reporter,
+                sink,
             );
         }
         while running.len() < jobs && !run_cancel.is_cancelled() {
             let Some(scenario) = pending.pop_front() else {
                 break;
             };
-            reporter.report(&RunEvent::ScenarioStarted {
+            sink.event(&RunEvent::ScenarioStarted {
                 scenario: scenario.clone(),
             });
             running.spawn(run_scenario(
@@ -128,13 +127,13 @@ pub async fn run(
         tokio::select! {
             biased;
             _ = interrupt.cancelled(), if !summary.interrupted => {
-                stop(CancelReason::Interrupt, &mut summary, &run_cancel, running.len(), reporter);
+                stop(CancelReason::Interrupt, &mut summary, &run_cancel, running.len(), sink);
             }
-            Some(event) = events.recv() => reporter.report(&event),
+            Some(event) = events.recv() => sink.event(&event),
             Some(joined) = running.join_next() => {
                 // A scenario's attempt events were sent before it returned: report them first.
                 while let Ok(event) = events.try_recv() {
-                    reporter.report(&event);
+                    sink.event(&event);
                 }
                 let result = joined.unwrap_or_else(|e| {
                     // Executor panics are caught per attempt, so this is a bug in the runner
@@ -143,9 +142,9 @@ pub async fn run(
                 });
                 summary.record(&result);
                 let failed = result.status.is_failure();
-                reporter.report(&RunEvent::ScenarioFinished(result));
+                sink.event(&RunEvent::ScenarioFinished(result));
                 if failed && options.fail_fast {
-                    stop(CancelReason::FailFast, &mut summary, &run_cancel, running.len(), reporter);
+                    stop(CancelReason::FailFast, &mut summary, &run_cancel, running.len(), sink);
                 }
             }
         }
@@ -154,11 +153,11 @@ pub async fn run(
     if let Some(reason) = summary.stopped_early {
         for scenario in pending.drain(..) {
             summary.skipped += 1;
-            reporter.report(&RunEvent::ScenarioSkipped { scenario, reason });
+            sink.event(&RunEvent::ScenarioSkipped { scenario, reason });
         }
     }
     summary.elapsed = started.elapsed();
-    reporter.report(&RunEvent::RunFinished(summary.clone()));
+    sink.event(&RunEvent::RunFinished(summary.clone()));
     summary
 }
 
@@ -168,7 +167,7 @@ fn stop(
     summary: &mut RunSummary,
     run_cancel: &CancellationToken,
     running: usize,
-    reporter: &mut dyn Reporter,
+    sink: &mut dyn EventSink,
 ) {
     let first_of_its_kind = match reason {
         CancelReason::Interrupt => !std::mem::replace(&mut summary.interrupted, true),
@@ -179,7 +178,7 @@ fn stop(
     }
     summary.stopped_early.get_or_insert(reason);
     run_cancel.cancel();
-    reporter.report(&RunEvent::RunCancelling { reason, running });
+    sink.event(&RunEvent::RunCancelling { reason, running });
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 
 use super::*;
 use crate::exit_codes;
-use crate::report::{ReportError, Reporter};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use std::path::PathBuf;
@@ -74,12 +73,9 @@ impl Executor for Shared {
 #[derive(Default)]
 struct Recorder(Vec<RunEvent>);
 
-impl Reporter for Recorder {
-    fn report(&mut self, event: &RunEvent) {
+impl EventSink for Recorder {
+    fn event(&mut self, event: &RunEvent) {
         self.0.push(event.clone());
-    }
-    fn finish(&mut self) -> Result<(), ReportError> {
-        Ok(())
     }
 }
 

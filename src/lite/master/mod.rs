@@ -218,15 +218,17 @@ impl Master {
             contender.resign().await;
         }
         self.shared.stopped.cancel();
-        {
-            let mut core = self.shared.core();
-            core.frameworks.clear();
-            core.agents.clear();
-            core.offers.clear();
-        }
+        // Stop serving before forgetting: a request still being handled must not see an empty
+        // registry and answer, say, 400 "Framework cannot be found" — a stopped or crashed
+        // master answers nothing, and clients (pymesos) abort on such an answer instead of
+        // looking for the next leader.
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
+        let mut core = self.shared.core();
+        core.frameworks.clear();
+        core.agents.clear();
+        core.offers.clear();
     }
 }
 
