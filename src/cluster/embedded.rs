@@ -107,7 +107,7 @@ impl ClusterHandle for EmbeddedCluster {
             status_update_retry: self.spec.status_update_retry,
             zookeeper,
             masters: self.spec.masters.max(1),
-            zk_session_timeout: super::ZK_SESSION_TIMEOUT,
+            zk_session_timeout: self.spec.zk_session_timeout,
             ..ClusterOptions::default()
         };
         let cluster = LocalCluster::start(options)

@@ -28,6 +28,10 @@ pub struct ClusterSpec {
     pub zookeeper: bool,
     /// How many masters (more than one implies `zookeeper`).
     pub masters: usize,
+    /// The ZooKeeper session timeout of masters and agents (`--zk_session_timeout`): how long a
+    /// killed leader keeps leading, and how long ZooKeeper may be unreachable before a master
+    /// gives up its session and stops, as Mesos's do.
+    pub zk_session_timeout: Duration,
 }
 
 impl ClusterSpec {
@@ -40,8 +44,8 @@ impl ClusterSpec {
 /// The ZooKeeper path masters contend under, as in most Mesos deployments.
 pub const ZOOKEEPER_PATH: &str = "/mesos";
 
-/// The ZooKeeper session timeout of mmrun's masters and agents: how long a killed leader keeps
-/// leading. Mesos's default is 10 s; scenarios want failovers in seconds.
+/// The default ZooKeeper session timeout of mmrun's masters and agents: how long a killed
+/// leader keeps leading. Mesos's default is 10 s; scenarios want failovers in seconds.
 pub const ZK_SESSION_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One master of a cluster, as scripts see it.
@@ -67,6 +71,7 @@ impl Default for ClusterSpec {
             mesos_image: None,
             zookeeper: false,
             masters: 1,
+            zk_session_timeout: ZK_SESSION_TIMEOUT,
         }
     }
 }

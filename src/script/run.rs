@@ -232,4 +232,60 @@ mod tests {
             "{failed:?}"
         );
     }
+
+    /// Records the spec it is asked for and refuses to build it.
+    #[derive(Default)]
+    struct Recording(std::sync::Mutex<Option<ClusterSpec>>);
+
+    #[async_trait::async_trait]
+    impl Backend for Arc<Recording> {
+        fn name(&self) -> &'static str {
+            "recording"
+        }
+        async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
+            *self.0.lock().unwrap() = Some(spec);
+            Err(BackendError::Failed("recorded".into()))
+        }
+    }
+
+    async fn spec_of(script: &str) -> (Result<(), ScenarioError>, Option<ClusterSpec>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.rhai");
+        std::fs::write(&path, script).unwrap();
+        let recording = Arc::new(Recording::default());
+        let run = run_scenario(ScenarioInput {
+            path,
+            display: "scripts/s.rhai".into(),
+            backend: Arc::new(recording.clone()),
+            cancel: CancellationToken::new(),
+            snapshots: None,
+            artifacts_dir: None,
+            keep_failed: false,
+        })
+        .await;
+        let spec = recording.0.lock().unwrap().take();
+        (run.result, spec)
+    }
+
+    /// `zk_session_timeout` reaches the backend; one ZooKeeper would not grant is refused
+    /// before anything starts, saying the range.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_zookeeper_session_timeout_is_a_cluster_option_within_what_zookeeper_grants() {
+        let (_, spec) =
+            spec_of("cluster(#{ zookeeper: true, zk_session_timeout: \"10s\" });").await;
+        let spec = spec.expect("the backend was asked for a cluster");
+        assert_eq!(spec.zk_session_timeout, std::time::Duration::from_secs(10));
+        let (_, default) = spec_of("cluster(#{ zookeeper: true });").await;
+        assert_eq!(
+            default.unwrap().zk_session_timeout,
+            crate::cluster::ZK_SESSION_TIMEOUT
+        );
+        let (refused, spec) =
+            spec_of("cluster(#{ zookeeper: true, zk_session_timeout: \"100ms\" });").await;
+        assert!(spec.is_none(), "nothing may start with a refused option");
+        assert!(
+            matches!(&refused, Err(ScenarioError::Failed(t)) if t.contains("between 1s and 40s")),
+            "{refused:?}"
+        );
+    }
 }

@@ -194,8 +194,8 @@ pub fn master_location(layout: &Layout, cluster: &ClusterSpec) -> String {
 }
 
 /// The ZooKeeper session timeout nodes are given, as Mesos's duration flag syntax.
-fn zk_session_timeout() -> String {
-    millis(crate::cluster::ZK_SESSION_TIMEOUT)
+fn zk_session_timeout(cluster: &ClusterSpec) -> String {
+    millis(cluster.zk_session_timeout)
 }
 
 /// Master `index` (0-based). A cluster of one master names it `…-master`; with several they
@@ -213,7 +213,7 @@ pub fn master(
         env.extend([
             format!("MESOS_ZK={}", master_location(layout, cluster)),
             format!("MESOS_QUORUM={}", cluster.masters.max(1) / 2 + 1),
-            format!("MESOS_ZK_SESSION_TIMEOUT={}", zk_session_timeout()),
+            format!("MESOS_ZK_SESSION_TIMEOUT={}", zk_session_timeout(cluster)),
         ]);
     }
     let name = if cluster.masters > 1 {
@@ -268,7 +268,10 @@ pub fn agent(
     let name = layout.owner.name(Role::Agent, Some(index + 1));
     let mut env = libprocess_env(ip);
     if cluster.has_zookeeper() {
-        env.push(format!("MESOS_ZK_SESSION_TIMEOUT={}", zk_session_timeout()));
+        env.push(format!(
+            "MESOS_ZK_SESSION_TIMEOUT={}",
+            zk_session_timeout(cluster)
+        ));
     }
     env.extend([
         format!("MESOS_MASTER={}", master_location(layout, cluster)),

@@ -11,6 +11,7 @@ use crate::script::context::{
 use crate::script::values::{Options, to_dynamic};
 use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// A script's handle to one cluster (`Cluster` in scripts).
 #[derive(Clone)]
@@ -37,7 +38,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("cluster")
         .with_params_info(["options: map", "Cluster"])
         .with_comments([
-            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image),\n/// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n/// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`).",
+            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image),\n/// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n/// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`),\n/// `zk_session_timeout` (default \"2s\"; Mesos's default is \"10s\"): how long a killed leader\n/// keeps leading, and how long ZooKeeper may be away before masters give up and stop.",
         ])
         .register_into_engine(engine, move |options: Map| -> ScriptResult<ClusterHandleRef> { new_cluster(&s, &options) });
 
@@ -153,6 +154,10 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         );
 }
 
+/// The session timeouts mmrun's ZooKeeper grants (`minSessionTimeout`, and 20 ticks of 2 s).
+const MIN_ZK_SESSION_TIMEOUT: Duration = Duration::from_secs(1);
+const MAX_ZK_SESSION_TIMEOUT: Duration = Duration::from_secs(40);
+
 fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<ClusterHandleRef> {
     let o = Options::new(
         options,
@@ -165,6 +170,7 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
             "mesos_image",
             "zookeeper",
             "masters",
+            "zk_session_timeout",
         ],
     )?;
     let mut spec = ClusterSpec {
@@ -192,6 +198,14 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
             ));
         }
         spec.masters = n as usize;
+    }
+    if let Some(d) = o.duration("zk_session_timeout")? {
+        if !(MIN_ZK_SESSION_TIMEOUT..=MAX_ZK_SESSION_TIMEOUT).contains(&d) {
+            return script_error(format!(
+                "cluster: zk_session_timeout must be between 1s and 40s (the session timeouts mmrun's ZooKeeper grants), not {d:?}"
+            ));
+        }
+        spec.zk_session_timeout = d;
     }
     let agents = match o.get("agents") {
         Some(a) => Some(agent_specs(a)?),

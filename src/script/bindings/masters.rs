@@ -295,7 +295,7 @@ pub fn follow_leader(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
     let url = ZkUrl::parse(&zookeeper_url(ctx)?)?;
     let detector = ctx
         .scenario
-        .block(async move { LeaderDetector::start(url, crate::cluster::ZK_SESSION_TIMEOUT) })?;
+        .block(async move { LeaderDetector::start(url, ctx.spec.zk_session_timeout) })?;
     *lock(&ctx.leader) = Some(Arc::new(detector));
     Ok(())
 }
