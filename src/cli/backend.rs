@@ -1,12 +1,12 @@
 //! Choosing where clusters run (`--backend`), shared by `run` and `up`: Docker when a daemon
 //! answers, in-process otherwise, and always saying which.
 
+use super::CliError;
 use crate::cluster::Backend;
 use crate::cluster::docker::DockerBackend;
 use crate::cluster::embedded::Embedded;
 use crate::docker::reaper::Lifeline;
 use crate::docker::{Docker, reap_orphans};
-use crate::exit_codes;
 use clap::ValueEnum;
 use std::sync::Arc;
 
@@ -42,17 +42,16 @@ impl Chosen {
     }
 }
 
-/// Connects to the chosen backend. Errors are (exit code, one-line message).
+/// Connects to the chosen backend.
 pub async fn choose(
     choice: BackendChoice,
     mesos_image: Option<&str>,
     keep: bool,
-) -> Result<Chosen, (i32, String)> {
+) -> Result<Chosen, CliError> {
     if choice == BackendChoice::Embedded {
         if mesos_image.is_some() {
-            return Err((
-                exit_codes::USAGE,
-                "--mesos-image needs the Docker backend: drop --backend embedded".into(),
+            return Err(CliError::usage(
+                "--mesos-image needs the Docker backend: drop --backend embedded",
             ));
         }
         return Ok(embedded("--backend embedded".into()));
@@ -62,7 +61,7 @@ pub async fn choose(
         Err(e) if choice == BackendChoice::Auto && mesos_image.is_none() => {
             return Ok(embedded(format!("no Docker daemon answered: {e}")));
         }
-        Err(e) => return Err((exit_codes::ENVIRONMENT, e.to_string())),
+        Err(e) => return Err(e.into()),
     };
     reap_leftovers(&docker).await;
     match DockerBackend::connect(mesos_image).await {
@@ -81,7 +80,7 @@ pub async fn choose(
         Err(e) if choice == BackendChoice::Auto && mesos_image.is_none() => Ok(embedded(format!(
             "Docker answers but the node image cannot be made: {e}"
         ))),
-        Err(e) => Err((exit_codes::ENVIRONMENT, e)),
+        Err(e) => Err(CliError::environment(e)),
     }
 }
 

@@ -2,12 +2,12 @@
 //! behind (a SIGKILL, a crash, a cancelled CI job). Every run does the same when it starts.
 //! `--images` also removes node images of other mmrun builds, which pile up while developing.
 
+use super::{CliError, CliResult};
 use crate::docker::node_image::{
     BUSYBOX_IMAGE_REPOSITORY, BusyboxImage, NODE_IMAGE_REPOSITORY, ZOOKEEPER_IMAGE_REPOSITORY,
     ZooKeeperImage,
 };
 use crate::docker::{self, Docker, NodeImage, Selector};
-use crate::exit_codes;
 use clap::Args;
 
 #[derive(Args)]
@@ -21,24 +21,14 @@ pub struct CleanArgs {
     images: bool,
 }
 
-pub async fn run(args: CleanArgs) -> i32 {
-    match clean(args).await {
-        Ok(()) => exit_codes::OK,
-        Err(e) => {
-            eprintln!("mmrun clean: {e}");
-            exit_codes::ENVIRONMENT
-        }
-    }
-}
-
-async fn clean(args: CleanArgs) -> Result<(), String> {
-    let docker = Docker::connect().await.map_err(|e| e.to_string())?;
+/// Everything that can fail here is the machine's (the daemon, its images).
+pub async fn run(args: CleanArgs) -> CliResult {
+    let docker = Docker::connect().await?;
     let removed = if args.all {
         docker::remove_labelled(&docker, &Selector::managed()).await
     } else {
         docker::reap_orphans(&docker).await
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     for name in removed.containers.iter().chain(&removed.networks) {
         println!("removed {name}");
     }
@@ -56,19 +46,19 @@ async fn clean(args: CleanArgs) -> Result<(), String> {
 /// Removes every `mmrun-node:*` image but this binary's, and every `mmrun-busybox:*` and
 /// `mmrun-zookeeper:*` but the current one. Docker refuses to remove an image a
 /// container uses, so a run in progress keeps its image.
-async fn clean_images(docker: &Docker) -> Result<(), String> {
+async fn clean_images(docker: &Docker) -> CliResult {
     let current = tokio::task::spawn_blocking(NodeImage::for_current_exe)
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::environment)?
+        .map_err(CliError::environment)?;
     let busybox = tokio::task::spawn_blocking(BusyboxImage::discover)
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::environment)?
+        .map_err(CliError::environment)?;
     // The image of this host's ZooKeeper, if it has one; without it, every ZooKeeper image goes.
     let zookeeper = tokio::task::spawn_blocking(ZooKeeperImage::discover)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(CliError::environment)?
         .ok();
     let zookeeper = zookeeper.as_ref().map_or("", |z| z.tag());
     for (repository, keep) in [
@@ -76,10 +66,7 @@ async fn clean_images(docker: &Docker) -> Result<(), String> {
         (BUSYBOX_IMAGE_REPOSITORY, busybox.tag()),
         (ZOOKEEPER_IMAGE_REPOSITORY, zookeeper),
     ] {
-        let tags = docker
-            .list_image_tags(repository)
-            .await
-            .map_err(|e| e.to_string())?;
+        let tags = docker.list_image_tags(repository).await?;
         for tag in tags.into_iter().filter(|t| t != keep) {
             match docker.remove_image(&tag).await {
                 Ok(()) => println!("removed {tag}"),

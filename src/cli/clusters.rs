@@ -1,9 +1,9 @@
 //! `mmrun ps` and `mmrun down`: the Docker clusters mmrun is running (or kept with `--keep`),
 //! listed and removed by label.
 
+use super::{CliError, CliResult};
 use crate::docker::labels::{PID, ROLE, RUN, SCENARIO};
 use crate::docker::{self, ContainerSummary, Docker, Selector};
-use crate::exit_codes;
 use clap::Args;
 use std::collections::BTreeMap;
 
@@ -18,15 +18,9 @@ pub struct DownArgs {
 }
 
 /// Prints one line per cluster: run id, scenario, nodes, state, and the creating process.
-pub async fn ps() -> i32 {
-    let docker = match Docker::connect().await {
-        Ok(d) => d,
-        Err(e) => return fail("ps", e),
-    };
-    let containers = match docker.list_containers(&Selector::managed()).await {
-        Ok(c) => c,
-        Err(e) => return fail("ps", e),
-    };
+pub async fn ps() -> CliResult {
+    let docker = Docker::connect().await?;
+    let containers = docker.list_containers(&Selector::managed()).await?;
     let mut runs: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
     for c in containers {
         let run = c.labels.get(RUN).cloned().unwrap_or_default();
@@ -34,7 +28,7 @@ pub async fn ps() -> i32 {
     }
     if runs.is_empty() {
         println!("no mmrun clusters");
-        return exit_codes::OK;
+        return Ok(());
     }
     println!(
         "{:<10} {:<36} {:<26} {:<8} PROCESS",
@@ -75,15 +69,12 @@ pub async fn ps() -> i32 {
         };
         println!("{run:<10} {scenario:<36} {nodes:<26} {state:<8} {owner}");
     }
-    exit_codes::OK
+    Ok(())
 }
 
 /// Removes the named clusters (or all): every container, task containers too, and networks.
-pub async fn down(args: DownArgs) -> i32 {
-    let docker = match Docker::connect().await {
-        Ok(d) => d,
-        Err(e) => return fail("down", e),
-    };
+pub async fn down(args: DownArgs) -> CliResult {
+    let docker = Docker::connect().await?;
     // (what to remove, the run id the user named)
     let targets: Vec<(Selector, Option<&String>)> = if args.all {
         vec![(Selector::managed(), None)]
@@ -95,28 +86,17 @@ pub async fn down(args: DownArgs) -> i32 {
     };
     let mut total = 0;
     for (selector, run) in targets {
-        match docker::remove_labelled(&docker, &selector).await {
-            Ok(removed) if removed.is_empty() && run.is_some() => {
-                eprintln!(
-                    "mmrun down: there is no cluster {} (`mmrun ps` lists them)",
-                    run.map(String::as_str).unwrap_or_default()
-                );
-                return exit_codes::USAGE;
-            }
-            Ok(removed) => {
-                for name in removed.containers.iter().chain(&removed.networks) {
-                    println!("removed {name}");
-                }
-                total += removed.containers.len() + removed.networks.len();
-            }
-            Err(e) => return fail("down", e),
+        let removed = docker::remove_labelled(&docker, &selector).await?;
+        if let Some(run) = run.filter(|_| removed.is_empty()) {
+            return Err(CliError::usage(format!(
+                "there is no cluster {run} (`mmrun ps` lists them)"
+            )));
         }
+        for name in removed.containers.iter().chain(&removed.networks) {
+            println!("removed {name}");
+        }
+        total += removed.containers.len() + removed.networks.len();
     }
     println!("removed {total} object(s)");
-    exit_codes::OK
-}
-
-fn fail(command: &str, e: impl std::fmt::Display) -> i32 {
-    eprintln!("mmrun {command}: {e}");
-    exit_codes::ENVIRONMENT
+    Ok(())
 }

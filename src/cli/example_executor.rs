@@ -14,7 +14,7 @@
 //! It exits when its subscription ends, as a Mesos executor of a framework without
 //! checkpointing does.
 
-use crate::exit_codes;
+use super::{CliError, CliResult};
 use crate::mesos::executor::{Call, CallType, Event, EventType, Message, Subscribe, Update};
 use crate::mesos::ids::{ExecutorId, FrameworkId, TaskId};
 use crate::mesos::recordio::Decoder;
@@ -48,7 +48,8 @@ fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
 }
 
-pub async fn run() -> i32 {
+/// Started by an agent as a task's executor; without the environment one gives, a usage error.
+pub async fn run() -> CliResult {
     let executor = match (|| -> Result<Executor, String> {
         Ok(Executor {
             url: format!("http://{}/api/v1/executor", env("MESOS_AGENT_ENDPOINT")?),
@@ -62,18 +63,13 @@ pub async fn run() -> i32 {
         })
     })() {
         Ok(e) => Arc::new(e),
-        Err(e) => {
-            eprintln!("example-executor: {e}");
-            return exit_codes::USAGE;
-        }
+        Err(e) => return Err(CliError::Usage(e)),
     };
-    match executor.clone().serve().await {
-        Ok(()) => exit_codes::OK,
-        Err(e) => {
-            eprintln!("example-executor {}: {e}", executor.executor_id);
-            exit_codes::ENVIRONMENT
-        }
-    }
+    executor
+        .clone()
+        .serve()
+        .await
+        .map_err(|e| CliError::environment(format!("{}: {e}", executor.executor_id)))
 }
 
 impl Executor {

@@ -4,7 +4,7 @@
 //! launches its tasks, reports each state, and stays subscribed until stopped so the cluster's
 //! state still shows it.
 
-use crate::exit_codes;
+use super::{CliError, CliResult};
 use crate::framework::{Framework, FrameworkOptions, TaskNetwork, TaskRequest};
 use crate::mesos::task::TaskState;
 use clap::Args;
@@ -31,7 +31,7 @@ pub struct ExampleFrameworkArgs {
     timeout: Duration,
 }
 
-pub async fn run(args: ExampleFrameworkArgs) -> i32 {
+pub async fn run(args: ExampleFrameworkArgs) -> CliResult {
     let url = format!(
         "http://{}",
         args.master
@@ -43,13 +43,9 @@ pub async fn run(args: ExampleFrameworkArgs) -> i32 {
         "example-framework {}: master {url}, LIBPROCESS_IP {libprocess_ip}",
         args.name
     );
-    let framework = match Framework::subscribe(&url, FrameworkOptions::named(&args.name)).await {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("example-framework: cannot subscribe to {url}: {e}");
-            return exit_codes::ENVIRONMENT;
-        }
-    };
+    let framework = Framework::subscribe(&url, FrameworkOptions::named(&args.name))
+        .await
+        .map_err(|e| CliError::environment(format!("cannot subscribe to {url}: {e}")))?;
     println!("subscribed as {}", framework.id());
     let names: Vec<String> = (1..=args.tasks).map(|i| format!("task-{i}")).collect();
     let launched = framework.launch(
@@ -70,12 +66,9 @@ pub async fn run(args: ExampleFrameworkArgs) -> i32 {
             })
             .collect(),
     );
-    if let Err(e) = launched {
-        eprintln!("example-framework: {e}");
-        return exit_codes::SCENARIO_FAILED;
-    }
+    launched.map_err(|e| CliError::Failed(e.to_string()))?;
     let never = CancellationToken::new();
-    let mut code = exit_codes::OK;
+    let mut unfinished = Vec::new();
     for name in &names {
         match framework
             .await_task(name, TaskState::Finished, args.timeout, &never)
@@ -84,15 +77,21 @@ pub async fn run(args: ExampleFrameworkArgs) -> i32 {
             Ok(_) => println!("{name}: TASK_FINISHED"),
             Err(e) => {
                 println!("{name}: {e}");
-                code = exit_codes::SCENARIO_FAILED;
+                unfinished.push(name.as_str());
             }
         }
     }
-    if code == exit_codes::OK {
+    if unfinished.is_empty() {
         println!("all {} tasks finished", names.len());
     }
     // Stay subscribed, so the master keeps listing the framework, until stopped.
     super::interrupted().await;
     framework.disconnect();
-    code
+    match unfinished.as_slice() {
+        [] => Ok(()),
+        tasks => Err(CliError::Failed(format!(
+            "{} did not finish",
+            tasks.join(", ")
+        ))),
+    }
 }

@@ -3,8 +3,8 @@
 //! Docker tasks use, then the ZooKeeper image when this host has ZooKeeper (otherwise it says
 //! so and goes on). Prints their tags on stdout, one a line, the node image's first.
 
+use super::{CliError, CliResult};
 use crate::docker::{BusyboxImage, Docker, NodeImage, NodeImageError, ZooKeeperImage};
-use crate::exit_codes;
 use clap::Subcommand;
 use std::time::Instant;
 
@@ -15,77 +15,52 @@ pub enum ImageAction {
     Build,
 }
 
-pub async fn run(action: ImageAction) -> i32 {
+/// Every image that cannot be had is the machine's problem (an environment error).
+pub async fn run(action: ImageAction) -> CliResult {
     let ImageAction::Build = action;
-    let docker = match Docker::connect().await {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("mmrun image build: {e}");
-            return exit_codes::ENVIRONMENT;
-        }
-    };
+    let docker = Docker::connect().await?;
     let started = Instant::now();
-    let node = build_node(&docker).await;
-    if !report(node, started) {
-        return exit_codes::ENVIRONMENT;
-    }
+    report(build_node(&docker).await?, started);
     let started = Instant::now();
-    let busybox = build_busybox(&docker).await;
-    if !report(busybox, started) {
-        return exit_codes::ENVIRONMENT;
-    }
+    report(build_busybox(&docker).await?, started);
     let started = Instant::now();
     match build_zookeeper(&docker).await {
         Err(Ok(not_installed)) => {
             eprintln!("mmrun image build: no ZooKeeper image: {not_installed}");
         }
-        Err(Err(e)) => {
-            report(Err(e), started);
-            return exit_codes::ENVIRONMENT;
-        }
-        Ok(built) => {
-            report(Ok(built), started);
-        }
+        Err(Err(e)) => return Err(CliError::Environment(e)),
+        Ok(built) => report(built, started),
     }
-    exit_codes::OK
+    Ok(())
 }
 
-/// Says what became of one image (its tag on stdout); false when it could not be had.
-fn report(result: Result<(String, bool), String>, started: Instant) -> bool {
-    match result {
-        Ok((tag, built)) => {
-            let what = if built { "built" } else { "already present" };
-            eprintln!(
-                "mmrun image build: {tag} {what} ({:.1} s)",
-                started.elapsed().as_secs_f64()
-            );
-            println!("{tag}");
-            true
-        }
-        Err(e) => {
-            eprintln!("mmrun image build: {e}");
-            false
-        }
-    }
+/// Says what became of one image: its tag on stdout, whether it was built on stderr.
+fn report((tag, built): (String, bool), started: Instant) {
+    let what = if built { "built" } else { "already present" };
+    eprintln!(
+        "mmrun image build: {tag} {what} ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    println!("{tag}");
 }
 
 /// The node image for this binary: its tag and whether this call built it.
-async fn build_node(docker: &Docker) -> Result<(String, bool), String> {
+async fn build_node(docker: &Docker) -> Result<(String, bool), CliError> {
     let image = tokio::task::spawn_blocking(NodeImage::for_current_exe)
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    let built = image.ensure(docker).await.map_err(|e| e.to_string())?;
+        .map_err(CliError::environment)?
+        .map_err(CliError::environment)?;
+    let built = image.ensure(docker).await?;
     Ok((image.tag().to_string(), built))
 }
 
 /// The busybox image: its tag and whether this call built it.
-async fn build_busybox(docker: &Docker) -> Result<(String, bool), String> {
+async fn build_busybox(docker: &Docker) -> Result<(String, bool), CliError> {
     let image = tokio::task::spawn_blocking(BusyboxImage::discover)
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    let built = image.ensure(docker).await.map_err(|e| e.to_string())?;
+        .map_err(CliError::environment)?
+        .map_err(CliError::environment)?;
+    let built = image.ensure(docker).await?;
     Ok((image.tag().to_string(), built))
 }
 

@@ -1,8 +1,8 @@
 //! The watchers that outlive mmrun (see `crate::lifeline`): starting the process-group guard
 //! for `run` and `up`, and `mmrun reaper`, the Docker reaper's main inside its container.
 
+use super::{CliError, CliResult};
 use crate::docker::Docker;
-use crate::exit_codes;
 use clap::Args;
 
 /// Starts the guard; a run without one still cleans up on every path but SIGKILL, so a failure
@@ -26,31 +26,13 @@ pub struct ReaperArgs {
     host: String,
 }
 
-pub async fn reaper(args: ReaperArgs) -> i32 {
-    let listener = match tokio::net::TcpListener::bind((
-        "0.0.0.0",
-        crate::docker::reaper::REAPER_PORT,
-    ))
-    .await
-    {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("reaper: cannot listen: {e}");
-            return exit_codes::ENVIRONMENT;
-        }
-    };
-    let docker = match Docker::connect().await {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("reaper: {e}");
-            return exit_codes::ENVIRONMENT;
-        }
-    };
-    match crate::docker::reaper::serve(&docker, listener, args.pid, &args.host).await {
-        Ok(_) => exit_codes::OK,
-        Err(e) => {
-            eprintln!("reaper: {e}");
-            exit_codes::ENVIRONMENT
-        }
-    }
+pub async fn reaper(args: ReaperArgs) -> CliResult {
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", crate::docker::reaper::REAPER_PORT))
+        .await
+        .map_err(|e| CliError::environment(format!("cannot listen: {e}")))?;
+    let docker = Docker::connect().await?;
+    crate::docker::reaper::serve(&docker, listener, args.pid, &args.host)
+        .await
+        .map_err(CliError::environment)?;
+    Ok(())
 }

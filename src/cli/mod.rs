@@ -3,6 +3,7 @@
 mod backend;
 mod clean;
 mod clusters;
+mod error;
 mod example_executor;
 mod example_framework;
 mod image;
@@ -12,6 +13,8 @@ mod node;
 mod review;
 mod run;
 mod up;
+
+pub use error::{CliError, CliResult};
 
 use crate::exit_codes;
 use clap::{CommandFactory, Parser, Subcommand};
@@ -126,7 +129,8 @@ pub fn main() -> i32 {
             return exit_codes::ENVIRONMENT;
         }
     };
-    let code = runtime.block_on(async {
+    let name = cli.command.name();
+    let result = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => run::run(args).await,
             Command::Review(args) => review::run(args),
@@ -146,7 +150,41 @@ pub fn main() -> i32 {
     });
     // Background tasks (streams, pingers) must not keep the process alive after the answer.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    code
+    match result {
+        Ok(()) => exit_codes::OK,
+        Err(e) => {
+            if let Some(message) = e.message() {
+                eprintln!("mmrun {name}: {message}");
+            }
+            e.exit_code()
+        }
+    }
+}
+
+impl Command {
+    /// The command as users type it, for the front of its error messages.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Run(_) => "run",
+            Command::Review(_) => "review",
+            Command::Up(_) => "up",
+            Command::Node {
+                role: node::NodeRole::Master { .. },
+            } => "node master",
+            Command::Node {
+                role: node::NodeRole::Agent { .. },
+            } => "node agent",
+            Command::Clean(_) => "clean",
+            Command::Ps => "ps",
+            Command::ExampleFramework(_) => "example-framework",
+            Command::ExampleExecutor => "example-executor",
+            Command::Down(_) => "down",
+            Command::Image { .. } => "image build",
+            Command::Reaper(_) => "reaper",
+            Command::ScriptApi => "script-api",
+            Command::Guard => "guard",
+        }
+    }
 }
 
 /// `mmrun PATHS…` as `mmrun run PATHS…` (see [`implied_run`]).

@@ -2,7 +2,7 @@
 //! Mesos. Mesos flag syntax is not clap's (MESOS_* environment first, `--no-x` booleans, unknown
 //! flags accepted with a warning), so the arguments are handed to `crate::flags` untouched.
 
-use crate::exit_codes;
+use super::{CliError, CliResult};
 use crate::flags::{FlagSpec, Flags, help};
 use crate::lite::agent::{AGENT_FLAGS, Agent, AgentConfig};
 use crate::lite::master::{MASTER_FLAGS, Master, MasterConfig};
@@ -24,92 +24,64 @@ pub enum NodeRole {
     },
 }
 
-fn load(specs: &[FlagSpec], name: &str, args: &[String]) -> Result<Flags, i32> {
+/// The node's flags, or `None` when it was asked for `--help` (printed here).
+fn load(specs: &[FlagSpec], name: &str, args: &[String]) -> Result<Option<Flags>, CliError> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "Usage: mmrun node {name} [--flag=value ...]\n\nFlags:\n{}",
             help(specs)
         );
-        return Err(exit_codes::OK);
+        return Ok(None);
     }
-    let flags = Flags::load(specs, std::env::vars(), args).map_err(|e| {
-        eprintln!("mmrun node {name}: {e}");
-        exit_codes::USAGE
-    })?;
+    let flags = Flags::load(specs, std::env::vars(), args).map_err(CliError::usage)?;
     for unknown in &flags.unknown {
         tracing::warn!("ignoring flag --{unknown}: mmrun's {name} does not use it");
     }
-    Ok(flags)
+    Ok(Some(flags))
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-pub async fn run(role: NodeRole) -> i32 {
+pub async fn run(role: NodeRole) -> CliResult {
     match role {
         NodeRole::Master { flags } => run_master(&flags).await,
         NodeRole::Agent { flags } => run_agent(&flags).await,
     }
 }
 
-async fn run_master(args: &[String]) -> i32 {
-    let flags = match load(MASTER_FLAGS, "master", args) {
-        Ok(f) => f,
-        Err(code) => return code,
+async fn run_master(args: &[String]) -> CliResult {
+    let Some(flags) = load(MASTER_FLAGS, "master", args)? else {
+        return Ok(());
     };
-    let config = match MasterConfig::from_flags(&flags, &env) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("mmrun node master: {e}");
-            return exit_codes::USAGE;
-        }
-    };
-    let master = match Master::start(config).await {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("mmrun node master: {e}");
-            return exit_codes::ENVIRONMENT;
-        }
-    };
+    let config = MasterConfig::from_flags(&flags, &env).map_err(CliError::usage)?;
+    let master = Master::start(config).await.map_err(CliError::environment)?;
     println!("master {} serving at {}", master.id(), master.url());
     tokio::select! {
         _ = super::interrupted() => {}
         _ = master.ended() => {}
     }
     if let Some(why) = master.lost() {
-        // As Mesos's master: it aborts and expects a supervisor to start it again.
-        eprintln!("mmrun node master: {why}");
+        // As Mesos's master: it aborts and expects a supervisor to start it again
+        // (exit_codes::NODE_ABORTED).
         master.stop().await;
-        return exit_codes::NODE_ABORTED;
+        return Err(CliError::Failed(why.to_string()));
     }
     tracing::info!("stopping the master");
     master.stop().await;
-    exit_codes::OK
+    Ok(())
 }
 
-async fn run_agent(args: &[String]) -> i32 {
-    let flags = match load(AGENT_FLAGS, "agent", args) {
-        Ok(f) => f,
-        Err(code) => return code,
+async fn run_agent(args: &[String]) -> CliResult {
+    let Some(flags) = load(AGENT_FLAGS, "agent", args)? else {
+        return Ok(());
     };
-    let config = match AgentConfig::from_flags(&flags, &env) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("mmrun node agent: {e}");
-            return exit_codes::USAGE;
-        }
-    };
-    let agent = match Agent::start(config).await {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("mmrun node agent: {e}");
-            return exit_codes::ENVIRONMENT;
-        }
-    };
+    let config = AgentConfig::from_flags(&flags, &env).map_err(CliError::usage)?;
+    let agent = Agent::start(config).await.map_err(CliError::environment)?;
     println!("agent serving at {}", agent.url());
     super::interrupted().await;
     tracing::info!("stopping the agent: killing its tasks");
     agent.stop().await;
-    exit_codes::OK
+    Ok(())
 }

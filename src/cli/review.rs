@@ -1,7 +1,7 @@
 //! `mmrun review`: accept or reject pending snapshots (`*.snap.new`) one by one. Works from an
 //! installed binary outside any Cargo workspace, unlike `cargo insta review`.
 
-use crate::exit_codes;
+use super::{CliError, CliResult};
 use crate::snapshot::review;
 use clap::Args;
 use std::io::IsTerminal;
@@ -20,7 +20,8 @@ pub struct ReviewArgs {
     reject_all: bool,
 }
 
-pub fn run(args: ReviewArgs) -> i32 {
+/// Snapshot files that cannot be read or written are the machine's problem.
+pub fn run(args: ReviewArgs) -> CliResult {
     let dir = &args.snapshot_dir;
     let result = if args.accept_all {
         review::accept_all(dir).map(|s| {
@@ -39,7 +40,7 @@ pub fn run(args: ReviewArgs) -> i32 {
     } else {
         if review::pending(dir).map(|p| p.is_empty()).unwrap_or(false) {
             println!("no pending snapshots in {}", dir.display());
-            return exit_codes::OK;
+            return Ok(());
         }
         let stdin = std::io::stdin();
         let color = std::io::stdout().is_terminal();
@@ -50,11 +51,5 @@ pub fn run(args: ReviewArgs) -> i32 {
             )
         })
     };
-    match result {
-        Ok(()) => exit_codes::OK,
-        Err(e) => {
-            eprintln!("mmrun review: {e}");
-            exit_codes::ENVIRONMENT
-        }
-    }
+    result.map_err(CliError::environment)
 }

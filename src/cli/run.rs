@@ -2,7 +2,7 @@
 //! cargo-nextest, with snapshots checked in insta's format.
 
 use super::backend::{self, BackendChoice};
-use crate::exit_codes;
+use super::{CliError, CliResult};
 use crate::report::{FanOut, Reporter, junit::JunitReporter, terminal::TerminalReporter};
 use crate::runner::{self, Filter, RunOptions, Shard};
 use crate::script::executor::ScriptExecutor;
@@ -68,41 +68,28 @@ fn parse_shard(text: &str) -> Result<Shard, String> {
     text.parse::<Shard>().map_err(|e| e.to_string())
 }
 
-fn usage(message: impl std::fmt::Display) -> i32 {
-    eprintln!("mmrun run: {message}");
-    exit_codes::USAGE
-}
-
-pub async fn run(args: RunArgs) -> i32 {
-    let scenarios = match runner::discover(&args.paths) {
-        Ok(s) => s,
-        Err(e) => return usage(e),
-    };
-    let filter = match args.filter.as_deref().map(Filter::new).transpose() {
-        Ok(f) => f,
-        Err(e) => return usage(e),
-    };
-    let shard = match args.shard.as_deref().map(parse_shard).transpose() {
-        Ok(s) => s,
-        Err(e) => return usage(e),
-    };
-    let scenarios = match runner::select(scenarios, filter.as_ref(), shard) {
-        Ok(s) => s,
-        Err(e) => return usage(e),
-    };
-    let chosen = match backend::choose(args.backend, args.mesos_image.as_deref(), args.keep).await {
-        Ok(c) => c,
-        Err((code, e)) => {
-            eprintln!("mmrun run: {e}");
-            return code;
-        }
-    };
+/// Runs the scenarios; their outcome is the summary's exit code, reported by the reporters.
+pub async fn run(args: RunArgs) -> CliResult {
+    let scenarios = runner::discover(&args.paths).map_err(CliError::usage)?;
+    let filter = args
+        .filter
+        .as_deref()
+        .map(Filter::new)
+        .transpose()
+        .map_err(CliError::usage)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(parse_shard)
+        .transpose()
+        .map_err(CliError::usage)?;
+    let scenarios = runner::select(scenarios, filter.as_ref(), shard).map_err(CliError::usage)?;
+    let chosen = backend::choose(args.backend, args.mesos_image.as_deref(), args.keep).await?;
     eprintln!("mmrun: {}", chosen.description);
     let backend = chosen.backend.clone();
-    let snapshots = match SnapshotStore::from_env(args.snapshot_dir.clone(), args.accept) {
-        Ok(s) => Arc::new(s),
-        Err(e) => return usage(e),
-    };
+    let snapshots = Arc::new(
+        SnapshotStore::from_env(args.snapshot_dir.clone(), args.accept).map_err(CliError::usage)?,
+    );
     let executor = Arc::new(ScriptExecutor {
         backend,
         snapshots,
@@ -132,9 +119,6 @@ pub async fn run(args: RunArgs) -> i32 {
     let summary = runner::run(scenarios, executor, options, &mut reporter, interrupt).await;
     watcher.abort();
     chosen.release().await;
-    if let Err(e) = reporter.finish() {
-        eprintln!("mmrun run: {e}");
-        return exit_codes::ENVIRONMENT;
-    }
-    summary.exit_code()
+    reporter.finish().map_err(CliError::environment)?;
+    CliError::from_exit_code(summary.exit_code())
 }

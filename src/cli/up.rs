@@ -2,8 +2,8 @@
 //! hand. Prints where everything is; Ctrl-C stops every node and removes every file.
 
 use super::backend::{self, BackendChoice};
+use super::{CliError, CliResult};
 use crate::cluster::{AgentSpec, Backend, ClusterSpec};
-use crate::exit_codes;
 use crate::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
 use crate::mesos::attributes::parse_attributes;
 use crate::mesos::resources::Resources;
@@ -54,10 +54,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::flags::parse_duration(text)
 }
 
-pub async fn run(args: UpArgs) -> i32 {
+pub async fn run(args: UpArgs) -> CliResult {
     if args.masters == 0 {
-        eprintln!("mmrun up: --masters must be at least 1 (3 is usual for HA)");
-        return exit_codes::USAGE;
+        return Err(CliError::usage(
+            "--masters must be at least 1 (3 is usual for HA)",
+        ));
     }
     if args.backend != BackendChoice::Embedded || args.mesos_image.is_some() {
         return run_in_docker(args).await;
@@ -77,32 +78,27 @@ pub async fn run(args: UpArgs) -> i32 {
         master_addr: SocketAddr::new(args.ip, args.port),
         ..ClusterOptions::default()
     };
-    let mut cluster = match LocalCluster::start(options).await {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            eprintln!(
-                "mmrun up: port {} is in use (another Mesos master?); pass --port 0 for any free port",
+    let mut cluster = LocalCluster::start(options).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            CliError::environment(format!(
+                "port {} is in use (another Mesos master?); pass --port 0 for any free port",
                 args.port
-            );
-            return exit_codes::ENVIRONMENT;
+            ))
+        } else {
+            CliError::environment(format!("cannot start the master: {e}"))
         }
-        Err(e) => {
-            eprintln!("mmrun up: cannot start the master: {e}");
-            return exit_codes::ENVIRONMENT;
-        }
-    };
+    })?;
     let agent_options = AgentOptions {
         resources: args.resources.clone(),
         attributes: args.attributes.clone(),
     };
     let started = tokio::select! {
         r = start_agents(&mut cluster, args.agents, &agent_options) => r,
-        _ = super::interrupted() => Err((exit_codes::INTERRUPTED, "interrupted".to_string())),
+        _ = super::interrupted() => Err(CliError::Interrupted),
     };
-    if let Err((code, e)) = started {
-        eprintln!("mmrun up: {e}");
+    if let Err(e) = started {
         cluster.shutdown().await;
-        return code;
+        return Err(e);
     }
     let master = cluster.master_addr();
     println!("mmrun: cluster up: 1 master, {} agent(s)", args.agents);
@@ -124,22 +120,16 @@ pub async fn run(args: UpArgs) -> i32 {
     println!("mmrun: stopping the cluster");
     cluster.shutdown().await;
     println!("mmrun: stopped; nothing left running");
-    exit_codes::OK
+    Ok(())
 }
 
 /// `mmrun up --backend docker`: the same cluster, every node a container; Ctrl-C removes it.
-async fn run_in_docker(args: UpArgs) -> i32 {
+async fn run_in_docker(args: UpArgs) -> CliResult {
     let choice = match args.backend {
         BackendChoice::Embedded => BackendChoice::Docker,
         other => other,
     };
-    let chosen = match backend::choose(choice, args.mesos_image.as_deref(), false).await {
-        Ok(c) => c,
-        Err((code, e)) => {
-            eprintln!("mmrun up: {e}");
-            return code;
-        }
-    };
+    let chosen = backend::choose(choice, args.mesos_image.as_deref(), false).await?;
     let Some(docker_backend) = chosen.docker.clone() else {
         // `--backend auto` without a daemon: the in-process cluster.
         eprintln!("mmrun: {}", chosen.description);
@@ -159,7 +149,7 @@ async fn run_on_backend(
     args: UpArgs,
     backend: std::sync::Arc<dyn Backend>,
     mut chosen: Option<backend::Chosen>,
-) -> i32 {
+) -> CliResult {
     let in_containers = chosen.is_some();
     let mut release = async move || {
         if let Some(chosen) = chosen.take() {
@@ -177,9 +167,8 @@ async fn run_on_backend(
     let mut cluster = match backend.create(spec).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("mmrun up: {e}");
             release().await;
-            return exit_codes::ENVIRONMENT;
+            return Err(CliError::environment(e));
         }
     };
     let agent = AgentSpec {
@@ -187,16 +176,15 @@ async fn run_on_backend(
         attributes: args.attributes.clone(),
     };
     let started = tokio::select! {
-        r = cluster.start_cluster(vec![agent; args.agents]) => r.map_err(|e| e.to_string()),
-        _ = super::interrupted() => Err("interrupted".to_string()),
+        r = cluster.start_cluster(vec![agent; args.agents]) => r.map_err(CliError::environment),
+        _ = super::interrupted() => Err(CliError::Interrupted),
     };
     let (url, ids) = match started {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("mmrun up: {e}");
             cluster.teardown().await;
             release().await;
-            return exit_codes::ENVIRONMENT;
+            return Err(e);
         }
     };
     let containers = if in_containers {
@@ -236,29 +224,28 @@ async fn run_on_backend(
     cluster.teardown().await;
     release().await;
     println!("mmrun: stopped; nothing left running");
-    exit_codes::OK
+    Ok(())
 }
 
-/// Starts the agents; on failure, the exit code and why. Bad `--resources` or `--attributes`
+/// Starts the agents; on failure, why. Bad `--resources` or `--attributes`
 /// are a usage error (checked before any agent starts); an agent that cannot listen or does
 /// not register is the environment's failure, not the user's.
 async fn start_agents(
     cluster: &mut LocalCluster,
     count: usize,
     options: &AgentOptions,
-) -> Result<(), (i32, String)> {
-    let usage = |e: String| (exit_codes::USAGE, e);
+) -> CliResult {
     if let Some(r) = &options.resources {
-        Resources::parse(r).map_err(|e| usage(format!("--resources: {e}")))?;
+        Resources::parse(r).map_err(|e| CliError::usage(format!("--resources: {e}")))?;
     }
     if let Some(a) = &options.attributes {
-        parse_attributes(a).map_err(|e| usage(format!("--attributes: {e}")))?;
+        parse_attributes(a).map_err(|e| CliError::usage(format!("--attributes: {e}")))?;
     }
     for _ in 0..count {
         cluster
             .add_agent(options.clone())
             .await
-            .map_err(|e| (exit_codes::ENVIRONMENT, e))?;
+            .map_err(CliError::environment)?;
     }
     Ok(())
 }
@@ -276,7 +263,10 @@ mod tests {
         };
         let mut cluster = LocalCluster::start(options).await.unwrap();
         let failed = start_agents(&mut cluster, 1, &AgentOptions::default()).await;
-        assert_eq!(failed.unwrap_err().0, exit_codes::ENVIRONMENT);
+        assert!(
+            matches!(failed, Err(CliError::Environment(_))),
+            "{failed:?}"
+        );
         for bad in [
             AgentOptions {
                 resources: Some("cpus:x".into()),
@@ -287,8 +277,8 @@ mod tests {
                 ..AgentOptions::default()
             },
         ] {
-            let refused = start_agents(&mut cluster, 1, &bad).await.unwrap_err();
-            assert_eq!(refused.0, exit_codes::USAGE, "{}", refused.1);
+            let refused = start_agents(&mut cluster, 1, &bad).await;
+            assert!(matches!(refused, Err(CliError::Usage(_))), "{refused:?}");
         }
         cluster.shutdown().await;
     }
