@@ -10,6 +10,7 @@ pub mod framework;
 pub mod lifeline;
 pub mod lite;
 pub mod mesos;
+pub mod node_log;
 pub mod report;
 pub mod runner;
 pub mod script;

@@ -294,10 +294,10 @@ log(t.mesage);
     assert!(out.contains("help: did you mean `message`?"), "{out}");
 }
 
-/// On the embedded backend a failure saves the master's state and each agent's (the nodes
-/// share mmrun's process, so there is no log per node), and the report says exactly that.
+/// On the embedded backend a failure saves each node's log (filed per node although the nodes
+/// share mmrun's process), the master's state and each agent's, and the report says so.
 #[test]
-fn embedded_failure_artifacts_hold_the_master_and_every_agents_state() {
+fn embedded_failure_artifacts_hold_every_nodes_log_and_state() {
     let w = Workspace::new();
     w.script(
         "s.rhai",
@@ -313,7 +313,9 @@ assert(false, "look at the artifacts");
     let (code, out) = w.run(&["run"]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("artifacts (master state, agent states): target/mmrun-artifacts/scripts_s"),
+        out.contains(
+            "artifacts (node logs, master state, agent states): target/mmrun-artifacts/scripts_s"
+        ),
         "{out}"
     );
     let dir = w.path("target/mmrun-artifacts/scripts_s/cluster-1");
@@ -325,6 +327,18 @@ assert(false, "look at the artifacts");
     assert_eq!(busy.iter().filter(|b| **b).count(), 1, "{agents:?}");
     let idle = &agents[usize::from(busy[0])];
     assert!(idle.contains("the agent is paused"), "{idle}");
+    // Each node's own lines, and only its own.
+    let master_log = read("master.log");
+    assert!(master_log.contains("INFO"), "{master_log}");
+    assert!(master_log.contains("(fw) subscribed"), "{master_log}");
+    for agent in ["agent-1.log", "agent-2.log"] {
+        let log = read(agent);
+        assert!(log.contains("agent registered as"), "{agent}: {log}");
+        assert!(
+            !log.contains("subscribed"),
+            "{agent} holds the master's lines: {log}"
+        );
+    }
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "{:?}",

@@ -205,14 +205,22 @@ fn with_implied_run(args: Vec<std::ffi::OsString>) -> Result<Vec<std::ffi::OsStr
     implied_run::with_implied_run(args, &visible, &hidden)
 }
 
+/// Logs to stderr as `default` (or `RUST_LOG`) says, and files the info lines of in-process
+/// nodes under each node whatever stderr shows, for failed scenarios' artifacts.
 fn init_logging(default: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{Layer, filter::LevelFilter};
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
+        .with_filter(filter);
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(crate::node_log::NodeLogLayer.with_filter(LevelFilter::INFO))
         .try_init();
 }
 

@@ -31,7 +31,7 @@ pub struct RunArgs {
     /// (Docker backend; remove it with `mmrun down`).
     #[arg(long)]
     keep: bool,
-    /// Where failed scenarios' master and agent states (on Docker, node logs) are saved.
+    /// Where failed scenarios' node logs and master state (embedded: agent states too) are saved.
     #[arg(long, default_value = "target/mmrun-artifacts", value_name = "DIR")]
     artifacts_dir: PathBuf,
     /// Run only scenarios whose name matches this regular expression.

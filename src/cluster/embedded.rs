@@ -299,15 +299,23 @@ impl ClusterHandle for EmbeddedCluster {
             .map_err(BackendError::Failed)
     }
 
-    /// The nodes share mmrun's process and log through it, so there is no log per node to
-    /// save; each agent's own view (its `/state`: frameworks, executors, tasks) is saved beside
-    /// the master's state instead, as `agent-<n>-state.json`, with the logs of the frameworks
-    /// the scenario ran as processes.
+    /// Each node's log (`master.log`, `agent-<n>.log`: the lines it logged, filed per node
+    /// although the nodes share this process, see `crate::node_log`), each agent's own view
+    /// (its `/state`: frameworks, executors, tasks) as `agent-<n>-state.json`, and the logs of
+    /// the frameworks the scenario ran as processes.
     async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
         let mut saved = super::process::save_logs(&self.frameworks, dir);
         let Some(cluster) = &self.cluster else {
             return saved;
         };
+        for (node, lines) in cluster.node_logs() {
+            let path = dir.join(format!("{node}.log"));
+            let mut text = lines.join("\n");
+            text.push('\n');
+            if std::fs::write(&path, text).is_ok() {
+                saved.push(path);
+            }
+        }
         for index in 0..cluster.agent_count() {
             let text = match (cluster.agent_url(index), cluster.agent_faults(index)) {
                 (Some(url), Some(faults)) if faults.reachable() => agent_state(&url).await,

@@ -11,6 +11,7 @@ use crate::lite::master::{Leadership, Master, MasterConfig};
 use crate::mesos::attributes::parse_attributes;
 use crate::mesos::ids::AgentId;
 use crate::mesos::resources::Resources;
+use crate::node_log::NodeLog;
 use crate::zookeeper::ZkUrl;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -131,6 +132,8 @@ pub enum AgentFaultError {
 
 struct LocalAgent {
     agent: Option<Agent>,
+    /// Its log, across restarts (see `crate::node_log`).
+    log: NodeLog,
     work_dir: PathBuf,
     id: Option<AgentId>,
     options: AgentOptions,
@@ -149,6 +152,17 @@ fn advertisable(ip: std::net::IpAddr) -> Option<std::net::Ipv4Addr> {
 struct LocalMaster {
     master: Option<Master>,
     addr: SocketAddr,
+    /// Its log, across restarts (see `crate::node_log`).
+    log: NodeLog,
+}
+
+impl LocalMaster {
+    /// Starts the master inside its node span, so what it logs is filed as its own.
+    fn start(&mut self, listener: TcpListener, config: MasterConfig) -> std::io::Result<()> {
+        let _in = self.log.span().enter();
+        self.master = Some(Master::start_on(listener, config)?);
+        Ok(())
+    }
 }
 
 pub struct LocalCluster {
@@ -188,11 +202,18 @@ impl LocalCluster {
                 SocketAddr::new(options.master_addr.ip(), 0)
             };
             let listener = TcpListener::bind(addr).await?;
-            let master = Master::start_on(listener, master_config.clone())?;
-            masters.push(LocalMaster {
-                addr: master.addr(),
-                master: Some(master),
-            });
+            let name = if options.masters > 1 {
+                format!("master-{}", index + 1)
+            } else {
+                "master".to_string()
+            };
+            let mut slot = LocalMaster {
+                addr: listener.local_addr()?,
+                master: None,
+                log: NodeLog::new(&name),
+            };
+            slot.start(listener, master_config.clone())?;
+            masters.push(slot);
         }
         Ok(LocalCluster {
             masters,
@@ -291,8 +312,20 @@ impl LocalCluster {
         let listener = rebind(slot.addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", slot.addr))?;
-        slot.master = Some(Master::start_on(listener, config).map_err(|e| e.to_string())?);
+        slot.start(listener, config).map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    /// Each node's log lines (`master` or `master-N`, `agent-N`), for artifacts; empty when
+    /// this process captures no node logs (see `crate::node_log`).
+    pub fn node_logs(&self) -> Vec<(String, Vec<String>)> {
+        let masters = self.masters.iter().map(|m| &m.log);
+        let agents = self.agents.iter().map(|a| &a.log);
+        masters
+            .chain(agents)
+            .filter(|log| log.captured())
+            .map(|log| (log.name().to_string(), log.lines()))
+            .collect()
     }
 
     pub fn agent_count(&self) -> usize {
@@ -321,8 +354,10 @@ impl LocalCluster {
         if let Some(a) = &options.attributes {
             parse_attributes(a).map_err(|e| format!("agent attributes: {e}"))?;
         }
+        let log = NodeLog::new(&format!("agent-{}", self.agents.len() + 1));
         self.agents.push(LocalAgent {
             agent: None,
+            log,
             work_dir,
             id: None,
             options,
@@ -378,8 +413,10 @@ impl LocalCluster {
         let listener = TcpListener::bind(config.address.bind)
             .await
             .map_err(|e| format!("agent {index} cannot listen: {e}"))?;
-        let agent =
-            Agent::start_on(listener, config, slot.id.clone()).map_err(|e| e.to_string())?;
+        let agent = {
+            let _in = slot.log.span().enter();
+            Agent::start_on(listener, config, slot.id.clone()).map_err(|e| e.to_string())?
+        };
         let id = agent.registered(timeout).await?;
         slot.id = Some(id.clone());
         slot.agent = Some(agent);
@@ -494,7 +531,8 @@ impl LocalCluster {
             m.stop().await;
         }
         let listener = rebind(addr).await?;
-        self.masters[index].master = Some(Master::start_on(listener, self.master_config.clone())?);
+        let config = self.master_config.clone();
+        self.masters[index].start(listener, config)?;
         Ok(())
     }
 

@@ -365,8 +365,8 @@ fn push_script_log(text: &mut String, result: &ScenarioResult) {
     }
 }
 
-/// Where a failed scenario's artifacts were saved, as one folder, saying what is there: the
-/// embedded backend saves the master's and the agents' states but has no per-node logs.
+/// Where a failed scenario's artifacts were saved, as one folder, saying what is there (node
+/// logs, the master's state, the agents' states on the embedded backend).
 fn push_artifacts(text: &mut String, result: &ScenarioResult) {
     let Some(last) = result.attempts.last() else {
         return;

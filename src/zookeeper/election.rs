@@ -50,7 +50,7 @@ impl LeaderDetector {
     pub fn start(url: ZkUrl, session_timeout: Duration) -> LeaderDetector {
         let (tx, leadership) = watch::channel(Leadership::Unknown);
         let stop = CancellationToken::new();
-        tokio::spawn(detect(url, session_timeout, tx, stop.clone()));
+        crate::node_log::spawn(detect(url, session_timeout, tx, stop.clone()));
         LeaderDetector { leadership, stop }
     }
 
@@ -176,7 +176,7 @@ impl Contender {
         });
         let stop = CancellationToken::new();
         let abandoned = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn(contend(
+        let task = crate::node_log::spawn(contend(
             url,
             session_timeout,
             info,

@@ -79,7 +79,7 @@ impl AgentShared {
         let killing_state = run
             .framework_info
             .has_capability(capability::TASK_KILLING_STATE);
-        tokio::spawn(async move { supervise(agent, key, killing_state, kill_rx).await });
+        crate::node_log::spawn(async move { supervise(agent, key, killing_state, kill_rx).await });
     }
 
     /// Kills a task with `grace` (the KILL's own policy), else the task's `kill_policy`, else

@@ -320,7 +320,7 @@ fn subscribe(agent: &Arc<AgentShared>, key: &ExecutorKey, subscribe: Subscribe) 
 
 /// HEARTBEAT events while the stream is the executor's current one.
 fn spawn_heartbeats(agent: Weak<AgentShared>, key: ExecutorKey, id: u64) {
-    tokio::spawn(async move {
+    crate::node_log::spawn(async move {
         loop {
             tokio::time::sleep(HEARTBEAT_INTERVAL).await;
             let Some(agent) = agent.upgrade() else { return };

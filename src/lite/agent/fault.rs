@@ -211,7 +211,7 @@ mod tests {
         let sent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let task = {
             let (gate, stopped, sent) = (gate.clone(), stopped.clone(), sent.clone());
-            tokio::spawn(async move {
+            crate::node_log::spawn(async move {
                 gate.send(&stopped, async {
                     sent.store(true, std::sync::atomic::Ordering::SeqCst);
                 })

@@ -702,7 +702,7 @@ mod tests {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/files", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
+        let server = crate::node_log::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
         (base, server)

@@ -260,18 +260,19 @@ impl Agent {
             detector,
         });
         let stopped = shared.stopped.clone();
-        let server = tokio::spawn(serve(listener, api::router(shared.clone()), async move {
-            stopped.cancelled().await
-        }));
+        let server =
+            crate::node_log::spawn(serve(listener, api::router(shared.clone()), async move {
+                stopped.cancelled().await
+            }));
         let mut loops = vec![
-            tokio::spawn(registration::run(shared.clone())),
-            tokio::spawn(updates::run(shared.clone())),
-            tokio::spawn(registration::follow_leader(shared.clone())),
+            crate::node_log::spawn(registration::run(shared.clone())),
+            crate::node_log::spawn(updates::run(shared.clone())),
+            crate::node_log::spawn(registration::follow_leader(shared.clone())),
         ];
         if shared.config.runs_docker_tasks()
             && let Some(id) = shared.core().agent_id.clone()
         {
-            loops.push(tokio::spawn(docker_tasks::remove_orphans(
+            loops.push(crate::node_log::spawn(docker_tasks::remove_orphans(
                 shared.clone(),
                 id,
             )));

@@ -312,8 +312,8 @@ impl MasterShared {
         let (tx, rx) = mpsc::unbounded_channel();
         let cancel = self.stopped.child_token();
         let url = format!("http://{ip}:{port}");
-        tokio::spawn(deliver(self.http.clone(), url.clone(), rx, cancel.clone()));
-        tokio::spawn(ping(self.clone(), id.clone(), url, cancel.clone()));
+        crate::node_log::spawn(deliver(self.http.clone(), url.clone(), rx, cancel.clone()));
+        crate::node_log::spawn(ping(self.clone(), id.clone(), url, cancel.clone()));
         AgentLink { tx, cancel }
     }
 

@@ -289,7 +289,7 @@ fn spawn_heartbeats(
     stopped: tokio_util::sync::CancellationToken,
 ) {
     let weak = stream.tx.downgrade();
-    tokio::spawn(async move {
+    crate::node_log::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.tick().await;
         loop {

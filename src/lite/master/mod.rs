@@ -74,7 +74,7 @@ impl MasterShared {
         let master = self.clone();
         let stopped = self.stopped.clone();
         let cancel = cancel.unwrap_or_default();
-        tokio::spawn(async move {
+        crate::node_log::spawn(async move {
             tokio::select! {
                 _ = tokio::time::sleep(delay) => f(&master),
                 _ = stopped.cancelled() => {}
@@ -138,14 +138,15 @@ impl Master {
             lost: Mutex::new(None),
             config,
         });
-        tokio::spawn(leadership::follow_candidacy(shared.clone()));
+        crate::node_log::spawn(leadership::follow_candidacy(shared.clone()));
         let router = router(shared.clone());
         let stopped = shared.stopped.clone();
-        let server = tokio::spawn(serve(
-            listener,
-            router,
-            async move { stopped.cancelled().await },
-        ));
+        let server =
+            crate::node_log::spawn(serve(
+                listener,
+                router,
+                async move { stopped.cancelled().await },
+            ));
         tracing::info!(
             "master {} listening on {addr}, advertised as {}",
             shared.info.id,

@@ -175,7 +175,7 @@ impl ExecutorContainer {
             match launch(agent, &spec).await {
                 Ok(docker) => {
                     let details = docker.inspect(&spec.name).await.ok().flatten();
-                    let output = tokio::spawn(copy_output(
+                    let output = crate::node_log::spawn(copy_output(
                         docker.clone(),
                         spec.name.clone(),
                         plan.sandbox.clone(),

@@ -55,7 +55,8 @@ pub async fn supervise(
             return launch_failed(&agent, &key, message);
         }
     };
-    let mut output = tokio::spawn(copy_output(docker.clone(), name.clone(), sandbox.clone()));
+    let mut output =
+        crate::node_log::spawn(copy_output(docker.clone(), name.clone(), sandbox.clone()));
     agent.send_update(&key, running(&agent, &key, &docker, &name, &network).await);
 
     let final_status = tokio::select! {

@@ -160,9 +160,9 @@ impl AgentShared {
         }
         if let Some((container_id, destroy_rx)) = start {
             let agent = self.clone();
-            tokio::spawn(
-                async move { supervise(agent, executor_key, container_id, destroy_rx).await },
-            );
+            crate::node_log::spawn(async move {
+                supervise(agent, executor_key, container_id, destroy_rx).await
+            });
         }
     }
 
@@ -230,7 +230,7 @@ impl AgentShared {
         }
         let grace = self.executor_grace(executor);
         let destroy = executor.destroy.clone();
-        tokio::spawn(async move {
+        crate::node_log::spawn(async move {
             tokio::time::sleep(grace).await;
             // Ignored if the executor has ended by then (its receiver is gone).
             let _ = destroy.send(());
@@ -314,7 +314,7 @@ impl AgentShared {
             return;
         };
         let agent = self.clone();
-        tokio::spawn(async move {
+        crate::node_log::spawn(async move {
             let Some(master) = agent.master_url() else {
                 tracing::warn!("dropped a message for the master: no master leads");
                 return;
