@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use mmrun::client::Subscription;
 use mmrun::lite::agent::FaultError;
-use mmrun::lite::cluster::{AgentFaultError, AgentOptions, ClusterOptions, LocalCluster};
+use mmrun::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster, NodeError};
 use mmrun::mesos::state::{AgentState, MasterState};
 use mmrun::mesos::task::TaskState::{self, *};
 use mmrun::mesos::task::TaskStatus;
@@ -320,10 +320,13 @@ async fn faults_that_do_not_apply_are_refused_with_clear_errors() {
 
     assert!(matches!(
         c.pause_agent(7),
-        Err(AgentFaultError::NoSuchAgent(7))
+        Err(NodeError::NoSuchNode {
+            role: "agent",
+            index: 7
+        })
     ));
-    let not = |r: Result<(), AgentFaultError>| match r {
-        Err(AgentFaultError::Fault { index: 0, error }) => error,
+    let not = |r: Result<(), NodeError>| match r {
+        Err(NodeError::Fault { index: 0, error }) => error,
         other => panic!("expected a fault error, got {other:?}"),
     };
     assert_eq!(not(c.unpause_agent(0)), FaultError::NotPaused);
@@ -336,12 +339,15 @@ async fn faults_that_do_not_apply_are_refused_with_clear_errors() {
 
     // A paused agent cannot say goodbye, but it can crash, frozen tasks and all.
     let e = c.stop_agent(0, true).await.unwrap_err();
-    assert!(e.contains("paused"), "{e}");
+    assert!(matches!(e, NodeError::Paused(0)), "{e}");
     c.stop_agent(0, false).await.unwrap();
     until("the frozen task to die", || gone(pids[0])).await;
     assert!(matches!(
         c.pause_agent(0),
-        Err(AgentFaultError::NotRunning(0))
+        Err(NodeError::NotRunning {
+            role: "agent",
+            index: 0
+        })
     ));
     assert!(c.agent_faults(0).is_none());
 

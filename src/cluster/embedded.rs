@@ -6,7 +6,7 @@ use super::{
     AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest, MasterStatus,
     framework_process_env,
 };
-use crate::lite::cluster::{AgentFaultError, AgentOptions, ClusterOptions, LocalCluster};
+use crate::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster, NodeError};
 use crate::lite::master::Leadership;
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
@@ -67,15 +67,29 @@ impl EmbeddedCluster {
     }
 }
 
-/// A fault error as scripts show it, after the agent's name: "agent-1.pause(): the agent is
-/// already paused". The index would only confuse (scripts count agents from 1).
-fn fault_error(e: AgentFaultError) -> BackendError {
+/// A node error as scripts show it, after the node's name: "agent-1.pause(): the agent is
+/// already paused". The 0-based index would only confuse (scripts count nodes from 1). Not
+/// being able to listen is the machine's problem (an environment error).
+fn node_error(e: NodeError) -> BackendError {
     match e {
-        AgentFaultError::NoSuchAgent(index) => BackendError::NoSuchAgent(index),
-        AgentFaultError::NotRunning(_) => BackendError::Failed(
-            "the agent is not running (it was stopped or killed; start() it first)".into(),
+        NodeError::NoSuchNode { role: "agent", index } => BackendError::NoSuchAgent(index),
+        NodeError::NoSuchNode { role, index } => {
+            BackendError::Failed(format!("there is no {role}-{}", index + 1))
+        }
+        NodeError::AlreadyRunning { role, .. } => {
+            BackendError::Failed(format!("the {role} is already running"))
+        }
+        NodeError::NotRunning { role, .. } => BackendError::Failed(format!(
+            "the {role} is not running (it was stopped or killed; start() it first)"
+        )),
+        NodeError::Paused(_) => BackendError::Failed(
+            "the agent is paused and could not say goodbye: unpause() it before a graceful stop, or kill() it".into(),
         ),
-        AgentFaultError::Fault { error, .. } => BackendError::Failed(error.to_string()),
+        NodeError::Fault { error, .. } => BackendError::Failed(error.to_string()),
+        NodeError::Listen { .. } => BackendError::Environment(e.to_string()),
+        NodeError::InvalidOption { .. } | NodeError::Start { .. } | NodeError::NotRegistered(_) => {
+            BackendError::Failed(e.to_string())
+        }
     }
 }
 
@@ -153,14 +167,14 @@ impl ClusterHandle for EmbeddedCluster {
         self.running()?
             .stop_master(index, graceful)
             .await
-            .map_err(BackendError::Failed)
+            .map_err(node_error)
     }
 
     async fn start_master_at(&mut self, index: usize) -> Result<(), BackendError> {
         self.running()?
             .start_master(index)
             .await
-            .map_err(BackendError::Failed)
+            .map_err(node_error)
     }
 
     fn zookeeper_url(&self) -> Option<String> {
@@ -194,25 +208,16 @@ impl ClusterHandle for EmbeddedCluster {
             resources: spec.resources,
             attributes: spec.attributes,
         };
-        let index = cluster
-            .add_agent(options)
-            .await
-            .map_err(BackendError::Failed)?;
+        let index = cluster.add_agent(options).await.map_err(node_error)?;
         let id = cluster.agent_id(index).map(|a| a.value).unwrap_or_default();
         Ok((index, id))
     }
 
     async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), BackendError> {
-        let cluster = self.running()?;
-        if graceful && cluster.agent_faults(index).is_some_and(|f| f.paused) {
-            return Err(BackendError::Failed(
-                "the agent is paused and could not say goodbye: unpause() it before a graceful stop, or kill() it".into(),
-            ));
-        }
-        cluster
+        self.running()?
             .stop_agent(index, graceful)
             .await
-            .map_err(BackendError::Failed)
+            .map_err(node_error)
     }
 
     async fn start_agent(&mut self, index: usize) -> Result<(), BackendError> {
@@ -220,7 +225,7 @@ impl ClusterHandle for EmbeddedCluster {
             .start_agent(index)
             .await
             .map(|_| ())
-            .map_err(BackendError::Failed)
+            .map_err(node_error)
     }
 
     async fn restart_master(&mut self) -> Result<(), BackendError> {
@@ -231,19 +236,19 @@ impl ClusterHandle for EmbeddedCluster {
     }
 
     async fn pause_agent(&mut self, index: usize) -> Result<(), BackendError> {
-        self.running()?.pause_agent(index).map_err(fault_error)
+        self.running()?.pause_agent(index).map_err(node_error)
     }
 
     async fn unpause_agent(&mut self, index: usize) -> Result<(), BackendError> {
-        self.running()?.unpause_agent(index).map_err(fault_error)
+        self.running()?.unpause_agent(index).map_err(node_error)
     }
 
     async fn disconnect_agent(&mut self, index: usize) -> Result<(), BackendError> {
-        self.running()?.disconnect_agent(index).map_err(fault_error)
+        self.running()?.disconnect_agent(index).map_err(node_error)
     }
 
     async fn reconnect_agent(&mut self, index: usize) -> Result<(), BackendError> {
-        self.running()?.reconnect_agent(index).map_err(fault_error)
+        self.running()?.reconnect_agent(index).map_err(node_error)
     }
 
     async fn run_framework(
@@ -265,8 +270,7 @@ impl ClusterHandle for EmbeddedCluster {
         let index = self.frameworks.len();
         let process =
             FrameworkProcess::start(format!("framework-{}", index + 1), request.process(env))
-                .await
-                .map_err(BackendError::Failed)?;
+                .await?;
         let name = process.name();
         self.frameworks.push(process);
         Ok((index, name))
@@ -293,10 +297,7 @@ impl ClusterHandle for EmbeddedCluster {
     }
 
     async fn start_framework(&mut self, index: usize) -> Result<(), BackendError> {
-        self.framework(index)?
-            .restart()
-            .await
-            .map_err(BackendError::Failed)
+        Ok(self.framework(index)?.restart().await?)
     }
 
     /// Each node's log (`master.log`, `agent-<n>.log`: the lines it logged, filed per node

@@ -76,34 +76,76 @@ struct Run {
     _watched: crate::lifeline::guard::Watched,
 }
 
+/// Why a framework process could not be started: the request's fault (a usage problem of
+/// the script), or the machine's (files, process limits).
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("give the command to run: cmd: [\"program\", \"arg\", …] or cmd: \"shell command\"")]
+    NoCommand,
+    #[error("the command's program (cmd[0]) is empty")]
+    EmptyProgram,
+    #[error(
+        "cwd {} is not a directory: create it first, or leave cwd out to run in a fresh temporary directory",
+        .0.display()
+    )]
+    NotADirectory(PathBuf),
+    #[error("it is still running: stop() or kill() it first")]
+    StillRunning,
+    #[error("cannot run '{program}': no such program (give a path, absolute or relative to {}, or a program on PATH)", .cwd.display())]
+    NoSuchProgram { program: String, cwd: PathBuf },
+    #[error("cannot run '{program}': permission denied (is it executable?)")]
+    NotExecutable { program: String },
+    /// The machine failed: a file or directory that cannot be made, a spawn that failed.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ProcessError {
+    fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ProcessError {
+        let what = what.into();
+        move |source| ProcessError::Io { what, source }
+    }
+}
+
+/// The machine's failures are environment errors; the rest are the scenario's.
+impl From<ProcessError> for super::BackendError {
+    fn from(e: ProcessError) -> super::BackendError {
+        match e {
+            ProcessError::Io { .. } => super::BackendError::Environment(e.to_string()),
+            _ => super::BackendError::Failed(e.to_string()),
+        }
+    }
+}
+
 impl FrameworkProcess {
     /// Starts `request` as `label`.
-    pub async fn start(label: String, request: ProcessRequest) -> Result<FrameworkProcess, String> {
+    pub async fn start(
+        label: String,
+        request: ProcessRequest,
+    ) -> Result<FrameworkProcess, ProcessError> {
         let Some(program) = request.argv.first() else {
-            return Err(
-                "give the command to run: cmd: [\"program\", \"arg\", …] or cmd: \"shell command\""
-                    .into(),
-            );
+            return Err(ProcessError::NoCommand);
         };
         if program.is_empty() {
-            return Err("the command's program (cmd[0]) is empty".into());
+            return Err(ProcessError::EmptyProgram);
         }
         let dir = tempfile::Builder::new()
             .prefix(&format!("mmrun-{label}-"))
             .tempdir()
-            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+            .map_err(ProcessError::io("cannot create a temporary directory"))?;
         let cwd = match &request.cwd {
             Some(cwd) if cwd.is_dir() => cwd.clone(),
-            Some(cwd) => {
-                return Err(format!(
-                    "cwd {} is not a directory: create it first, or leave cwd out to run in a fresh temporary directory",
-                    cwd.display()
-                ));
-            }
+            Some(cwd) => return Err(ProcessError::NotADirectory(cwd.clone())),
             None => {
                 let work = dir.path().join("work");
-                std::fs::create_dir(&work)
-                    .map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+                std::fs::create_dir(&work).map_err(ProcessError::io(format!(
+                    "cannot create {}",
+                    work.display()
+                )))?;
                 work
             }
         };
@@ -154,9 +196,9 @@ impl FrameworkProcess {
     }
 
     /// Starts the same command again (a scheduler failover); it must have ended first.
-    pub async fn restart(&mut self) -> Result<(), String> {
+    pub async fn restart(&mut self) -> Result<(), ProcessError> {
         if self.status() == FrameworkStatus::Running {
-            return Err("it is still running: stop() or kill() it first".into());
+            return Err(ProcessError::StillRunning);
         }
         self.spawn().await
     }
@@ -184,15 +226,19 @@ impl FrameworkProcess {
         }
     }
 
-    async fn spawn(&mut self) -> Result<(), String> {
+    async fn spawn(&mut self) -> Result<(), ProcessError> {
         let out = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
-            .map_err(|e| format!("cannot create {}: {e}", self.log.display()))?;
-        let err = out
-            .try_clone()
-            .map_err(|e| format!("cannot share {}: {e}", self.log.display()))?;
+            .map_err(ProcessError::io(format!(
+                "cannot create {}",
+                self.log.display()
+            )))?;
+        let err = out.try_clone().map_err(ProcessError::io(format!(
+            "cannot share {}",
+            self.log.display()
+        )))?;
         let mut command = Command::new(&self.request.argv[0]);
         command
             .args(&self.request.argv[1..])
@@ -277,16 +323,15 @@ pub fn save_logs<'a>(
         .collect()
 }
 
-fn spawn_error(program: &str, cwd: &Path, e: std::io::Error) -> String {
+fn spawn_error(program: &str, cwd: &Path, e: std::io::Error) -> ProcessError {
+    let program = program.to_string();
     match e.kind() {
-        std::io::ErrorKind::NotFound => format!(
-            "cannot run '{program}': no such program (give a path, absolute or relative to {}, or a program on PATH)",
-            cwd.display()
-        ),
-        std::io::ErrorKind::PermissionDenied => {
-            format!("cannot run '{program}': permission denied (is it executable?)")
-        }
-        _ => format!("cannot run '{program}': {e}"),
+        std::io::ErrorKind::NotFound => ProcessError::NoSuchProgram {
+            program,
+            cwd: cwd.to_path_buf(),
+        },
+        std::io::ErrorKind::PermissionDenied => ProcessError::NotExecutable { program },
+        _ => ProcessError::io(format!("cannot run '{program}'"))(e),
     }
 }
 
@@ -432,7 +477,7 @@ mod tests {
         assert!(!alive(child), "the grandchild was stopped with the group");
 
         assert!(p.restart().await.is_ok());
-        assert!(p.restart().await.unwrap_err().contains("still running"));
+        assert!(matches!(p.restart().await, Err(ProcessError::StillRunning)));
         p.stop(None).await;
         assert_eq!(p.status(), FrameworkStatus::Exited(137));
     }
@@ -472,7 +517,7 @@ mod tests {
         .await
         .err()
         .unwrap();
-        assert!(e.contains("no such program"), "{e}");
+        assert!(e.to_string().contains("no such program"), "{e}");
         let e = FrameworkProcess::start(
             "framework-1".into(),
             ProcessRequest {
@@ -483,11 +528,11 @@ mod tests {
         .await
         .err()
         .unwrap();
-        assert!(e.contains("is not a directory"), "{e}");
+        assert!(e.to_string().contains("is not a directory"), "{e}");
         let e = FrameworkProcess::start("framework-1".into(), ProcessRequest::default())
             .await
             .err()
             .unwrap();
-        assert!(e.contains("give the command"), "{e}");
+        assert!(e.to_string().contains("give the command"), "{e}");
     }
 }

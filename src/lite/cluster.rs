@@ -6,7 +6,7 @@
 //! removes every file. The scenario runner's embedded backend builds on this.
 
 use crate::docker::Owner;
-use crate::lite::agent::{Agent, AgentConfig, FaultError, Faults};
+use crate::lite::agent::{Agent, AgentConfig, FaultError, Faults, RegistrationTimeout};
 use crate::lite::master::{Leadership, Master, MasterConfig};
 use crate::mesos::attributes::parse_attributes;
 use crate::mesos::ids::AgentId;
@@ -119,15 +119,62 @@ impl Containerizers {
     }
 }
 
-/// Why a fault could not be injected into an agent, or lifted.
+/// Why a node of the cluster could not be started, stopped, or given or spared a fault.
+/// Nodes are counted from 0 here; callers that name them for people (`agent-1`) translate.
 #[derive(Debug, thiserror::Error)]
-pub enum AgentFaultError {
-    #[error("there is no agent {0}")]
-    NoSuchAgent(usize),
-    #[error("agent {0} is not running (it was stopped)")]
-    NotRunning(usize),
+pub enum NodeError {
+    #[error("there is no {role} {index}")]
+    NoSuchNode { role: &'static str, index: usize },
+    #[error("{role} {index} is already running")]
+    AlreadyRunning { role: &'static str, index: usize },
+    #[error("{role} {index} is not running (it was stopped; start it first)")]
+    NotRunning { role: &'static str, index: usize },
+    #[error("agent {0} is paused: unpause it before stopping it gracefully, or stop it as a crash")]
+    Paused(usize),
+    /// `--resources` or `--attributes` that do not parse.
+    #[error("agent {option}: {message}")]
+    InvalidOption {
+        option: &'static str,
+        message: String,
+    },
+    #[error("{role} {index} cannot listen on {addr}: {source}")]
+    Listen {
+        role: &'static str,
+        index: usize,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{role} {index} cannot start: {source}")]
+    Start {
+        role: &'static str,
+        index: usize,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    NotRegistered(#[from] RegistrationTimeout),
     #[error("agent {index}: {error}")]
     Fault { index: usize, error: FaultError },
+}
+
+const MASTER: &str = "master";
+const AGENT: &str = "agent";
+
+fn no_master(index: usize) -> NodeError {
+    NodeError::NoSuchNode {
+        role: MASTER,
+        index,
+    }
+}
+
+fn no_agent(index: usize) -> NodeError {
+    NodeError::NoSuchNode { role: AGENT, index }
+}
+
+fn invalid(option: &'static str, e: impl std::fmt::Display) -> NodeError {
+    NodeError::InvalidOption {
+        option,
+        message: e.to_string(),
+    }
 }
 
 struct LocalAgent {
@@ -278,15 +325,15 @@ impl LocalCluster {
 
     /// Stops master `index`: gracefully (it leaves the election at once) or as a crash (its
     /// leadership lasts until its ZooKeeper session expires).
-    pub async fn stop_master(&mut self, index: usize, graceful: bool) -> Result<(), String> {
+    pub async fn stop_master(&mut self, index: usize, graceful: bool) -> Result<(), NodeError> {
         let slot = self
             .masters
             .get_mut(index)
-            .ok_or_else(|| format!("there is no master {index}"))?;
-        let master = slot
-            .master
-            .take()
-            .ok_or_else(|| "the master is not running (start() it first)".to_string())?;
+            .ok_or_else(|| no_master(index))?;
+        let master = slot.master.take().ok_or(NodeError::NotRunning {
+            role: MASTER,
+            index,
+        })?;
         if graceful {
             master.stop().await;
         } else {
@@ -296,23 +343,36 @@ impl LocalCluster {
     }
 
     /// Starts master `index` again on its address, with a new id and an empty registry.
-    pub async fn start_master(&mut self, index: usize) -> Result<(), String> {
+    pub async fn start_master(&mut self, index: usize) -> Result<(), NodeError> {
         let config = self.master_config.clone();
         let slot = self
             .masters
             .get_mut(index)
-            .ok_or_else(|| format!("there is no master {index}"))?;
+            .ok_or_else(|| no_master(index))?;
         if let Some(m) = &slot.master {
             if m.lost().is_none() {
-                return Err("the master is already running".into());
+                return Err(NodeError::AlreadyRunning {
+                    role: MASTER,
+                    index,
+                });
             }
             // It stopped on its own: clear it away before starting anew.
             slot.master.take().expect("checked").stop().await;
         }
         let listener = rebind(slot.addr)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", slot.addr))?;
-        slot.start(listener, config).map_err(|e| e.to_string())?;
+            .map_err(|source| NodeError::Listen {
+                role: MASTER,
+                index,
+                addr: slot.addr,
+                source,
+            })?;
+        slot.start(listener, config)
+            .map_err(|source| NodeError::Start {
+                role: MASTER,
+                index,
+                source,
+            })?;
         Ok(())
     }
 
@@ -333,7 +393,7 @@ impl LocalCluster {
     }
 
     /// Adds an agent and waits until the master has registered it. Returns its index.
-    pub async fn add_agent(&mut self, options: AgentOptions) -> Result<usize, String> {
+    pub async fn add_agent(&mut self, options: AgentOptions) -> Result<usize, NodeError> {
         self.add_agent_with(options, Containerizers::default())
             .await
     }
@@ -344,15 +404,15 @@ impl LocalCluster {
         &mut self,
         options: AgentOptions,
         containerizers: Containerizers,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, NodeError> {
         let root = self.root.as_ref().expect("cluster is running").path();
         let work_dir = root.join(format!("agent-{}", self.agents.len()));
         // Validate up front so a bad option is an error, not an agent that never starts.
         if let Some(r) = &options.resources {
-            Resources::parse(r).map_err(|e| format!("agent resources: {e}"))?;
+            Resources::parse(r).map_err(|e| invalid("resources", e))?;
         }
         if let Some(a) = &options.attributes {
-            parse_attributes(a).map_err(|e| format!("agent attributes: {e}"))?;
+            parse_attributes(a).map_err(|e| invalid("attributes", e))?;
         }
         let log = NodeLog::new(&format!("agent-{}", self.agents.len() + 1));
         self.agents.push(LocalAgent {
@@ -369,18 +429,15 @@ impl LocalCluster {
     }
 
     /// (Re)starts agent `index`; a restarted agent re-registers with the id it had.
-    pub async fn start_agent(&mut self, index: usize) -> Result<AgentId, String> {
+    pub async fn start_agent(&mut self, index: usize) -> Result<AgentId, NodeError> {
         let master_addr = self.masters[0].addr;
         let zookeeper = self.options.zookeeper.clone();
         let zk_session_timeout = self.options.zk_session_timeout;
         let timeout = self.options.registration_timeout;
         let retry = self.options.status_update_retry;
-        let slot = self
-            .agents
-            .get_mut(index)
-            .ok_or_else(|| format!("there is no agent {index}"))?;
+        let slot = self.agents.get_mut(index).ok_or_else(|| no_agent(index))?;
         if slot.agent.is_some() {
-            return Err(format!("agent {index} is already running"));
+            return Err(NodeError::AlreadyRunning { role: AGENT, index });
         }
         let mut config = AgentConfig::in_process(master_addr, slot.work_dir.clone());
         if let Some(zk) = zookeeper {
@@ -394,12 +451,11 @@ impl LocalCluster {
         }
         if let Some(r) = &slot.options.resources {
             config.resources = Resources::parse(r)
-                .map_err(|e| format!("agent resources: {e}"))?
+                .map_err(|e| invalid("resources", e))?
                 .with_agent_defaults();
         }
         if let Some(a) = &slot.options.attributes {
-            config.attributes =
-                parse_attributes(a).map_err(|e| format!("agent attributes: {e}"))?;
+            config.attributes = parse_attributes(a).map_err(|e| invalid("attributes", e))?;
         }
         slot.containerizers.apply(&mut config);
         // Listen on the master's IP, which is also what the agent advertises (above): an agent
@@ -412,10 +468,21 @@ impl LocalCluster {
         config.address.bind = SocketAddr::new(bind_ip, 0);
         let listener = TcpListener::bind(config.address.bind)
             .await
-            .map_err(|e| format!("agent {index} cannot listen: {e}"))?;
+            .map_err(|source| NodeError::Listen {
+                role: AGENT,
+                index,
+                addr: config.address.bind,
+                source,
+            })?;
         let agent = {
             let _in = slot.log.span().enter();
-            Agent::start_on(listener, config, slot.id.clone()).map_err(|e| e.to_string())?
+            Agent::start_on(listener, config, slot.id.clone()).map_err(|source| {
+                NodeError::Start {
+                    role: AGENT,
+                    index,
+                    source,
+                }
+            })?
         };
         let id = agent.registered(timeout).await?;
         slot.id = Some(id.clone());
@@ -426,20 +493,15 @@ impl LocalCluster {
     /// Stops agent `index`: gracefully (its tasks are killed and it unregisters) or as a crash
     /// (it just vanishes; the master finds out through missed pings). A paused agent can crash
     /// but not stop gracefully: it could not say goodbye.
-    pub async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), String> {
-        let slot = self
-            .agents
-            .get_mut(index)
-            .ok_or_else(|| format!("there is no agent {index}"))?;
+    pub async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), NodeError> {
+        let slot = self.agents.get_mut(index).ok_or_else(|| no_agent(index))?;
         if graceful && slot.agent.as_ref().is_some_and(|a| a.faults().paused) {
-            return Err(format!(
-                "agent {index} is paused: unpause it before stopping it gracefully, or stop it as a crash"
-            ));
+            return Err(NodeError::Paused(index));
         }
         let agent = slot
             .agent
             .take()
-            .ok_or_else(|| format!("agent {index} is not running"))?;
+            .ok_or(NodeError::NotRunning { role: AGENT, index })?;
         if graceful {
             agent.stop().await
         } else {
@@ -448,43 +510,43 @@ impl LocalCluster {
         Ok(())
     }
 
-    fn running_agent(&self, index: usize) -> Result<&Agent, AgentFaultError> {
+    fn running_agent(&self, index: usize) -> Result<&Agent, NodeError> {
         self.agents
             .get(index)
-            .ok_or(AgentFaultError::NoSuchAgent(index))?
+            .ok_or(no_agent(index))?
             .agent
             .as_ref()
-            .ok_or(AgentFaultError::NotRunning(index))
+            .ok_or(NodeError::NotRunning { role: AGENT, index })
     }
 
     fn fault(
         &self,
         index: usize,
         change: impl FnOnce(&Agent) -> Result<(), FaultError>,
-    ) -> Result<(), AgentFaultError> {
-        change(self.running_agent(index)?).map_err(|error| AgentFaultError::Fault { index, error })
+    ) -> Result<(), NodeError> {
+        change(self.running_agent(index)?).map_err(|error| NodeError::Fault { index, error })
     }
 
     /// Freezes agent `index` (`Agent::pause`): no answers, nothing sent, tasks stopped. The
     /// master marks it unreachable after its missed pings.
-    pub fn pause_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+    pub fn pause_agent(&self, index: usize) -> Result<(), NodeError> {
         self.fault(index, Agent::pause)
     }
 
     /// Thaws agent `index`; if the master marked it unreachable meanwhile, it re-registers.
-    pub fn unpause_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+    pub fn unpause_agent(&self, index: usize) -> Result<(), NodeError> {
         self.fault(index, Agent::unpause)
     }
 
     /// Cuts agent `index` off the network (`Agent::disconnect`): it keeps running, but nothing
     /// reaches it and nothing it sends arrives.
-    pub fn disconnect_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+    pub fn disconnect_agent(&self, index: usize) -> Result<(), NodeError> {
         self.fault(index, Agent::disconnect)
     }
 
     /// Heals agent `index`'s partition; it re-registers with its tasks if it was marked
     /// unreachable, and delivers the updates it queued meanwhile.
-    pub fn reconnect_agent(&self, index: usize) -> Result<(), AgentFaultError> {
+    pub fn reconnect_agent(&self, index: usize) -> Result<(), NodeError> {
         self.fault(index, Agent::reconnect)
     }
 

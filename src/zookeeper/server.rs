@@ -49,7 +49,7 @@ pub enum ServerError {
     },
 
     #[error("cannot start ZooKeeper: {0}")]
-    Spawn(String),
+    Spawn(#[from] crate::cluster::process::ProcessError),
 
     #[error(
         "ZooKeeper (127.0.0.1:{port}) exited with status {status} while starting{logs}\n  (if it says \"Address already in use\", another process has port {port}: `ss -ltnp 'sport = :{port}'` tells which)"

@@ -491,8 +491,7 @@ impl DockerCluster {
         let index = self.frameworks.len();
         let process =
             FrameworkProcess::start(format!("framework-{}", index + 1), request.process(env))
-                .await
-                .map_err(BackendError::Failed)?;
+                .await?;
         let name = process.name();
         self.frameworks.push(FrameworkSlot::Process(process));
         Ok((index, name))
@@ -1000,7 +999,7 @@ impl ClusterHandle for DockerCluster {
     async fn start_framework(&mut self, index: usize) -> Result<(), BackendError> {
         let docker = self.docker.clone();
         match self.framework(index)? {
-            FrameworkSlot::Process(p) => p.restart().await.map_err(BackendError::Failed),
+            FrameworkSlot::Process(p) => Ok(p.restart().await?),
             FrameworkSlot::Container(node) => {
                 if docker
                     .inspect(&node.id)

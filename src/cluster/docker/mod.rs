@@ -36,14 +36,15 @@ pub struct DockerBackend {
 impl DockerBackend {
     /// Connects to the daemon and makes sure the nodes' image exists: mmrun's own node image,
     /// built on first use, unless `mesos_image` names real Mesos images to run instead.
-    pub async fn connect(mesos_image: Option<&str>) -> Result<DockerBackend, String> {
-        let docker = Docker::connect().await.map_err(|e| e.to_string())?;
+    /// Every failure here is the machine's: an environment error.
+    pub async fn connect(mesos_image: Option<&str>) -> Result<DockerBackend, BackendError> {
+        let docker = Docker::connect().await?;
         let images = match mesos_image {
             Some(image) => real_mesos(&docker, image).await?,
             None => NodeImages::Mmrun {
                 image: crate::docker::ensure_node_image(&docker)
                     .await
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| BackendError::Environment(e.to_string()))?,
             },
         };
         Ok(DockerBackend::new(docker, images))
@@ -90,15 +91,11 @@ impl DockerBackend {
 }
 
 /// Real Mesos images must already be in the engine: mmrun never pulls.
-async fn real_mesos(docker: &Docker, image: &str) -> Result<NodeImages, String> {
-    if !docker
-        .image_exists(image)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Err(format!(
+async fn real_mesos(docker: &Docker, image: &str) -> Result<NodeImages, BackendError> {
+    if !docker.image_exists(image).await? {
+        return Err(BackendError::Environment(format!(
             "there is no Mesos image {image} in the Docker engine, and mmrun never pulls: load it first (`docker load -i mesos.tar`, or `docker pull {image}` where a registry is reachable)"
-        ));
+        )));
     }
     Ok(NodeImages::RealMesos {
         master: image.to_string(),
@@ -148,9 +145,7 @@ impl Backend for DockerBackend {
             None
         };
         let images = match &spec.mesos_image {
-            Some(image) => real_mesos(&self.docker, image)
-                .await
-                .map_err(BackendError::Failed)?,
+            Some(image) => real_mesos(&self.docker, image).await?,
             None => self.images.clone(),
         };
         // One run id per cluster: it names and labels everything the cluster creates, so two

@@ -105,6 +105,15 @@ pub struct PendingUpdate {
     pub sent_at: Option<Instant>,
 }
 
+/// An agent that did not register in time: the master is unreachable, or refused it.
+#[derive(Debug, thiserror::Error)]
+#[error("agent at {agent} did not register with the master at {master} within {timeout:?}")]
+pub struct RegistrationTimeout {
+    pub agent: String,
+    pub master: String,
+    pub timeout: Duration,
+}
+
 pub struct AgentCore {
     pub agent_id: Option<AgentId>,
     pub master_info: Option<MasterInfo>,
@@ -304,7 +313,7 @@ impl Agent {
     }
 
     /// Waits until the master has accepted the registration.
-    pub async fn registered(&self, timeout: Duration) -> Result<AgentId, String> {
+    pub async fn registered(&self, timeout: Duration) -> Result<AgentId, RegistrationTimeout> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             // Woken by the registration itself rather than polling: a 1 ms sleep costs up to
@@ -320,11 +329,11 @@ impl Agent {
                 }
             }
             if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                return Err(format!(
-                    "agent at {} did not register with the master at {} within {timeout:?}",
-                    self.url(),
-                    self.shared.config.master
-                ));
+                return Err(RegistrationTimeout {
+                    agent: self.url(),
+                    master: self.shared.config.master.to_string(),
+                    timeout,
+                });
             }
         }
     }
