@@ -60,7 +60,7 @@ pub struct RunArgs {
     snapshot_dir: PathBuf,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+fn parse_duration(text: &str) -> Result<Duration, crate::flags::DurationError> {
     crate::script::values::parse_duration(text)
 }
 

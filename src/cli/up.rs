@@ -50,7 +50,7 @@ pub struct UpArgs {
     zookeeper: bool,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+fn parse_duration(text: &str) -> Result<Duration, crate::flags::DurationError> {
     crate::flags::parse_duration(text)
 }
 

@@ -110,7 +110,7 @@ impl ClusterHandle for EmbeddedCluster {
                     .map_err(|e| BackendError::Failed(e.to_string()))?;
                 Some(
                     crate::zookeeper::ZkUrl::parse(&server.zk_url(super::ZOOKEEPER_PATH))
-                        .map_err(BackendError::Failed)?,
+                        .map_err(|e| BackendError::Failed(e.to_string()))?,
                 )
             }
             None => None,

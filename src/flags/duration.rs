@@ -2,6 +2,23 @@
 
 use std::time::Duration;
 
+/// A duration that does not parse; the message shows the syntax.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DurationError(pub String);
+
+impl From<&str> for DurationError {
+    fn from(message: &str) -> DurationError {
+        DurationError(message.to_string())
+    }
+}
+
+impl From<String> for DurationError {
+    fn from(message: String) -> DurationError {
+        DurationError(message)
+    }
+}
+
 const UNITS: [(&str, f64); 8] = [
     ("ns", 1e-9),
     ("us", 1e-6),
@@ -13,7 +30,7 @@ const UNITS: [(&str, f64); 8] = [
     ("weeks", 604800.0),
 ];
 
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -64,13 +81,14 @@ mod tests {
 
     #[test]
     fn rejects_what_mesos_rejects() {
-        assert!(parse_duration("15").unwrap_err().contains("no unit"));
+        assert!(parse_duration("15").unwrap_err().0.contains("no unit"));
         assert!(
             parse_duration("15s")
                 .unwrap_err()
+                .0
                 .contains("unknown unit 's'")
         );
-        assert!(parse_duration("secs").unwrap_err().contains("number"));
+        assert!(parse_duration("secs").unwrap_err().0.contains("number"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 mod duration;
 
-pub use duration::{format_duration, parse_duration};
+pub use duration::{DurationError, format_duration, parse_duration};
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -158,6 +158,14 @@ pub enum FrameworkError {
         action: &'static str,
         why: String,
     },
+    #[error(
+        "task '{task}' of framework '{framework}' has no executor of its own (give it one with executor: #{{ id, cmd }})"
+    )]
+    NoExecutor { framework: String, task: String },
+    #[error("framework '{framework}' has no task or executor named '{target}'")]
+    NoSuchTarget { framework: String, target: String },
+    #[error("the executor of '{target}' is not launched yet (no agent); await its task first")]
+    ExecutorNotLaunched { target: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -315,7 +323,7 @@ impl Framework {
 
     /// Sends `data` to a custom executor (a MESSAGE call): `target` is a task name (its
     /// executor, on its agent) or an executor id (on the agent of its latest task).
-    pub fn message(&self, target: &str, data: &str) -> Result<(), String> {
+    pub fn message(&self, target: &str, data: &str) -> Result<(), FrameworkError> {
         let (executor_id, agent_id) = {
             let state = self.shared.state();
             let mut by_name: Vec<&TaskRecord> =
@@ -328,11 +336,9 @@ impl Framework {
                     .map(|e| (ExecutorId::new(e.clone()), t.agent_id.clone()))
             };
             let found = match by_name.last() {
-                Some(task) => executor_of(task).ok_or_else(|| {
-                    format!(
-                        "task '{target}' of framework '{}' has no executor of its own (give it one with executor: #{{ id, cmd }})",
-                        self.name()
-                    )
+                Some(task) => executor_of(task).ok_or_else(|| FrameworkError::NoExecutor {
+                    framework: self.name().to_string(),
+                    task: target.to_string(),
                 })?,
                 None => {
                     let mut tasks: Vec<&TaskRecord> = state
@@ -341,18 +347,16 @@ impl Framework {
                         .filter(|t| state.executors.get(&t.id).is_some_and(|e| e == target))
                         .collect();
                     tasks.sort_by_key(|t| t.id.value.clone());
-                    let task = tasks.last().ok_or_else(|| {
-                        format!(
-                            "framework '{}' has no task or executor named '{target}'",
-                            self.name()
-                        )
+                    let task = tasks.last().ok_or_else(|| FrameworkError::NoSuchTarget {
+                        framework: self.name().to_string(),
+                        target: target.to_string(),
                     })?;
                     executor_of(task).expect("filtered on it")
                 }
             };
             let (executor_id, agent_id) = found;
-            let agent_id = agent_id.ok_or_else(|| {
-                format!("the executor of '{target}' is not launched yet (no agent); await its task first")
+            let agent_id = agent_id.ok_or_else(|| FrameworkError::ExecutorNotLaunched {
+                target: target.to_string(),
             })?;
             (executor_id, agent_id)
         };

@@ -1,7 +1,7 @@
 //! Agent attributes: the `--attributes` flag (`rack:a;u:1;zone:[1-2]`), the v1 wire type and
 //! the legacy `{name: number|string}` rendering.
 
-use super::values::{Ranges, Scalar, Set, Text, ValueType};
+use super::values::{InvalidValue, Ranges, Scalar, Set, Text, ValueType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -45,7 +45,7 @@ impl Attribute {
 
 /// Parses `--attributes`. As in Mesos, a value that parses as a number is a SCALAR, `[…]` is
 /// RANGES, `{…}` is SET and anything else is TEXT.
-pub fn parse_attributes(text: &str) -> Result<Vec<Attribute>, String> {
+pub fn parse_attributes(text: &str) -> Result<Vec<Attribute>, InvalidValue> {
     let mut out: Vec<Attribute> = Vec::new();
     for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, value) = part.split_once(':').ok_or_else(|| {
@@ -53,10 +53,10 @@ pub fn parse_attributes(text: &str) -> Result<Vec<Attribute>, String> {
         })?;
         let (name, value) = (name.trim(), value.trim());
         if name.is_empty() {
-            return Err(format!("'{part}' has no attribute name"));
+            return Err(format!("'{part}' has no attribute name").into());
         }
         if out.iter().any(|a| a.name == name) {
-            return Err(format!("attribute '{name}' is given twice"));
+            return Err(format!("attribute '{name}' is given twice").into());
         }
         let attribute = if let Ok(v) = value.parse::<f64>() {
             Attribute {
@@ -123,12 +123,14 @@ mod tests {
         assert!(
             parse_attributes("rack")
                 .unwrap_err()
+                .0
                 .contains("expected name:value")
         );
-        assert!(parse_attributes("a:1;a:2").unwrap_err().contains("twice"));
+        assert!(parse_attributes("a:1;a:2").unwrap_err().0.contains("twice"));
         assert!(
             parse_attributes(":x")
                 .unwrap_err()
+                .0
                 .contains("no attribute name")
         );
         assert_eq!(parse_attributes("").unwrap(), vec![]);

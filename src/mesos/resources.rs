@@ -1,7 +1,7 @@
 //! Mesos resources: the v1 `Resource` wire type, the `--resources` flag syntax, and the
 //! arithmetic the master's allocator and the agent need (add, subtract, contains).
 
-use super::values::{Ranges, Scalar, Set, ValueType, round_scalar};
+use super::values::{InvalidValue, Ranges, Scalar, Set, ValueType, round_scalar};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -84,7 +84,7 @@ impl Resource {
     }
 
     /// Checks what Mesos's `Resources::validate` checks, so a bad task is refused with a reason.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidValue> {
         let ok = match self.kind {
             ValueType::Scalar => self
                 .scalar
@@ -103,7 +103,8 @@ impl Resource {
             Err(format!(
                 "resource '{}' is not a valid {:?} resource",
                 self.name, self.kind
-            ))
+            )
+            .into())
         }
     }
 }
@@ -325,13 +326,13 @@ impl Resources {
 
     /// Parses the `--resources` flag: `cpus:2;mem:1024;ports:[31000-32000];disks:{a,b}`, with an
     /// optional `(role)` after the name, or the JSON array form.
-    pub fn parse(text: &str) -> Result<Resources, String> {
+    pub fn parse(text: &str) -> Result<Resources, InvalidValue> {
         Resources::parse_with_role(text, "*")
     }
 
     /// `parse`, with `default_role` for resources that name no role (the agent's
     /// `--default_role`, as Mesos's `Resources::parse(text, defaultRole)`).
-    pub fn parse_with_role(text: &str, default_role: &str) -> Result<Resources, String> {
+    pub fn parse_with_role(text: &str, default_role: &str) -> Result<Resources, InvalidValue> {
         let text = text.trim();
         if text.starts_with('[') {
             let mut list: Vec<Value> = serde_json::from_str(text)
@@ -361,7 +362,7 @@ impl Resources {
                 None => (key.trim(), default_role),
             };
             if name.is_empty() {
-                return Err(format!("'{part}' has no resource name"));
+                return Err(format!("'{part}' has no resource name").into());
             }
             let value = value.trim();
             let mut resource = if value.starts_with('[') {
@@ -375,7 +376,8 @@ impl Resources {
                 if !v.is_finite() || v < 0.0 {
                     return Err(format!(
                         "resource '{name}' must be a non-negative number, got {value}"
-                    ));
+                    )
+                    .into());
                 }
                 Resource::scalar(name, v)
             };
@@ -456,7 +458,7 @@ mod tests {
             ("[{\"name\":\"x\"}]", "does not parse"),
         ] {
             let err = Resources::parse(input).unwrap_err();
-            assert!(err.contains(needle), "{input}: {err}");
+            assert!(err.0.contains(needle), "{input}: {err}");
         }
     }
 

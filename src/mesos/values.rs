@@ -4,6 +4,24 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// A Mesos value (range, set, resource, attribute) that does not parse or is not valid; the
+/// message says what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+impl From<&str> for InvalidValue {
+    fn from(message: &str) -> InvalidValue {
+        InvalidValue(message.to_string())
+    }
+}
+
+impl From<String> for InvalidValue {
+    fn from(message: String) -> InvalidValue {
+        InvalidValue(message)
+    }
+}
+
 /// Mesos compares scalars with a fixed precision of three decimal places (`Value::Scalar`
 /// arithmetic in src/common/values.cpp), so 0.1 + 0.2 is exactly 0.3.
 pub fn round_scalar(value: f64) -> f64 {
@@ -118,7 +136,7 @@ impl Ranges {
     }
 
     /// Parses `[31000-32000, 33000-33000]`.
-    pub fn parse(text: &str) -> Result<Ranges, String> {
+    pub fn parse(text: &str) -> Result<Ranges, InvalidValue> {
         let inner = text
             .trim()
             .strip_prefix('[')
@@ -138,9 +156,9 @@ impl Ranges {
                 .parse()
                 .map_err(|_| format!("'{}' in '{text}' is not a number", e.trim()))?;
             if begin > end {
-                return Err(format!(
-                    "range {begin}-{end} in '{text}' ends before it begins"
-                ));
+                return Err(
+                    format!("range {begin}-{end} in '{text}' ends before it begins").into(),
+                );
             }
             ranges.push((begin, end));
         }
@@ -175,7 +193,7 @@ impl Set {
     }
 
     /// Parses `{a,b,c}`.
-    pub fn parse(text: &str) -> Result<Set, String> {
+    pub fn parse(text: &str) -> Result<Set, InvalidValue> {
         let inner = text
             .trim()
             .strip_prefix('{')

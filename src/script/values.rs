@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// Durations as scripts write them: Mesos syntax (`15secs`, `500ms`), the short forms `10s`,
 /// `2m`, `1h`, or a number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, crate::flags::DurationError> {
     let t = text.trim();
     if let Ok(d) = crate::flags::parse_duration(t) {
         return Ok(d);
@@ -24,9 +24,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" | "min" => 60.0,
         "h" => 3600.0,
         _ => {
-            return Err(format!(
-                "'{text}' has unknown unit '{unit}'; use ms, s, m or h"
-            ));
+            return Err(format!("'{text}' has unknown unit '{unit}'; use ms, s, m or h").into());
         }
     };
     Ok(Duration::from_secs_f64(value * factor))
@@ -156,9 +154,10 @@ mod tests {
         assert!(
             parse_duration("soon")
                 .unwrap_err()
+                .0
                 .contains("not a duration")
         );
-        assert!(parse_duration("5y").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("5y").unwrap_err().0.contains("unknown unit"));
     }
 
     #[test]

@@ -5,6 +5,23 @@
 
 use std::fmt;
 
+/// A ZooKeeper URL that does not parse, or a `file://` one that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ZkUrlError(pub String);
+
+impl From<&str> for ZkUrlError {
+    fn from(message: &str) -> ZkUrlError {
+        ZkUrlError(message.to_string())
+    }
+}
+
+impl From<String> for ZkUrlError {
+    fn from(message: String) -> ZkUrlError {
+        ZkUrlError(message)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ZkUrl {
     /// Digest credentials (`user:password`) when the URL has them.
@@ -17,19 +34,19 @@ pub struct ZkUrl {
 
 impl ZkUrl {
     /// Parses a `zk://` URL, or reads one from the file a `file://` URL names.
-    pub fn from_flag(text: &str) -> Result<ZkUrl, String> {
+    pub fn from_flag(text: &str) -> Result<ZkUrl, ZkUrlError> {
         let text = text.trim();
         if let Some(file) = text.strip_prefix("file://") {
             let contents = std::fs::read_to_string(file).map_err(|e| {
                 format!("cannot read the ZooKeeper URL from {file}: {e} (give zk://host:port/path or a file holding it)")
             })?;
             return ZkUrl::parse(&contents)
-                .map_err(|e| format!("the ZooKeeper URL in {file} is not valid: {e}"));
+                .map_err(|e| format!("the ZooKeeper URL in {file} is not valid: {e}").into());
         }
         ZkUrl::parse(text)
     }
 
-    pub fn parse(text: &str) -> Result<ZkUrl, String> {
+    pub fn parse(text: &str) -> Result<ZkUrl, ZkUrlError> {
         let text = text.trim();
         let rest = text.strip_prefix("zk://").ok_or_else(|| {
             format!("\"{text}\": expected a ZooKeeper URL like zk://host:2181/mesos")
@@ -46,9 +63,9 @@ impl ZkUrl {
         if let Some(auth) = &auth
             && !auth.contains(':')
         {
-            return Err(format!(
-                "\"{text}\": credentials must be user:password before the '@'"
-            ));
+            return Err(
+                format!("\"{text}\": credentials must be user:password before the '@'").into(),
+            );
         }
         let servers: Vec<String> = hosts
             .split(',')
@@ -59,7 +76,8 @@ impl ZkUrl {
         if servers.is_empty() {
             return Err(format!(
                 "\"{text}\": no ZooKeeper server in the URL (expected zk://host:2181/mesos)"
-            ));
+            )
+            .into());
         }
         for server in &servers {
             let port_ok = server
@@ -68,7 +86,8 @@ impl ZkUrl {
             if !port_ok {
                 return Err(format!(
                     "\"{text}\": \"{server}\" must be host:port (ZooKeeper's port is usually 2181)"
-                ));
+                )
+                .into());
             }
         }
         Ok(ZkUrl {
@@ -138,6 +157,6 @@ mod tests {
         let url = ZkUrl::from_flag(&format!("file://{}", file.display())).unwrap();
         assert_eq!(url.to_string(), "zk://zk:2181/mesos");
         let missing = ZkUrl::from_flag("file:///nonexistent/zk").unwrap_err();
-        assert!(missing.contains("cannot read"), "{missing}");
+        assert!(missing.0.contains("cannot read"), "{missing}");
     }
 }

@@ -24,7 +24,7 @@ impl MasterShared {
     ) -> Result<AgentRegistered, String> {
         let total = Resources::new(msg.resources.iter().cloned());
         for r in total.iter() {
-            r.validate()?;
+            r.validate().map_err(|e| e.to_string())?;
         }
         let mut core = self.core();
         let now = now_seconds();

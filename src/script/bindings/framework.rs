@@ -101,7 +101,9 @@ pub fn register(engine: &mut Engine) {
         .register_into_engine(
             engine,
             |f: &mut FrameworkHandle, target: &str, data: &str| -> ScriptResult<()> {
-                f.framework.message(target, data).map_err(Into::into)
+                f.framework
+                    .message(target, data)
+                    .map_err(|e| e.to_string().into())
             },
         );
     FuncRegistration::new("messages")

@@ -292,7 +292,7 @@ pub fn follow_leader(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
     if !ctx.spec.has_zookeeper() || lock(&ctx.leader).is_some() {
         return Ok(());
     }
-    let url = ZkUrl::parse(&zookeeper_url(ctx)?)?;
+    let url = ZkUrl::parse(&zookeeper_url(ctx)?).map_err(|e| e.to_string())?;
     let detector = ctx
         .scenario
         .block(async move { LeaderDetector::start(url, ctx.spec.zk_session_timeout) })?;
@@ -303,7 +303,7 @@ pub fn follow_leader(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
 /// How mmrun's framework finds its master: through ZooKeeper when the cluster has it.
 pub fn master_finder(ctx: &Arc<ClusterCtx>) -> ScriptResult<MasterFinder> {
     if ctx.spec.has_zookeeper() {
-        let url = ZkUrl::parse(&zookeeper_url(ctx)?)?;
+        let url = ZkUrl::parse(&zookeeper_url(ctx)?).map_err(|e| e.to_string())?;
         return ctx
             .scenario
             .block(async move { MasterFinder::zookeeper(url) });
