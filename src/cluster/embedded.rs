@@ -124,9 +124,10 @@ impl ClusterHandle for EmbeddedCluster {
             zk_session_timeout: self.spec.zk_session_timeout,
             ..ClusterOptions::default()
         };
+        // What fails here is the machine's: a port taken, a temporary directory not made.
         let cluster = LocalCluster::start(options)
             .await
-            .map_err(|e| BackendError::Failed(format!("cannot start the master: {e}")))?;
+            .map_err(|e| BackendError::Environment(format!("cannot start the master: {e}")))?;
         self.cluster = Some(cluster);
         self.await_leader(LEADER_TIMEOUT).await
     }
