@@ -31,146 +31,206 @@ fn dominant_share(allocated: &Resources, total: &Resources) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// A framework that wants offers, as the allocator sees it.
+#[derive(Clone, Debug)]
+pub(super) struct Candidate {
+    pub id: FrameworkId,
+    /// Its roles that are not suppressed, in the order it gave them.
+    pub roles: Vec<String>,
+    /// What it holds already: its tasks' resources and its outstanding offers.
+    pub allocated: Resources,
+}
+
+/// One offer to make: `resources` of `agent_id` to `framework_id` for `role`.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Grant {
+    pub framework_id: FrameworkId,
+    pub agent_id: AgentId,
+    pub role: String,
+    pub resources: Resources,
+}
+
+/// Decides the offers of one allocation pass, with no side effect (so it is tested on its own):
+/// for each agent (in order) with `available` resources, the candidate with the lowest dominant
+/// share of `cluster_total` (ties: the lower id) gets what its role may use — unreserved and
+/// its role's reservations — and what is left (other roles' reservations) goes on to the next;
+/// each (framework, role) gets at most one offer per agent, nobody is offered less than Mesos's
+/// minimum, and `filtered` (framework, agent) pairs (declines with a filter) get nothing.
+pub(super) fn plan_offers(
+    candidates: &[Candidate],
+    agents: &[(AgentId, Resources)],
+    cluster_total: &Resources,
+    filtered: &BTreeSet<(FrameworkId, AgentId)>,
+) -> Vec<Grant> {
+    let mut allocations: BTreeMap<&FrameworkId, Resources> = candidates
+        .iter()
+        .map(|c| (&c.id, c.allocated.clone()))
+        .collect();
+    let mut grants = Vec::new();
+    for (agent_id, available) in agents {
+        let mut available = available.clone();
+        let mut served: BTreeSet<(&FrameworkId, &String)> = BTreeSet::new();
+        while allocatable(&available) {
+            let Some((candidate, role, usable)) = candidates
+                .iter()
+                .filter(|c| !filtered.contains(&(c.id.clone(), agent_id.clone())))
+                .filter_map(|c| {
+                    c.roles
+                        .iter()
+                        .filter(|r| !served.contains(&(&c.id, *r)))
+                        .map(|r| (available.usable_by(r), r))
+                        .find(|(usable, _)| allocatable(usable))
+                        .map(|(usable, role)| (c, role, usable))
+                })
+                .min_by(|(a, _, _), (b, _, _)| {
+                    dominant_share(&allocations[&a.id], cluster_total)
+                        .total_cmp(&dominant_share(&allocations[&b.id], cluster_total))
+                        .then_with(|| a.id.cmp(&b.id))
+                })
+            else {
+                break;
+            };
+            served.insert((&candidate.id, role));
+            available = available.subtract(&usable);
+            if let Some(a) = allocations.get_mut(&candidate.id) {
+                *a = a.add(&usable);
+            }
+            grants.push(Grant {
+                framework_id: candidate.id.clone(),
+                agent_id: agent_id.clone(),
+                role: role.clone(),
+                resources: usable,
+            });
+        }
+    }
+    grants
+}
+
 impl MasterShared {
+    /// One allocation pass: [`plan_offers`] over the registry, then the offers made and sent.
     pub(super) fn allocate(self: &Arc<Self>, core: &mut MasterCore) {
         let now = Instant::now();
         core.filters.retain(|f| f.until > now);
-        let candidates: Vec<FrameworkId> = core
+        let candidates: Vec<Candidate> = core
             .frameworks
             .values()
             .filter(|f| f.wants_offers())
-            .map(|f| f.id.clone())
+            .map(|f| Candidate {
+                id: f.id.clone(),
+                roles: f
+                    .roles()
+                    .into_iter()
+                    .filter(|r| !f.suppressed_roles.contains(r))
+                    .collect(),
+                allocated: core.used_by(f).add(&core.offered_to(&f.id)),
+            })
             .collect();
         if candidates.is_empty() {
             return;
         }
-        let cluster_total = core
+        let active: Vec<&AgentId> = core
             .agents
             .values()
             .filter(|a| a.active)
-            .fold(Resources::default(), |acc, a| acc.add(&a.total));
-        let mut allocations: BTreeMap<FrameworkId, Resources> = candidates
+            .map(|a| &a.id)
+            .collect();
+        let cluster_total = active.iter().fold(Resources::default(), |acc, id| {
+            acc.add(&core.agents[*id].total)
+        });
+        let agents: Vec<(AgentId, Resources)> = active
             .iter()
             .map(|id| {
-                let f = &core.frameworks[id];
-                (id.clone(), core.used_by(f).add(&core.offered_to(id)))
+                let available = core.agents[*id]
+                    .total
+                    .subtract(&core.used_on(id))
+                    .subtract(&core.offered_on(id));
+                ((*id).clone(), available)
             })
             .collect();
-        let mut batches: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
-        let agent_ids: Vec<AgentId> = core
-            .agents
-            .values()
-            .filter(|a| a.active)
-            .map(|a| a.id.clone())
+        let filtered: BTreeSet<(FrameworkId, AgentId)> = core
+            .filters
+            .iter()
+            .map(|f| (f.framework_id.clone(), f.agent_id.clone()))
             .collect();
-        for agent_id in agent_ids {
-            let agent = &core.agents[&agent_id];
-            let mut available = agent
-                .total
-                .subtract(&core.used_on(&agent_id))
-                .subtract(&core.offered_on(&agent_id));
-            // A framework may only be offered unreserved resources and those reserved for its
-            // role (as in Mesos). So each framework, lowest dominant share first, gets what its
-            // role may use, and what is left (reservations for other roles) goes on to
-            // frameworks of those roles in this same pass. Each (framework, role) gets at most
-            // one offer per agent and pass.
-            let mut served: BTreeSet<(FrameworkId, String)> = BTreeSet::new();
-            while allocatable(&available) {
-                let filtered = |fw: &FrameworkId| {
-                    core.filters
-                        .iter()
-                        .any(|f| &f.framework_id == fw && f.agent_id == agent_id)
-                };
-                let Some((framework_id, role, usable)) = candidates
-                    .iter()
-                    .filter(|fw| !filtered(fw))
-                    .filter_map(|fw| {
-                        let framework = &core.frameworks[fw];
-                        framework
-                            .roles()
-                            .into_iter()
-                            .filter(|r| !framework.suppressed_roles.contains(r))
-                            .filter(|r| !served.contains(&(fw.clone(), r.clone())))
-                            .map(|r| (available.usable_by(&r), r))
-                            .find(|(usable, _)| allocatable(usable))
-                            .map(|(usable, role)| (fw.clone(), role, usable))
-                    })
-                    .min_by(|(a, _, _), (b, _, _)| {
-                        dominant_share(&allocations[a], &cluster_total)
-                            .total_cmp(&dominant_share(&allocations[b], &cluster_total))
-                            .then_with(|| a.cmp(b))
-                    })
-                else {
-                    break;
-                };
-                served.insert((framework_id.clone(), role.clone()));
-                available = available.subtract(&usable);
-                let framework = &core.frameworks[&framework_id];
-                let multi_role = framework.info.has_capability(capability::MULTI_ROLE);
-                let offer_id = OfferId::new(format!("{}-O{}", core.info.id, core.next_offer));
-                core.next_offer += 1;
-                let mut resources = usable.allocated_to(&role);
-                if !multi_role {
-                    // Mesos strips allocation info for frameworks that did not opt into MULTI_ROLE.
-                    resources.iter_mut().for_each(|r| r.allocation_info = None);
-                }
-                let agent = &core.agents[&agent_id];
-                let offer = Offer {
-                    id: offer_id.clone(),
-                    framework_id: framework_id.clone(),
-                    agent_id: agent_id.clone(),
-                    hostname: agent.hostname.clone(),
-                    url: Some(Url {
-                        scheme: "http".into(),
-                        address: UrlAddress {
-                            hostname: agent.hostname.clone(),
-                            ip: agent.ip.clone(),
-                            port: agent.port,
-                        },
-                        path: "/slave(1)".into(),
-                    }),
-                    resources,
-                    attributes: agent.attributes.clone(),
-                    // As Mesos's `Master::offer`: the framework's executors running there.
-                    executor_ids: agent
-                        .executors
-                        .keys()
-                        .filter(|(fw, _)| fw == &framework_id)
-                        .map(|(_, executor)| executor.clone())
-                        .collect(),
-                    allocation_info: multi_role.then(|| AllocationInfo { role: role.clone() }),
-                };
-                let timer = self.config.offer_timeout.map(|timeout| {
-                    let token = self.stopped.child_token();
-                    let id = offer_id.clone();
-                    self.after(timeout, Some(token.clone()), move |master| {
-                        let mut core = master.core();
-                        master.remove_offer(&mut core, &id, true);
-                        master.allocate(&mut core);
-                    });
-                    token
-                });
-                if let Some(a) = allocations.get_mut(&framework_id) {
-                    *a = a.add(&usable);
-                }
-                core.offers.insert(
-                    offer_id.clone(),
-                    OfferRecord {
-                        id: offer_id,
-                        framework_id: framework_id.clone(),
-                        agent_id: agent_id.clone(),
-                        resources: usable,
-                        role,
-                        timer,
-                    },
-                );
-                batches.entry(framework_id).or_default().push(offer);
-            }
+        let mut batches: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
+        for grant in plan_offers(&candidates, &agents, &cluster_total, &filtered) {
+            let offer = self.make_offer(core, grant);
+            batches
+                .entry(offer.framework_id.clone())
+                .or_default()
+                .push(offer);
         }
         for (framework_id, offers) in batches {
             tracing::debug!("offering {} offer(s) to {framework_id}", offers.len());
             core.frameworks[&framework_id].send(&Event::offers(offers));
         }
+    }
+
+    /// Records one planned offer (with its timeout) and returns it as the framework sees it.
+    fn make_offer(self: &Arc<Self>, core: &mut MasterCore, grant: Grant) -> Offer {
+        let Grant {
+            framework_id,
+            agent_id,
+            role,
+            resources: usable,
+        } = grant;
+        let framework = &core.frameworks[&framework_id];
+        let multi_role = framework.info.has_capability(capability::MULTI_ROLE);
+        let offer_id = OfferId::new(format!("{}-O{}", core.info.id, core.next_offer));
+        core.next_offer += 1;
+        let mut resources = usable.allocated_to(&role);
+        if !multi_role {
+            // Mesos strips allocation info for frameworks that did not opt into MULTI_ROLE.
+            resources.iter_mut().for_each(|r| r.allocation_info = None);
+        }
+        let agent = &core.agents[&agent_id];
+        let offer = Offer {
+            id: offer_id.clone(),
+            framework_id: framework_id.clone(),
+            agent_id: agent_id.clone(),
+            hostname: agent.hostname.clone(),
+            url: Some(Url {
+                scheme: "http".into(),
+                address: UrlAddress {
+                    hostname: agent.hostname.clone(),
+                    ip: agent.ip.clone(),
+                    port: agent.port,
+                },
+                path: "/slave(1)".into(),
+            }),
+            resources,
+            attributes: agent.attributes.clone(),
+            // As Mesos's `Master::offer`: the framework's executors running there.
+            executor_ids: agent
+                .executors
+                .keys()
+                .filter(|(fw, _)| fw == &framework_id)
+                .map(|(_, executor)| executor.clone())
+                .collect(),
+            allocation_info: multi_role.then(|| AllocationInfo { role: role.clone() }),
+        };
+        let timer = self.config.offer_timeout.map(|timeout| {
+            let token = self.stopped.child_token();
+            let id = offer_id.clone();
+            self.after(timeout, Some(token.clone()), move |master| {
+                let mut core = master.core();
+                master.remove_offer(&mut core, &id, true);
+                master.allocate(&mut core);
+            });
+            token
+        });
+        core.offers.insert(
+            offer_id.clone(),
+            OfferRecord {
+                id: offer_id,
+                framework_id,
+                agent_id,
+                resources: usable,
+                role,
+                timer,
+            },
+        );
+        offer
     }
 
     /// Drops an offer; with `rescind` the framework is told (RESCIND), as when an agent is lost.
@@ -577,3 +637,6 @@ fn validate_id(id: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
