@@ -474,6 +474,11 @@ mod tests {
         p.stop(Some(Duration::from_secs(5))).await;
         assert_eq!(p.status(), FrameworkStatus::Exited(0));
         assert!(p.logs().contains("got TERM"), "{}", p.logs());
+        // Signalled with the group; its death is the kernel's to finish, so wait for it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while alive(child) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         assert!(!alive(child), "the grandchild was stopped with the group");
 
         assert!(p.restart().await.is_ok());

@@ -145,24 +145,55 @@ impl MasterShared {
         }
         for reported in &msg.tasks {
             let fw_id = &reported.framework_id;
-            if core.is_completed_framework(fw_id) {
-                agent_send(
-                    core,
-                    ToAgent::ShutdownFramework(ShutdownFramework {
-                        framework_id: fw_id.clone(),
-                    }),
-                );
-                continue;
-            }
-            if !core.frameworks.contains_key(fw_id) {
-                let Some(info) = msg
-                    .frameworks
-                    .iter()
-                    .find(|f| f.id.as_ref() == Some(fw_id))
-                    .cloned()
-                else {
+            let known = core.frameworks.contains_key(fw_id);
+            let info = msg
+                .frameworks
+                .iter()
+                .find(|f| f.id.as_ref() == Some(fw_id))
+                .cloned();
+            let framework = core.frameworks.get(fw_id);
+            let task_id = &reported.task.task_id;
+            let verdict = judge_reported_task(ReportedTask {
+                framework_completed: core.is_completed_framework(fw_id),
+                framework_known: known || info.is_some(),
+                held_on_this_agent: framework.and_then(|f| {
+                    f.tasks
+                        .get(task_id)
+                        .or_else(|| f.unreachable_tasks.get(task_id))
+                        .map(|t| t.agent_id() == agent_id)
+                }),
+                completed_here: framework
+                    .is_some_and(|f| f.completed_tasks.iter().any(|t| &t.info.task_id == task_id)),
+                held_as_unreachable: framework
+                    .is_some_and(|f| f.unreachable_tasks.contains_key(task_id)),
+                partition_aware: framework.is_some_and(|f| f.is_partition_aware()),
+            });
+            match verdict {
+                Verdict::ShutdownFramework => {
+                    agent_send(
+                        core,
+                        ToAgent::ShutdownFramework(ShutdownFramework {
+                            framework_id: fw_id.clone(),
+                        }),
+                    );
                     continue;
-                };
+                }
+                Verdict::Ignore => continue,
+                Verdict::KillStale => {
+                    // A stale copy: the framework's task of that id is on another agent, or
+                    // the master already ended it (e.g. TASK_LOST when this agent
+                    // disconnected). It must not come back, nor overwrite the real one.
+                    let kill = ToAgent::KillTask(KillTask {
+                        framework_id: fw_id.clone(),
+                        task_id: task_id.clone(),
+                        kill_policy: None,
+                    });
+                    agent_send(core, kill);
+                    continue;
+                }
+                Verdict::LostAlready | Verdict::Adopt => {}
+            }
+            if let (false, Some(info)) = (known, info) {
                 core.frameworks.insert(
                     fw_id.clone(),
                     Framework {
@@ -184,30 +215,7 @@ impl MasterShared {
                 );
             }
             let framework = core.frameworks.get_mut(fw_id).expect("present");
-            let task_id = &reported.task.task_id;
-            let held_on = framework
-                .tasks
-                .get(task_id)
-                .or_else(|| framework.unreachable_tasks.get(task_id))
-                .map(|t| t.agent_id() == agent_id);
-            let completed = framework
-                .completed_tasks
-                .iter()
-                .any(|t| &t.info.task_id == task_id);
-            if held_on == Some(false) || (held_on.is_none() && completed) {
-                // A stale copy: the framework's task of that id is on another agent, or the
-                // master already ended it (e.g. TASK_LOST when this agent disconnected). It
-                // must not come back, nor overwrite the real one: kill it here.
-                let kill = ToAgent::KillTask(KillTask {
-                    framework_id: fw_id.clone(),
-                    task_id: task_id.clone(),
-                    kill_policy: None,
-                });
-                agent_send(core, kill);
-                continue;
-            }
-            if framework.unreachable_tasks.contains_key(task_id) && !framework.is_partition_aware()
-            {
+            if verdict == Verdict::LostAlready {
                 // Mesos shuts down non-partition-aware frameworks' tasks on an agent that
                 // comes back: the framework was already told they were lost. The agent sends
                 // nothing more for a framework it shut down, so the task completes here, lost.
@@ -569,6 +577,140 @@ async fn ping(master: Arc<MasterShared>, id: AgentId, url: String, cancel: Cance
         tokio::select! {
             _ = tokio::time::sleep_until((started + interval).into()) => {}
             _ = cancel.cancelled() => return,
+        }
+    }
+}
+
+/// What the master knows of a task a re-registering agent reports.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct ReportedTask {
+    /// Its framework was torn down or removed.
+    pub framework_completed: bool,
+    /// The master knows the framework, or the agent reported its FrameworkInfo.
+    pub framework_known: bool,
+    /// `Some(true)` when the master holds the task (running or unreachable) on this agent,
+    /// `Some(false)` on another agent, `None` when it does not hold it.
+    pub held_on_this_agent: Option<bool>,
+    /// The master already ended a task of that id.
+    pub completed_here: bool,
+    /// The master holds it as unreachable (the agent was marked unreachable).
+    pub held_as_unreachable: bool,
+    pub partition_aware: bool,
+}
+
+/// What the master does with a reported task, as Mesos's master does on re-registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Its framework is gone: the agent shuts the framework's executors and tasks down.
+    ShutdownFramework,
+    /// A framework the master cannot know (no FrameworkInfo): left alone.
+    Ignore,
+    /// A stale copy (the task is on another agent, or already ended): killed on the agent.
+    KillStale,
+    /// The framework, not partition-aware, was told the task was lost: it completes as lost
+    /// and the agent shuts the framework down there.
+    LostAlready,
+    /// The task is the master's again, with the agent's history.
+    Adopt,
+}
+
+pub(super) fn judge_reported_task(t: ReportedTask) -> Verdict {
+    if t.framework_completed {
+        Verdict::ShutdownFramework
+    } else if !t.framework_known {
+        Verdict::Ignore
+    } else if t.held_on_this_agent == Some(false)
+        || (t.held_on_this_agent.is_none() && t.completed_here)
+    {
+        Verdict::KillStale
+    } else if t.held_as_unreachable && !t.partition_aware {
+        Verdict::LostAlready
+    } else {
+        Verdict::Adopt
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every branch of the re-registration verdict, as a table.
+    #[test]
+    fn reported_tasks_are_judged_as_mesos_judges_them() {
+        let known = ReportedTask {
+            framework_known: true,
+            ..ReportedTask::default()
+        };
+        let cases = [
+            (
+                "framework torn down",
+                ReportedTask {
+                    framework_completed: true,
+                    ..known
+                },
+                Verdict::ShutdownFramework,
+            ),
+            (
+                "framework never seen",
+                ReportedTask::default(),
+                Verdict::Ignore,
+            ),
+            ("unknown task of a known framework", known, Verdict::Adopt),
+            (
+                "held here",
+                ReportedTask {
+                    held_on_this_agent: Some(true),
+                    ..known
+                },
+                Verdict::Adopt,
+            ),
+            (
+                "held on another agent",
+                ReportedTask {
+                    held_on_this_agent: Some(false),
+                    ..known
+                },
+                Verdict::KillStale,
+            ),
+            (
+                "already ended by the master",
+                ReportedTask {
+                    completed_here: true,
+                    ..known
+                },
+                Verdict::KillStale,
+            ),
+            (
+                "ended once, running here again under the same id",
+                ReportedTask {
+                    completed_here: true,
+                    held_on_this_agent: Some(true),
+                    ..known
+                },
+                Verdict::Adopt,
+            ),
+            (
+                "unreachable, framework not partition-aware",
+                ReportedTask {
+                    held_on_this_agent: Some(true),
+                    held_as_unreachable: true,
+                    ..known
+                },
+                Verdict::LostAlready,
+            ),
+            (
+                "unreachable, partition-aware framework",
+                ReportedTask {
+                    held_on_this_agent: Some(true),
+                    held_as_unreachable: true,
+                    partition_aware: true,
+                    ..known
+                },
+                Verdict::Adopt,
+            ),
+        ];
+        for (case, facts, expected) in cases {
+            assert_eq!(judge_reported_task(facts), expected, "{case}");
         }
     }
 }
