@@ -3,6 +3,7 @@
 use super::MasterShared;
 use super::views::version_info;
 use crate::lite::api_error::{ApiError, check_accepts_json, check_call_request};
+use crate::mesos::encoding::Encoding;
 use crate::mesos::operator::{GetMaster, GetState, OperatorCall, OperatorCallType};
 use axum::Json;
 use axum::Router;
@@ -38,7 +39,13 @@ fn handle(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Option<Value>, ApiError> {
-    check_call_request(method, headers)?;
+    if check_call_request(method, headers)? == Encoding::Protobuf {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "mmrun's operator API speaks the JSON encoding only (the scheduler and executor \
+             APIs speak protobuf too): send 'Content-Type: application/json'",
+        ));
+    }
     let body = body?;
     let call: OperatorCall = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("Failed to parse body into Call: {e}")))?;
