@@ -5,10 +5,11 @@
 use std::path::PathBuf;
 
 const ROOT: &str = "proto";
-const FILES: [&str; 3] = [
+const FILES: [&str; 4] = [
     "mesos/v1/mesos.proto",
     "mesos/v1/scheduler/scheduler.proto",
     "mesos/v1/executor/executor.proto",
+    "mesos/v1/master/master.proto",
 ];
 
 fn main() {

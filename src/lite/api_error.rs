@@ -153,18 +153,6 @@ fn accepts(accept: &str, media_type: &str) -> bool {
     false
 }
 
-/// For endpoints that answer in JSON only (the operator API, for now): 406 unless `Accept`
-/// allows JSON, with a hint when it asks for protobuf.
-pub fn check_accepts_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    match accepted_encoding(headers)? {
-        Encoding::Json => Ok(()),
-        Encoding::Protobuf => Err(ApiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "this endpoint of mmrun answers in JSON only: accept application/json",
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,7 +229,5 @@ mod tests {
                 None => assert_eq!(got.unwrap_err().status, 406, "{accept:?}"),
             }
         }
-        let json_only = check_accepts_json(&headers(&[("accept", "application/x-protobuf")]));
-        assert_eq!(json_only.unwrap_err().status, 406);
     }
 }

@@ -72,6 +72,14 @@ impl WireMessage for super::executor::Event {
     const PROTO_NAME: &'static str = "mesos.v1.executor.Event";
 }
 
+impl WireMessage for super::operator::OperatorCall {
+    const PROTO_NAME: &'static str = "mesos.v1.master.Call";
+}
+
+impl WireMessage for super::operator::OperatorResponse {
+    const PROTO_NAME: &'static str = "mesos.v1.master.Response";
+}
+
 /// Why a body could not be read as a message. The text is meant for the client's 400.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {

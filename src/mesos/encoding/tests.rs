@@ -8,7 +8,7 @@
 //! declares nothing mmrun's types do not carry.
 
 use super::*;
-use crate::mesos::{executor, scheduler};
+use crate::mesos::{executor, operator, scheduler};
 use prost_reflect::{DynamicMessage, ReflectMessage, Value as Reflected};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -219,6 +219,102 @@ fn executor_events() -> Vec<Value> {
     ]
 }
 
+fn operator_calls() -> Vec<Value> {
+    vec![
+        json!({"type": "GET_STATE"}),
+        json!({"type": "GET_METRICS", "get_metrics": {"timeout": {"nanoseconds": 5}}}),
+        json!({"type": "TEARDOWN", "teardown": {"framework_id": id("m-0000")}}),
+    ]
+}
+
+fn time(nanoseconds: i64) -> Value {
+    json!({ "nanoseconds": nanoseconds })
+}
+
+/// A payload the master builds from a typed `src/mesos/operator.rs` value: the type must write
+/// the sample back unchanged, as in (1).
+fn typed<T: serde::Serialize + serde::de::DeserializeOwned>(sample: Value) -> Value {
+    let typed: T = serde_json::from_value(sample.clone())
+        .unwrap_or_else(|e| panic!("sample is not a {}: {e}", std::any::type_name::<T>()));
+    assert_eq!(serde_json::to_value(&typed).unwrap(), sample);
+    sample
+}
+
+fn operator_task(state: &str) -> Value {
+    typed::<operator::Task>(json!({
+        "name": "t", "task_id": id("t1"), "framework_id": id("m-0000"),
+        "executor_id": id("exec"), "agent_id": id("m-S0"), "state": state,
+        "resources": resources(), "statuses": [task_status()],
+        "status_update_state": "TASK_RUNNING", "status_update_uuid": "q83vEjRWeJA=",
+        "labels": labels(), "container": container(), "user": "root",
+    }))
+}
+
+fn get_tasks() -> Value {
+    typed::<operator::GetTasks>(json!({
+        "tasks": [operator_task("TASK_RUNNING")],
+        "unreachable_tasks": [operator_task("TASK_UNREACHABLE")],
+        "completed_tasks": [operator_task("TASK_FINISHED")],
+    }))
+}
+
+fn get_executors() -> Value {
+    typed::<operator::GetExecutors>(json!({
+        "executors": [{"executor_info": executor_info(), "agent_id": id("m-S0")}],
+    }))
+}
+
+fn get_frameworks() -> Value {
+    let framework = json!({
+        "framework_info": framework_info(), "active": true, "connected": true,
+        "recovered": false, "registered_time": time(1), "unregistered_time": time(2),
+        "offers": [offer()], "allocated_resources": resources(), "offered_resources": resources(),
+    });
+    typed::<operator::GetFrameworks>(json!({
+        "frameworks": [framework.clone()], "completed_frameworks": [framework],
+    }))
+}
+
+fn get_agents() -> Value {
+    let agent_info = json!({"hostname": "agent-1", "port": 5051, "resources": resources(),
+                            "attributes": attributes(), "id": id("m-S0")});
+    typed::<operator::GetAgents>(json!({
+        "agents": [{
+            "agent_info": agent_info, "active": true, "version": "1.11.0",
+            "pid": "slave(1)@127.0.0.1:5051", "registered_time": time(1),
+            "reregistered_time": time(2), "total_resources": resources(),
+            "allocated_resources": resources(), "offered_resources": resources(),
+            "capabilities": [{"type": "MULTI_ROLE"}],
+        }],
+        "recovered_agents": [agent_info],
+    }))
+}
+
+fn operator_responses() -> Vec<Value> {
+    let version_info = typed::<crate::mesos::state::VersionInfo>(json!({
+        "version": "1.11.0", "build_date": "2026-01-01 00:00:00", "build_time": 1767225600.0,
+        "build_user": "mmrun",
+    }));
+    let master = typed::<operator::GetMaster>(json!({
+        "master_info": master_info(), "start_time": 1767225600.5, "elected_time": 1767225601.5,
+    }));
+    vec![
+        json!({"type": "GET_HEALTH", "get_health": {"healthy": true}}),
+        json!({"type": "GET_FLAGS", "get_flags": {"flags": [{"name": "port", "value": "5050"}]}}),
+        json!({"type": "GET_VERSION", "get_version": {"version_info": version_info}}),
+        json!({"type": "GET_METRICS", "get_metrics": {"metrics": [
+            {"name": "master/elected", "value": 1.0}]}}),
+        json!({"type": "GET_MASTER", "get_master": master}),
+        json!({"type": "GET_TASKS", "get_tasks": get_tasks()}),
+        json!({"type": "GET_EXECUTORS", "get_executors": get_executors()}),
+        json!({"type": "GET_FRAMEWORKS", "get_frameworks": get_frameworks()}),
+        json!({"type": "GET_AGENTS", "get_agents": get_agents()}),
+        json!({"type": "GET_STATE", "get_state": typed::<operator::GetState>(json!({
+            "get_tasks": get_tasks(), "get_executors": get_executors(),
+            "get_frameworks": get_frameworks(), "get_agents": get_agents()}))}),
+    ]
+}
+
 /// Checks (1)–(3) for one sample and returns it as the schema sees it.
 fn check<M: WireMessage + Debug>(sample: Value) -> DynamicMessage {
     let typed: M = serde_json::from_value(sample.clone())
@@ -254,6 +350,16 @@ fn all_samples() -> Vec<DynamicMessage> {
     );
     seen.extend(executor_calls().into_iter().map(check::<executor::Call>));
     seen.extend(executor_events().into_iter().map(check::<executor::Event>));
+    seen.extend(
+        operator_calls()
+            .into_iter()
+            .map(check::<operator::OperatorCall>),
+    );
+    seen.extend(
+        operator_responses()
+            .into_iter()
+            .map(check::<operator::OperatorResponse>),
+    );
     seen
 }
 
