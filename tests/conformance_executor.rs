@@ -8,6 +8,8 @@ use base64::Engine;
 use futures::StreamExt;
 use mmrun::framework::{ExecutorRequest, Framework, FrameworkOptions, TaskNetwork, TaskRequest};
 use mmrun::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
+use mmrun::mesos::encoding::{self, Encoding};
+use mmrun::mesos::executor;
 use mmrun::mesos::recordio::Decoder;
 use mmrun::mesos::task::TaskState;
 use serde_json::{Value, json};
@@ -21,10 +23,12 @@ struct World {
     cluster: LocalCluster,
     framework: Framework,
     url: String,
+    /// What the test's calls are sent in, as an executor on the same library would.
+    encoding: Encoding,
 }
 
 impl World {
-    async fn new() -> World {
+    async fn new(encoding: Encoding) -> World {
         let mut cluster = LocalCluster::start(ClusterOptions::default())
             .await
             .unwrap();
@@ -58,6 +62,7 @@ impl World {
             cluster,
             framework,
             url,
+            encoding,
         };
         // Wait until the agent knows the executor.
         let deadline = tokio::time::Instant::now() + WAIT;
@@ -93,11 +98,20 @@ impl World {
         self.post_with(body, &[]).await
     }
 
+    /// POSTs `body` (a call as JSON) in the world's encoding: protobuf goes through the serde
+    /// type, so every call here must be one `executor::Call` reads.
     async fn post_with(&self, body: &Value, headers: &[(&str, &str)]) -> (u16, String) {
+        let bytes = match self.encoding {
+            Encoding::Json => body.to_string().into_bytes(),
+            Encoding::Protobuf => {
+                let call: executor::Call = serde_json::from_value(body.clone()).unwrap();
+                encoding::encode(Encoding::Protobuf, &call).unwrap()
+            }
+        };
         let mut request = reqwest::Client::new()
             .post(&self.url)
-            .header("Content-Type", "application/json")
-            .body(body.to_string());
+            .header("Content-Type", self.encoding.media_type())
+            .body(bytes);
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
@@ -122,7 +136,16 @@ fn update(world: &World, state: &str, uuid: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn executor_calls_get_mesos_status_codes() {
-    let w = World::new().await;
+    status_codes(Encoding::Json).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn executor_calls_in_protobuf_get_the_same_status_codes() {
+    status_codes(Encoding::Protobuf).await;
+}
+
+async fn status_codes(encoding: Encoding) {
+    let w = World::new(encoding).await;
     let client = reqwest::Client::new();
 
     // Method, then Content-Type, then the body.
@@ -156,6 +179,19 @@ async fn executor_calls_get_mesos_status_codes() {
             .await
             .unwrap()
             .starts_with("Failed to parse body into JSON")
+    );
+    let r = client
+        .post(&w.url)
+        .header("Content-Type", "application/x-protobuf")
+        .body(&b"\x0a\x7f\x0a"[..])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.starts_with("Failed to parse body into Call protobuf: "),
+        "{text}"
     );
 
     let (code, text) = w.post(&json!({"type": "SUBSCRIBE", "subscribe": {}})).await;
@@ -244,7 +280,7 @@ async fn executor_calls_get_mesos_status_codes() {
     let (code, text) = w.post(&update(&w, "TASK_RUNNING", &uuid())).await;
     assert_eq!((code, text.as_str()), (403, "Executor is not subscribed"));
 
-    // SUBSCRIBE must accept JSON.
+    // SUBSCRIBE must accept JSON or protobuf.
     let mut subscribe = w.call("SUBSCRIBE");
     subscribe["subscribe"] = json!({"unacknowledged_tasks": [], "unacknowledged_updates": []});
     let (code, _) = w.post_with(&subscribe, &[("Accept", "text/html")]).await;
@@ -253,7 +289,9 @@ async fn executor_calls_get_mesos_status_codes() {
 }
 
 /// Reads events off a subscription until `count` have arrived.
+/// The next `count` events, as JSON whatever the stream's encoding.
 async fn next_events(
+    encoding: Encoding,
     body: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
     decoder: &mut Decoder,
     pending: &mut Vec<Value>,
@@ -267,7 +305,8 @@ async fn next_events(
             .expect("the stream ended")
             .unwrap();
         for record in decoder.feed(&chunk).unwrap() {
-            pending.push(serde_json::from_slice(&record).unwrap());
+            let event: executor::Event = encoding::decode(encoding, &record).unwrap();
+            pending.push(serde_json::to_value(event).unwrap());
         }
     }
     pending.drain(..count).collect()
@@ -275,24 +314,34 @@ async fn next_events(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subscribed_executor_gets_its_task_and_its_updates_are_acknowledged() {
-    let w = World::new().await;
+    executor_lifecycle(Encoding::Json).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_executor_lifecycle_in_protobuf() {
+    executor_lifecycle(Encoding::Protobuf).await;
+}
+
+async fn executor_lifecycle(encoding: Encoding) {
+    let w = World::new(encoding).await;
     let mut subscribe = w.call("SUBSCRIBE");
     subscribe["subscribe"] = json!({});
+    let subscribe: executor::Call = serde_json::from_value(subscribe).unwrap();
     let response = reqwest::Client::new()
         .post(&w.url)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json")
-        .body(subscribe.to_string())
+        .header("Content-Type", encoding.media_type())
+        .header("Accept", encoding.media_type())
+        .body(encoding::encode(encoding, &subscribe).unwrap())
         .send()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["content-type"], encoding.media_type());
     let mut body = response.bytes_stream();
     let (mut decoder, mut pending) = (Decoder::new(), vec![]);
 
     // SUBSCRIBED, then the queued task as LAUNCH.
-    let events = next_events(&mut body, &mut decoder, &mut pending, 2).await;
+    let events = next_events(encoding, &mut body, &mut decoder, &mut pending, 2).await;
     assert_eq!(events[0]["type"], "SUBSCRIBED");
     let subscribed = &events[0]["subscribed"];
     assert_eq!(
@@ -326,7 +375,7 @@ async fn a_subscribed_executor_gets_its_task_and_its_updates_are_acknowledged() 
     let running = uuid();
     let (code, _) = w.post(&update(&w, "TASK_RUNNING", &running)).await;
     assert_eq!(code, 202);
-    let ack = next_events(&mut body, &mut decoder, &mut pending, 1).await;
+    let ack = next_events(encoding, &mut body, &mut decoder, &mut pending, 1).await;
     assert_eq!(ack[0]["type"], "ACKNOWLEDGED");
     assert_eq!(ack[0]["acknowledged"]["uuid"], running);
     assert_eq!(ack[0]["acknowledged"]["task_id"], task["task_id"]);
@@ -338,7 +387,7 @@ async fn a_subscribed_executor_gets_its_task_and_its_updates_are_acknowledged() 
     assert_eq!(record.statuses[0].uuid.as_deref(), Some(running.as_str()));
     // A repeat of that update is acknowledged again but not forwarded twice.
     assert_eq!(w.post(&update(&w, "TASK_RUNNING", &running)).await.0, 202);
-    let again = next_events(&mut body, &mut decoder, &mut pending, 1).await;
+    let again = next_events(encoding, &mut body, &mut decoder, &mut pending, 1).await;
     assert_eq!(again[0]["type"], "ACKNOWLEDGED");
 
     // MESSAGE both ways.
@@ -352,7 +401,7 @@ async fn a_subscribed_executor_gets_its_task_and_its_updates_are_acknowledged() 
         .unwrap();
     assert_eq!(got[0].data, "hello");
     w.framework.message("work", "to you").unwrap();
-    let event = next_events(&mut body, &mut decoder, &mut pending, 1).await;
+    let event = next_events(encoding, &mut body, &mut decoder, &mut pending, 1).await;
     assert_eq!(event[0]["type"], "MESSAGE");
     assert_eq!(
         event[0]["message"]["data"],
@@ -361,7 +410,7 @@ async fn a_subscribed_executor_gets_its_task_and_its_updates_are_acknowledged() 
 
     // KILL arrives as an event; the agent does not end the task itself.
     w.framework.kill("work").unwrap();
-    let kill = next_events(&mut body, &mut decoder, &mut pending, 1).await;
+    let kill = next_events(encoding, &mut body, &mut decoder, &mut pending, 1).await;
     assert_eq!(kill[0]["type"], "KILL");
     assert_eq!(kill[0]["kill"]["task_id"], task["task_id"]);
     assert_eq!(
@@ -376,7 +425,7 @@ async fn a_subscribed_executor_gets_its_task_and_its_updates_are_acknowledged() 
 
     // Teardown: SHUTDOWN on the stream.
     w.framework.teardown().unwrap();
-    let events = next_events(&mut body, &mut decoder, &mut pending, 2).await;
+    let events = next_events(encoding, &mut body, &mut decoder, &mut pending, 2).await;
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"SHUTDOWN"), "{kinds:?}");
     w.cluster.shutdown().await;

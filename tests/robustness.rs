@@ -80,9 +80,10 @@ async fn malformed_json_is_400_and_the_master_keeps_serving() {
 async fn wrong_content_types_are_refused_and_the_master_keeps_serving() {
     let (c, mut bystander) = with_bystander().await;
     let body = br#"{"type":"GET_HEALTH"}"#;
+    // Both read protobuf: this body is not a protobuf Call, so 400.
     for (media, status) in [
         ("text/plain", 415),
-        ("application/x-protobuf", 415),
+        ("application/x-protobuf", 400),
         ("application/xml", 415),
         ("multipart/form-data; boundary=x", 415),
         ("", 415),

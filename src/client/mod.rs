@@ -5,7 +5,7 @@ mod master;
 mod scheduler;
 
 pub use master::MasterClient;
-pub use scheduler::{Subscription, subscribe};
+pub use scheduler::{Subscription, subscribe, subscribe_with};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

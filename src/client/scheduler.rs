@@ -1,7 +1,9 @@
 //! A v1 scheduler client: SUBSCRIBE, decode the RecordIO event stream, send calls with the
-//! stream id. It behaves the same against a real Mesos master.
+//! stream id, in either encoding (JSON by default). It behaves the same against a real Mesos
+//! master.
 
 use super::ClientError;
+use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::framework::FrameworkInfo;
 use crate::mesos::ids::FrameworkId;
 use crate::mesos::recordio::Decoder;
@@ -16,13 +18,24 @@ pub struct Subscription {
     pub stream_id: String,
     url: String,
     http: reqwest::Client,
+    /// What calls are sent in and events arrive in.
+    encoding: Encoding,
     /// Events after SUBSCRIBED, in order; closes when the stream ends.
     pub events: mpsc::UnboundedReceiver<Event>,
     reader: JoinHandle<()>,
 }
 
-/// Subscribes `info` to the master at `master_url` and waits for SUBSCRIBED.
+/// Subscribes `info` to the master at `master_url` in JSON and waits for SUBSCRIBED.
 pub async fn subscribe(master_url: &str, info: FrameworkInfo) -> Result<Subscription, ClientError> {
+    subscribe_with(master_url, info, Encoding::Json).await
+}
+
+/// Subscribes `info`, speaking `encoding` both ways, and waits for SUBSCRIBED.
+pub async fn subscribe_with(
+    master_url: &str,
+    info: FrameworkInfo,
+    encoding: Encoding,
+) -> Result<Subscription, ClientError> {
     let http = crate::lite::peer_client();
     let url = format!("{}/api/v1/scheduler", master_url.trim_end_matches('/'));
     let call = Call {
@@ -40,11 +53,12 @@ pub async fn subscribe(master_url: &str, info: FrameworkInfo) -> Result<Subscrip
         .connect_timeout(Duration::from_secs(2))
         .build()
         .expect("valid client");
+    let body = encode_call(encoding, &call)?;
     let response = streaming
         .post(&url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json")
-        .json(&call)
+        .header("content-type", encoding.media_type())
+        .header("accept", encoding.media_type())
+        .body(body)
         .send()
         .await
         .map_err(|source| ClientError::Unreachable {
@@ -78,7 +92,7 @@ pub async fn subscribe(master_url: &str, info: FrameworkInfo) -> Result<Subscrip
                 return;
             };
             for record in records {
-                match serde_json::from_slice::<Event>(&record) {
+                match encoding::decode::<Event>(encoding, &record) {
                     Ok(event) => {
                         if tx.send(event).is_err() {
                             return;
@@ -125,6 +139,7 @@ pub async fn subscribe(master_url: &str, info: FrameworkInfo) -> Result<Subscrip
         stream_id,
         url,
         http,
+        encoding,
         events: rx,
         reader,
     })
@@ -140,12 +155,13 @@ impl Subscription {
     pub async fn call(&self, mut call: Call) -> Result<reqwest::StatusCode, ClientError> {
         call.framework_id = Some(self.framework_id.clone());
         let what = format!("{:?}", call.kind);
+        let body = encode_call(self.encoding, &call)?;
         let r = self
             .http
             .post(&self.url)
-            .header("content-type", "application/json")
+            .header("content-type", self.encoding.media_type())
             .header("mesos-stream-id", &self.stream_id)
-            .json(&call)
+            .body(body)
             .send()
             .await
             .map_err(|source| ClientError::Unreachable {
@@ -177,6 +193,13 @@ impl Subscription {
     pub fn close(self) {
         self.reader.abort();
     }
+}
+
+fn encode_call(encoding: Encoding, call: &Call) -> Result<Vec<u8>, ClientError> {
+    encoding::encode(encoding, call).map_err(|e| ClientError::Protocol {
+        what: format!("{:?}", call.kind),
+        detail: format!("cannot encode the call: {e}"),
+    })
 }
 
 impl Drop for Subscription {

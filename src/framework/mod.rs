@@ -13,7 +13,8 @@ mod task;
 pub use leader::MasterFinder;
 pub use task::{Claim, ExecutorRequest, TaskNetwork, TaskRecord, TaskRequest};
 
-use crate::client::{ClientError, Subscription, subscribe};
+use crate::client::{ClientError, Subscription, subscribe_with};
+use crate::mesos::encoding::Encoding;
 use crate::mesos::framework::{Capability, FrameworkInfo};
 use crate::mesos::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 use crate::mesos::resources::Resources;
@@ -50,6 +51,8 @@ pub struct FrameworkOptions {
     /// checkpoints, as production frameworks do, so agent loss is decided by liveness.
     pub checkpoint: bool,
     pub failover_timeout: f64,
+    /// What it speaks on the v1 scheduler API, both ways; JSON unless asked.
+    pub encoding: Encoding,
 }
 
 impl FrameworkOptions {
@@ -60,6 +63,7 @@ impl FrameworkOptions {
             partition_aware: false,
             checkpoint: true,
             failover_timeout: 0.0,
+            encoding: Encoding::Json,
         }
     }
 
@@ -207,7 +211,7 @@ impl Framework {
                         finder.describe()
                     ),
                 })?;
-        let subscription = subscribe(&master_url, options.info()).await?;
+        let subscription = subscribe_with(&master_url, options.info(), options.encoding).await?;
         let (calls, call_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             options,
@@ -687,7 +691,7 @@ async fn resubscribe(
             let url = finder.leader(remaining).await?;
             let mut info = shared.options.info();
             info.id = Some(shared.framework_id.clone());
-            Some(subscribe(&url, info).await)
+            Some(subscribe_with(&url, info, shared.options.encoding).await)
         };
         let attempt = tokio::select! {
             attempt = attempt => attempt,

@@ -1,6 +1,7 @@
 //! Errors an HTTP endpoint answers with: a status code and a plain-text message, as Mesos
 //! answers (e.g. `400 Bad Request` with "Expecting 'framework_id' to be present").
 
+use crate::mesos::encoding::{APPLICATION_JSON, APPLICATION_PROTOBUF, Encoding};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -66,12 +67,13 @@ impl From<axum::extract::rejection::BytesRejection> for ApiError {
     }
 }
 
-/// The checks `/api/v1/scheduler` and `/api/v1` make before reading a call, in Mesos's order:
-/// method, then `Content-Type` present, then a supported `Content-Type`.
+/// The checks `/api/v1/scheduler`, `/api/v1` and `/api/v1/executor` make before reading a
+/// call, in Mesos's order: method, then `Content-Type` present, then a supported
+/// `Content-Type`. Returns the encoding of the body.
 pub fn check_call_request(
     method: &axum::http::Method,
     headers: &HeaderMap,
-) -> Result<(), ApiError> {
+) -> Result<Encoding, ApiError> {
     if method != axum::http::Method::POST {
         return Err(ApiError {
             allow: Some("POST"),
@@ -86,64 +88,69 @@ pub fn check_call_request(
             "Expecting 'Content-Type' to be present",
         ));
     };
-    let media = content_type
-        .to_str()
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match media.as_str() {
-        "application/json" => Ok(()),
-        "application/x-protobuf" => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "mmrun's master and agent speak the JSON encoding of the v1 API only: send \
-             'Content-Type: application/json' (most clients have a JSON option)",
-        )),
-        other => Err(ApiError::new(
+    let content_type = content_type.to_str().unwrap_or("");
+    Encoding::from_content_type(content_type).ok_or_else(|| {
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
-                "Expecting 'Content-Type' of application/json or application/x-protobuf, got '{other}'"
+                "Expecting 'Content-Type' of {APPLICATION_JSON} or {APPLICATION_PROTOBUF}, \
+                 got '{media}'"
             ),
-        )),
-    }
+        )
+    })
 }
 
-/// Whether the `Accept` headers (possibly repeated, possibly absent) allow a JSON answer.
-/// Returns Err with 406 when they name only media types mmrun cannot produce.
-pub fn check_accepts_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let values: Vec<String> = headers
+/// The encoding of the answer, as Mesos picks it (libprocess's `Request::acceptsMediaType`):
+/// JSON if `Accept` allows it, else protobuf if it allows that, else 406. No `Accept` allows
+/// anything; each media type is matched exactly, then as `type/*`, then `*/*`, and the first
+/// match decides, refusing when its `q` is 0. Repeated `Accept` headers count as one list.
+pub fn accepted_encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
+    let values: Vec<&str> = headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .filter(|v| !v.is_empty())
         .collect();
-    if values.is_empty()
-        || values
-            .iter()
-            .any(|v| matches!(v.as_str(), "application/json" | "application/*" | "*/*"))
-    {
-        return Ok(());
+    if values.is_empty() {
+        return Ok(Encoding::Json);
     }
-    if values.iter().any(|v| v == "application/x-protobuf") {
-        return Err(ApiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "mmrun's master answers in JSON only: accept application/json",
-        ));
+    let accept = values.join(",");
+    for encoding in [Encoding::Json, Encoding::Protobuf] {
+        if accepts(&accept, encoding.media_type()) {
+            return Ok(encoding);
+        }
     }
     Err(ApiError::new(
         StatusCode::NOT_ACCEPTABLE,
-        "Expecting 'Accept' to allow application/json or application/x-protobuf",
+        format!("Expecting 'Accept' to allow '{APPLICATION_PROTOBUF}' or '{APPLICATION_JSON}'"),
     ))
+}
+
+fn accepts(accept: &str, media_type: &str) -> bool {
+    let kind = media_type.split('/').next().unwrap_or("");
+    let candidates = [
+        media_type.to_string(),
+        format!("{kind}/*"),
+        "*/*".to_string(),
+    ];
+    for candidate in &candidates {
+        for entry in accept.split(',') {
+            let mut parts = entry.split(';').map(str::trim);
+            if !parts
+                .next()
+                .is_some_and(|m| m.eq_ignore_ascii_case(candidate))
+            {
+                continue;
+            }
+            let q = parts.find_map(|p| p.strip_prefix("q=").map(str::trim));
+            // A q value that is not a number counts as none, as in libprocess.
+            return match q.map(str::parse::<f64>) {
+                Some(Ok(q)) => q > 0.0,
+                _ => true,
+            };
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -177,10 +184,8 @@ mod tests {
         );
         let proto = headers(&[("content-type", "application/x-protobuf")]);
         assert_eq!(
-            check_call_request(&Method::POST, &proto)
-                .unwrap_err()
-                .status,
-            415
+            check_call_request(&Method::POST, &proto).unwrap(),
+            Encoding::Protobuf
         );
         let text = headers(&[("content-type", "text/plain")]);
         assert_eq!(
@@ -188,27 +193,41 @@ mod tests {
             415
         );
         let charset = headers(&[("content-type", "application/json; charset=utf-8")]);
-        assert!(check_call_request(&Method::POST, &charset).is_ok());
+        assert_eq!(
+            check_call_request(&Method::POST, &charset).unwrap(),
+            Encoding::Json
+        );
     }
 
     #[test]
-    fn accept_negotiation() {
-        assert!(check_accepts_json(&headers(&[])).is_ok());
-        assert!(check_accepts_json(&headers(&[("accept", "application/json")])).is_ok());
-        assert!(
-            check_accepts_json(&headers(&[("accept", "text/html"), ("accept", "*/*")])).is_ok()
-        );
-        assert_eq!(
-            check_accepts_json(&headers(&[("accept", "application/x-protobuf")]))
-                .unwrap_err()
-                .status,
-            406
-        );
-        assert_eq!(
-            check_accepts_json(&headers(&[("accept", "text/html")]))
-                .unwrap_err()
-                .status,
-            406
-        );
+    fn accept_negotiation_follows_libprocess() {
+        use Encoding::*;
+        let cases: &[(&[&str], Option<Encoding>)] = &[
+            (&[], Some(Json)),
+            (&["application/json"], Some(Json)),
+            (&["application/x-protobuf"], Some(Protobuf)),
+            (&["application/x-protobuf", "application/json"], Some(Json)),
+            (
+                &["application/x-protobuf, application/json;q=0.5"],
+                Some(Json),
+            ),
+            (&["text/html", "*/*"], Some(Json)),
+            (&["application/*"], Some(Json)),
+            (
+                &["application/json;q=0", "application/x-protobuf"],
+                Some(Protobuf),
+            ),
+            (&["application/json; q=0"], None),
+            (&["text/html"], None),
+            (&["APPLICATION/X-PROTOBUF"], Some(Protobuf)),
+        ];
+        for (accept, expected) in cases {
+            let pairs: Vec<(&str, &str)> = accept.iter().map(|a| ("accept", *a)).collect();
+            let got = accepted_encoding(&headers(&pairs));
+            match expected {
+                Some(e) => assert_eq!(got.unwrap(), *e, "{accept:?}"),
+                None => assert_eq!(got.unwrap_err().status, 406, "{accept:?}"),
+            }
+        }
     }
 }

@@ -8,8 +8,9 @@ use std::net::Ipv4Addr;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Capability {
-    /// Kept as a string so capabilities newer than mmrun are carried, not refused.
-    #[serde(rename = "type")]
+    /// Kept as a string so capabilities newer than mmrun are carried, not refused. Absent
+    /// (as a protobuf capability newer than mmrun's schema reads) it is the enum's default.
+    #[serde(rename = "type", default = "unknown_capability")]
     pub kind: String,
 }
 
@@ -53,6 +54,10 @@ pub struct FrameworkInfo {
     pub capabilities: Vec<Capability>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
+}
+
+fn unknown_capability() -> String {
+    "UNKNOWN".into()
 }
 
 fn default_role() -> String {

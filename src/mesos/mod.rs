@@ -4,6 +4,7 @@
 //! ignored, `null` accepted for repeated fields.
 
 pub mod attributes;
+pub mod encoding;
 pub mod executor;
 pub mod framework;
 pub mod ids;

@@ -225,3 +225,9 @@ pub struct GetState {
     pub get_frameworks: GetFrameworks,
     pub get_agents: GetAgents,
 }
+
+/// An operator API answer, `{"type":"GET_X","get_x":{…}}`, as the master builds it: JSON
+/// that `encoding` turns into a `mesos.v1.master.Response` when protobuf is asked for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OperatorResponse(pub Value);

@@ -169,7 +169,8 @@ pub struct Roles {
         deserialize_with = "null_as_default"
     )]
     pub roles: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Read for the docs' spelling, never written: the proto has no such field.
+    #[serde(default, skip_serializing)]
     pub role: Option<String>,
 }
 

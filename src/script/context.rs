@@ -161,6 +161,8 @@ pub struct ClusterCtx {
     pub master_url: Mutex<Option<String>>,
     /// Follows the leading master through ZooKeeper, when the cluster has it.
     pub leader: Mutex<Option<Arc<crate::zookeeper::LeaderDetector>>>,
+    /// What `submit_framework` speaks unless told otherwise (`cluster(#{ encoding })`).
+    pub encoding: crate::mesos::encoding::Encoding,
 }
 
 impl ClusterCtx {

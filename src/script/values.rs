@@ -107,6 +107,20 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// The v1 API encoding a framework speaks: "json" or "protobuf".
+    pub fn encoding(&self, key: &str) -> ScriptResult<Option<crate::mesos::encoding::Encoding>> {
+        use crate::mesos::encoding::Encoding;
+        match self.string(key)?.as_deref() {
+            None => Ok(None),
+            Some("json") => Ok(Some(Encoding::Json)),
+            Some("protobuf") => Ok(Some(Encoding::Protobuf)),
+            Some(other) => script_error(format!(
+                "{}: option '{key}' must be \"json\" or \"protobuf\", not \"{other}\"",
+                self.function
+            )),
+        }
+    }
+
     pub fn bool(&self, key: &str) -> ScriptResult<Option<bool>> {
         match self.map.get(key) {
             None => Ok(None),

@@ -3,10 +3,12 @@
 
 pub mod docker;
 pub mod ha;
+pub mod mesos_go;
 pub mod pymesos;
 pub mod zookeeper;
 
 use mmrun::client::{Subscription, subscribe};
+use mmrun::mesos::encoding::{self, Encoding};
 use mmrun::mesos::framework::{Capability, FrameworkInfo};
 use mmrun::mesos::ids::TaskId;
 use mmrun::mesos::resources::Resource;
@@ -394,11 +396,33 @@ pub async fn post_call(
     stream_id: Option<&str>,
     call: &serde_json::Value,
 ) -> RawResponse {
-    let mut headers = vec![("Content-Type", "application/json")];
+    post_call_in(Encoding::Json, addr, stream_id, call).await
+}
+
+/// A scheduler call (given as JSON) in `encoding`: protobuf goes through the serde type, so
+/// the call must be one `scheduler::Call` reads.
+pub fn call_body(encoding: Encoding, call: &serde_json::Value) -> Vec<u8> {
+    match encoding {
+        Encoding::Json => serde_json::to_vec(call).unwrap(),
+        Encoding::Protobuf => {
+            let typed: Call = serde_json::from_value(call.clone()).expect("a scheduler Call");
+            encoding::encode(Encoding::Protobuf, &typed).unwrap()
+        }
+    }
+}
+
+/// `post_call` with the body in `encoding`.
+pub async fn post_call_in(
+    encoding: Encoding,
+    addr: &str,
+    stream_id: Option<&str>,
+    call: &serde_json::Value,
+) -> RawResponse {
+    let mut headers = vec![("Content-Type", encoding.media_type())];
     if let Some(id) = stream_id {
         headers.push(("Mesos-Stream-Id", id));
     }
-    let body = serde_json::to_vec(call).unwrap();
+    let body = call_body(encoding, call);
     raw_round_trip(
         addr,
         &http_request("POST", "/api/v1/scheduler", &headers, &body),
@@ -412,8 +436,12 @@ pub struct RawSubscription {
     pub head: RawResponse,
     pub stream_id: String,
     pub framework_id: String,
-    /// The SUBSCRIBED event, as sent.
+    /// The SUBSCRIBED event, as JSON.
     pub subscribed: serde_json::Value,
+    /// The encoding of the event stream, as its `Content-Type` says.
+    pub encoding: Encoding,
+    /// The encoding `call` sends calls in: that of the SUBSCRIBE.
+    pub call_encoding: Encoding,
     decoder: mmrun::mesos::recordio::Decoder,
     pending: std::collections::VecDeque<bytes::Bytes>,
 }
@@ -429,14 +457,24 @@ pub async fn raw_subscribe_with(
     call: &serde_json::Value,
     headers: &[(&str, &str)],
 ) -> RawSubscription {
+    raw_subscribe_in(Encoding::Json, addr, call, headers).await
+}
+
+/// `raw_subscribe_with`, the SUBSCRIBE (and later calls) sent in `encoding`.
+pub async fn raw_subscribe_in(
+    encoding: Encoding,
+    addr: &str,
+    call: &serde_json::Value,
+    headers: &[(&str, &str)],
+) -> RawSubscription {
     let mut conn = RawConn::connect(addr).await;
-    let mut all = vec![("Content-Type", "application/json")];
+    let mut all = vec![("Content-Type", encoding.media_type())];
     all.extend_from_slice(headers);
     conn.send(&http_request(
         "POST",
         "/api/v1/scheduler",
         &all,
-        &serde_json::to_vec(call).unwrap(),
+        &call_body(encoding, call),
     ))
     .await;
     let head = conn.read_head().await.expect("a SUBSCRIBE response");
@@ -445,12 +483,18 @@ pub async fn raw_subscribe_with(
         .header("mesos-stream-id")
         .expect("a Mesos-Stream-Id header")
         .to_string();
+    let stream_encoding = head
+        .header("content-type")
+        .and_then(Encoding::from_content_type)
+        .expect("a stream in JSON or protobuf");
     let mut sub = RawSubscription {
         conn,
         head,
         stream_id,
         framework_id: String::new(),
         subscribed: serde_json::Value::Null,
+        encoding: stream_encoding,
+        call_encoding: encoding,
         decoder: Default::default(),
         pending: Default::default(),
     };
@@ -477,10 +521,16 @@ impl RawSubscription {
     /// The next RecordIO record's payload, exactly as sent; None when the stream ends.
     /// Panics when nothing comes within `timeout`.
     pub async fn next_record(&mut self, timeout: Duration) -> Option<String> {
+        let record = self.next_bytes(timeout).await?;
+        Some(String::from_utf8(record.to_vec()).expect("UTF-8 JSON"))
+    }
+
+    /// The next RecordIO record's payload as bytes, in the stream's encoding.
+    pub async fn next_bytes(&mut self, timeout: Duration) -> Option<bytes::Bytes> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(record) = self.pending.pop_front() {
-                return Some(String::from_utf8(record.to_vec()).expect("UTF-8 JSON"));
+                return Some(record);
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let chunk = self.conn.read_chunk(left).await?;
@@ -489,9 +539,17 @@ impl RawSubscription {
         }
     }
 
+    /// The next event as JSON: a JSON record as sent, a protobuf one through `Event`.
     pub async fn next_json(&mut self, timeout: Duration) -> Option<serde_json::Value> {
-        let record = self.next_record(timeout).await?;
-        Some(serde_json::from_str(&record).expect("each record is JSON"))
+        let record = self.next_bytes(timeout).await?;
+        Some(match self.encoding {
+            Encoding::Json => serde_json::from_slice(&record).expect("each record is JSON"),
+            Encoding::Protobuf => {
+                let event: Event = encoding::decode(Encoding::Protobuf, &record)
+                    .expect("each record is a protobuf Event");
+                serde_json::to_value(event).unwrap()
+            }
+        })
     }
 
     /// The next event whose type is `kind`, skipping others.
@@ -510,7 +568,13 @@ impl RawSubscription {
     /// Sends a call for this framework (its id and stream id filled in) on a new connection.
     pub async fn call(&self, mut call: serde_json::Value) -> RawResponse {
         call["framework_id"] = serde_json::json!({"value": self.framework_id});
-        post_call(&host_of(&self.conn), Some(&self.stream_id), &call).await
+        post_call_in(
+            self.call_encoding,
+            &host_of(&self.conn),
+            Some(&self.stream_id),
+            &call,
+        )
+        .await
     }
 }
 

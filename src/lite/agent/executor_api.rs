@@ -1,10 +1,11 @@
 //! `POST /api/v1/executor`: the v1 executor API, answered as Mesos's agent answers it
 //! (`Http::executor` in `src/slave/http.cpp`): the same checks in the same order and with the
 //! same status codes; SUBSCRIBE opens a RecordIO stream of events, the other calls get 202.
-//! JSON only (a protobuf body is refused with 415, see docs/differences.md).
+//! Bodies in JSON or protobuf (`Content-Type`), the stream in the encoding `Accept` asks for.
 
 use super::{AgentShared, ExecutorKey, ExecutorState, TaskKey};
-use crate::lite::api_error::{ApiError, check_accepts_json, check_call_request};
+use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request};
+use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::executor::{Call, CallType, Event, Subscribe, Subscribed};
 use crate::mesos::ids::TaskId;
 use crate::mesos::operator::AgentInfo;
@@ -31,17 +32,19 @@ pub const EXECUTOR_API_PATH: &str = "/api/v1/executor";
 /// Mesos's `DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL`.
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30 * 60);
 
-/// A subscribed executor's event stream: RecordIO-framed JSON events.
+/// A subscribed executor's event stream: RecordIO-framed events in the encoding its
+/// SUBSCRIBE asked for.
 pub struct EventStream {
     pub id: u64,
     tx: mpsc::UnboundedSender<Bytes>,
+    encoding: Encoding,
 }
 
 impl EventStream {
     pub fn send(&self, event: &Event) {
-        match serde_json::to_vec(event) {
-            Ok(json) => {
-                let _ = self.tx.send(recordio::encode(&json));
+        match encoding::encode(self.encoding, event) {
+            Ok(record) => {
+                let _ = self.tx.send(recordio::encode(&record));
             }
             Err(e) => tracing::error!("cannot encode executor event: {e}"),
         }
@@ -70,13 +73,24 @@ fn handle(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    check_call_request(method, headers)?;
+    let request_encoding = check_call_request(method, headers)?;
     let body = body?;
-    let value: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("Failed to parse body into JSON: {e}")))?;
-    let call: Call = serde_json::from_value(value).map_err(|e| {
-        ApiError::bad_request(format!("Failed to convert JSON into Call protobuf: {e}"))
-    })?;
+    // Mesos's messages: a JSON body fails to parse or to convert; a protobuf one to parse.
+    let parse_failure = match request_encoding {
+        Encoding::Json => "Failed to convert JSON into Call protobuf",
+        Encoding::Protobuf => "Failed to parse body into Call protobuf",
+    };
+    let call: Call = match request_encoding {
+        Encoding::Json => {
+            let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+                ApiError::bad_request(format!("Failed to parse body into JSON: {e}"))
+            })?;
+            serde_json::from_value(value)
+                .map_err(|e| ApiError::bad_request(format!("{parse_failure}: {e}")))?
+        }
+        Encoding::Protobuf => encoding::decode(Encoding::Protobuf, &body)
+            .map_err(|e| ApiError::bad_request(format!("{parse_failure}: {e}")))?,
+    };
     // Required in the proto: the protobuf parser refuses a call without them.
     let missing: Vec<&str> = [
         ("executor_id", call.executor_id.is_none()),
@@ -87,15 +101,16 @@ fn handle(
     .collect();
     if !missing.is_empty() {
         return Err(ApiError::bad_request(format!(
-            "Failed to convert JSON into Call protobuf: Missing required fields: {}",
+            "{parse_failure}: Missing required fields: {}",
             missing.join(", ")
         )));
     }
     validate(&call)
         .map_err(|e| ApiError::bad_request(format!("Failed to validate Executor::Call: {e}")))?;
     let kind = call.kind.expect("validated");
+    let mut answer = Encoding::Json;
     match kind {
-        CallType::Subscribe => check_accepts_json(headers)?,
+        CallType::Subscribe => answer = accepted_encoding(headers)?,
         // Answered before any lookup: executors may heartbeat with placeholder ids.
         CallType::Heartbeat => return Ok(StatusCode::ACCEPTED.into_response()),
         _ => {}
@@ -120,7 +135,12 @@ fn handle(
         }
     }
     match kind {
-        CallType::Subscribe => Ok(subscribe(&agent, &key, call.subscribe.expect("validated"))),
+        CallType::Subscribe => Ok(subscribe(
+            &agent,
+            &key,
+            call.subscribe.expect("validated"),
+            answer,
+        )),
         CallType::Update => {
             agent.executor_update(&key, call.update.expect("validated").status);
             Ok(StatusCode::ACCEPTED.into_response())
@@ -191,10 +211,15 @@ static NEXT_STREAM: AtomicU64 = AtomicU64::new(1);
 /// SUBSCRIBE, as Mesos's `Slave::subscribe`: an executor that is being shut down (or whose
 /// framework is) gets SHUTDOWN and the stream closes; otherwise it is RUNNING on this stream,
 /// gets SUBSCRIBED and then a LAUNCH for every task queued for it.
-fn subscribe(agent: &Arc<AgentShared>, key: &ExecutorKey, subscribe: Subscribe) -> Response {
+fn subscribe(
+    agent: &Arc<AgentShared>,
+    key: &ExecutorKey,
+    subscribe: Subscribe,
+    encoding: Encoding,
+) -> Response {
     let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
     let id = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
-    let stream = EventStream { id, tx };
+    let stream = EventStream { id, tx, encoding };
     let mut lost = vec![];
     let mut shutdown_now = false;
     let mut subscribed = false;
@@ -220,7 +245,7 @@ fn subscribe(agent: &Arc<AgentShared>, key: &ExecutorKey, subscribe: Subscribe) 
             .collect();
         let Some(executor) = core.executors.get_mut(key) else {
             stream.send(&Event::shutdown());
-            return stream_response(agent, key, id, rx);
+            return stream_response(agent, key, id, rx, encoding);
         };
         if framework_gone
             || agent.stopped.is_cancelled()
@@ -235,7 +260,7 @@ fn subscribe(agent: &Arc<AgentShared>, key: &ExecutorKey, subscribe: Subscribe) 
                 key.0
             );
             stream.send(&Event::shutdown());
-            return stream_response(agent, key, id, rx);
+            return stream_response(agent, key, id, rx, encoding);
         }
         if executor.stream.is_some() {
             tracing::warn!("closing the earlier connection of executor {}", key.1);
@@ -315,7 +340,7 @@ fn subscribe(agent: &Arc<AgentShared>, key: &ExecutorKey, subscribe: Subscribe) 
     } else {
         spawn_heartbeats(Arc::downgrade(agent), key.clone(), id);
     }
-    stream_response(agent, key, id, rx)
+    stream_response(agent, key, id, rx, encoding)
 }
 
 /// HEARTBEAT events while the stream is the executor's current one.
@@ -338,6 +363,7 @@ fn stream_response(
     key: &ExecutorKey,
     id: u64,
     rx: mpsc::UnboundedReceiver<Bytes>,
+    encoding: Encoding,
 ) -> Response {
     let guard = StreamGuard {
         agent: Arc::downgrade(agent),
@@ -351,7 +377,7 @@ fn stream_response(
     });
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
+        [(header::CONTENT_TYPE, encoding.media_type())],
         Body::from_stream(body),
     )
         .into_response()

@@ -289,6 +289,7 @@ fn spawn_heartbeats(
     stopped: tokio_util::sync::CancellationToken,
 ) {
     let weak = stream.tx.downgrade();
+    let encoding = stream.encoding;
     crate::node_log::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.tick().await;
@@ -301,6 +302,7 @@ fn spawn_heartbeats(
             let beat = EventStream {
                 id: String::new(),
                 tx,
+                encoding,
             };
             beat.send(&Event::heartbeat());
             if beat.tx.is_closed() {

@@ -3,6 +3,7 @@
 
 use crate::lite::protocol::ToAgent;
 use crate::mesos::attributes::Attribute;
+use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::executor::ExecutorInfo;
 use crate::mesos::framework::{FrameworkInfo, MasterInfo};
 use crate::mesos::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
@@ -16,18 +17,20 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// A framework's subscription stream: RecordIO-framed JSON events, one line each.
+/// A framework's subscription stream: RecordIO-framed events, in the encoding its SUBSCRIBE
+/// asked for (JSON records are single lines).
 pub struct EventStream {
     pub id: String,
     pub tx: mpsc::UnboundedSender<Bytes>,
+    pub encoding: Encoding,
 }
 
 impl EventStream {
     pub fn send(&self, event: &Event) {
-        match serde_json::to_vec(event) {
+        match encoding::encode(self.encoding, event) {
             // A closed stream is noticed by its guard; a failed send here needs no handling.
-            Ok(json) => {
-                let _ = self.tx.send(recordio::encode(&json));
+            Ok(record) => {
+                let _ = self.tx.send(recordio::encode(&record));
             }
             Err(e) => tracing::error!("cannot encode event: {e}"),
         }

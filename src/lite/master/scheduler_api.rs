@@ -3,7 +3,8 @@
 
 use super::MasterShared;
 use super::model::EventStream;
-use crate::lite::api_error::{ApiError, check_accepts_json, check_call_request};
+use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request};
+use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::ids::FrameworkId;
 use crate::mesos::scheduler::{Call, CallType};
 use axum::Router;
@@ -40,10 +41,16 @@ async fn handle(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    check_call_request(&method, &headers)?;
+    let encoding = check_call_request(&method, &headers)?;
     let body = body?;
-    let call: Call = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("Failed to parse body into Call: {e}")))?;
+    let call: Call = encoding::decode(encoding, &body).map_err(|e| {
+        // Mesos's words for each encoding, with the reason it leaves out.
+        let what = match encoding {
+            Encoding::Json => "Call",
+            Encoding::Protobuf => "Call protobuf",
+        };
+        ApiError::bad_request(format!("Failed to parse body into {what}: {e}"))
+    })?;
     if call.kind == CallType::Subscribe {
         return subscribe(master, &headers, call);
     }
@@ -180,7 +187,7 @@ fn subscribe(
             "'framework_id' differs from 'subscribe.framework_info.id'",
         ));
     }
-    check_accepts_json(headers)?;
+    let answer = accepted_encoding(headers)?;
     if headers.contains_key(STREAM_ID) {
         return Err(ApiError::bad_request(
             "Subscribe calls should not include the 'Mesos-Stream-Id' header",
@@ -191,6 +198,7 @@ fn subscribe(
     let stream = EventStream {
         id: stream_id.clone(),
         tx,
+        encoding: answer,
     };
     let framework_info = subscribe.framework_info;
     let known_id = framework_info.id.clone();
@@ -217,7 +225,7 @@ fn subscribe(
     Ok((
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_TYPE, answer.media_type().to_string()),
             (
                 header::HeaderName::from_static("mesos-stream-id"),
                 stream_id,

@@ -5,6 +5,7 @@ use super::{AgentHandle, FrameworkHandle};
 use crate::client::MasterClient;
 use crate::cluster::{AgentSpec, ClusterSpec};
 use crate::framework::{Framework, FrameworkOptions};
+use crate::mesos::encoding::Encoding;
 use crate::script::context::{
     AgentEntry, ClusterCtx, ScenarioCtx, ScriptResult, backend_error, lock, script_error,
 };
@@ -38,7 +39,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("cluster")
         .with_params_info(["options: map", "Cluster"])
         .with_comments([
-            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image),\n/// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n/// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`),\n/// `zk_session_timeout` (default \"2s\"; Mesos's default is \"10s\"): how long a killed leader\n/// keeps leading, and how long ZooKeeper may be away before masters give up and stop.",
+            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image),\n/// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n/// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`),\n/// `zk_session_timeout` (default \"2s\"; Mesos's default is \"10s\"): how long a killed leader\n/// keeps leading, and how long ZooKeeper may be away before masters give up and stop,\n/// `encoding` (\"json\", the default, or \"protobuf\": what `submit_framework`'s frameworks speak).",
         ])
         .register_into_engine(engine, move |options: Map| -> ScriptResult<ClusterHandleRef> { new_cluster(&s, &options) });
 
@@ -116,7 +117,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("submit_framework")
         .with_params_info(["c: Cluster", "options: map", "Framework"])
         .with_comments([
-            "/// Subscribes a framework (mmrun itself, over the v1 scheduler API) and queues its tasks.\n/// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n/// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds).",
+            "/// Subscribes a framework (mmrun itself, over the v1 scheduler API) and queues its tasks.\n/// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n/// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds),\n/// `encoding` (\"json\" or \"protobuf\" on the v1 scheduler API; default: the cluster's).",
         ])
         .register_into_engine(engine, |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<FrameworkHandle> {
             submit_framework(&c.0, &options)
@@ -171,6 +172,7 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
             "zookeeper",
             "masters",
             "zk_session_timeout",
+            "encoding",
         ],
     )?;
     let mut spec = ClusterSpec {
@@ -211,6 +213,7 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         Some(a) => Some(agent_specs(a)?),
         None => None,
     };
+    let encoding = o.encoding("encoding")?.unwrap_or(Encoding::Json);
     let backend = scenario.backend.clone();
     let handle = scenario
         .block(backend.create(spec.clone()))?
@@ -224,6 +227,7 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         framework_runs: Default::default(),
         master_url: Mutex::new(None),
         leader: Mutex::new(None),
+        encoding,
     });
     lock(&scenario.clusters).push(ctx.clone());
     if let Some(agents) = agents {
@@ -348,6 +352,7 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
             "partition_aware",
             "checkpoint",
             "failover_timeout",
+            "encoding",
         ],
     )?;
     let name = o
@@ -365,6 +370,7 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
     fo.partition_aware = o.bool("partition_aware")?.unwrap_or(false);
     fo.checkpoint = o.bool("checkpoint")?.unwrap_or(true);
     fo.failover_timeout = o.number("failover_timeout")?.unwrap_or(0.0);
+    fo.encoding = o.encoding("encoding")?.unwrap_or(ctx.encoding);
     let tasks = match o.get("tasks") {
         Some(t) => super::framework::with_local_paths(
             super::framework::task_requests(t, "submit_framework")?,
