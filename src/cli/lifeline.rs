@@ -27,18 +27,6 @@ pub struct ReaperArgs {
 }
 
 pub async fn reaper(args: ReaperArgs) -> i32 {
-    let listener = match tokio::net::TcpListener::bind((
-        "0.0.0.0",
-        crate::docker::reaper::REAPER_PORT,
-    ))
-    .await
-    {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("reaper: cannot listen: {e}");
-            return exit_codes::ENVIRONMENT;
-        }
-    };
     let docker = match Docker::connect().await {
         Ok(d) => d,
         Err(e) => {
@@ -46,7 +34,16 @@ pub async fn reaper(args: ReaperArgs) -> i32 {
             return exit_codes::ENVIRONMENT;
         }
     };
-    match crate::docker::reaper::serve(&docker, listener, args.pid, &args.host).await {
+    // The lifeline is stdin, which the daemon closes when mmrun's attached connection ends.
+    let served = crate::docker::reaper::serve(
+        &docker,
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        args.pid,
+        &args.host,
+    )
+    .await;
+    match served {
         Ok(_) => exit_codes::OK,
         Err(e) => {
             eprintln!("reaper: {e}");
