@@ -13,12 +13,20 @@
 //!   killed: time to a new leader serving and to every agent re-registered with it
 //!   (benches/ha/failover.rs).
 //!
-//! `cargo bench --bench docker -- ha` runs only the HA part; `-- ready` only the others.
+//! - whole process (`process`): a real `mmrun run --backend docker` process (the release
+//!   binary) of a script that starts a master and 3 agents and ends, against the `docker` CLI
+//!   making a fresh network and 4 containers of the same image, then removing them and the
+//!   network, interleaved; with where mmrun's time goes, from its `MMRUN_TIMING` lines.
+//!
+//! `cargo bench --bench docker -- ha` runs only the HA part; `-- process` only the whole
+//! process; `-- ready` only the others.
 //! Medians (min, max) over `MMRUN_BENCH_RUNS` runs (default 10) after one warm-up run. Targets
 //! are printed as PASS/MISS; the bench never fails on timing. docs/benchmarks.md explains them.
 
 #[path = "ha/failover.rs"]
 mod failover;
+#[path = "docker/process.rs"]
+mod process;
 
 use mmrun::cluster::docker::DockerBackend;
 use mmrun::cluster::docker::specs::NodeImages;
@@ -89,6 +97,9 @@ async fn bench(runs: usize, only: &[String]) {
 
     if wants("ha") {
         ha(&backend, &docker, &tag, runs).await;
+    }
+    if wants("process") {
+        process::bench(&tag, runs).await;
     }
     if !wants("ready") {
         return;

@@ -15,4 +15,5 @@ pub mod report;
 pub mod runner;
 pub mod script;
 pub mod snapshot;
+pub mod timing;
 pub mod zookeeper;

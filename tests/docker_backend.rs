@@ -5,9 +5,12 @@ mod common;
 
 use mmrun::client::MasterClient;
 use mmrun::cluster::docker::DockerBackend;
-use mmrun::cluster::docker::specs::NodeImages;
+use mmrun::cluster::docker::specs::{NodeImages, Privilege, is_privilege_refusal};
 use mmrun::cluster::{AgentSpec, Backend, ClusterSpec};
-use mmrun::docker::{BusyboxImage, Docker, NodeImage, Selector, Userland};
+use mmrun::docker::labels::new_run_id;
+use mmrun::docker::{
+    BusyboxImage, ContainerSpec, Docker, NodeImage, Owner, Role, Selector, Userland,
+};
 use mmrun::framework::{Framework, FrameworkOptions, TaskNetwork, TaskRequest};
 use mmrun::mesos::task::TaskState;
 use std::path::Path;
@@ -305,4 +308,68 @@ async fn a_cluster_runs_on_images_built_without_busybox() {
     framework.disconnect();
     cluster.teardown().await;
     assert_eq!(leftovers(&docker, &run).await, 0);
+}
+
+/// Agents told to start `--privileged` come up on any engine: where the engine refuses, they
+/// are re-created with the engine's capabilities. mmrun foresees that refusal where it can see
+/// the daemon, so without `starting_privileged` this path is not taken on such engines (CI's
+/// among them).
+#[tokio::test]
+async fn agents_started_privileged_come_up_whether_or_not_the_engine_grants_it() {
+    let test = "docker-backend-privileged";
+    let Some(backend) = backend(test).await else {
+        return;
+    };
+    let backend = backend.starting_privileged();
+    let docker = backend.docker().clone();
+    let mut cluster = backend.create(spec(test)).await.unwrap();
+    let (url, ids) = cluster
+        .start_cluster(vec![AgentSpec::default(), AgentSpec::default()])
+        .await
+        .unwrap();
+    let run = run_of(&docker, test).await;
+    let agents = active_agents(&url).await;
+    assert_eq!(agents.len(), 2);
+    assert!(
+        agents
+            .iter()
+            .all(|(id, active)| *active && ids.contains(id)),
+        "{agents:?}"
+    );
+    cluster.teardown().await;
+    assert_eq!(leftovers(&docker, &run).await, 0);
+}
+
+/// When mmrun foresees that the engine cannot grant `--privileged`, the engine does refuse it.
+#[tokio::test]
+async fn a_foreseen_privileged_refusal_is_the_engines_own() {
+    let test = "docker-backend-foreseen";
+    let Some(backend) = backend(test).await else {
+        return;
+    };
+    let docker = backend.docker().clone();
+    if Privilege::expected_for(docker.host().strip_prefix("unix://")) == Privilege::Privileged {
+        println!("this engine's refusal is not foreseen here (it may grant --privileged)");
+        return;
+    }
+    let image = mmrun::docker::ensure_busybox_image(&docker).await.unwrap();
+    let owner = Owner::new(&new_run_id(), test);
+    let spec = ContainerSpec {
+        name: owner.name(Role::Agent, None),
+        image,
+        entrypoint: Some(vec!["/bin/sh".into()]),
+        cmd: vec!["-c".into(), "true".into()],
+        labels: owner.labels(Role::Agent),
+        network: Some("none".into()),
+        privileged: true,
+        ..ContainerSpec::default()
+    };
+    let id = docker.create_container(&spec).await.unwrap();
+    let started = docker.start_container(&id).await;
+    mmrun::docker::remove_labelled(&docker, &Selector::run(&owner.run))
+        .await
+        .unwrap();
+    let refused = started.expect_err("the engine granted --privileged after all");
+    assert!(is_privilege_refusal(&refused.to_string()), "{refused}");
+    assert_eq!(leftovers(&docker, &owner.run).await, 0);
 }

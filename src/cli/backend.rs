@@ -36,6 +36,7 @@ impl Chosen {
         let (Some(reaper), Some(docker)) = (self.reaper, self.docker) else {
             return;
         };
+        let _phase = crate::timing::phase("reaper.release");
         if let Ok(Some(lifeline)) = reaper.await {
             lifeline.release(docker.docker()).await;
         }
@@ -56,15 +57,24 @@ pub async fn choose(
         }
         return Ok(embedded("--backend embedded".into()));
     }
-    let docker = match Docker::connect().await {
+    let docker = match crate::timing::timed("docker.connect", Docker::connect()).await {
         Ok(d) => d,
         Err(e) if choice == BackendChoice::Auto && mesos_image.is_none() => {
             return Ok(embedded(format!("no Docker daemon answered: {e}")));
         }
         Err(e) => return Err(e.into()),
     };
-    reap_leftovers(&docker).await;
-    match DockerBackend::connect(mesos_image).await {
+    // The leftovers scan and the image check are independent (what dead runs left cannot be
+    // in the way of this one: a taken subnet is skipped) and each costs daemon round trips:
+    // done together, on the one connection.
+    let (_, backend) = tokio::join!(
+        crate::timing::timed("docker.reap_scan", reap_leftovers(&docker)),
+        crate::timing::timed(
+            "docker.image_check",
+            DockerBackend::on(docker.clone(), mesos_image)
+        )
+    );
+    match backend {
         Ok(backend) => {
             let backend = Arc::new(if keep { backend.keeping() } else { backend });
             Ok(Chosen {
@@ -94,11 +104,12 @@ fn embedded(why: String) -> Chosen {
 }
 
 /// Starts the reaper beside the run's first cluster rather than before it: it costs a
-/// container start. A mmrun killed before the lifeline connects is covered too: a reaper that
-/// gets no lifeline reaps on its own after a few seconds.
+/// container start. Its lifeline is attached before it starts, so it never runs without one;
+/// a mmrun killed between creating and starting it leaves a created container, which the next
+/// run's leftovers scan (or `mmrun clean`) removes.
 fn start_reaper(backend: Arc<DockerBackend>) -> tokio::task::JoinHandle<Option<Lifeline>> {
     tokio::spawn(async move {
-        match backend.start_reaper().await {
+        match crate::timing::timed("reaper.start", backend.start_reaper()).await {
             Ok(lifeline) => Some(lifeline),
             Err(e) => {
                 eprintln!(

@@ -27,12 +27,16 @@ pub struct ReaperArgs {
 }
 
 pub async fn reaper(args: ReaperArgs) -> CliResult {
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", crate::docker::reaper::REAPER_PORT))
-        .await
-        .map_err(|e| CliError::environment(format!("cannot listen: {e}")))?;
     let docker = Docker::connect().await?;
-    crate::docker::reaper::serve(&docker, listener, args.pid, &args.host)
-        .await
-        .map_err(CliError::environment)?;
+    // The lifeline is stdin, which the daemon closes when mmrun's attached connection ends.
+    crate::docker::reaper::serve(
+        &docker,
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        args.pid,
+        &args.host,
+    )
+    .await
+    .map_err(CliError::environment)?;
     Ok(())
 }

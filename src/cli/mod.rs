@@ -78,6 +78,7 @@ enum Command {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
+    crate::timing::init();
     let args = match with_implied_run(std::env::args_os().collect()) {
         Ok(args) => args,
         Err(e) => {
@@ -102,6 +103,7 @@ pub fn main() -> i32 {
         return crate::lifeline::guard::run(std::io::stdin().lock());
     }
     if matches!(cli.command, Command::Run(_) | Command::Up(_)) {
+        let _phase = crate::timing::phase("guard.start");
         lifeline::start_guard();
     }
     if let Command::ScriptApi = cli.command {
@@ -149,7 +151,9 @@ pub fn main() -> i32 {
         }
     });
     // Background tasks (streams, pingers) must not keep the process alive after the answer.
+    let phase = crate::timing::phase("runtime.shutdown");
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    phase.end();
     match result {
         Ok(()) => exit_codes::OK,
         Err(e) => {

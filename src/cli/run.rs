@@ -116,7 +116,11 @@ pub async fn run(args: RunArgs) -> CliResult {
         eprintln!("mmrun: interrupted; stopping scenarios and tearing their clusters down");
         on_signal.cancel();
     });
-    let summary = runner::run(scenarios, executor, options, &mut reporter, interrupt).await;
+    let summary = crate::timing::timed(
+        "runner.run",
+        runner::run(scenarios, executor, options, &mut reporter, interrupt),
+    )
+    .await;
     watcher.abort();
     chosen.release().await;
     reporter.finish().map_err(CliError::environment)?;

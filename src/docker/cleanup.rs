@@ -24,8 +24,10 @@ impl Removed {
 /// Removes every container, then every network, carrying the selector's labels. Containers go
 /// first because Docker refuses to remove a network that still has endpoints.
 pub async fn remove_labelled(docker: &Docker, selector: &Selector) -> Result<Removed, DockerError> {
+    let phase = crate::timing::phase("cleanup.list");
     let containers = docker.list_containers(selector).await?;
     let networks = docker.list_networks(selector).await?;
+    phase.end();
     remove(
         docker,
         containers.iter().map(|c| (&c.id, &c.name)),
@@ -131,6 +133,9 @@ async fn remove<'a>(
 ) -> Result<Removed, DockerError> {
     let mut removed = Removed::default();
     let containers: Vec<_> = containers.collect();
+    // Timed only when there is something to remove: the leftovers scan at every run's start
+    // usually has nothing, and would blur the teardown's figures.
+    let phase = (!containers.is_empty()).then(|| crate::timing::phase("cleanup.containers"));
     let results = futures::future::join_all(
         containers
             .iter()
@@ -144,7 +149,9 @@ async fn remove<'a>(
     }
     // Once all are gone: volumes they shared (an agent's and its executor containers').
     docker.remove_volumes_if_unused(&volumes).await;
+    drop(phase);
     let networks: Vec<_> = networks.collect();
+    let _phase = (!networks.is_empty()).then(|| crate::timing::phase("cleanup.networks"));
     let results =
         futures::future::join_all(networks.iter().map(|(id, _)| docker.remove_network(id))).await;
     for ((_, name), result) in networks.iter().zip(results) {

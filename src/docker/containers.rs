@@ -9,8 +9,8 @@ use bollard::models::{
     PortBinding,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
@@ -139,6 +139,52 @@ impl ContainerSpec {
     }
 }
 
+/// A container's stdin and stdout, attached ([`Docker::attach_stdio`]).
+pub struct Attached {
+    input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    output: std::pin::Pin<
+        Box<
+            dyn futures::Stream<
+                    Item = Result<bollard::container::LogOutput, bollard::errors::Error>,
+                > + Send,
+        >,
+    >,
+    /// What stdout said so far (until the awaited line).
+    seen: String,
+}
+
+impl Attached {
+    /// Reads stdout until a line equal to `line`; `Err` with what it said instead if the stream
+    /// ends first.
+    pub async fn await_line(&mut self, line: &str) -> Result<(), String> {
+        loop {
+            if self.seen.lines().any(|l| l.trim() == line) {
+                return Ok(());
+            }
+            match self.output.next().await {
+                Some(Ok(out)) => self
+                    .seen
+                    .push_str(&String::from_utf8_lossy(&out.into_bytes())),
+                Some(Err(e)) => return Err(format!("{}: {}", e, self.seen.trim())),
+                None => return Err(format!("its output ended: {:?}", self.seen.trim())),
+            }
+        }
+    }
+
+    /// Writes to the container's stdin.
+    pub async fn write(&mut self, text: &str) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        self.input.write_all(text.as_bytes()).await?;
+        self.input.flush().await
+    }
+
+    /// Closes the container's stdin (the connection's writing half).
+    pub async fn close(&mut self) {
+        use tokio::io::AsyncWriteExt;
+        let _ = self.input.shutdown().await;
+    }
+}
+
 /// A container as listing reports it.
 #[derive(Clone, Debug)]
 pub struct ContainerSummary {
@@ -164,6 +210,58 @@ impl Docker {
                 name: spec.name.clone(),
                 reason: reason(&e),
             })
+    }
+
+    /// Creates a container whose stdin stays open for one attached client, and closes when
+    /// that client's connection ends (`docker run -i`'s `StdinOnce`): attach with
+    /// [`Docker::attach_stdio`] before starting it.
+    pub async fn create_container_with_stdin(
+        &self,
+        spec: &ContainerSpec,
+    ) -> Result<String, DockerError> {
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        let body = ContainerCreateBody {
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            open_stdin: Some(true),
+            stdin_once: Some(true),
+            ..spec.create_body()
+        };
+        self.api
+            .create_container(Some(options), body)
+            .await
+            .map(|created| created.id)
+            .map_err(|e| DockerError::CreateContainer {
+                name: spec.name.clone(),
+                reason: reason(&e),
+            })
+    }
+
+    /// Attaches to a container's stdin and stdout, through a connection of its own to the
+    /// daemon. The daemon closes the container's stdin when that connection ends — whether
+    /// the [`Attached`] is dropped or this process dies, SIGKILL included — if the container
+    /// was made by [`Docker::create_container_with_stdin`].
+    pub async fn attach_stdio(&self, container: &str) -> Result<Attached, DockerError> {
+        let options = AttachContainerOptionsBuilder::default()
+            .stream(true)
+            .stdin(true)
+            .stdout(true)
+            .build();
+        let attached = self
+            .api
+            .attach_container(container, Some(options))
+            .await
+            .map_err(|e| DockerError::Attach {
+                container: container.to_string(),
+                reason: reason(&e),
+            })?;
+        Ok(Attached {
+            input: attached.input,
+            output: attached.output,
+            seen: String::new(),
+        })
     }
 
     pub async fn start_container(&self, container: &str) -> Result<(), DockerError> {

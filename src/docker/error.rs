@@ -48,6 +48,9 @@ pub enum DockerError {
     )]
     CreateContainer { name: String, reason: String },
 
+    #[error("cannot attach to container {container}: {reason} — see `docker logs {container}`")]
+    Attach { container: String, reason: String },
+
     #[error("cannot start container {container}: {reason} — see `docker logs {container}`")]
     StartContainer { container: String, reason: String },
 

@@ -26,7 +26,7 @@ mod volumes;
 
 pub use cleanup::{Removed, reap_orphans, remove_labelled};
 pub use client::Docker;
-pub use containers::{ContainerSpec, ContainerSummary, PortPublish};
+pub use containers::{Attached, ContainerSpec, ContainerSummary, PortPublish};
 pub use control::{ContainerDetails, MountPoint};
 pub use error::DockerError;
 pub use labels::{Owner, Role, Selector, object_name, task_container_name};

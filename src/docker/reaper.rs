@@ -1,37 +1,37 @@
 //! The Docker reaper: a container that removes what an mmrun process made in Docker once that
 //! process is gone, even after a SIGKILL, as testcontainers' Ryuk does. mmrun starts it from its
-//! own node image at the start of a Docker run ([`Lifeline::start`]) and holds a TCP connection
-//! to it (the lifeline) for as long as it lives. The kernel closes that connection however mmrun
-//! ends; the reaper then removes every container and network labelled with mmrun's pid and host
-//! (kept clusters and itself excepted), and exits; Docker removes its container (auto-remove).
+//! own node image at the start of a Docker run ([`Lifeline::start`]) and holds the lifeline for
+//! as long as it lives: the reaper's stdin, attached through a connection of mmrun's own to the
+//! daemon (`docker run -i`'s `StdinOnce`). The kernel closes that connection however mmrun ends;
+//! the daemon then closes the reaper's stdin, and the reaper removes every container and network
+//! labelled with mmrun's pid and host (kept clusters and itself excepted), and exits; Docker
+//! removes its container (auto-remove).
 //!
 //! The reaper sees Docker through the daemon's socket, mounted as agents mount it. It needs no
-//! access to the host's processes, so it works whatever the PID namespace.
+//! network at all (`--network none`: no interface, no published port, no proxy process, which
+//! makes it much cheaper to start and remove than a container with a port) and no access to the
+//! host's processes, so it works whatever the PID namespace, and with a remote daemon too.
 
 use super::client::Docker;
-use super::containers::{ContainerSpec, PortPublish};
+use super::containers::ContainerSpec;
 use super::error::DockerError;
 use super::labels::{self, Owner, Role, Selector};
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
-/// The port the reaper listens on inside its container.
-pub const REAPER_PORT: u16 = 7077;
-/// What the reaper says first on every connection: proof that the reaper itself answered,
-/// not Docker's port proxy (which accepts connections before the process listens).
+/// What the reaper says first, on stdout, once it can reach the daemon: the lifeline holds.
 const GREETING: &str = "mmrun-reaper ready";
 /// A graceful goodbye: mmrun cleaned up itself, there is nothing to reap.
 const GOODBYE: &str = "bye";
-/// With no lifeline this long after it started, the reaper assumes its owner died at once.
-const FIRST_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long mmrun waits for the greeting.
+const GREETING_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where the daemon's socket is mounted in the reaper's container.
 const SOCKET_IN_CONTAINER: &str = "/var/run/docker.sock";
 
 /// mmrun's end of the lifeline: while it is open, the reaper waits.
 pub struct Lifeline {
-    stream: Option<TcpStream>,
+    stdin: Option<super::Attached>,
     container: String,
 }
 
@@ -60,49 +60,24 @@ impl Lifeline {
                 me.host.clone(),
             ],
             labels: owner.labels(Role::Reaper),
-            ports: vec![PortPublish::loopback(REAPER_PORT)],
+            network: Some("none".into()),
             binds: vec![format!("{socket_on_host}:{SOCKET_IN_CONTAINER}")],
             auto_remove: true,
             ..ContainerSpec::default()
         };
-        let container = docker.create_container(&spec).await?;
-        let lifeline = Lifeline {
-            stream: None,
-            container,
-        };
-        match lifeline.connect(docker).await {
-            Ok(stream) => Ok(Lifeline {
-                stream: Some(stream),
-                ..lifeline
+        let container =
+            crate::timing::timed("reaper.create", docker.create_container_with_stdin(&spec))
+                .await?;
+        match crate::timing::timed("reaper.connect", connect(docker, &container)).await {
+            Ok(stdin) => Ok(Lifeline {
+                stdin: Some(stdin),
+                container,
             }),
             Err(e) => {
-                let _ = docker.remove_container(&lifeline.container).await;
+                let _ = docker.remove_container(&container).await;
                 Err(e)
             }
         }
-    }
-
-    async fn connect(&self, docker: &Docker) -> Result<TcpStream, DockerError> {
-        docker.start_container(&self.container).await?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        let mut last = String::from("it never answered");
-        while tokio::time::Instant::now() < deadline {
-            let port = docker
-                .inspect(&self.container)
-                .await?
-                .and_then(|d| d.host_port(REAPER_PORT));
-            if let Some(port) = port {
-                match greeted(port).await {
-                    Ok(stream) => return Ok(stream),
-                    Err(e) => last = e.to_string(),
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Err(DockerError::Reaper {
-            container: self.container.clone(),
-            detail: last,
-        })
     }
 
     /// The reaper's container (its name is in `mmrun ps`-style listings as `…-lifeline-reaper`).
@@ -111,62 +86,59 @@ impl Lifeline {
     }
 
     /// Ends the lifeline after mmrun removed everything itself: the reaper exits without
-    /// looking, and its container is removed now rather than a moment later.
+    /// looking, and its container is gone when this returns, not a moment later.
     pub async fn release(mut self, docker: &Docker) {
-        if let Some(mut stream) = self.stream.take() {
-            let _ = stream.write_all(format!("{GOODBYE}\n").as_bytes()).await;
-            let _ = stream.shutdown().await;
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = stdin.write(&format!("{GOODBYE}\n")).await;
+            stdin.close().await;
         }
-        let _ = docker.remove_container(&self.container).await;
+        let _ = super::cleanup::remove_containers(
+            docker,
+            std::slice::from_ref(&self.container),
+            Duration::from_secs(10),
+        )
+        .await;
     }
 }
 
-/// Connects to the reaper's published port and waits for its greeting.
-async fn greeted(port: u16) -> std::io::Result<TcpStream> {
-    let stream = TcpStream::connect(("127.0.0.1", port)).await?;
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    tokio::time::timeout(Duration::from_millis(500), reader.read_line(&mut line))
-        .await
-        .map_err(|_| std::io::Error::other("no greeting"))??;
-    if line.trim() != GREETING {
-        return Err(std::io::Error::other(format!(
-            "unexpected greeting {line:?}"
-        )));
+/// Attaches to the created reaper's stdin and stdout, starts it, and waits for its greeting.
+/// Attached before it starts, so its stdin is connected for its whole life.
+async fn connect(docker: &Docker, container: &str) -> Result<super::Attached, DockerError> {
+    let mut attached = docker.attach_stdio(container).await?;
+    docker.start_container(container).await?;
+    match tokio::time::timeout(GREETING_TIMEOUT, attached.await_line(GREETING)).await {
+        Ok(Ok(())) => Ok(attached),
+        Ok(Err(detail)) => Err(DockerError::Reaper {
+            container: container.to_string(),
+            detail,
+        }),
+        Err(_) => Err(DockerError::Reaper {
+            container: container.to_string(),
+            detail: format!("no greeting within {GREETING_TIMEOUT:?}"),
+        }),
     }
-    Ok(reader.into_inner())
 }
 
-/// The reaper's main loop (`mmrun reaper`, inside its container): waits for the lifeline, and
-/// when it drops without a goodbye, removes what process `pid` on `host` made. Returns what
-/// it removed.
+/// The reaper's main loop (`mmrun reaper`, inside its container): greets on `greet` (stdout),
+/// holds the `lifeline` (stdin), and when it ends without a goodbye, removes what process
+/// `pid` on `host` made. Returns what it removed. Its own reports go to stderr (`docker logs`):
+/// stdout is read by mmrun only up to the greeting.
 pub async fn serve(
     docker: &Docker,
-    listener: TcpListener,
+    lifeline: impl AsyncRead + Unpin,
+    greet: impl AsyncWrite + Unpin,
     pid: u32,
     host: &str,
 ) -> Result<super::Removed, DockerError> {
-    let ending = match tokio::time::timeout(FIRST_CONNECTION_TIMEOUT, listener.accept()).await {
-        Err(_) => {
-            println!("reaper: no lifeline within {FIRST_CONNECTION_TIMEOUT:?}; reaping");
-            Ending::Dropped
-        }
-        Ok(Err(e)) => {
-            println!("reaper: accept failed ({e}); reaping");
-            Ending::Dropped
-        }
-        Ok(Ok((stream, peer))) => {
-            println!("reaper: lifeline from {peer} (process {pid} on {host})");
-            hold(stream).await
-        }
-    };
+    eprintln!("reaper: holding the lifeline of process {pid} on {host}");
+    let ending = hold(lifeline, greet).await;
     if ending == Ending::Goodbye {
-        println!("reaper: goodbye; nothing to do");
+        eprintln!("reaper: goodbye; nothing to do");
         return Ok(super::Removed::default());
     }
-    println!("reaper: lifeline dropped; removing what process {pid} on {host} made");
+    eprintln!("reaper: lifeline dropped; removing what process {pid} on {host} made");
     let removed = reap(docker, pid, host).await?;
-    println!(
+    eprintln!(
         "reaper: removed {} container(s), {} network(s)",
         removed.containers.len(),
         removed.networks.len()
@@ -180,16 +152,17 @@ enum Ending {
     Dropped,
 }
 
-/// Greets, then reads until the connection ends.
-async fn hold(mut stream: TcpStream) -> Ending {
-    if stream
-        .write_all(format!("{GREETING}\n").as_bytes())
-        .await
-        .is_err()
-    {
+/// Greets, then reads the lifeline until it ends: with a goodbye line, or without one (the
+/// owner died, or could not say goodbye).
+async fn hold(lifeline: impl AsyncRead + Unpin, mut greet: impl AsyncWrite + Unpin) -> Ending {
+    let greeted = async {
+        greet.write_all(format!("{GREETING}\n").as_bytes()).await?;
+        greet.flush().await
+    };
+    if greeted.await.is_err() {
         return Ending::Dropped;
     }
-    let mut lines = BufReader::new(stream).lines();
+    let mut lines = BufReader::new(lifeline).lines();
     loop {
         match lines.next_line().await {
             Ok(Some(line)) if line.trim() == GOODBYE => return Ending::Goodbye,
@@ -257,24 +230,24 @@ mod tests {
 
     #[tokio::test]
     async fn a_goodbye_and_a_dropped_lifeline_are_told_apart() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = tokio::spawn(async move {
-            let mut endings = Vec::new();
-            for _ in 0..2 {
-                let (s, _) = listener.accept().await.unwrap();
-                endings.push(hold(s).await);
-            }
-            endings
-        });
-        let mut polite = greeted(port).await.unwrap();
-        polite.write_all(b"bye\n").await.unwrap();
-        drop(polite);
-        let rude = greeted(port).await.unwrap();
-        drop(rude);
-        assert_eq!(
-            server.await.unwrap(),
-            vec![Ending::Goodbye, Ending::Dropped]
-        );
+        for (said, expected) in [
+            (&b"bye\n"[..], Ending::Goodbye),
+            (&b"something else\n"[..], Ending::Dropped),
+            (&b""[..], Ending::Dropped),
+        ] {
+            // The lifeline: what mmrun writes to the reaper's stdin, then its end.
+            let (mut mmrun, reaper_stdin) = tokio::io::duplex(64);
+            let (reaper_stdout, mut greeting) = tokio::io::duplex(64);
+            let held = tokio::spawn(hold(reaper_stdin, reaper_stdout));
+            let mut first = String::new();
+            BufReader::new(&mut greeting)
+                .read_line(&mut first)
+                .await
+                .unwrap();
+            assert_eq!(first.trim(), GREETING);
+            mmrun.write_all(said).await.unwrap();
+            drop(mmrun);
+            assert_eq!(held.await.unwrap(), expected, "after {said:?}");
+        }
     }
 }

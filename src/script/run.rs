@@ -70,7 +70,11 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     });
     let script_ctx = ctx.clone();
     let display = input.display.clone();
-    let executed = tokio::task::spawn_blocking(move || execute(script_ctx, &display, &text)).await;
+    let executed = crate::timing::timed(
+        "scenario.script",
+        tokio::task::spawn_blocking(move || execute(script_ctx, &display, &text)),
+    )
+    .await;
     let failed = !matches!(
         executed,
         Ok(Ok(())) | Ok(Err(ScenarioError::Script(_) | ScenarioError::Skipped(_)))
@@ -87,7 +91,7 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
             eprintln!("mmrun: --keep: {}'s {kept}", input.display);
         }
     }
-    ctx.teardown().await;
+    crate::timing::timed("scenario.teardown", ctx.teardown()).await;
     let mut result = match executed {
         Ok(r) => r,
         Err(join) => Err(ScenarioError::Failed(format!(

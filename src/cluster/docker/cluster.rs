@@ -604,10 +604,13 @@ impl ClusterHandle for DockerCluster {
                 .map(|(i, s)| NodeContainer::create(&docker, format!("agent-{}", i + 1), s)),
         );
         let phase = std::time::Instant::now();
-        let (master, created) = tokio::join!(
-            self.create_control_plane(zookeeper_spec, master_specs),
-            create_agents
-        );
+        let (master, created) = crate::timing::timed("cluster.create_containers", async {
+            tokio::join!(
+                self.create_control_plane(zookeeper_spec, master_specs),
+                create_agents
+            )
+        })
+        .await;
         tracing::debug!(took = ?phase.elapsed(), "created the node containers");
         // Keep whatever was created, so teardown removes it even when a sibling failed.
         let mut agent_nodes = Vec::new();
@@ -636,10 +639,13 @@ impl ClusterHandle for DockerCluster {
         }
         let mut agent_nodes: Vec<NodeContainer> =
             self.agents.iter().map(|a| a.node.clone()).collect();
-        let (m, a) = tokio::join!(
-            self.start_control_plane(),
-            futures::future::join_all(agent_nodes.iter_mut().map(|n| n.start(&docker)))
-        );
+        let (m, a) = crate::timing::timed("cluster.start_containers", async {
+            tokio::join!(
+                self.start_control_plane(),
+                futures::future::join_all(agent_nodes.iter_mut().map(|n| n.start(&docker)))
+            )
+        })
+        .await;
         for (slot, node) in self.agents.iter_mut().zip(agent_nodes) {
             slot.node = node;
         }
@@ -664,10 +670,13 @@ impl ClusterHandle for DockerCluster {
         for slot in &mut self.agents {
             slot.state = AgentState::Running;
         }
-        self.await_control_plane().await?;
+        crate::timing::timed("cluster.master_ready", self.await_control_plane()).await?;
         tracing::debug!(took = ?phase.elapsed(), "the master serves");
-        let ids = futures::future::join_all(
-            (0..self.agents.len()).map(|i| self.await_agent_active(i, None)),
+        let ids = crate::timing::timed(
+            "cluster.agents_active",
+            futures::future::join_all(
+                (0..self.agents.len()).map(|i| self.await_agent_active(i, None)),
+            ),
         )
         .await
         .into_iter()
@@ -1096,18 +1105,25 @@ impl ClusterHandle for DockerCluster {
         }
         self.frameworks
             .retain(|f| matches!(f, FrameworkSlot::Container(_)));
-        // Agents first, so none starts a task container after the sweep below has listed them.
-        let agents = self
-            .agents
-            .iter()
-            .map(|a| self.docker.remove_container(&a.node.id));
-        for r in futures::future::join_all(agents).await {
+        // Every node container this handle knows, all at once (each removal is a kill, not a
+        // graceful stop: nothing of a cluster being torn down needs to end cleanly). Agents
+        // must be among them before the sweep below lists the rest, so none starts a task
+        // container after the sweep has listed them; the master goes with them rather than
+        // after, which would cost one more removal's latency.
+        let phase = crate::timing::phase("teardown.nodes");
+        let nodes = self
+            .nodes()
+            .into_iter()
+            .map(|n| self.docker.remove_container(&n.id));
+        for r in futures::future::join_all(nodes).await {
             if let Err(e) = r {
                 tracing::warn!("{e}");
             }
         }
+        phase.end();
         // Then everything labelled with this cluster's run id: nodes, framework and task
         // containers, and the network.
+        let _phase = crate::timing::phase("teardown.rest");
         let selector = Selector::run(&self.layout.owner.run);
         if let Err(e) = crate::docker::remove_labelled(&self.docker, &selector).await {
             eprintln!("mmrun: cleaning up cluster {}: {e}", self.layout.owner.run);
