@@ -41,7 +41,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
     /// Limit per scenario attempt, e.g. 60s or 2m.
-    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    #[arg(long, default_value = "120s", value_parser = crate::script::values::parse_duration)]
     timeout: Duration,
     /// Retry a failed scenario up to N times; a pass on retry is reported as flaky.
     #[arg(long, default_value_t = 0)]
@@ -58,10 +58,6 @@ pub struct RunArgs {
     /// Where snapshots live.
     #[arg(long, default_value = "snapshots", env = "MMRUN_SNAPSHOT_DIR")]
     snapshot_dir: PathBuf,
-}
-
-fn parse_duration(text: &str) -> Result<Duration, crate::flags::DurationError> {
-    crate::script::values::parse_duration(text)
 }
 
 fn parse_shard(text: &str) -> Result<Shard, String> {

@@ -35,7 +35,7 @@ pub struct UpArgs {
     #[arg(long)]
     attributes: Option<String>,
     /// The master's agent ping timeout, in Mesos duration syntax (e.g. 15secs).
-    #[arg(long, default_value = "15secs", value_parser = parse_duration)]
+    #[arg(long, default_value = "15secs", value_parser = crate::flags::parse_duration)]
     agent_ping_timeout: Duration,
     /// Missed pings after which an agent is unreachable.
     #[arg(long, default_value_t = 5)]
@@ -48,10 +48,6 @@ pub struct UpArgs {
     /// leader there (`MESOS_MASTER` is then its zk:// URL).
     #[arg(long)]
     zookeeper: bool,
-}
-
-fn parse_duration(text: &str) -> Result<Duration, crate::flags::DurationError> {
-    crate::flags::parse_duration(text)
 }
 
 pub async fn run(args: UpArgs) -> CliResult {

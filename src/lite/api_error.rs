@@ -101,6 +101,22 @@ pub fn check_call_request(
     })
 }
 
+/// Reads a master API's call (`/api/v1/scheduler`, `/api/v1`) in the request's encoding; a
+/// body that is not one is 400 in Mesos's words for that encoding, with the reason it leaves
+/// out. (The agent's executor API words its errors differently, see `executor_api`.)
+pub fn decode_master_call<M: crate::mesos::encoding::WireMessage>(
+    encoding: Encoding,
+    body: &[u8],
+) -> Result<M, ApiError> {
+    crate::mesos::encoding::decode(encoding, body).map_err(|e| {
+        let what = match encoding {
+            Encoding::Json => "Call",
+            Encoding::Protobuf => "Call protobuf",
+        };
+        ApiError::bad_request(format!("Failed to parse body into {what}: {e}"))
+    })
+}
+
 /// The encoding of the answer, as Mesos picks it (libprocess's `Request::acceptsMediaType`):
 /// JSON if `Accept` allows it, else protobuf if it allows that, else 406. No `Accept` allows
 /// anything; each media type is matched exactly, then as `type/*`, then `*/*`, and the first

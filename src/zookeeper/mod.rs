@@ -17,3 +17,10 @@ pub use group::{Member, ZkError};
 pub use install::{NotInstalled, ZooKeeperInstall};
 pub use server::{ServerError, ZooKeeperServer};
 pub use url::ZkUrl;
+
+use std::time::Duration;
+
+/// The session timeouts mmrun's ZooKeeper (child process and image alike) grants: its
+/// `minSessionTimeout` of 1 s, and ZooKeeper's default maximum of 20 ticks of 2 s.
+pub const MIN_SESSION_TIMEOUT: Duration = Duration::from_secs(1);
+pub const MAX_SESSION_TIMEOUT: Duration = Duration::from_secs(40);

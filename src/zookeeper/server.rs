@@ -268,8 +268,9 @@ fn zoo_cfg(data: &Path, port: u16) -> String {
          clientPortAddress=127.0.0.1\n\
          admin.enableServer=false\n\
          4lw.commands.whitelist=ruok,srvr\n\
-         minSessionTimeout=1000\n",
-        data.display()
+         minSessionTimeout={}\n",
+        data.display(),
+        super::MIN_SESSION_TIMEOUT.as_millis()
     )
 }
 

@@ -46,6 +46,7 @@ ENTRYPOINT [\"/opt/java/bin/java\", \"-Xmx256m\", \"-XX:+UseSerialGC\", \"-XX:Ti
 /// A standalone server on every interface of the container, port 2181; no admin HTTP server;
 /// the four-letter words readiness checks use; sessions as short as 1 s (a killed master
 /// loses its leadership quickly).
+// minSessionTimeout is `zookeeper::MIN_SESSION_TIMEOUT`, as for the child process.
 const ZOO_CFG: &str = "tickTime=2000
 initLimit=10
 syncLimit=5

@@ -3,8 +3,7 @@
 
 use super::MasterShared;
 use super::model::EventStream;
-use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request};
-use crate::mesos::encoding::{self, Encoding};
+use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request, decode_master_call};
 use crate::mesos::ids::FrameworkId;
 use crate::mesos::scheduler::{Call, CallType};
 use axum::Router;
@@ -43,14 +42,7 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let encoding = check_call_request(&method, &headers)?;
     let body = body?;
-    let call: Call = encoding::decode(encoding, &body).map_err(|e| {
-        // Mesos's words for each encoding, with the reason it leaves out.
-        let what = match encoding {
-            Encoding::Json => "Call",
-            Encoding::Protobuf => "Call protobuf",
-        };
-        ApiError::bad_request(format!("Failed to parse body into {what}: {e}"))
-    })?;
+    let call: Call = decode_master_call(encoding, &body)?;
     if call.kind == CallType::Subscribe {
         return subscribe(master, &headers, call);
     }

@@ -12,7 +12,6 @@ use crate::script::context::{
 use crate::script::values::{Options, to_dynamic};
 use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// A script's handle to one cluster (`Cluster` in scripts).
 #[derive(Clone)]
@@ -155,10 +154,6 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         );
 }
 
-/// The session timeouts mmrun's ZooKeeper grants (`minSessionTimeout`, and 20 ticks of 2 s).
-const MIN_ZK_SESSION_TIMEOUT: Duration = Duration::from_secs(1);
-const MAX_ZK_SESSION_TIMEOUT: Duration = Duration::from_secs(40);
-
 fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<ClusterHandleRef> {
     let o = Options::new(
         options,
@@ -202,7 +197,8 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         spec.masters = n as usize;
     }
     if let Some(d) = o.duration("zk_session_timeout")? {
-        if !(MIN_ZK_SESSION_TIMEOUT..=MAX_ZK_SESSION_TIMEOUT).contains(&d) {
+        use crate::zookeeper::{MAX_SESSION_TIMEOUT, MIN_SESSION_TIMEOUT};
+        if !(MIN_SESSION_TIMEOUT..=MAX_SESSION_TIMEOUT).contains(&d) {
             return script_error(format!(
                 "cluster: zk_session_timeout must be between 1s and 40s (the session timeouts mmrun's ZooKeeper grants), not {d:?}"
             ));
