@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 
 const ROOT: &str = "proto";
-const FILES: [&str; 4] = [
+const FILES: [&str; 5] = [
     "mesos/v1/mesos.proto",
     "mesos/v1/scheduler/scheduler.proto",
     "mesos/v1/executor/executor.proto",
     "mesos/v1/master/master.proto",
+    "mesos/v1/agent/agent.proto",
 ];
 
 fn main() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Debian's Go toolchain and the mesos-go library (golang-github-mesos-mesos-go-dev,
-# 0.0.6 on bookworm: its v1 HTTP API, httpsched, protobuf codec) for tests/mesos_go.rs, which
+# 0.0.6 on bookworm: its v1 HTTP API, httpsched, protobuf codec) for tests/it/clients/mesos_go.rs, which
 # builds tests/compat/go/ offline (GOPATH mode over /usr/share/gocode) and runs it.
 #
 #   .ci/go-setup.sh

@@ -8,7 +8,7 @@
 //! executor, rss, failover). `failover` needs this host's ZooKeeper (`apt-get install
 //! zookeeper`): ZooKeeper + 3 masters + 3 agents, the leader stopped, then the next one killed.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 #[path = "ha/failover.rs"]
 mod failover;

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mmrun::mesos::encoding::{Encoding, decode};
-use mmrun::mesos::{executor, operator, recordio, scheduler};
+use mmrun::mesos::{agent_operator, executor, operator, recordio, scheduler};
 
 fuzz_target!(|data: &[u8]| {
     for encoding in [Encoding::Json, Encoding::Protobuf] {
@@ -14,6 +14,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = decode::<executor::Event>(encoding, data);
         let _ = decode::<operator::OperatorCall>(encoding, data);
         let _ = decode::<operator::OperatorResponse>(encoding, data);
+        let _ = decode::<agent_operator::AgentCall>(encoding, data);
+        let _ = decode::<agent_operator::AgentResponse>(encoding, data);
     }
     // A stream cut anywhere: feed it in two chunks.
     let mut decoder = recordio::Decoder::new();

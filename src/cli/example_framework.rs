@@ -5,10 +5,9 @@
 //! state still shows it.
 
 use super::{CliError, CliResult};
-use crate::framework::{Framework, FrameworkOptions, TaskNetwork, TaskRequest};
+use crate::framework::{Framework, FrameworkOptions, TaskRequest};
 use crate::mesos::task::TaskState;
 use clap::Args;
-use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -51,19 +50,7 @@ pub async fn run(args: ExampleFrameworkArgs) -> CliResult {
     let launched = framework.launch(
         names
             .iter()
-            .map(|name| TaskRequest {
-                name: name.clone(),
-                cmd: args.cmd.clone(),
-                cpus: 0.1,
-                mem: 32.0,
-                disk: 0.0,
-                env: BTreeMap::new(),
-                image: None,
-                network: TaskNetwork::Host,
-                ports: vec![],
-                executor: None,
-                uris: vec![],
-            })
+            .map(|name| TaskRequest::command(name, &args.cmd))
             .collect(),
     );
     launched.map_err(|e| CliError::Failed(e.to_string()))?;

@@ -104,6 +104,24 @@ pub struct Claim {
 }
 
 impl TaskRequest {
+    /// A plain command task with a script's defaults: 0.1 cpus, 32 MB of memory, no disk, on
+    /// the host's network. Other fields are set by struct update: `TaskRequest { image, ..TaskRequest::command(name, cmd) }`.
+    pub fn command(name: impl Into<String>, cmd: impl Into<String>) -> TaskRequest {
+        TaskRequest {
+            name: name.into(),
+            cmd: cmd.into(),
+            cpus: 0.1,
+            mem: 32.0,
+            disk: 0.0,
+            env: BTreeMap::new(),
+            image: None,
+            network: TaskNetwork::Host,
+            ports: vec![],
+            uris: vec![],
+            executor: None,
+        }
+    }
+
     pub fn resources(&self) -> Resources {
         let mut r = vec![
             Resource::scalar("cpus", self.cpus),
@@ -277,17 +295,10 @@ mod tests {
 
     fn request(image: Option<&str>, network: TaskNetwork, ports: &[u16]) -> TaskRequest {
         TaskRequest {
-            name: "web".into(),
-            cmd: String::new(),
-            cpus: 0.1,
-            mem: 32.0,
-            disk: 0.0,
-            env: BTreeMap::new(),
             image: image.map(String::from),
             network,
             ports: ports.to_vec(),
-            executor: None,
-            uris: vec![],
+            ..TaskRequest::command("web", "")
         }
     }
 

@@ -101,10 +101,11 @@ pub fn check_call_request(
     })
 }
 
-/// Reads a master API's call (`/api/v1/scheduler`, `/api/v1`) in the request's encoding; a
-/// body that is not one is 400 in Mesos's words for that encoding, with the reason it leaves
-/// out. (The agent's executor API words its errors differently, see `executor_api`.)
-pub fn decode_master_call<M: crate::mesos::encoding::WireMessage>(
+/// Reads a call to the scheduler API or to a master's or agent's operator API (`/api/v1`) in the
+/// request's encoding; a body that is not one is 400 in Mesos's words for that encoding, with
+/// the reason it leaves out. (The agent's executor API words its errors differently, see
+/// `executor_api`.)
+pub fn decode_call<M: crate::mesos::encoding::WireMessage>(
     encoding: Encoding,
     body: &[u8],
 ) -> Result<M, ApiError> {

@@ -3,6 +3,7 @@
 //! snake_case proto field names, enum names as strings, ids as `{"value": …}`, unknown keys
 //! ignored, `null` accepted for repeated fields.
 
+pub mod agent_operator;
 pub mod attributes;
 pub mod encoding;
 pub mod executor;

@@ -1,5 +1,6 @@
-//! The agent's HTTP surface: mmrun's master→agent protocol, `/state` (also `/slave(1)/state`)
-//! and the sandbox file endpoints `/files/read`, `/files/download`, `/files/browse`.
+//! The agent's HTTP surface: mmrun's master→agent protocol, `/state` (also `/slave(1)/state`),
+//! `/metrics/snapshot`, the sandbox file endpoints `/files/read`, `/files/download`,
+//! `/files/browse`, and (merged in) the executor API and the v1 operator API.
 
 use super::{AgentShared, RunningTask, TaskKey};
 use crate::lite::api_error::ApiError;
@@ -22,7 +23,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,6 +37,7 @@ pub fn router(agent: Arc<AgentShared>) -> Router {
         .route(FRAMEWORK_MESSAGE_PATH, post(framework_message))
         .route(SHUTDOWN_EXECUTOR_PATH, post(shutdown_executor))
         .merge(super::executor_api::routes())
+        .merge(super::operator_api::routes())
         .route("/state", get(state))
         .route("/slave(1)/state", get(state))
         .route("/health", get(|| async { StatusCode::OK }))
@@ -43,6 +45,10 @@ pub fn router(agent: Arc<AgentShared>) -> Router {
         .route(
             "/version",
             get(|| async { Json(crate::lite::master::version_info()) }),
+        )
+        .route(
+            "/metrics/snapshot",
+            get(|State(agent): State<Arc<AgentShared>>| async move { Json(agent.metrics()) }),
         )
         .route("/files/read", get(files_read))
         .route("/files/download", get(files_download))
@@ -202,19 +208,24 @@ fn task_view(t: &RunningTask, agent_id: &str) -> StateTask {
     }
 }
 
+/// The name Mesos's agent gives a command task's executor.
+pub(super) fn command_executor_name(t: &RunningTask) -> String {
+    format!(
+        "Command Executor (Task: {}) (Command: sh -c '{}')",
+        t.info.task_id,
+        t.info
+            .command
+            .as_ref()
+            .and_then(|c| c.value.clone())
+            .unwrap_or_default()
+    )
+}
+
 fn executor_view(t: &RunningTask, agent_id: &str, done: bool) -> AgentExecutor {
     let view = task_view(t, agent_id);
     AgentExecutor {
         id: t.info.task_id.value.clone(),
-        name: format!(
-            "Command Executor (Task: {}) (Command: sh -c '{}')",
-            t.info.task_id,
-            t.info
-                .command
-                .as_ref()
-                .and_then(|c| c.value.clone())
-                .unwrap_or_default()
-        ),
+        name: command_executor_name(t),
         source: t.info.task_id.value.clone(),
         container: t.container_id.value.clone(),
         directory: t.sandbox.display().to_string(),
@@ -372,21 +383,10 @@ struct FileQuery {
     length: Option<i64>,
 }
 
-/// Resolves a requested path to a file inside the agent's work dir; anything else is 404,
-/// as Mesos answers for paths it has not attached.
+/// The `path` query parameter, resolved inside the agent's work dir (`files`).
 fn sandbox_path(agent: &AgentShared, path: Option<&str>) -> Result<PathBuf, ApiError> {
     let path = path.ok_or_else(|| ApiError::bad_request("Expecting 'path' query parameter"))?;
-    let not_found = || ApiError::new(StatusCode::NOT_FOUND, format!("File '{path}' not found"));
-    let root = agent
-        .config
-        .work_dir
-        .canonicalize()
-        .map_err(|_| not_found())?;
-    let resolved = Path::new(path).canonicalize().map_err(|_| not_found())?;
-    if !resolved.starts_with(&root) {
-        return Err(not_found());
-    }
-    Ok(resolved)
+    super::files::sandbox_path(agent, path)
 }
 
 const MAX_READ: i64 = 16 * 1024 * 1024;
@@ -468,26 +468,22 @@ async fn files_browse(
     State(agent): State<Arc<AgentShared>>,
     Query(q): Query<FileQuery>,
 ) -> Response {
-    use std::os::unix::fs::MetadataExt;
-    let path = match sandbox_path(&agent, q.path.as_deref()) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
+    let Some(path) = q.path.as_deref() else {
+        return ApiError::bad_request("Expecting 'path' query parameter").into_response();
     };
-    let Ok(entries) = std::fs::read_dir(&path) else {
-        return ApiError::bad_request(format!("'{}' is not a directory", path.display()))
-            .into_response();
-    };
-    let mut listing: Vec<_> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let m = e.metadata().ok()?;
-            Some(json!({
-                "path": e.path().display().to_string(), "nlink": m.nlink(), "size": m.size(),
-                "mtime": m.mtime(), "mode": format!("{:o}", m.mode()), "uid": m.uid().to_string(),
-                "gid": m.gid().to_string(),
-            }))
-        })
-        .collect();
-    listing.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
-    Json(listing).into_response()
+    match super::files::list(&agent, path).await {
+        Ok(listing) => Json(
+            listing
+                .into_iter()
+                .map(|f| {
+                    json!({
+                        "path": f.path, "nlink": f.nlink, "size": f.size, "mtime": f.mtime,
+                        "mode": format!("{:o}", f.mode), "uid": f.uid, "gid": f.gid,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
 }

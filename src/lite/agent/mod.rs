@@ -13,6 +13,8 @@ mod executor_api;
 mod executors;
 pub mod fault;
 pub mod fetcher;
+mod files;
+mod operator_api;
 mod registration;
 mod updates;
 

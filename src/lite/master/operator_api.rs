@@ -2,7 +2,7 @@
 
 use super::MasterShared;
 use super::views::version_info;
-use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request, decode_master_call};
+use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request, decode_call};
 use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::operator::{
     GetMaster, GetState, OperatorCall, OperatorCallType, OperatorResponse,
@@ -49,7 +49,7 @@ fn handle(
 ) -> Result<Option<(Encoding, Value)>, ApiError> {
     let request_encoding = check_call_request(method, headers)?;
     let body = body?;
-    let call: OperatorCall = decode_master_call(request_encoding, &body)?;
+    let call: OperatorCall = decode_call(request_encoding, &body)?;
     let answer_encoding = accepted_encoding(headers)?;
     let answer = |kind: &str, payload: Value| {
         let mut m = serde_json::Map::new();

@@ -3,7 +3,7 @@
 
 use super::MasterShared;
 use super::model::EventStream;
-use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request, decode_master_call};
+use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request, decode_call};
 use crate::mesos::ids::FrameworkId;
 use crate::mesos::scheduler::{Call, CallType};
 use axum::Router;
@@ -42,7 +42,7 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let encoding = check_call_request(&method, &headers)?;
     let body = body?;
-    let call: Call = decode_master_call(encoding, &body)?;
+    let call: Call = decode_call(encoding, &body)?;
     if call.kind == CallType::Subscribe {
         return subscribe(master, &headers, call);
     }

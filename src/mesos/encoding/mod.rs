@@ -76,6 +76,14 @@ impl WireMessage for super::operator::OperatorCall {
     const PROTO_NAME: &'static str = "mesos.v1.master.Call";
 }
 
+impl WireMessage for super::agent_operator::AgentCall {
+    const PROTO_NAME: &'static str = "mesos.v1.agent.Call";
+}
+
+impl WireMessage for super::agent_operator::AgentResponse {
+    const PROTO_NAME: &'static str = "mesos.v1.agent.Response";
+}
+
 impl WireMessage for super::operator::OperatorResponse {
     const PROTO_NAME: &'static str = "mesos.v1.master.Response";
 }

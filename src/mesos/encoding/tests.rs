@@ -8,7 +8,7 @@
 //! declares nothing mmrun's types do not carry.
 
 use super::*;
-use crate::mesos::{executor, operator, scheduler};
+use crate::mesos::{agent_operator, executor, operator, scheduler};
 use prost_reflect::{DynamicMessage, ReflectMessage, Value as Reflected};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -315,6 +315,78 @@ fn operator_responses() -> Vec<Value> {
     ]
 }
 
+fn agent_calls() -> Vec<Value> {
+    vec![
+        json!({"type": "GET_STATE"}),
+        json!({"type": "GET_METRICS", "get_metrics": {"timeout": {"nanoseconds": 5}}}),
+        json!({"type": "LIST_FILES", "list_files": {"path": "/tmp/sandbox"}}),
+        json!({"type": "READ_FILE", "read_file": {"path": "/tmp/sandbox/stdout", "offset": 3,
+                                                   "length": 100}}),
+        json!({"type": "LAUNCH_NESTED_CONTAINER"}),
+    ]
+}
+
+fn agent_get_tasks() -> Value {
+    typed::<agent_operator::GetTasks>(json!({
+        "pending_tasks": [operator_task("TASK_STAGING")],
+        "queued_tasks": [operator_task("TASK_STAGING")],
+        "launched_tasks": [operator_task("TASK_RUNNING")],
+        "terminated_tasks": [operator_task("TASK_FAILED")],
+        "completed_tasks": [operator_task("TASK_FINISHED")],
+    }))
+}
+
+fn agent_get_executors() -> Value {
+    typed::<agent_operator::GetExecutors>(json!({
+        "executors": [{"executor_info": executor_info()}],
+        "completed_executors": [{"executor_info": executor_info()}],
+    }))
+}
+
+fn agent_get_frameworks() -> Value {
+    typed::<agent_operator::GetFrameworks>(json!({
+        "frameworks": [{"framework_info": framework_info()}],
+        "completed_frameworks": [{"framework_info": framework_info()}],
+    }))
+}
+
+fn agent_responses() -> Vec<Value> {
+    let files = typed::<agent_operator::ListFilesAnswer>(json!({"file_infos": [{
+        "path": "/tmp/sandbox/stdout", "nlink": 1, "size": 12, "mtime": time(3),
+        "mode": 33188, "uid": "root", "gid": "root",
+    }]}));
+    let containers = typed::<agent_operator::GetContainers>(json!({"containers": [{
+        "framework_id": id("m-0000"), "executor_id": id("exec"), "executor_name": "an executor",
+        "container_id": id("c1"),
+        "container_status": {"container_id": id("c1"), "executor_pid": 42},
+    }]}));
+    let agent = typed::<agent_operator::GetAgent>(json!({"agent_info": {
+        "hostname": "agent-1", "port": 5051, "resources": resources(),
+        "attributes": attributes(), "id": id("m-S0"),
+    }}));
+    vec![
+        json!({"type": "GET_HEALTH", "get_health": {"healthy": true}}),
+        json!({"type": "GET_LOGGING_LEVEL", "get_logging_level": {"level": 0}}),
+        json!({"type": "LIST_FILES", "list_files": files}),
+        json!({"type": "READ_FILE", "read_file": typed::<agent_operator::ReadFileAnswer>(
+            json!({"size": 12, "data": "aGVsbG8="}))}),
+        json!({"type": "GET_CONTAINERS", "get_containers": containers}),
+        json!({"type": "GET_AGENT", "get_agent": agent}),
+        json!({"type": "GET_TASKS", "get_tasks": agent_get_tasks()}),
+        json!({"type": "GET_STATE", "get_state": typed::<agent_operator::GetState>(json!({
+            "get_tasks": agent_get_tasks(), "get_executors": agent_get_executors(),
+            "get_frameworks": agent_get_frameworks()}))}),
+        json!({"type": "GET_FLAGS", "get_flags": {"flags": [{"name": "port", "value": "5051"}]}}),
+        json!({"type": "GET_METRICS", "get_metrics": {"metrics": [
+            {"name": "slave/registered", "value": 1.0}]}}),
+        json!({"type": "GET_VERSION", "get_version": {"version_info": {
+            "version": "1.11.0", "build_date": "2026-01-01 00:00:00",
+            "build_time": 1767225600.0, "build_user": "mmrun"}}}),
+        json!({"type": "GET_EXECUTORS", "get_executors": agent_get_executors()}),
+        json!({"type": "GET_FRAMEWORKS", "get_frameworks": agent_get_frameworks()}),
+    ]
+}
+
 /// Checks (1)–(3) for one sample and returns it as the schema sees it.
 fn check<M: WireMessage + Debug>(sample: Value) -> DynamicMessage {
     let typed: M = serde_json::from_value(sample.clone())
@@ -359,6 +431,16 @@ fn all_samples() -> Vec<DynamicMessage> {
         operator_responses()
             .into_iter()
             .map(check::<operator::OperatorResponse>),
+    );
+    seen.extend(
+        agent_calls()
+            .into_iter()
+            .map(check::<agent_operator::AgentCall>),
+    );
+    seen.extend(
+        agent_responses()
+            .into_iter()
+            .map(check::<agent_operator::AgentResponse>),
     );
     seen
 }

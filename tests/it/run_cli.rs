@@ -1,0 +1,835 @@
+//! `mmrun run` as users meet it: the binary, real scenario files, exit codes, reports,
+//! snapshots and cleanup. Each test works in its own temporary directory (also TMPDIR, so any
+//! file a cluster leaves behind would be seen).
+
+use crate::common;
+use crate::common::workspace::{Workspace, code_and_text};
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The runner as users meet it: scenarios written into `scripts/`, run from the workspace on
+/// in-process clusters (these tests are about the runner, and check TMPDIR for leftovers; the
+/// Docker backend has its own tests).
+struct Cli(Workspace);
+
+impl std::ops::Deref for Cli {
+    type Target = Workspace;
+    fn deref(&self) -> &Workspace {
+        &self.0
+    }
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli(Workspace::new("mmrun-cli-test-", &["scripts"]))
+    }
+
+    fn script(&self, name: &str, text: &str) -> &Self {
+        std::fs::write(self.path(&format!("scripts/{name}")), text).unwrap();
+        self
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.mmrun(args);
+        cmd.current_dir(self.root())
+            .env_remove("CI")
+            .env("MMRUN_BACKEND", "embedded");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        code_and_text(&self.command(args).output().unwrap())
+    }
+}
+
+const PASSING: &str = r#"
+let c = cluster();
+c.start_master();
+c.add_agent();
+c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "true" }] });
+c.await_task("t", "TASK_FINISHED");
+"#;
+
+#[test]
+fn the_shipped_scenarios_pass_on_ci_with_their_committed_snapshots() {
+    shipped_scenarios_pass_on("embedded");
+}
+
+/// The same scenarios, the same snapshots, every node a container.
+#[test]
+fn the_shipped_scenarios_pass_on_docker_with_the_same_snapshots() {
+    if !common::docker::docker_available("the shipped scenarios on Docker") {
+        return;
+    }
+    shipped_scenarios_pass_on("docker");
+}
+
+fn shipped_scenarios_pass_on(backend: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_mmrun"))
+        .args(["run", "scripts", "--backend", backend])
+        .current_dir(root)
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .env_remove("INSTA_UPDATE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("PASS ["), "{stdout}");
+    assert!(stdout.contains("scenarios run:"), "{stdout}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    // The HA scenarios skip without ZooKeeper; where it is required (CI) they must run.
+    if std::env::var("MMRUN_REQUIRE_ZOOKEEPER").is_ok_and(|v| v == "1") {
+        for scenario in [
+            "leader_failover",
+            "agent_follows_new_leader",
+            "zookeeper_restart",
+        ] {
+            let passed = stdout
+                .lines()
+                .any(|l| l.contains("PASS [") && l.contains(&format!("scripts/{scenario}.rhai")));
+            assert!(passed, "{scenario} did not pass on {backend}: {stdout}");
+        }
+    }
+}
+
+#[test]
+fn a_failing_assertion_shows_file_line_column_and_exits_1() {
+    let w = Cli::new();
+    w.script(
+        "bad.rhai",
+        "let c = cluster();\nc.start_master();\nassert(1 == 2, \"one is not two\");\n",
+    );
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL ["), "{out}");
+    assert!(out.contains("assertion failed: one is not two"), "{out}");
+    assert!(out.contains("scripts/bad.rhai:3:1"), "{out}");
+    assert!(out.contains("3 | assert(1 == 2"), "{out}");
+    w.assert_clean();
+}
+
+/// What a scenario said with `log()` and `print()` is shown when it fails, not only in JUnit.
+#[test]
+fn a_failing_scenario_shows_its_log_and_print_lines() {
+    let w = Cli::new();
+    w.script(
+        "talks.rhai",
+        "log(\"checking the offers\");\nprint(\"printed 42\");\nassert(false, \"no offer\");\n",
+    );
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "script log:\n                checking the offers\n                printed 42\n"
+        ),
+        "{out}"
+    );
+}
+
+/// Runs one scenario on the embedded backend; its exit code and output.
+fn run_one(script: &str) -> (i32, String) {
+    let w = Cli::new();
+    w.script("s.rhai", script);
+    let result = w.run(&["run"]);
+    w.assert_clean();
+    result
+}
+
+/// A task still waiting for an offer ends TASK_KILLED at once when killed, as Mesos's master
+/// reports a task killed before delivery to the agent, so awaiting it works.
+#[test]
+fn killing_a_queued_task_ends_it_killed_as_mesos_reports_it() {
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "huge", cmd: "true", cpus: 64 }] });
+fw.kill("huge");
+let t = fw.await_task("huge", "TASK_KILLED", #{ timeout: "5s" });
+assert_eq(t.states, ["TASK_KILLED"]);
+assert_eq(t.reason, "REASON_TASK_KILLED_DURING_LAUNCH");
+assert_eq(t.message, "Killed before delivery to the agent");
+assert_eq(c.await_task("huge", "KILLED").state, "TASK_KILLED");
+"#,
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_second_task_with_a_taken_name_is_refused() {
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "sleep 600" }] });
+fw.await_task("t", "TASK_RUNNING");
+fw.launch(#{ name: "t", cmd: "true" });
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("launch: framework 'fw' already has a task named 't' (TASK_RUNNING)"),
+        "{out}"
+    );
+    assert!(out.contains("scripts/s.rhai:4:4"), "{out}");
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+c.submit_framework(#{ name: "fw", tasks: [#{ name: "a", cmd: "true" }, #{ name: "a", cmd: "true" }] });
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("submit_framework: framework 'fw' already has a task named 'a':"),
+        "{out}"
+    );
+}
+
+/// After a master restart mmrun's framework subscribes again with its id: calls on its handle
+/// reach the new master and act (they neither fail nor vanish).
+#[test]
+fn a_framework_subscribes_again_after_a_master_restart_and_its_calls_act() {
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "sleep 600" }] });
+fw.await_task("t", "TASK_RUNNING");
+c.restart_master();
+c.await_framework("fw", "active");
+// The new master learns the task when the agent re-registers; a kill before that is
+// answered as Mesos answers a kill of a task it does not know.
+wait_until(|| { let s = c.raw_state(); s.frameworks.len() == 1 && s.frameworks[0].tasks.len() == 1 }, "10s");
+fw.kill("t");
+fw.await_task("t", "TASK_KILLED");
+fw.launch(#{ name: "u", cmd: "true" });
+fw.await_task("u", "TASK_FINISHED");
+"#,
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+/// Scripts call the first agent `agent-1`; messages never call it `agent 0` too.
+#[test]
+fn agent_errors_name_the_agent_as_the_script_does() {
+    let (code, out) =
+        run_one("let c = cluster(#{ agents: 1 });\nlet a = c.agents()[0];\na.start();\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("agent-1.start(): the agent is already running"),
+        "{out}"
+    );
+    assert!(!out.contains("agent 0"), "{out}");
+    let (code, out) =
+        run_one("let c = cluster(#{ agents: 1 });\nlet a = c.agents()[0];\na.stop();\na.stop();\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("agent-1.stop(): the agent is not running"),
+        "{out}"
+    );
+    assert!(!out.contains("agent 0"), "{out}");
+}
+
+/// Hints for the mistakes people make: a wrong argument type shows the signatures, a
+/// misspelt property and a misspelt state get a suggestion, another word gets the list.
+#[test]
+fn script_mistakes_get_hints_that_fit() {
+    let (code, out) = run_one("let c = cluster();\nc.start_master();\nc.add_agent(\"cpus:2\");\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("`add_agent` does not take these arguments: (Cluster, string)"),
+        "{out}"
+    );
+    assert!(out.contains("c.add_agent(options: map) -> Agent"), "{out}");
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "true" }] });
+let t = fw.await_task("t", "TASK_FINSHED");
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("did you mean \"TASK_FINISHED\"?"), "{out}");
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "true" }] });
+let t = fw.await_task("t", "TASK_DONE");
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("TASK_GONE\"?"), "{out}");
+    assert!(out.contains("the states are TASK_STAGING"), "{out}");
+    let (code, out) = run_one(
+        r#"let c = cluster(#{ agents: 1 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "true" }] });
+let t = fw.await_task("t", "TASK_FINISHED");
+log(t.mesage);
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("help: did you mean `message`?"), "{out}");
+}
+
+/// On the embedded backend a failure saves each node's log (filed per node although the nodes
+/// share mmrun's process), the master's state and each agent's, and the report says so.
+#[test]
+fn embedded_failure_artifacts_hold_every_nodes_log_and_state() {
+    let w = Cli::new();
+    w.script(
+        "s.rhai",
+        r#"let c = cluster(#{ agents: 2 });
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "t", cmd: "sleep 600" }] });
+let t = fw.await_task("t", "TASK_RUNNING");
+let idle = if t.agent == "agent-1" { c.agents()[1] } else { c.agents()[0] };
+idle.pause();
+assert(false, "look at the artifacts");
+"#,
+    );
+    let started = Instant::now();
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "artifacts (node logs, master state, agent states): target/mmrun-artifacts/scripts_s"
+        ),
+        "{out}"
+    );
+    let dir = w.path("target/mmrun-artifacts/scripts_s/cluster-1");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    assert!(read("master-state.json").contains("\"fw\""));
+    let agents = [read("agent-1-state.json"), read("agent-2-state.json")];
+    // The task's agent shows it; the other, paused, says why it has nothing to show.
+    let busy: Vec<bool> = agents.iter().map(|a| a.contains("\"t.0\"")).collect();
+    assert_eq!(busy.iter().filter(|b| **b).count(), 1, "{agents:?}");
+    let idle = &agents[usize::from(busy[0])];
+    assert!(idle.contains("the agent is paused"), "{idle}");
+    // Each node's own lines, and only its own.
+    let master_log = read("master.log");
+    assert!(master_log.contains("INFO"), "{master_log}");
+    assert!(master_log.contains("(fw) subscribed"), "{master_log}");
+    for agent in ["agent-1.log", "agent-2.log"] {
+        let log = read(agent);
+        assert!(log.contains("agent registered as"), "{agent}: {log}");
+        assert!(
+            !log.contains("subscribed"),
+            "{agent} holds the master's lines: {log}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    w.assert_clean();
+}
+
+/// Faults that do not apply fail the scenario with the agent's name and the call; a scenario
+/// that ends with an agent paused or cut off still leaves nothing behind.
+#[test]
+fn fault_calls_that_do_not_apply_name_the_agent() {
+    let w = Cli::new();
+    w.script(
+        "unpause.rhai",
+        "let c = cluster();\nc.start_master();\nlet a = c.add_agent();\na.disconnect();\na.pause();\na.unpause();\na.unpause();\n",
+    );
+    w.script(
+        "killed.rhai",
+        "let c = cluster();\nc.start_master();\nlet a = c.add_agent();\na.kill();\nassert(!a.running());\na.pause();\n",
+    );
+    let (code, out) = w.run(&["run", "--backend", "embedded"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("agent-1.unpause(): the agent is not paused"),
+        "{out}"
+    );
+    assert!(out.contains("scripts/unpause.rhai:7:3"), "{out}");
+    assert!(
+        out.contains("agent-1.pause(): the agent is not running"),
+        "{out}"
+    );
+    assert!(out.contains("scripts/killed.rhai:6:3"), "{out}");
+    w.assert_clean();
+}
+
+#[test]
+fn syntax_errors_exit_2_and_typos_get_suggestions() {
+    let w = Cli::new();
+    w.script("syntax.rhai", "let c = cluster(;\n");
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("syntax error"), "{out}");
+    assert!(out.contains("scripts/syntax.rhai:1:"), "{out}");
+
+    let w = Cli::new();
+    w.script("typo.rhai", "let c = cluster();\nc.strat_master();\n");
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("did you mean `start_master`?"), "{out}");
+}
+
+/// `mmrun scripts/*.rhai`, as people write it in CI, is `mmrun run` with all its options.
+#[test]
+fn paths_in_place_of_a_subcommand_mean_run_with_its_options() {
+    let w = Cli::new();
+    w.script("a.rhai", PASSING).script("b.rhai", PASSING);
+    let (code, out) = w.run(&[
+        "scripts/a.rhai",
+        "scripts/b.rhai",
+        "-j",
+        "2",
+        "--junit",
+        "out.xml",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 scenarios run: 2 passed"), "{out}");
+    let xml = std::fs::read_to_string(w.path("out.xml")).unwrap();
+    assert!(xml.contains("<testcase name=\"scripts/b.rhai\""), "{xml}");
+
+    let (code, out) = w.run(&["scripts", "--filter", "b"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 scenario run: 1 passed"), "{out}");
+    w.assert_clean();
+}
+
+#[test]
+fn mmrun_alone_prints_help_and_an_unknown_word_says_it_is_neither_subcommand_nor_file() {
+    let w = Cli::new();
+    let (code, out) = w.run(&[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("Usage:"), "{out}");
+    assert!(out.contains("mmrun scripts/*.rhai"), "{out}");
+
+    let (code, out) = w.run(&["scripts/nope.rhai", "-j", "2"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(
+            "mmrun: `scripts/nope.rhai` is neither a subcommand nor an existing file or directory"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("unrecognized subcommand"), "{out}");
+
+    let (code, out) = w.run(&["reveiw"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("did you mean `review`?"), "{out}");
+    assert!(out.contains("subcommands: run, review, up"), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let w = Cli::new();
+    w.script("a.rhai", PASSING);
+    assert_eq!(w.run(&["run", "--filter", "("]).0, 2);
+    assert_eq!(w.run(&["run", "--shard", "3/2"]).0, 2);
+    assert_eq!(w.run(&["run", "nope.rhai"]).0, 2);
+    let (code, out) = w.run(&["run", "--filter", "zzz"]);
+    assert_eq!(code, 2, "{out}");
+}
+
+#[test]
+fn snapshots_are_new_then_accepted_then_matched_then_changed_and_reviewed() {
+    let w = Cli::new();
+    let script = |cmd: &str| {
+        format!(
+            "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{{ name: \"fw\", tasks: [#{{ name: \"t\", cmd: \"{cmd}\" }}] }});\nc.await_task(\"t\", \"TASK_FINISHED\");\nsnapshot(\"end\", c.state());\n"
+        )
+    };
+    w.script("snap.rhai", &script("true"));
+    let snap = w.path("snapshots/snap__end.snap");
+    let pending = w.path("snapshots/snap__end.snap.new");
+
+    // New: fails, writes .snap.new locally.
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("snapshot 'end' is new"), "{out}");
+    assert!(pending.exists() && !snap.exists());
+
+    // On CI nothing is written.
+    std::fs::remove_file(&pending).unwrap();
+    let (code, _) = {
+        let out = w.command(&["run"]).env("CI", "true").output().unwrap();
+        (out.status.code().unwrap(), ())
+    };
+    assert_eq!(code, 1);
+    assert!(!pending.exists(), "CI must not write snapshots");
+
+    // --accept writes it; the next run matches.
+    assert_eq!(w.run(&["run", "--accept"]).0, 0);
+    assert!(snap.exists() && !pending.exists());
+    let body = std::fs::read_to_string(&snap).unwrap();
+    assert!(
+        body.starts_with("---\nsource: scripts/snap.rhai\n"),
+        "{body}"
+    );
+    assert!(body.contains("TASK_FINISHED"), "{body}");
+    assert_eq!(w.run(&["run"]).0, 0);
+
+    // A change fails with a diff and leaves a pending snapshot to review.
+    w.script(
+        "snap.rhai",
+        &script("exit 1").replace("TASK_FINISHED", "TASK_FAILED"),
+    );
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not match the stored one"), "{out}");
+    assert!(out.contains("-    state: TASK_FINISHED"), "{out}");
+    assert!(out.contains("+    state: TASK_FAILED"), "{out}");
+    assert!(pending.exists());
+    let mut review = w
+        .command(&["review"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    review.stdin.take().unwrap().write_all(b"a\n").unwrap();
+    let reviewed = review.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&reviewed.stdout);
+    assert!(reviewed.status.success(), "{text}");
+    assert!(text.contains("1 accepted"), "{text}");
+    assert!(
+        std::fs::read_to_string(&snap)
+            .unwrap()
+            .contains("TASK_FAILED")
+    );
+    assert_eq!(w.run(&["run"]).0, 0);
+    w.assert_clean();
+}
+
+#[test]
+fn junit_reports_carry_the_failure_text() {
+    let w = Cli::new();
+    w.script("ok.rhai", PASSING)
+        .script("bad.rhai", "assert(false, \"expected the unexpected\");\n");
+    let (code, _) = w.run(&["run", "--junit", "report/junit.xml"]);
+    assert_eq!(code, 1);
+    let xml = std::fs::read_to_string(w.path("report/junit.xml")).unwrap();
+    assert!(xml.contains("<testcase name=\"scripts/ok.rhai\""), "{xml}");
+    assert!(xml.contains("<failure"), "{xml}");
+    assert!(xml.contains("expected the unexpected"), "{xml}");
+}
+
+#[test]
+fn a_scenario_past_its_timeout_is_stopped_and_its_cluster_torn_down() {
+    let w = Cli::new();
+    w.script(
+        "slow.rhai",
+        "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 987.654\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+    );
+    let started = Instant::now();
+    let (code, out) = w.run(&["run", "--timeout", "2s"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("TIMEOUT"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!running("sleep 987.654"), "the task outlived its scenario");
+    w.assert_clean();
+}
+
+#[test]
+fn a_runaway_script_is_stopped_by_the_operation_limit() {
+    let w = Cli::new();
+    w.script("loop.rhai", "let x = 0;\nloop { x += 1; }\n");
+    let (code, out) = w.run(&["run", "--timeout", "60s"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("endless loop"), "{out}");
+    assert!(out.contains("scripts/loop.rhai:2:"), "{out}");
+}
+
+#[test]
+fn retries_report_a_pass_after_a_failure_as_flaky() {
+    let w = Cli::new();
+    let marker = w.path("tmp-marker");
+    w.script(
+        "flaky.rhai",
+        &format!(
+            "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{{ name: \"fw\", tasks: [#{{ name: \"t\", cmd: \"test -e {m} || {{ touch {m}; exit 1; }}\" }}] }});\nc.await_task(\"t\", \"TASK_FINISHED\");\n",
+            m = marker.display()
+        ),
+    );
+    let (code, out) = w.run(&["run", "--retries", "1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("FLAKY"), "{out}");
+}
+
+#[test]
+fn filter_and_shard_select_scenarios() {
+    let w = Cli::new();
+    for name in ["a.rhai", "b.rhai", "c.rhai"] {
+        w.script(name, "log(\"ran\");\n");
+    }
+    let (code, out) = w.run(&["run", "--filter", "b\\.rhai"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("scripts/b.rhai") && !out.contains("scripts/a.rhai"),
+        "{out}"
+    );
+    let (_, out) = w.run(&["run", "--shard", "2/3"]);
+    assert!(
+        out.contains("scripts/b.rhai") && !out.contains("scripts/c.rhai"),
+        "{out}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_run_with_130_and_leaves_nothing_behind() {
+    let w = Cli::new();
+    w.script(
+        "long.rhai",
+        "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 876.543\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+    );
+    let mut child = w
+        .command(&["run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !running("sleep 876.543") {
+        assert!(
+            Instant::now() < deadline,
+            "the scenario's task never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "mmrun run did not stop after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(!running("sleep 876.543"), "the task outlived Ctrl-C");
+    w.assert_clean();
+}
+
+/// Whether a process with this exact command line runs (tasks use unusual sleep lengths).
+fn running(cmdline: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim() == cmdline)
+                .unwrap_or(false)
+        })
+}
+
+#[test]
+fn a_scenario_that_needs_docker_is_skipped_on_the_embedded_backend_not_failed() {
+    let w = Cli::new();
+    w.script(
+        "needs.rhai",
+        "requires_docker();\nassert(false, \"never reached\");\n",
+    )
+    .script("plain.rhai", PASSING);
+    let (code, out) = w.run(&["run", "--junit", "junit.xml"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("SKIP ["), "{out}");
+    assert!(
+        out.contains("needs the Docker backend; this run uses the embedded backend"),
+        "{out}"
+    );
+    assert!(out.contains("1 passed, 1 skipped"), "{out}");
+    assert!(!out.contains("were not run"), "{out}");
+    let junit = std::fs::read_to_string(w.path("junit.xml")).unwrap();
+    assert!(junit.contains("<skipped"), "{junit}");
+    w.assert_clean();
+}
+
+/// Ctrl-C on the Docker backend: every container (task containers too) and the network go, and
+/// the task process is gone (agents share the host's PID namespace, so it is visible here).
+#[test]
+fn ctrl_c_on_docker_removes_every_container_and_network() {
+    if !common::docker::docker_available("Ctrl-C on the Docker backend") {
+        return;
+    }
+    let w = Cli::new();
+    w.script(
+        "long.rhai",
+        "let c = cluster(#{ agents: 1 });\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 765.432\" }, #{ name: \"d\", docker: busybox_image(), cmd: \"sleep 765.431\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nc.await_task(\"d\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+    );
+    let mut child = w
+        .command(&["run", "--backend", "docker"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !(running("sleep 765.432") && running("sleep 765.431")) {
+        assert!(
+            Instant::now() < deadline,
+            "the scenario's tasks never started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "mmrun run ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe { libc::kill(pid as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "mmrun run did not stop after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(!running("sleep 765.432"), "the task outlived Ctrl-C");
+    assert!(!running("sleep 765.431"), "the Docker task outlived Ctrl-C");
+    let left = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.mmrun.pid={pid}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "containers left: {:?}", left);
+    let networks = std::process::Command::new("docker")
+        .args([
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=io.mmrun.pid={pid}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(networks.stdout.is_empty(), "networks left: {:?}", networks);
+}
+
+/// Waits until `done` holds, up to `limit`; whether it did.
+fn eventually(limit: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done()
+}
+
+/// Starts `mmrun run` of `script`, waits for every process in `markers` to run, then kills
+/// mmrun with SIGKILL (which no handler sees); returns mmrun's pid.
+fn sigkill_mid_run(w: &Cli, backend: &str, markers: &[&str]) -> u32 {
+    let mut child = w
+        .command(&["run", "--backend", backend])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !markers.iter().all(|m| running(m)) {
+        assert!(
+            Instant::now() < deadline,
+            "the scenario's tasks never started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "mmrun run ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    pid
+}
+
+/// mmrun killed with SIGKILL on the embedded backend: its process guard kills the task's
+/// whole process group (the shell and what it forked) and removes the cluster's files.
+#[test]
+fn sigkill_on_embedded_leaves_no_process_and_no_files() {
+    let w = Cli::new();
+    w.script(
+        "long.rhai",
+        "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 543.211 & sleep 543.212; wait\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+    );
+    sigkill_mid_run(&w, "embedded", &["sleep 543.211", "sleep 543.212"]);
+    assert!(
+        eventually(Duration::from_secs(15), || !running("sleep 543.211")
+            && !running("sleep 543.212")),
+        "task processes outlived a SIGKILLed mmrun"
+    );
+    assert!(
+        eventually(Duration::from_secs(15), || std::fs::read_dir(w.path("tmp"))
+            .unwrap()
+            .next()
+            .is_none()),
+        "the cluster's temporary files outlived a SIGKILLed mmrun"
+    );
+}
+
+/// mmrun killed with SIGKILL on the Docker backend, with no later run: its reaper removes every
+/// container (task containers too) and the network within 15 s.
+#[test]
+fn sigkill_on_docker_leaves_nothing_within_15s() {
+    if !common::docker::docker_available("SIGKILL on the Docker backend") {
+        return;
+    }
+    let w = Cli::new();
+    w.script(
+        "long.rhai",
+        "let c = cluster(#{ agents: 1 });\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 654.322\" }, #{ name: \"d\", docker: busybox_image(), cmd: \"sleep 654.321\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nc.await_task(\"d\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+    );
+    let pid = sigkill_mid_run(&w, "docker", &["sleep 654.322", "sleep 654.321"]);
+    let listed = |what: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .args(what)
+            .args(["-q", "--filter", &format!("label=io.mmrun.pid={pid}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let gone = eventually(Duration::from_secs(15), || {
+        listed(&["ps", "-a"]).is_empty() && listed(&["network", "ls"]).is_empty()
+    });
+    assert!(
+        gone,
+        "left 15 s after SIGKILL: containers {:?}, networks {:?}",
+        listed(&["ps", "-a"]),
+        listed(&["network", "ls"])
+    );
+    assert!(!running("sleep 654.322"), "the task outlived the reaper");
+    assert!(
+        !running("sleep 654.321"),
+        "the Docker task outlived the reaper"
+    );
+}
+
+/// A cluster with ZooKeeper on a machine without one is skipped, not failed, with one line
+/// saying how to install it (here: a ZooKeeper home that holds no ZooKeeper).
+#[test]
+fn a_zookeeper_scenario_without_zookeeper_is_skipped_saying_how_to_install_it() {
+    let w = Cli::new();
+    w.script(
+        "ha.rhai",
+        "let c = cluster(#{ masters: 3, agents: 1 });\nassert(false, \"never reached\");\n",
+    );
+    let out = w
+        .command(&["run", "scripts"])
+        .env("MMRUN_ZOOKEEPER_HOME", w.path("tmp"))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("SKIP"), "{text}");
+    assert!(text.contains("apt-get install zookeeper"), "{text}");
+}
