@@ -500,18 +500,40 @@ impl Framework {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<TaskRecord, AwaitError> {
+        self.await_task_health(name, wanted, None, timeout, cancel)
+            .await
+    }
+
+    /// As [`Framework::await_task`], and with `healthy` also until the task's health (its
+    /// latest status that reports one) is that.
+    pub async fn await_task_health(
+        &self,
+        name: &str,
+        wanted: TaskState,
+        healthy: Option<bool>,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<TaskRecord, AwaitError> {
+        let wanted_text = match healthy {
+            None => wanted.to_string(),
+            Some(true) => format!("{wanted} and healthy"),
+            Some(false) => format!("{wanted} and unhealthy"),
+        };
+        let wanted_text = wanted_text.as_str();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.shared.changed.notified();
             if let Some(task) = self.task(name) {
-                if task.statuses.iter().any(|s| s.state == wanted) {
+                if task.statuses.iter().any(|s| s.state == wanted)
+                    && healthy.is_none_or(|h| task.healthy() == Some(h))
+                {
                     return Ok(task);
                 }
                 if let Some(state) = task.state()
                     && state.is_terminal()
                 {
                     return Err(AwaitError::WrongTerminalState(format!(
-                        "expected task '{name}' to reach {wanted}, but it ended {state}: {}",
+                        "expected task '{name}' to reach {wanted_text}, but it ended {state}: {}",
                         task.describe()
                     )));
                 }
@@ -524,7 +546,7 @@ impl Framework {
             if let Some(why) = self.ended() {
                 let last = self.task(name).map(|t| t.describe()).unwrap_or_default();
                 return Err(AwaitError::WrongTerminalState(format!(
-                    "framework '{}' {why} before task '{name}' reached {wanted}; {last}",
+                    "framework '{}' {why} before task '{name}' reached {wanted_text}; {last}",
                     self.name()
                 )));
             }
@@ -533,7 +555,7 @@ impl Framework {
                 _ = tokio::time::sleep_until(deadline) => {
                     let last = self.task(name).map(|t| t.describe()).unwrap_or_default();
                     return Err(AwaitError::Timeout(format!(
-                        "timed out after {timeout:?} waiting for task '{name}' to reach {wanted}; {last}"
+                        "timed out after {timeout:?} waiting for task '{name}' to reach {wanted_text}; {last}"
                     )));
                 }
                 _ = cancel.cancelled() => return Err(AwaitError::Cancelled),

@@ -31,6 +31,9 @@ pub struct TaskRequest {
     pub ports: Vec<u16>,
     /// Files the agent fetches into the sandbox before the task starts (`CommandInfo.uris`).
     pub uris: Vec<CommandUri>,
+    /// `TaskInfo.health_check`, Mesos's `HealthCheck` as JSON: run by the agent for a command
+    /// task, handed to a custom executor with its task.
+    pub health_check: Option<serde_json::Value>,
     /// Run by this custom executor instead of as a command task: the task's `cmd` then travels
     /// in `TaskInfo.data` (base64), for the executor to interpret (Mesos forbids a task with
     /// both a command and an executor).
@@ -118,6 +121,7 @@ impl TaskRequest {
             network: TaskNetwork::Host,
             ports: vec![],
             uris: vec![],
+            health_check: None,
             executor: None,
         }
     }
@@ -189,7 +193,7 @@ impl TaskRequest {
                 executor: Some(executor.to_executor_info()),
                 command: None,
                 container: None,
-                health_check: None,
+                health_check: self.health_check.clone(),
                 kill_policy: None,
                 labels: None,
                 discovery: None,
@@ -215,7 +219,7 @@ impl TaskRequest {
                 .image
                 .as_ref()
                 .map(|image| self.container(image, claim)),
-            health_check: None,
+            health_check: self.health_check.clone(),
             kill_policy: None,
             labels: None,
             discovery: None,
@@ -260,6 +264,11 @@ pub struct TaskRecord {
 impl TaskRecord {
     pub fn state(&self) -> Option<TaskState> {
         self.statuses.last().map(|s| s.state)
+    }
+
+    /// The task's health as its latest status that says so reports it; `None` before any does.
+    pub fn healthy(&self) -> Option<bool> {
+        self.statuses.iter().rev().find_map(|s| s.healthy)
     }
 
     /// The states in order, without repeats of the same state (reconciliation answers).

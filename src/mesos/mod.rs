@@ -8,6 +8,7 @@ pub mod attributes;
 pub mod encoding;
 pub mod executor;
 pub mod framework;
+pub mod health_check;
 pub mod ids;
 pub mod lenient;
 pub mod operator;

@@ -302,7 +302,14 @@ async fn contend(
                     changed
                 });
                 tokio::select! {
-                    _ = watcher.changed() => {}
+                    _ = watcher.changed() => {
+                        // The membership changed: until the group is read again, the leader
+                        // this master follows may be the member that left. Knowing no leader
+                        // for those milliseconds (clients get 503 and retry) beats sending
+                        // them to a master that died: a client redirected there would wait
+                        // for it, as no further change comes to wake its detector.
+                        tx.send_if_modified(|c| !c.leading && c.leader.take().is_some());
+                    }
                     _ = stop.cancelled() => return withdraw().await,
                 }
             }

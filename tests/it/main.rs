@@ -20,6 +20,7 @@ mod fetcher;
 mod framework_failover;
 mod framework_process;
 mod ha;
+mod health_checks;
 mod master_behaviour;
 mod regressions;
 mod robustness;

@@ -7,10 +7,12 @@
 //! go to `docker_tasks`.
 
 use super::fetcher;
+use super::health::{self, CheckContext};
 use super::updates::complete_task;
 use super::{AgentCore, AgentShared, RunningTask, TaskKey};
 use crate::lite::protocol::RunTask;
 use crate::mesos::framework::capability;
+use crate::mesos::health_check::HealthCheck;
 use crate::mesos::ids::ContainerId;
 use crate::mesos::task::{ContainerStatus, KillPolicy, TaskState, TaskStatus, reason, source};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -84,6 +86,16 @@ impl AgentShared {
 
     /// Kills a task with `grace` (the KILL's own policy), else the task's `kill_policy`, else
     /// 3 s: the order in which Mesos's command executor picks the grace period.
+    /// The grace period of a kill the agent decides on (a failing health check): the task's
+    /// `kill_policy`, else 3 s.
+    fn task_grace_period(&self, key: &TaskKey) -> Duration {
+        self.core()
+            .tasks
+            .get(key)
+            .and_then(|t| grace_period(t.info.kill_policy.as_ref()))
+            .unwrap_or(DEFAULT_KILL_GRACE)
+    }
+
     pub(super) fn kill_task(&self, key: &TaskKey, grace: Option<Duration>) -> bool {
         let core = self.core();
         match core.tasks.get(key) {
@@ -160,12 +172,13 @@ async fn supervise(
     if agent.config.runs_docker_tasks() && is_docker_task(&agent, &key) {
         return super::docker_tasks::supervise(agent, key, killing_state, kill_rx).await;
     }
-    let prepared = prepare(&agent, &key);
-    let (mut child, container_id) = match prepared.and_then(|(mut cmd, cid)| {
-        cmd.spawn()
-            .map(|c| (c, cid))
+    let prepared = prepare(&agent, &key).and_then(|mut p| {
+        p.command
+            .spawn()
+            .map(|child| (child, p))
             .map_err(|e| format!("Failed to launch the command: {e}"))
-    }) {
+    });
+    let (mut child, prepared) = match prepared {
         Ok(started) => started,
         Err(message) => {
             let mut s = status(&key, TaskState::Failed, message);
@@ -190,47 +203,99 @@ async fn supervise(
     }
     let mut running = status(&key, TaskState::Running, "Command started");
     running.container_status = Some(ContainerStatus {
-        container_id: Some(container_id),
+        container_id: Some(prepared.container_id),
         executor_pid: pid,
         network_infos: vec![],
     });
-    agent.send_update(&key, running);
+    agent.send_update(&key, running.clone());
+    // Checked from TASK_RUNNING on, as Mesos's command executor starts its health checker.
+    let mut health = prepared
+        .health_check
+        .map(|(check, context)| health::spawn(key.1.value.clone(), check, context));
 
-    let final_status = tokio::select! {
-        exit = child.wait() => {
-            kill_group(pid, libc::SIGKILL);
-            match exit {
-                Ok(s) if s.success() => status(&key, TaskState::Finished, "Command exited with status 0"),
-                Ok(s) => match (s.code(), s.signal()) {
-                    (Some(code), _) => status(&key, TaskState::Failed, format!("Command exited with status {code}")),
-                    (None, Some(sig)) => status(&key, TaskState::Failed, format!("Command terminated with signal {}", signal_name(sig))),
-                    _ => status(&key, TaskState::Failed, "Command exited"),
-                },
-                Err(e) => status(&key, TaskState::Failed, format!("Failed to wait for the command: {e}")),
+    let mut killed_by_health_check = false;
+    let mut final_status = loop {
+        tokio::select! {
+            exit = child.wait() => {
+                kill_group(pid, libc::SIGKILL);
+                break match exit {
+                    Ok(s) if s.success() => status(&key, TaskState::Finished, "Command exited with status 0"),
+                    Ok(s) => match (s.code(), s.signal()) {
+                        (Some(code), _) => status(&key, TaskState::Failed, format!("Command exited with status {code}")),
+                        (None, Some(sig)) => status(&key, TaskState::Failed, format!("Command terminated with signal {}", signal_name(sig))),
+                        _ => status(&key, TaskState::Failed, "Command exited"),
+                    },
+                    Err(e) => status(&key, TaskState::Failed, format!("Failed to wait for the command: {e}")),
+                };
             }
-        }
-        grace = kill_rx.recv() => {
-            let grace = grace.unwrap_or(Duration::ZERO);
-            if killing_state {
-                agent.send_update(&key, status(&key, TaskState::Killing, "Killing task"));
+            grace = kill_rx.recv() => {
+                health = None;
+                let grace = grace.unwrap_or(Duration::ZERO);
+                break kill_and_reap(&agent, &key, &mut child, pid, grace, killing_state).await;
             }
-            kill_group(pid, libc::SIGTERM);
-            let exit = match tokio::time::timeout(grace, child.wait()).await {
-                Ok(exit) => exit,
-                Err(_) => {
-                    kill_group(pid, libc::SIGKILL);
-                    child.wait().await
+            verdict = next_verdict(&mut health) => {
+                let Some(verdict) = verdict else {
+                    health = None;
+                    continue;
+                };
+                // The last TASK_RUNNING, with its health: what Mesos's command executor sends.
+                let mut update = running.clone();
+                update.healthy = Some(verdict.healthy);
+                update.reason = Some(reason::TASK_HEALTH_CHECK_STATUS_UPDATED.into());
+                agent.send_update(&key, update);
+                if verdict.kill {
+                    health = None;
+                    killed_by_health_check = true;
+                    let grace = agent.task_grace_period(&key);
+                    break kill_and_reap(&agent, &key, &mut child, pid, grace, killing_state).await;
                 }
-            };
-            kill_group(pid, libc::SIGKILL);
-            let how = match exit.ok().and_then(|s| s.signal()) {
-                Some(sig) => format!("Command terminated with signal {}", signal_name(sig)),
-                None => "Command was killed".into(),
-            };
-            status(&key, TaskState::Killed, how)
+            }
         }
     };
+    if killed_by_health_check {
+        final_status.healthy = Some(false);
+    }
+    drop(health);
     agent.send_update(&key, final_status);
+}
+
+/// The next verdict of the task's health checker; never, without one.
+async fn next_verdict(
+    health: &mut Option<mpsc::UnboundedReceiver<health::Verdict>>,
+) -> Option<health::Verdict> {
+    match health {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// SIGTERM to the task's group (after TASK_KILLING for frameworks that take it), SIGKILL after
+/// `grace`; the TASK_KILLED that says how it ended.
+async fn kill_and_reap(
+    agent: &AgentShared,
+    key: &TaskKey,
+    child: &mut tokio::process::Child,
+    pid: Option<u32>,
+    grace: Duration,
+    killing_state: bool,
+) -> TaskStatus {
+    if killing_state {
+        agent.send_update(key, status(key, TaskState::Killing, "Killing task"));
+    }
+    kill_group(pid, libc::SIGTERM);
+    let exit = match tokio::time::timeout(grace, child.wait()).await {
+        Ok(exit) => exit,
+        Err(_) => {
+            kill_group(pid, libc::SIGKILL);
+            child.wait().await
+        }
+    };
+    kill_group(pid, libc::SIGKILL);
+    let how = match exit.ok().and_then(|s| s.signal()) {
+        Some(sig) => format!("Command terminated with signal {}", signal_name(sig)),
+        None => "Command was killed".into(),
+    };
+    status(key, TaskState::Killed, how)
 }
 
 /// Fetches the task's `CommandInfo.uris` into its sandbox. In Mesos the fetcher runs while the
@@ -295,10 +360,7 @@ fn is_docker_task(agent: &AgentShared, key: &TaskKey) -> bool {
 }
 
 /// Builds the command: sandbox, stdout/stderr files, environment, process group.
-fn prepare(
-    agent: &Arc<AgentShared>,
-    key: &TaskKey,
-) -> Result<(tokio::process::Command, ContainerId), String> {
+fn prepare(agent: &Arc<AgentShared>, key: &TaskKey) -> Result<Prepared, String> {
     let core = agent.core();
     let task = core
         .tasks
@@ -340,29 +402,60 @@ fn prepare(
     };
     let (ip, port) = agent.advertised();
     let sandbox_text = sandbox.display().to_string();
+    let mut env: Vec<(String, String)> = [
+        ("MESOS_SANDBOX", sandbox_text.clone()),
+        ("MESOS_DIRECTORY", sandbox_text),
+        ("MESOS_TASK_ID", key.1.value.clone()),
+        ("MESOS_FRAMEWORK_ID", key.0.value.clone()),
+        ("MESOS_EXECUTOR_ID", key.1.value.clone()),
+        ("MESOS_AGENT_ENDPOINT", format!("{ip}:{port}")),
+        ("MESOS_SLAVE_ID", task.info.agent_id.value.clone()),
+        (
+            "MESOS_CONTAINER_NAME",
+            format!("mesos-{}", task.container_id),
+        ),
+        ("LIBPROCESS_IP", ip.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    env.extend(
+        command
+            .environment
+            .iter()
+            .flat_map(|e| &e.variables)
+            .map(|v| (v.name.clone(), v.value.clone())),
+    );
     cmd.current_dir(&sandbox)
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr)
         .process_group(0)
-        .env("MESOS_SANDBOX", &sandbox_text)
-        .env("MESOS_DIRECTORY", &sandbox_text)
-        .env("MESOS_TASK_ID", &key.1.value)
-        .env("MESOS_FRAMEWORK_ID", &key.0.value)
-        .env("MESOS_EXECUTOR_ID", &key.1.value)
-        .env("MESOS_AGENT_ENDPOINT", format!("{ip}:{port}"))
-        .env("MESOS_SLAVE_ID", task.info.agent_id.value.as_str())
-        .env(
-            "MESOS_CONTAINER_NAME",
-            format!("mesos-{}", task.container_id),
-        )
-        .env("LIBPROCESS_IP", &ip);
-    for var in command.environment.iter().flat_map(|e| &e.variables) {
-        cmd.env(&var.name, &var.value);
-    }
+        .envs(env.iter().cloned());
     let mut cmd = tokio::process::Command::from(cmd);
     cmd.kill_on_drop(true);
-    Ok((cmd, task.container_id.clone()))
+    let health_check = match task.info.health_check.as_ref().map(HealthCheck::from_json) {
+        Some(Ok(check)) => Some((check, CheckContext { sandbox, env })),
+        // The master refuses an invalid check; one that slipped through is not run.
+        Some(Err(e)) => {
+            tracing::warn!("task {}: its health check is not run: {e}", key.1);
+            None
+        }
+        None => None,
+    };
+    Ok(Prepared {
+        command: cmd,
+        container_id: task.container_id.clone(),
+        health_check,
+    })
+}
+
+/// A command task ready to start.
+struct Prepared {
+    command: tokio::process::Command,
+    container_id: ContainerId,
+    /// Its health check, with what a COMMAND check runs in.
+    health_check: Option<(HealthCheck, CheckContext)>,
 }
 
 pub(super) fn kill_group(pid: Option<u32>, signal: i32) {

@@ -14,6 +14,7 @@ mod executors;
 pub mod fault;
 pub mod fetcher;
 mod files;
+mod health;
 mod operator_api;
 mod registration;
 mod updates;

@@ -10,6 +10,7 @@ use super::model::{MasterCore, OfferFilter, OfferRecord, Task};
 use crate::lite::protocol::{RunTask, ToAgent};
 use crate::mesos::executor::{ExecutorInfo, ExecutorType};
 use crate::mesos::framework::capability;
+use crate::mesos::health_check::HealthCheck;
 use crate::mesos::ids::{AgentId, FrameworkId, OfferId};
 use crate::mesos::resources::{AllocationInfo, Resources};
 use crate::mesos::scheduler::{Accept, Decline, Event, Filters, Offer, Url, UrlAddress};
@@ -448,6 +449,10 @@ impl MasterShared {
                 "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
                     .into(),
             );
+        }
+        if let Some(check) = &task.health_check {
+            HealthCheck::from_json(check)
+                .map_err(|e| format!("Task uses invalid health check: {e}"))?;
         }
         let mut total = Resources::new(task.resources.iter().cloned());
         if let Some(executor) = &task.executor {

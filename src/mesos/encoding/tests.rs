@@ -77,11 +77,31 @@ fn container() -> Value {
     })
 }
 
+fn discovery() -> Value {
+    json!({
+        "visibility": "CLUSTER", "name": "web", "environment": "QA", "location": "EU",
+        "version": "v2", "labels": labels(),
+        "ports": {"ports": [{"number": 8080, "name": "http", "protocol": "tcp",
+                             "visibility": "EXTERNAL", "labels": labels()}]},
+    })
+}
+
+fn health_checks() -> [Value; 3] {
+    [
+        json!({"type": "HTTP", "delay_seconds": 1.5, "interval_seconds": 2.0,
+               "timeout_seconds": 3.0, "consecutive_failures": 4, "grace_period_seconds": 5.0,
+               "http": {"protocol": "IPv6", "scheme": "https", "port": 8443, "path": "/health",
+                        "statuses": [200, 204]}}),
+        json!({"type": "TCP", "tcp": {"protocol": "IPv4", "port": 9000}}),
+        json!({"type": "COMMAND", "command": command()}),
+    ]
+}
+
 fn executor_info() -> Value {
     json!({
         "type": "CUSTOM", "executor_id": id("exec"), "framework_id": id("m-0000"),
         "command": command(), "container": container(), "resources": resources(),
-        "name": "an executor", "source": "src", "data": "ZGF0YQ==",
+        "name": "an executor", "source": "src", "data": "ZGF0YQ==", "discovery": discovery(),
         "shutdown_grace_period": {"nanoseconds": 5_000_000_000_i64}, "labels": labels(),
     })
 }
@@ -91,8 +111,21 @@ fn task_info() -> Value {
         "name": "t", "task_id": id("t1"), "agent_id": id("m-S0"), "resources": resources(),
         "executor": executor_info(), "command": command(), "container": container(),
         "kill_policy": {"grace_period": {"nanoseconds": 3_000_000_000_i64}},
-        "labels": labels(), "data": "AAEC",
+        "labels": labels(), "data": "AAEC", "health_check": health_checks()[0],
+        "discovery": discovery(),
     })
+}
+
+/// A task with each kind of health check (HTTP, TCP, COMMAND).
+fn tasks_with_each_health_check() -> Vec<Value> {
+    health_checks()
+        .into_iter()
+        .map(|check| {
+            let mut task = task_info();
+            task["health_check"] = check;
+            task
+        })
+        .collect()
 }
 
 fn task_status() -> Value {
@@ -140,7 +173,7 @@ fn scheduler_calls() -> Vec<Value> {
         json!({"type": "ACCEPT", "framework_id": fw(),
                "accept": {"offer_ids": [id("m-O1")], "filters": filters(),
                           "operations": [{"type": "LAUNCH",
-                                          "launch": {"task_infos": [task_info()]}}]}}),
+                                          "launch": {"task_infos": tasks_with_each_health_check()}}]}}),
         json!({"type": "DECLINE", "framework_id": fw(),
                "decline": {"offer_ids": [id("m-O1")], "filters": filters()}}),
         json!({"type": "REVIVE", "framework_id": fw(), "revive": {"roles": ["web"]}}),

@@ -24,7 +24,7 @@ pub fn register(engine: &mut Engine) {
     FuncRegistration::new("launch")
         .with_params_info(["fw: Framework", "tasks: map | array", "()"])
         .with_comments([
-            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required, unique within the framework), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables).\n/// Docker tasks (agents with the Docker containerizer): `docker` (an image that exists on the\n/// daemon, e.g. `busybox_image()`; `cmd` optional: the image's own command runs without it),\n/// `network` (\"HOST\" (default), \"BRIDGE\", \"USER\" or \"NONE\"), `network_name` (the\n/// network, for USER), `ports` (container ports to publish, for BRIDGE and USER: each gets a\n/// host port from the offer).\n/// `uris`: files the agent fetches into the sandbox before the task starts, as Mesos's\n/// fetcher does: strings, or maps #{ value, executable, extract, output_file }. http://,\n/// https://, file:// and absolute paths; a relative path is a file beside the script\n/// (embedded backend only). Archives (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz, .zip, .gz) are\n/// extracted unless `extract: false`; `executable: true` makes the file executable instead.\n/// Custom executor: `executor: #{ id, cmd, uris, docker }` runs the task on that executor (one\n/// per id and agent, started by `cmd` with `sh -c` after fetching `uris`, each a string or\n/// `#{ value, executable, extract, output_file }`; `docker`: an image to run it in, as a container of its own, on agents with the Docker\n/// containerizer (Docker backend; `node_image()` holds the example executor)). The\n/// task's `cmd` then goes to the executor as the task's `data`; `c.example_executor()` is a\n/// ready executor that runs it with `sh -c`.",
+            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required, unique within the framework), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables).\n/// Docker tasks (agents with the Docker containerizer): `docker` (an image that exists on the\n/// daemon, e.g. `busybox_image()`; `cmd` optional: the image's own command runs without it),\n/// `network` (\"HOST\" (default), \"BRIDGE\", \"USER\" or \"NONE\"), `network_name` (the\n/// network, for USER), `ports` (container ports to publish, for BRIDGE and USER: each gets a\n/// host port from the offer).\n/// `uris`: files the agent fetches into the sandbox before the task starts, as Mesos's\n/// fetcher does: strings, or maps #{ value, executable, extract, output_file }. http://,\n/// https://, file:// and absolute paths; a relative path is a file beside the script\n/// (embedded backend only). Archives (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz, .zip, .gz) are\n/// extracted unless `extract: false`; `executable: true` makes the file executable instead.\n/// Custom executor: `executor: #{ id, cmd, uris, docker }` runs the task on that executor (one\n/// per id and agent, started by `cmd` with `sh -c` after fetching `uris`, each a string or\n/// `#{ value, executable, extract, output_file }`; `docker`: an image to run it in, as a container of its own, on agents with the Docker\n/// containerizer (Docker backend; `node_image()` holds the example executor)). The\n/// task's `cmd` then goes to the executor as the task's `data`; `c.example_executor()` is a\n/// ready executor that runs it with `sh -c`.\n/// Health check (Mesos's `HealthCheck`, run by the agent for a command task as Mesos's command\n/// executor runs it; a custom executor gets it with its task): `health_check: #{ http: 8080 }`\n/// (or `http: #{ port, path, scheme }`), `#{ tcp: 8080 }` or `#{ cmd: \"test -e ready\" }`, with\n/// `delay` (15s), `interval` (10s), `timeout` (20s; \"0s\": none), `grace_period` (10s) and\n/// `consecutive_failures` (3, then the task is killed). Health shows as a task's `healthy`;\n/// `await_task(name, \"TASK_RUNNING\", #{ healthy: true })` waits for it.",
         ])
         .register_into_engine(engine, |f: &mut FrameworkHandle, tasks: Dynamic| -> ScriptResult<()> {
             let requests = task_requests(&tasks, "launch")?;
@@ -66,7 +66,7 @@ pub fn register(engine: &mut Engine) {
             "map",
         ])
         .with_comments([
-            "/// As `await_task(name, state)`, with options: `timeout` (e.g. \"10s\").",
+            "/// As `await_task(name, state)`, with options: `timeout` (e.g. \"10s\"), and `healthy`\n/// (true or false) to wait also until the task's health, as its latest status reporting one says,\n/// is that (a task with a `health_check`).",
         ])
         .register_into_engine(
             engine,
@@ -197,6 +197,7 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
             "ports",
             "uris",
             "executor",
+            "health_check",
         ],
     )?;
     let name = o
@@ -246,6 +247,10 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
         ));
     }
     let (network, ports) = docker_network(&o, &what, &name, image.is_some())?;
+    let health_check = o
+        .get("health_check")
+        .map(|h| health_check(h, &what, &name))
+        .transpose()?;
     Ok(TaskRequest {
         cpus: positive("cpus", 0.1)?,
         mem: positive("mem", 32.0)?,
@@ -257,8 +262,100 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
         network,
         ports,
         uris: task_uris(&o, &what)?,
+        health_check,
         executor,
     })
+}
+
+/// A task's `health_check: #{ http: 8080 | #{ port, path, scheme }, tcp: 8080, cmd: "…",
+/// delay, interval, timeout, grace_period, consecutive_failures }` as Mesos's `HealthCheck`;
+/// what is left out takes Mesos's defaults (15 s delay, 10 s interval, 20 s timeout, 10 s grace
+/// period, 3 failures).
+fn health_check(value: &Dynamic, what: &str, task: &str) -> ScriptResult<serde_json::Value> {
+    let what = format!("{what} '{task}': health_check");
+    let map = value
+        .clone()
+        .try_cast::<Map>()
+        .ok_or_else(|| format!("{what} must be a map like #{{ http: 8080, interval: \"1s\" }}"))?;
+    let o = Options::new(
+        &map,
+        &what,
+        &[
+            "http",
+            "tcp",
+            "cmd",
+            "delay",
+            "interval",
+            "timeout",
+            "grace_period",
+            "consecutive_failures",
+        ],
+    )?;
+    let port = |v: &Dynamic, key: &str| -> ScriptResult<i64> {
+        v.as_int()
+            .ok()
+            .filter(|p| (1..=65535).contains(p))
+            .ok_or_else(|| format!("{what}: '{key}' must be a port number (1-65535)").into())
+    };
+    let probes: Vec<&str> = ["http", "tcp", "cmd"]
+        .into_iter()
+        .filter(|k| o.get(k).is_some())
+        .collect();
+    let mut check = match probes.as_slice() {
+        ["http"] => {
+            let http = o.get("http").unwrap();
+            let http = match http.clone().try_cast::<Map>() {
+                None => serde_json::json!({"port": port(http, "http")?}),
+                Some(m) => {
+                    let http_what = format!("{what}.http");
+                    let h = Options::new(&m, &http_what, &["port", "path", "scheme"])?;
+                    let p = h
+                        .get("port")
+                        .ok_or_else(|| format!("{what}.http: 'port' is required"))?;
+                    let mut http = serde_json::json!({"port": port(p, "http.port")?});
+                    if let Some(path) = h.string("path")? {
+                        http["path"] = path.into();
+                    }
+                    if let Some(scheme) = h.string("scheme")? {
+                        http["scheme"] = scheme.into();
+                    }
+                    http
+                }
+            };
+            serde_json::json!({"type": "HTTP", "http": http})
+        }
+        ["tcp"] => {
+            serde_json::json!({"type": "TCP", "tcp": {"port": port(o.get("tcp").unwrap(), "tcp")?}})
+        }
+        ["cmd"] => serde_json::json!({"type": "COMMAND", "command": {
+            "value": o.string("cmd")?.unwrap_or_default(), "shell": true}}),
+        _ => {
+            return script_error(format!(
+                "{what} needs exactly one of 'http', 'tcp' or 'cmd', e.g. #{{ http: 8080 }}"
+            ));
+        }
+    };
+    for (key, field) in [
+        ("delay", "delay_seconds"),
+        ("interval", "interval_seconds"),
+        ("timeout", "timeout_seconds"),
+        ("grace_period", "grace_period_seconds"),
+    ] {
+        if let Some(d) = o.duration(key)? {
+            check[field] = d.as_secs_f64().into();
+        }
+    }
+    if let Some(n) = o.number("consecutive_failures")? {
+        if n < 1.0 || n.fract() != 0.0 {
+            return script_error(format!(
+                "{what}: 'consecutive_failures' must be a whole number of at least 1"
+            ));
+        }
+        check["consecutive_failures"] = (n as u64).into();
+    }
+    crate::mesos::health_check::HealthCheck::from_json(&check)
+        .map_err(|e| format!("{what}: {e}"))?;
+    Ok(check)
 }
 
 /// A task's `executor: #{ id, cmd, uris, docker }`.
@@ -491,12 +588,13 @@ pub fn await_in(
     options: &Map,
 ) -> ScriptResult<Map> {
     let wanted = parse_state(state)?;
-    let o = Options::new(options, "await_task", &["timeout"])?;
+    let o = Options::new(options, "await_task", &["timeout", "healthy"])?;
     let timeout = o.duration("timeout")?.unwrap_or(DEFAULT_AWAIT);
+    let healthy = o.bool("healthy")?;
     let cancel = ctx.scenario.cancel.clone();
     match ctx
         .scenario
-        .block(framework.await_task(name, wanted, timeout, &cancel))?
+        .block(framework.await_task_health(name, wanted, healthy, timeout, &cancel))?
     {
         Ok(task) => Ok(task_map(ctx, framework, &task)),
         Err(AwaitError::Cancelled) => script_error("the scenario was cancelled"),
@@ -505,7 +603,7 @@ pub fn await_in(
 }
 
 /// The keys of a task map, in the order [`task_map`] fills them (and for "did you mean").
-pub const TASK_MAP_KEYS: [&str; 7] = [
+pub const TASK_MAP_KEYS: [&str; 8] = [
     "name",
     "framework",
     "state",
@@ -513,6 +611,7 @@ pub const TASK_MAP_KEYS: [&str; 7] = [
     "states",
     "message",
     "reason",
+    "healthy",
 ];
 
 pub fn task_map(ctx: &ClusterCtx, framework: &Framework, task: &TaskRecord) -> Map {
@@ -535,6 +634,7 @@ pub fn task_map(ctx: &ClusterCtx, framework: &Framework, task: &TaskRecord) -> M
             .map_or(Dynamic::UNIT, Into::into),
         last.and_then(|s| s.reason.clone())
             .map_or(Dynamic::UNIT, Into::into),
+        task.healthy().map_or(Dynamic::UNIT, Into::into),
     ];
     TASK_MAP_KEYS
         .iter()
@@ -554,6 +654,61 @@ mod tests {
 
     fn error(script: &str) -> String {
         parse(script).err().unwrap().to_string()
+    }
+
+    #[test]
+    fn health_checks_become_mesos_s_and_mistakes_say_how() {
+        let tasks = parse(
+            r#"#{ name: "t", cmd: "x", health_check: #{ http: #{ port: 8080, path: "/up" },
+                   interval: "1s", consecutive_failures: 2 } }"#,
+        )
+        .unwrap();
+        assert_eq!(
+            tasks[0].health_check,
+            Some(
+                serde_json::json!({"type": "HTTP", "http": {"port": 8080, "path": "/up"},
+                                    "interval_seconds": 1.0, "consecutive_failures": 2})
+            )
+        );
+        let tcp = parse(r#"#{ name: "t", cmd: "x", health_check: #{ tcp: 9 } }"#).unwrap();
+        assert_eq!(
+            tcp[0].health_check,
+            Some(serde_json::json!({"type": "TCP", "tcp": {"port": 9}}))
+        );
+        for (script, needle) in [
+            (
+                r#"#{ name: "t", cmd: "x", health_check: #{ interval: "1s" } }"#,
+                "needs exactly one of 'http', 'tcp' or 'cmd'",
+            ),
+            (
+                r#"#{ name: "t", cmd: "x", health_check: #{ tcp: 9, cmd: "true" } }"#,
+                "needs exactly one of",
+            ),
+            (
+                r#"#{ name: "t", cmd: "x", health_check: #{ tcp: 0 } }"#,
+                "'tcp' must be a port number (1-65535)",
+            ),
+            (
+                r#"#{ name: "t", cmd: "x", health_check: #{ http: #{ port: 80, path: "up" } } }"#,
+                "The path 'up' of HTTP health check must start with '/'",
+            ),
+            (
+                r#"#{ name: "t", cmd: "x", health_check: #{ tcp: 9, consecutive_failures: 0 } }"#,
+                "at least 1",
+            ),
+            (
+                r#"#{ name: "t", cmd: "x", health_check: #{ tcp: 9, intervall: "1s" } }"#,
+                "interval",
+            ),
+            (
+                r#"#{ name: "t", cmd: "x", health_check: 8080 }"#,
+                "must be a map like",
+            ),
+        ] {
+            let e = error(script);
+            assert!(e.contains(needle), "{script}: {e}");
+            assert!(e.contains("task 't': health_check"), "{script}: {e}");
+        }
     }
 
     #[test]

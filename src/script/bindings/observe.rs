@@ -82,7 +82,7 @@ pub fn register(engine: &mut Engine) {
             "map",
         ])
         .with_comments([
-            "/// As `await_task(name, state)`, with options: `timeout` (e.g. \"10s\").",
+            "/// As `await_task(name, state)`, with options: `timeout` (e.g. \"10s\"), and `healthy`\n/// (true or false) to wait also until the task's health, as its latest status reporting one says,\n/// is that (a task with a `health_check`).",
         ])
         .register_into_engine(
             engine,
@@ -225,7 +225,16 @@ fn state_task_map(ctx: &ClusterCtx, f: &StateFramework, t: &StateTask) -> Map {
     // `/master/state` keeps a status's state and time only.
     m.insert("message".into(), Dynamic::UNIT);
     m.insert("reason".into(), Dynamic::UNIT);
+    m.insert(
+        "healthy".into(),
+        state_task_health(t).map_or(Dynamic::UNIT, Into::into),
+    );
     m
+}
+
+/// The task's health, as its latest status that reports one says.
+fn state_task_health(t: &StateTask) -> Option<bool> {
+    t.statuses.iter().rev().find_map(|s| s.healthy)
 }
 
 /// The states a task went through, without repeats (reconciliation answers).
@@ -318,8 +327,9 @@ fn find_task(ctx: &Arc<ClusterCtx>, name: &str) -> ScriptResult<Found> {
 
 fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> ScriptResult<Map> {
     let wanted = parse_state(state)?;
-    let o = Options::new(options, "await_task", &["timeout"])?;
+    let o = Options::new(options, "await_task", &["timeout", "healthy"])?;
     let timeout = o.duration("timeout")?.unwrap_or(DEFAULT_AWAIT);
+    let healthy = o.bool("healthy")?;
     let deadline = std::time::Instant::now() + timeout;
     let mut last = String::new();
     loop {
@@ -331,11 +341,16 @@ fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> 
                     "timeout".into(),
                     format!("{}ms", remaining.as_millis()).into(),
                 );
+                if let Some(h) = healthy {
+                    options.insert("healthy".into(), h.into());
+                }
                 return await_in(ctx, &f, name, state, &options);
             }
             Found::Other(found) => {
                 let (f, t) = *found;
-                if t.statuses.iter().any(|s| s.state == wanted.name()) || t.state == wanted.name() {
+                let reached =
+                    t.statuses.iter().any(|s| s.state == wanted.name()) || t.state == wanted.name();
+                if reached && healthy.is_none_or(|h| state_task_health(&t) == Some(h)) {
                     return Ok(state_task_map(ctx, &f, &t));
                 }
                 let states: Vec<String> = history(&t).iter().map(|s| s.to_string()).collect();
