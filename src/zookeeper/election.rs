@@ -155,6 +155,8 @@ pub struct Candidacy {
     pub leading: bool,
     /// Why this master must stop: set once, and then nothing else changes.
     pub lost: Option<String>,
+    /// The group changed and is being read again: `leader` may be a member that just left.
+    pub settling: bool,
 }
 
 /// A master's membership of the group, until dropped: dropping it withdraws the membership
@@ -173,6 +175,7 @@ impl Contender {
             leader: None,
             leading: false,
             lost: None,
+            settling: false,
         });
         let stop = CancellationToken::new();
         let abandoned = Arc::new(AtomicBool::new(false));
@@ -219,6 +222,17 @@ impl Contender {
 
     pub fn current(&self) -> Candidacy {
         self.candidacy.borrow().clone()
+    }
+
+    /// The candidacy once the group has been read again after a change (at most `within`
+    /// later): what to answer a client from, so that none is sent to a leader that just left.
+    pub async fn settled(&self, within: Duration) -> Candidacy {
+        let mut candidacy = self.candidacy.clone();
+        let settled = candidacy.wait_for(|c| !c.settling);
+        match tokio::time::timeout(within, settled).await {
+            Ok(Ok(c)) => c.clone(),
+            _ => self.current(),
+        }
     }
 }
 
@@ -296,19 +310,23 @@ async fn contend(
                 }
                 let leader = leader.map(|m| m.info);
                 tx.send_if_modified(|c| {
-                    let changed = c.leader != leader || c.leading != leading;
+                    let changed = c.leader != leader || c.leading != leading || c.settling;
                     c.leader = leader;
                     c.leading = leading;
+                    c.settling = false;
                     changed
                 });
                 tokio::select! {
                     _ = watcher.changed() => {
                         // The membership changed: until the group is read again, the leader
-                        // this master follows may be the member that left. Knowing no leader
-                        // for those milliseconds (clients get 503 and retry) beats sending
-                        // them to a master that died: a client redirected there would wait
-                        // for it, as no further change comes to wake its detector.
-                        tx.send_if_modified(|c| !c.leading && c.leader.take().is_some());
+                        // this master follows may be the member that left, and a client sent
+                        // there would wait for it for good (no further change wakes its
+                        // detector). Redirects wait for the read (`Contender::settled`).
+                        tx.send_if_modified(|c| {
+                            let was = c.settling;
+                            c.settling = !c.leading;
+                            was != c.settling
+                        });
                     }
                     _ = stop.cancelled() => return withdraw().await,
                 }

@@ -7,11 +7,16 @@
 use super::MasterShared;
 use crate::mesos::framework::MasterInfo;
 use crate::mesos::task::now_seconds;
+use crate::zookeeper::Candidacy;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
+
+/// How long a redirect waits for this master to read a changed group before answering from
+/// what it knew.
+const SETTLE_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What this master knows of the leader.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,10 +28,23 @@ pub enum Leadership {
 
 impl MasterShared {
     pub fn leadership(&self) -> Leadership {
-        let Some(contender) = &self.contender else {
-            return Leadership::Leading;
-        };
-        let candidacy = contender.current();
+        match &self.contender {
+            None => Leadership::Leading,
+            Some(contender) => Self::leadership_of(contender.current()),
+        }
+    }
+
+    /// The leadership to answer a client from: once a change of the group has been read (see
+    /// `Contender::settled`; a few milliseconds), so no client is redirected to a leader that
+    /// just left.
+    pub async fn settled_leadership(&self) -> Leadership {
+        match &self.contender {
+            None => Leadership::Leading,
+            Some(contender) => Self::leadership_of(contender.settled(SETTLE_WITHIN).await),
+        }
+    }
+
+    fn leadership_of(candidacy: Candidacy) -> Leadership {
         match (candidacy.leading, candidacy.leader) {
             (true, _) => Leadership::Leading,
             (false, Some(leader)) if candidacy.lost.is_none() => Leadership::Following(leader),
@@ -112,7 +130,7 @@ pub(super) async fn redirect_unless_leading(
     if answered_by_any_master(path) {
         return next.run(request).await;
     }
-    let leader = match master.leadership() {
+    let leader = match master.settled_leadership().await {
         Leadership::Leading => return next.run(request).await,
         Leadership::Following(leader) => leader,
         Leadership::NoLeader => {
