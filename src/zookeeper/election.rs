@@ -155,7 +155,8 @@ pub struct Candidacy {
     pub leading: bool,
     /// Why this master must stop: set once, and then nothing else changes.
     pub lost: Option<String>,
-    /// The group changed and is being read again: `leader` may be a member that just left.
+    /// The group is being read (at first, and again after each change): `leader` may be
+    /// unknown yet, or a member that just left.
     pub settling: bool,
 }
 
@@ -175,7 +176,8 @@ impl Contender {
             leader: None,
             leading: false,
             lost: None,
-            settling: false,
+            // Not read yet: answers wait for the first read as for any change.
+            settling: true,
         });
         let stop = CancellationToken::new();
         let abandoned = Arc::new(AtomicBool::new(false));
@@ -288,6 +290,7 @@ async fn contend(
         tx.send_modify(|c| {
             c.leading = false;
             c.lost = Some(why);
+            c.settling = false;
         });
     };
     loop {

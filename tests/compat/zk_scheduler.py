@@ -6,8 +6,9 @@
 The master defaults to $MESOS_MASTER. pymesos watches the group with kazoo, takes the lowest
 `json.info_` member as the leader and reads its `address`; when the leader changes it connects
 to the new one and subscribes again with its framework id. This scheduler launches one shell
-task on the first offer that fits, declines the rest, acknowledges (pymesos does) and stops
-when the task ends. With --release it creates FILE once it has subscribed again (after a
+task on the first offer that fits, declines the rest, acknowledges each update before it
+reports it (so a test that acts on an `UPDATE` line does not race the acknowledgement) and
+stops when the task ends. With --release it creates FILE once it has subscribed again (after a
 failover): a task waiting for FILE then finishes on the new leader.
 
 Stdout, one event a line: `SUBSCRIBED <framework id> <master host:port>`,
@@ -76,6 +77,8 @@ class ZkScheduler(Scheduler):
             driver.launchTasks(offer.id, [task])
 
     def statusUpdate(self, driver, update):
+        if 'uuid' in update:
+            driver.acknowledgeStatusUpdate(update)
         say('UPDATE %s %s' % (update.task_id.value, update.state))
         if update.task_id.value == self.task_id and update.state in TERMINAL:
             if self.result is None:
@@ -103,7 +106,8 @@ def main():
     framework.failover_timeout = 60
     framework.checkpoint = True
     sched = ZkScheduler(args.cmd, args.release)
-    driver = MesosSchedulerDriver(sched, framework, args.master, use_addict=True)
+    driver = MesosSchedulerDriver(sched, framework, args.master, use_addict=True,
+                                  implicit_acknowledgements=False)
     driver.start()
     finished = sched.done.wait(args.timeout)
     say('RESULT %s' % (sched.result if finished else 'TIMEOUT'))

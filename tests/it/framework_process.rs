@@ -7,7 +7,7 @@
 //! with a message, unless MMRUN_REQUIRE_PYMESOS=1 (set in CI) makes that a failure.
 
 use crate::common;
-use crate::common::workspace::Workspace;
+use crate::common::workspace::{Workspace, code_and_text};
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -43,11 +43,7 @@ fn run_failover_scenarios(backend: &str) {
     .env("PYMESOS_PYTHON", &python)
     .output()
     .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_, text) = code_and_text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_eq!(text.matches("PASS [").count(), 2, "{text}");
     w.assert_clean();
@@ -85,11 +81,7 @@ fn a_pymesos_scheduler_with_a_fetched_pymesos_executor_fails_over_on_the_embedde
     .env("PYMESOS_PYTHON", &python)
     .output()
     .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_, text) = code_and_text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_eq!(text.matches("PASS [").count(), 1, "{text}");
     w.assert_clean();
@@ -233,11 +225,7 @@ fn run_scenario(w: &Workspace, name: &str, text: &str) -> (i32, String) {
     let out = mmrun(w, &["run", path.to_str().unwrap()], "embedded")
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_, text) = code_and_text(&out);
     (out.status.code().unwrap_or(-1), text)
 }
 

@@ -824,11 +824,7 @@ fn a_zookeeper_scenario_without_zookeeper_is_skipped_saying_how_to_install_it() 
         .env("MMRUN_ZOOKEEPER_HOME", w.path("tmp"))
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_, text) = code_and_text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("SKIP"), "{text}");
     assert!(text.contains("apt-get install zookeeper"), "{text}");

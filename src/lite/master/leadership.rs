@@ -161,7 +161,12 @@ pub fn leader_base(leader: &MasterInfo) -> String {
 
 /// `/redirect` and `/master/redirect`: 307 to the leader's base URL, on every master.
 pub(super) async fn redirect(State(master): State<Arc<MasterShared>>) -> Response {
-    match master.leader_info() {
+    let leader = match master.settled_leadership().await {
+        Leadership::Leading => Some(master.info.clone()),
+        Leadership::Following(info) => Some(info),
+        Leadership::NoLeader => None,
+    };
+    match leader {
         Some(leader) => (
             StatusCode::TEMPORARY_REDIRECT,
             [(header::LOCATION, leader_base(&leader))],

@@ -271,7 +271,15 @@ pub fn leader(ctx: &Arc<ClusterCtx>) -> ScriptResult<MasterHandle> {
 fn await_leader(ctx: &Arc<ClusterCtx>, timeout: Duration) -> ScriptResult<MasterHandle> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
-        if let Some(index) = leading_index(ctx)? {
+        // The script's own detector must name the leader too before the script goes on: its
+        // state queries ask the master it names, and while it names none (it is reading the
+        // group again) they would go to the leader that just left.
+        let detector_names_one = lock(&ctx.leader)
+            .as_ref()
+            .is_none_or(|d| d.current().info().is_some());
+        if let Some(index) = leading_index(ctx)?
+            && detector_names_one
+        {
             return Ok(MasterHandle {
                 cluster: ctx.clone(),
                 index,

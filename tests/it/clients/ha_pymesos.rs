@@ -7,6 +7,7 @@
 //! without them, unless MMRUN_REQUIRE_ZOOKEEPER=1 / MMRUN_REQUIRE_PYMESOS=1 (CI).
 
 use crate::common;
+use crate::common::workspace::code_and_text;
 
 use common::ha::{Ha, wait_until};
 use std::path::{Path, PathBuf};
@@ -264,11 +265,7 @@ fn run_zk_failover_scenario(backend: &str) {
         .env_remove("INSTA_UPDATE")
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_, text) = code_and_text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_eq!(text.matches("PASS [").count(), 1, "{text}");
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
