@@ -55,19 +55,22 @@ pub fn routes() -> Router<Arc<AgentShared>> {
     Router::new().route(EXECUTOR_API_PATH, any(executor))
 }
 
+/// How long an UPDATE waits for the executor's earlier messages to reach the master.
+const MESSAGE_ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn executor(
     State(agent): State<Arc<AgentShared>>,
     method: Method,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match handle(agent, &method, &headers, body) {
+    match handle(agent, &method, &headers, body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
 }
 
-fn handle(
+async fn handle(
     agent: Arc<AgentShared>,
     method: &Method,
     headers: &HeaderMap,
@@ -142,6 +145,8 @@ fn handle(
             answer,
         )),
         CallType::Update => {
+            // After the executor's earlier messages, as Mesos delivers them.
+            agent.messages_delivered(MESSAGE_ORDER_WAIT).await;
             agent.executor_update(&key, call.update.expect("validated").status);
             Ok(StatusCode::ACCEPTED.into_response())
         }

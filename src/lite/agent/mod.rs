@@ -147,6 +147,10 @@ pub struct AgentShared {
     register_http: reqwest::Client,
     /// Wakes the update sender (new update, acknowledgement, re-registration).
     updates_changed: Notify,
+    /// Executors' messages on their way to the master: an executor's later UPDATE waits for
+    /// them, so its scheduler gets them in the order the executor sent them, as Mesos's one
+    /// agent-to-master connection keeps them.
+    messages_in_flight: tokio::sync::watch::Sender<usize>,
     /// Wakes the registration loop to register again now.
     reregister: Notify,
     /// Wakes `Agent::registered` waiters when a registration is accepted.
@@ -264,6 +268,7 @@ impl Agent {
                 .build()
                 .expect("the HTTP client configuration is valid"),
             updates_changed: Notify::new(),
+            messages_in_flight: tokio::sync::watch::Sender::new(0),
             reregister: Notify::new(),
             registered_changed: Notify::new(),
             stopped: CancellationToken::new(),

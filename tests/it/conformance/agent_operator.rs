@@ -44,6 +44,25 @@ impl World {
                 .await
                 .unwrap();
         }
+        // The agent completes a task once its last update is acknowledged: wait for that, so
+        // `greeter` is among the completed tasks and executors, not the terminated ones.
+        let greeter = framework.task("greeter").unwrap().id.value;
+        let state_url = format!("{}/state", cluster.agent_url(0).unwrap());
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let state = get_json(&state_url).await;
+            let completed = state["frameworks"][0]["completed_executors"]
+                .as_array()
+                .is_some_and(|done| done.iter().any(|e| e["id"] == greeter.as_str()));
+            if completed {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "greeter never completed: {state}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let url = format!("{}/api/v1", cluster.agent_url(0).unwrap());
         World {
             cluster,

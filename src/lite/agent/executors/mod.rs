@@ -284,6 +284,13 @@ impl AgentShared {
         }
     }
 
+    /// Returns once the executors' messages sent so far have reached the master (or failed),
+    /// waiting at most `within`.
+    pub(super) async fn messages_delivered(&self, within: Duration) {
+        let mut in_flight = self.messages_in_flight.subscribe();
+        let _ = tokio::time::timeout(within, in_flight.wait_for(|n| *n == 0)).await;
+    }
+
     /// An executor's MESSAGE call: relayed to the master for its scheduler (best effort).
     pub(super) fn executor_message(self: &Arc<Self>, key: &ExecutorKey, data: String) {
         let Some(agent_id) = self.core().agent_id.clone() else {
@@ -314,7 +321,9 @@ impl AgentShared {
             return;
         };
         let agent = self.clone();
+        let in_flight = InFlight::start(&self.messages_in_flight);
         crate::node_log::spawn(async move {
+            let _in_flight = in_flight;
             let Some(master) = agent.master_url() else {
                 tracing::warn!("dropped a message for the master: no master leads");
                 return;
@@ -560,5 +569,21 @@ pub async fn shutdown_all(agent: &Arc<AgentShared>) {
 pub fn kill_all_now(agent: &AgentShared) {
     for executor in agent.core().executors.values() {
         kill_group(executor.pid, libc::SIGKILL);
+    }
+}
+
+/// One message counted in `messages_in_flight` until it is dropped, however its send ended.
+struct InFlight(tokio::sync::watch::Sender<usize>);
+
+impl InFlight {
+    fn start(counter: &tokio::sync::watch::Sender<usize>) -> InFlight {
+        counter.send_modify(|n| *n += 1);
+        InFlight(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
