@@ -170,6 +170,22 @@ fn accepts(accept: &str, media_type: &str) -> bool {
     false
 }
 
+/// A synchronous answer in the encoding the client accepts, or 500 if mmrun cannot encode it
+/// (the operator APIs of masters and agents).
+pub fn encoded_answer<M: crate::mesos::encoding::WireMessage>(
+    encoding: Encoding,
+    message: &M,
+) -> Response {
+    match crate::mesos::encoding::encode(encoding, message) {
+        Ok(body) => ([(header::CONTENT_TYPE, encoding.media_type())], body).into_response(),
+        Err(e) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("mmrun cannot encode its answer: {e}"),
+        )
+        .into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,13 +5,14 @@
 //! standalone containers, resource providers, image pruning, setting a glog level).
 
 use super::{AgentCore, AgentShared, CustomExecutor, RunningTask, files};
-use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request, decode_call};
+use crate::lite::api_error::{
+    ApiError, accepted_encoding, check_call_request, decode_call, encoded_answer,
+};
 use crate::mesos::agent_operator::{
     AgentCall, AgentCallType, AgentResponse, Container, Executor, FileInfo, Framework, GetAgent,
     GetContainers, GetExecutors, GetFrameworks, GetState, GetTasks, ListFiles, ListFilesAnswer,
     ReadFile, ReadFileAnswer,
 };
-use crate::mesos::encoding::{self};
 use crate::mesos::executor::ExecutorInfo;
 use crate::mesos::ids::{AgentId, ExecutorId};
 use crate::mesos::operator::{AgentInfo, Task};
@@ -20,7 +21,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use base64::Engine;
@@ -46,14 +47,7 @@ async fn operator(
         Ok::<_, ApiError>((answer_encoding, answer(&agent, call).await?))
     };
     match answered.await {
-        Ok((encoding, value)) => match encoding::encode(encoding, &AgentResponse(value)) {
-            Ok(body) => ([(header::CONTENT_TYPE, encoding.media_type())], body).into_response(),
-            Err(e) => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("mmrun cannot encode its answer: {e}"),
-            )
-            .into_response(),
-        },
+        Ok((encoding, value)) => encoded_answer(encoding, &AgentResponse(value)),
         Err(e) => e.into_response(),
     }
 }

@@ -2,8 +2,10 @@
 
 use super::MasterShared;
 use super::views::version_info;
-use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request, decode_call};
-use crate::mesos::encoding::{self, Encoding};
+use crate::lite::api_error::{
+    ApiError, accepted_encoding, check_call_request, decode_call, encoded_answer,
+};
+use crate::mesos::encoding::Encoding;
 use crate::mesos::operator::{
     GetMaster, GetState, OperatorCall, OperatorCallType, OperatorResponse,
 };
@@ -11,7 +13,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Value, json};
@@ -28,14 +30,7 @@ async fn operator(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     match handle(&master, &method, &headers, body) {
-        Ok(Some((answer, v))) => match encoding::encode(answer, &OperatorResponse(v)) {
-            Ok(body) => ([(header::CONTENT_TYPE, answer.media_type())], body).into_response(),
-            Err(e) => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("mmrun cannot encode its answer: {e}"),
-            )
-            .into_response(),
-        },
+        Ok(Some((answer, v))) => encoded_answer(answer, &OperatorResponse(v)),
         Ok(None) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
     }
