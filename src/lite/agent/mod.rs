@@ -15,6 +15,7 @@ pub mod fault;
 pub mod fetcher;
 mod files;
 mod health;
+mod metrics;
 mod operator_api;
 mod registration;
 mod updates;
