@@ -1,16 +1,18 @@
-//! Compiles mmrun's Mesos schema (`proto/mesos/v1/*.proto`) into a descriptor set with the
+//! Compiles mmrun's Mesos schema (`proto/mesos/v1/*.proto`, and the drivers' `proto/mesos/internal` and `proto/mesos/scheduler`) into a descriptor set with the
 //! pure-Rust `protox`, so building needs no `protoc`. `src/mesos/encoding` loads the set and
 //! transcodes between the serde types' JSON and protobuf bytes through it.
 
 use std::path::PathBuf;
 
 const ROOT: &str = "proto";
-const FILES: [&str; 5] = [
+const FILES: [&str; 7] = [
     "mesos/v1/mesos.proto",
     "mesos/v1/scheduler/scheduler.proto",
     "mesos/v1/executor/executor.proto",
     "mesos/v1/master/master.proto",
     "mesos/v1/agent/agent.proto",
+    "mesos/internal/messages.proto",
+    "mesos/scheduler/scheduler.proto",
 ];
 
 fn main() {

@@ -7,6 +7,7 @@ pub mod docker;
 pub mod exit_codes;
 pub mod flags;
 pub mod framework;
+pub mod libprocess;
 pub mod lifeline;
 pub mod lite;
 pub mod mesos;

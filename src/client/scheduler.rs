@@ -42,6 +42,7 @@ pub async fn subscribe_with(
         framework_id: info.id.clone(),
         subscribe: Some(Subscribe {
             framework_info: info,
+            force: false,
             suppressed_roles: vec![],
         }),
         ..Call::new(CallType::Subscribe, None)

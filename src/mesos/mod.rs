@@ -10,6 +10,7 @@ pub mod executor;
 pub mod framework;
 pub mod health_check;
 pub mod ids;
+pub mod internal;
 pub mod lenient;
 pub mod operator;
 pub mod recordio;

@@ -90,6 +90,10 @@ impl Call {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Subscribe {
     pub framework_info: FrameworkInfo,
+    /// Only in the driver's `mesos.scheduler.Call` (field 2 there; the v1 Call has no such
+    /// field): take over a framework id another scheduler holds, i.e. fail over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",

@@ -92,6 +92,7 @@ impl MasterShared {
                 })
                 .collect(),
         };
+        self.agent_pids.set(&id, agent.pid());
         core.agents.insert(id.clone(), agent);
         if reregistered {
             self.reconcile_reregistered_agent(&mut core, &id, &msg, was_unreachable);
@@ -206,6 +207,7 @@ impl MasterShared {
                         reregistered_time: None,
                         unregistered_time: 0.0,
                         stream: None,
+                        pid: None,
                         tasks: Default::default(),
                         unreachable_tasks: Default::default(),
                         completed_tasks: Default::default(),

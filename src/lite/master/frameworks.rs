@@ -2,7 +2,7 @@
 //! disconnection and the failover timeout, TEARDOWN, SUPPRESS / REVIVE, UPDATE_FRAMEWORK.
 
 use super::MasterShared;
-use super::model::{EventStream, Framework, MasterCore};
+use super::model::{EventSink, EventStream, Framework, HttpStream, MasterCore};
 use crate::lite::protocol::{ShutdownFramework, ToAgent};
 use crate::mesos::framework::{FrameworkInfo, capability};
 use crate::mesos::ids::FrameworkId;
@@ -50,24 +50,29 @@ fn validate_framework_info(info: &FrameworkInfo) -> Result<(), String> {
 }
 
 impl MasterShared {
-    /// Handles SUBSCRIBE. On refusal the stream gets exactly one ERROR event and closes.
+    /// Handles SUBSCRIBE, and a driver's registration. On refusal the stream gets exactly one
+    /// ERROR event and closes. A known framework id fails over to the new stream, unless a
+    /// driver subscribes again from the pid it holds without `force` (a re-registration).
+    /// Returns the framework's id, or `None` if refused.
     pub(super) fn subscribe(
         self: &Arc<Self>,
         mut info: FrameworkInfo,
         suppressed_roles: Vec<String>,
+        force: bool,
         stream: EventStream,
-    ) {
+    ) -> Option<FrameworkId> {
         let mut core = self.core();
         if let Err(message) = validate_framework_info(&info) {
             stream.send(&Event::error(message));
-            return;
+            return None;
         }
         if let Some(id) = &info.id
             && core.is_completed_framework(id)
         {
             stream.send(&Event::error("Framework has been removed"));
-            return;
+            return None;
         }
+        let mut reregistered = false;
         let now = now_seconds();
         let suppressed: BTreeSet<String> = suppressed_roles.into_iter().collect();
         let id = match info.id.clone() {
@@ -75,7 +80,12 @@ impl MasterShared {
                 self.remove_offers_where(&mut core, false, |o| o.framework_id == id);
                 let framework = core.frameworks.get_mut(&id).expect("checked above");
                 if let Some(old) = framework.stream.take() {
-                    old.send(&Event::error("Framework failed over"));
+                    let same_driver =
+                        old.driver_pid().is_some() && old.driver_pid() == stream.driver_pid();
+                    reregistered = same_driver && !force;
+                    if !same_driver {
+                        old.send(&Event::error("Framework failed over"));
+                    }
                 }
                 if let Some(timer) = framework.failover_timer.take() {
                     timer.cancel();
@@ -93,6 +103,7 @@ impl MasterShared {
                 // A known id the master has not seen: the scheduler re-registers after a
                 // master restart, as Mesos allows.
                 let resubscribed = existing.is_some();
+                reregistered = resubscribed;
                 let id = existing.unwrap_or_else(|| {
                     let id =
                         FrameworkId::new(format!("{}-{:04}", core.info.id, core.next_framework));
@@ -112,6 +123,7 @@ impl MasterShared {
                         reregistered_time: resubscribed.then_some(now),
                         unregistered_time: 0.0,
                         stream: None,
+                        pid: None,
                         tasks: Default::default(),
                         unreachable_tasks: Default::default(),
                         completed_tasks: Default::default(),
@@ -124,16 +136,33 @@ impl MasterShared {
             }
         };
         let heartbeat = self.config.heartbeat_interval;
-        stream.send(&Event::subscribed(
+        stream.send_subscribed(
             id.clone(),
             heartbeat.as_secs_f64(),
             self.info.clone(),
-        ));
-        stream.send(&Event::heartbeat());
-        spawn_heartbeats(&stream, heartbeat, self.stopped.child_token());
+            reregistered,
+        );
+        if let EventSink::Http(http) = &stream.sink {
+            spawn_heartbeats(http, heartbeat, self.stopped.child_token());
+        }
         let framework = core.frameworks.get_mut(&id).expect("inserted above");
         framework.info.id = Some(id.clone());
+        framework.pid = stream.driver_pid().cloned();
         framework.stream = Some(stream);
+        self.allocate(&mut core);
+        Some(id)
+    }
+
+    /// A driver's DeactivateFrameworkMessage (`abort()`): no more offers, its offers rescinded;
+    /// it stays registered, as in Mesos.
+    pub(super) fn deactivate(self: &Arc<Self>, id: &FrameworkId) {
+        let mut core = self.core();
+        let Some(framework) = core.frameworks.get_mut(id) else {
+            return;
+        };
+        framework.active = false;
+        tracing::info!("framework {id} deactivated");
+        self.remove_offers_where(&mut core, true, |o| &o.framework_id == id);
         self.allocate(&mut core);
     }
 
@@ -284,7 +313,7 @@ impl MasterShared {
 /// Sends HEARTBEAT every `interval` until the stream closes. Holds only a weak sender so the
 /// master dropping its end still closes the stream.
 fn spawn_heartbeats(
-    stream: &EventStream,
+    stream: &HttpStream,
     interval: Duration,
     stopped: tokio_util::sync::CancellationToken,
 ) {
@@ -299,11 +328,7 @@ fn spawn_heartbeats(
                 _ = stopped.cancelled() => return,
             }
             let Some(tx) = weak.upgrade() else { return };
-            let beat = EventStream {
-                id: String::new(),
-                tx,
-                encoding,
-            };
+            let beat = HttpStream { tx, encoding };
             beat.send(&Event::heartbeat());
             if beat.tx.is_closed() {
                 return;

@@ -127,7 +127,9 @@ pub(super) async fn redirect_unless_leading(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if answered_by_any_master(path) {
+    // A libprocess message is never redirected: a driver sends to the master it detected,
+    // and a master that does not lead drops what it gets, as Mesos's does.
+    if answered_by_any_master(path) || crate::libprocess::message::is_message(request.headers()) {
         return next.run(request).await;
     }
     let leader = match master.settled_leadership().await {

@@ -9,6 +9,8 @@ mod agent_api;
 mod agents;
 mod allocator;
 mod config;
+mod driver;
+mod driver_api;
 mod executors;
 mod frameworks;
 mod leadership;
@@ -23,6 +25,7 @@ pub use config::{MASTER_FLAGS, MasterConfig};
 pub use leadership::{Leadership, leader_base};
 pub use views::version_info;
 
+use crate::libprocess::Upid;
 use crate::lite::http::serve;
 use crate::mesos::framework::{Capability, MasterInfo};
 use crate::mesos::task::now_seconds;
@@ -46,6 +49,9 @@ pub struct MasterShared {
     pub info: MasterInfo,
     pub start_time: f64,
     http: reqwest::Client,
+    /// `master@ip:port`, exactly as `info.pid` (drivers compare it as text).
+    pid: Upid,
+    agent_pids: Arc<driver::AgentPids>,
     /// Cancelled when the master stops; every background task watches a child of it.
     stopped: CancellationToken,
     /// This master's candidacy when it contends through ZooKeeper (`--zk`).
@@ -127,11 +133,17 @@ impl Master {
             .clone()
             .map(|zk| Contender::start(zk, config.zk_session_timeout, info.clone()));
         let alone = contender.is_none();
+        let pid: Upid = info
+            .pid
+            .parse()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let shared = Arc::new(MasterShared {
             core: Mutex::new(MasterCore::new(info.clone())),
             info,
             start_time,
             http: crate::lite::peer_client(),
+            pid,
+            agent_pids: Default::default(),
             stopped: CancellationToken::new(),
             contender,
             elected_at: Mutex::new(alone.then_some(start_time)),
@@ -249,6 +261,7 @@ pub fn router(master: Arc<MasterShared>) -> Router {
         .merge(operator_api::routes())
         .merge(legacy_api::routes())
         .merge(agent_api::routes())
+        .merge(driver_api::routes())
         .layer(axum::middleware::from_fn_with_state(
             master.clone(),
             leadership::redirect_unless_leading,

@@ -1,6 +1,8 @@
 //! The master's in-memory registry: frameworks, agents, tasks and offers. Plain data; the
 //! behaviour lives in the sibling modules that take `&mut MasterCore`.
 
+use super::driver::DriverLink;
+use crate::libprocess::Upid;
 use crate::lite::protocol::ToAgent;
 use crate::mesos::attributes::Attribute;
 use crate::mesos::encoding::{self, Encoding};
@@ -17,15 +19,26 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// A framework's subscription stream: RecordIO-framed events, in the encoding its SUBSCRIBE
-/// asked for (JSON records are single lines).
+/// Where a framework's events go: its v1 subscription stream, or its scheduler driver.
 pub struct EventStream {
+    /// The `Mesos-Stream-Id` of an HTTP subscription; a fresh id per driver registration.
     pub id: String,
+    pub sink: EventSink,
+}
+
+pub enum EventSink {
+    Http(HttpStream),
+    Driver(DriverLink),
+}
+
+/// A v1 subscription: RecordIO-framed events, in the encoding its SUBSCRIBE asked for (JSON
+/// records are single lines).
+pub struct HttpStream {
     pub tx: mpsc::UnboundedSender<Bytes>,
     pub encoding: Encoding,
 }
 
-impl EventStream {
+impl HttpStream {
     pub fn send(&self, event: &Event) {
         match encoding::encode(self.encoding, event) {
             // A closed stream is noticed by its guard; a failed send here needs no handling.
@@ -33,6 +46,41 @@ impl EventStream {
                 let _ = self.tx.send(recordio::encode(&record));
             }
             Err(e) => tracing::error!("cannot encode event: {e}"),
+        }
+    }
+}
+
+impl EventStream {
+    pub fn send(&self, event: &Event) {
+        match &self.sink {
+            EventSink::Http(stream) => stream.send(event),
+            EventSink::Driver(link) => link.send(event),
+        }
+    }
+
+    /// Tells the scheduler it is subscribed. A driver tells a first registration (or a
+    /// failover) from a re-registration by the message it gets; the v1 API has one event.
+    pub fn send_subscribed(
+        &self,
+        framework_id: FrameworkId,
+        heartbeat: f64,
+        master_info: MasterInfo,
+        reregistered: bool,
+    ) {
+        match &self.sink {
+            EventSink::Http(stream) => {
+                stream.send(&Event::subscribed(framework_id, heartbeat, master_info));
+                stream.send(&Event::heartbeat());
+            }
+            EventSink::Driver(link) => link.registered(framework_id, master_info, reregistered),
+        }
+    }
+
+    /// The scheduler driver's pid, for a driver framework.
+    pub fn driver_pid(&self) -> Option<&Upid> {
+        match &self.sink {
+            EventSink::Driver(link) => Some(link.pid()),
+            EventSink::Http(_) => None,
         }
     }
 }
@@ -86,6 +134,9 @@ pub struct Framework {
     pub reregistered_time: Option<f64>,
     pub unregistered_time: f64,
     pub stream: Option<EventStream>,
+    /// A driver framework's scheduler pid, kept while it is disconnected (`/master/state`
+    /// shows it, as Mesos's does); `None` for v1 HTTP frameworks.
+    pub pid: Option<Upid>,
     pub tasks: BTreeMap<TaskId, Task>,
     pub unreachable_tasks: BTreeMap<TaskId, Task>,
     pub completed_tasks: VecDeque<Task>,

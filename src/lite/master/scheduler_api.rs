@@ -2,7 +2,7 @@
 //! (reference section 1).
 
 use super::MasterShared;
-use super::model::EventStream;
+use super::model::{EventSink, EventStream, HttpStream};
 use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request, decode_call};
 use crate::mesos::ids::FrameworkId;
 use crate::mesos::scheduler::{Call, CallType};
@@ -52,6 +52,16 @@ async fn handle(
         .ok_or_else(|| ApiError::bad_request("Expecting 'framework_id' to be present"))?;
     validate_payload(&call)?;
     check_subscribed(&master, &framework_id, &headers)?;
+    apply(&master, &framework_id, call).map(IntoResponse::into_response)
+}
+
+/// Carries out a non-SUBSCRIBE call of a subscribed framework, HTTP or driver alike; the
+/// status is the v1 API's answer (drivers get none).
+pub(super) fn apply(
+    master: &Arc<MasterShared>,
+    framework_id: &FrameworkId,
+    call: Call,
+) -> Result<StatusCode, ApiError> {
     // Mesos answers 501 for UNKNOWN only after the framework and stream checks (it is the
     // last case of the call switch), so an UNKNOWN from an unknown framework is a 400.
     if call.kind == CallType::Unknown {
@@ -60,36 +70,31 @@ async fn handle(
             "Received an unexpected 'UNKNOWN' call",
         ));
     }
-    let accepted = || StatusCode::ACCEPTED.into_response();
     match call.kind {
         CallType::Teardown => {
-            master.teardown(&framework_id);
+            master.teardown(framework_id);
         }
-        CallType::Accept => master.accept(&framework_id, call.accept.unwrap_or_default()),
-        CallType::Decline => master.decline(&framework_id, call.decline.unwrap_or_default()),
-        CallType::Revive => master.revive(&framework_id, call.revive.unwrap_or_default().all()),
+        CallType::Accept => master.accept(framework_id, call.accept.unwrap_or_default()),
+        CallType::Decline => master.decline(framework_id, call.decline.unwrap_or_default()),
+        CallType::Revive => master.revive(framework_id, call.revive.unwrap_or_default().all()),
         CallType::Suppress => {
-            master.suppress(&framework_id, call.suppress.unwrap_or_default().all())
+            master.suppress(framework_id, call.suppress.unwrap_or_default().all())
         }
-        CallType::Kill => master.kill(&framework_id, call.kill.expect("validated")),
+        CallType::Kill => master.kill(framework_id, call.kill.expect("validated")),
         CallType::Acknowledge => master
-            .acknowledge(&framework_id, call.acknowledge.expect("validated"))
+            .acknowledge(framework_id, call.acknowledge.expect("validated"))
             .map_err(|e| {
                 ApiError::bad_request(format!("Failed to validate scheduler::Call: {e}"))
             })?,
         CallType::Reconcile => {
-            master.reconcile(&framework_id, call.reconcile.unwrap_or_default().tasks)
+            master.reconcile(framework_id, call.reconcile.unwrap_or_default().tasks)
         }
         CallType::UpdateFramework => {
             let update = call.update_framework.expect("validated");
             master
-                .update_framework(
-                    &framework_id,
-                    update.framework_info,
-                    update.suppressed_roles,
-                )
+                .update_framework(framework_id, update.framework_info, update.suppressed_roles)
                 .map_err(ApiError::bad_request)?;
-            return Ok(StatusCode::OK.into_response());
+            return Ok(StatusCode::OK);
         }
         CallType::ReconcileOperations => {
             return Err(ApiError::new(
@@ -98,10 +103,10 @@ async fn handle(
             ));
         }
         CallType::Message => {
-            master.framework_message(&framework_id, call.message.expect("validated"))
+            master.framework_message(framework_id, call.message.expect("validated"))
         }
         CallType::Shutdown => {
-            master.shutdown_executor(&framework_id, call.shutdown.expect("validated"))
+            master.shutdown_executor(framework_id, call.shutdown.expect("validated"))
         }
         // No inverse offers or operations exist in an mmrun cluster, so these have nothing to
         // act on; Mesos answers them 202 as well.
@@ -111,10 +116,10 @@ async fn handle(
         | CallType::AcknowledgeOperationStatus => {}
         CallType::Subscribe | CallType::Unknown => unreachable!("handled above"),
     }
-    Ok(accepted())
+    Ok(StatusCode::ACCEPTED)
 }
 
-fn validate_payload(call: &Call) -> Result<(), ApiError> {
+pub(super) fn validate_payload(call: &Call) -> Result<(), ApiError> {
     let missing = |name: &str| {
         Err(ApiError::bad_request(format!(
             "Expecting '{name}' to be present"
@@ -189,21 +194,19 @@ fn subscribe(
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
     let stream = EventStream {
         id: stream_id.clone(),
-        tx,
-        encoding: answer,
+        sink: EventSink::Http(HttpStream {
+            tx,
+            encoding: answer,
+        }),
     };
-    let framework_info = subscribe.framework_info;
-    let known_id = framework_info.id.clone();
-    master.subscribe(framework_info, subscribe.suppressed_roles, stream);
     // The guard learns the framework id the master assigned, to report the disconnection.
-    let framework_id = known_id.or_else(|| {
-        master
-            .core()
-            .frameworks
-            .values()
-            .find(|f| f.stream.as_ref().is_some_and(|s| s.id == stream_id))
-            .map(|f| f.id.clone())
-    });
+    // An HTTP SUBSCRIBE with a known id always takes the framework over (`force`).
+    let framework_id = master.subscribe(
+        subscribe.framework_info,
+        subscribe.suppressed_roles,
+        true,
+        stream,
+    );
     let guard = StreamGuard {
         master: Arc::downgrade(&master),
         framework_id,

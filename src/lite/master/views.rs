@@ -87,7 +87,7 @@ pub fn state_framework(core: &MasterCore, f: &Framework) -> StateFramework {
     StateFramework {
         id: f.id.value.clone(),
         name: f.info.name.clone(),
-        pid: None,
+        pid: f.pid.as_ref().map(|pid| pid.to_string()),
         used_resources: used.to_legacy_object(),
         offered_resources: offered.to_legacy_object(),
         resources: used.add(&offered).to_legacy_object(),

@@ -420,6 +420,76 @@ fn agent_responses() -> Vec<Value> {
     ]
 }
 
+/// The scheduler and executor drivers' libprocess messages, each type with one sample.
+fn driver_messages() -> Vec<DynamicMessage> {
+    use crate::mesos::internal::*;
+    let agent_info = json!({"hostname": "agent-1", "port": 5051, "resources": resources(),
+                            "attributes": attributes(), "id": id("m-S0")});
+    let update = json!({"framework_id": id("m-0000"), "executor_id": id("exec"),
+                        "slave_id": id("m-S0"), "status": task_status(), "timestamp": 1.5,
+                        "uuid": "q83vEjRWeJA=", "latest_state": "TASK_RUNNING"});
+    let fw = || id("m-0000");
+    // The C++ driver's Call is the v1 Call on the wire but for SUBSCRIBE's `force`.
+    let mut samples: Vec<DynamicMessage> = scheduler_calls()
+        .into_iter()
+        .map(check::<DriverCall>)
+        .collect();
+    samples.extend([
+        check::<DriverCall>(json!({"type": "SUBSCRIBE", "subscribe": {
+            "framework_info": framework_info(), "force": true, "suppressed_roles": ["batch"]}})),
+        check::<RegisterFrameworkMessage>(json!({"framework": framework_info()})),
+        check::<ReregisterFrameworkMessage>(
+            json!({"framework": framework_info(), "failover": true}),
+        ),
+        check::<FrameworkRegisteredMessage>(
+            json!({"framework_id": fw(), "master_info": master_info()}),
+        ),
+        check::<FrameworkReregisteredMessage>(
+            json!({"framework_id": fw(), "master_info": master_info()}),
+        ),
+        check::<UnregisterFrameworkMessage>(json!({"framework_id": fw()})),
+        check::<DeactivateFrameworkMessage>(json!({"framework_id": fw()})),
+        check::<ResourceRequestMessage>(json!({"framework_id": fw()})),
+        check::<ResourceOffersMessage>(
+            json!({"offers": [offer()], "pids": ["slave(1)@10.0.0.2:5051"]}),
+        ),
+        check::<LaunchTasksMessage>(json!({"framework_id": fw(), "tasks": [task_info()],
+            "filters": {"refuse_seconds": 5.0}, "offer_ids": [id("m-O1")]})),
+        check::<RescindResourceOfferMessage>(json!({"offer_id": id("m-O1")})),
+        check::<ReviveOffersMessage>(json!({"framework_id": fw(), "roles": ["web"]})),
+        check::<RunTaskMessage>(json!({"framework_id": fw(), "framework": framework_info(),
+            "pid": "scheduler(1)@10.0.0.1:4000", "task": task_info()})),
+        check::<KillTaskMessage>(json!({"framework_id": fw(), "task_id": id("t1"),
+            "kill_policy": {"grace_period": {"nanoseconds": 1}}})),
+        check::<StatusUpdateMessage>(
+            json!({"update": update.clone(), "pid": "slave(1)@10.0.0.2:5051"}),
+        ),
+        check::<StatusUpdateAcknowledgementMessage>(json!({"slave_id": id("m-S0"),
+            "framework_id": fw(), "task_id": id("t1"), "uuid": "q83vEjRWeJA="})),
+        check::<LostSlaveMessage>(json!({"slave_id": id("m-S0")})),
+        check::<ReconcileTasksMessage>(json!({"framework_id": fw(), "statuses": [task_status()]})),
+        check::<FrameworkErrorMessage>(json!({"message": "Framework failed over"})),
+        check::<ExecutorToFrameworkMessage>(json!({"slave_id": id("m-S0"), "framework_id": fw(),
+            "executor_id": id("exec"), "data": "aGk="})),
+        check::<FrameworkToExecutorMessage>(json!({"slave_id": id("m-S0"), "framework_id": fw(),
+            "executor_id": id("exec"), "data": "aGk="})),
+        check::<ExitedExecutorMessage>(json!({"slave_id": id("m-S0"), "framework_id": fw(),
+            "executor_id": id("exec"), "status": 9})),
+        check::<ShutdownExecutorMessage>(json!({"executor_id": id("exec"), "framework_id": fw()})),
+        check::<RegisterExecutorMessage>(json!({"framework_id": fw(), "executor_id": id("exec")})),
+        check::<ExecutorRegisteredMessage>(json!({"executor_info": executor_info(),
+            "framework_id": fw(), "framework_info": framework_info(), "slave_id": id("m-S0"),
+            "slave_info": agent_info.clone()})),
+        check::<ExecutorReregisteredMessage>(
+            json!({"slave_id": id("m-S0"), "slave_info": agent_info}),
+        ),
+        check::<ReconnectExecutorMessage>(json!({"slave_id": id("m-S0")})),
+        check::<ReregisterExecutorMessage>(json!({"executor_id": id("exec"), "framework_id": fw(),
+            "tasks": [task_info()], "updates": [update]})),
+    ]);
+    samples
+}
+
 /// Checks (1)–(3) for one sample and returns it as the schema sees it.
 fn check<M: WireMessage + Debug>(sample: Value) -> DynamicMessage {
     let typed: M = serde_json::from_value(sample.clone())
@@ -475,6 +545,7 @@ fn all_samples() -> Vec<DynamicMessage> {
             .into_iter()
             .map(check::<agent_operator::AgentResponse>),
     );
+    seen.extend(driver_messages());
     seen
 }
 

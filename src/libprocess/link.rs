@@ -1,0 +1,199 @@
+//! Sending messages to one peer process, in order, over one connection, and noticing when the
+//! peer is gone: Mesos's `link()` with its `ExitedEvent`.
+//!
+//! Every message is `POST /<peer id>/<name>` with `Libprocess-From: <our pid>`, and its 202 is
+//! awaited before the next is sent, so the peer sees them in the order they were sent (mesos-go
+//! handles each request on its own goroutine: pipelining would let an offer overtake the
+//! registration). No `libprocess/` User-Agent is sent: a peer that sees one does not answer.
+//!
+//! The link is broken, and `exited()` fires, when the peer cannot be connected to, or when
+//! its connection closes and it cannot be connected to again at once — a dead process, or a
+//! container whose address is gone. A message that cannot be delivered is dropped, as
+//! libprocess drops it.
+
+use super::message::LIBPROCESS_FROM;
+use super::upid::Upid;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// How long a connection attempt may take before the peer counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a peer may take to answer one message (mesos-go gives its own sends 10 s).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Outgoing {
+    name: String,
+    body: Bytes,
+}
+
+/// The sending end of a link. Dropping it lets the queued messages go out, then closes.
+pub struct Link {
+    peer: Upid,
+    tx: mpsc::UnboundedSender<Outgoing>,
+    exited: CancellationToken,
+}
+
+impl Link {
+    /// Opens a link from `from` to `peer`. The connection is made with the first message;
+    /// `stopped` (the node stopping) ends the link at once.
+    pub fn open(from: Upid, peer: Upid, stopped: CancellationToken) -> Link {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let exited = CancellationToken::new();
+        crate::node_log::spawn(deliver(from, peer.clone(), rx, exited.clone(), stopped));
+        Link { peer, tx, exited }
+    }
+
+    pub fn peer(&self) -> &Upid {
+        &self.peer
+    }
+
+    /// Queues a message (protobuf bytes) named by its fully qualified type name.
+    pub fn send(&self, name: &str, body: Vec<u8>) {
+        let _ = self.tx.send(Outgoing {
+            name: name.to_string(),
+            body: Bytes::from(body),
+        });
+    }
+
+    /// Fires once the peer is found gone.
+    pub fn exited(&self) -> CancellationToken {
+        self.exited.clone()
+    }
+}
+
+/// One open connection to the peer; `closed` resolves when the peer closes it.
+struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    closed: oneshot::Receiver<()>,
+}
+
+async fn connect(peer: &Upid) -> Result<Connection, String> {
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer.address()))
+        .await
+        .map_err(|_| format!("no connection within {CONNECT_TIMEOUT:?}"))?
+        .map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (done, closed) = oneshot::channel();
+    crate::node_log::spawn(async move {
+        let _ = connection.await;
+        let _ = done.send(());
+    });
+    Ok(Connection { sender, closed })
+}
+
+enum Next {
+    Send(Outgoing),
+    PeerClosed,
+    Stop,
+}
+
+async fn deliver(
+    from: Upid,
+    peer: Upid,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    exited: CancellationToken,
+    stopped: CancellationToken,
+) {
+    let mut connection: Option<Connection> = None;
+    loop {
+        let next = {
+            let closed = async {
+                match connection.as_mut() {
+                    Some(c) => {
+                        let _ = (&mut c.closed).await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = stopped.cancelled() => Next::Stop,
+                message = rx.recv() => message.map_or(Next::Stop, Next::Send),
+                _ = closed => Next::PeerClosed,
+            }
+        };
+        let message = match next {
+            Next::Stop => return,
+            Next::Send(message) => message,
+            Next::PeerClosed => {
+                // The peer closed an idle connection: gone, unless it takes a new one.
+                connection = None;
+                match connect(&peer).await {
+                    Ok(c) => connection = Some(c),
+                    Err(e) => broken(&peer, &exited, &e),
+                }
+                continue;
+            }
+        };
+        // A kept connection may have been closed by the peer since its last use: one fresh
+        // attempt before the message counts as undeliverable.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            if connection.is_none() {
+                match connect(&peer).await {
+                    Ok(c) => connection = Some(c),
+                    Err(e) => {
+                        broken(&peer, &exited, &e);
+                        tracing::debug!("dropped {} to {peer}: {e}", message.name);
+                        break;
+                    }
+                }
+            }
+            let c = connection.as_mut().expect("connected above");
+            match post(c, &from, &peer, &message).await {
+                Ok(()) => break,
+                Err(e) => {
+                    connection = None;
+                    if attempts >= 2 {
+                        tracing::warn!("dropped {} to {peer}: {e}", message.name);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn broken(peer: &Upid, exited: &CancellationToken, why: &str) {
+    if !exited.is_cancelled() {
+        tracing::info!("link to {peer} broken: {why}");
+        exited.cancel();
+    }
+}
+
+async fn post(
+    connection: &mut Connection,
+    from: &Upid,
+    peer: &Upid,
+    message: &Outgoing,
+) -> Result<(), String> {
+    connection.sender.ready().await.map_err(|e| e.to_string())?;
+    let request = hyper::Request::post(format!("/{}/{}", peer.id, message.name))
+        .header(hyper::header::HOST, peer.address())
+        .header(LIBPROCESS_FROM, from.to_string())
+        // mesos-go keeps a connection open only when this is exactly "Keep-Alive".
+        .header(hyper::header::CONNECTION, "Keep-Alive")
+        .header(hyper::header::CONTENT_TYPE, "application/x-protobuf")
+        .body(Full::new(message.body.clone()))
+        .map_err(|e| e.to_string())?;
+    let answer = tokio::time::timeout(ANSWER_TIMEOUT, connection.sender.send_request(request))
+        .await
+        .map_err(|_| format!("no answer within {ANSWER_TIMEOUT:?}"))?
+        .map_err(|e| e.to_string())?;
+    let status = answer.status();
+    if !status.is_success() {
+        // Delivered, but the peer does not take it (404: no such process): libprocess logs
+        // and moves on; so does mmrun.
+        tracing::warn!("{peer} answered {status} to {}", message.name);
+    }
+    Ok(())
+}
