@@ -37,6 +37,7 @@ pub fn router(agent: Arc<AgentShared>) -> Router {
         .route(FRAMEWORK_MESSAGE_PATH, post(framework_message))
         .route(SHUTDOWN_EXECUTOR_PATH, post(shutdown_executor))
         .merge(super::executor_api::routes())
+        .merge(super::driver_api::routes())
         .merge(super::operator_api::routes())
         .route("/state", get(state))
         .route("/slave(1)/state", get(state))

@@ -3,7 +3,9 @@
 //! same status codes; SUBSCRIBE opens a RecordIO stream of events, the other calls get 202.
 //! Bodies in JSON or protobuf (`Content-Type`), the stream in the encoding `Accept` asks for.
 
+use super::executor_driver::ExecutorDriverLink;
 use super::{AgentShared, ExecutorKey, ExecutorState, TaskKey};
+use crate::libprocess::Upid;
 use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request};
 use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::executor::{Call, CallType, Event, Subscribe, Subscribed};
@@ -32,21 +34,46 @@ pub const EXECUTOR_API_PATH: &str = "/api/v1/executor";
 /// Mesos's `DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL`.
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30 * 60);
 
-/// A subscribed executor's event stream: RecordIO-framed events in the encoding its
-/// SUBSCRIBE asked for.
+/// Where a subscribed executor's events go: its v1 SUBSCRIBE stream (RecordIO-framed events in
+/// the encoding it asked for), or its executor driver (see `executor_driver`).
 pub struct EventStream {
     pub id: u64,
-    tx: mpsc::UnboundedSender<Bytes>,
-    encoding: Encoding,
+    sink: Sink,
+}
+
+enum Sink {
+    Http {
+        tx: mpsc::UnboundedSender<Bytes>,
+        encoding: Encoding,
+    },
+    Driver(ExecutorDriverLink),
 }
 
 impl EventStream {
+    pub fn driver(link: ExecutorDriverLink) -> EventStream {
+        EventStream {
+            id: NEXT_STREAM.fetch_add(1, Ordering::Relaxed),
+            sink: Sink::Driver(link),
+        }
+    }
+
     pub fn send(&self, event: &Event) {
-        match encoding::encode(self.encoding, event) {
-            Ok(record) => {
-                let _ = self.tx.send(recordio::encode(&record));
-            }
-            Err(e) => tracing::error!("cannot encode executor event: {e}"),
+        match &self.sink {
+            Sink::Http { tx, encoding } => match encoding::encode(*encoding, event) {
+                Ok(record) => {
+                    let _ = tx.send(recordio::encode(&record));
+                }
+                Err(e) => tracing::error!("cannot encode executor event: {e}"),
+            },
+            Sink::Driver(link) => link.send(event),
+        }
+    }
+
+    /// The executor driver's pid, for a driver executor.
+    pub fn driver_pid(&self) -> Option<&Upid> {
+        match &self.sink {
+            Sink::Driver(link) => Some(link.pid()),
+            Sink::Http { .. } => None,
         }
     }
 }
@@ -224,128 +251,146 @@ fn subscribe(
 ) -> Response {
     let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
     let id = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
-    let stream = EventStream { id, tx, encoding };
-    let mut lost = vec![];
-    let mut shutdown_now = false;
-    let mut subscribed = false;
-    {
-        let mut core = agent.core();
-        let agent_id = core.agent_id.clone();
-        let framework_gone = core.shut_down.contains(&key.0);
-        let mut framework_info = core.frameworks.get(&key.0).cloned();
-        let tasks_of_executor: Vec<(TaskId, TaskState)> = core
-            .tasks
-            .iter()
-            .filter(|(k, t)| k.0 == key.0 && t.executor.as_ref() == Some(&key.1))
-            .map(|(k, t)| (k.1.clone(), t.state))
-            .collect();
-        let queued_infos: Vec<_> = core
-            .executors
-            .get(key)
-            .map(|e| e.queued.clone())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|t| core.tasks.get(&(key.0.clone(), t.clone())))
-            .map(|t| t.info.clone())
-            .collect();
-        let Some(executor) = core.executors.get_mut(key) else {
-            stream.send(&Event::shutdown());
-            return stream_response(agent, key, id, rx, encoding);
-        };
-        if framework_gone
-            || agent.stopped.is_cancelled()
-            || matches!(
-                executor.state,
-                ExecutorState::Terminating | ExecutorState::Terminated
-            )
-        {
-            tracing::warn!(
-                "shutting down executor {} of {}: it is not wanted any more",
-                key.1,
-                key.0
-            );
-            stream.send(&Event::shutdown());
-            return stream_response(agent, key, id, rx, encoding);
-        }
-        if executor.stream.is_some() {
-            tracing::warn!("closing the earlier connection of executor {}", key.1);
-        }
-        executor.state = ExecutorState::Running;
-        // Tasks the executor never heard of although they left the queue: the agent restarted
-        // between sending and the executor receiving them (Mesos drops them likewise).
-        let known: BTreeSet<&TaskId> = subscribe
-            .unacknowledged_tasks
-            .iter()
-            .map(|t| &t.task_id)
-            .collect();
-        for (task_id, state) in &tasks_of_executor {
-            if *state == TaskState::Staging
-                && !executor.queued.contains(task_id)
-                && !known.contains(task_id)
-            {
-                lost.push(task_id.clone());
-            }
-        }
-        if !executor.ever_sent_task && executor.queued.is_empty() {
-            // Every task it was started for was killed before it subscribed (MESOS-8411).
-            shutdown_now = true;
-            executor.stream = Some(stream);
-        } else {
-            if let Some(info) = framework_info.as_mut() {
-                info.id = Some(key.0.clone());
-            }
-            let (ip, port) = agent.advertised();
-            let _ = ip;
-            let subscribed_event = Event::subscribed(Subscribed {
-                executor_info: executor.info.clone(),
-                framework_info: framework_info.expect("the framework is known (checked)"),
-                agent_info: AgentInfo {
-                    hostname: agent.config.address.hostname.clone(),
-                    port,
-                    resources: agent.config.resources.clone().into_vec(),
-                    attributes: agent.config.attributes.clone(),
-                    id: agent_id,
-                },
-                container_id: Some(executor.container_id.clone()),
-            });
-            stream.send(&subscribed_event);
-            for task in queued_infos {
-                stream.send(&Event::launch(task));
-                executor.ever_sent_task = true;
-            }
-            executor.queued.clear();
-            executor.stream = Some(stream);
-            subscribed = true;
-        }
-    }
-    tracing::info!("executor {} of framework {} subscribed", key.1, key.0);
-    if subscribed {
-        for update in subscribe.unacknowledged_updates {
-            agent.executor_update(key, update.status);
-        }
-    }
-    let partition_aware =
-        agent.core().frameworks.get(&key.0).is_some_and(|f| {
-            f.has_capability(crate::mesos::framework::capability::PARTITION_AWARE)
-        });
-    for task_id in lost {
-        let state = if partition_aware {
-            TaskState::Dropped
-        } else {
-            TaskState::Lost
-        };
-        let mut status = TaskStatus::new(task_id.clone(), state);
-        status.source = Some(source::AGENT.into());
-        status.reason = Some(crate::mesos::task::reason::AGENT_RESTARTED.into());
-        status.message = Some("Task launched during agent restart".into());
-        agent.send_update(&(key.0.clone(), task_id), status);
-    }
-    if shutdown_now {
-        agent.shutdown_executor(key);
-    } else {
+    let stream = EventStream {
+        id,
+        sink: Sink::Http { tx, encoding },
+    };
+    if agent.attach_executor(key, subscribe, stream) {
         spawn_heartbeats(Arc::downgrade(agent), key.clone(), id);
     }
     stream_response(agent, key, id, rx, encoding)
+}
+
+impl AgentShared {
+    /// An executor subscribes (v1 SUBSCRIBE, or a driver's RegisterExecutorMessage or
+    /// ReregisterExecutorMessage) on `stream`, as Mesos's `Slave::subscribe` /
+    /// `registerExecutor`. Returns whether it is now connected on that stream.
+    pub(super) fn attach_executor(
+        self: &Arc<Self>,
+        key: &ExecutorKey,
+        subscribe: Subscribe,
+        stream: EventStream,
+    ) -> bool {
+        let agent = self;
+        let mut lost = vec![];
+        let mut shutdown_now = false;
+        let mut subscribed = false;
+        {
+            let mut core = agent.core();
+            let agent_id = core.agent_id.clone();
+            let framework_gone = core.shut_down.contains(&key.0);
+            let mut framework_info = core.frameworks.get(&key.0).cloned();
+            let tasks_of_executor: Vec<(TaskId, TaskState)> = core
+                .tasks
+                .iter()
+                .filter(|(k, t)| k.0 == key.0 && t.executor.as_ref() == Some(&key.1))
+                .map(|(k, t)| (k.1.clone(), t.state))
+                .collect();
+            let queued_infos: Vec<_> = core
+                .executors
+                .get(key)
+                .map(|e| e.queued.clone())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|t| core.tasks.get(&(key.0.clone(), t.clone())))
+                .map(|t| t.info.clone())
+                .collect();
+            let Some(executor) = core.executors.get_mut(key) else {
+                stream.send(&Event::shutdown());
+                return false;
+            };
+            if framework_gone
+                || agent.stopped.is_cancelled()
+                || matches!(
+                    executor.state,
+                    ExecutorState::Terminating | ExecutorState::Terminated
+                )
+            {
+                tracing::warn!(
+                    "shutting down executor {} of {}: it is not wanted any more",
+                    key.1,
+                    key.0
+                );
+                stream.send(&Event::shutdown());
+                return false;
+            }
+            if executor.stream.is_some() {
+                tracing::warn!("closing the earlier connection of executor {}", key.1);
+            }
+            executor.state = ExecutorState::Running;
+            // Tasks the executor never heard of although they left the queue: the agent restarted
+            // between sending and the executor receiving them (Mesos drops them likewise).
+            let known: BTreeSet<&TaskId> = subscribe
+                .unacknowledged_tasks
+                .iter()
+                .map(|t| &t.task_id)
+                .collect();
+            for (task_id, state) in &tasks_of_executor {
+                if *state == TaskState::Staging
+                    && !executor.queued.contains(task_id)
+                    && !known.contains(task_id)
+                {
+                    lost.push(task_id.clone());
+                }
+            }
+            if !executor.ever_sent_task && executor.queued.is_empty() {
+                // Every task it was started for was killed before it subscribed (MESOS-8411).
+                shutdown_now = true;
+                executor.stream = Some(stream);
+            } else {
+                if let Some(info) = framework_info.as_mut() {
+                    info.id = Some(key.0.clone());
+                }
+                let (ip, port) = agent.advertised();
+                let _ = ip;
+                let subscribed_event = Event::subscribed(Subscribed {
+                    executor_info: executor.info.clone(),
+                    framework_info: framework_info.expect("the framework is known (checked)"),
+                    agent_info: AgentInfo {
+                        hostname: agent.config.address.hostname.clone(),
+                        port,
+                        resources: agent.config.resources.clone().into_vec(),
+                        attributes: agent.config.attributes.clone(),
+                        id: agent_id,
+                    },
+                    container_id: Some(executor.container_id.clone()),
+                });
+                stream.send(&subscribed_event);
+                for task in queued_infos {
+                    stream.send(&Event::launch(task));
+                    executor.ever_sent_task = true;
+                }
+                executor.queued.clear();
+                executor.stream = Some(stream);
+                subscribed = true;
+            }
+        }
+        tracing::info!("executor {} of framework {} subscribed", key.1, key.0);
+        if subscribed {
+            for update in subscribe.unacknowledged_updates {
+                agent.executor_update(key, update.status);
+            }
+        }
+        let partition_aware = agent.core().frameworks.get(&key.0).is_some_and(|f| {
+            f.has_capability(crate::mesos::framework::capability::PARTITION_AWARE)
+        });
+        for task_id in lost {
+            let state = if partition_aware {
+                TaskState::Dropped
+            } else {
+                TaskState::Lost
+            };
+            let mut status = TaskStatus::new(task_id.clone(), state);
+            status.source = Some(source::AGENT.into());
+            status.reason = Some(crate::mesos::task::reason::AGENT_RESTARTED.into());
+            status.message = Some("Task launched during agent restart".into());
+            agent.send_update(&(key.0.clone(), task_id), status);
+        }
+        if shutdown_now {
+            agent.shutdown_executor(key);
+        }
+        !shutdown_now
+    }
 }
 
 /// HEARTBEAT events while the stream is the executor's current one.
