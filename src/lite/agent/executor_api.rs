@@ -46,14 +46,14 @@ enum Sink {
         tx: mpsc::UnboundedSender<Bytes>,
         encoding: Encoding,
     },
-    Driver(ExecutorDriverLink),
+    Driver(Box<ExecutorDriverLink>),
 }
 
 impl EventStream {
     pub fn driver(link: ExecutorDriverLink) -> EventStream {
         EventStream {
             id: NEXT_STREAM.fetch_add(1, Ordering::Relaxed),
-            sink: Sink::Driver(link),
+            sink: Sink::Driver(Box::new(link)),
         }
     }
 
