@@ -3,6 +3,7 @@
 
 pub mod docker;
 pub mod ha;
+pub mod libprocess;
 pub mod mesos_go;
 pub mod pymesos;
 pub mod workspace;

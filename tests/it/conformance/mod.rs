@@ -5,6 +5,7 @@
 
 mod agent_operator;
 mod executor;
+mod libprocess;
 mod media_types;
 mod operator;
 mod scheduler;
