@@ -268,6 +268,7 @@ async fn whole_scenario(backend: &Arc<DockerBackend>) -> Duration {
         snapshots: None,
         artifacts_dir: None,
         keep_failed: false,
+        framework_api: Default::default(),
     })
     .await;
     assert!(run.result.is_ok(), "{:?}", run.result.err());

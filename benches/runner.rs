@@ -61,6 +61,7 @@ async fn one_script(path: PathBuf) -> Duration {
         snapshots: None,
         artifacts_dir: None,
         keep_failed: false,
+        framework_api: Default::default(),
     })
     .await;
     assert!(run.result.is_ok(), "{:?}", run.result.err());
@@ -109,6 +110,7 @@ fn main() {
                     snapshots: store,
                     artifacts_dir: None,
                     keep_failed: false,
+                    framework_api: Default::default(),
                 });
                 let options = RunOptions {
                     jobs,

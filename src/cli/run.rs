@@ -3,6 +3,7 @@
 
 use super::backend::{self, BackendChoice};
 use super::{CliError, CliResult};
+use crate::framework::FrameworkApi;
 use crate::report::{FanOut, Reporter, junit::JunitReporter, terminal::TerminalReporter};
 use crate::runner::{self, Filter, RunOptions, Shard};
 use crate::script::executor::ScriptExecutor;
@@ -58,6 +59,27 @@ pub struct RunArgs {
     /// Where snapshots live.
     #[arg(long, default_value = "snapshots", env = "MMRUN_SNAPSHOT_DIR")]
     snapshot_dir: PathBuf,
+    /// How mmrun's frameworks (`submit_framework`) talk to the master unless a script says:
+    /// `http` (the v1 scheduler API) or `driver` (libprocess, as the Mesos scheduler driver).
+    /// Running a suite both ways checks that a master treats both alike.
+    #[arg(long, value_enum, default_value_t = ApiChoice::Http, env = "MMRUN_FRAMEWORK_API")]
+    framework_api: ApiChoice,
+}
+
+/// `--framework-api`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ApiChoice {
+    Http,
+    Driver,
+}
+
+impl From<ApiChoice> for FrameworkApi {
+    fn from(choice: ApiChoice) -> FrameworkApi {
+        match choice {
+            ApiChoice::Http => FrameworkApi::Http,
+            ApiChoice::Driver => FrameworkApi::Driver,
+        }
+    }
 }
 
 fn parse_shard(text: &str) -> Result<Shard, String> {
@@ -91,6 +113,7 @@ pub async fn run(args: RunArgs) -> CliResult {
         snapshots,
         artifacts_dir: Some(args.artifacts_dir.clone()),
         keep_failed: args.keep,
+        framework_api: args.framework_api.into(),
     });
     let mut options = RunOptions {
         timeout: args.timeout,

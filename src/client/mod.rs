@@ -1,9 +1,11 @@
 //! HTTP clients for any Mesos master, real or mmrun's: the v1 scheduler API (subscribe and
 //! stream events, send calls) and the state endpoints. They use the shared wire types.
 
+mod driver;
 mod master;
 mod scheduler;
 
+pub use driver::subscribe_driver;
 pub use master::MasterClient;
 pub use scheduler::{Subscription, subscribe, subscribe_with};
 

@@ -15,14 +15,25 @@ use tokio::task::JoinHandle;
 
 pub struct Subscription {
     pub framework_id: FrameworkId,
+    /// The `Mesos-Stream-Id`; for a driver, its scheduler pid.
     pub stream_id: String,
     url: String,
-    http: reqwest::Client,
-    /// What calls are sent in and events arrive in.
-    encoding: Encoding,
-    /// Events after SUBSCRIBED, in order; closes when the stream ends.
+    /// Events after SUBSCRIBED, in order; closes when the stream (or the driver's link to the
+    /// master) ends.
     pub events: mpsc::UnboundedReceiver<Event>,
-    reader: JoinHandle<()>,
+    transport: Transport,
+}
+
+/// How calls reach the master.
+enum Transport {
+    /// The v1 scheduler API, in `encoding` both ways.
+    Http {
+        http: reqwest::Client,
+        encoding: Encoding,
+        reader: JoinHandle<()>,
+    },
+    /// Libprocess messages, as Mesos's scheduler driver sends them.
+    Driver(super::driver::DriverSession),
 }
 
 /// Subscribes `info` to the master at `master_url` in JSON and waits for SUBSCRIBED.
@@ -139,11 +150,31 @@ pub async fn subscribe_with(
         framework_id,
         stream_id,
         url,
-        http,
-        encoding,
         events: rx,
-        reader,
+        transport: Transport::Http {
+            http,
+            encoding,
+            reader,
+        },
     })
+}
+
+impl Subscription {
+    /// A driver's registration, made by `client::driver`.
+    pub(super) fn of_driver(
+        master_url: &str,
+        framework_id: FrameworkId,
+        events: mpsc::UnboundedReceiver<Event>,
+        session: super::driver::DriverSession,
+    ) -> Subscription {
+        Subscription {
+            framework_id,
+            stream_id: session.pid().to_string(),
+            url: format!("{}/api/v1/scheduler", master_url.trim_end_matches('/')),
+            events,
+            transport: Transport::Driver(session),
+        }
+    }
 }
 
 impl Subscription {
@@ -155,12 +186,15 @@ impl Subscription {
     /// Sends a call for this framework; returns the HTTP status on 2xx.
     pub async fn call(&self, mut call: Call) -> Result<reqwest::StatusCode, ClientError> {
         call.framework_id = Some(self.framework_id.clone());
+        let (http, encoding) = match &self.transport {
+            Transport::Http { http, encoding, .. } => (http, *encoding),
+            Transport::Driver(session) => return session.call(call).await,
+        };
         let what = format!("{:?}", call.kind);
-        let body = encode_call(self.encoding, &call)?;
-        let r = self
-            .http
+        let body = encode_call(encoding, &call)?;
+        let r = http
             .post(&self.url)
-            .header("content-type", self.encoding.media_type())
+            .header("content-type", encoding.media_type())
             .header("mesos-stream-id", &self.stream_id)
             .body(body)
             .send()
@@ -192,7 +226,7 @@ impl Subscription {
 
     /// Closes the subscription stream (the master sees the framework disconnect).
     pub fn close(self) {
-        self.reader.abort();
+        drop(self);
     }
 }
 
@@ -205,6 +239,9 @@ fn encode_call(encoding: Encoding, call: &Call) -> Result<Vec<u8>, ClientError> 
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.reader.abort();
+        match &self.transport {
+            Transport::Http { reader, .. } => reader.abort(),
+            Transport::Driver(session) => session.stop(),
+        }
     }
 }

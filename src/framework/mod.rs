@@ -13,7 +13,7 @@ mod task;
 pub use leader::MasterFinder;
 pub use task::{Claim, ExecutorRequest, TaskNetwork, TaskRecord, TaskRequest};
 
-use crate::client::{ClientError, Subscription, subscribe_with};
+use crate::client::{ClientError, Subscription, subscribe_driver, subscribe_with};
 use crate::mesos::encoding::Encoding;
 use crate::mesos::framework::{Capability, FrameworkInfo};
 use crate::mesos::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
@@ -53,6 +53,30 @@ pub struct FrameworkOptions {
     pub failover_timeout: f64,
     /// What it speaks on the v1 scheduler API, both ways; JSON unless asked.
     pub encoding: Encoding,
+    /// How it talks to the master: the v1 HTTP API, or libprocess as a scheduler driver.
+    pub api: FrameworkApi,
+}
+
+/// The two ways a Mesos framework talks to its master.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FrameworkApi {
+    /// The v1 scheduler API (`POST /api/v1/scheduler`, an event stream).
+    #[default]
+    Http,
+    /// Libprocess messages, as libmesos's scheduler driver (Marathon, Spark, the Java and
+    /// Python APIs) speaks.
+    Driver,
+}
+
+impl FrameworkApi {
+    /// `http` or `driver`, as scripts name it.
+    pub fn from_name(name: &str) -> Option<FrameworkApi> {
+        match name {
+            "http" => Some(FrameworkApi::Http),
+            "driver" => Some(FrameworkApi::Driver),
+            _ => None,
+        }
+    }
 }
 
 impl FrameworkOptions {
@@ -64,6 +88,7 @@ impl FrameworkOptions {
             checkpoint: true,
             failover_timeout: 0.0,
             encoding: Encoding::Json,
+            api: FrameworkApi::Http,
         }
     }
 
@@ -211,7 +236,7 @@ impl Framework {
                         finder.describe()
                     ),
                 })?;
-        let subscription = subscribe_with(&master_url, options.info(), options.encoding).await?;
+        let subscription = connect(&master_url, options.info(), &options).await?;
         let (calls, call_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             options,
@@ -644,6 +669,18 @@ async fn drive(
     }
 }
 
+/// Subscribes (or registers, as a driver) over the API the options name.
+async fn connect(
+    master_url: &str,
+    info: FrameworkInfo,
+    options: &FrameworkOptions,
+) -> Result<Subscription, ClientError> {
+    match options.api {
+        FrameworkApi::Http => subscribe_with(master_url, info, options.encoding).await,
+        FrameworkApi::Driver => subscribe_driver(master_url, info).await,
+    }
+}
+
 fn end(shared: &Shared, why: String) {
     shared.state().ended.get_or_insert(why);
     shared.changed.notify_waiters();
@@ -713,7 +750,7 @@ async fn resubscribe(
             let url = finder.leader(remaining).await?;
             let mut info = shared.options.info();
             info.id = Some(shared.framework_id.clone());
-            Some(subscribe_with(&url, info, shared.options.encoding).await)
+            Some(connect(&url, info, &shared.options).await)
         };
         let attempt = tokio::select! {
             attempt = attempt => attempt,

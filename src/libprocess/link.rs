@@ -30,6 +30,8 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 struct Outgoing {
     name: String,
     body: Bytes,
+    /// Told whether the peer took the message (answered 2xx), for a sender that waits.
+    delivered: Option<oneshot::Sender<bool>>,
 }
 
 /// The sending end of a link. Dropping it lets the queued messages go out, then closes.
@@ -41,11 +43,32 @@ pub struct Link {
 
 impl Link {
     /// Opens a link from `from` to `peer`. The connection is made with the first message;
-    /// `stopped` (the node stopping) ends the link at once.
+    /// `stopped` (the node stopping) ends the link at once. A peer that closes an idle
+    /// connection but takes a new one is still there: mesos-go's drivers close every inbound
+    /// connection after 10 s without a message.
     pub fn open(from: Upid, peer: Upid, stopped: CancellationToken) -> Link {
+        Link::start(from, peer, stopped, false)
+    }
+
+    /// A link to a peer that never closes a connection while it lives (a Mesos master, as
+    /// libprocess keeps its sockets): the connection closing is the peer's exit, even if a
+    /// process at the same address (a restarted master) would take a new one.
+    pub fn open_strict(from: Upid, peer: Upid, stopped: CancellationToken) -> Link {
+        Link::start(from, peer, stopped, true)
+    }
+
+    fn start(from: Upid, peer: Upid, stopped: CancellationToken, strict: bool) -> Link {
         let (tx, rx) = mpsc::unbounded_channel();
         let exited = CancellationToken::new();
-        crate::node_log::spawn(deliver(from, peer.clone(), rx, exited.clone(), stopped));
+        let peer_for_task = peer.clone();
+        crate::node_log::spawn(deliver(
+            from,
+            peer_for_task,
+            rx,
+            exited.clone(),
+            stopped,
+            strict,
+        ));
         Link { peer, tx, exited }
     }
 
@@ -58,7 +81,21 @@ impl Link {
         let _ = self.tx.send(Outgoing {
             name: name.to_string(),
             body: Bytes::from(body),
+            delivered: None,
         });
+    }
+
+    /// Queues a message and waits until the peer has taken it (libprocess answers once the
+    /// message is in the process's queue; mmrun's nodes once they have handled it). Returns
+    /// whether it was taken.
+    pub async fn send_and_wait(&self, name: &str, body: Vec<u8>) -> bool {
+        let (delivered, taken) = oneshot::channel();
+        let queued = self.tx.send(Outgoing {
+            name: name.to_string(),
+            body: Bytes::from(body),
+            delivered: Some(delivered),
+        });
+        queued.is_ok() && taken.await.unwrap_or(false)
     }
 
     /// Fires once the peer is found gone.
@@ -102,6 +139,7 @@ async fn deliver(
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     exited: CancellationToken,
     stopped: CancellationToken,
+    strict: bool,
 ) {
     let mut connection: Option<Connection> = None;
     loop {
@@ -126,6 +164,10 @@ async fn deliver(
             Next::PeerClosed => {
                 // The peer closed an idle connection: gone, unless it takes a new one.
                 connection = None;
+                if strict {
+                    broken(&peer, &exited, "the peer closed the connection");
+                    continue;
+                }
                 match connect(&peer).await {
                     Ok(c) => connection = Some(c),
                     Err(e) => broken(&peer, &exited, &e),
@@ -136,6 +178,7 @@ async fn deliver(
         // A kept connection may have been closed by the peer since its last use: one fresh
         // attempt before the message counts as undeliverable.
         let mut attempts = 0;
+        let mut taken = false;
         loop {
             attempts += 1;
             if connection.is_none() {
@@ -150,7 +193,10 @@ async fn deliver(
             }
             let c = connection.as_mut().expect("connected above");
             match post(c, &from, &peer, &message).await {
-                Ok(()) => break,
+                Ok(accepted) => {
+                    taken = accepted;
+                    break;
+                }
                 Err(e) => {
                     connection = None;
                     if attempts >= 2 {
@@ -159,6 +205,9 @@ async fn deliver(
                     }
                 }
             }
+        }
+        if let Some(delivered) = message.delivered {
+            let _ = delivered.send(taken);
         }
     }
 }
@@ -175,7 +224,7 @@ async fn post(
     from: &Upid,
     peer: &Upid,
     message: &Outgoing,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     connection.sender.ready().await.map_err(|e| e.to_string())?;
     let request = hyper::Request::post(format!("/{}/{}", peer.id, message.name))
         .header(hyper::header::HOST, peer.address())
@@ -195,5 +244,5 @@ async fn post(
         // and moves on; so does mmrun.
         tracing::warn!("{peer} answered {status} to {}", message.name);
     }
-    Ok(())
+    Ok(status.is_success())
 }

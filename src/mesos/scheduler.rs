@@ -330,6 +330,18 @@ impl Event {
         }
     }
 
+    /// An executor that ended, with its exit status (as the agent reports it).
+    pub fn executor_failure(agent_id: AgentId, executor_id: ExecutorId, status: i32) -> Event {
+        Event {
+            failure: Some(Failure {
+                agent_id: Some(agent_id),
+                executor_id: Some(executor_id),
+                status: Some(status),
+            }),
+            ..Event::bare(EventType::Failure)
+        }
+    }
+
     /// An executor's message for its scheduler.
     pub fn message(message: FrameworkMessage) -> Event {
         Event {

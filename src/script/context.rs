@@ -69,6 +69,8 @@ pub struct ScenarioCtx {
     pub snapshot_failures: Mutex<Vec<String>>,
     /// Where `snapshot()` compares and records; `None` when the run has no snapshot store.
     pub snapshots: Option<Arc<crate::snapshot::store::SnapshotStore>>,
+    /// How frameworks talk to the master unless the script says (`mmrun run --framework-api`).
+    pub framework_api: crate::framework::FrameworkApi,
 }
 
 impl ScenarioCtx {
@@ -163,6 +165,8 @@ pub struct ClusterCtx {
     pub leader: Mutex<Option<Arc<crate::zookeeper::LeaderDetector>>>,
     /// What `submit_framework` speaks unless told otherwise (`cluster(#{ encoding })`).
     pub encoding: crate::mesos::encoding::Encoding,
+    /// How `submit_framework`'s frameworks talk to the master unless told (`cluster(#{ api })`).
+    pub api: crate::framework::FrameworkApi,
 }
 
 impl ClusterCtx {

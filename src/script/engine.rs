@@ -48,6 +48,7 @@ pub fn for_metadata() -> Engine {
         clusters: Default::default(),
         snapshot_failures: Default::default(),
         snapshots: None,
+        framework_api: Default::default(),
     });
     build(ctx)
 }

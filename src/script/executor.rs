@@ -13,6 +13,8 @@ pub struct ScriptExecutor {
     pub snapshots: Arc<SnapshotStore>,
     pub artifacts_dir: Option<std::path::PathBuf>,
     pub keep_failed: bool,
+    /// How frameworks talk to the master unless a script says (`--framework-api`).
+    pub framework_api: crate::framework::FrameworkApi,
 }
 
 impl Executor for ScriptExecutor {
@@ -25,6 +27,7 @@ impl Executor for ScriptExecutor {
             snapshots: Some(self.snapshots.clone()),
             artifacts_dir: self.artifacts_dir.clone(),
             keep_failed: self.keep_failed,
+            framework_api: self.framework_api,
         };
         Box::pin(async move {
             let started = Instant::now();

@@ -41,6 +41,8 @@ pub struct ScenarioInput {
     pub artifacts_dir: Option<PathBuf>,
     /// Leave a failed scenario's clusters running (`--keep`).
     pub keep_failed: bool,
+    /// How frameworks talk to the master unless the script says.
+    pub framework_api: crate::framework::FrameworkApi,
 }
 
 pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
@@ -67,6 +69,7 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
         clusters: Default::default(),
         snapshot_failures: Default::default(),
         snapshots: input.snapshots,
+        framework_api: input.framework_api,
     });
     let script_ctx = ctx.clone();
     let display = input.display.clone();
@@ -194,6 +197,7 @@ mod tests {
             snapshots: None,
             artifacts_dir: None,
             keep_failed: false,
+            framework_api: Default::default(),
         })
         .await;
         run.result
@@ -265,6 +269,7 @@ mod tests {
             snapshots: None,
             artifacts_dir: None,
             keep_failed: false,
+            framework_api: Default::default(),
         })
         .await;
         let spec = recording.0.lock().unwrap().take();

@@ -121,6 +121,20 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// How a framework talks to its master: "http" (the v1 API) or "driver" (libprocess).
+    pub fn framework_api(&self, key: &str) -> ScriptResult<Option<crate::framework::FrameworkApi>> {
+        match self.string(key)?.as_deref() {
+            None => Ok(None),
+            Some(name) => match crate::framework::FrameworkApi::from_name(name) {
+                Some(api) => Ok(Some(api)),
+                None => script_error(format!(
+                    "{}: option '{key}' must be \"http\" (the v1 scheduler API) or \"driver\" (libprocess, as the Mesos scheduler driver), not \"{name}\"",
+                    self.function
+                )),
+            },
+        }
+    }
+
     pub fn bool(&self, key: &str) -> ScriptResult<Option<bool>> {
         match self.map.get(key) {
             None => Ok(None),

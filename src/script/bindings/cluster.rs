@@ -38,7 +38,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("cluster")
         .with_params_info(["options: map", "Cluster"])
         .with_comments([
-            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image),\n/// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n/// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`),\n/// `zk_session_timeout` (default \"2s\"; Mesos's default is \"10s\"): how long a killed leader\n/// keeps leading, and how long ZooKeeper may be away before masters give up and stop,\n/// `encoding` (\"json\", the default, or \"protobuf\": what `submit_framework`'s frameworks speak).",
+            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image),\n/// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n/// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`),\n/// `zk_session_timeout` (default \"2s\"; Mesos's default is \"10s\"): how long a killed leader\n/// keeps leading, and how long ZooKeeper may be away before masters give up and stop,\n/// `encoding` (\"json\", the default, or \"protobuf\": what `submit_framework`'s frameworks speak),\n/// `api` (\"http\", the default: the v1 scheduler API, or \"driver\": libprocess messages, as\n/// the Mesos scheduler driver behind Marathon, Spark and the Java/Python APIs speaks).",
         ])
         .register_into_engine(engine, move |options: Map| -> ScriptResult<ClusterHandleRef> { new_cluster(&s, &options) });
 
@@ -116,7 +116,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("submit_framework")
         .with_params_info(["c: Cluster", "options: map", "Framework"])
         .with_comments([
-            "/// Subscribes a framework (mmrun itself, over the v1 scheduler API) and queues its tasks.\n/// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n/// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds),\n/// `encoding` (\"json\" or \"protobuf\" on the v1 scheduler API; default: the cluster's).",
+            "/// Subscribes a framework (mmrun itself, over the v1 scheduler API) and queues its tasks.\n/// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n/// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds),\n/// `encoding` (\"json\" or \"protobuf\" on the v1 scheduler API; default: the cluster's),\n/// `api` (\"http\" or \"driver\": speak as the Mesos scheduler driver does; default: the cluster's).",
         ])
         .register_into_engine(engine, |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<FrameworkHandle> {
             submit_framework(&c.0, &options)
@@ -168,6 +168,7 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
             "masters",
             "zk_session_timeout",
             "encoding",
+            "api",
         ],
     )?;
     let mut spec = ClusterSpec {
@@ -210,6 +211,7 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         None => None,
     };
     let encoding = o.encoding("encoding")?.unwrap_or(Encoding::Json);
+    let api = o.framework_api("api")?.unwrap_or(scenario.framework_api);
     let backend = scenario.backend.clone();
     let handle = scenario
         .block(backend.create(spec.clone()))?
@@ -224,6 +226,7 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         master_url: Mutex::new(None),
         leader: Mutex::new(None),
         encoding,
+        api,
     });
     lock(&scenario.clusters).push(ctx.clone());
     if let Some(agents) = agents {
@@ -349,6 +352,7 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
             "checkpoint",
             "failover_timeout",
             "encoding",
+            "api",
         ],
     )?;
     let name = o
@@ -367,6 +371,7 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
     fo.checkpoint = o.bool("checkpoint")?.unwrap_or(true);
     fo.failover_timeout = o.number("failover_timeout")?.unwrap_or(0.0);
     fo.encoding = o.encoding("encoding")?.unwrap_or(ctx.encoding);
+    fo.api = o.framework_api("api")?.unwrap_or(ctx.api);
     let tasks = match o.get("tasks") {
         Some(t) => super::framework::with_local_paths(
             super::framework::task_requests(t, "submit_framework")?,
