@@ -54,7 +54,7 @@ c.await_task("t", "TASK_FINISHED");
 
 #[test]
 fn the_shipped_scenarios_pass_on_ci_with_their_committed_snapshots() {
-    shipped_scenarios_pass_on("embedded");
+    shipped_scenarios_pass_on("embedded", "http");
 }
 
 /// The same scenarios, the same snapshots, every node a container.
@@ -63,13 +63,28 @@ fn the_shipped_scenarios_pass_on_docker_with_the_same_snapshots() {
     if !common::docker::docker_available("the shipped scenarios on Docker") {
         return;
     }
-    shipped_scenarios_pass_on("docker");
+    shipped_scenarios_pass_on("docker", "http");
 }
 
-fn shipped_scenarios_pass_on(backend: &str) {
+/// Every framework a scenario submits speaks as the Mesos scheduler driver (libprocess)
+/// instead of the v1 API: the master must treat both alike, to the same snapshots.
+#[test]
+fn the_shipped_scenarios_give_the_same_snapshots_over_the_driver_api() {
+    shipped_scenarios_pass_on("embedded", "driver");
+}
+
+#[test]
+fn the_shipped_scenarios_give_the_same_snapshots_over_the_driver_api_on_docker() {
+    if !common::docker::docker_available("the shipped scenarios over the driver API on Docker") {
+        return;
+    }
+    shipped_scenarios_pass_on("docker", "driver");
+}
+
+fn shipped_scenarios_pass_on(backend: &str, framework_api: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(env!("CARGO_BIN_EXE_mmrun"))
-        .args(["run", "scripts", "--backend", backend])
+        .args(["run", "scripts", "--backend", backend, "--framework-api", framework_api])
         .current_dir(root)
         .env("CI", "true")
         .env("NO_COLOR", "1")
