@@ -13,8 +13,12 @@
 //!
 //! It exits when its subscription ends, as a Mesos executor of a framework without
 //! checkpointing does.
+//!
+//! With `--driver` it speaks to the agent as Mesos's executor drivers do (libprocess messages
+//! both ways, `client::start_executor_driver`) instead of the v1 API: the same behaviour.
 
 use super::{CliError, CliResult};
+use crate::client::{ExecutorDriver, ExecutorDriverError, start_executor_driver};
 use crate::mesos::executor::{Call, CallType, Event, EventType, Message, Subscribe, Update};
 use crate::mesos::ids::{ExecutorId, FrameworkId, TaskId};
 use crate::mesos::recordio::Decoder;
@@ -30,10 +34,9 @@ use tokio::sync::mpsc;
 const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
 
 struct Executor {
-    url: String,
+    transport: Transport,
     framework_id: FrameworkId,
     executor_id: ExecutorId,
-    http: reqwest::Client,
     /// Running tasks: where to send a kill (with its grace period).
     tasks: Mutex<BTreeMap<TaskId, mpsc::UnboundedSender<Duration>>>,
 }
@@ -48,17 +51,44 @@ fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
 }
 
+/// How the executor reaches its agent.
+enum Transport {
+    /// The v1 executor API at this URL.
+    Http { url: String, http: reqwest::Client },
+    /// Libprocess, as an executor driver; the agent's messages arrive as events.
+    Driver {
+        driver: Box<ExecutorDriver>,
+        events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Event>>,
+    },
+}
+
 /// Started by an agent as a task's executor; without the environment one gives, a usage error.
-pub async fn run() -> CliResult {
-    let executor = match (|| -> Result<Executor, String> {
-        Ok(Executor {
-            url: format!("http://{}/api/v1/executor", env("MESOS_AGENT_ENDPOINT")?),
-            framework_id: FrameworkId::new(env("MESOS_FRAMEWORK_ID")?),
-            executor_id: ExecutorId::new(env("MESOS_EXECUTOR_ID")?),
+/// `driver`: speak libprocess as an executor driver instead of the v1 API.
+pub async fn run(driver: bool) -> CliResult {
+    let transport = if driver {
+        let (driver, events) = start_executor_driver().await.map_err(|e| match e {
+            ExecutorDriverError::Listen { .. } => CliError::environment(e.to_string()),
+            _ => CliError::Usage(e.to_string()),
+        })?;
+        Transport::Driver {
+            driver: Box::new(driver),
+            events: tokio::sync::Mutex::new(events),
+        }
+    } else {
+        let url = env("MESOS_AGENT_ENDPOINT").map_err(CliError::Usage)?;
+        Transport::Http {
+            url: format!("http://{url}/api/v1/executor"),
             http: reqwest::Client::builder()
                 .no_proxy()
                 .build()
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| CliError::environment(e.to_string()))?,
+        }
+    };
+    let executor = match (|| -> Result<Executor, String> {
+        Ok(Executor {
+            transport,
+            framework_id: FrameworkId::new(env("MESOS_FRAMEWORK_ID")?),
+            executor_id: ExecutorId::new(env("MESOS_EXECUTOR_ID")?),
             tasks: Mutex::new(BTreeMap::new()),
         })
     })() {
@@ -84,15 +114,31 @@ impl Executor {
         }
     }
 
+    /// Sends a call (UPDATE, MESSAGE) over whichever API the executor speaks.
+    async fn send(&self, call: &Call) -> Result<(), String> {
+        match &self.transport {
+            Transport::Http { .. } => self.post(call).await.map(drop),
+            Transport::Driver { driver, .. } => {
+                if driver.send(call.clone()).await {
+                    Ok(())
+                } else {
+                    Err("the agent did not take it".into())
+                }
+            }
+        }
+    }
+
     async fn post(&self, call: &Call) -> Result<reqwest::Response, String> {
-        let response = self
-            .http
-            .post(&self.url)
+        let Transport::Http { url, http } = &self.transport else {
+            return Err("not speaking the v1 API".into());
+        };
+        let response = http
+            .post(url)
             .header("Accept", "application/json")
             .json(call)
             .send()
             .await
-            .map_err(|e| format!("cannot reach the agent at {}: {e}", self.url))?;
+            .map_err(|e| format!("cannot reach the agent at {url}: {e}"))?;
         if !response.status().is_success() {
             let status = response.status();
             let text = response.text().await.unwrap_or_default();
@@ -102,15 +148,40 @@ impl Executor {
     }
 
     async fn serve(self: Arc<Self>) -> Result<(), String> {
+        if let Transport::Driver { driver, events } = &self.transport {
+            println!(
+                "example-executor {}: registering as {} (executor driver)",
+                self.executor_id, driver.pid
+            );
+            let gone = driver.agent_gone();
+            let mut events = events.lock().await;
+            loop {
+                let event = tokio::select! {
+                    event = events.recv() => event,
+                    _ = gone.cancelled() => None,
+                };
+                let Some(event) = event else { break };
+                if event.kind == EventType::Shutdown {
+                    println!("example-executor {}: SHUTDOWN", self.executor_id);
+                    self.kill_all().await;
+                    return Ok(());
+                }
+                self.clone().handle(event).await;
+            }
+            println!("example-executor {}: the agent is gone", self.executor_id);
+            self.kill_all().await;
+            return Ok(());
+        }
+        let url = match &self.transport {
+            Transport::Http { url, .. } => url.clone(),
+            Transport::Driver { .. } => unreachable!("handled above"),
+        };
         let subscribe = Call {
             subscribe: Some(Subscribe::default()),
             ..self.call(CallType::Subscribe)
         };
         let response = self.post(&subscribe).await?;
-        println!(
-            "example-executor {}: subscribed to {}",
-            self.executor_id, self.url
-        );
+        println!("example-executor {}: subscribed to {url}", self.executor_id);
         let mut body = response.bytes_stream();
         let mut decoder = Decoder::new();
         while let Some(chunk) = body.next().await {
@@ -164,7 +235,7 @@ impl Executor {
                         }),
                         ..self.call(CallType::Message)
                     };
-                    if let Err(e) = self.post(&reply).await {
+                    if let Err(e) = self.send(&reply).await {
                         eprintln!("example-executor: cannot answer the message: {e}");
                     }
                 }
@@ -192,7 +263,7 @@ impl Executor {
             update: Some(Update { status }),
             ..self.call(CallType::Update)
         };
-        if let Err(e) = self.post(&call).await {
+        if let Err(e) = self.send(&call).await {
             eprintln!("example-executor: cannot send {state} for {task_id}: {e}");
         }
     }

@@ -61,10 +61,15 @@ enum Command {
     /// A small v1 framework for framework containers: launches tasks, reports, stays subscribed.
     #[command(hide = true)]
     ExampleFramework(example_framework::ExampleFrameworkArgs),
-    /// A small v1 custom executor (JSON): runs each task's `data` as a shell command, echoes
-    /// framework messages back prefixed "echo:", exits on SHUTDOWN. Started by an agent.
+    /// A small custom executor: runs each task's `data` as a shell command, echoes framework
+    /// messages back prefixed "echo:", exits on SHUTDOWN. Started by an agent. Speaks the v1
+    /// executor API (JSON), or with --driver libprocess as Mesos's executor drivers do.
     #[command(hide = true)]
-    ExampleExecutor,
+    ExampleExecutor {
+        /// Speak to the agent as an executor driver (libprocess) instead of the v1 API.
+        #[arg(long)]
+        driver: bool,
+    },
     /// Kills the process groups mmrun registers once mmrun is gone (started by `run`/`up`).
     #[command(hide = true)]
     Guard,
@@ -141,7 +146,7 @@ pub fn main() -> i32 {
             Command::Clean(args) => clean::run(args).await,
             Command::Ps => clusters::ps().await,
             Command::ExampleFramework(args) => example_framework::run(args).await,
-            Command::ExampleExecutor => example_executor::run().await,
+            Command::ExampleExecutor { driver } => example_executor::run(driver).await,
             Command::Down(args) => clusters::down(args).await,
             Command::Image { action } => image::run(action).await,
             Command::Reaper(args) => lifeline::reaper(args).await,
@@ -181,7 +186,7 @@ impl Command {
             Command::Clean(_) => "clean",
             Command::Ps => "ps",
             Command::ExampleFramework(_) => "example-framework",
-            Command::ExampleExecutor => "example-executor",
+            Command::ExampleExecutor { .. } => "example-executor",
             Command::Down(_) => "down",
             Command::Image { .. } => "image build",
             Command::Reaper(_) => "reaper",

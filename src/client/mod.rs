@@ -2,10 +2,12 @@
 //! stream events, send calls) and the state endpoints. They use the shared wire types.
 
 mod driver;
+mod executor_driver;
 mod master;
 mod scheduler;
 
 pub use driver::subscribe_driver;
+pub use executor_driver::{ExecutorDriver, ExecutorDriverError, start_executor_driver};
 pub use master::MasterClient;
 pub use scheduler::{Subscription, subscribe, subscribe_with};
 

@@ -65,18 +65,15 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         );
     FuncRegistration::new("example_executor")
         .with_params_info(["c: Cluster", "string"])
-        .with_comments(["/// The shell command that runs mmrun's own example executor on this cluster's agents, for a\n/// task's `executor: #{ id, cmd: c.example_executor() }`. It runs each task's `cmd` with\n/// `sh -c` (TASK_RUNNING, then TASK_FINISHED or TASK_FAILED), ends it on a kill\n/// (TASK_KILLED), answers every framework message with `echo:<data>`, and exits on SHUTDOWN."])
+        .with_comments(["/// The shell command that runs mmrun's own example executor on this cluster's agents, for a\n/// task's `executor: #{ id, cmd: c.example_executor() }`. It runs each task's `cmd` with\n/// `sh -c` (TASK_RUNNING, then TASK_FINISHED or TASK_FAILED), ends it on a kill\n/// (TASK_KILLED), answers every framework message with `echo:<data>`, and exits on SHUTDOWN.\n/// It speaks the v1 executor API."])
         .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<String> {
-            let ctx = c.0.clone();
-            ctx.scenario.block(async {
-                ctx.handle
-                    .lock()
-                    .await
-                    .as_ref()
-                    .map(|h| h.example_executor_command())
-                    .ok_or_else(|| "the cluster is gone".to_string())
-            })?
-            .map_err(Into::into)
+            example_executor(&c.0, &Map::new())
+        });
+    FuncRegistration::new("example_executor")
+        .with_params_info(["c: Cluster", "options: Map", "string"])
+        .with_comments(["/// The example executor, with options: `api` (\"http\", the default: the v1 executor API,\n/// or \"driver\": libprocess messages, as the Mesos executor driver behind Java, Python and\n/// mesos-go v0 executors speaks)."])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<String> {
+            example_executor(&c.0, &options)
         });
     FuncRegistration::new("restart_master")
         .with_params_info(["c: Cluster", "()"])
@@ -116,7 +113,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("submit_framework")
         .with_params_info(["c: Cluster", "options: map", "Framework"])
         .with_comments([
-            "/// Subscribes a framework (mmrun itself, over the v1 scheduler API) and queues its tasks.\n/// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n/// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds),\n/// `encoding` (\"json\" or \"protobuf\" on the v1 scheduler API; default: the cluster's),\n/// `api` (\"http\" or \"driver\": speak as the Mesos scheduler driver does; default: the cluster's).",
+            "/// Subscribes a framework (mmrun itself, over the v1 scheduler API or as a scheduler driver) and queues its tasks.\n/// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n/// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds),\n/// `encoding` (\"json\" or \"protobuf\" on the v1 scheduler API; default: the cluster's),\n/// `api` (\"http\" or \"driver\": speak as the Mesos scheduler driver does; default: the cluster's).",
         ])
         .register_into_engine(engine, |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<FrameworkHandle> {
             submit_framework(&c.0, &options)
@@ -152,6 +149,29 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
                 to_dynamic(&state)
             },
         );
+}
+
+/// `c.example_executor(#{ api })`: the command that starts mmrun's example executor.
+fn example_executor(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<String> {
+    let o = Options::new(options, "example_executor", &["api"])?;
+    let driver = o.framework_api("api")? == Some(crate::framework::FrameworkApi::Driver);
+    let command = ctx.scenario.block(async {
+        ctx.handle
+            .lock()
+            .await
+            .as_ref()
+            .map(|h| h.example_executor_command())
+            .ok_or_else(|| "the cluster is gone".to_string())
+    })?;
+    let command = match command {
+        Ok(command) => command,
+        Err(e) => return script_error(e),
+    };
+    Ok(if driver {
+        format!("{command} --driver")
+    } else {
+        command
+    })
 }
 
 fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<ClusterHandleRef> {
