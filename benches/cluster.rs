@@ -1,11 +1,13 @@
 //! `cargo bench --bench cluster`: how fast an in-process cluster starts, how long a task
-//! takes from ACCEPT to TASK_RUNNING (as a command task and through a custom executor), and how much memory each node takes as its own process.
+//! takes from ACCEPT to TASK_RUNNING (as a command task and through a custom executor, over the
+//! v1 API and as Mesos's drivers speak), how many messages a driver scheduler gets through the
+//! master, and how much memory each node takes as its own process.
 //!
 //! Every time is a median (with min and max) over `MMRUN_BENCH_RUNS` runs (default 20), after
 //! one warm-up run whose figure is shown apart as "first". Targets are printed next to the
 //! figures as PASS/MISS; the bench never fails on timing. docs/benchmarks.md explains each
 //! figure. `cargo bench --bench cluster -- task` runs only the parts named (start, task,
-//! executor, rss, failover). `failover` needs this host's ZooKeeper (`apt-get install
+//! executor, driver, rss, failover). `failover` needs this host's ZooKeeper (`apt-get install
 //! zookeeper`): ZooKeeper + 3 masters + 3 agents, the leader stopped, then the next one killed.
 
 #[path = "../tests/it/common/mod.rs"]
@@ -72,7 +74,7 @@ fn main() {
         table.time("  ... of which one add_agent", &s.agent, AGENTS, None);
     }
     if wants("task") {
-        let t = rt.block_on(task_latency(runs, command));
+        let t = rt.block_on(task_latency(runs, command, Api::Http));
         table.time(
             "task latency: ACCEPT(LAUNCH) -> TASK_RUNNING",
             &t.running,
@@ -100,19 +102,53 @@ fn main() {
         );
     }
     if wants("executor") {
-        let fresh = rt.block_on(task_latency(runs, on_new_executor));
+        let fresh = rt.block_on(task_latency(runs, on_new_executor, Api::Http));
         table.time(
             "executor task latency: ACCEPT -> TASK_RUNNING, a new executor per task",
             &fresh.running,
             1,
             None,
         );
-        let shared = rt.block_on(task_latency(runs, on_shared_executor));
+        let shared = rt.block_on(task_latency(runs, on_shared_executor, Api::Http));
         table.time(
             "executor task latency: ACCEPT -> TASK_RUNNING, executor already running",
             &shared.running,
             1,
             None,
+        );
+    }
+    if wants("driver") {
+        let command_task = rt.block_on(task_latency(runs, command, Api::Driver));
+        table.time(
+            "driver task latency: LAUNCH -> TASK_RUNNING, command task (scheduler driver)",
+            &command_task.running,
+            1,
+            None,
+        );
+        let fresh = rt.block_on(task_latency(runs, on_new_driver_executor, Api::Driver));
+        table.time(
+            "driver task latency: LAUNCH -> TASK_RUNNING, a new executor driver per task",
+            &fresh.running,
+            1,
+            None,
+        );
+        let shared = rt.block_on(task_latency(runs, on_shared_driver_executor, Api::Driver));
+        table.time(
+            "driver task latency: LAUNCH -> TASK_RUNNING, executor driver already running",
+            &shared.running,
+            1,
+            None,
+        );
+        let rate = rt.block_on(driver_message_rate(runs));
+        table.time(
+            &format!("driver messages: {RECONCILE_CALLS} RECONCILE calls and their answers"),
+            &rate,
+            1,
+            None,
+        );
+        let per_second = RECONCILE_CALLS as f64 * 2.0 / median(&rate).as_secs_f64();
+        println!(
+            "driver messages: {per_second:.0} messages/s through the master (a call out, an update back, per reconciled task; median run)"
         );
     }
     if wants("failover") {
@@ -242,14 +278,82 @@ struct TaskTimes {
 
 /// Per run: time from sending ACCEPT to receiving TASK_RUNNING (TASK_STARTING acknowledged
 /// on the way), and the part of it from TASK_STARTING's arrival to TASK_RUNNING's.
-async fn task_latency(runs: usize, make_task: TaskMaker) -> TaskTimes {
+/// How the bench's framework (and, for executor tasks, its executor) talks to the cluster.
+#[derive(Clone, Copy, PartialEq)]
+enum Api {
+    /// The v1 scheduler and executor APIs.
+    Http,
+    /// Libprocess, as Mesos's scheduler and executor drivers.
+    Driver,
+}
+
+fn median(samples: &[Duration]) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+/// Explicit reconciliation of this many unknown tasks per run.
+const RECONCILE_CALLS: usize = 500;
+
+/// A driver scheduler sends RECONCILE calls for tasks the master does not know, one message
+/// each, and the master answers each with an update: the time for all of them, per run.
+async fn driver_message_rate(runs: usize) -> Vec<Duration> {
+    use mmrun::mesos::ids::TaskId;
+    use mmrun::mesos::scheduler::{Reconcile, ReconcileTask};
+    let c = LocalCluster::start(ClusterOptions::default())
+        .await
+        .expect("master starts");
+    let mut sub = mmrun::client::subscribe_driver(&c.master_url(), framework_info("bench", &[]))
+        .await
+        .expect("the driver registers");
+    let mut times = Vec::with_capacity(runs + 1);
+    for run in 0..=runs {
+        let t0 = Instant::now();
+        for n in 0..RECONCILE_CALLS {
+            let call = Call {
+                reconcile: Some(Reconcile {
+                    tasks: vec![ReconcileTask {
+                        task_id: TaskId::new(format!("unknown-{run}-{n}")),
+                        agent_id: None,
+                    }],
+                }),
+                ..Call::new(CallType::Reconcile, None)
+            };
+            sub.call(call).await.expect("the master takes the call");
+        }
+        let mut answered = 0;
+        while answered < RECONCILE_CALLS {
+            let e = sub
+                .next_event(WAIT)
+                .await
+                .expect("every reconciliation answered");
+            if e.update.is_some() {
+                answered += 1;
+            }
+        }
+        times.push(t0.elapsed());
+    }
+    drop(sub);
+    c.shutdown().await;
+    times
+}
+
+async fn task_latency(runs: usize, make_task: TaskMaker, api: Api) -> TaskTimes {
     let mut c = LocalCluster::start(ClusterOptions::default())
         .await
         .expect("master starts");
     c.add_agent(AgentOptions::default())
         .await
         .expect("agent registers");
-    let mut sub = subscribe_framework(&c.master_url(), framework_info("bench", &[])).await;
+    let mut sub = match api {
+        Api::Http => subscribe_framework(&c.master_url(), framework_info("bench", &[])).await,
+        Api::Driver => {
+            mmrun::client::subscribe_driver(&c.master_url(), framework_info("bench", &[]))
+                .await
+                .expect("the driver registers")
+        }
+    };
     let mut offers: Vec<Offer> = Vec::new();
     let mut times = TaskTimes::default();
     for run in 0..=runs {
@@ -311,6 +415,15 @@ fn command(name: &str, offer: &Offer, _run: usize) -> TaskInfo {
 /// subscribes over HTTP, gets LAUNCH, runs the task's `data` and sends TASK_RUNNING as an
 /// UPDATE call).
 fn executor_task(name: &str, offer: &Offer, executor_id: &str) -> TaskInfo {
+    executor_task_on(name, offer, executor_id, "")
+}
+
+/// The same task for the example executor speaking as an executor driver (libprocess).
+fn driver_executor_task(name: &str, offer: &Offer, executor_id: &str) -> TaskInfo {
+    executor_task_on(name, offer, executor_id, " --driver")
+}
+
+fn executor_task_on(name: &str, offer: &Offer, executor_id: &str, flags: &str) -> TaskInfo {
     use base64::Engine as _;
     let mut task = command_task(name, offer, "", 0.1, 32.0);
     task.command = None;
@@ -321,7 +434,7 @@ fn executor_task(name: &str, offer: &Offer, executor_id: &str) -> TaskInfo {
         framework_id: None,
         command: Some(CommandInfo {
             value: Some(format!(
-                "'{}' example-executor",
+                "'{}' example-executor{flags}",
                 env!("CARGO_BIN_EXE_mmrun")
             )),
             shell: true,
@@ -350,6 +463,14 @@ fn on_new_executor(name: &str, offer: &Offer, run: usize) -> TaskInfo {
 /// Every task goes to one executor, started by the warm-up run.
 fn on_shared_executor(name: &str, offer: &Offer, _run: usize) -> TaskInfo {
     executor_task(name, offer, "bench-executor")
+}
+
+fn on_new_driver_executor(name: &str, offer: &Offer, run: usize) -> TaskInfo {
+    driver_executor_task(name, offer, &format!("bench-driver-executor-{run}"))
+}
+
+fn on_shared_driver_executor(name: &str, offer: &Offer, _run: usize) -> TaskInfo {
+    driver_executor_task(name, offer, "bench-driver-executor")
 }
 
 /// For comparison with the task latency: how long spawning the task's shell takes here, as
