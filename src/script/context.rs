@@ -87,6 +87,12 @@ impl ScenarioCtx {
         })
     }
 
+    /// The scenario's own directory, absolute: what relative paths in a script are relative
+    /// to. A script named without a directory (`mmrun x.rhai`) is in the current one.
+    pub fn dir(&self) -> PathBuf {
+        scenario_dir(&self.script_path)
+    }
+
     pub fn log(&self, line: String) {
         lock(&self.logs).push(line);
     }
@@ -201,5 +207,34 @@ impl ClusterCtx {
         if let Some(handle) = self.handle.lock().await.take() {
             handle.teardown().await;
         }
+    }
+}
+
+/// The absolute directory of `script`, with no `.` components: `x.rhai` and `./x.rhai` are in
+/// the current directory (an empty parent used to make relative paths resolve nowhere).
+pub fn scenario_dir(script: &std::path::Path) -> PathBuf {
+    let dir = script
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    absolute.components().collect()
+}
+
+#[cfg(test)]
+mod scenario_dir_tests {
+    use super::scenario_dir;
+    use std::path::Path;
+
+    #[test]
+    fn a_script_named_without_a_directory_is_in_the_current_one() {
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(scenario_dir(Path::new("x.rhai")), here);
+        assert_eq!(scenario_dir(Path::new("./x.rhai")), here);
+        assert_eq!(scenario_dir(Path::new("sub/x.rhai")), here.join("sub"));
+        assert_eq!(
+            scenario_dir(Path::new("/abs/dir/x.rhai")),
+            Path::new("/abs/dir")
+        );
     }
 }

@@ -84,7 +84,14 @@ fn the_shipped_scenarios_give_the_same_snapshots_over_the_driver_api_on_docker()
 fn shipped_scenarios_pass_on(backend: &str, framework_api: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(env!("CARGO_BIN_EXE_mmrun"))
-        .args(["run", "scripts", "--backend", backend, "--framework-api", framework_api])
+        .args([
+            "run",
+            "scripts",
+            "--backend",
+            backend,
+            "--framework-api",
+            framework_api,
+        ])
         .current_dir(root)
         .env("CI", "true")
         .env("NO_COLOR", "1")
@@ -843,4 +850,45 @@ fn a_zookeeper_scenario_without_zookeeper_is_skipped_saying_how_to_install_it() 
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("SKIP"), "{text}");
     assert!(text.contains("apt-get install zookeeper"), "{text}");
+}
+
+/// A scenario named from its own directory (`mmrun x.rhai`, `mmrun ./x.rhai`) is in that
+/// directory: its framework process gets it as MMRUN_SCENARIO_DIR (it used to be empty, so a
+/// scheduler started as `python3 $MMRUN_SCENARIO_DIR/sched.py` looked for `/sched.py`), a
+/// relative `cwd` starts there, and `scenario_dir()` says so.
+#[test]
+fn a_scenario_named_from_its_own_directory_knows_that_directory() {
+    let w = Cli::new();
+    let dir = w.path("scripts").canonicalize().unwrap();
+    std::fs::write(dir.join("marker.txt"), "here").unwrap();
+    w.script(
+        "here.rhai",
+        r#"
+let c = cluster(#{ agents: 1 });
+assert_eq(env("MMRUN_TEST_NO_SUCH_VARIABLE"), ());
+assert_eq(env("MMRUN_TEST_NO_SUCH_VARIABLE", "fallback"), "fallback");
+let f = c.run_framework(#{
+    cmd: "test \"$MMRUN_SCENARIO_DIR\" = \"$EXPECTED\" && test -f marker.txt && test -f \"$MMRUN_SCENARIO_DIR/marker.txt\"",
+    cwd: ".",
+    env: #{ EXPECTED: scenario_dir() },
+});
+assert_eq(f.wait("20s"), 0, `the framework did not see ${scenario_dir()}: ${f.logs()}`);
+log(`dir ${scenario_dir()}`);
+"#,
+    );
+    for name in ["here.rhai", "./here.rhai"] {
+        let out = w.command(&[name]).current_dir(&dir).output().unwrap();
+        let (code, text) = code_and_text(&out);
+        assert_eq!(code, 0, "{name}: {text}");
+    }
+    // The scenario's log (shown on failure) is not printed on a pass: check the value once by
+    // failing on purpose.
+    w.script("show.rhai", "assert_eq(scenario_dir(), \"nowhere\");");
+    let out = w
+        .command(&["show.rhai"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let (_, text) = code_and_text(&out);
+    assert!(text.contains(&format!("{}", dir.display())), "{text}");
 }

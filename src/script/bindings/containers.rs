@@ -9,7 +9,6 @@ use crate::cluster::{BackendError, ClusterHandle, FrameworkRequest, FrameworkSta
 use crate::script::context::{ClusterCtx, ScenarioCtx, ScriptResult};
 use crate::script::values::{Options, duration_value};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map, Position};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -250,7 +249,7 @@ fn run_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framework
     if image.is_none() && cmd.is_empty() {
         return Err("run_framework: give the framework's command, e.g. cmd: [\"python3\", \"scheduler.py\"] (or an image, on the Docker backend)".into());
     }
-    let script_dir = script_dir(&ctx.scenario.script_path);
+    let script_dir = ctx.scenario.dir();
     let mut env = Vec::new();
     if image.is_none() {
         env.push((
@@ -320,10 +319,4 @@ pub fn ended_runs(ctx: &Arc<ClusterCtx>) -> String {
         text
     });
     described.unwrap_or_default()
-}
-
-/// The scenario's directory, absolute (relative paths in scripts start there).
-fn script_dir(script: &Path) -> PathBuf {
-    let dir = script.parent().unwrap_or(Path::new(""));
-    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }

@@ -497,12 +497,7 @@ pub fn with_local_paths(
     mut requests: Vec<TaskRequest>,
     ctx: &ClusterCtx,
 ) -> ScriptResult<Vec<TaskRequest>> {
-    let script_dir = ctx
-        .scenario
-        .script_path
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .to_path_buf();
+    let script_dir = ctx.scenario.dir();
     for uri in requests.iter_mut().flat_map(|r| {
         r.uris
             .iter_mut()

@@ -1,4 +1,5 @@
-//! Assertions, logging and time: `assert`, `assert_eq`, `log`, `sleep`.
+//! Assertions, logging, time and the scenario's surroundings: `assert`, `assert_eq`, `log`,
+//! `sleep`, `scenario_dir`, `env`.
 
 use crate::script::context::{ScenarioCtx, ScriptResult, script_error};
 use crate::script::values::duration_value;
@@ -47,6 +48,25 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
                 equal(left, right, Some(message))
             },
         );
+    let s = scenario.clone();
+    FuncRegistration::new("scenario_dir")
+        .with_params_info(["string"])
+        .with_comments(["/// The absolute path of the directory this scenario's file is in: where relative paths in\n/// `run_framework` (`cwd`, and the framework's own `MMRUN_SCENARIO_DIR`) and in task `uris`\n/// start from."])
+        .register_into_engine(engine, move || -> String { s.dir().display().to_string() });
+    FuncRegistration::new("env")
+        .with_params_info(["name: string", "?"])
+        .with_comments(["/// The value of the environment variable `name` in mmrun's environment, or `()` when it is\n/// not set (e.g. `let image = env(\"SCHEDULER_IMAGE\");`)."])
+        .register_into_engine(engine, |name: &str| -> Dynamic {
+            std::env::var(name).map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+        });
+    FuncRegistration::new("env")
+        .with_params_info(["name: string", "default: string", "string"])
+        .with_comments([
+            "/// The value of the environment variable `name`, or `default` when it is not set.",
+        ])
+        .register_into_engine(engine, |name: &str, default: &str| -> String {
+            std::env::var(name).unwrap_or_else(|_| default.to_string())
+        });
     let s = scenario.clone();
     FuncRegistration::new("log")
         .with_params_info(["value: ?", "()"])
