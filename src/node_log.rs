@@ -90,6 +90,17 @@ where
     tokio::spawn(future.in_current_span())
 }
 
+/// Whether the current span is (inside) a node's span: the event belongs to an in-process
+/// node's log.
+pub fn in_node_span<S>(context: &tracing_subscriber::layer::Context<'_, S>) -> bool
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    context
+        .lookup_current()
+        .is_some_and(|span| span.scope().any(|s| s.name() == "node"))
+}
+
 /// Files every event logged inside a node's span under that node.
 pub struct NodeLogLayer;
 

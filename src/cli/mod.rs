@@ -118,13 +118,16 @@ pub fn main() -> i32 {
         );
         return exit_codes::OK;
     }
-    // Scenario runs report through their reporters; node logs would drown them.
+    // Scenario runs report through their reporters; node logs would drown them (a failed
+    // scenario's artifacts hold every node's log).
+    let reporting = matches!(cli.command, Command::Run(_) | Command::Review(_));
     init_logging(
-        if matches!(cli.command, Command::Run(_) | Command::Review(_)) {
+        if reporting {
             "mmrun=error"
         } else {
             "mmrun=info"
         },
+        reporting,
     );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -215,22 +218,39 @@ fn with_implied_run(args: Vec<std::ffi::OsString>) -> Result<Vec<std::ffi::OsStr
 }
 
 /// Logs to stderr as `default` (or `RUST_LOG`) says, and files the info lines of in-process
-/// nodes under each node whatever stderr shows, for failed scenarios' artifacts.
-fn init_logging(default: &str) {
+/// nodes under each node whatever stderr shows, for failed scenarios' artifacts. With
+/// `quiet_nodes`, nothing a node logs reaches stderr: a run's terminal output is the reporter's
+/// (a node's ERROR line between scenario lines confused readers), and the nodes' lines are in
+/// the artifacts of the scenario they belong to.
+fn init_logging(default: &str, quiet_nodes: bool) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{Layer, filter::LevelFilter};
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .with_filter(filter);
     let _ = tracing_subscriber::registry()
-        .with(stderr)
+        .with(stderr_layer(std::io::stderr, quiet_nodes).with_filter(filter))
         .with(crate::node_log::NodeLogLayer.with_filter(LevelFilter::INFO))
         .try_init();
+}
+
+/// The stderr layer: every event, or (`quiet_nodes`) only those logged outside a node's span.
+fn stderr_layer<S, W>(
+    writer: W,
+    quiet_nodes: bool,
+) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer;
+    tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .with_filter(tracing_subscriber::filter::dynamic_filter_fn(
+            move |_, context| !quiet_nodes || !crate::node_log::in_node_span(context),
+        ))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -244,5 +264,54 @@ pub(crate) async fn interrupted() {
                 None => std::future::pending::<()>().await,
             }
         } => {}
+    }
+}
+
+#[cfg(test)]
+mod logging_tests {
+    use super::stderr_layer;
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged(quiet_nodes: bool) -> String {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(stderr_layer(move || writer.clone(), quiet_nodes))
+            .with(crate::node_log::NodeLogLayer);
+        tracing::subscriber::with_default(subscriber, || {
+            let node = crate::node_log::NodeLog::new("master");
+            node.span()
+                .in_scope(|| tracing::error!("lost its ZooKeeper session"));
+            tracing::error!("mmrun itself failed");
+            assert_eq!(
+                node.lines().len(),
+                1,
+                "the node's line is kept for its artifacts"
+            );
+        });
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn a_run_keeps_node_lines_off_the_terminal_but_not_its_own() {
+        let quiet = logged(true);
+        assert!(!quiet.contains("ZooKeeper session"), "{quiet}");
+        assert!(quiet.contains("mmrun itself failed"), "{quiet}");
+        let loud = logged(false);
+        assert!(loud.contains("ZooKeeper session"), "{loud}");
     }
 }
