@@ -33,6 +33,19 @@ pub enum DiscoverError {
              name the files or directories that hold your scenarios: mmrun run PATH...",
              display_list(.searched))]
     NoneFound { searched: Vec<PathBuf> },
+    /// Snapshots are named `<file stem>__<name>.snap` in one directory: two scenarios with one
+    /// file name would overwrite each other's (and `--accept` would pass both, once).
+    #[error(
+        "{} and {} have the same file name, so they would write the same snapshots \
+         ({stem}__*.snap): rename one of them",
+        .first.display(),
+        .second.display()
+    )]
+    SameName {
+        stem: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
 }
 
 /// Finds the scenarios named by `paths` (or in `scripts/` when there are none).
@@ -88,7 +101,29 @@ fn discover_or_default(
             searched: paths.to_vec(),
         });
     }
+    refuse_shared_names(&scenarios)?;
     Ok(scenarios)
+}
+
+/// Two scenarios whose files share a stem (`a/smoke.rhai`, `b/smoke.rhai`) are refused: their
+/// snapshots would collide.
+fn refuse_shared_names(scenarios: &[Scenario]) -> Result<(), DiscoverError> {
+    let mut by_stem: std::collections::HashMap<String, &Path> = Default::default();
+    for scenario in scenarios {
+        let stem = scenario
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(first) = by_stem.insert(stem.clone(), &scenario.path) {
+            return Err(DiscoverError::SameName {
+                stem,
+                first: first.to_path_buf(),
+                second: scenario.path.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn search_dir(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), DiscoverError> {
@@ -205,6 +240,27 @@ mod tests {
             ]
         );
         assert_eq!(found[0].name, root.join("a.rhai").to_string_lossy());
+    }
+
+    #[test]
+    fn two_scenarios_with_one_file_name_are_refused_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(root, "a/smoke.rhai");
+        touch(root, "b/smoke.rhai");
+        let err = discover(&[root.to_path_buf()]).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, DiscoverError::SameName { .. }), "{text}");
+        assert!(
+            text.contains("a/smoke.rhai") && text.contains("b/smoke.rhai"),
+            "{text}"
+        );
+        assert!(
+            text.contains("smoke__*.snap") && text.contains("rename"),
+            "{text}"
+        );
+        // Either alone is fine.
+        assert_eq!(discover(&[root.join("a")]).unwrap().len(), 1);
     }
 
     #[test]
