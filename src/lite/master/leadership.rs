@@ -52,6 +52,13 @@ impl MasterShared {
         }
     }
 
+    /// Whether `leader` is at this master's own advertised address (another life of it).
+    fn is_own_address(&self, leader: &MasterInfo) -> bool {
+        leader.id != self.info.id
+            && leader.address.ip == self.info.address.ip
+            && leader.port == self.info.port
+    }
+
     /// The leader's MasterInfo, when there is one.
     pub fn leader_info(&self) -> Option<MasterInfo> {
         match self.leadership() {
@@ -134,6 +141,13 @@ pub(super) async fn redirect_unless_leading(
     }
     let leader = match master.settled_leadership().await {
         Leadership::Leading => return next.run(request).await,
+        // The group names a leader at this master's own address that is not this master: its
+        // earlier life (restarted after its session expired), whose membership lingers until
+        // ZooKeeper drops it. Redirecting there would send clients to this very master,
+        // round and round: no leader is known yet.
+        Leadership::Following(leader) if master.is_own_address(&leader) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "No leader elected").into_response();
+        }
         Leadership::Following(leader) => leader,
         Leadership::NoLeader => {
             return (StatusCode::SERVICE_UNAVAILABLE, "No leader elected").into_response();
@@ -165,6 +179,7 @@ pub fn leader_base(leader: &MasterInfo) -> String {
 pub(super) async fn redirect(State(master): State<Arc<MasterShared>>) -> Response {
     let leader = match master.settled_leadership().await {
         Leadership::Leading => Some(master.info.clone()),
+        Leadership::Following(info) if master.is_own_address(&info) => None,
         Leadership::Following(info) => Some(info),
         Leadership::NoLeader => None,
     };
