@@ -140,7 +140,13 @@ impl TaskRequest {
     /// The resources this task would take from `available` (host ports included), if they are
     /// all there.
     pub fn claim(&self, available: &Resources) -> Option<Claim> {
-        let mut resources = self.resources().into_vec();
+        // Scalars from whichever roles the offer holds them in, the framework's reservation
+        // first (an offer to a framework in role `web` holds `cpus(web)` and unreserved `cpus`).
+        let mut resources = Vec::new();
+        for wanted in self.resources().iter() {
+            let amount = wanted.scalar.as_ref().map_or(0.0, |s| s.value);
+            resources.extend(available.take_scalar(&wanted.name, amount)?);
+        }
         let mut host_ports = Vec::new();
         // Host ports come from the offer's `ports` ranges, in order, keeping their role.
         for r in available.iter().filter(|r| r.name == "ports") {
@@ -318,6 +324,53 @@ mod tests {
             "resources": Resources::parse(resources).unwrap(),
         }))
         .unwrap()
+    }
+
+    /// (name, role, amount) of a claim's scalars, for readable assertions.
+    fn scalars(claim: &Claim) -> Vec<(String, String, f64)> {
+        claim
+            .resources
+            .iter()
+            .filter_map(|r| {
+                let value = r.scalar.as_ref()?.value;
+                Some((r.name.clone(), r.role.clone().unwrap_or_default(), value))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_task_uses_its_roles_reservation_first_then_unreserved_resources() {
+        let mut r = TaskRequest::command("t", "true");
+        r.cpus = 0.5;
+        r.mem = 32.0;
+        // Everything needed is reserved for the role.
+        let claim = r
+            .claim(&Resources::parse("cpus(web):2;mem:1024").unwrap())
+            .unwrap();
+        assert_eq!(
+            scalars(&claim),
+            [
+                ("cpus".into(), "web".into(), 0.5),
+                ("mem".into(), "*".into(), 32.0)
+            ]
+        );
+        // The reservation is too small: the rest comes unreserved, each piece with its role.
+        let claim = r
+            .claim(&Resources::parse("cpus(web):0.2;cpus:1;mem(web):64").unwrap())
+            .unwrap();
+        assert_eq!(
+            scalars(&claim),
+            [
+                ("cpus".into(), "web".into(), 0.2),
+                ("cpus".into(), "*".into(), 0.3),
+                ("mem".into(), "web".into(), 32.0)
+            ]
+        );
+        // Not enough in any role.
+        assert!(
+            r.claim(&Resources::parse("cpus(web):0.2;cpus:0.2;mem:64").unwrap())
+                .is_none()
+        );
     }
 
     #[test]

@@ -248,6 +248,37 @@ impl Resources {
         })
     }
 
+    /// `amount` of scalar resource `name` out of these, reserved resources first (a framework's
+    /// reservation is there to be used), then unreserved: the pieces keep their roles, as a
+    /// task's resources must name the role they come from. `None` if there is not enough.
+    pub fn take_scalar(&self, name: &str, amount: f64) -> Option<Vec<Resource>> {
+        let mut candidates: Vec<&Resource> = self
+            .0
+            .iter()
+            .filter(|r| r.name == name && r.kind == ValueType::Scalar)
+            .collect();
+        // Reserved (a role other than "*") before unreserved; stable otherwise.
+        candidates.sort_by_key(|r| r.role() == "*");
+        let mut pieces = Vec::new();
+        let mut left = round_scalar(amount);
+        for r in candidates {
+            if left <= 0.0 {
+                break;
+            }
+            let have = r.scalar.as_ref().map_or(0.0, |s| s.value);
+            let take = round_scalar(have.min(left));
+            if take <= 0.0 {
+                continue;
+            }
+            let mut piece = r.clone();
+            piece.scalar = Some(Scalar { value: take });
+            piece.allocation_info = None;
+            pieces.push(piece);
+            left = round_scalar(left - take);
+        }
+        (left <= 0.0).then_some(pieces)
+    }
+
     /// The total of a scalar resource, any role.
     pub fn scalar(&self, name: &str) -> f64 {
         round_scalar(

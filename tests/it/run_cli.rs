@@ -892,3 +892,35 @@ log(`dir ${scenario_dir()}`);
     let (_, text) = code_and_text(&out);
     assert!(text.contains(&format!("{}", dir.display())), "{text}");
 }
+
+/// mmrun's framework in role `web` launches on resources reserved for `web` (it used to wait
+/// for ever: "not yet launched; history: []"), whatever it speaks.
+#[test]
+fn a_framework_launches_on_resources_reserved_for_its_role() {
+    let w = Cli::new();
+    for (name, options) in [
+        ("json", r#"encoding: "json""#),
+        ("protobuf", r#"encoding: "protobuf""#),
+        ("driver", r#"api: "driver""#),
+    ] {
+        w.script(
+            &format!("reserved_{name}.rhai"),
+            &format!(
+                r#"
+let c = cluster();
+c.start_master();
+c.add_agent(#{{ resources: "cpus(web):2;mem:1024" }});
+let fw = c.submit_framework(#{{ name: "web-fw", role: "web", {options},
+    tasks: [#{{ name: "t", cmd: "true", cpus: 0.5 }}] }});
+c.await_task("t", "TASK_FINISHED");
+// It ran, on the only cpus there are: those reserved for web.
+let cpus = c.raw_state().frameworks[0].completed_tasks[0].resources;
+assert_eq(cpus.cpus, 0.5);
+"#
+            ),
+        );
+    }
+    let (code, out) = w.run(&["scripts/", "-j", "3"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.matches("PASS [").count(), 3, "{out}");
+}
