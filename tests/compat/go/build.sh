@@ -9,6 +9,6 @@ mkdir -p "$out"
 export GO111MODULE=off GOPROXY=off
 export GOPATH="$here:/usr/share/gocode"
 export GOCACHE="${GOCACHE:-$out/.gocache}"
-for program in mmrun-go-scheduler mmrun-go-executor; do
+for program in mmrun-go-scheduler mmrun-go-executor mmrun-go-v0-scheduler mmrun-go-v0-executor; do
     go build -o "$out/$program" "$program"
 done
