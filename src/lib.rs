@@ -12,6 +12,7 @@ pub mod lifeline;
 pub mod lite;
 pub mod mesos;
 pub mod node_log;
+pub mod process;
 pub mod report;
 pub mod runner;
 pub mod script;

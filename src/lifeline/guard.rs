@@ -1,14 +1,18 @@
 //! The process-group guard. mmrun starts it once (`start`), then registers every process group
-//! it creates (`watch_group`) and every temporary directory of a cluster (`watch_dir`), each
+//! it creates (`watch_group`), the environment marker of every task and executor it starts
+//! (`watch_marker`) and every temporary directory of a cluster (`watch_dir`), each
 //! unregistered when the returned [`Watched`] drops. The guard (`mmrun guard`, [`run`]) reads
-//! `+g<pgid>` / `-g<pgid>` / `+d<path>` / `-d<path>` lines from its stdin; at end of file —
-//! mmrun exited, gracefully or by SIGKILL, since the kernel closes the pipe either way — it
-//! SIGKILLs every group still registered, removes every directory still registered, and exits.
+//! `+g<pgid>` / `-g<pgid>` / `+m<NAME=value>` / `-m…` / `+d<path>` / `-d<path>` lines from its
+//! stdin; at end of file — mmrun exited, gracefully or by SIGKILL, since the kernel closes the
+//! pipe either way — it SIGKILLs every group still registered and every process carrying a
+//! registered marker (those that left their group: `setsid`, daemons), removes every directory
+//! still registered, and exits.
 //!
 //! Why a separate process and not PR_SET_PDEATHSIG: the death signal fires when the *thread*
 //! that forked exits (tokio's blocking threads come and go), and it reaches only the direct
 //! child, not what a `sh -c` forks. A group kill reaches every process that stayed in the
-//! group; one that leaves it (`setsid`, a daemon) is beyond any group kill and is documented.
+//! group; one that leaves it (`setsid`, a daemon) is found by the marker it inherited
+//! (`crate::process::kill_marked`).
 //!
 //! Groups must be unregistered once empty: a pgid can be reused after its group is gone, and
 //! the guard must never signal a stranger's group. Callers drop their [`Watched`] only after
@@ -74,6 +78,13 @@ pub fn watch_group(pgid: Option<u32>) -> Watched {
     watch(pgid.map(|p| format!("g{p}")))
 }
 
+/// Registers an environment entry (`MESOS_SANDBOX=<sandbox>`) whose processes are killed
+/// should mmrun die: they may have left every process group mmrun knows.
+pub fn watch_marker(entry: &str) -> Watched {
+    let ok = entry.contains('=') && !entry.contains('\n');
+    watch(ok.then(|| format!("m{entry}")))
+}
+
 /// Registers a directory for removal should mmrun die before removing it itself.
 pub fn watch_dir(dir: &std::path::Path) -> Watched {
     let text = dir
@@ -110,6 +121,9 @@ pub fn run(input: impl BufRead) -> i32 {
     }
     let left = track(input);
     kill_groups(&left.groups);
+    for marker in &left.markers {
+        crate::process::kill_marked(marker);
+    }
     for dir in &left.dirs {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -120,6 +134,7 @@ pub fn run(input: impl BufRead) -> i32 {
 #[derive(Debug, Default, PartialEq)]
 struct Registered {
     groups: BTreeSet<i32>,
+    markers: BTreeSet<String>,
     dirs: BTreeSet<std::path::PathBuf>,
 }
 
@@ -143,6 +158,12 @@ fn track(input: impl BufRead) -> Registered {
                 left.groups.remove(&pgid);
             } else if pgid > 1 {
                 left.groups.insert(pgid);
+            }
+        } else if let Some(marker) = rest.strip_prefix('m') {
+            if !add {
+                left.markers.remove(marker);
+            } else if marker.contains('=') {
+                left.markers.insert(marker.to_string());
             }
         } else if let Some(dir) = rest.strip_prefix('d') {
             let dir = std::path::PathBuf::from(dir);
@@ -171,11 +192,12 @@ mod tests {
 
     #[test]
     fn what_is_registered_and_not_unregistered_is_what_is_left() {
-        let input = "+g100\n+g200\n-g100\n+g300\ngarbage\n+g1\n+g-5\n-g999\n+d/tmp/a\n+d/tmp/b\n-d/tmp/a\n+drelative\n+d/\n";
+        let input = "+g100\n+g200\n-g100\n+g300\ngarbage\n+g1\n+g-5\n-g999\n+d/tmp/a\n+d/tmp/b\n-d/tmp/a\n+drelative\n+d/\n+mMESOS_SANDBOX=/s/1\n+mMESOS_SANDBOX=/s/2\n-mMESOS_SANDBOX=/s/1\n+mnoequals\n";
         assert_eq!(
             track(std::io::Cursor::new(input)),
             Registered {
                 groups: BTreeSet::from([200, 300]),
+                markers: BTreeSet::from(["MESOS_SANDBOX=/s/2".into()]),
                 dirs: BTreeSet::from(["/tmp/b".into()]),
             }
         );

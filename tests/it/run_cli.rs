@@ -924,3 +924,80 @@ assert_eq(cpus.cpus, 0.5);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.matches("PASS [").count(), 3, "{out}");
 }
+
+/// Processes a task or executor starts in a session of their own (`setsid`, Python's
+/// `start_new_session=True`) leave its process group, so no group kill reaches them; they
+/// used to outlive the scenario, reparented to PID 1. As Mesos's launcher destroys a whole
+/// container, they now end with their task (finished or killed) or their executor.
+#[test]
+fn processes_a_task_starts_in_a_session_of_their_own_end_with_it() {
+    let w = Cli::new();
+    let pids = w.path("pids");
+    std::fs::create_dir_all(&pids).unwrap();
+    let p = pids.display();
+    let escape = |file: &str, marker: &str| {
+        format!(
+            "setsid sh -c 'echo $$ > {p}/{file}; exec sleep {marker}' </dev/null >/dev/null 2>&1 &"
+        )
+    };
+    // A check task: exits 0 once the process in `file` is gone (or a zombie), 1 if it stays.
+    let gone = |file: &str| {
+        format!(
+            "for i in $(seq 100); do q=$(cat {p}/{file}); if [ ! -e /proc/$q ] || grep -q ') Z' /proc/$q/stat; then exit 0; fi; sleep 0.05; done; exit 1"
+        )
+    };
+    let script = format!(
+        r#"
+let c = cluster(#{{ agents: 1 }});
+let fw = c.submit_framework(#{{ name: "escapes", tasks: [#{{ name: "leaver",
+    cmd: `{a} python3 -c "import subprocess; p = subprocess.Popen(['sleep', '611.102'], start_new_session=True); open('{p}/b.pid', 'w').write(str(p.pid))"; sleep 0.3` }}] }});
+c.await_task("leaver", "TASK_FINISHED");
+fw.launch(#{{ name: "a-gone", cmd: `{gone_a}` }});
+fw.launch(#{{ name: "b-gone", cmd: `{gone_b}` }});
+c.await_task("a-gone", "TASK_FINISHED");
+c.await_task("b-gone", "TASK_FINISHED");
+
+fw.launch(#{{ name: "stubborn", cmd: `{c} sleep 600` }});
+c.await_task("stubborn", "TASK_RUNNING");
+wait_until(|| c.task("stubborn").state == "TASK_RUNNING", "5s");
+fw.kill("stubborn");
+c.await_task("stubborn", "TASK_KILLED");
+fw.launch(#{{ name: "c-gone", cmd: `{gone_c}` }});
+c.await_task("c-gone", "TASK_FINISHED");
+
+// On a custom executor: what its task starts in a session of its own lives as long as the
+// executor (its container, in Mesos), which goes with the cluster.
+let ex = #{{ id: "ex", cmd: c.example_executor() }};
+fw.launch(#{{ name: "on-executor", cmd: `{d} sleep 600`, executor: ex }});
+c.await_task("on-executor", "TASK_RUNNING");
+"#,
+        a = escape("a.pid", "611.101"),
+        c = escape("c.pid", "611.103"),
+        d = escape("d.pid", "611.104"),
+        gone_a = gone("a.pid"),
+        gone_b = gone("b.pid"),
+        gone_c = gone("c.pid"),
+    );
+    w.script("escapes.rhai", &script);
+    let (code, out) = w.run(&["run", "scripts/escapes.rhai"]);
+    assert_eq!(code, 0, "{out}");
+    // Every escaped process did start (its pid file is there), and none is left.
+    for file in ["a.pid", "b.pid", "c.pid", "d.pid"] {
+        let text = std::fs::read_to_string(pids.join(file))
+            .unwrap_or_else(|e| panic!("{file}: the escaping process never started: {e}\n{out}"));
+        let pid: u32 = text.trim().parse().unwrap();
+        let dead = eventually(Duration::from_secs(10), || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map_or(true, |stat| stat.contains(") Z"))
+        });
+        assert!(dead, "{file}: process {pid} outlived its task's scenario");
+    }
+    for marker in [
+        "sleep 611.101",
+        "sleep 611.102",
+        "sleep 611.103",
+        "sleep 611.104",
+    ] {
+        assert!(!running(marker), "{marker} is still running");
+    }
+}

@@ -471,21 +471,20 @@ impl DockerCluster {
             .ok_or_else(|| process::no_such_framework(index))
     }
 
-    /// A framework process on this host: it reaches the master through its published port —
-    /// or, with ZooKeeper, finds the leader through ZooKeeper's published port (the masters'
-    /// cluster-network addresses it reads there are routable from this host), as on the
-    /// embedded backend; a fixed master would be wrong after the first failover. The master
-    /// reaches it (a v0 scheduler's libprocess) at this host's address on the cluster network.
+    /// A framework process on this host: it reaches the master at its cluster-network address,
+    /// which is routable from this host — the address in the master's pid, which a scheduler
+    /// driver compares, as text, with where every message it gets comes from (given the
+    /// published port, libmesos would drop them all) — or, with ZooKeeper, finds the leader
+    /// through ZooKeeper's published port, as on the embedded backend; a fixed master would be
+    /// wrong after the first failover. The master reaches it (a driver's libprocess) at this
+    /// host's address on the cluster network.
     async fn run_framework_process(
         &mut self,
         request: FrameworkRequest,
     ) -> Result<(usize, String), BackendError> {
         let master = match self.zookeeper_url() {
             Some(zk) => zk,
-            None => {
-                let url = self.master()?.url().ok_or(BackendError::NoMaster)?;
-                url.trim_start_matches("http://").to_string()
-            }
+            None => format!("{}:{}", self.master()?.ip, specs::MASTER_PORT),
         };
         let env = framework_process_env(&master, &self.layout.gateway_ip().to_string());
         let index = self.frameworks.len();

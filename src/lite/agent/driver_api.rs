@@ -41,9 +41,10 @@ async fn receive(
         Ok(message) => message,
         Err(refusal) => return (refusal.status(), refusal.to_string()).into_response(),
     };
-    // Updates wait for earlier messages to reach the master: not on the request, which the
-    // executor's driver is waiting for.
-    crate::node_log::spawn(async move { agent.receive(message).await });
+    // Handled before the answer: a peer sends its messages on one connection, one after the
+    // other, so they are handled in the order sent (an update may wait, at most
+    // MESSAGE_ORDER_WAIT, for the executor's earlier messages to reach the master).
+    agent.receive(message).await;
     StatusCode::ACCEPTED.into_response()
 }
 

@@ -15,6 +15,7 @@ use crate::mesos::framework::capability;
 use crate::mesos::health_check::HealthCheck;
 use crate::mesos::ids::ContainerId;
 use crate::mesos::task::{ContainerStatus, KillPolicy, TaskState, TaskStatus, reason, source};
+use crate::process::{kill_group, signal_name};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -190,6 +191,8 @@ async fn supervise(
     let pid = child.id();
     // Registered until this function ends, after the group was killed and the child reaped.
     let _watched = crate::lifeline::guard::watch_group(pid);
+    let marker = prepared.marker.clone();
+    let _marked = crate::lifeline::guard::watch_marker(&marker);
     {
         let mut core = agent.core();
         if let Some(task) = core.tasks.get_mut(&key) {
@@ -256,6 +259,9 @@ async fn supervise(
         final_status.healthy = Some(false);
     }
     drop(health);
+    // What the task started in a session or group of its own ends with it, as Mesos's
+    // launcher destroys the whole container (the group kill above cannot reach it).
+    crate::process::kill_marked(&marker);
     agent.send_update(&key, final_status);
 }
 
@@ -447,7 +453,14 @@ fn prepare(agent: &Arc<AgentShared>, key: &TaskKey) -> Result<Prepared, String> 
         command: cmd,
         container_id: task.container_id.clone(),
         health_check,
+        marker: sandbox_marker(&task.sandbox),
     })
+}
+
+/// What every process of a task or executor inherits and nothing else has: how the ones that
+/// left its process group are found (`crate::process::kill_marked`).
+pub(super) fn sandbox_marker(sandbox: &std::path::Path) -> String {
+    format!("MESOS_SANDBOX={}", sandbox.display())
 }
 
 /// A command task ready to start.
@@ -456,27 +469,8 @@ struct Prepared {
     container_id: ContainerId,
     /// Its health check, with what a COMMAND check runs in.
     health_check: Option<(HealthCheck, CheckContext)>,
-}
-
-pub(super) fn kill_group(pid: Option<u32>, signal: i32) {
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: kill(2) with a negative pid signals the task's own process group.
-        unsafe {
-            libc::kill(-pid, signal);
-        }
-    }
-}
-
-pub(super) fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        libc::SIGTERM => "Terminated",
-        libc::SIGKILL => "Killed",
-        libc::SIGINT => "Interrupt",
-        libc::SIGSEGV => "Segmentation fault",
-        libc::SIGABRT => "Aborted",
-        libc::SIGHUP => "Hangup",
-        _ => "Unknown signal",
-    }
+    /// `MESOS_SANDBOX=<sandbox>`, inherited by all it starts.
+    marker: String,
 }
 
 /// Kills every task and waits for them to end: with a grace period (graceful stop) or at once.
@@ -530,6 +524,9 @@ pub fn kill_all_now(agent: &AgentShared) {
     for task in agent.core().tasks.values() {
         if !task.state.is_terminal() {
             kill_group(task.pid, libc::SIGKILL);
+            if task.pid.is_some() {
+                crate::process::kill_marked(&sandbox_marker(&task.sandbox));
+            }
         }
     }
 }

@@ -182,7 +182,7 @@ struct GroupGuard(Option<u32>);
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
-        super::executor::kill_group(self.0, libc::SIGKILL);
+        crate::process::kill_group(self.0, libc::SIGKILL);
     }
 }
 

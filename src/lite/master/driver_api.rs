@@ -230,17 +230,25 @@ impl MasterShared {
     ) {
         // A driver resends its registration until it hears back: a repeat from a pid that is
         // already registered gets the answer again instead of a second framework.
+        // A framework keeps its pid while disconnected, so a driver the master lost touch
+        // with that registers again is that framework, linked anew.
+        let mut info = info;
+        let mut force = force;
         if info.id.is_none() {
             let core = self.core();
             if let Some(f) = core
                 .frameworks
                 .values()
-                .find(|f| f.stream.as_ref().and_then(|s| s.driver_pid()) == Some(&from))
-                && let Some(stream) = &f.stream
+                .find(|f| f.pid.as_ref() == Some(&from))
             {
-                tracing::info!("framework {} at {from} registered again", f.id);
-                stream.send_subscribed(f.id.clone(), 0.0, self.info.clone(), false);
-                return;
+                if let Some(stream) = &f.stream {
+                    tracing::info!("framework {} at {from} registered again", f.id);
+                    stream.send_subscribed(f.id.clone(), 0.0, self.info.clone(), false);
+                    return;
+                }
+                // From the driver's side this is a first registration: answered as one.
+                info.id = Some(f.id.clone());
+                force = true;
             }
         }
         let link = DriverLink::open(

@@ -51,9 +51,10 @@ fn validate_framework_info(info: &FrameworkInfo) -> Result<(), String> {
 
 impl MasterShared {
     /// Handles SUBSCRIBE, and a driver's registration. On refusal the stream gets exactly one
-    /// ERROR event and closes. A known framework id fails over to the new stream, unless a
-    /// driver subscribes again from the pid it holds without `force` (a re-registration).
-    /// Returns the framework's id, or `None` if refused.
+    /// ERROR event and closes. A known framework id fails over to the new stream; a driver
+    /// without `force` may only come back from the pid the framework had (a re-registration,
+    /// as after a master failover): another pid is refused "Framework failed over", as
+    /// Mesos's `_subscribe` does. Returns the framework's id, or `None` if refused.
     pub(super) fn subscribe(
         self: &Arc<Self>,
         mut info: FrameworkInfo,
@@ -72,20 +73,32 @@ impl MasterShared {
             stream.send(&Event::error("Framework has been removed"));
             return None;
         }
-        let mut reregistered = false;
+        let reregistered: bool;
         let now = now_seconds();
         let suppressed: BTreeSet<String> = suppressed_roles.into_iter().collect();
         let id = match info.id.clone() {
             Some(id) if core.frameworks.contains_key(&id) => {
+                let framework = &core.frameworks[&id];
+                let new_pid = stream.driver_pid();
+                let same_driver = new_pid.is_some() && framework.pid.as_ref() == new_pid;
+                if new_pid.is_some() && !force && framework.pid.is_some() && !same_driver {
+                    tracing::warn!(
+                        "refusing framework {id} from {}: it is registered at another pid and \
+                         this registration does not take it over",
+                        new_pid.map(ToString::to_string).unwrap_or_default()
+                    );
+                    stream.send(&Event::error("Framework failed over"));
+                    return None;
+                }
+                // The same scheduler again, or one coming back to a master that learnt of its
+                // framework from the agents: a re-registration, not a failover.
+                reregistered = (same_driver || framework.recovered) && !force;
                 self.remove_offers_where(&mut core, false, |o| o.framework_id == id);
                 let framework = core.frameworks.get_mut(&id).expect("checked above");
-                if let Some(old) = framework.stream.take() {
-                    let same_driver =
-                        old.driver_pid().is_some() && old.driver_pid() == stream.driver_pid();
-                    reregistered = same_driver && !force;
-                    if !same_driver {
-                        old.send(&Event::error("Framework failed over"));
-                    }
+                if let Some(old) = framework.stream.take()
+                    && !same_driver
+                {
+                    old.send(&Event::error("Framework failed over"));
                 }
                 if let Some(timer) = framework.failover_timer.take() {
                     timer.cancel();

@@ -235,3 +235,106 @@ async fn a_scheduler_that_goes_away_is_disconnected_and_removed_after_its_failov
     .await;
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn reregistration_rules_are_mesoss_same_pid_again_another_pid_only_with_failover() {
+    use mmrun::mesos::internal::{
+        FrameworkErrorMessage, FrameworkReregisteredMessage, ReregisterFrameworkMessage,
+    };
+    let c = common::cluster(0).await;
+    let master = c.master_url();
+    let mut first = FakePeer::start("scheduler(1)").await;
+    first
+        .send(
+            &master,
+            "master",
+            &RegisterFrameworkMessage {
+                framework: framework("rules", 60.0),
+            },
+        )
+        .await;
+    let id = first
+        .next_named("mesos.internal.FrameworkRegisteredMessage", WAIT)
+        .await
+        .decode::<FrameworkRegisteredMessage>()
+        .framework_id;
+    let with_id = || FrameworkInfo {
+        id: Some(id.clone()),
+        ..framework("rules", 60.0)
+    };
+
+    // The same scheduler again, not failing over (as after a master change): re-registered.
+    first
+        .send(
+            &master,
+            "master",
+            &ReregisterFrameworkMessage {
+                framework: with_id(),
+                failover: false,
+            },
+        )
+        .await;
+    let again: FrameworkReregisteredMessage = first
+        .next_named("mesos.internal.FrameworkReregisteredMessage", WAIT)
+        .await
+        .decode();
+    assert_eq!(again.framework_id, id);
+
+    // Another scheduler with that id but without failover is refused, and changes nothing.
+    let mut second = FakePeer::start("scheduler(1)").await;
+    second
+        .send(
+            &master,
+            "master",
+            &ReregisterFrameworkMessage {
+                framework: with_id(),
+                failover: false,
+            },
+        )
+        .await;
+    let refused: FrameworkErrorMessage = second
+        .next_named("mesos.internal.FrameworkErrorMessage", WAIT)
+        .await
+        .decode();
+    assert_eq!(refused.message, "Framework failed over");
+    let state = mmrun::client::MasterClient::new(&master)
+        .state()
+        .await
+        .unwrap();
+    assert_eq!(
+        state.frameworks[0].pid.as_deref(),
+        Some(first.pid.to_string().as_str())
+    );
+
+    // With failover it takes the framework over: registered anew, the old one told.
+    second
+        .send(
+            &master,
+            "master",
+            &ReregisterFrameworkMessage {
+                framework: with_id(),
+                failover: true,
+            },
+        )
+        .await;
+    let taken: FrameworkRegisteredMessage = second
+        .next_named("mesos.internal.FrameworkRegisteredMessage", WAIT)
+        .await
+        .decode();
+    assert_eq!(taken.framework_id, id);
+    let told: FrameworkErrorMessage = first
+        .next_named("mesos.internal.FrameworkErrorMessage", WAIT)
+        .await
+        .decode();
+    assert_eq!(told.message, "Framework failed over");
+    let state = mmrun::client::MasterClient::new(&master)
+        .state()
+        .await
+        .unwrap();
+    assert_eq!(state.frameworks.len(), 1);
+    assert_eq!(
+        state.frameworks[0].pid.as_deref(),
+        Some(second.pid.to_string().as_str())
+    );
+    c.shutdown().await;
+}

@@ -4,9 +4,9 @@
 use super::environment::{executor_agent_id, executor_environment};
 use super::{launch_failed, registration_timed_out};
 use crate::lite::agent::docker_tasks;
-use crate::lite::agent::executor::signal_name;
 use crate::lite::agent::{AgentShared, ExecutorKey};
 use crate::mesos::ids::ContainerId;
+use crate::process::signal_name;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 

@@ -13,12 +13,12 @@
 //!   (Docker containerizer; the container itself is `docker_tasks/executor.rs`);
 //! - `environment`: what both are told (`executorEnvironment`).
 
-use super::executor::kill_group;
 use super::fetcher;
 use super::updates::complete_task;
 use super::{
     AgentShared, CustomExecutor, ExecutorKey, ExecutorState, RunningTask, TaskKey, Termination,
 };
+use crate::process::kill_group;
 mod container;
 mod environment;
 mod process;

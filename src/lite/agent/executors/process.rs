@@ -3,9 +3,10 @@
 
 use super::environment::executor_environment;
 use super::{launch_failed, registration_timed_out};
-use crate::lite::agent::executor::{kill_group, signal_name};
+use crate::lite::agent::executor::sandbox_marker;
 use crate::lite::agent::{AgentShared, ExecutorKey};
 use crate::mesos::ids::ContainerId;
+use crate::process::{kill_group, signal_name};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -33,6 +34,13 @@ pub(super) async fn supervise(
     // Registered until this function ends, after the group was killed and the child reaped:
     // should mmrun die, its guard kills the executor's process group.
     let _watched = crate::lifeline::guard::watch_group(pid);
+    let marker = agent
+        .core()
+        .executors
+        .get(&key)
+        .map(|e| sandbox_marker(&e.sandbox))
+        .unwrap_or_default();
+    let _marked = crate::lifeline::guard::watch_marker(&marker);
     {
         let mut core = agent.core();
         if let Some(e) = core.executors.get_mut(&key) {
@@ -60,8 +68,9 @@ pub(super) async fn supervise(
             }
         }
     };
-    // Whatever the executor started goes with it.
+    // Whatever the executor started goes with it, in its group or not.
     kill_group(pid, libc::SIGKILL);
+    crate::process::kill_marked(&marker);
     let (status, how) = match exit {
         Ok(s) => match (s.code(), s.signal()) {
             (Some(code), _) => (s.into_raw(), format!("exited with status {code}")),
