@@ -74,6 +74,44 @@ impl MasterClient {
         self.get("/master/state").await
     }
 
+    /// The operator API's GET_TASKS (`POST /api/v1`, JSON): every task with its full status
+    /// history (reason, message, source), which `/master/state` leaves out.
+    pub async fn tasks(&self) -> Result<crate::mesos::operator::GetTasks, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            get_tasks: crate::mesos::operator::GetTasks,
+        }
+        let url = format!("{}/api/v1", self.url);
+        let unreachable = |source| ClientError::Unreachable {
+            url: url.clone(),
+            source,
+        };
+        let r = self
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(r#"{"type":"GET_TASKS"}"#)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = r.status();
+        let body = r.bytes().await.map_err(unreachable)?;
+        if !status.is_success() {
+            return Err(ClientError::Refused {
+                what: "GET_TASKS".into(),
+                status,
+                body: String::from_utf8_lossy(&body).into(),
+            });
+        }
+        serde_json::from_slice::<Answer>(&body)
+            .map(|a| a.get_tasks)
+            .map_err(|e| ClientError::Protocol {
+                what: "GET_TASKS".into(),
+                detail: e.to_string(),
+            })
+    }
+
     /// `/metrics/snapshot`, which every master answers itself, leading or not
     /// (`master/elected` tells which).
     pub async fn raw_metrics(&self) -> Result<serde_json::Value, ClientError> {

@@ -299,6 +299,10 @@ let theirs = c.run_framework(#{ cmd: "exec \"$MMRUN\" example-framework --name t
 let t = c.await_task("task-1", "TASK_FINISHED");
 assert_eq(t.framework, "theirs");
 assert_eq(c.task("task-1").state, "TASK_FINISHED");
+// Another framework's task says why it is in its state, as mmrun's own tasks do.
+assert_eq(t.message, "Command exited with status 0");
+assert_eq(t.source, "SOURCE_EXECUTOR");
+assert_eq(c.framework("theirs").tasks[0].message, "Command exited with status 0");
 assert_eq(c.framework("theirs").tasks[0].name, "task-1");
 assert_eq(c.task("nobody"), ());
 assert_eq(c.framework("nobody"), ());

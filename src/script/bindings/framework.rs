@@ -598,7 +598,7 @@ pub fn await_in(
 }
 
 /// The keys of a task map, in the order [`task_map`] fills them (and for "did you mean").
-pub const TASK_MAP_KEYS: [&str; 8] = [
+pub const TASK_MAP_KEYS: [&str; 9] = [
     "name",
     "framework",
     "state",
@@ -606,6 +606,7 @@ pub const TASK_MAP_KEYS: [&str; 8] = [
     "states",
     "message",
     "reason",
+    "source",
     "healthy",
 ];
 
@@ -628,6 +629,8 @@ pub fn task_map(ctx: &ClusterCtx, framework: &Framework, task: &TaskRecord) -> M
         last.and_then(|s| s.message.clone())
             .map_or(Dynamic::UNIT, Into::into),
         last.and_then(|s| s.reason.clone())
+            .map_or(Dynamic::UNIT, Into::into),
+        last.and_then(|s| s.source.clone())
             .map_or(Dynamic::UNIT, Into::into),
         task.healthy().map_or(Dynamic::UNIT, Into::into),
     ];

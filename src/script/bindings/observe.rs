@@ -106,7 +106,12 @@ pub fn register(engine: &mut Engine) {
                         Some(t) => Dynamic::from_map(task_map(&c.0, &f, &t)),
                         None => Dynamic::UNIT,
                     },
-                    Found::Other(found) => Dynamic::from_map(state_task_map(&c.0, &found.0, &found.1)),
+                    Found::Other(found) => Dynamic::from_map(state_task_map(
+                        &c.0,
+                        &found.0,
+                        &found.1,
+                        &task_details(&c.0),
+                    )),
                 })
             },
         );
@@ -193,8 +198,9 @@ fn framework_map(ctx: &ClusterCtx, f: &StateFramework, completed: bool) -> Map {
             .map_or(Dynamic::UNIT, Into::into),
     );
     m.insert("failover_timeout".into(), f.failover_timeout.into());
+    let details = task_details(ctx);
     let tasks: Array = all_tasks(f)
-        .map(|t| Dynamic::from_map(state_task_map(ctx, f, t)))
+        .map(|t| Dynamic::from_map(state_task_map(ctx, f, t, &details)))
         .collect();
     m.insert("tasks".into(), tasks.into());
     m
@@ -207,8 +213,46 @@ fn all_tasks(f: &StateFramework) -> impl Iterator<Item = &StateTask> {
         .chain(&f.completed_tasks)
 }
 
+/// The latest reason, message and source of every task the master knows, by (framework id,
+/// task id): `/master/state` keeps a status's state and time only, the operator API's
+/// GET_TASKS the whole status. Empty when the master cannot be asked (best effort: the task is
+/// still shown, without them).
+type TaskDetails = std::collections::HashMap<(String, String), [Option<String>; 3]>;
+
+fn task_details(ctx: &ClusterCtx) -> TaskDetails {
+    let Ok(url) = ctx.master_url() else {
+        return TaskDetails::new();
+    };
+    let Ok(Ok(tasks)) = ctx.scenario.block(MasterClient::new(url).tasks()) else {
+        return TaskDetails::new();
+    };
+    tasks
+        .tasks
+        .into_iter()
+        .chain(tasks.unreachable_tasks)
+        .chain(tasks.completed_tasks)
+        .filter_map(|t| {
+            let last = t.statuses.last()?;
+            let key = (t.framework_id.value.clone(), t.task_id.value.clone());
+            Some((
+                key,
+                [
+                    last.reason.clone(),
+                    last.message.clone(),
+                    last.source.clone(),
+                ],
+            ))
+        })
+        .collect()
+}
+
 /// A task the master lists, as a map with the keys of mmrun's own tasks' maps.
-fn state_task_map(ctx: &ClusterCtx, f: &StateFramework, t: &StateTask) -> Map {
+fn state_task_map(
+    ctx: &ClusterCtx,
+    f: &StateFramework,
+    t: &StateTask,
+    details: &TaskDetails,
+) -> Map {
     let mut m = Map::new();
     m.insert("name".into(), t.name.clone().into());
     m.insert("framework".into(), f.name.clone().into());
@@ -222,9 +266,14 @@ fn state_task_map(ctx: &ClusterCtx, f: &StateFramework, t: &StateTask) -> Map {
         },
     );
     m.insert("states".into(), history(t).into());
-    // `/master/state` keeps a status's state and time only.
-    m.insert("message".into(), Dynamic::UNIT);
-    m.insert("reason".into(), Dynamic::UNIT);
+    let [reason, message, source] = details
+        .get(&(f.id.clone(), t.id.clone()))
+        .cloned()
+        .unwrap_or_default();
+    let text = |v: Option<String>| v.map_or(Dynamic::UNIT, Into::into);
+    m.insert("message".into(), text(message));
+    m.insert("reason".into(), text(reason));
+    m.insert("source".into(), text(source));
     m.insert(
         "healthy".into(),
         state_task_health(t).map_or(Dynamic::UNIT, Into::into),
@@ -351,7 +400,7 @@ fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> 
                 let reached =
                     t.statuses.iter().any(|s| s.state == wanted.name()) || t.state == wanted.name();
                 if reached && healthy.is_none_or(|h| state_task_health(&t) == Some(h)) {
-                    return Ok(state_task_map(ctx, &f, &t));
+                    return Ok(state_task_map(ctx, &f, &t, &task_details(ctx)));
                 }
                 let states: Vec<String> = history(&t).iter().map(|s| s.to_string()).collect();
                 last = format!(
