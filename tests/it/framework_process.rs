@@ -323,22 +323,29 @@ theirs.kill();
 }
 
 /// A scheduler that dies at start is the usual reason a wait times out: the error says so, with
-/// its last lines.
+/// its last lines — at once, since nothing is left to register the framework or launch the
+/// task (it used to cost the whole timeout).
 #[test]
 fn a_wait_that_times_out_shows_a_framework_that_ended() {
     let w = workspace();
+    let started = std::time::Instant::now();
     let (code, out) = run_scenario(
         &w,
         "crashed.rhai",
         r#"
 let c = cluster(#{ agents: 1 });
-c.run_framework(#{ cmd: "echo Traceback: no module named pymesos >&2; exit 1" });
-c.await_framework("mine", "active", #{ timeout: "1s" });
+let s = c.run_framework(#{ cmd: "echo Traceback: no module named pymesos >&2; exit 1" });
+assert_eq(s.wait("10s"), 1);
+let task = "";
+try { c.await_task("worker", "TASK_RUNNING"); } catch (e) { task = `${e}`; }
+assert(task.contains("every framework process this scenario started has exited"), task);
+assert(task.contains("no module named pymesos"), task);
+c.await_framework("mine", "active");
 "#,
     );
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("waiting for framework 'mine' to be active"),
+        out.contains("the master lists no framework 'mine', and every framework process"),
         "{out}"
     );
     assert!(
@@ -346,5 +353,11 @@ c.await_framework("mine", "active", #{ timeout: "1s" });
         "{out}"
     );
     assert!(out.contains("no module named pymesos"), "{out}");
+    // Two waits of 30 s each, both failing at once.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "the waits did not fail at once: {:?}",
+        started.elapsed()
+    );
     w.assert_clean();
 }

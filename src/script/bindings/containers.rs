@@ -294,6 +294,33 @@ const LOG_LINES: usize = 15;
 /// For a wait that timed out: the frameworks the script ran that have ended, with their exit
 /// codes and last log lines (a scheduler that crashed at start is the usual reason). Empty
 /// when none has ended.
+/// Whether the script started framework processes and every one has exited: nothing can
+/// launch a task the master does not know yet.
+pub fn every_run_exited(ctx: &Arc<ClusterCtx>) -> bool {
+    let runs = ctx
+        .framework_runs
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if runs == 0 {
+        return false;
+    }
+    let exited = ctx.scenario.block(async {
+        let mut handle = ctx.handle.lock().await;
+        let Some(h) = handle.as_mut() else {
+            return false;
+        };
+        for index in 0..runs {
+            if !matches!(
+                h.framework_status(index).await,
+                Ok(FrameworkStatus::Exited(_))
+            ) {
+                return false;
+            }
+        }
+        true
+    });
+    exited.unwrap_or(false)
+}
+
 pub fn ended_runs(ctx: &Arc<ClusterCtx>) -> String {
     let runs = ctx
         .framework_runs

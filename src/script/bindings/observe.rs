@@ -421,6 +421,16 @@ fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> 
                     "await_task: no framework has a task named '{name}' (launch it first)"
                 ));
             }
+            // Unknown to the master, and every scheduler the script started has exited: no
+            // one is left to launch it. Say so now rather than after the timeout.
+            Found::None
+                if super::containers::every_run_exited(ctx) && lock(&ctx.frameworks).is_empty() =>
+            {
+                return script_error(format!(
+                    "await_task: no framework has a task named '{name}', and every framework process this scenario started has exited:{}",
+                    super::containers::ended_runs(ctx)
+                ));
+            }
             Found::None => {}
         }
         if std::time::Instant::now() >= deadline {
@@ -486,7 +496,20 @@ fn await_framework(
                 if framework_state(f, done) == wanted {
                     return Ok(framework_map(ctx, f, done));
                 }
+                // A removed framework never comes back (Mesos refuses its id).
+                if done {
+                    return script_error(format!(
+                        "await_framework: framework '{name}' is completed (removed), so it will never be {wanted}{}",
+                        super::containers::ended_runs(ctx)
+                    ));
+                }
                 format!("it is {}", framework_state(f, done))
+            }
+            None if super::containers::every_run_exited(ctx) => {
+                return script_error(format!(
+                    "await_framework: the master lists no framework '{name}', and every framework process this scenario started has exited:{}",
+                    super::containers::ended_runs(ctx)
+                ));
             }
             None => "the master lists no framework of that name or id".to_string(),
         };
