@@ -133,6 +133,12 @@ struct State {
     messages: Vec<ExecutorMessage>,
     /// Subscriptions after the first (after a master restart or a failover).
     resubscriptions: u64,
+    /// Offers received so far, and how many there were when each pending task was queued:
+    /// whether a waiting task has seen any offer at all.
+    offers_received: u64,
+    queued_at_offer: BTreeMap<TaskId, u64>,
+    /// Why each pending task did not fit the last offer from each agent (one line each).
+    misfits: BTreeMap<TaskId, BTreeMap<String, String>>,
 }
 
 /// A message one of the framework's executors sent it (`data` decoded from base64; invalid
@@ -298,6 +304,8 @@ impl Framework {
                 if let Some(executor) = &request.executor {
                     state.executors.insert(id.clone(), executor.id.clone());
                 }
+                let seen = state.offers_received;
+                state.queued_at_offer.insert(id.clone(), seen);
                 state.pending.push((id, request));
             }
         }
@@ -588,6 +596,37 @@ impl Framework {
         }
     }
 
+    /// Why task `name` has not launched, one line a reason, by agent id: the last offer from
+    /// each agent it did not fit, or that no offer has come since it was queued. Empty once
+    /// it has launched (or for a task this framework does not have).
+    pub fn why(&self, name: &str) -> Vec<(Option<AgentId>, String)> {
+        let state = self.shared.state();
+        let Some((id, _)) = state.pending.iter().find(|(_, r)| r.name == name) else {
+            return vec![];
+        };
+        let mut reasons: Vec<(Option<AgentId>, String)> = state
+            .misfits
+            .get(id)
+            .map(|by_agent| {
+                by_agent
+                    .iter()
+                    .map(|(agent, why)| (Some(AgentId::new(agent.clone())), why.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let queued_at = state.queued_at_offer.get(id).copied().unwrap_or(0);
+        if reasons.is_empty() && state.offers_received == queued_at {
+            reasons.push((
+                None,
+                format!(
+                    "no offer has come since it was queued: no agent has free resources for role '{}' (every agent busy, reserved for another role, or none registered)",
+                    self.shared.options.role
+                ),
+            ));
+        }
+        reasons
+    }
+
     /// Closes the subscription (the framework disconnects; with failover_timeout 0 the master
     /// removes it).
     pub fn disconnect(&self) {
@@ -876,22 +915,41 @@ fn plan_offers(shared: &Shared, offers: Vec<Offer>) -> Vec<Call> {
     let mut calls = Vec::new();
     let mut declined: Vec<OfferId> = Vec::new();
     for offer in offers {
+        state.offers_received += 1;
         let mut available = Resources::new(offer.resources.iter().cloned().map(|mut r| {
             r.allocation_info = None;
             r
         }));
         let mut launch = Vec::new();
         let mut still_pending = Vec::new();
+        let mut misfits = Vec::new();
         for (id, request) in state.pending.drain(..) {
             match request.claim(&available) {
                 Some(claim) => {
                     available = available.subtract(&claim.resources);
                     launch.push(request.to_task_info(id, &offer, &claim));
                 }
-                None => still_pending.push((id, request)),
+                None => {
+                    let why = request
+                        .shortfall(&available)
+                        .unwrap_or_else(|| "does not fit".to_string());
+                    misfits.push((id.clone(), why));
+                    still_pending.push((id, request));
+                }
             }
         }
         state.pending = still_pending;
+        for (id, why) in misfits {
+            state
+                .misfits
+                .entry(id)
+                .or_default()
+                .insert(offer.agent_id.value.clone(), why);
+        }
+        for info in &launch {
+            state.misfits.remove(&info.task_id);
+            state.queued_at_offer.remove(&info.task_id);
+        }
         if launch.is_empty() {
             declined.push(offer.id.clone());
             continue;

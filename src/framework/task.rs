@@ -137,6 +137,49 @@ impl TaskRequest {
         Resources::new(r)
     }
 
+    /// Why this task does not fit in `available` (one line), or `None` if it does: the first
+    /// resource short, with what the offer holds of it by role.
+    pub fn shortfall(&self, available: &Resources) -> Option<String> {
+        for wanted in self.resources().iter() {
+            let amount = wanted.scalar.as_ref().map_or(0.0, |s| s.value);
+            let have = available.scalar(&wanted.name);
+            if have < amount {
+                let by_role: Vec<String> = available
+                    .iter()
+                    .filter(|r| r.name == wanted.name)
+                    .filter_map(|r| {
+                        let v = r.scalar.as_ref()?.value;
+                        Some(match r.role.as_deref() {
+                            None | Some("*") => format!("{v} unreserved"),
+                            Some(role) => format!("{v} reserved for {role}"),
+                        })
+                    })
+                    .collect();
+                let holds = if by_role.is_empty() {
+                    "none".to_string()
+                } else {
+                    by_role.join(" + ")
+                };
+                return Some(format!(
+                    "needs {} {amount}, the offer holds {holds}",
+                    wanted.name
+                ));
+            }
+        }
+        let ports: usize = available
+            .iter()
+            .filter(|r| r.name == "ports")
+            .flat_map(|r| r.ranges.iter().flat_map(|r| &r.range))
+            .map(|r| (r.end - r.begin + 1) as usize)
+            .sum();
+        (ports < self.ports.len()).then(|| {
+            format!(
+                "needs {} host port(s), the offer holds {ports}",
+                self.ports.len()
+            )
+        })
+    }
+
     /// The resources this task would take from `available` (host ports included), if they are
     /// all there.
     pub fn claim(&self, available: &Resources) -> Option<Claim> {

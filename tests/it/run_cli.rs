@@ -1001,3 +1001,42 @@ c.await_task("on-executor", "TASK_RUNNING");
         assert!(!running(marker), "{marker} is still running");
     }
 }
+
+/// "Tell me why my task is not launched": what each agent's last offer lacked, or that no
+/// offer came; in `fw.why`, `c.why` and the error of an await that times out.
+#[test]
+fn why_a_task_waits_is_said_in_one_line_a_reason() {
+    let w = Cli::new();
+    w.script(
+        "why.rhai",
+        r#"
+let c = cluster();
+c.start_master();
+c.add_agent(#{ resources: "cpus:1;mem:1024" });
+let fw = c.submit_framework(#{ name: "big", tasks: [#{ name: "huge", cmd: "true", cpus: 4 }] });
+// Before the first offer it says no offer came; then what the offer lacked.
+wait_until(|| fw.why("huge")[0].starts_with("agent-1"), "5s");
+let why = fw.why("huge");
+assert_eq(why, ["agent-1: needs cpus 4, the offer holds 1 unreserved"]);
+assert_eq(c.why("huge"), why);
+let err = "";
+try { c.await_task("huge", "TASK_RUNNING", #{ timeout: "1s" }); } catch (e) { err = `${e}`; }
+assert(err.contains("why it waits:\n    agent-1: needs cpus 4, the offer holds 1 unreserved"), err);
+
+// A cluster with no agent: no offer ever comes.
+let empty = cluster();
+empty.start_master();
+let lonely = empty.submit_framework(#{ name: "lonely", tasks: [#{ name: "alone", cmd: "true" }] });
+assert(lonely.why("alone")[0].contains("no offer has come since it was queued"), `${lonely.why("alone")}`);
+// A name no framework launched, beside a third-party framework holding an offer.
+let none = c.why("nobody");
+assert_eq(none[0], "no framework has launched a task named 'nobody'");
+// Launched tasks wait for nothing.
+fw.launch(#{ name: "small", cmd: "sleep 30", cpus: 0.5 });
+c.await_task("small", "TASK_RUNNING");
+assert_eq(fw.why("small"), []);
+"#,
+    );
+    let (code, out) = w.run(&["run", "scripts/why.rhai"]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -106,6 +106,17 @@ pub fn register(engine: &mut Engine) {
                     .map_err(|e| e.to_string().into())
             },
         );
+    FuncRegistration::new("why")
+        .with_params_info(["fw: Framework", "name: string", "array"])
+        .with_comments([
+            "/// Why task `name` has not launched yet, one line a reason: for each agent whose last\n/// offer it did not fit, what fell short (`agent-1: needs cpus 4, the offer holds 2 unreserved`),\n/// or that no offer has come since it was queued. Empty once it launched. Awaits that time\n/// out add these lines to their error.",
+        ])
+        .register_into_engine(engine, |f: &mut FrameworkHandle, name: &str| -> Array {
+            why_lines(&f.cluster, &f.framework, name)
+                .into_iter()
+                .map(Dynamic::from)
+                .collect()
+        });
     FuncRegistration::new("messages")
         .with_params_info(["fw: Framework", "array"])
         .with_comments([
@@ -593,8 +604,33 @@ pub fn await_in(
     {
         Ok(task) => Ok(task_map(ctx, framework, &task)),
         Err(AwaitError::Cancelled) => script_error("the scenario was cancelled"),
+        Err(e @ AwaitError::Timeout(_)) => {
+            let why = why_text(ctx, framework, name);
+            script_error(format!("{e}{why}"))
+        }
         Err(e) => script_error(e.to_string()),
     }
+}
+
+/// Why an mmrun framework's task waits, as lines to follow an error (empty when it does not).
+pub fn why_text(ctx: &ClusterCtx, framework: &Framework, name: &str) -> String {
+    let reasons = why_lines(ctx, framework, name);
+    if reasons.is_empty() {
+        return String::new();
+    }
+    format!("\nwhy it waits:\n    {}", reasons.join("\n    "))
+}
+
+/// One line a reason: `agent-1: needs cpus 4, the offer holds 2 unreserved`.
+pub fn why_lines(ctx: &ClusterCtx, framework: &Framework, name: &str) -> Vec<String> {
+    framework
+        .why(name)
+        .into_iter()
+        .map(|(agent, why)| match agent {
+            Some(a) => format!("{}: {why}", ctx.agent_name(&a.value)),
+            None => why,
+        })
+        .collect()
 }
 
 /// The keys of a task map, in the order [`task_map`] fills them (and for "did you mean").

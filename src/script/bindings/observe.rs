@@ -92,6 +92,15 @@ pub fn register(engine: &mut Engine) {
              options: Map|
              -> ScriptResult<Map> { await_task(&c.0, name, state, &options) },
         );
+    FuncRegistration::new("why")
+        .with_params_info(["c: Cluster", "name: string", "array"])
+        .with_comments(["/// Why task `name` (of any framework) is not where a script waits for it, one line a\n/// reason. For an mmrun framework's task not launched yet: what each agent's last offer lacked,\n/// or that no offer came (see `fw.why`). For a task the master knows: its state and where. For\n/// a name the master does not know: what the master knows of the other frameworks' offers\n/// (outstanding, or none), since a framework launches only on offers."])
+        .register_into_engine(
+            engine,
+            |c: &mut ClusterHandleRef, name: &str| -> ScriptResult<Array> {
+                Ok(why(&c.0, name)?.into_iter().map(Dynamic::from).collect())
+            },
+        );
     FuncRegistration::new("task")
         .with_params_info(["c: Cluster", "name: string", "map"])
         .with_comments([
@@ -374,6 +383,69 @@ fn find_task(ctx: &Arc<ClusterCtx>, name: &str) -> ScriptResult<Found> {
     })
 }
 
+/// `c.why(name)`.
+fn why(ctx: &Arc<ClusterCtx>, name: &str) -> ScriptResult<Vec<String>> {
+    Ok(match find_task(ctx, name)? {
+        Found::Own(f) => super::framework::why_lines(ctx, &f, name),
+        Found::Other(found) => {
+            let (f, t) = *found;
+            let agent = if t.slave_id.is_empty() {
+                "no agent".to_string()
+            } else {
+                ctx.agent_name(&t.slave_id)
+            };
+            vec![format!(
+                "task '{name}' of framework '{}' is {} on {agent}",
+                f.name, t.state
+            )]
+        }
+        Found::None => {
+            let mut lines = vec![format!("no framework has launched a task named '{name}'")];
+            lines.extend(offers_view(ctx, &master_state(ctx)?));
+            lines
+        }
+    })
+}
+
+/// What the master knows of the offers of frameworks other than mmrun's, one line each: a
+/// framework launches only on offers, so these say where a task it has not launched waits.
+fn offers_view(ctx: &ClusterCtx, state: &MasterState) -> Vec<String> {
+    let own: Vec<String> = lock(&ctx.frameworks)
+        .iter()
+        .map(|f| f.id().value.clone())
+        .collect();
+    state
+        .frameworks
+        .iter()
+        .filter(|f| !own.contains(&f.id))
+        .map(|f| {
+            let status = if !f.active {
+                " (inactive: it gets no offers until its scheduler subscribes again)"
+            } else {
+                ""
+            };
+            if f.offers.is_empty() {
+                format!(
+                    "framework '{}' holds no offer{status}: it declined them (its filters keep those agents' resources from it for a while), suppressed offers, or no agent has free resources for its roles",
+                    f.name
+                )
+            } else {
+                let agents: Vec<String> = f
+                    .offers
+                    .iter()
+                    .map(|o| ctx.agent_name(&o.slave_id))
+                    .collect();
+                format!(
+                    "framework '{}' holds {} offer(s) it has neither used nor declined, on {}{status}",
+                    f.name,
+                    f.offers.len(),
+                    agents.join(", ")
+                )
+            }
+        })
+        .collect()
+}
+
 fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> ScriptResult<Map> {
     let wanted = parse_state(state)?;
     let o = Options::new(options, "await_task", &["timeout", "healthy"])?;
@@ -435,7 +507,13 @@ fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> 
         }
         if std::time::Instant::now() >= deadline {
             let why = if last.is_empty() {
-                format!("no framework has a task named '{name}'")
+                let mut why = format!("no framework has a task named '{name}'");
+                if let Ok(state) = master_state(ctx) {
+                    for line in offers_view(ctx, &state) {
+                        why.push_str(&format!("\n    {line}"));
+                    }
+                }
+                why
             } else {
                 last
             };
