@@ -1,7 +1,10 @@
 //! mmrun's Mesos schema as prost-reflect descriptors, decoded once from the descriptor set
-//! `build.rs` compiles from `proto/mesos/v1/`.
+//! `build.rs` compiles from `proto/mesos/`. `schema` flattens them into the tables the
+//! encoder and decoder use.
 
-use prost_reflect::{DescriptorPool, MessageDescriptor};
+use prost_reflect::DescriptorPool;
+#[cfg(test)]
+use prost_reflect::MessageDescriptor;
 use std::sync::LazyLock;
 
 static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
@@ -11,13 +14,13 @@ static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
         .expect("the compiled Mesos descriptor set is valid")
 });
 
+pub fn pool() -> &'static DescriptorPool {
+    &POOL
+}
+
 /// The descriptor of a message of the schema, by its fully qualified name.
+#[cfg(test)]
 pub fn message(name: &str) -> MessageDescriptor {
     POOL.get_message_by_name(name)
         .unwrap_or_else(|| panic!("mmrun's .proto files define no message {name}"))
-}
-
-#[cfg(test)]
-pub fn pool() -> &'static DescriptorPool {
-    &POOL
 }

@@ -1,22 +1,34 @@
 //! The two encodings of the v1 APIs, JSON and protobuf, over one set of wire types.
 //!
 //! The serde types in `src/mesos/` stay the only Rust definition of the messages; their JSON is
-//! Mesos's JSON. For protobuf, mmrun's schema (`proto/mesos/v1/*.proto`: Mesos's message names
-//! and field numbers, compiled by `build.rs` into a descriptor set) says how each JSON field maps
-//! to a protobuf field, and `transcode` converts between the two by reflection, as Mesos itself
-//! converts between JSON and its protobuf messages. `tests` (the drift test) fails when a serde
-//! type writes a field the schema lacks or types differently.
+//! Mesos's JSON. For protobuf, mmrun's schema (`proto/mesos/**/*.proto`: Mesos's message names
+//! and field numbers, compiled by `build.rs` into a descriptor set, flattened by `schema`) says
+//! how each JSON field maps to a protobuf field. `ser` is a serde `Serializer` that writes
+//! protobuf bytes straight from a serde value, `de` a serde `Deserializer` that reads them
+//! straight into a serde type; both follow the JSON mapping Mesos itself uses between JSON and
+//! its messages. `tests` (the drift test) fails when a serde type writes a field the schema
+//! lacks or types differently; `wire_tests` hold the direct path to the reflection path it
+//! replaced (`reflect`, test-only), which defines what it must do.
 
+mod de;
 mod descriptors;
+mod schema;
+mod ser;
 mod transcode;
+mod wire;
 
 #[cfg(test)]
+mod reflect;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wire_tests;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use transcode::TranscodeError;
+pub use wire::WireError;
 
 /// The encoding of a request or response body, named by its media type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,8 @@
 //! reads or writes, each setting every field its serde type has. Each sample must
 //! (1) be what the serde type writes back (so no sample key is silently ignored),
 //! (2) fit the schema with unknown fields denied (so the serde type writes nothing the .proto
-//!     lacks, and nothing of the wrong type), and
+//!     lacks, and nothing of the wrong type): read by reflection into a `DynamicMessage`, and
+//!     encoded by the direct encoder, both in strict mode, and
 //! (3) survive JSON → protobuf → JSON unchanged.
 //! Then every field of the schema must have been exercised by some sample, so the schema
 //! declares nothing mmrun's types do not carry.
@@ -501,13 +502,20 @@ fn check<M: WireMessage + Debug>(sample: Value) -> DynamicMessage {
         "{} does not write the sample back as given: a key the type ignores?",
         M::PROTO_NAME
     );
-    let dynamic = transcode::to_dynamic(M::PROTO_NAME, written.clone(), true).unwrap_or_else(|e| {
+    let dynamic = reflect::to_dynamic(M::PROTO_NAME, written.clone(), true).unwrap_or_else(|e| {
         panic!(
             "{} writes JSON that proto/mesos/v1 cannot hold ({e}): add the field to the \
              .proto with Mesos's number and type\n{written:#}",
             M::PROTO_NAME
         )
     });
+    // The encoder holds the serde type to the same: nothing the schema lacks.
+    if let Err(e) = transcode::to_protobuf_strict(M::PROTO_NAME, &typed) {
+        panic!(
+            "{} writes what the schema lacks: {e}\n{written:#}",
+            M::PROTO_NAME
+        );
+    }
     let bytes = encode(Encoding::Protobuf, &typed).unwrap();
     let back: M = decode(Encoding::Protobuf, &bytes)
         .unwrap_or_else(|e| panic!("{} does not decode back: {e}", M::PROTO_NAME));
@@ -515,7 +523,7 @@ fn check<M: WireMessage + Debug>(sample: Value) -> DynamicMessage {
     dynamic
 }
 
-fn all_samples() -> Vec<DynamicMessage> {
+pub(super) fn all_samples() -> Vec<DynamicMessage> {
     let mut seen = Vec::new();
     seen.extend(scheduler_calls().into_iter().map(check::<scheduler::Call>));
     seen.extend(
