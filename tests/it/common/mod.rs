@@ -3,6 +3,7 @@
 
 pub mod docker;
 pub mod ha;
+pub mod libmesos;
 pub mod libprocess;
 pub mod mesos_go;
 pub mod pymesos;
