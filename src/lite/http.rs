@@ -36,7 +36,13 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
                 router.clone().call(req)
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(None);
+            // half_close: a libprocess peer (the C++ scheduler driver sending a framework
+            // message straight to an agent) may close its side as soon as the request is
+            // written; hyper would otherwise drop that request unhandled.
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(None)
+                .half_close(true);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             // Stop first: once the server stops, a connection is not polled again, so no

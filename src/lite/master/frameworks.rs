@@ -90,9 +90,10 @@ impl MasterShared {
                     stream.send(&Event::error("Framework failed over"));
                     return None;
                 }
-                // The same scheduler again, or one coming back to a master that learnt of its
-                // framework from the agents: a re-registration, not a failover.
-                reregistered = (same_driver || framework.recovered) && !force;
+                // The same scheduler again: a re-registration. One coming back to a master that
+                // learnt of its framework from the agents is answered FrameworkRegistered, as
+                // Mesos does (MESOS-786: the driver turns it into `reregistered` itself).
+                reregistered = same_driver && !framework.recovered && !force;
                 self.remove_offers_where(&mut core, false, |o| o.framework_id == id);
                 let framework = core.frameworks.get_mut(&id).expect("checked above");
                 if let Some(old) = framework.stream.take()
@@ -116,7 +117,9 @@ impl MasterShared {
                 // A known id the master has not seen: the scheduler re-registers after a
                 // master restart, as Mesos allows.
                 let resubscribed = existing.is_some();
-                reregistered = resubscribed;
+                // A framework this master never knew (it was elected since): Mesos answers
+                // FrameworkRegisteredMessage here too (MESOS-786).
+                reregistered = false;
                 let id = existing.unwrap_or_else(|| {
                     let id =
                         FrameworkId::new(format!("{}-{:04}", core.info.id, core.next_framework));
