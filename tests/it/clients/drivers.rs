@@ -1036,10 +1036,9 @@ async fn mesos_go_driver_runs_two_command_tasks_to_finished() {
     command_tasks_finish(Driver::MesosGo).await;
 }
 
-/// KNOWN mmrun BUG (2026-12-06): fails about every other run, a ping lost, until mmrun's HTTP
-/// server serves half-closed connections (hyper's `half_close(true)` in src/lite/http.rs): the
-/// C++ driver POSTs FrameworkToExecutorMessage to the agent on a libprocess temporary socket,
-/// closed right after the request, and the agent drops the request unhandled.
+/// The C++ driver POSTs FrameworkToExecutorMessage straight to the agent on a libprocess
+/// temporary socket, closed right after the request: the agent must still handle it (mmrun's
+/// HTTP server serves half-closed connections; without that this failed every other run).
 #[tokio::test(flavor = "multi_thread")]
 async fn libmesos_driver_runs_tasks_on_the_fetched_mesos_go_executor_with_messages_both_ways() {
     executor_tasks_echo_messages(Driver::Libmesos).await;
