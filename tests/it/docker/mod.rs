@@ -3,6 +3,7 @@
 //! unless MMRUN_REQUIRE_DOCKER=1 (CI) makes that a failure.
 
 mod backend;
+mod drivers;
 mod executors;
 mod foundation;
 mod tasks;
