@@ -4,6 +4,7 @@
 //! one connection for every call and fall into a resubscribe loop when it silently closes.
 
 use axum::Router;
+use axum::response::IntoResponse;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
@@ -33,16 +34,12 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
         let mut stop = stop_rx.clone();
         crate::node_log::spawn(async move {
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-                router.clone().call(req)
+                handle(router.clone(), req)
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
-            // half_close: a libprocess peer (the C++ scheduler driver sending a framework
-            // message straight to an agent) may close its side as soon as the request is
-            // written; hyper would otherwise drop that request unhandled.
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(None)
-                .half_close(true);
+            // No half-close: a client that closes its side has gone (an event stream's
+            // subscriber is disconnected at once, as libprocess sees it).
+            builder.timer(TokioTimer::new()).header_read_timeout(None);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             // Stop first: once the server stops, a connection is not polled again, so no
@@ -55,4 +52,24 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
         });
     }
     let _ = stop_tx.send(true);
+}
+
+/// Hands one request to the router. A libprocess message is handled to the end even if its
+/// sender closes the connection first — as a libprocess process handles every message it has
+/// read. (The C++ scheduler driver may close its socket to an agent as soon as a framework
+/// message is written; hyper then drops the connection and with it an in-flight handler.)
+async fn handle(
+    mut router: Router,
+    req: hyper::Request<Incoming>,
+) -> Result<axum::response::Response, std::convert::Infallible> {
+    if !crate::libprocess::message::is_message(req.headers()) {
+        return router.call(req).await;
+    }
+    match crate::node_log::spawn(router.call(req)).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::warn!("a libprocess message handler failed: {e}");
+            Ok(hyper::StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+    }
 }

@@ -18,9 +18,10 @@ use crate::mesos::task::TaskState;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::any;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,15 +29,22 @@ use std::time::Duration;
 const MESSAGE_ORDER_WAIT: Duration = Duration::from_secs(2);
 
 pub fn routes() -> Router<Arc<AgentShared>> {
-    Router::new().route("/slave(1)/{name}", post(receive))
+    // Any method: a request that is not a POSTed message is an unknown endpoint (404), as
+    // libprocess answers, not a 405 for a route that only looks like one.
+    Router::new().route("/slave(1)/{name}", any(receive))
 }
 
 async fn receive(
     State(agent): State<Arc<AgentShared>>,
+    method: Method,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if method != Method::POST {
+        let refusal = message::Refusal::NotAMessage;
+        return (refusal.status(), refusal.to_string()).into_response();
+    }
     let message = match message::read(&name, &headers, body) {
         Ok(message) => message,
         Err(refusal) => return (refusal.status(), refusal.to_string()).into_response(),

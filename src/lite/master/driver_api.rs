@@ -26,23 +26,31 @@ use crate::mesos::scheduler::{
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::any;
 use std::sync::Arc;
 
 pub fn routes() -> Router<Arc<MasterShared>> {
-    Router::new().route("/master/{name}", post(receive))
+    // Any method: a request that is not a POSTed message is an unknown endpoint (404), as
+    // libprocess answers, not a 405 for a route that only looks like one.
+    Router::new().route("/master/{name}", any(receive))
 }
 
 /// 202 for every message to the master process, as libprocess answers once the process
 /// exists; what the master makes of it (even nothing) is not the sender's business.
 async fn receive(
     State(master): State<Arc<MasterShared>>,
+    method: Method,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if method != Method::POST {
+        let refusal = message::Refusal::NotAMessage;
+        return (refusal.status(), refusal.to_string()).into_response();
+    }
     let message = match message::read(&name, &headers, body) {
         Ok(message) => message,
         Err(refusal) => return (refusal.status(), refusal.to_string()).into_response(),

@@ -338,3 +338,43 @@ async fn reregistration_rules_are_mesoss_same_pid_again_another_pid_only_with_fa
     );
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_message_whose_sender_closes_at_once_is_still_handled() {
+    use tokio::io::AsyncWriteExt;
+    let c = common::cluster(0).await;
+    let master = c.master_url();
+    let mut scheduler = FakePeer::start("scheduler(1)").await;
+    let body = mmrun::mesos::encoding::encode(
+        mmrun::mesos::encoding::Encoding::Protobuf,
+        &RegisterFrameworkMessage {
+            framework: framework("hasty", 0.0),
+        },
+    )
+    .unwrap();
+    // Written, then the sender's side closed before any answer: libprocess still handles a
+    // message it has read (the C++ driver may close a socket right after a send).
+    let mut socket = tokio::net::TcpStream::connect(common::host_port(&master))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /master/mesos.internal.RegisterFrameworkMessage HTTP/1.1\r\nHost: x\r\n\
+         Libprocess-From: {}\r\nContent-Length: {}\r\n\r\n",
+        scheduler.pid,
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&body).await.unwrap();
+    socket.shutdown().await.unwrap();
+    drop(socket);
+    scheduler
+        .next_named("mesos.internal.FrameworkRegisteredMessage", WAIT)
+        .await;
+    // A request that is not a POSTed message, to a path shaped like one, is an unknown
+    // endpoint, as libprocess answers (not 405).
+    let r = reqwest::get(format!("{master}/master/state.json"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    c.shutdown().await;
+}
