@@ -8,6 +8,7 @@ use super::{
 };
 use crate::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster, NodeError};
 use crate::lite::master::Leadership;
+use crate::lite::sim::Behaviour;
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -87,9 +88,10 @@ fn node_error(e: NodeError) -> BackendError {
         ),
         NodeError::Fault { error, .. } => BackendError::Failed(error.to_string()),
         NodeError::Listen { .. } => BackendError::Environment(e.to_string()),
-        NodeError::InvalidOption { .. } | NodeError::Start { .. } | NodeError::NotRegistered(_) => {
-            BackendError::Failed(e.to_string())
-        }
+        NodeError::InvalidOption { .. }
+        | NodeError::Start { .. }
+        | NodeError::NotRegistered(_)
+        | NodeError::Simulated { .. } => BackendError::Failed(e.to_string()),
     }
 }
 
@@ -214,6 +216,26 @@ impl ClusterHandle for EmbeddedCluster {
         Ok((index, id))
     }
 
+    async fn add_simulated_agents(
+        &mut self,
+        count: usize,
+        spec: AgentSpec,
+        behaviour: Behaviour,
+    ) -> Result<Vec<(usize, String)>, BackendError> {
+        let cluster = self.running()?;
+        let options = AgentOptions {
+            resources: spec.resources,
+            attributes: spec.attributes,
+        };
+        let indices = cluster
+            .add_simulated_agents(count, options, behaviour)
+            .await
+            .map_err(node_error)?;
+        Ok(indices
+            .map(|i| (i, cluster.agent_id(i).map(|a| a.value).unwrap_or_default()))
+            .collect())
+    }
+
     async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), BackendError> {
         self.running()?
             .stop_agent(index, graceful)
@@ -318,7 +340,8 @@ impl ClusterHandle for EmbeddedCluster {
                 saved.push(path);
             }
         }
-        for index in 0..cluster.agent_count() {
+        // Simulated agents have no state of their own to save: the master's holds them.
+        for index in (0..cluster.agent_count()).filter(|&i| !cluster.is_agent_simulated(i)) {
             let text = match (cluster.agent_url(index), cluster.agent_faults(index)) {
                 (Some(url), Some(faults)) if faults.reachable() => agent_state(&url).await,
                 (Some(_), _) => {

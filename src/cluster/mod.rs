@@ -76,7 +76,7 @@ impl Default for ClusterSpec {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgentSpec {
     /// `--resources` syntax; Mesos's defaults fill what is missing.
     pub resources: Option<String>,
@@ -215,6 +215,18 @@ pub trait ClusterHandle: Send + Sync {
     /// Adds an agent; returns its index and id once the master lists it as active.
     async fn add_agent(&mut self, spec: AgentSpec) -> Result<(usize, String), BackendError>;
     /// Stops an agent: gracefully (tasks killed, goodbye to the master) or like a crash.
+    /// Adds `count` simulated agents (`crate::lite::sim`): registered, offered and running
+    /// tasks on the wire as real agents do, at no process or sandbox each. Their indices and
+    /// agent ids, once all are registered.
+    async fn add_simulated_agents(
+        &mut self,
+        count: usize,
+        spec: AgentSpec,
+        behaviour: crate::lite::sim::Behaviour,
+    ) -> Result<Vec<(usize, String)>, BackendError> {
+        let _ = (count, spec, behaviour);
+        Err(self.unsupported("simulated agents"))
+    }
     async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), BackendError>;
     /// Starts a stopped agent again; it re-registers with its old id.
     async fn start_agent(&mut self, index: usize) -> Result<(), BackendError>;

@@ -5,7 +5,8 @@ use crate::mesos::ids::{AgentId, TaskId};
 use crate::mesos::resources::{Resource, Resources};
 use crate::mesos::scheduler::Offer;
 use crate::mesos::task::{
-    CommandInfo, CommandUri, Environment, EnvironmentVariable, TaskInfo, TaskState, TaskStatus,
+    CommandInfo, CommandUri, Environment, EnvironmentVariable, Label, Labels, TaskInfo, TaskState,
+    TaskStatus,
 };
 use crate::mesos::values::Ranges;
 use base64::Engine;
@@ -38,6 +39,8 @@ pub struct TaskRequest {
     /// in `TaskInfo.data` (base64), for the executor to interpret (Mesos forbids a task with
     /// both a command and an executor).
     pub executor: Option<ExecutorRequest>,
+    /// `TaskInfo.labels`, in order (e.g. `mmrun.sim.run` for a simulated agent).
+    pub labels: Vec<(String, String)>,
 }
 
 /// A custom executor for a task (`ExecutorInfo` of type CUSTOM). Every task naming the same
@@ -123,6 +126,7 @@ impl TaskRequest {
             uris: vec![],
             health_check: None,
             executor: None,
+            labels: vec![],
         }
     }
 
@@ -244,7 +248,7 @@ impl TaskRequest {
                 container: None,
                 health_check: self.health_check.clone(),
                 kill_policy: None,
-                labels: None,
+                labels: self.task_labels(),
                 discovery: None,
                 data: Some(base64::engine::general_purpose::STANDARD.encode(&self.cmd)),
             };
@@ -270,10 +274,23 @@ impl TaskRequest {
                 .map(|image| self.container(image, claim)),
             health_check: self.health_check.clone(),
             kill_policy: None,
-            labels: None,
+            labels: self.task_labels(),
             discovery: None,
             data: None,
         }
+    }
+
+    fn task_labels(&self) -> Option<Labels> {
+        (!self.labels.is_empty()).then(|| Labels {
+            labels: self
+                .labels
+                .iter()
+                .map(|(key, value)| Label {
+                    key: key.clone(),
+                    value: Some(value.clone()),
+                })
+                .collect(),
+        })
     }
 }
 

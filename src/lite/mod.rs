@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod http;
 pub mod master;
 pub mod protocol;
+pub mod sim;
 
 /// Requests larger than this are refused with 413: no Mesos call comes near it.
 pub const MAX_REQUEST_BODY_BYTES: usize = 16 * 1024 * 1024;

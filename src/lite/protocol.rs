@@ -14,10 +14,34 @@ use serde::{Deserialize, Serialize};
 pub const REGISTER_PATH: &str = "/api/mmrun/v1/agent/register";
 pub const UNREGISTER_PATH: &str = "/api/mmrun/v1/agent/unregister";
 pub const STATUS_UPDATE_PATH: &str = "/api/mmrun/v1/agent/status_update";
+/// Many agents' updates in one request: what a host of simulated agents sends.
+pub const STATUS_UPDATES_PATH: &str = "/api/mmrun/v1/agent/status_updates";
 pub const EXECUTOR_MESSAGE_PATH: &str = "/api/mmrun/v1/agent/executor_message";
 pub const EXITED_EXECUTOR_PATH: &str = "/api/mmrun/v1/agent/exited_executor";
 
 pub const PING_PATH: &str = "/api/mmrun/v1/ping";
+/// One ping for every agent of a host of simulated agents (`PingBatch`), at the host's root.
+pub const PING_BATCH_PATH: &str = "/api/mmrun/v1/ping_batch";
+
+/// The libprocess process id of an agent alone in its process, as Mesos's.
+pub const SOLE_AGENT_PROCESS: &str = "slave(1)";
+
+fn sole_agent_process() -> String {
+    SOLE_AGENT_PROCESS.into()
+}
+
+/// Where the master reaches an agent's side of this protocol: an agent alone in its process
+/// serves it at its root; simulated agents, which share a host process and its listener
+/// (`slave(1)`, `slave(2)`, … as Mesos's in-process test agents are named), each under their
+/// process id.
+pub fn agent_api_base(ip: &str, port: u16, process: &str, simulated: bool) -> String {
+    if simulated {
+        format!("http://{ip}:{port}/{process}")
+    } else {
+        format!("http://{ip}:{port}")
+    }
+}
+
 pub const RUN_TASK_PATH: &str = "/api/mmrun/v1/run_task";
 pub const KILL_TASK_PATH: &str = "/api/mmrun/v1/kill_task";
 pub const ACKNOWLEDGE_PATH: &str = "/api/mmrun/v1/acknowledge";
@@ -49,6 +73,13 @@ pub struct RegisterAgent {
     pub hostname: String,
     pub ip: String,
     pub port: u16,
+    /// The agent's libprocess process id: `slave(1)`, or another when agents share a process
+    /// (its pid is `<process>@ip:port`).
+    #[serde(default = "sole_agent_process")]
+    pub process: String,
+    /// A simulated agent: the master pings it with the rest of its host (`PingBatch`).
+    #[serde(default)]
+    pub simulated: bool,
     pub resources: Vec<Resource>,
     pub attributes: Vec<Attribute>,
     pub version: String,
@@ -84,6 +115,13 @@ pub struct StatusUpdate {
     pub latest_state: TaskState,
 }
 
+/// The master's answer to `STATUS_UPDATES_PATH`: the agents it does not know (their updates
+/// are refused; they register again), as a 409 says to one agent.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct StatusUpdatesAnswer {
+    pub unknown_agents: Vec<AgentId>,
+}
+
 /// Agent → master: an executor's MESSAGE call, for its framework (Mesos's
 /// `ExecutorToFrameworkMessage`). `data` is base64, as on the v1 APIs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -112,6 +150,25 @@ pub struct Ping {
     /// The agent the master means: a new agent process listening where a crashed one did must
     /// not answer for it (it answers a ping for another id with a non-2xx status, a miss).
     pub agent_id: AgentId,
+}
+
+/// Master → a host of simulated agents: one ping for each of its agents the master pings
+/// (`Ping` for each, without the repeated master id).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PingBatch {
+    pub master_id: String,
+    /// The agents the master holds connected.
+    pub connected: Vec<AgentId>,
+    /// The agents the master saw disconnect: they register again.
+    pub disconnected: Vec<AgentId>,
+}
+
+/// The host's answer: the agents that answered (the others missed this ping) and those the
+/// host does not run (their process is gone, as a refused connection says of a real agent).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PingBatchAnswer {
+    pub answered: Vec<AgentId>,
+    pub gone: Vec<AgentId>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

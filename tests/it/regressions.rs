@@ -106,6 +106,8 @@ impl FakeAgent {
             hostname: "fake".into(),
             ip: self.addr.ip().to_string(),
             port: self.addr.port(),
+            process: "slave(1)".into(),
+            simulated: false,
             resources: Resources::parse(&self.resources).unwrap().into_vec(),
             attributes: vec![],
             version: "1.11.0".into(),

@@ -105,6 +105,8 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
             hostname: agent.config.address.hostname.clone(),
             ip,
             port,
+            process: crate::lite::protocol::SOLE_AGENT_PROCESS.into(),
+            simulated: false,
             resources: agent.config.resources.clone().into_vec(),
             attributes: agent.config.attributes.clone(),
             version: crate::mesos::MESOS_VERSION.into(),

@@ -5,8 +5,8 @@ use super::tasks::UpdateRefused;
 use crate::lite::api_error::ApiError;
 use crate::lite::protocol::{
     EXECUTOR_MESSAGE_PATH, EXITED_EXECUTOR_PATH, ExecutorToFramework, ExitedExecutor,
-    REGISTER_PATH, RegisterAgent, STATUS_UPDATE_PATH, StatusUpdate, UNREGISTER_PATH,
-    UnregisterAgent,
+    REGISTER_PATH, RegisterAgent, STATUS_UPDATE_PATH, STATUS_UPDATES_PATH, StatusUpdate,
+    StatusUpdatesAnswer, UNREGISTER_PATH, UnregisterAgent,
 };
 use axum::Json;
 use axum::Router;
@@ -23,6 +23,7 @@ pub fn routes() -> Router<Arc<MasterShared>> {
         .route(REGISTER_PATH, post(register))
         .route(UNREGISTER_PATH, post(unregister))
         .route(STATUS_UPDATE_PATH, post(status_update))
+        .route(STATUS_UPDATES_PATH, post(status_updates))
         .route(EXECUTOR_MESSAGE_PATH, post(executor_message))
         .route(EXITED_EXECUTOR_PATH, post(exited_executor))
 }
@@ -84,4 +85,22 @@ async fn status_update(State(m): State<Arc<MasterShared>>, body: Bytes) -> Respo
         )
         .into_response(),
     }
+}
+
+/// Many agents' updates at once, each taken as `status_update` takes one.
+async fn status_updates(State(m): State<Arc<MasterShared>>, body: Bytes) -> Response {
+    let updates = match parse::<Vec<StatusUpdate>>(&body) {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    let mut answer = StatusUpdatesAnswer::default();
+    for update in updates {
+        let agent_id = update.agent_id.clone();
+        if let Err(UpdateRefused::UnknownAgent) = m.status_update(update)
+            && !answer.unknown_agents.contains(&agent_id)
+        {
+            answer.unknown_agents.push(agent_id);
+        }
+    }
+    Json(answer).into_response()
 }

@@ -5,13 +5,15 @@
 use super::MasterShared;
 use super::model::{Agent, AgentLink, Framework, MasterCore, Task};
 use crate::lite::protocol::{
-    AgentRegistered, KillTask, PING_PATH, Ping, RegisterAgent, ShutdownFramework, ToAgent,
+    AgentRegistered, KillTask, PING_BATCH_PATH, PING_PATH, Ping, PingBatch, PingBatchAnswer,
+    RegisterAgent, SOLE_AGENT_PROCESS, ShutdownFramework, ToAgent, agent_api_base,
 };
 use crate::mesos::ids::{AgentId, FrameworkId, TaskId};
 use crate::mesos::resources::Resources;
 use crate::mesos::scheduler::Event;
 use crate::mesos::task::{TaskState, TaskStatus, TimeInfo, now_seconds, reason, source};
 use std::collections::BTreeSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -43,12 +45,13 @@ impl MasterShared {
             let ghosts: Vec<AgentId> = core
                 .agents
                 .values()
-                .filter(|a| a.ip == msg.ip && a.port == msg.port)
+                .filter(|a| a.ip == msg.ip && a.port == msg.port && a.process == msg.process)
                 .map(|a| a.id.clone())
                 .collect();
             for ghost in ghosts {
                 tracing::info!(
-                    "removing agent {ghost}: a new agent registered at {}:{}",
+                    "removing agent {ghost}: a new agent registered at {}@{}:{}",
+                    msg.process,
                     msg.ip,
                     msg.port
                 );
@@ -64,12 +67,14 @@ impl MasterShared {
         let registered_time = previous.as_ref().map_or(now, |a| a.registered_time);
         // Offers on the agent's old incarnation are void.
         self.remove_offers_where(&mut core, true, |o| o.agent_id == id);
-        let link = self.open_link(&id, &msg.ip, msg.port);
+        let link = self.open_link(&id, &msg);
         let agent = Agent {
             id: id.clone(),
             hostname: msg.hostname.clone(),
             ip: msg.ip.clone(),
             port: msg.port,
+            process: msg.process.clone(),
+            simulated: msg.simulated,
             total,
             attributes: msg.attributes.clone(),
             version: msg.version.clone(),
@@ -318,12 +323,21 @@ impl MasterShared {
     }
 
     /// Opens the ordered message queue to an agent and starts pinging it.
-    fn open_link(self: &Arc<Self>, id: &AgentId, ip: &str, port: u16) -> AgentLink {
+    /// A simulated agent is pinged with the rest of its host (`ping_host`), one request a
+    /// round for all of them, so ten thousand agents cost the master one pinger.
+    fn open_link(self: &Arc<Self>, id: &AgentId, msg: &RegisterAgent) -> AgentLink {
         let (tx, rx) = mpsc::unbounded_channel();
         let cancel = self.stopped.child_token();
-        let url = format!("http://{ip}:{port}");
+        let url = agent_api_base(&msg.ip, msg.port, &msg.process, msg.simulated);
         crate::node_log::spawn(deliver(self.http.clone(), url.clone(), rx, cancel.clone()));
-        crate::node_log::spawn(ping(self.clone(), id.clone(), url, cancel.clone()));
+        if msg.simulated {
+            let host = agent_api_base(&msg.ip, msg.port, SOLE_AGENT_PROCESS, false);
+            if self.pinged_hosts.lock().unwrap().insert(host.clone()) {
+                crate::node_log::spawn(ping_host(self.clone(), host));
+            }
+        } else {
+            crate::node_log::spawn(ping(self.clone(), id.clone(), url, cancel.clone()));
+        }
         AgentLink { tx, cancel }
     }
 
@@ -579,6 +593,107 @@ async fn ping(master: Arc<MasterShared>, id: AgentId, url: String, cancel: Cance
         tokio::select! {
             _ = tokio::time::sleep_until((started + interval).into()) => {}
             _ = cancel.cancelled() => return,
+        }
+    }
+}
+
+/// Pings every simulated agent of one host (`http://ip:port`) each `agent_ping_timeout`, in
+/// one request, with the same rules as `ping`: an agent that does not answer misses a ping,
+/// `max_agent_ping_timeouts` misses in a row make it unreachable, and an agent its host no
+/// longer runs (or a host that refuses the connection) is disconnected at once. Ends when
+/// the master holds no agent of the host any more.
+async fn ping_host(master: Arc<MasterShared>, host: String) {
+    let interval = master.config.agent_ping_timeout;
+    let max = master.config.max_agent_ping_timeouts;
+    let mut misses: HashMap<AgentId, u32> = HashMap::new();
+    loop {
+        let started = Instant::now();
+        let batch = {
+            let core = master.core();
+            let mut batch = PingBatch {
+                master_id: master.info.id.clone(),
+                ..PingBatch::default()
+            };
+            for agent in core.agents.values().filter(|a| {
+                a.simulated && agent_api_base(&a.ip, a.port, SOLE_AGENT_PROCESS, false) == host
+            }) {
+                if agent.connected {
+                    batch.connected.push(agent.id.clone());
+                } else {
+                    batch.disconnected.push(agent.id.clone());
+                }
+            }
+            batch
+        };
+        if batch.connected.is_empty() && batch.disconnected.is_empty() {
+            // Checked again with the master's core locked (before the host set, the order
+            // `open_link` takes them in): an agent of the host may be registering right now.
+            let core = master.core();
+            let none_left = !core.agents.values().any(|a| {
+                a.simulated && agent_api_base(&a.ip, a.port, SOLE_AGENT_PROCESS, false) == host
+            });
+            if none_left || master.stopped.is_cancelled() {
+                master.pinged_hosts.lock().unwrap().remove(&host);
+                return;
+            }
+            continue;
+        }
+        // Misses of agents no longer held are forgotten.
+        let held: HashSet<&AgentId> = batch.connected.iter().chain(&batch.disconnected).collect();
+        misses.retain(|id, _| held.contains(id));
+        let request = master
+            .http
+            .post(format!("{host}{PING_BATCH_PATH}"))
+            .json(&batch)
+            .send();
+        let answer = tokio::select! {
+            r = tokio::time::timeout(interval, async {
+                let response = request.await?;
+                response.error_for_status()?.json::<PingBatchAnswer>().await
+            }) => r,
+            _ = master.stopped.cancelled() => return,
+        };
+        let pinged = batch.connected.iter().chain(&batch.disconnected);
+        match answer {
+            Ok(Ok(answer)) => {
+                let answered: HashSet<&AgentId> = answer.answered.iter().collect();
+                for id in &answer.gone {
+                    master.agent_disconnected(id);
+                }
+                for id in pinged {
+                    if answered.contains(id) {
+                        misses.remove(id);
+                    } else {
+                        *misses.entry(id.clone()).or_default() += 1;
+                    }
+                }
+            }
+            Ok(Err(e)) if e.is_connect() => {
+                for id in pinged {
+                    master.agent_disconnected(id);
+                    *misses.entry(id.clone()).or_default() += 1;
+                }
+            }
+            _ => {
+                for id in pinged {
+                    *misses.entry(id.clone()).or_default() += 1;
+                }
+            }
+        }
+        let unreachable: Vec<AgentId> = misses
+            .iter()
+            .filter(|(_, n)| **n >= max)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in unreachable {
+            misses.remove(&id);
+            if !master.stopped.is_cancelled() {
+                master.agent_unreachable(&id);
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until((started + interval).into()) => {}
+            _ = master.stopped.cancelled() => return,
         }
     }
 }

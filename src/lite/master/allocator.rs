@@ -197,7 +197,7 @@ impl MasterShared {
                     ip: agent.ip.clone(),
                     port: agent.port,
                 },
-                path: "/slave(1)".into(),
+                path: format!("/{}", agent.process),
             }),
             resources,
             attributes: agent.attributes.clone(),

@@ -52,6 +52,8 @@ pub struct MasterShared {
     /// `master@ip:port`, exactly as `info.pid` (drivers compare it as text).
     pid: Upid,
     agent_pids: Arc<driver::AgentPids>,
+    /// Hosts of simulated agents with a pinger running (`agents::ping_host`), by base URL.
+    pinged_hosts: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Cancelled when the master stops; every background task watches a child of it.
     stopped: CancellationToken,
     /// This master's candidacy when it contends through ZooKeeper (`--zk`).
@@ -144,6 +146,7 @@ impl Master {
             http: crate::lite::peer_client(),
             pid,
             agent_pids: Default::default(),
+            pinged_hosts: Default::default(),
             stopped: CancellationToken::new(),
             contender,
             elected_at: Mutex::new(alone.then_some(start_time)),

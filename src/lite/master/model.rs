@@ -197,6 +197,10 @@ pub struct Agent {
     pub hostname: String,
     pub ip: String,
     pub port: u16,
+    /// Its libprocess process id (`slave(1)` unless it shares its process with others).
+    pub process: String,
+    /// Simulated: pinged with the rest of its host.
+    pub simulated: bool,
     pub total: Resources,
     pub attributes: Vec<Attribute>,
     pub version: String,
@@ -212,7 +216,7 @@ pub struct Agent {
 
 impl Agent {
     pub fn pid(&self) -> String {
-        format!("slave(1)@{}:{}", self.ip, self.port)
+        format!("{}@{}:{}", self.process, self.ip, self.port)
     }
 
     pub fn send(&self, message: ToAgent) {

@@ -38,7 +38,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("cluster")
         .with_params_info(["options: map", "Cluster"])
         .with_comments([
-            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image),\n/// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n/// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`),\n/// `zk_session_timeout` (default \"2s\"; Mesos's default is \"10s\"): how long a killed leader\n/// keeps leading, and how long ZooKeeper may be away before masters give up and stop,\n/// `encoding` (\"json\", the default, or \"protobuf\": what `submit_framework`'s frameworks speak),\n/// `api` (\"http\", the default: the v1 scheduler API, or \"driver\": libprocess messages, as\n/// the Mesos scheduler driver behind Marathon, Spark and the Java/Python APIs speaks).",
+            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image),\n/// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n/// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`),\n/// `zk_session_timeout` (default \"2s\"; Mesos's default is \"10s\"): how long a killed leader\n/// keeps leading, and how long ZooKeeper may be away before masters give up and stop,\n/// `encoding` (\"json\", the default, or \"protobuf\": what `submit_framework`'s frameworks speak),\n/// `api` (\"http\", the default: the v1 scheduler API, or \"driver\": libprocess messages, as\n/// the Mesos scheduler driver behind Marathon, Spark and the Java/Python APIs speaks),\n/// `simulated` (true: the `agents` are simulated agents, see `add_agents`), `sim` (what their\n/// tasks do by default, see `add_agents`).",
         ])
         .register_into_engine(engine, move |options: Map| -> ScriptResult<ClusterHandleRef> { new_cluster(&s, &options) });
 
@@ -87,10 +87,24 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("add_agent")
         .with_params_info(["c: Cluster", "options: map", "Agent"])
         .with_comments([
-            "/// Adds an agent; returns once the master lists it as active. Options: `resources`\n/// (e.g. \"cpus:2;mem:1024\"), `attributes` (e.g. \"rack:a\").",
+            "/// Adds an agent; returns once the master lists it as active. Options: `resources`\n/// (e.g. \"cpus:2;mem:1024\"), `attributes` (e.g. \"rack:a\"), `simulated` (true: a simulated\n/// agent, see `add_agents`) and its `sim` defaults.",
         ])
         .register_into_engine(engine, |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<AgentHandle> {
             add_agent(&c.0, &options)
+        });
+    FuncRegistration::new("add_agents")
+        .with_params_info(["c: Cluster", "count: int", "array"])
+        .with_comments(["/// Adds `count` agents with Mesos's default resources, one after the other; returns them."])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef, count: rhai::INT| -> ScriptResult<Array> {
+            add_agents(&c.0, count, &Map::new())
+        });
+    FuncRegistration::new("add_agents")
+        .with_params_info(["c: Cluster", "count: int", "options: map", "array"])
+        .with_comments([
+            "/// Adds `count` agents with `add_agent`'s options; returns them. With `simulated: true`\n/// they are simulated agents (thousands in seconds: no process, no sandbox each), all\n/// registered at once; `sim: #{ run: \"5s\" | \"forever\", state: \"TASK_FINISHED\", start: \"0s\" }`\n/// is what their tasks do unless a task's own `sim` says otherwise (default: run until killed).",
+        ])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef, count: rhai::INT, options: Map| -> ScriptResult<Array> {
+            add_agents(&c.0, count, &options)
         });
     FuncRegistration::new("agents")
         .with_params_info(["c: Cluster", "array"])
@@ -189,6 +203,8 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
             "zk_session_timeout",
             "encoding",
             "api",
+            "simulated",
+            "sim",
         ],
     )?;
     let mut spec = ClusterSpec {
@@ -230,6 +246,14 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         Some(a) => Some(agent_specs(a)?),
         None => None,
     };
+    // `simulated: true` makes `agents` simulated ones, with `sim` their tasks' default.
+    let simulated = match o.bool("simulated")?.unwrap_or(false) {
+        true => Some(sim_behaviour(o.get("sim"), "cluster")?),
+        false if o.get("sim").is_some() => {
+            return script_error("cluster: 'sim' is for simulated agents: add simulated: true");
+        }
+        false => None,
+    };
     let encoding = o.encoding("encoding")?.unwrap_or(Encoding::Json);
     let api = o.framework_api("api")?.unwrap_or(scenario.framework_api);
     let backend = scenario.backend.clone();
@@ -249,8 +273,17 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
         api,
     });
     lock(&scenario.clusters).push(ctx.clone());
-    if let Some(agents) = agents {
-        start_together(&ctx, agents)?;
+    match (agents, simulated) {
+        (Some(agents), None) => start_together(&ctx, agents)?,
+        (agents, Some(behaviour)) => {
+            start_together(&ctx, Vec::new())?;
+            // Runs of identical agents are added at once (`agents: 2000` is one run).
+            let specs = agents.unwrap_or_default();
+            for run in specs.chunk_by(|a, b| a == b) {
+                add_simulated(&ctx, run.len(), run[0].clone(), behaviour.clone())?;
+            }
+        }
+        (None, None) => {}
     }
     Ok(ClusterHandleRef(ctx))
 }
@@ -280,11 +313,120 @@ fn agent_specs(value: &Dynamic) -> ScriptResult<Vec<AgentSpec>> {
 }
 
 fn agent_spec(options: &Map) -> ScriptResult<AgentSpec> {
-    let o = Options::new(options, "add_agent", &["resources", "attributes"])?;
-    Ok(AgentSpec {
+    Ok(agent_options(options, "add_agent")?.0)
+}
+
+/// An agent's options: its spec, and its tasks' default behaviour when it is simulated
+/// (`simulated: true`, with `sim: #{ run, state, start }`).
+fn agent_options(
+    options: &Map,
+    function: &str,
+) -> ScriptResult<(AgentSpec, Option<crate::lite::sim::Behaviour>)> {
+    let o = Options::new(
+        options,
+        function,
+        &["resources", "attributes", "simulated", "sim"],
+    )?;
+    let spec = AgentSpec {
         resources: o.string("resources")?,
         attributes: o.string("attributes")?,
-    })
+    };
+    let simulated = match o.bool("simulated")?.unwrap_or(false) {
+        true => Some(sim_behaviour(o.get("sim"), function)?),
+        false if o.get("sim").is_some() => {
+            return script_error(format!(
+                "{function}: 'sim' is for simulated agents: add simulated: true"
+            ));
+        }
+        false => None,
+    };
+    Ok((spec, simulated))
+}
+
+/// `sim: #{ run: "5s" | "forever", state: "TASK_FINISHED", start: "100ms" }`: what a
+/// simulated agent's tasks do unless a task says otherwise.
+fn sim_behaviour(
+    value: Option<&Dynamic>,
+    function: &str,
+) -> ScriptResult<crate::lite::sim::Behaviour> {
+    let mut behaviour = crate::lite::sim::Behaviour::default();
+    let Some(value) = value else {
+        return Ok(behaviour);
+    };
+    let what = format!("{function}: sim");
+    let map = value.clone().try_cast::<Map>().ok_or_else(|| {
+        format!("{what} must be a map like #{{ run: \"5s\", state: \"TASK_FINISHED\" }}")
+    })?;
+    let o = Options::new(&map, &what, &["run", "state", "start"])?;
+    if let Some(run) = o.get("run") {
+        behaviour
+            .set_run(&run.to_string())
+            .map_err(|e| format!("{what}: {e}"))?;
+    }
+    if let Some(state) = o.string("state")? {
+        behaviour
+            .set_end(&state)
+            .map_err(|e| format!("{what}: {e}"))?;
+    }
+    if let Some(start) = o.get("start") {
+        behaviour.start = crate::lite::sim::behaviour::parse_duration("start", &start.to_string())
+            .map_err(|e| format!("{what}: {e}"))?;
+    }
+    Ok(behaviour)
+}
+
+/// Adds `count` simulated agents, named as the others (`agent-N`).
+fn add_simulated(
+    ctx: &Arc<ClusterCtx>,
+    count: usize,
+    spec: AgentSpec,
+    behaviour: crate::lite::sim::Behaviour,
+) -> ScriptResult<Vec<AgentHandle>> {
+    ctx.master_url()?;
+    let added = ctx
+        .scenario
+        .block(async {
+            let mut handle = ctx.handle.lock().await;
+            handle
+                .as_mut()
+                .expect("created with the cluster")
+                .add_simulated_agents(count, spec, behaviour)
+                .await
+        })?
+        .map_err(|e| backend_error("add_agents()", e))?;
+    let mut entries = lock(&ctx.agents);
+    Ok(added
+        .into_iter()
+        .map(|(index, id)| {
+            let name = format!("agent-{}", index + 1);
+            entries.push(AgentEntry {
+                name: name.clone(),
+                id,
+            });
+            AgentHandle {
+                cluster: ctx.clone(),
+                index,
+                name,
+            }
+        })
+        .collect())
+}
+
+/// `c.add_agents(n, options)`: simulated agents at once, real ones one after the other.
+fn add_agents(ctx: &Arc<ClusterCtx>, count: rhai::INT, options: &Map) -> ScriptResult<Array> {
+    if count < 0 {
+        return script_error(format!(
+            "add_agents: the count must not be negative, not {count}"
+        ));
+    }
+    let (spec, simulated) = agent_options(options, "add_agents")?;
+    let agents = match simulated {
+        Some(behaviour) => add_simulated(ctx, count as usize, spec, behaviour)?,
+        None => (0..count)
+            .map(|_| add_agent(ctx, options))
+            .collect::<ScriptResult<Vec<_>>>()?,
+    };
+    Ok(agents.into_iter().map(Dynamic::from).collect())
 }
 
 /// Starts the master and the agents at once (see `ClusterHandle::start_cluster`).
@@ -335,7 +477,11 @@ pub fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
 }
 
 fn add_agent(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<AgentHandle> {
-    let spec = agent_spec(options)?;
+    let (spec, simulated) = agent_options(options, "add_agent")?;
+    if let Some(behaviour) = simulated {
+        let mut added = add_simulated(ctx, 1, spec, behaviour)?;
+        return Ok(added.remove(0));
+    }
     ctx.master_url()?;
     let (index, id) = ctx
         .scenario

@@ -209,6 +209,8 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
             "uris",
             "executor",
             "health_check",
+            "labels",
+            "sim",
         ],
     )?;
     let name = o
@@ -262,6 +264,7 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
         .get("health_check")
         .map(|h| health_check(h, &what, &name))
         .transpose()?;
+    let labels = task_labels(&o, &what, &name)?;
     Ok(TaskRequest {
         cpus: positive("cpus", 0.1)?,
         mem: positive("mem", 32.0)?,
@@ -275,7 +278,53 @@ fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
         uris: task_uris(&o, &what)?,
         health_check,
         executor,
+        labels,
     })
+}
+
+/// `labels: #{ key: "value" }` and, for simulated agents, `sim: #{ run: "5s", state:
+/// "TASK_FINISHED", start: "100ms" }` as the `mmrun.sim.*` labels those agents read.
+fn task_labels(o: &Options, what: &str, name: &str) -> ScriptResult<Vec<(String, String)>> {
+    let mut labels = Vec::new();
+    if let Some(value) = o.get("labels") {
+        let map = value
+            .clone()
+            .try_cast::<Map>()
+            .ok_or_else(|| format!("{what} '{name}': 'labels' must be a map of strings"))?;
+        for (k, v) in map {
+            labels.push((k.to_string(), v.to_string()));
+        }
+    }
+    if let Some(value) = o.get("sim") {
+        use crate::lite::sim::behaviour::{Behaviour, RUN_LABEL, START_LABEL, STATE_LABEL};
+        let map = value.clone().try_cast::<Map>().ok_or_else(|| {
+            format!("{what} '{name}': 'sim' must be a map like #{{ run: \"5s\", state: \"TASK_FINISHED\" }}")
+        })?;
+        let sim_what = format!("{what} '{name}': sim");
+        let s = Options::new(&map, &sim_what, &["run", "state", "start"])?;
+        // Checked here, so a typo fails the script rather than a task on an agent.
+        let mut check = Behaviour::default();
+        if let Some(run) = s.get("run") {
+            let run = run.to_string();
+            check
+                .set_run(&run)
+                .map_err(|e| format!("{sim_what}: {e}"))?;
+            labels.push((RUN_LABEL.into(), run));
+        }
+        if let Some(state) = s.string("state")? {
+            check
+                .set_end(&state)
+                .map_err(|e| format!("{sim_what}: {e}"))?;
+            labels.push((STATE_LABEL.into(), state));
+        }
+        if let Some(start) = s.get("start") {
+            let start = start.to_string();
+            crate::lite::sim::behaviour::parse_duration("start", &start)
+                .map_err(|e| format!("{sim_what}: {e}"))?;
+            labels.push((START_LABEL.into(), start));
+        }
+    }
+    Ok(labels)
 }
 
 /// A task's `health_check: #{ http: 8080 | #{ port, path, scheme }, tcp: 8080, cmd: "…",

@@ -5,6 +5,8 @@
 //! or cut off the network (`pause_agent`, `disconnect_agent`); `shutdown` stops everything and
 //! removes every file. The scenario runner's embedded backend builds on this.
 
+mod simulated;
+
 use crate::docker::Owner;
 use crate::lite::agent::{Agent, AgentConfig, FaultError, Faults, RegistrationTimeout};
 use crate::lite::master::{Leadership, Master, MasterConfig};
@@ -13,6 +15,7 @@ use crate::mesos::ids::AgentId;
 use crate::mesos::resources::Resources;
 use crate::node_log::NodeLog;
 use crate::zookeeper::ZkUrl;
+use simulated::sim_error;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -154,6 +157,9 @@ pub enum NodeError {
     NotRegistered(#[from] RegistrationTimeout),
     #[error("agent {index}: {error}")]
     Fault { index: usize, error: FaultError },
+    /// Simulated agents that could not be brought up.
+    #[error("{message}")]
+    Simulated { message: String },
 }
 
 const MASTER: &str = "master";
@@ -212,10 +218,28 @@ impl LocalMaster {
     }
 }
 
+/// One agent of the cluster: a real one (its own listener, process tree and sandboxes) or a
+/// simulated one (an agent of the cluster's `SimHost`, by its index there).
+enum AgentSlot {
+    Real(Box<LocalAgent>),
+    Simulated(usize),
+}
+
+impl AgentSlot {
+    fn real(&self) -> Option<&LocalAgent> {
+        match self {
+            AgentSlot::Real(agent) => Some(agent),
+            AgentSlot::Simulated(_) => None,
+        }
+    }
+}
+
 pub struct LocalCluster {
     masters: Vec<LocalMaster>,
     master_config: MasterConfig,
-    agents: Vec<LocalAgent>,
+    agents: Vec<AgentSlot>,
+    /// The host of the simulated agents, once one is added.
+    sim: Option<crate::lite::sim::SimHost>,
     options: ClusterOptions,
     root: Option<tempfile::TempDir>,
     /// Removes `root` should this process die without `shutdown` (SIGKILL).
@@ -266,6 +290,7 @@ impl LocalCluster {
             masters,
             master_config,
             agents: Vec::new(),
+            sim: None,
             options,
             _root_watched: crate::lifeline::guard::watch_dir(root.path()),
             root: Some(root),
@@ -380,7 +405,11 @@ impl LocalCluster {
     /// this process captures no node logs (see `crate::node_log`).
     pub fn node_logs(&self) -> Vec<(String, Vec<String>)> {
         let masters = self.masters.iter().map(|m| &m.log);
-        let agents = self.agents.iter().map(|a| &a.log);
+        let agents = self
+            .agents
+            .iter()
+            .filter_map(AgentSlot::real)
+            .map(|a| &a.log);
         masters
             .chain(agents)
             .filter(|log| log.captured())
@@ -415,14 +444,14 @@ impl LocalCluster {
             parse_attributes(a).map_err(|e| invalid("attributes", e))?;
         }
         let log = NodeLog::new(&format!("agent-{}", self.agents.len() + 1));
-        self.agents.push(LocalAgent {
+        self.agents.push(AgentSlot::Real(Box::new(LocalAgent {
             agent: None,
             log,
             work_dir,
             id: None,
             options,
             containerizers,
-        });
+        })));
         let index = self.agents.len() - 1;
         self.start_agent(index).await?;
         Ok(index)
@@ -435,7 +464,13 @@ impl LocalCluster {
         let zk_session_timeout = self.options.zk_session_timeout;
         let timeout = self.options.registration_timeout;
         let retry = self.options.status_update_retry;
-        let slot = self.agents.get_mut(index).ok_or_else(|| no_agent(index))?;
+        let slot = match self.agents.get_mut(index).ok_or_else(|| no_agent(index))? {
+            AgentSlot::Real(slot) => slot,
+            AgentSlot::Simulated(sim_index) => {
+                let sim_index = *sim_index;
+                return self.start_simulated_agent(index, sim_index).await;
+            }
+        };
         if slot.agent.is_some() {
             return Err(NodeError::AlreadyRunning { role: AGENT, index });
         }
@@ -494,7 +529,17 @@ impl LocalCluster {
     /// (it just vanishes; the master finds out through missed pings). A paused agent can crash
     /// but not stop gracefully: it could not say goodbye.
     pub async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), NodeError> {
-        let slot = self.agents.get_mut(index).ok_or_else(|| no_agent(index))?;
+        let slot = match self.agents.get_mut(index).ok_or_else(|| no_agent(index))? {
+            AgentSlot::Real(slot) => slot,
+            AgentSlot::Simulated(sim_index) => {
+                let sim_index = *sim_index;
+                return self
+                    .sim_host()?
+                    .stop_agent(sim_index, graceful)
+                    .await
+                    .map_err(|e| sim_error(index, e));
+            }
+        };
         if graceful && slot.agent.as_ref().is_some_and(|a| a.faults().paused) {
             return Err(NodeError::Paused(index));
         }
@@ -514,46 +559,57 @@ impl LocalCluster {
         self.agents
             .get(index)
             .ok_or(no_agent(index))?
-            .agent
-            .as_ref()
+            .real()
+            .and_then(|a| a.agent.as_ref())
             .ok_or(NodeError::NotRunning { role: AGENT, index })
     }
 
+    /// A fault on agent `index`, real (`real`) or simulated (`simulated`).
     fn fault(
         &self,
         index: usize,
-        change: impl FnOnce(&Agent) -> Result<(), FaultError>,
+        real: impl FnOnce(&Agent) -> Result<(), FaultError>,
+        simulated: impl FnOnce(
+            &crate::lite::sim::SimHost,
+            usize,
+        ) -> Result<(), crate::lite::sim::SimError>,
     ) -> Result<(), NodeError> {
-        change(self.running_agent(index)?).map_err(|error| NodeError::Fault { index, error })
+        if let Some(AgentSlot::Simulated(sim_index)) = self.agents.get(index) {
+            return simulated(self.sim_host()?, *sim_index).map_err(|e| sim_error(index, e));
+        }
+        real(self.running_agent(index)?).map_err(|error| NodeError::Fault { index, error })
     }
 
     /// Freezes agent `index` (`Agent::pause`): no answers, nothing sent, tasks stopped. The
     /// master marks it unreachable after its missed pings.
     pub fn pause_agent(&self, index: usize) -> Result<(), NodeError> {
-        self.fault(index, Agent::pause)
+        self.fault(index, Agent::pause, |host, i| host.pause(i))
     }
 
     /// Thaws agent `index`; if the master marked it unreachable meanwhile, it re-registers.
     pub fn unpause_agent(&self, index: usize) -> Result<(), NodeError> {
-        self.fault(index, Agent::unpause)
+        self.fault(index, Agent::unpause, |host, i| host.unpause(i))
     }
 
     /// Cuts agent `index` off the network (`Agent::disconnect`): it keeps running, but nothing
     /// reaches it and nothing it sends arrives.
     pub fn disconnect_agent(&self, index: usize) -> Result<(), NodeError> {
-        self.fault(index, Agent::disconnect)
+        self.fault(index, Agent::disconnect, |host, i| host.disconnect(i))
     }
 
     /// Heals agent `index`'s partition; it re-registers with its tasks if it was marked
     /// unreachable, and delivers the updates it queued meanwhile.
     pub fn reconnect_agent(&self, index: usize) -> Result<(), NodeError> {
-        self.fault(index, Agent::reconnect)
+        self.fault(index, Agent::reconnect, |host, i| host.reconnect(i))
     }
 
     /// Agent `index`'s status updates still waiting for acknowledgement (`None` if it is not
     /// running): tests wait for zero before injecting a fault, so that no acknowledgement is
     /// in flight when it starts.
     pub fn agent_unacknowledged_updates(&self, index: usize) -> Option<usize> {
+        if let Some(AgentSlot::Simulated(sim_index)) = self.agents.get(index) {
+            return self.sim.as_ref()?.unacknowledged_updates(*sim_index);
+        }
         self.running_agent(index)
             .ok()
             .map(Agent::unacknowledged_updates)
@@ -561,22 +617,33 @@ impl LocalCluster {
 
     /// Whether agent `index` is paused or disconnected; `None` if it is not running.
     pub fn agent_faults(&self, index: usize) -> Option<Faults> {
+        if let Some(AgentSlot::Simulated(sim_index)) = self.agents.get(index) {
+            return self.sim.as_ref()?.faults(*sim_index);
+        }
         self.running_agent(index).ok().map(Agent::faults)
     }
 
     pub fn agent_id(&self, index: usize) -> Option<AgentId> {
-        self.agents.get(index).and_then(|a| a.id.clone())
+        match self.agents.get(index)? {
+            AgentSlot::Real(a) => a.id.clone(),
+            AgentSlot::Simulated(i) => self.sim.as_ref()?.agent_id(*i),
+        }
     }
 
     pub fn agent_url(&self, index: usize) -> Option<String> {
         self.agents
             .get(index)
+            .and_then(AgentSlot::real)
             .and_then(|a| a.agent.as_ref())
             .map(|a| a.url())
     }
 
     pub fn is_agent_running(&self, index: usize) -> bool {
-        self.agents.get(index).is_some_and(|a| a.agent.is_some())
+        match self.agents.get(index) {
+            Some(AgentSlot::Real(a)) => a.agent.is_some(),
+            Some(AgentSlot::Simulated(i)) => self.sim.as_ref().is_some_and(|h| h.is_running(*i)),
+            None => false,
+        }
     }
 
     /// Stops the master abruptly and starts a fresh one (new id, empty registry) on the same
@@ -604,8 +671,13 @@ impl LocalCluster {
     }
 
     async fn stop_all(&mut self) {
+        if let Some(sim) = self.sim.take() {
+            sim.shutdown();
+        }
         for slot in &mut self.agents {
-            if let Some(agent) = slot.agent.take() {
+            if let AgentSlot::Real(slot) = slot
+                && let Some(agent) = slot.agent.take()
+            {
                 agent.crash().await;
             }
         }
@@ -642,8 +714,11 @@ impl Drop for LocalCluster {
     /// The safety net when `shutdown` was not awaited (a panic): agents' drops kill their
     /// tasks, and the temporary root is removed.
     fn drop(&mut self) {
+        drop(self.sim.take());
         for slot in &mut self.agents {
-            drop(slot.agent.take());
+            if let AgentSlot::Real(slot) = slot {
+                drop(slot.agent.take());
+            }
         }
         for slot in &mut self.masters {
             drop(slot.master.take());
