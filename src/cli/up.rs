@@ -48,6 +48,17 @@ pub struct UpArgs {
     /// leader there (`MESOS_MASTER` is then its zk:// URL).
     #[arg(long)]
     zookeeper: bool,
+    /// Simulated agents (embedded backend): thousands in seconds, each registered, offered and
+    /// running tasks on the wire as a real agent, at no process or sandbox each.
+    #[arg(long)]
+    simulated: bool,
+    /// With --simulated: how long their tasks run unless a task says otherwise (`mmrun.sim.run`
+    /// label), e.g. 5s; `forever` (the default) runs until killed.
+    #[arg(long, value_name = "DURATION", requires = "simulated")]
+    sim_run: Option<String>,
+    /// With --simulated: how their tasks end after --sim-run (default TASK_FINISHED).
+    #[arg(long, value_name = "STATE", requires = "simulated")]
+    sim_state: Option<String>,
 }
 
 pub async fn run(args: UpArgs) -> CliResult {
@@ -88,8 +99,9 @@ pub async fn run(args: UpArgs) -> CliResult {
         resources: args.resources.clone(),
         attributes: args.attributes.clone(),
     };
+    let behaviour = sim_behaviour(&args)?;
     let started = tokio::select! {
-        r = start_agents(&mut cluster, args.agents, &agent_options) => r,
+        r = start_agents(&mut cluster, args.agents, &agent_options, behaviour) => r,
         _ = super::interrupted() => Err(CliError::Interrupted),
     };
     if let Err(e) = started {
@@ -97,9 +109,15 @@ pub async fn run(args: UpArgs) -> CliResult {
         return Err(e);
     }
     let master = cluster.master_addr();
-    println!("mmrun: cluster up: 1 master, {} agent(s)", args.agents);
+    let kind = if args.simulated { "simulated " } else { "" };
+    println!(
+        "mmrun: cluster up: 1 master, {} {kind}agent(s)",
+        args.agents
+    );
     println!("  master    {}", cluster.master_url());
-    for i in 0..args.agents {
+    // Thousands of simulated agents: their count says enough.
+    let listed = if args.simulated { 0 } else { args.agents };
+    for i in 0..listed {
         let id = cluster.agent_id(i).map(|a| a.value).unwrap_or_default();
         println!(
             "  agent-{:<3} {}  ({id})",
@@ -171,8 +189,27 @@ async fn run_on_backend(
         resources: args.resources.clone(),
         attributes: args.attributes.clone(),
     };
+    let simulated = match sim_behaviour(&args) {
+        Ok(b) => b,
+        Err(e) => {
+            cluster.teardown().await;
+            release().await;
+            return Err(e);
+        }
+    };
+    let start = async {
+        let Some(behaviour) = simulated else {
+            return cluster.start_cluster(vec![agent; args.agents]).await;
+        };
+        // The masters first, then the simulated agents all at once.
+        let (url, _) = cluster.start_cluster(vec![]).await?;
+        let added = cluster
+            .add_simulated_agents(args.agents, agent, behaviour)
+            .await?;
+        Ok((url, added.into_iter().map(|(_, id)| id).collect()))
+    };
     let started = tokio::select! {
-        r = cluster.start_cluster(vec![agent; args.agents]) => r.map_err(CliError::environment),
+        r = start => r.map_err(CliError::environment),
         _ = super::interrupted() => Err(CliError::Interrupted),
     };
     let (url, ids) = match started {
@@ -206,8 +243,10 @@ async fn run_on_backend(
             }
         }
     }
-    for (i, id) in ids.iter().enumerate() {
-        println!("  agent-{:<3} {id}", i + 1);
+    if !args.simulated {
+        for (i, id) in ids.iter().enumerate() {
+            println!("  agent-{:<3} {id}", i + 1);
+        }
     }
     // Frameworks find the leader through ZooKeeper when there is one, as in Mesos.
     let master = cluster
@@ -230,12 +269,20 @@ async fn start_agents(
     cluster: &mut LocalCluster,
     count: usize,
     options: &AgentOptions,
+    simulated: Option<crate::lite::sim::Behaviour>,
 ) -> CliResult {
     if let Some(r) = &options.resources {
         Resources::parse(r).map_err(|e| CliError::usage(format!("--resources: {e}")))?;
     }
     if let Some(a) = &options.attributes {
         parse_attributes(a).map_err(|e| CliError::usage(format!("--attributes: {e}")))?;
+    }
+    if let Some(behaviour) = simulated {
+        cluster
+            .add_simulated_agents(count, options.clone(), behaviour)
+            .await
+            .map_err(CliError::environment)?;
+        return Ok(());
     }
     for _ in 0..count {
         cluster
@@ -244,6 +291,25 @@ async fn start_agents(
             .map_err(CliError::environment)?;
     }
     Ok(())
+}
+
+/// `--simulated` with its `--sim-run` and `--sim-state`; `None` for real agents.
+fn sim_behaviour(args: &UpArgs) -> Result<Option<crate::lite::sim::Behaviour>, CliError> {
+    if !args.simulated {
+        return Ok(None);
+    }
+    let mut behaviour = crate::lite::sim::Behaviour::default();
+    if let Some(run) = &args.sim_run {
+        behaviour
+            .set_run(run)
+            .map_err(|e| CliError::usage(format!("--sim-run: {e}")))?;
+    }
+    if let Some(state) = &args.sim_state {
+        behaviour
+            .set_end(state)
+            .map_err(|e| CliError::usage(format!("--sim-state: {e}")))?;
+    }
+    Ok(Some(behaviour))
 }
 
 #[cfg(test)]
@@ -258,7 +324,7 @@ mod tests {
             ..ClusterOptions::default()
         };
         let mut cluster = LocalCluster::start(options).await.unwrap();
-        let failed = start_agents(&mut cluster, 1, &AgentOptions::default()).await;
+        let failed = start_agents(&mut cluster, 1, &AgentOptions::default(), None).await;
         assert!(
             matches!(failed, Err(CliError::Environment(_))),
             "{failed:?}"
@@ -273,7 +339,7 @@ mod tests {
                 ..AgentOptions::default()
             },
         ] {
-            let refused = start_agents(&mut cluster, 1, &bad).await;
+            let refused = start_agents(&mut cluster, 1, &bad, None).await;
             assert!(matches!(refused, Err(CliError::Usage(_))), "{refused:?}");
         }
         cluster.shutdown().await;

@@ -805,6 +805,19 @@ impl ClusterHandle for DockerCluster {
         Ok((index, id))
     }
 
+    async fn add_simulated_agents(
+        &mut self,
+        _count: usize,
+        _spec: AgentSpec,
+        _behaviour: crate::lite::sim::Behaviour,
+    ) -> Result<Vec<(usize, String)>, BackendError> {
+        Err(BackendError::Unsupported {
+            what: "simulated agents",
+            backend: "docker",
+            hint: "run the scenario (or mmrun up) with --backend embedded; real and simulated agents share one embedded cluster",
+        })
+    }
+
     async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), BackendError> {
         let docker = self.docker.clone();
         let slot = self.slot(index)?;

@@ -250,8 +250,20 @@ pub struct OfferFilter {
     pub until: Instant,
 }
 
+/// The allocator's bookkeeping of its coalesced passes (`MasterShared::allocate`).
+#[derive(Default)]
+pub struct AllocationState {
+    /// Something changed since the last pass.
+    pub pending: bool,
+    /// A pass is on its way.
+    pub scheduled: bool,
+    /// How long the last pass took.
+    pub last_cost: std::time::Duration,
+}
+
 pub struct MasterCore {
     pub info: MasterInfo,
+    pub allocation: AllocationState,
     pub frameworks: BTreeMap<FrameworkId, Framework>,
     pub completed_frameworks: VecDeque<Framework>,
     pub agents: BTreeMap<AgentId, Agent>,
@@ -269,6 +281,7 @@ pub struct MasterCore {
 impl MasterCore {
     pub fn new(info: MasterInfo) -> MasterCore {
         MasterCore {
+            allocation: AllocationState::default(),
             info,
             frameworks: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
@@ -297,6 +310,29 @@ impl MasterCore {
             used = used.add(&agent.executor_resources(None));
         }
         used
+    }
+
+    /// What each agent's tasks, executors and outstanding offers hold (`used_on` plus
+    /// `offered_on`, for every agent in one pass).
+    pub fn held_per_agent(&self) -> std::collections::HashMap<&AgentId, Resources> {
+        let mut held: std::collections::HashMap<&AgentId, Resources> = Default::default();
+        for f in self.frameworks.values() {
+            for t in f.tasks.values().filter(|t| !t.state.is_terminal()) {
+                let entry = held.entry(t.agent_id()).or_default();
+                *entry = entry.add(&t.resources());
+            }
+        }
+        for agent in self.agents.values() {
+            if !agent.executors.is_empty() {
+                let entry = held.entry(&agent.id).or_default();
+                *entry = entry.add(&agent.executor_resources(None));
+            }
+        }
+        for o in self.offers.values() {
+            let entry = held.entry(&o.agent_id).or_default();
+            *entry = entry.add(&o.resources);
+        }
+        held
     }
 
     pub fn offered_on(&self, agent_id: &AgentId) -> Resources {
