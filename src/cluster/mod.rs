@@ -5,6 +5,7 @@
 pub mod docker;
 pub mod embedded;
 pub mod process;
+pub mod simulated;
 
 pub use process::{FrameworkStatus, ProcessRequest};
 
@@ -214,7 +215,6 @@ pub trait ClusterHandle: Send + Sync {
     }
     /// Adds an agent; returns its index and id once the master lists it as active.
     async fn add_agent(&mut self, spec: AgentSpec) -> Result<(usize, String), BackendError>;
-    /// Stops an agent: gracefully (tasks killed, goodbye to the master) or like a crash.
     /// Adds `count` simulated agents (`crate::lite::sim`): registered, offered and running
     /// tasks on the wire as real agents do, at no process or sandbox each. Their indices and
     /// agent ids, once all are registered.
@@ -227,6 +227,12 @@ pub trait ClusterHandle: Send + Sync {
         let _ = (count, spec, behaviour);
         Err(self.unsupported("simulated agents"))
     }
+    /// Where simulated agents of this cluster can live in this process, when its agents do
+    /// not (`simulated::WithSimulatedAgents` runs them there).
+    fn simulated_agents_home(&self) -> Option<simulated::SimulatedAgentsHome> {
+        None
+    }
+    /// Stops an agent: gracefully (tasks killed, goodbye to the master) or like a crash.
     async fn stop_agent(&mut self, index: usize, graceful: bool) -> Result<(), BackendError>;
     /// Starts a stopped agent again; it re-registers with its old id.
     async fn start_agent(&mut self, index: usize) -> Result<(), BackendError>;

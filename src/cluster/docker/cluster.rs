@@ -805,16 +805,23 @@ impl ClusterHandle for DockerCluster {
         Ok((index, id))
     }
 
-    async fn add_simulated_agents(
-        &mut self,
-        _count: usize,
-        _spec: AgentSpec,
-        _behaviour: crate::lite::sim::Behaviour,
-    ) -> Result<Vec<(usize, String)>, BackendError> {
-        Err(BackendError::Unsupported {
-            what: "simulated agents",
-            backend: "docker",
-            hint: "run the scenario (or mmrun up) with --backend embedded; real and simulated agents share one embedded cluster",
+    /// On this host, at its address on the cluster network (where the master's container
+    /// reaches it), finding the master as a framework process on this host does.
+    fn simulated_agents_home(&self) -> Option<crate::cluster::simulated::SimulatedAgentsHome> {
+        let master = match self.zookeeper_url() {
+            Some(zk) => crate::lite::agent::MasterLocation::ZooKeeper(
+                crate::zookeeper::ZkUrl::parse(&zk).ok()?,
+            ),
+            None => crate::lite::agent::MasterLocation::Fixed(std::net::SocketAddr::new(
+                self.master().ok()?.ip.into(),
+                specs::MASTER_PORT,
+            )),
+        };
+        Some(crate::cluster::simulated::SimulatedAgentsHome {
+            ip: self.layout.gateway_ip(),
+            master,
+            zk_session_timeout: self.spec.zk_session_timeout,
+            status_update_retry: self.spec.status_update_retry,
         })
     }
 

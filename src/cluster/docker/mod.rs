@@ -218,7 +218,10 @@ impl Backend for DockerBackend {
             self.privilege.clone(),
         );
         cluster.zookeeper_image = zookeeper_image;
-        Ok(Box::new(cluster))
+        // Simulated agents run in this process, beside the containers.
+        Ok(Box::new(
+            crate::cluster::simulated::WithSimulatedAgents::new(Box::new(cluster)),
+        ))
     }
 }
 
