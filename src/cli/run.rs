@@ -38,6 +38,9 @@ pub struct RunArgs {
     /// Run only scenarios whose name matches this regular expression.
     #[arg(long)]
     filter: Option<String>,
+    /// Leave out scenarios whose name matches this regular expression (after --filter).
+    #[arg(long, value_name = "REGEX")]
+    skip: Option<String>,
     /// Run the K-th of N slices of the suite (1-based), e.g. --shard 2/3 on CI machine 2.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
@@ -101,7 +104,17 @@ pub async fn run(args: RunArgs) -> CliResult {
         .map(parse_shard)
         .transpose()
         .map_err(CliError::usage)?;
-    let scenarios = runner::select(scenarios, filter.as_ref(), shard).map_err(CliError::usage)?;
+    let skip = args
+        .skip
+        .as_deref()
+        .map(Filter::new)
+        .transpose()
+        .map_err(CliError::usage)?;
+    let mut scenarios =
+        runner::select(scenarios, filter.as_ref(), shard).map_err(CliError::usage)?;
+    if let Some(skip) = &skip {
+        scenarios.retain(|s| !skip.matches(s));
+    }
     let chosen = backend::choose(args.backend, args.mesos_image.as_deref(), args.keep).await?;
     eprintln!("mmrun: {}", chosen.description);
     let backend = chosen.backend.clone();

@@ -909,11 +909,28 @@ async fn handle_event(shared: &Arc<Shared>, sub: &Subscription, event: Event) {
     }
 }
 
+/// How many agents' reasons `why` keeps per waiting task: enough to say why, and bounded on
+/// a cluster of thousands of agents.
+const MISFIT_AGENTS_KEPT: usize = 20;
+
 /// Decides, for one batch of offers, which tasks to launch where and what to decline.
+/// Linear in practice: an offer stops being tried once it has less cpus or memory left than
+/// the smallest waiting task asks for, and what is still pending is rebuilt once per batch
+/// (thousands of tasks on thousands of offers would otherwise cost their product).
 fn plan_offers(shared: &Shared, offers: Vec<Offer>) -> Vec<Call> {
     let mut state = shared.state();
     let mut calls = Vec::new();
     let mut declined: Vec<OfferId> = Vec::new();
+    let pending = std::mem::take(&mut state.pending);
+    let mut taken = vec![false; pending.len()];
+    let smallest = |name: &str| {
+        pending
+            .iter()
+            .map(|(_, r)| r.resources().scalar(name))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let (min_cpus, min_mem) = (smallest("cpus"), smallest("mem"));
+    let mut first_open = 0;
     for offer in offers {
         state.offers_received += 1;
         let mut available = Resources::new(offer.resources.iter().cloned().map(|mut r| {
@@ -921,30 +938,41 @@ fn plan_offers(shared: &Shared, offers: Vec<Offer>) -> Vec<Call> {
             r
         }));
         let mut launch = Vec::new();
-        let mut still_pending = Vec::new();
-        let mut misfits = Vec::new();
-        for (id, request) in state.pending.drain(..) {
-            match request.claim(&available) {
+        for (i, (id, request)) in pending.iter().enumerate().skip(first_open) {
+            if taken[i] {
+                continue;
+            }
+            let exhausted =
+                available.scalar("cpus") < min_cpus || available.scalar("mem") < min_mem;
+            let claim = if exhausted {
+                None
+            } else {
+                request.claim(&available)
+            };
+            match claim {
                 Some(claim) => {
                     available = available.subtract(&claim.resources);
-                    launch.push(request.to_task_info(id, &offer, &claim));
+                    launch.push(request.to_task_info(id.clone(), &offer, &claim));
+                    taken[i] = true;
                 }
                 None => {
-                    let why = request
-                        .shortfall(&available)
-                        .unwrap_or_else(|| "does not fit".to_string());
-                    misfits.push((id.clone(), why));
-                    still_pending.push((id, request));
+                    let reasons = state.misfits.entry(id.clone()).or_default();
+                    if reasons.len() < MISFIT_AGENTS_KEPT {
+                        let why = request
+                            .shortfall(&available)
+                            .unwrap_or_else(|| "does not fit".to_string());
+                        reasons.insert(offer.agent_id.value.clone(), why);
+                    }
                 }
             }
+            // Nothing waiting fits in what is left: the first task that did not fit says why
+            // (above), the others are not tried.
+            if exhausted {
+                break;
+            }
         }
-        state.pending = still_pending;
-        for (id, why) in misfits {
-            state
-                .misfits
-                .entry(id)
-                .or_default()
-                .insert(offer.agent_id.value.clone(), why);
+        while first_open < taken.len() && taken[first_open] {
+            first_open += 1;
         }
         for info in &launch {
             state.misfits.remove(&info.task_id);
@@ -959,7 +987,7 @@ fn plan_offers(shared: &Shared, offers: Vec<Offer>) -> Vec<Call> {
                 t.agent_id = Some(info.agent_id.clone());
             }
         }
-        let refuse = if state.pending.is_empty() {
+        let refuse = if first_open >= taken.len() {
             IDLE_REFUSE_SECONDS
         } else {
             WAITING_REFUSE_SECONDS
@@ -978,6 +1006,12 @@ fn plan_offers(shared: &Shared, offers: Vec<Offer>) -> Vec<Call> {
             ..Call::new(CallType::Accept, None)
         });
     }
+    state.pending = pending
+        .into_iter()
+        .zip(taken)
+        .filter(|(_, taken)| !taken)
+        .map(|(task, _)| task)
+        .collect();
     if !declined.is_empty() {
         let refuse = if state.pending.is_empty() {
             IDLE_REFUSE_SECONDS

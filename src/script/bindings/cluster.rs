@@ -147,6 +147,20 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
                 .collect()
         });
 
+    FuncRegistration::new("active_agents")
+        .with_params_info(["c: Cluster", "int"])
+        .with_comments([
+            "/// How many agents the master holds active now (`activated_slaves`), without making a\n/// map of its whole state: for clusters of thousands of agents.",
+        ])
+        .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<rhai::INT> {
+            let url = c.0.master_url()?;
+            let state = c
+                .0
+                .scenario
+                .block(MasterClient::new(url).raw_state())?
+                .map_err(|e| e.to_string())?;
+            Ok(state["activated_slaves"].as_f64().unwrap_or(0.0) as rhai::INT)
+        });
     FuncRegistration::new("raw_state")
         .with_params_info(["c: Cluster", "map"])
         .with_comments([
