@@ -87,7 +87,9 @@ fn node_error(e: NodeError) -> BackendError {
             "the agent is paused and could not say goodbye: unpause() it before a graceful stop, or kill() it".into(),
         ),
         NodeError::Fault { error, .. } => BackendError::Failed(error.to_string()),
-        NodeError::Listen { .. } => BackendError::Environment(e.to_string()),
+        NodeError::Listen { .. } | NodeError::Descriptors { .. } => {
+            BackendError::Environment(e.to_string())
+        }
         NodeError::InvalidOption { .. }
         | NodeError::Start { .. }
         | NodeError::NotRegistered(_)

@@ -1070,3 +1070,30 @@ assert_eq(fw.why("small"), []);
     let (code, out) = w.run(&["run", "scripts/why.rhai"]);
     assert_eq!(code, 0, "{out}");
 }
+
+/// Real in-process agents need file descriptors: when the process's limit is within reach,
+/// `mmrun up` says which limit bit and what to do, at once, instead of an agent that fails
+/// to register seconds later.
+#[test]
+fn running_out_of_descriptors_for_real_agents_says_so_at_once() {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 400 && exec '{}' up --port 0 --agents 200",
+            env!("CARGO_BIN_EXE_mmrun")
+        ))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("file descriptors open"), "{text}");
+    assert!(text.contains("ulimit -n"), "{text}");
+    assert!(text.contains("--simulated"), "{text}");
+    // Said before any agent is left to time out its registration.
+    assert!(!text.contains("did not register"), "{text}");
+}
