@@ -1,0 +1,352 @@
+//! Data-center scale on one machine: `cargo bench --bench scale`.
+//!
+//! For N simulated agents (`MMRUN_BENCH_SCALE_N`, default 100,1000,10000,50000), each on a
+//! fresh in-process cluster with Mesos's liveness defaults (pings every 15 s, 5 misses):
+//! how long until all N are registered and the process's memory then (master and the
+//! simulated agents' host share it); a framework's first OFFERS after SUBSCRIBE in JSON and
+//! in protobuf (one allocation pass over N agents, encoded); `GET /master/state` and the
+//! operator GET_STATE; 10 000 tasks launched from one framework until all are TASK_RUNNING
+//! (every update acknowledged); an implicit reconciliation of them. Figures, not assertions:
+//! targets are printed as PASS/MISS and the bench never fails. docs/benchmarks.md has the
+//! figures measured here.
+
+#[path = "../tests/it/common/mod.rs"]
+mod common;
+
+use common::*;
+use mmrun::client::Subscription;
+use mmrun::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
+use mmrun::lite::sim::Behaviour;
+use mmrun::mesos::encoding::Encoding;
+use mmrun::mesos::scheduler::{Call, CallType, EventType, Offer, Reconcile};
+use mmrun::mesos::task::TaskState;
+use std::time::{Duration, Instant};
+
+const TASKS: usize = 10_000;
+/// 0.1 cpus each on 4-cpu agents, below the brim (forty would sum to just over 4.0).
+const TASKS_PER_AGENT: usize = 39;
+const AGENT_RESOURCES: &str = "cpus:4;mem:8192;disk:100000";
+const STATE_RUNS: usize = 5;
+
+/// The issue's targets at 10 000 agents.
+const REGISTERED_TARGET: Duration = Duration::from_secs(5);
+const RSS_TARGET_MIB: f64 = 300.0;
+const OFFERS_TARGET: Duration = Duration::from_millis(300);
+const STATE_TARGET: Duration = Duration::from_millis(300);
+const TASKS_TARGET: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Default)]
+struct Figures {
+    agents: usize,
+    registered: Duration,
+    rss_mib: f64,
+    rss_delta_mib: f64,
+    offers_json: Duration,
+    offers_protobuf: Duration,
+    state: Duration,
+    get_state: Duration,
+    launched: usize,
+    running: Duration,
+    reconciled: Duration,
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("MMRUN_BENCH_SCALE_N")
+        .unwrap_or_else(|_| "100,1000,10000,50000".into())
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("MMRUN_BENCH_SCALE_N: numbers, e.g. 100,1000")
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    println!("mmrun scale bench: simulated agents, {AGENT_RESOURCES} each");
+    let mut all = Vec::new();
+    for n in sizes {
+        let f = rt.block_on(measure(n));
+        print(&f);
+        all.push(f);
+    }
+    growth(&all);
+}
+
+async fn measure(agents: usize) -> Figures {
+    let options = ClusterOptions {
+        agent_ping_timeout: Duration::from_secs(15),
+        max_agent_ping_timeouts: 5,
+        ..ClusterOptions::default()
+    };
+    let mut c = LocalCluster::start(options).await.expect("master starts");
+    let rss_before = rss_mib();
+    let t0 = Instant::now();
+    c.add_simulated_agents(
+        agents,
+        AgentOptions {
+            resources: Some(AGENT_RESOURCES.into()),
+            attributes: Some("rack:r1".into()),
+        },
+        Behaviour::default(),
+    )
+    .await
+    .expect("simulated agents register");
+    let mut f = Figures {
+        agents,
+        registered: t0.elapsed(),
+        ..Figures::default()
+    };
+    f.rss_mib = rss_mib();
+    f.rss_delta_mib = f.rss_mib - rss_before;
+    let master = c.master_url();
+
+    // First OFFERS after SUBSCRIBE, protobuf first (its framework then leaves), then JSON.
+    let (protobuf, sub, _) = first_offers(&master, Encoding::Protobuf, "bench-protobuf").await;
+    f.offers_protobuf = protobuf;
+    teardown(&sub).await;
+    let (json, mut sub, offers) = first_offers(&master, Encoding::Json, "bench-json").await;
+    f.offers_json = json;
+
+    let http = reqwest::Client::new();
+    f.state = median_of(STATE_RUNS, || async {
+        let t = Instant::now();
+        let body = http
+            .get(format!("{master}/master/state"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(!body.is_empty());
+        t.elapsed()
+    })
+    .await;
+    f.get_state = median_of(STATE_RUNS, || async {
+        let t = Instant::now();
+        let body = http
+            .post(format!("{master}/api/v1"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(r#"{"type":"GET_STATE"}"#)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(!body.is_empty());
+        t.elapsed()
+    })
+    .await;
+
+    let (launched, running) = launch_all(&mut sub, offers).await;
+    f.launched = launched;
+    f.running = running;
+    f.reconciled = reconcile(&mut sub, launched).await;
+    drop(sub);
+    c.shutdown().await;
+    f
+}
+
+async fn first_offers(
+    master: &str,
+    encoding: Encoding,
+    name: &str,
+) -> (Duration, Subscription, Vec<Offer>) {
+    let t = Instant::now();
+    let mut sub = mmrun::client::subscribe_with(master, framework_info(name, &[]), encoding)
+        .await
+        .expect("subscribes");
+    let offers = next_offers(&mut sub).await;
+    let took = t.elapsed();
+    assert!(!offers.is_empty());
+    (took, sub, offers)
+}
+
+async fn teardown(sub: &Subscription) {
+    let _ = sub.call(Call::new(CallType::Teardown, None)).await;
+    // Its offers go back to the allocator before the next framework subscribes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+/// ACCEPTs as many tasks per offer as fit until `TASKS` are launched, acknowledging every
+/// update, until all launched are TASK_RUNNING. Returns how many and how long.
+async fn launch_all(sub: &mut Subscription, mut offers: Vec<Offer>) -> (usize, Duration) {
+    let t = Instant::now();
+    let mut launched = 0;
+    let mut running = 0;
+    let mut failed = 0;
+    loop {
+        while launched < TASKS
+            && let Some(offer) = offers.pop()
+        {
+            // What the offer holds, in 0.1-cpu, 32 MB tasks (a re-offered remainder holds few).
+            let held = mmrun::mesos::resources::Resources::new(offer.resources.iter().cloned());
+            let fits = ((held.scalar("cpus") * 10.0 + 1e-6).floor() as usize)
+                .min((held.scalar("mem") / 32.0) as usize);
+            let count = TASKS_PER_AGENT.min(fits).min(TASKS - launched);
+            if count == 0 {
+                continue;
+            }
+            let tasks = (launched..launched + count)
+                .map(|i| command_task(&format!("t{i}"), &offer, "serve", 0.1, 32.0))
+                .collect();
+            launch(sub, &offer, tasks).await;
+            launched += count;
+        }
+        if running + failed == launched && (launched == TASKS || offers.is_empty()) {
+            assert_eq!(failed, 0, "{failed} tasks did not reach TASK_RUNNING");
+            return (launched, t.elapsed());
+        }
+        let e = sub.next_event(WAIT).await.expect("events while launching");
+        match e.kind {
+            EventType::Offers => offers.extend(e.offers.unwrap().offers),
+            EventType::Update => {
+                let status = e.update.unwrap().status;
+                ack(sub, &status).await;
+                if status.state == TaskState::Running {
+                    running += 1;
+                } else if status.state.is_terminal() {
+                    failed += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An implicit RECONCILE: how long until an update for every task came.
+async fn reconcile(sub: &mut Subscription, tasks: usize) -> Duration {
+    let t = Instant::now();
+    sub.call(Call {
+        reconcile: Some(Reconcile { tasks: vec![] }),
+        ..Call::new(CallType::Reconcile, None)
+    })
+    .await
+    .expect("RECONCILE");
+    let mut seen = 0;
+    while seen < tasks {
+        let e = sub.next_event(WAIT).await.expect("reconciliation updates");
+        if e.kind == EventType::Update {
+            seen += 1;
+        }
+    }
+    t.elapsed()
+}
+
+async fn median_of<F, Fut>(runs: usize, mut run: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Duration>,
+{
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        times.push(run().await);
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn verdict(at_10k: bool, pass: bool) -> &'static str {
+    match (at_10k, pass) {
+        (false, _) => "",
+        (true, true) => "  PASS",
+        (true, false) => "  MISS",
+    }
+}
+
+fn print(f: &Figures) {
+    let t = f.agents == 10_000;
+    println!();
+    println!("N = {} simulated agents", f.agents);
+    println!(
+        "  all registered                     {:>12}{}",
+        ms(f.registered),
+        verdict(t, f.registered <= REGISTERED_TARGET)
+    );
+    println!(
+        "  process RSS (master + agents)      {:>9.0} MiB{}  (+{:.0} MiB over the empty master)",
+        f.rss_mib,
+        verdict(t, f.rss_mib <= RSS_TARGET_MIB),
+        f.rss_delta_mib
+    );
+    println!(
+        "  first OFFERS after SUBSCRIBE, JSON {:>12}{}",
+        ms(f.offers_json),
+        verdict(t, f.offers_json <= OFFERS_TARGET)
+    );
+    println!(
+        "  ... protobuf                       {:>12}{}",
+        ms(f.offers_protobuf),
+        verdict(t, f.offers_protobuf <= OFFERS_TARGET)
+    );
+    println!(
+        "  GET /master/state (median of {STATE_RUNS})     {:>12}{}",
+        ms(f.state),
+        verdict(t, f.state <= STATE_TARGET)
+    );
+    println!(
+        "  GET_STATE (median of {STATE_RUNS})             {:>12}{}",
+        ms(f.get_state),
+        verdict(t, f.get_state <= STATE_TARGET)
+    );
+    println!(
+        "  {} tasks launched -> all RUNNING {:>12}{}  ({:.0} tasks/s)",
+        f.launched,
+        ms(f.running),
+        verdict(t, f.running <= TASKS_TARGET),
+        f.launched as f64 / f.running.as_secs_f64()
+    );
+    println!(
+        "  implicit reconciliation of them    {:>12}",
+        ms(f.reconciled)
+    );
+}
+
+/// How each figure grows from 1 000 to 10 000 agents (10× the agents).
+fn growth(all: &[Figures]) {
+    let (Some(small), Some(big)) = (
+        all.iter().find(|f| f.agents == 1_000),
+        all.iter().find(|f| f.agents == 10_000),
+    ) else {
+        return;
+    };
+    let r = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64().max(1e-9);
+    println!();
+    println!("growth from 1 000 to 10 000 agents (10x; linear = 10):");
+    println!("  registered {:.1}x", r(small.registered, big.registered));
+    println!(
+        "  RSS delta {:.1}x",
+        big.rss_delta_mib / small.rss_delta_mib.max(1e-9)
+    );
+    println!(
+        "  first OFFERS JSON {:.1}x, protobuf {:.1}x",
+        r(small.offers_json, big.offers_json),
+        r(small.offers_protobuf, big.offers_protobuf)
+    );
+    println!(
+        "  /master/state {:.1}x, GET_STATE {:.1}x",
+        r(small.state, big.state),
+        r(small.get_state, big.get_state)
+    );
+    println!(
+        "  10 000 tasks RUNNING {:.1}x",
+        r(small.running, big.running)
+    );
+}
