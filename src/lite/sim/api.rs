@@ -65,9 +65,15 @@ async fn ping_batch(State(host): State<Arc<SimShared>>, body: Bytes) -> Response
             .iter()
             .map(|id| (id, true))
             .chain(batch.disconnected.iter().map(|id| (id, false)));
+        // The master pings an agent as soon as it has registered it, possibly before its
+        // answer has reached this host: while a registration is in flight an unknown id may
+        // be that agent's, so it is not called gone (it only misses this ping).
+        let registering = core.agents.iter().any(|a| a.registering);
         for (id, connected) in pinged {
             let Some(&index) = core.by_id.get(id) else {
-                answer.gone.push(id.clone());
+                if !registering {
+                    answer.gone.push(id.clone());
+                }
                 continue;
             };
             let agent = &mut core.agents[index];

@@ -121,7 +121,7 @@ async fn mesos_go_and_pymesos_run_tasks_on_ten_thousand_simulated_agents() {
     let out = tokio::process::Command::new(python)
         .arg(&script)
         .arg(&up.master)
-        .args(["--cmd", "echo simulated", "--timeout", "120"])
+        .args(["--cmd", "echo simulated", "--timeout", "240"])
         .output()
         .await
         .expect("python runs");
