@@ -14,7 +14,7 @@ use crate::mesos::resources::Resources;
 use crate::mesos::scheduler::Event;
 use crate::mesos::task::{TaskInfo, TaskState, TaskStatus};
 use bytes::Bytes;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -278,6 +278,23 @@ pub struct MasterCore {
     pub terminal_counts: BTreeMap<TaskState, u64>,
 }
 
+/// What the agents' tasks and executors use and their outstanding offers hold, by agent.
+#[derive(Debug, Default)]
+pub struct AgentUsage<'a> {
+    pub used: HashMap<&'a AgentId, Resources>,
+    pub offered: HashMap<&'a AgentId, Resources>,
+}
+
+impl AgentUsage<'_> {
+    pub fn used_on(&self, agent: &AgentId) -> Resources {
+        self.used.get(agent).cloned().unwrap_or_default()
+    }
+
+    pub fn offered_on(&self, agent: &AgentId) -> Resources {
+        self.offered.get(agent).cloned().unwrap_or_default()
+    }
+}
+
 impl MasterCore {
     pub fn new(info: MasterInfo) -> MasterCore {
         MasterCore {
@@ -296,50 +313,38 @@ impl MasterCore {
         }
     }
 
-    /// Non-terminal tasks on an agent, across frameworks: what the agent's resources are used by.
-    pub fn used_on(&self, agent_id: &AgentId) -> Resources {
-        let mut used = Resources::default();
-        for f in self.frameworks.values() {
-            for t in f.tasks.values() {
-                if t.agent_id() == agent_id && !t.state.is_terminal() {
-                    used = used.add(&t.resources());
-                }
-            }
-        }
-        if let Some(agent) = self.agents.get(agent_id) {
-            used = used.add(&agent.executor_resources(None));
+    /// What each agent's tasks, executors and outstanding offers hold (`used_on` plus
+    /// `offered_on`, for every agent in one pass).
+    pub fn held_per_agent(&self) -> HashMap<&AgentId, Resources> {
+        let AgentUsage { mut used, offered } = self.usage_per_agent();
+        for (id, o) in offered {
+            let entry = used.entry(id).or_default();
+            *entry = entry.add(&o);
         }
         used
     }
 
-    /// What each agent's tasks, executors and outstanding offers hold (`used_on` plus
-    /// `offered_on`, for every agent in one pass).
-    pub fn held_per_agent(&self) -> std::collections::HashMap<&AgentId, Resources> {
-        let mut held: std::collections::HashMap<&AgentId, Resources> = Default::default();
+    /// `used_on` and `offered_on` of every agent in one pass over tasks, executors and
+    /// offers: views of the whole cluster must not walk every task once per agent.
+    pub fn usage_per_agent(&self) -> AgentUsage<'_> {
+        let mut usage = AgentUsage::default();
         for f in self.frameworks.values() {
             for t in f.tasks.values().filter(|t| !t.state.is_terminal()) {
-                let entry = held.entry(t.agent_id()).or_default();
+                let entry = usage.used.entry(t.agent_id()).or_default();
                 *entry = entry.add(&t.resources());
             }
         }
         for agent in self.agents.values() {
             if !agent.executors.is_empty() {
-                let entry = held.entry(&agent.id).or_default();
+                let entry = usage.used.entry(&agent.id).or_default();
                 *entry = entry.add(&agent.executor_resources(None));
             }
         }
         for o in self.offers.values() {
-            let entry = held.entry(&o.agent_id).or_default();
+            let entry = usage.offered.entry(&o.agent_id).or_default();
             *entry = entry.add(&o.resources);
         }
-        held
-    }
-
-    pub fn offered_on(&self, agent_id: &AgentId) -> Resources {
-        self.offers
-            .values()
-            .filter(|o| &o.agent_id == agent_id)
-            .fold(Resources::default(), |acc, o| acc.add(&o.resources))
+        usage
     }
 
     pub fn used_by(&self, framework: &Framework) -> Resources {

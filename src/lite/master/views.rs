@@ -2,7 +2,7 @@
 //! and the v1 operator payloads (section 4). Read-only.
 
 use super::MasterShared;
-use super::model::{Agent, Framework, MasterCore, Task};
+use super::model::{Agent, AgentUsage, Framework, MasterCore, Task};
 use crate::mesos::attributes::attributes_to_legacy_object;
 use crate::mesos::executor::ExecutorInfo;
 use crate::mesos::framework::{Capability, capability};
@@ -147,7 +147,7 @@ pub fn state_executor(e: &ExecutorInfo, agent_id: &AgentId) -> Value {
     v
 }
 
-pub fn state_agent(core: &MasterCore, a: &Agent) -> StateAgent {
+pub fn state_agent(usage: &AgentUsage, a: &Agent) -> StateAgent {
     StateAgent {
         id: a.id.value.clone(),
         hostname: a.hostname.clone(),
@@ -157,8 +157,8 @@ pub fn state_agent(core: &MasterCore, a: &Agent) -> StateAgent {
         registered_time: a.registered_time,
         reregistered_time: a.reregistered_time,
         resources: a.total.to_legacy_object(),
-        used_resources: core.used_on(&a.id).to_legacy_object(),
-        offered_resources: core.offered_on(&a.id).to_legacy_object(),
+        used_resources: usage.used_on(&a.id).to_legacy_object(),
+        offered_resources: usage.offered_on(&a.id).to_legacy_object(),
         unreserved_resources: a.total.unreserved().to_legacy_object(),
         reserved_resources: a.total.reserved_legacy_objects(),
         active: a.active,
@@ -204,11 +204,13 @@ impl MasterShared {
             }),
             cluster: self.config.cluster.clone(),
             flags: self.config.flags.clone(),
-            slaves: core
-                .agents
-                .values()
-                .map(|a| state_agent(&core, a))
-                .collect(),
+            slaves: {
+                let usage = core.usage_per_agent();
+                core.agents
+                    .values()
+                    .map(|a| state_agent(&usage, a))
+                    .collect()
+            },
             recovered_slaves: vec![],
             frameworks: core
                 .frameworks
@@ -277,10 +279,11 @@ impl MasterShared {
             .agents
             .values()
             .fold(Resources::default(), |acc, a| acc.add(&a.total));
+        let usage = core.usage_per_agent();
         let used = core
             .agents
             .keys()
-            .fold(Resources::default(), |acc, id| acc.add(&core.used_on(id)));
+            .fold(Resources::default(), |acc, id| acc.add(&usage.used_on(id)));
         for name in ["cpus", "mem", "disk", "gpus"] {
             let (t, u) = (total.scalar(name), used.scalar(name));
             put(&format!("master/{name}_total"), t);
@@ -350,6 +353,7 @@ impl MasterShared {
 
     pub(super) fn get_agents(&self) -> operator::GetAgents {
         let core = self.core();
+        let usage = core.usage_per_agent();
         operator::GetAgents {
             agents: core
                 .agents
@@ -368,8 +372,8 @@ impl MasterShared {
                     registered_time: TimeInfo::from_seconds(a.registered_time),
                     reregistered_time: a.reregistered_time.map(TimeInfo::from_seconds),
                     total_resources: a.total.clone().into_vec(),
-                    allocated_resources: core.used_on(&a.id).into_vec(),
-                    offered_resources: core.offered_on(&a.id).into_vec(),
+                    allocated_resources: usage.used_on(&a.id).into_vec(),
+                    offered_resources: usage.offered_on(&a.id).into_vec(),
                     capabilities: AGENT_CAPABILITIES
                         .iter()
                         .map(|c| Capability {
