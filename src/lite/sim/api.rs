@@ -281,8 +281,7 @@ fn set_state(
         });
     }
     queue(agent, key, status);
-    drop(core);
-    host.wake();
+    host.updates_changed(&mut core, index);
     true
 }
 
@@ -331,8 +330,7 @@ fn kill(host: &SimShared, index: usize, key: &TaskKey) {
     let mut killed = TaskStatus::new(key.1.clone(), TaskState::Killed);
     killed.message = Some("Command terminated with signal Terminated".into());
     queue(agent, key, killed);
-    drop(core);
-    host.wake();
+    host.updates_changed(&mut core, index);
 }
 
 fn kill_task(host: &Arc<SimShared>, index: usize, m: KillTask) {
@@ -359,8 +357,8 @@ fn acknowledge(host: &Arc<SimShared>, index: usize, m: AcknowledgeUpdate) {
             // Mesos cleans a task up once its terminal update is acknowledged.
             agent.tasks.remove(&key);
         }
+        host.updates_changed(&mut core, index);
     }
-    host.wake();
 }
 
 /// The framework is gone: its tasks go without a word (nobody would acknowledge them).

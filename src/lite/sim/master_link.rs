@@ -81,7 +81,9 @@ fn due_registrations(host: &SimShared) -> Vec<(usize, RegisterAgent)> {
     let mut core = host.core();
     let mut due = Vec::new();
     for (index, agent) in core.agents.iter_mut().enumerate() {
-        let needed = !agent.registered || agent.last_ping.elapsed() > agent.ping_deadline;
+        // `now` once per pass: reading the clock per agent was most of a busy host's time.
+        let needed = !agent.registered
+            || now.saturating_duration_since(agent.last_ping) > agent.ping_deadline;
         // A cut-off agent's attempts would fail at once; it tries once it is back.
         if !agent.reachable() || agent.registering || !needed || agent.retry_at > now {
             continue;
@@ -178,8 +180,15 @@ async fn register(host: &SimShared, index: usize, message: RegisterAgent) -> Res
 }
 
 pub async fn update_loop(host: Arc<SimShared>) {
+    // Every agent is looked at once a period (retries), also while wakes keep coming.
+    let period = host.config.status_update_retry.min(Duration::from_secs(1));
+    let mut last_full: Option<Instant> = None;
     loop {
-        let due = due_updates(&host);
+        let full = last_full.is_none_or(|t| t.elapsed() >= period);
+        if full {
+            last_full = Some(Instant::now());
+        }
+        let due = due_updates(&host, full);
         if !due.is_empty() {
             let chunks: Vec<Vec<StatusUpdate>> = due
                 .chunks(UPDATES_PER_REQUEST)
@@ -192,28 +201,36 @@ pub async fn update_loop(host: Arc<SimShared>) {
                 })
                 .await;
         }
-        let retry = host.config.status_update_retry;
+        let next_full = last_full.map_or_else(Instant::now, |t| t + period);
         tokio::select! {
             _ = host.wake_updates.notified() => {}
-            _ = tokio::time::sleep(retry.min(Duration::from_secs(1))) => {}
+            _ = tokio::time::sleep_until(next_full.into()) => {}
             _ = host.stopped.cancelled() => return,
         }
     }
 }
 
 /// Each task's head update, if never sent or unacknowledged for `status_update_retry`, on
-/// agents that are registered and reachable; marked as sent.
-fn due_updates(host: &SimShared) -> Vec<StatusUpdate> {
+/// agents that are registered and reachable; marked as sent. With `full`, every agent is
+/// looked at (retries, agents back on the network); otherwise only those whose updates
+/// changed since the last look, so a busy host does not walk ten thousand agents an update.
+fn due_updates(host: &SimShared, full: bool) -> Vec<StatusUpdate> {
     let retry = host.config.status_update_retry;
     let now = Instant::now();
     let mut core = host.core();
+    let core = &mut *core;
+    let changed = std::mem::take(&mut core.updates_due);
+    let full = full
+        || host
+            .rescan_updates
+            .swap(false, std::sync::atomic::Ordering::Relaxed);
     let mut due = Vec::new();
-    for agent in core.agents.iter_mut() {
+    let mut look_at = |agent: &mut SimAgent| {
         if !agent.registered || !agent.reachable() {
-            continue;
+            return;
         }
         let Some(agent_id) = agent.id.clone() else {
-            continue;
+            return;
         };
         for ((framework_id, _), task) in agent.tasks.iter_mut() {
             let latest_state = task.state;
@@ -230,6 +247,15 @@ fn due_updates(host: &SimShared) -> Vec<StatusUpdate> {
                 status: head.status.clone(),
                 latest_state,
             });
+        }
+    };
+    if full {
+        core.agents.iter_mut().for_each(&mut look_at);
+    } else {
+        for index in changed {
+            if let Some(agent) = core.agents.get_mut(index) {
+                look_at(agent);
+            }
         }
     }
     due

@@ -96,6 +96,10 @@ impl SimAgent {
 struct SimCore {
     agents: Vec<SimAgent>,
     by_id: HashMap<AgentId, usize>,
+    /// Agents with an update queued or acknowledged since the update loop last looked: what
+    /// it sends at once, without walking every agent (retries are found by its periodic
+    /// full pass).
+    updates_due: std::collections::BTreeSet<usize>,
 }
 
 pub(crate) struct SimShared {
@@ -108,6 +112,10 @@ pub(crate) struct SimShared {
     wake_registrations: Notify,
     /// An update may be due.
     wake_updates: Notify,
+    /// Something other than one agent's updates changed (a registration, a fault, a new
+    /// master): the update loop walks every agent next time. Atomic, not in the core, as
+    /// `wake` is called with the core locked or not.
+    rescan_updates: std::sync::atomic::AtomicBool,
     /// An agent's faults changed: held requests look again.
     faults_changed: Notify,
     stopped: CancellationToken,
@@ -129,9 +137,18 @@ impl SimShared {
         }
     }
 
-    /// Something may be due: a registration or an update.
+    /// Something may be due: a registration or any agent's update.
     fn wake(&self) {
+        self.rescan_updates
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.wake_registrations.notify_one();
+        self.wake_updates.notify_one();
+    }
+
+    /// Agent `index` queued an update or had one acknowledged (its next may go): only the
+    /// update loop needs to look, and only at that agent. Called with the core locked.
+    fn updates_changed(&self, core: &mut SimCore, index: usize) {
+        core.updates_due.insert(index);
         self.wake_updates.notify_one();
     }
 
@@ -186,6 +203,7 @@ impl SimHost {
             core: Mutex::new(SimCore {
                 agents: Vec::new(),
                 by_id: HashMap::new(),
+                updates_due: Default::default(),
             }),
             config,
             port,
@@ -193,6 +211,7 @@ impl SimHost {
             detector,
             wake_registrations: Notify::new(),
             wake_updates: Notify::new(),
+            rescan_updates: Default::default(),
             faults_changed: Notify::new(),
             stopped: CancellationToken::new(),
         });
