@@ -24,6 +24,7 @@ use crate::mesos::scheduler::{
 };
 use crate::mesos::task::{TaskState, TaskStatus, reason as task_reason, source as task_source};
 use base64::Engine;
+use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -482,6 +483,17 @@ impl Framework {
         self.shared.state().tasks.values().cloned().collect()
     }
 
+    /// How many tasks are in `state` now, without copying them: scripts poll this for
+    /// frameworks of thousands of tasks.
+    pub fn count_in_state(&self, state: TaskState) -> usize {
+        self.shared
+            .state()
+            .tasks
+            .values()
+            .filter(|t| t.state() == Some(state))
+            .count()
+    }
+
     pub fn ended(&self) -> Option<String> {
         self.shared.state().ended.clone()
     }
@@ -654,6 +666,26 @@ async fn drive(
         let current_master = sub.master().to_string();
         tokio::select! {
             event = sub.events.recv() => match event {
+                Some(e) if e.kind == EventType::Update => {
+                    // Updates already waiting are handled together (see handle_updates); an
+                    // event of another kind met on the way is handled after them, in order.
+                    let mut batch = vec![e];
+                    let mut after = None;
+                    while batch.len() < UPDATES_AT_ONCE {
+                        match sub.events.try_recv() {
+                            Ok(next) if next.kind == EventType::Update => batch.push(next),
+                            Ok(other) => {
+                                after = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    handle_updates(&shared, &sub, batch).await;
+                    if let Some(other) = after {
+                        handle_event(&shared, &sub, other).await;
+                    }
+                }
                 Some(e) => handle_event(&shared, &sub, e).await,
                 None => {
                     if shared.state().torn_down {
@@ -843,42 +875,18 @@ async fn handle_event(shared: &Arc<Shared>, sub: &Subscription, event: Event) {
     match event.kind {
         EventType::Offers => {
             let offers = event.offers.map(|o| o.offers).unwrap_or_default();
-            for call in plan_offers(shared, offers) {
-                if let Err(e) = sub.call(call).await {
-                    tracing::warn!("framework {}: offer call failed: {e}", shared.options.name);
-                }
-            }
-        }
-        EventType::Update => {
-            let Some(update) = event.update else { return };
-            let status = update.status;
-            // Acknowledge first, record after: the master handles ACKNOWLEDGE before answering,
-            // so once a script sees a state, the master's view of the task has settled too
-            // (a finished task is already among completed tasks), and snapshots are stable.
-            if let (Some(uuid), Some(agent_id)) = (status.uuid.clone(), status.agent_id.clone()) {
-                let ack = Call {
-                    acknowledge: Some(Acknowledge {
-                        agent_id,
-                        task_id: status.task_id.clone(),
-                        uuid,
-                    }),
-                    ..Call::new(CallType::Acknowledge, None)
-                };
-                if let Err(e) = sub.call(ack).await {
-                    tracing::warn!("framework {}: acknowledge failed: {e}", shared.options.name);
-                }
-            }
-            {
-                let mut state = shared.state();
-                if let Some(task) = state.tasks.get_mut(&status.task_id) {
-                    if task.agent_id.is_none() {
-                        task.agent_id = status.agent_id.clone();
+            // One ACCEPT per agent's offer (Mesos refuses offers of several agents in one),
+            // independent of each other: a few in flight at once, so a batch of thousands of
+            // offers is not thousands of round trips in a row.
+            futures::stream::iter(plan_offers(shared, offers))
+                .for_each_concurrent(CALLS_IN_FLIGHT, |call| async move {
+                    if let Err(e) = sub.call(call).await {
+                        tracing::warn!("framework {}: offer call failed: {e}", shared.options.name);
                     }
-                    task.statuses.push(status);
-                }
-            }
-            shared.changed.notify_waiters();
+                })
+                .await;
         }
+        EventType::Update => handle_updates(shared, sub, vec![event]).await,
         EventType::Message => {
             let Some(message) = event.message else { return };
             let data = base64::engine::general_purpose::STANDARD
@@ -908,6 +916,62 @@ async fn handle_event(shared: &Arc<Shared>, sub: &Subscription, event: Event) {
         _ => {}
     }
 }
+
+/// Updates waiting together: each task's in order, different tasks' a few at once, so that
+/// thousands of updates are not thousands of acknowledgement round trips in a row.
+async fn handle_updates(shared: &Arc<Shared>, sub: &Subscription, events: Vec<Event>) {
+    let mut per_task: BTreeMap<TaskId, Vec<TaskStatus>> = BTreeMap::new();
+    for update in events.into_iter().filter_map(|e| e.update) {
+        let status = update.status;
+        per_task
+            .entry(status.task_id.clone())
+            .or_default()
+            .push(status);
+    }
+    futures::stream::iter(per_task.into_values())
+        .for_each_concurrent(CALLS_IN_FLIGHT, |statuses| async move {
+            for status in statuses {
+                handle_update(shared, sub, status).await;
+            }
+        })
+        .await;
+}
+
+async fn handle_update(shared: &Arc<Shared>, sub: &Subscription, status: TaskStatus) {
+    // Acknowledge first, record after: the master handles ACKNOWLEDGE before answering,
+    // so once a script sees a state, the master's view of the task has settled too
+    // (a finished task is already among completed tasks), and snapshots are stable.
+    if let (Some(uuid), Some(agent_id)) = (status.uuid.clone(), status.agent_id.clone()) {
+        let ack = Call {
+            acknowledge: Some(Acknowledge {
+                agent_id,
+                task_id: status.task_id.clone(),
+                uuid,
+            }),
+            ..Call::new(CallType::Acknowledge, None)
+        };
+        if let Err(e) = sub.call(ack).await {
+            tracing::warn!("framework {}: acknowledge failed: {e}", shared.options.name);
+        }
+    }
+    {
+        let mut state = shared.state();
+        if let Some(task) = state.tasks.get_mut(&status.task_id) {
+            if task.agent_id.is_none() {
+                task.agent_id = status.agent_id.clone();
+            }
+            task.statuses.push(status);
+        }
+    }
+    shared.changed.notify_waiters();
+}
+
+/// ACCEPT and DECLINE calls of one batch of offers, or acknowledgements of one batch of
+/// updates, in flight at once.
+const CALLS_IN_FLIGHT: usize = 16;
+
+/// Updates already received that are handled as one batch.
+const UPDATES_AT_ONCE: usize = 1024;
 
 /// How many agents' reasons `why` keeps per waiting task: enough to say why, and bounded on
 /// a cluster of thousands of agents.

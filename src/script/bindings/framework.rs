@@ -101,13 +101,7 @@ pub fn register(engine: &mut Engine) {
         .register_into_engine(engine, |f: &mut FrameworkHandle, state: &str| -> ScriptResult<rhai::INT> {
             let wanted: TaskState = serde_json::from_value(serde_json::Value::String(state.into()))
                 .map_err(|_| format!("count: '{state}' is not a task state (e.g. TASK_RUNNING)"))?;
-            let n = f
-                .framework
-                .tasks()
-                .iter()
-                .filter(|t| t.state() == Some(wanted))
-                .count();
-            Ok(n as rhai::INT)
+            Ok(f.framework.count_in_state(wanted) as rhai::INT)
         });
     FuncRegistration::new("message")
         .with_params_info(["fw: Framework", "target: string", "data: string", "()"])
