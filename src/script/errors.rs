@@ -19,14 +19,19 @@ fn location(src: &Source, pos: Position) -> String {
 
 /// The source line under the error with a caret at the column.
 fn excerpt(src: &Source, pos: Position) -> String {
-    let Some(line_no) = pos.line() else {
-        return String::new();
-    };
-    let Some(line) = src.text.lines().nth(line_no - 1) else {
+    match pos.line() {
+        Some(line) => excerpt_at(src.text, line, pos.position().unwrap_or(1)),
+        None => String::new(),
+    }
+}
+
+/// Line `line_no` (1-based) of `text` with a caret under column `col`; empty if there is none.
+pub fn excerpt_at(text: &str, line_no: usize, col: usize) -> String {
+    let Some(line) = line_no.checked_sub(1).and_then(|i| text.lines().nth(i)) else {
         return String::new();
     };
     let gutter = line_no.to_string().len();
-    let col = pos.position().unwrap_or(1).max(1);
+    let col = col.max(1);
     format!(
         "{:gutter$} |\n{line_no} | {line}\n{:gutter$} | {}^\n",
         "",
