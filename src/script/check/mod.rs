@@ -298,11 +298,10 @@ fn check_value(value: &Expr, shape: &Shape, context: &str, mistakes: &mut Vec<Mi
             for (key, inner) in map.0.iter() {
                 let name = key.name.as_str();
                 if !shape.keys.contains(&name) {
-                    let mut help = Vec::new();
-                    if let Some(best) = option_keys::suggest(name, shape.keys) {
-                        help.push(format!("did you mean `{best}`?"));
-                    }
-                    help.push(format!("the options are: {}", shape.keys.join(", ")));
+                    let help = vec![match option_keys::suggest(name, shape.keys) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => format!("the options are: {}", shape.keys.join(", ")),
+                    }];
                     mistakes.push(mistake(
                         key.pos,
                         format!("{context}: unknown option `{name}`"),
