@@ -122,7 +122,12 @@ pub fn render_eval_error(src: &Source, err: &EvalAltResult, known: &Known) -> St
                     .filter(|(n, _)| n == name)
                     .map(|(_, s)| s.as_str())
                     .collect();
-                if forms.is_empty() {
+                if forms.is_empty() && known.functions.iter().any(|f| f == name) {
+                    // One of Rhai's own (`len`, `push`, …), for other types of value.
+                    let types = readable_types(arguments);
+                    message = format!("`{name}` is not defined for {types}");
+                    notes.push(format!("help: {}", wrong_type_hint(name, &types)));
+                } else if forms.is_empty() {
                     if let Some(best) = nearest(name, &known.functions) {
                         notes.push(format!("help: did you mean `{best}`?"));
                     }
@@ -144,6 +149,37 @@ pub fn render_eval_error(src: &Source, err: &EvalAltResult, known: &Known) -> St
         _ => {}
     }
     render(src, &message, inner.position(), &notes)
+}
+
+/// What to say when a function of Rhai's own is called on a value it does not work on;
+/// `types` as [`readable_types`] writes them, the receiver of a method first.
+fn wrong_type_hint(name: &str, types: &str) -> String {
+    let first = types
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(", ")
+        .next()
+        .unwrap_or_default();
+    let number = matches!(first, "int" | "float");
+    if first.is_empty() {
+        return format!("`{name}` needs arguments (a method: `value.{name}()`)");
+    }
+    match name {
+        "len" | "is_empty" => {
+            let mut hint =
+                format!("`{name}` is for strings, arrays, maps and blobs; this value is {first}");
+            if number {
+                hint.push_str(
+                    ": a number has no length (its digits: `x.to_string().len()`; to count things, `len` the array that holds them)",
+                );
+            }
+            hint
+        }
+        "push" | "pop" | "insert" | "remove" | "contains" | "keys" | "values" | "sort" => {
+            format!("`{name}` is for arrays, maps or strings; this value is {first}")
+        }
+        _ => format!("`{name}` exists for other types of value; this one is {first}"),
+    }
 }
 
 /// Rhai's argument types as scripts know them: `(Cluster, &str | ImmutableString | String)`
@@ -249,6 +285,24 @@ mod tests {
             out.contains(
                 "   = help: `add_agent` is called as:\n   =   c.add_agent() -> Agent\n   =   c.add_agent(options: map) -> Agent\n"
             ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn len_on_a_number_says_what_the_value_is_and_what_to_use() {
+        let out = api_error("let n = 5;\nn.len()\n");
+        assert!(
+            out.starts_with("error: `len` is not defined for (int)\n  --> s.rhai:2:3\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("help: `len` is for strings, arrays, maps and blobs; this value is int: a number has no length"),
+            "{out}"
+        );
+        let out = api_error("let c = 1.5;\nc.push(2)\n");
+        assert!(
+            out.contains("help: `push` is for arrays, maps or strings; this value is float"),
             "{out}"
         );
     }

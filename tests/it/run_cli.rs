@@ -566,7 +566,7 @@ fn mmrun_alone_prints_help_and_an_unknown_word_says_it_is_neither_subcommand_nor
     let (code, out) = w.run(&["reveiw"]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("did you mean `review`?"), "{out}");
-    assert!(out.contains("subcommands: run, review, up"), "{out}");
+    assert!(out.contains("subcommands: run, check, review, up"), "{out}");
 }
 
 #[test]
