@@ -153,7 +153,7 @@ pub fn render_eval_error(src: &Source, err: &EvalAltResult, known: &Known) -> St
 
 /// What to say when a function of Rhai's own is called on a value it does not work on;
 /// `types` as [`readable_types`] writes them, the receiver of a method first.
-fn wrong_type_hint(name: &str, types: &str) -> String {
+pub(crate) fn wrong_type_hint(name: &str, types: &str) -> String {
     let first = types
         .trim_start_matches('(')
         .trim_end_matches(')')

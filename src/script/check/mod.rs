@@ -47,6 +47,45 @@ pub struct Checker {
     engine: Engine,
     arities: BTreeMap<String, BTreeSet<usize>>,
     forms: BTreeMap<String, Vec<String>>,
+    /// Each form's (number of parameters, first parameter's type, return type).
+    types: BTreeMap<String, Vec<(usize, Kind, Kind)>>,
+}
+
+/// What the check knows of a type. Scripts' numbers are `int` (i64) and `float` (f64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Float,
+    /// Some other type the check knows by name (a string, an array, a Cluster, an i32…).
+    Other,
+    /// Any value, or a type the check does not know: never a mistake.
+    Any,
+}
+
+impl Kind {
+    fn of(rhai_type: &str) -> Kind {
+        let t = rhai_type.trim().trim_start_matches("&mut ").trim();
+        match t {
+            "i64" | "INT" | "int" => Kind::Int,
+            "f64" | "FLOAT" | "float" => Kind::Float,
+            "Array" | "array" | "Blob" | "&str" | "str" | "ImmutableString" | "String"
+            | "string" | "Map" | "map" | "bool" | "char" | "()" | "FnPtr" | "Instant" | "i8"
+            | "i16" | "i32" | "i128" | "u8" | "u16" | "u32" | "u64" | "u128" | "f32"
+            | "Cluster" | "Master" | "Agent" | "Framework" | "FrameworkRun" | "ZooKeeper" => {
+                Kind::Other
+            }
+            t if t.starts_with("Range") || t.starts_with("std::ops::Range") => Kind::Other,
+            _ => Kind::Any,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Int => "int",
+            Kind::Float => "float",
+            Kind::Other | Kind::Any => "?",
+        }
+    }
 }
 
 /// A name scripts can call (not an operator, getter or indexer).
@@ -69,12 +108,22 @@ impl Checker {
         let meta: serde_json::Value = serde_json::from_str(&json).expect("metadata is JSON");
         let mut arities: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
         let mut forms: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut types: BTreeMap<String, Vec<(usize, Kind, Kind)>> = BTreeMap::new();
         for f in meta["functions"].as_array().into_iter().flatten() {
             let Some(name) = f["name"].as_str().filter(|n| callable(n)) else {
                 continue;
             };
             let params = f["numParams"].as_u64().unwrap_or(0) as usize;
             arities.entry(name.to_string()).or_default().insert(params);
+            let first = match f["params"].as_array().and_then(|p| p.first()) {
+                Some(p) => Kind::of(p["type"].as_str().unwrap_or("?")),
+                None => Kind::Any,
+            };
+            let returns = Kind::of(f["returnType"].as_str().unwrap_or("?"));
+            types
+                .entry(name.to_string())
+                .or_default()
+                .push((params, first, returns));
             if let Some(signature) = f["signature"].as_str() {
                 forms
                     .entry(name.to_string())
@@ -92,6 +141,7 @@ impl Checker {
             engine,
             arities,
             forms,
+            types,
         }
     }
 
@@ -155,6 +205,15 @@ impl Checker {
                         false,
                     ));
                     self.check_options(&call.name, &call.args, &mut mistakes);
+                }
+                // `a[0].b()` is `Index(a, Dot(0, b()))`: under an index the left of a dot
+                // may be the index rather than the receiver.
+                Some(ASTNode::Expr(Expr::Dot(dot, ..)))
+                    if !path
+                        .iter()
+                        .any(|n| matches!(n, ASTNode::Expr(Expr::Index(..)))) =>
+                {
+                    mistakes.extend(self.check_receiver(&script, &dot.lhs, &dot.rhs));
                 }
                 Some(ASTNode::Expr(Expr::MethodCall(call, pos))) => {
                     mistakes.extend(self.check_call(
@@ -259,6 +318,95 @@ impl Checker {
         ))
     }
 
+    /// A method called on a number (a literal, or what a function that always returns one
+    /// returned) that exists only for other types: `fw.count("TASK_RUNNING").len()`.
+    fn check_receiver(&self, script: &Script, receiver: &Expr, rhs: &Expr) -> Option<Mistake> {
+        let call = match rhs {
+            Expr::MethodCall(call, _) => call,
+            Expr::Dot(inner, ..) => match &inner.lhs {
+                Expr::MethodCall(call, _) => call,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let (name, pos) = (call.name.as_str(), rhs_position(rhs));
+        let kind = self.kind_of(script, receiver);
+        if !matches!(kind, Kind::Int | Kind::Float)
+            || script.functions.contains_key(name)
+            || script.map_keys.contains(name)
+            || KEYWORDS.contains(&name)
+        {
+            return None;
+        }
+        let forms = self.types.get(name)?;
+        let arity = call.args.len() + 1;
+        let fits = forms
+            .iter()
+            .filter(|(n, ..)| *n == arity)
+            .any(|(_, first, _)| *first == kind || *first == Kind::Any);
+        if fits || !forms.iter().any(|(n, ..)| *n == arity) {
+            // Another argument count is a mistake of its own, reported as such.
+            return None;
+        }
+        let what = match receiver {
+            Expr::IntegerConstant(..) | Expr::FloatConstant(..) => {
+                format!("the value before the dot is a number ({})", kind.name())
+            }
+            _ => format!(
+                "the value before the dot is a number: {} always returns {}",
+                describe(receiver).unwrap_or_else(|| "it".into()),
+                match kind {
+                    Kind::Int => "an int",
+                    _ => "a float",
+                }
+            ),
+        };
+        Some(mistake(
+            pos,
+            format!("`.{name}()` is not defined for {}: {what}", kind.name()),
+            vec![super::errors::wrong_type_hint(
+                name,
+                &format!("({})", kind.name()),
+            )],
+        ))
+    }
+
+    /// The type of what `e` gives, as far as it is certain.
+    fn kind_of(&self, script: &Script, e: &Expr) -> Kind {
+        let (name, arity) = match e {
+            Expr::IntegerConstant(..) => return Kind::Int,
+            Expr::FloatConstant(..) => return Kind::Float,
+            Expr::FnCall(call, _) if call.op_token.is_none() && call.namespace.is_empty() => {
+                (call.name.as_str(), call.args.len())
+            }
+            Expr::MethodCall(call, _) => (call.name.as_str(), call.args.len() + 1),
+            Expr::Dot(dot, ..) if matches!(dot.rhs, Expr::MethodCall(..) | Expr::Dot(..)) => {
+                return self.kind_of(script, &dot.rhs);
+            }
+            _ => return Kind::Any,
+        };
+        if script.functions.contains_key(name) || KEYWORDS.contains(&name) {
+            return Kind::Any;
+        }
+        let returns: BTreeSet<_> = self
+            .types
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|(n, ..)| *n == arity)
+            .map(|(.., r)| match r {
+                Kind::Int => 0,
+                Kind::Float => 1,
+                _ => 2,
+            })
+            .collect();
+        match returns.into_iter().collect::<Vec<_>>().as_slice() {
+            [0] => Kind::Int,
+            [1] => Kind::Float,
+            _ => Kind::Any,
+        }
+    }
+
     /// Option-map literals among the arguments of a function that takes an option map.
     fn check_options(&self, function: &str, args: &[Expr], mistakes: &mut Vec<Mistake>) {
         if let Some(shape) = option_keys::of_function(function) {
@@ -313,6 +461,26 @@ fn check_value(value: &Expr, shape: &Shape, context: &str, mistakes: &mut Vec<Mi
             }
         }
         _ => {}
+    }
+}
+
+/// Where the first method of a chain's right-hand side is named.
+fn rhs_position(rhs: &Expr) -> Position {
+    match rhs {
+        Expr::Dot(inner, ..) => inner.lhs.position(),
+        other => other.position(),
+    }
+}
+
+/// `count(…)` for the call that gave a value, for messages.
+fn describe(e: &Expr) -> Option<String> {
+    match e {
+        Expr::FnCall(call, _) | Expr::MethodCall(call, _) => Some(format!("`{}(…)`", call.name)),
+        Expr::Dot(dot, ..) => describe(&dot.rhs).or_else(|| match &dot.rhs {
+            Expr::Dot(inner, ..) => describe(&inner.lhs),
+            _ => None,
+        }),
+        _ => None,
     }
 }
 

@@ -106,6 +106,30 @@ let s = "abc"; s.len(); [1, 2].len(); type_of(s); Fn("twice").call(1, 2);
 }
 
 #[test]
+fn len_on_what_is_certainly_a_number_says_so() {
+    let text = "let c = cluster(#{ agents: 1 });\nlet fw = c.submit_framework(#{ name: \"fw\" });\nlet n = fw.count(\"TASK_RUNNING\").len();\n5.len();\n";
+    let all = check(text);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!((all[0].line, all[0].column), (3, 34));
+    assert_eq!(
+        all[0].message,
+        "`.len()` is not defined for int: the value before the dot is a number: `count(…)` always returns an int"
+    );
+    assert!(
+        all[0].help[0].starts_with("`len` is for strings, arrays, maps and blobs; this value is int: a number has no length"),
+        "{all:#?}"
+    );
+    assert_eq!((all[1].line, all[1].column), (4, 3));
+    // What may be a number, or is one of many types, is not a mistake.
+    assert_eq!(
+        check(
+            "let c = cluster();\nc.agents().len();\nlet x = 5;\nx.len();\n(1.5).to_string().len();\n5.to_string();\nc.agents()[0].name().len();\nlet a = [\"x\"]; a[0].len();\n"
+        ),
+        vec![]
+    );
+}
+
+#[test]
 fn a_map_given_as_data_is_not_an_option_map() {
     assert_eq!(check("snapshot(\"s\", #{ anything: 1 });\n"), vec![]);
 }
