@@ -181,3 +181,36 @@ fn the_shipped_and_tested_scripts_check_clean() {
         assert!(mistakes.is_empty(), "{}", shown.join("\n"));
     }
 }
+
+/// The functions `option_keys` lists are the ones that take an option map: each takes a map,
+/// and every function with an `options` parameter is listed.
+#[test]
+fn the_option_key_table_names_the_functions_that_take_option_maps() {
+    let engine = crate::script::engine::for_metadata();
+    let json = engine.gen_fn_metadata_to_json(false).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut takes_map = BTreeSet::new();
+    let mut takes_options = BTreeSet::new();
+    for f in meta["functions"].as_array().unwrap() {
+        let name = f["name"].as_str().unwrap().to_string();
+        for p in f["params"].as_array().into_iter().flatten() {
+            if p["type"]
+                .as_str()
+                .unwrap_or("")
+                .to_lowercase()
+                .contains("map")
+            {
+                takes_map.insert(name.clone());
+            }
+            if p["name"].as_str() == Some("options") {
+                takes_options.insert(name.clone());
+            }
+        }
+    }
+    let listed: BTreeSet<String> = option_keys::FUNCTIONS
+        .iter()
+        .map(|(f, _)| f.to_string())
+        .collect();
+    assert!(listed.is_subset(&takes_map), "{listed:?} {takes_map:?}");
+    assert!(takes_options.is_subset(&listed), "{takes_options:?}");
+}
