@@ -11,5 +11,8 @@ pub const NODE_ABORTED: i32 = 1;
 pub const USAGE: i32 = 2;
 /// The environment is not usable: a port in use, no usable backend, an unwritable directory.
 pub const ENVIRONMENT: i32 = 3;
+/// `mmrun check` (or `mmrun run`, before starting anything) found mistakes in scripts that
+/// compile: unknown functions or methods, wrong argument counts, unknown option keys.
+pub const CHECK_FAILED: i32 = 4;
 /// Interrupted by Ctrl-C after cleaning up (128 + SIGINT).
 pub const INTERRUPTED: i32 = 130;

@@ -17,6 +17,9 @@ pub enum CliError {
     /// What the command was to check or keep up failed: a task, a node that aborted.
     #[error("{0}")]
     Failed(String),
+    /// `mmrun check` found mistakes in scripts (and printed them): nothing ran.
+    #[error("{0}")]
+    Checked(String),
     /// Stopped by Ctrl-C before it was done.
     #[error("interrupted")]
     Interrupted,
@@ -41,6 +44,7 @@ impl CliError {
             CliError::Usage(_) => exit_codes::USAGE,
             CliError::Environment(_) => exit_codes::ENVIRONMENT,
             CliError::Failed(_) => exit_codes::SCENARIO_FAILED,
+            CliError::Checked(_) => exit_codes::CHECK_FAILED,
             CliError::Interrupted => exit_codes::INTERRUPTED,
             CliError::Reported(code) => *code,
         }

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch; one file per subcommand.
 
 mod backend;
+mod check;
 mod clean;
 mod clusters;
 mod error;
@@ -37,6 +38,9 @@ struct Cli {
 enum Command {
     /// Run .rhai scenarios, each against its own fresh cluster (default: scripts/).
     Run(run::RunArgs),
+    /// Check .rhai scenarios without running them: unknown functions and methods, wrong
+    /// argument counts, unknown option keys, syntax errors (default: scripts/).
+    Check(check::CheckArgs),
     /// Accept or reject pending snapshots (*.snap.new) one by one.
     Review(review::ReviewArgs),
     /// Start a master and N agents in the foreground; Ctrl-C stops and removes everything.
@@ -111,6 +115,10 @@ pub fn main() -> i32 {
         let _phase = crate::timing::phase("guard.start");
         lifeline::start_guard();
     }
+    if let Command::Check(args) = cli.command {
+        // Before the runtime: the checker's engine brings (and drops) a runtime of its own.
+        return exit_code("check", check::run(args));
+    }
     if let Command::ScriptApi = cli.command {
         print!(
             "{}",
@@ -153,7 +161,7 @@ pub fn main() -> i32 {
             Command::Down(args) => clusters::down(args).await,
             Command::Image { action } => image::run(action).await,
             Command::Reaper(args) => lifeline::reaper(args).await,
-            Command::ScriptApi | Command::Guard => {
+            Command::ScriptApi | Command::Guard | Command::Check(_) => {
                 unreachable!("handled before the runtime starts")
             }
         }
@@ -162,6 +170,11 @@ pub fn main() -> i32 {
     let phase = crate::timing::phase("runtime.shutdown");
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     phase.end();
+    exit_code(name, result)
+}
+
+/// Prints a command's error, if it has one to say, and returns its exit code.
+fn exit_code(name: &str, result: CliResult) -> i32 {
     match result {
         Ok(()) => exit_codes::OK,
         Err(e) => {
@@ -178,6 +191,7 @@ impl Command {
     fn name(&self) -> &'static str {
         match self {
             Command::Run(_) => "run",
+            Command::Check(_) => "check",
             Command::Review(_) => "review",
             Command::Up(_) => "up",
             Command::Node {

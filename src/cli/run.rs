@@ -67,6 +67,10 @@ pub struct RunArgs {
     /// Running a suite both ways checks that a master treats both alike.
     #[arg(long, value_enum, default_value_t = ApiChoice::Http, env = "MMRUN_FRAMEWORK_API")]
     framework_api: ApiChoice,
+    /// Run without checking the scripts first (`mmrun check`: unknown functions, methods and
+    /// option keys stop the run before any cluster starts).
+    #[arg(long)]
+    no_check: bool,
 }
 
 /// `--framework-api`.
@@ -114,6 +118,9 @@ pub async fn run(args: RunArgs) -> CliResult {
         runner::select(scenarios, filter.as_ref(), shard).map_err(CliError::usage)?;
     if let Some(skip) = &skip {
         scenarios.retain(|s| !skip.matches(s));
+    }
+    if !args.no_check {
+        super::check::before_run(&scenarios).await?;
     }
     let chosen = backend::choose(args.backend, args.mesos_image.as_deref(), args.keep).await?;
     eprintln!("mmrun: {}", chosen.description);

@@ -19,14 +19,19 @@ fn location(src: &Source, pos: Position) -> String {
 
 /// The source line under the error with a caret at the column.
 fn excerpt(src: &Source, pos: Position) -> String {
-    let Some(line_no) = pos.line() else {
-        return String::new();
-    };
-    let Some(line) = src.text.lines().nth(line_no - 1) else {
+    match pos.line() {
+        Some(line) => excerpt_at(src.text, line, pos.position().unwrap_or(1)),
+        None => String::new(),
+    }
+}
+
+/// Line `line_no` (1-based) of `text` with a caret under column `col`; empty if there is none.
+pub fn excerpt_at(text: &str, line_no: usize, col: usize) -> String {
+    let Some(line) = line_no.checked_sub(1).and_then(|i| text.lines().nth(i)) else {
         return String::new();
     };
     let gutter = line_no.to_string().len();
-    let col = pos.position().unwrap_or(1).max(1);
+    let col = col.max(1);
     format!(
         "{:gutter$} |\n{line_no} | {line}\n{:gutter$} | {}^\n",
         "",
@@ -117,7 +122,12 @@ pub fn render_eval_error(src: &Source, err: &EvalAltResult, known: &Known) -> St
                     .filter(|(n, _)| n == name)
                     .map(|(_, s)| s.as_str())
                     .collect();
-                if forms.is_empty() {
+                if forms.is_empty() && known.functions.iter().any(|f| f == name) {
+                    // One of Rhai's own (`len`, `push`, …), for other types of value.
+                    let types = readable_types(arguments);
+                    message = format!("`{name}` is not defined for {types}");
+                    notes.push(format!("help: {}", wrong_type_hint(name, &types)));
+                } else if forms.is_empty() {
                     if let Some(best) = nearest(name, &known.functions) {
                         notes.push(format!("help: did you mean `{best}`?"));
                     }
@@ -139,6 +149,37 @@ pub fn render_eval_error(src: &Source, err: &EvalAltResult, known: &Known) -> St
         _ => {}
     }
     render(src, &message, inner.position(), &notes)
+}
+
+/// What to say when a function of Rhai's own is called on a value it does not work on;
+/// `types` as [`readable_types`] writes them, the receiver of a method first.
+pub(crate) fn wrong_type_hint(name: &str, types: &str) -> String {
+    let first = types
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(", ")
+        .next()
+        .unwrap_or_default();
+    let number = matches!(first, "int" | "float");
+    if first.is_empty() {
+        return format!("`{name}` needs arguments (a method: `value.{name}()`)");
+    }
+    match name {
+        "len" | "is_empty" => {
+            let mut hint =
+                format!("`{name}` is for strings, arrays, maps and blobs; this value is {first}");
+            if number {
+                hint.push_str(
+                    ": a number has no length (its digits: `x.to_string().len()`; to count things, `len` the array that holds them)",
+                );
+            }
+            hint
+        }
+        "push" | "pop" | "insert" | "remove" | "contains" | "keys" | "values" | "sort" => {
+            format!("`{name}` is for arrays, maps or strings; this value is {first}")
+        }
+        _ => format!("`{name}` exists for other types of value; this one is {first}"),
+    }
 }
 
 /// Rhai's argument types as scripts know them: `(Cluster, &str | ImmutableString | String)`
@@ -244,6 +285,24 @@ mod tests {
             out.contains(
                 "   = help: `add_agent` is called as:\n   =   c.add_agent() -> Agent\n   =   c.add_agent(options: map) -> Agent\n"
             ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn len_on_a_number_says_what_the_value_is_and_what_to_use() {
+        let out = api_error("let n = 5;\nn.len()\n");
+        assert!(
+            out.starts_with("error: `len` is not defined for (int)\n  --> s.rhai:2:3\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("help: `len` is for strings, arrays, maps and blobs; this value is int: a number has no length"),
+            "{out}"
+        );
+        let out = api_error("let c = 1.5;\nc.push(2)\n");
+        assert!(
+            out.contains("help: `push` is for arrays, maps or strings; this value is float"),
             "{out}"
         );
     }

@@ -2,6 +2,7 @@
 //! and running one scenario against a fresh cluster from a backend.
 
 pub mod bindings;
+pub mod check;
 pub mod context;
 pub mod docs;
 pub mod engine;

@@ -57,13 +57,15 @@ pub struct Options<'a> {
 }
 
 impl<'a> Options<'a> {
-    pub fn new(map: &'a Map, function: &'a str, known: &[&str]) -> ScriptResult<Options<'a>> {
+    /// `known`: the keys the map accepts, from [`option_keys`](super::bindings::option_keys).
+    pub fn new(
+        map: &'a Map,
+        function: &'a str,
+        known: &[&'static str],
+    ) -> ScriptResult<Options<'a>> {
         for key in map.keys() {
             if !known.contains(&key.as_str()) {
-                let hint = known
-                    .iter()
-                    .min_by_key(|k| strsim::levenshtein(k, key))
-                    .filter(|k| strsim::levenshtein(k, key) <= 3)
+                let hint = super::bindings::option_keys::suggest(key, known)
                     .map(|k| format!(" (did you mean '{k}'?)"))
                     .unwrap_or_default();
                 return script_error(format!(

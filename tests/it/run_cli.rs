@@ -416,8 +416,109 @@ fn syntax_errors_exit_2_and_typos_get_suggestions() {
     let w = Cli::new();
     w.script("typo.rhai", "let c = cluster();\nc.strat_master();\n");
     let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 4, "{out}");
+    assert!(
+        out.contains("scripts/typo.rhai:2:3: no method `.strat_master()` exists"),
+        "{out}"
+    );
+    assert!(out.contains("did you mean `.start_master()`?"), "{out}");
+    // Unchecked, the same typo fails where it runs, with the same hint.
+    let (code, out) = w.run(&["run", "--no-check"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("did you mean `start_master`?"), "{out}");
+}
+
+/// `mmrun check` reports every mistake of every file at once, each with file:line:column, the
+/// line and a suggestion, and exits 4; clean files exit 0.
+#[test]
+fn check_reports_every_mistake_of_every_file_with_help() {
+    let w = Cli::new();
+    w.script(
+        "a.rhai",
+        "let c = cluster(#{ agnets: 1 });\nc.strat_master();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", command: \"true\" }] });\n",
+    )
+    .script(
+        "b.rhai",
+        "fn mine(c) { c.start_master() }\nlet c = cluster();\nmine(c);\nadd_agnet(c);\nc.add_agent(#{}, 3);\n",
+    )
+    .script("clean.rhai", PASSING);
+    let (code, out) = w.run(&["check"]);
+    assert_eq!(code, 4, "{out}");
+    for expected in [
+        "scripts/a.rhai:1:20: cluster: unknown option `agnets`",
+        "= help: did you mean `agents`?",
+        "scripts/a.rhai:2:3: no method `.strat_master()` exists",
+        "= help: did you mean `.start_master()`?",
+        "scripts/a.rhai:3:57: submit_framework tasks: unknown option `command`",
+        "= help: did you mean `cmd`?",
+        "scripts/b.rhai:4:1: no function `add_agnet` exists",
+        "= help: did you mean `add_agent`?",
+        "scripts/b.rhai:5:3: `.add_agent()` is given 2 arguments (besides the value before the dot); it takes 0 or 1",
+        "c.add_agent(options: map) -> Agent",
+        "mmrun check: 5 mistakes in 2 of 3 files",
+    ] {
+        assert!(out.contains(expected), "{expected}\n{out}");
+    }
+    assert!(!out.contains("clean.rhai"), "{out}");
+    assert!(!out.contains("`mine`"), "{out}");
+
+    let (code, out) = w.run(&["check", "scripts/clean.rhai"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("mmrun check: 1 file: no mistakes"), "{out}");
+
+    w.script("syntax.rhai", "let c = cluster(;\n");
+    let (code, out) = w.run(&["check"]);
+    assert_eq!(
+        code, 2,
+        "a file that does not compile exits 2, as it does on run: {out}"
+    );
+    assert!(out.contains("scripts/syntax.rhai:1:"), "{out}");
+    assert!(
+        out.contains("scripts/a.rhai:1:20"),
+        "the other files are checked too: {out}"
+    );
+}
+
+/// Every scenario mmrun ships and every one its tests run check clean through the CLI.
+#[test]
+fn the_shipped_scenarios_check_clean() {
+    let w = Cli::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scripts = root.join("scripts");
+    let tests = root.join("tests");
+    let (code, out) = w.run(&["check", scripts.to_str().unwrap(), tests.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("files: no mistakes"), "{out}");
+}
+
+/// A run with a mistake in any scenario it would run starts none: no backend chosen, no node,
+/// nothing left behind, at once.
+#[test]
+fn run_refuses_scripts_with_mistakes_before_starting_any_cluster() {
+    let w = Cli::new();
+    w.script("good.rhai", PASSING).script(
+        "bad.rhai",
+        "let c = cluster(#{ agents: 1 });\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", command: \"true\" }] });\n",
+    );
+    let started = Instant::now();
+    let (code, out) = w.run(&["run"]);
+    assert_eq!(code, 4, "{out}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{out}");
+    assert!(
+        out.contains("scripts/bad.rhai:2:57: submit_framework tasks: unknown option `command`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("no scenario was started (fix them, or run with --no-check)"),
+        "{out}"
+    );
+    assert!(!out.contains("backend"), "no backend was chosen: {out}");
+    assert!(!out.contains("PASS"), "{out}");
+    w.assert_clean();
+    // Only what runs is checked: the good scenario alone runs.
+    let (code, out) = w.run(&["run", "--filter", "good"]);
+    assert_eq!(code, 0, "{out}");
+    w.assert_clean();
 }
 
 /// `mmrun scripts/*.rhai`, as people write it in CI, is `mmrun run` with all its options.
@@ -465,7 +566,7 @@ fn mmrun_alone_prints_help_and_an_unknown_word_says_it_is_neither_subcommand_nor
     let (code, out) = w.run(&["reveiw"]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("did you mean `review`?"), "{out}");
-    assert!(out.contains("subcommands: run, review, up"), "{out}");
+    assert!(out.contains("subcommands: run, check, review, up"), "{out}");
 }
 
 #[test]

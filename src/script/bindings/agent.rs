@@ -2,6 +2,7 @@
 //! `unpause`, `disconnect`, `reconnect`.
 
 use crate::cluster::BackendError;
+use crate::script::bindings::option_keys;
 use crate::script::context::{ClusterCtx, ScriptResult, backend_error};
 use crate::script::values::Options;
 use rhai::{Engine, FuncRegistration, Map};
@@ -98,7 +99,7 @@ pub fn register(engine: &mut Engine) {
         .with_params_info(["agent: Agent", "options: map", "()"])
         .with_comments(["/// Stops the agent. Options: `graceful` (true: its tasks are killed and it unregisters)."])
         .register_into_engine(engine, |a: &mut AgentHandle, options: Map| -> ScriptResult<()> {
-            let o = Options::new(&options, "stop", &["graceful"])?;
+            let o = Options::new(&options, "stop", option_keys::STOP_AGENT.keys)?;
             a.stop(o.bool("graceful")?.unwrap_or(false))
         });
     FuncRegistration::new("kill")

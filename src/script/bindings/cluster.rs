@@ -6,6 +6,7 @@ use crate::client::MasterClient;
 use crate::cluster::{AgentSpec, ClusterSpec};
 use crate::framework::{Framework, FrameworkOptions};
 use crate::mesos::encoding::Encoding;
+use crate::script::bindings::option_keys;
 use crate::script::context::{
     AgentEntry, ClusterCtx, ScenarioCtx, ScriptResult, backend_error, lock, script_error,
 };
@@ -181,7 +182,11 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
 
 /// `c.example_executor(#{ api })`: the command that starts mmrun's example executor.
 fn example_executor(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<String> {
-    let o = Options::new(options, "example_executor", &["api"])?;
+    let o = Options::new(
+        options,
+        "example_executor",
+        option_keys::EXAMPLE_EXECUTOR.keys,
+    )?;
     let driver = o.framework_api("api")? == Some(crate::framework::FrameworkApi::Driver);
     let command = ctx.scenario.block(async {
         ctx.handle
@@ -203,24 +208,7 @@ fn example_executor(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<String
 }
 
 fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<ClusterHandleRef> {
-    let o = Options::new(
-        options,
-        "cluster",
-        &[
-            "agent_ping_timeout",
-            "max_agent_ping_timeouts",
-            "status_update_retry",
-            "agents",
-            "mesos_image",
-            "zookeeper",
-            "masters",
-            "zk_session_timeout",
-            "encoding",
-            "api",
-            "simulated",
-            "sim",
-        ],
-    )?;
+    let o = Options::new(options, "cluster", option_keys::CLUSTER.keys)?;
     let mut spec = ClusterSpec {
         scenario: scenario.scenario.clone(),
         ..ClusterSpec::default()
@@ -336,11 +324,7 @@ fn agent_options(
     options: &Map,
     function: &str,
 ) -> ScriptResult<(AgentSpec, Option<crate::lite::sim::Behaviour>)> {
-    let o = Options::new(
-        options,
-        function,
-        &["resources", "attributes", "simulated", "sim"],
-    )?;
+    let o = Options::new(options, function, option_keys::AGENT.keys)?;
     let spec = AgentSpec {
         resources: o.string("resources")?,
         attributes: o.string("attributes")?,
@@ -371,7 +355,7 @@ fn sim_behaviour(
     let map = value.clone().try_cast::<Map>().ok_or_else(|| {
         format!("{what} must be a map like #{{ run: \"5s\", state: \"TASK_FINISHED\" }}")
     })?;
-    let o = Options::new(&map, &what, &["run", "state", "start"])?;
+    let o = Options::new(&map, &what, option_keys::SIM.keys)?;
     if let Some(run) = o.get("run") {
         behaviour
             .set_run(&run.to_string())
@@ -521,20 +505,7 @@ fn add_agent(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<AgentHandle> 
 }
 
 fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<FrameworkHandle> {
-    let o = Options::new(
-        options,
-        "submit_framework",
-        &[
-            "name",
-            "tasks",
-            "role",
-            "partition_aware",
-            "checkpoint",
-            "failover_timeout",
-            "encoding",
-            "api",
-        ],
-    )?;
+    let o = Options::new(options, "submit_framework", option_keys::FRAMEWORK.keys)?;
     let name = o
         .string("name")?
         .ok_or("submit_framework: option 'name' is required, e.g. #{ name: \"hello\" }")?;

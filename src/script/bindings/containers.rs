@@ -6,6 +6,7 @@
 
 use super::ClusterHandleRef;
 use crate::cluster::{BackendError, ClusterHandle, FrameworkRequest, FrameworkStatus};
+use crate::script::bindings::option_keys;
 use crate::script::context::{ClusterCtx, ScenarioCtx, ScriptResult};
 use crate::script::values::{Options, duration_value};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map, Position};
@@ -227,7 +228,7 @@ impl FrameworkRunHandle {
 }
 
 fn run_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<FrameworkRunHandle> {
-    let o = Options::new(options, "run_framework", &["image", "cmd", "env", "cwd"])?;
+    let o = Options::new(options, "run_framework", option_keys::RUN_FRAMEWORK.keys)?;
     let cmd = match o.get("cmd") {
         None => vec![],
         Some(v) if v.is_string() => vec!["sh".into(), "-c".into(), v.to_string()],

@@ -4,6 +4,7 @@ use crate::framework::{
     AwaitError, ExecutorRequest, Framework, TaskNetwork, TaskRecord, TaskRequest,
 };
 use crate::mesos::task::{CommandUri, TaskState};
+use crate::script::bindings::option_keys;
 use crate::script::context::{ClusterCtx, ScriptResult, script_error};
 use crate::script::values::Options;
 use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
@@ -202,27 +203,7 @@ pub fn task_requests(value: &Dynamic, function: &str) -> ScriptResult<Vec<TaskRe
 
 fn task_request(map: &Map, function: &str) -> ScriptResult<TaskRequest> {
     let what = format!("{function} task");
-    let o = Options::new(
-        map,
-        &what,
-        &[
-            "name",
-            "cmd",
-            "cpus",
-            "mem",
-            "disk",
-            "env",
-            "docker",
-            "network",
-            "network_name",
-            "ports",
-            "uris",
-            "executor",
-            "health_check",
-            "labels",
-            "sim",
-        ],
-    )?;
+    let o = Options::new(map, &what, option_keys::TASK.keys)?;
     let name = o
         .string("name")?
         .ok_or_else(|| format!("{what}: option 'name' is required"))?;
@@ -311,7 +292,7 @@ fn task_labels(o: &Options, what: &str, name: &str) -> ScriptResult<Vec<(String,
             format!("{what} '{name}': 'sim' must be a map like #{{ run: \"5s\", state: \"TASK_FINISHED\" }}")
         })?;
         let sim_what = format!("{what} '{name}': sim");
-        let s = Options::new(&map, &sim_what, &["run", "state", "start"])?;
+        let s = Options::new(&map, &sim_what, option_keys::SIM.keys)?;
         // Checked here, so a typo fails the script rather than a task on an agent.
         let mut check = Behaviour::default();
         if let Some(run) = s.get("run") {
@@ -347,20 +328,7 @@ fn health_check(value: &Dynamic, what: &str, task: &str) -> ScriptResult<serde_j
         .clone()
         .try_cast::<Map>()
         .ok_or_else(|| format!("{what} must be a map like #{{ http: 8080, interval: \"1s\" }}"))?;
-    let o = Options::new(
-        &map,
-        &what,
-        &[
-            "http",
-            "tcp",
-            "cmd",
-            "delay",
-            "interval",
-            "timeout",
-            "grace_period",
-            "consecutive_failures",
-        ],
-    )?;
+    let o = Options::new(&map, &what, option_keys::HEALTH_CHECK.keys)?;
     let port = |v: &Dynamic, key: &str| -> ScriptResult<i64> {
         v.as_int()
             .ok()
@@ -378,7 +346,7 @@ fn health_check(value: &Dynamic, what: &str, task: &str) -> ScriptResult<serde_j
                 None => serde_json::json!({"port": port(http, "http")?}),
                 Some(m) => {
                     let http_what = format!("{what}.http");
-                    let h = Options::new(&m, &http_what, &["port", "path", "scheme"])?;
+                    let h = Options::new(&m, &http_what, option_keys::HTTP_CHECK.keys)?;
                     let p = h
                         .get("port")
                         .ok_or_else(|| format!("{what}.http: 'port' is required"))?;
@@ -434,7 +402,7 @@ fn executor_request(value: &Dynamic, what: &str, task: &str) -> ScriptResult<Exe
     let map = value.clone().try_cast::<Map>().ok_or_else(|| {
         format!("{what} must be a map like #{{ id: \"e1\", cmd: \"./my-executor\" }}")
     })?;
-    let o = Options::new(&map, &what, &["id", "cmd", "uris", "docker"])?;
+    let o = Options::new(&map, &what, option_keys::EXECUTOR.keys)?;
     let id = o
         .string("id")?
         .filter(|id| !id.is_empty())
@@ -542,11 +510,7 @@ fn task_uris(o: &Options, what: &str) -> ScriptResult<Vec<CommandUri>> {
                 )
             })?;
             let uri_what = format!("{what} uri");
-            let u = Options::new(
-                &map,
-                &uri_what,
-                &["value", "executable", "extract", "output_file"],
-            )?;
+            let u = Options::new(&map, &uri_what, option_keys::URI.keys)?;
             let value = u
                 .string("value")?
                 .ok_or_else(|| format!("{uri_what}: option 'value' is required; {example}"))?;
@@ -653,7 +617,7 @@ pub fn await_in(
     options: &Map,
 ) -> ScriptResult<Map> {
     let wanted = parse_state(state)?;
-    let o = Options::new(options, "await_task", &["timeout", "healthy"])?;
+    let o = Options::new(options, "await_task", option_keys::AWAIT_TASK.keys)?;
     let timeout = o.duration("timeout")?.unwrap_or(DEFAULT_AWAIT);
     let healthy = o.bool("healthy")?;
     let cancel = ctx.scenario.cancel.clone();

@@ -5,6 +5,7 @@
 use super::cluster::{ClusterHandleRef, MasterHandle};
 use crate::cluster::{BackendError, MasterStatus};
 use crate::framework::MasterFinder;
+use crate::script::bindings::option_keys;
 use crate::script::context::{ClusterCtx, ScriptResult, backend_error, lock, script_error};
 use crate::script::values::Options;
 use crate::zookeeper::{LeaderDetector, ZkUrl};
@@ -58,7 +59,7 @@ pub fn register(engine: &mut Engine) {
         .register_into_engine(
             engine,
             |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<MasterHandle> {
-                let o = Options::new(&options, "await_leader", &["timeout"])?;
+                let o = Options::new(&options, "await_leader", option_keys::AWAIT_LEADER.keys)?;
                 let timeout = o.duration("timeout")?.unwrap_or(AWAIT_LEADER_DEFAULT);
                 await_leader(&c.0, timeout)
             },

@@ -9,6 +9,7 @@ pub mod general;
 pub mod images;
 pub mod masters;
 pub mod observe;
+pub mod option_keys;
 pub mod snapshot;
 
 use rhai::Engine;

@@ -9,6 +9,7 @@ use crate::client::{ClientError, MasterClient};
 use crate::framework::Framework;
 use crate::mesos::state::{MasterState, StateFramework, StateTask};
 use crate::mesos::task::TaskState;
+use crate::script::bindings::option_keys;
 use crate::script::context::{ClusterCtx, ScriptResult, lock, script_error};
 use crate::script::values::Options;
 use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
@@ -448,7 +449,7 @@ fn offers_view(ctx: &ClusterCtx, state: &MasterState) -> Vec<String> {
 
 fn await_task(ctx: &Arc<ClusterCtx>, name: &str, state: &str, options: &Map) -> ScriptResult<Map> {
     let wanted = parse_state(state)?;
-    let o = Options::new(options, "await_task", &["timeout", "healthy"])?;
+    let o = Options::new(options, "await_task", option_keys::AWAIT_TASK.keys)?;
     let timeout = o.duration("timeout")?.unwrap_or(DEFAULT_AWAIT);
     let healthy = o.bool("healthy")?;
     let deadline = std::time::Instant::now() + timeout;
@@ -563,7 +564,11 @@ fn await_framework(
             ));
         }
     };
-    let o = Options::new(options, "await_framework", &["timeout"])?;
+    let o = Options::new(
+        options,
+        "await_framework",
+        option_keys::AWAIT_FRAMEWORK.keys,
+    )?;
     let timeout = o.duration("timeout")?.unwrap_or(DEFAULT_AWAIT);
     let deadline = std::time::Instant::now() + timeout;
     loop {
