@@ -226,7 +226,14 @@ const views = {
   // A task's sandbox: the agent's /state names its executor's directory.
   async sandbox(s, agentId, frameworkId, taskId) {
     const agent = agentUrl(s, agentId);
-    const { json } = await getJson(`${agent}/state`);
+    let json;
+    try {
+      ({ json } = await getJson(`${agent}/state`));
+    } catch (e) {
+      // Simulated agents serve no /state and have no sandboxes.
+      return `<h1>Sandbox of ${esc(taskId)}</h1><p>Cannot read the agent's sandboxes: ${esc(e.message)}
+        (a simulated agent has none).</p>`;
+    }
     let directory = null;
     for (const f of [...json.frameworks, ...json.completed_frameworks]) {
       if (f.id !== frameworkId) continue;
