@@ -335,3 +335,27 @@ async fn the_ui_of_a_docker_cluster_shows_its_agents() {
     drop(browser);
     cluster.teardown().await;
 }
+
+/// The helper drives any page, a local HTML file too (as a run's HTML report is).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_chromium_helper_opens_a_local_html_file() {
+    let Some(mut browser) = Chromium::launch_or_skip("Chromium helper on a file").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    std::fs::write(
+        &page,
+        "<h1>Report</h1><p id=late></p><script>setTimeout(() => { late.textContent = 'all 3 passed' }, 200)</script>",
+    )
+    .unwrap();
+    browser.open(&format!("file://{}", page.display())).await;
+    browser.wait_for_text("h1", "Report", SHOWN_WITHIN).await;
+    browser
+        .wait_for_text("#late", "all 3 passed", SHOWN_WITHIN)
+        .await;
+    assert_eq!(browser.eval("1 + 2").await, serde_json::json!(3));
+    let shot = dir.path().join("report.png");
+    browser.screenshot(&shot).await;
+    assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
+}
