@@ -192,8 +192,9 @@ async fn masters_and_agents_open_their_reads_to_the_ui_by_cors() {
     c.shutdown().await;
 }
 
-/// On an HA cluster the page, served by a master that does not lead, reads the leader; once
-/// the leader stops it follows the next one.
+/// On an HA cluster the page reads the leader, wherever it was opened: on a master that does not
+/// lead, and on the leader itself — which, once stopped, leaves the page to find the next one
+/// among the masters `/ui/masters` named.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_ui_follows_the_leader_of_an_ha_cluster() {
     let Some(mut browser) = Chromium::launch_or_skip("UI follows the HA leader").await else {
@@ -207,12 +208,28 @@ async fn the_ui_follows_the_leader_of_an_ha_cluster() {
     let leader = ha.leader().unwrap();
     let follower = (0..3).find(|&i| i != leader).unwrap();
     let first = pid_of(&ha.url(leader)).await;
+    // Every master, leading or not, names all three.
+    let listed = get_json(&format!("{}/ui/masters", ha.url(follower))).await;
+    assert_eq!(listed["masters"].as_array().unwrap().len(), 3, "{listed}");
+    assert_eq!(listed["masters"][0]["pid"], first.as_str(), "{listed}");
+
     browser.open(&format!("{}/", ha.url(follower))).await;
     browser
         .wait_for_text("#leader", &format!("leader {first}"), SHOWN_WITHIN)
         .await;
-    browser.screenshot(&artifact_path("ha-before.png")).await;
+    browser
+        .screenshot(&artifact_path("ha-on-a-follower.png"))
+        .await;
 
+    // Opened on the leader, it learns the other masters, and turns to them once it stops.
+    browser.open(&format!("{}/", ha.url(leader))).await;
+    browser
+        .wait_for_text("#leader", &format!("leader {first}"), SHOWN_WITHIN)
+        .await;
+    browser
+        .wait_for("known.length >= 4", SHOWN_WITHIN)
+        .await
+        .unwrap();
     ha.cluster.stop_master(leader, true).await.unwrap();
     let next = ha.await_leader(Some(leader), Duration::from_secs(20)).await;
     let second = pid_of(&ha.url(next)).await;

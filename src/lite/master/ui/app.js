@@ -6,12 +6,17 @@
 
 const POLL_MS = 1000;
 const TAIL_BYTES = 64 * 1024;
+const FETCH_MS = 3000;
+// How often the list of masters (`/ui/masters`: ZooKeeper's group) is read again.
+const MASTERS_MS = 5000;
 
 // The master being read: '' is the one that served this page. A master that does not lead
 // redirects /master/state to the leader; the page then reads the leader directly, and falls
-// back to the masters it has read before (this page's own first) when that one stops answering.
+// back to the other masters it knows (this page's own first, then those `/ui/masters` names)
+// when that one stops answering.
 let base = '';
 const known = [''];
+let mastersReadAt = 0;
 let state = null;
 let shown = '';
 
@@ -34,7 +39,8 @@ const table = (heads, rows, empty = 'None.') => rows.length === 0
     + '</table>';
 
 async function getJson(url) {
-  const answer = await fetch(url, { cache: 'no-store' });
+  // A stopped container's address may not even refuse: give up on it after a few seconds.
+  const answer = await fetch(url, { cache: 'no-store', signal: AbortSignal.timeout(FETCH_MS) });
   if (!answer.ok) throw new Error(`${url || '/'}: HTTP ${answer.status} ${await answer.text()}`);
   return { json: await answer.json(), url: answer.url, redirected: answer.redirected };
 }
@@ -51,12 +57,26 @@ async function readState() {
       else if (s.leader && s.leader !== s.pid && pidUrl(s.leader)) base = pidUrl(s.leader);
       else base = b;
       if (!known.includes(base)) known.push(base);
+      if (Date.now() - mastersReadAt > MASTERS_MS) await readMasters();
       return s;
     } catch (e) {
       failure = e;
     }
   }
   throw failure;
+}
+
+// Learns every master of the cluster while one answers, to have somewhere to turn when the
+// leader stops. Best effort: a failure here changes nothing.
+async function readMasters() {
+  mastersReadAt = Date.now();
+  try {
+    const { json } = await getJson(`${base}/ui/masters`);
+    for (const m of json.masters) {
+      const url = pidUrl(m.pid);
+      if (url && !known.includes(url)) known.push(url);
+    }
+  } catch (e) { /* the next read tries again */ }
 }
 
 // All tasks, live and completed, of active and completed frameworks.

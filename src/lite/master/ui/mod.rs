@@ -1,12 +1,17 @@
 //! The master's web UI (docs/web-ui.md): a page at `/` and its script and style under `/ui/`,
 //! compiled into the binary so a cluster needs no network and no files to show it. The page
 //! reads the same JSON any client reads (`/master/state`, `/master/roles`, agents' `/state` and
-//! `/files`); every master serves it, leading or not, and the page follows the leader itself.
+//! `/files`); every master serves it, leading or not, and the page follows the leader itself,
+//! knowing the other masters from `/ui/masters`.
 
+mod masters;
+
+use super::MasterShared;
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use std::sync::Arc;
 
 const INDEX_HTML: &str = include_str!("index.html");
 const APP_JS: &str = include_str!("app.js");
@@ -14,11 +19,12 @@ const APP_CSS: &str = include_str!("app.css");
 
 /// The paths this module serves, which a non-leading master serves too (see `leadership`).
 pub fn is_ui_path(path: &str) -> bool {
-    matches!(path, "/" | "/ui/app.js" | "/ui/app.css")
+    matches!(path, "/" | "/ui/app.js" | "/ui/app.css" | "/ui/masters")
 }
 
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub fn routes() -> Router<Arc<MasterShared>> {
     Router::new()
+        .route("/ui/masters", get(masters::masters))
         .route(
             "/",
             get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
