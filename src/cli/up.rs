@@ -115,6 +115,7 @@ pub async fn run(args: UpArgs) -> CliResult {
         args.agents
     );
     println!("  master    {}", cluster.master_url());
+    println!("  web UI    {}/", cluster.master_url());
     // Thousands of simulated agents: their count says enough.
     let listed = if args.simulated { 0 } else { args.agents };
     for i in 0..listed {
@@ -242,6 +243,8 @@ async fn run_on_backend(
                 println!("  master-{:<2} {}{leads}", index + 1, status.url);
             }
         }
+        // Every master serves it and the page follows the leader.
+        println!("  web UI    {url}/");
     }
     if !args.simulated {
         for (i, id) in ids.iter().enumerate() {

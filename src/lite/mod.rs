@@ -5,6 +5,7 @@ pub mod address;
 pub mod agent;
 pub mod api_error;
 pub mod cluster;
+pub mod cors;
 pub mod http;
 pub mod master;
 pub mod protocol;

@@ -6,7 +6,7 @@
 //! its own; on 2 cores that linking was most of `cargo test`'s build.
 //!
 //! Pick a group with a filter: `cargo test --test it conformance::`, `docker::`, `clients::`,
-//! `ha::`, or one test by name.
+//! `ha::`, `ui::`, or one test by name.
 
 mod common;
 
@@ -26,3 +26,4 @@ mod regressions;
 mod robustness;
 mod run_cli;
 mod script_api_docs;
+mod ui;

@@ -1090,6 +1090,10 @@ impl ClusterHandle for DockerCluster {
                 m.node.ip
             ));
         }
+        // Any master's `/` serves the web UI, which follows the leader itself.
+        if let Some(url) = self.masters.first().and_then(|m| m.node.url()) {
+            lines.push(format!("  web UI    {url}/"));
+        }
         for a in &self.agents {
             lines.push(format!(
                 "  {}  {}  (container {})",

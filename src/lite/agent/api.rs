@@ -61,6 +61,8 @@ pub fn router(agent: Arc<AgentShared>) -> Router {
             agent.clone(),
             hold_requests,
         ))
+        // The master's web UI reads `/state` and `/files` from its own origin.
+        .layer(axum::middleware::from_fn(crate::lite::cors::allow_reads))
         .with_state(agent)
 }
 

@@ -112,19 +112,21 @@ pub(super) async fn follow_candidacy(master: Arc<MasterShared>) {
     }
 }
 
-/// Paths every master answers itself, leading or not (as Mesos's do).
+/// Paths every master answers itself, leading or not (as Mesos's do). The web UI too: the page
+/// follows the leader itself, and keeps working from a master that is not the next leader.
 fn answered_by_any_master(path: &str) -> bool {
-    matches!(
-        path,
-        "/health"
-            | "/master/health"
-            | "/version"
-            | "/metrics/snapshot"
-            | "/flags"
-            | "/master/flags"
-            | "/redirect"
-            | "/master/redirect"
-    )
+    super::ui::is_ui_path(path)
+        || matches!(
+            path,
+            "/health"
+                | "/master/health"
+                | "/version"
+                | "/metrics/snapshot"
+                | "/flags"
+                | "/master/flags"
+                | "/redirect"
+                | "/master/redirect"
+        )
 }
 
 /// The middleware in front of every route: a non-leader redirects to the leader.

@@ -2,8 +2,9 @@
 //! endpoints, an event-driven DRF allocator and agent liveness, over one in-memory registry.
 //!
 //! `model` holds the data; `frameworks`, `allocator`, `tasks` and `agents` hold the behaviour
-//! (each an `impl MasterShared` block); `scheduler_api`, `operator_api`, `legacy_api` and
-//! `agent_api` are the HTTP faces; `views` renders the registry as Mesos's JSON shapes.
+//! (each an `impl MasterShared` block); `scheduler_api`, `operator_api`, `legacy_api`,
+//! `agent_api`, `roles` and `ui` (the web UI) are the HTTP faces; `views` renders the registry
+//! as Mesos's JSON shapes.
 
 mod agent_api;
 mod agents;
@@ -17,8 +18,10 @@ mod leadership;
 mod legacy_api;
 mod model;
 mod operator_api;
+mod roles;
 mod scheduler_api;
 mod tasks;
+mod ui;
 mod views;
 
 pub use config::{MASTER_FLAGS, MasterConfig};
@@ -265,10 +268,15 @@ pub fn router(master: Arc<MasterShared>) -> Router {
         .merge(legacy_api::routes())
         .merge(agent_api::routes())
         .merge(driver_api::routes())
+        .merge(roles::routes())
+        .merge(ui::routes())
         .layer(axum::middleware::from_fn_with_state(
             master.clone(),
             leadership::redirect_unless_leading,
         ))
+        // Outside the redirect, so a non-leader's 307 carries CORS headers too (the web UI
+        // follows it to the leader) and a preflight is answered by any master.
+        .layer(axum::middleware::from_fn(crate::lite::cors::allow_reads))
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::lite::MAX_REQUEST_BODY_BYTES,
         ))

@@ -1,6 +1,7 @@
 //! Test helpers: a minimal framework driven step by step over the real v1 scheduler API.
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod docker;
 pub mod ha;
 pub mod libmesos;
