@@ -28,6 +28,10 @@ pub struct ScenarioRun {
     pub logs: Vec<String>,
     /// Files saved because the scenario failed.
     pub artifacts: Vec<PathBuf>,
+    /// What the script and its clusters did, in time.
+    pub timeline: crate::runner::Timeline,
+    /// The folder the artifacts are in, when the scenario failed and saved some.
+    pub artifacts_folder: Option<PathBuf>,
 }
 
 pub struct ScenarioInput {
@@ -56,6 +60,8 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
                 ))),
                 logs: vec![],
                 artifacts: vec![],
+                timeline: Default::default(),
+                artifacts_folder: None,
             };
         }
     };
@@ -70,23 +76,30 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
         snapshot_failures: Default::default(),
         snapshots: input.snapshots,
         framework_api: input.framework_api,
+        timeline: Default::default(),
     });
     let script_ctx = ctx.clone();
     let display = input.display.clone();
+    let observing = CancellationToken::new();
+    let observer = tokio::spawn(super::timeline::observe(ctx.clone(), observing.clone()));
     let executed = crate::timing::timed(
         "scenario.script",
         tokio::task::spawn_blocking(move || execute(script_ctx, &display, &text)),
     )
     .await;
+    observing.cancel();
+    let _ = observer.await;
     let failed = !matches!(
         executed,
         Ok(Ok(())) | Ok(Err(ScenarioError::Script(_) | ScenarioError::Skipped(_)))
     );
     let mut artifacts = Vec::new();
+    let mut artifacts_folder = None;
     if failed && let Some(dir) = &input.artifacts_dir {
         let dir = dir.join(artifact_folder(&input.display));
         let _ = std::fs::remove_dir_all(&dir);
         artifacts = ctx.save_artifacts(&dir).await;
+        artifacts_folder = Some(dir);
     }
     if failed && input.keep_failed && !input.cancel.is_cancelled() {
         for kept in ctx.keep().await {
@@ -121,6 +134,8 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
         result,
         logs,
         artifacts,
+        timeline: ctx.timeline.take(),
+        artifacts_folder,
     }
 }
 
