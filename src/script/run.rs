@@ -49,6 +49,9 @@ pub struct ScenarioInput {
     pub framework_api: crate::framework::FrameworkApi,
 }
 
+/// How long the last read of the clusters' state for the timeline may take.
+const LAST_READ: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     let text = match tokio::fs::read_to_string(&input.path).await {
         Ok(t) => t,
@@ -81,14 +84,28 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     let script_ctx = ctx.clone();
     let display = input.display.clone();
     let observing = CancellationToken::new();
-    let observer = tokio::spawn(super::timeline::observe(ctx.clone(), observing.clone()));
+    let observer = tokio::spawn({
+        let (ctx, stop) = (ctx.clone(), observing.clone());
+        async move {
+            let mut observer = super::timeline::Observer::default();
+            observer.run(&ctx, &stop).await;
+            observer
+        }
+    });
     let executed = crate::timing::timed(
         "scenario.script",
         tokio::task::spawn_blocking(move || execute(script_ctx, &display, &text)),
     )
     .await;
     observing.cancel();
-    let _ = observer.await;
+    if let Ok(mut observer) = observer.await
+        && !input.cancel.is_cancelled()
+    {
+        // The clusters as the script left them, before they are torn down: the state the
+        // scenario ended in is the one a failure is read against.
+        let last = tokio::time::timeout(LAST_READ, observer.read(&ctx));
+        let _ = crate::timing::timed("scenario.timeline", last).await;
+    }
     let failed = !matches!(
         executed,
         Ok(Ok(())) | Ok(Err(ScenarioError::Script(_) | ScenarioError::Skipped(_)))

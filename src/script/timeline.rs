@@ -3,6 +3,11 @@
 //! master's `/master/state` every ~200 ms while the script runs, recording what changed
 //! between two reads: agents, frameworks, task states, the leader.
 //!
+//! Task states are placed at the times their statuses carry (`statuses[].timestamp`), agents
+//! and frameworks at their registration times, so a change between two reads is drawn where it
+//! happened. The script nudges the observer to read at once when it injects a fault or an
+//! await ends, and the scenario reads a last time when the script ends, before teardown.
+//!
 //! The observer goes through the same path as the script: the cluster's master URL (following
 //! the leader on HA clusters) and [`MasterClient`]. It waits ten times as long as its last read
 //! took before the next, so a state of thousands of agents is read seldom and costs the
@@ -27,7 +32,11 @@ const COALESCE: Duration = Duration::from_millis(500);
 
 pub struct TimelineRecorder {
     started: Instant,
+    /// `started` as Unix time in seconds, for the cluster's own timestamps.
+    started_epoch: f64,
     inner: Mutex<Inner>,
+    /// Wakes the observer for an early read.
+    nudge: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -53,13 +62,32 @@ impl TimelineRecorder {
     pub fn new() -> TimelineRecorder {
         TimelineRecorder {
             started: Instant::now(),
+            started_epoch: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
             inner: Mutex::default(),
+            nudge: tokio::sync::Notify::new(),
         }
     }
 
     /// Time since the scenario started.
     pub fn now(&self) -> Duration {
         self.started.elapsed()
+    }
+
+    /// The time since the scenario started of a cluster timestamp (Unix seconds), within what
+    /// is possible: not before the start, not after now; `now` when there is none.
+    pub fn at_epoch(&self, timestamp: f64) -> Duration {
+        let now = self.now();
+        if timestamp <= 0.0 || !timestamp.is_finite() {
+            return now;
+        }
+        Duration::from_secs_f64((timestamp - self.started_epoch).max(0.0)).min(now)
+    }
+
+    /// Asks the observer to read the cluster's state now rather than at its next turn.
+    pub fn nudge(&self) {
+        self.nudge.notify_one();
     }
 
     fn push_script(&self, inner: &mut Inner, kind: EventKind) -> Option<usize> {
@@ -78,6 +106,7 @@ impl TimelineRecorder {
     /// `target.action()`, e.g. `("agent-3", "disconnect")`; the same action on several targets
     /// in quick succession is one event counting them.
     pub fn fault(&self, target: &str, action: &str) {
+        self.nudge();
         let now = self.now();
         let mut inner = lock(&self.inner);
         if let Some((index, last)) = inner.last_fault
@@ -133,6 +162,7 @@ impl TimelineRecorder {
     }
 
     pub fn end_await(&self, id: AwaitId, how: AwaitEnd) {
+        self.nudge();
         let Some(index) = id.0 else { return };
         let now = self.now();
         if let Some(TimelineEvent {
@@ -145,9 +175,13 @@ impl TimelineRecorder {
         }
     }
 
-    /// A change the observer saw in the cluster.
+    /// A change the observer saw in the cluster, now.
     pub fn cluster(&self, kind: EventKind) {
-        let at = self.now();
+        self.cluster_at(self.now(), kind);
+    }
+
+    /// A change the observer saw in the cluster, which happened `at`.
+    pub fn cluster_at(&self, at: Duration, kind: EventKind) {
         let mut inner = lock(&self.inner);
         if inner.cluster_events >= MAX_CLUSTER_EVENTS {
             inner.timeline.dropped += 1;
@@ -204,10 +238,36 @@ impl ScenarioCtx {
     }
 }
 
-/// Reads every cluster's state until `stop` is cancelled, recording the differences.
-pub async fn observe(ctx: Arc<ScenarioCtx>, stop: CancellationToken) {
-    let mut seen: HashMap<usize, Seen> = HashMap::new();
-    loop {
+/// What the observer has seen of each cluster (by its index in the scenario).
+#[derive(Default)]
+pub struct Observer {
+    seen: HashMap<usize, Seen>,
+}
+
+impl Observer {
+    /// Reads every cluster's state until `stop` is cancelled, recording the differences: every
+    /// [`POLL_INTERVAL`], or ten times as long as the last reads took, or when nudged.
+    pub async fn run(&mut self, ctx: &ScenarioCtx, stop: &CancellationToken) {
+        loop {
+            let took = tokio::select! {
+                _ = stop.cancelled() => return,
+                took = self.read(ctx) => took,
+            };
+            let wait = POLL_INTERVAL.max(took * 10);
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+                // A nudge still waits out the cost of a slow read.
+                _ = async {
+                    ctx.timeline.nudge.notified().await;
+                    tokio::time::sleep(took * 10).await;
+                } => {}
+            }
+        }
+    }
+
+    /// Reads every cluster's state once; returns how long that took.
+    pub async fn read(&mut self, ctx: &ScenarioCtx) -> Duration {
         let clusters: Vec<Arc<ClusterCtx>> = lock(&ctx.clusters).clone();
         let mut took = Duration::ZERO;
         for (i, cluster) in clusters.iter().enumerate() {
@@ -216,10 +276,7 @@ pub async fn observe(ctx: Arc<ScenarioCtx>, stop: CancellationToken) {
             };
             let client = MasterClient::new(url);
             let started = Instant::now();
-            let read = tokio::select! {
-                _ = stop.cancelled() => return,
-                read = client.get::<SlimState>("/master/state") => read,
-            };
+            let read = client.get::<SlimState>("/master/state").await;
             let elapsed = started.elapsed();
             took += elapsed;
             ctx.timeline.polled(elapsed);
@@ -229,19 +286,14 @@ pub async fn observe(ctx: Arc<ScenarioCtx>, stop: CancellationToken) {
                 } else {
                     format!("c{}/", i + 1)
                 };
-                let seen = seen.entry(i).or_default();
-                seen.diff(
-                    &state,
-                    &|id| format!("{prefix}{}", agent_name(cluster, id)),
-                    &ctx.timeline,
-                );
+                let name_of = |id: &str| format!("{prefix}{}", agent_name(cluster, id));
+                self.seen
+                    .entry(i)
+                    .or_default()
+                    .diff(&state, &name_of, &ctx.timeline);
             }
         }
-        let wait = POLL_INTERVAL.max(took * 10);
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
+        took
     }
 }
 
@@ -279,6 +331,8 @@ pub(crate) struct SlimAgent {
     pub id: String,
     #[serde(default = "yes")]
     pub active: bool,
+    #[serde(default)]
+    pub registered_time: f64,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -287,6 +341,8 @@ pub(crate) struct SlimFramework {
     pub name: String,
     #[serde(default = "yes")]
     pub active: bool,
+    #[serde(default)]
+    pub registered_time: f64,
     #[serde(default)]
     pub tasks: Vec<SlimTask>,
     #[serde(default)]
@@ -302,6 +358,16 @@ pub(crate) struct SlimTask {
     #[serde(default)]
     pub slave_id: String,
     pub state: String,
+    /// Every status so far, oldest first, with the time it was made.
+    #[serde(default)]
+    pub statuses: Vec<SlimStatus>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SlimStatus {
+    pub state: String,
+    #[serde(default)]
+    pub timestamp: f64,
 }
 
 fn yes() -> bool {
@@ -316,8 +382,8 @@ pub(crate) struct Seen {
     agents: HashMap<String, bool>,
     /// Framework id → (name, active).
     frameworks: HashMap<String, (String, bool)>,
-    /// (framework id, task id) → state.
-    tasks: HashMap<(String, String), String>,
+    /// (framework id, task id) → how many of its statuses were recorded, and its last state.
+    tasks: HashMap<(String, String), (usize, String)>,
 }
 
 impl Seen {
@@ -340,9 +406,12 @@ impl Seen {
         for agent in &state.slaves {
             match self.agents.get(&agent.id) {
                 None => {
-                    out.cluster(EventKind::AgentAdded {
-                        agent: name_of(&agent.id),
-                    });
+                    out.cluster_at(
+                        out.at_epoch(agent.registered_time),
+                        EventKind::AgentAdded {
+                            agent: name_of(&agent.id),
+                        },
+                    );
                     if !agent.active {
                         out.cluster(EventKind::AgentActive {
                             agent: name_of(&agent.id),
@@ -371,15 +440,18 @@ impl Seen {
 
         let mut frameworks = HashMap::with_capacity(state.frameworks.len());
         for fw in &state.frameworks {
-            let changed = match self.frameworks.get(&fw.id) {
-                None => true,
-                Some((_, was)) => *was != fw.active,
+            let (changed, at) = match self.frameworks.get(&fw.id) {
+                None => (true, out.at_epoch(fw.registered_time)),
+                Some((_, was)) => (*was != fw.active, out.now()),
             };
             if changed {
-                out.cluster(EventKind::Framework {
-                    framework: fw.name.clone(),
-                    state: if fw.active { "active" } else { "inactive" }.into(),
-                });
+                out.cluster_at(
+                    at,
+                    EventKind::Framework {
+                        framework: fw.name.clone(),
+                        state: if fw.active { "active" } else { "inactive" }.into(),
+                    },
+                );
             }
             frameworks.insert(fw.id.clone(), (fw.name.clone(), fw.active));
             for task in fw
@@ -389,16 +461,35 @@ impl Seen {
                 .chain(&fw.completed_tasks)
             {
                 let key = (fw.id.clone(), task.id.clone());
-                if self.tasks.get(&key) != Some(&task.state) {
-                    out.cluster(EventKind::Task {
-                        id: task.id.clone(),
-                        task: task.name.clone(),
-                        framework: fw.name.clone(),
-                        agent: name_of(&task.slave_id),
-                        state: task.state.clone(),
-                    });
-                    self.tasks.insert(key, task.state.clone());
+                let (recorded, last) = self
+                    .tasks
+                    .get(&key)
+                    .map_or((0, ""), |(n, s)| (*n, s.as_str()));
+                let count = task.statuses.len().max(1);
+                if recorded == count && last == task.state {
+                    continue;
                 }
+                let event = |state: &str| EventKind::Task {
+                    id: task.id.clone(),
+                    task: task.name.clone(),
+                    framework: fw.name.clone(),
+                    agent: name_of(&task.slave_id),
+                    state: state.to_string(),
+                };
+                // Each new status at its own time; a repeated state (a health update) is not
+                // a change.
+                let mut previous = last.to_string();
+                for status in task.statuses.iter().skip(recorded) {
+                    if status.state != previous {
+                        out.cluster_at(out.at_epoch(status.timestamp), event(&status.state));
+                        previous.clone_from(&status.state);
+                    }
+                }
+                if previous != task.state {
+                    // No status says so (yet): the task's state itself, now.
+                    out.cluster(event(&task.state));
+                }
+                self.tasks.insert(key, (count, task.state.clone()));
             }
         }
         for (id, (name, _)) in &self.frameworks {

@@ -305,11 +305,17 @@ fn timeline_block(slug: &str, timeline: &Timeline, duration: Duration) -> String
     out.push_str(
         r#"<div class="legend"><span><i class="TASK_STAGING"></i>staging/starting</span><span><i class="TASK_RUNNING"></i>running</span><span><i class="TASK_FINISHED"></i>finished</span><span><i class="TASK_FAILED"></i>failed/error</span><span><i class="TASK_KILLED"></i>killed</span><span><i class="TASK_LOST"></i>lost/unreachable/gone</span><span><i style="background:#8fbf8f"></i>await held</span><span><i style="background:#d62828"></i>await failed</span><span><i style="background:#e67e22"></i>fault ▲</span><span><i style="background:#8e44ad"></i>leader change ●</span></div>"#,
     );
-    let mut note = format!(
-        "The cluster's state was read {} times ({} in all).",
-        timeline.polls,
-        svg::seconds(timeline.poll_time)
-    );
+    let mut note = match timeline.polls {
+        0 => "The cluster's state was not read.".to_string(),
+        1 => format!(
+            "The cluster's state was read once ({}).",
+            svg::seconds(timeline.poll_time)
+        ),
+        n => format!(
+            "The cluster's state was read {n} times ({} in all).",
+            svg::seconds(timeline.poll_time)
+        ),
+    };
     if timeline.dropped > 0 {
         let _ = write!(
             note,
@@ -327,7 +333,15 @@ fn timeline_block(slug: &str, timeline: &Timeline, duration: Duration) -> String
 fn steps_table(timeline: &Timeline) -> String {
     let mut rows = String::new();
     let mut count = 0;
+    let mut leaders = 0;
     for event in &timeline.events {
+        if let EventKind::Leader { .. } = event.kind {
+            // The first leader is no change: only later ones are listed.
+            leaders += 1;
+            if leaders == 1 {
+                continue;
+            }
+        }
         let (class, text) = match &event.kind {
             EventKind::Fault {
                 target,
@@ -361,7 +375,7 @@ fn steps_table(timeline: &Timeline) -> String {
                     if *matched { "matched" } else { "did not match" }
                 ),
             ),
-            EventKind::Leader { leader } => ("leader".to_string(), format!("leader: {leader}")),
+            EventKind::Leader { leader } => ("leader".to_string(), format!("{leader} leads now")),
             _ => continue,
         };
         count += 1;

@@ -549,9 +549,12 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// `250ms`, `1.5s`, `42s`.
 pub fn seconds(d: Duration) -> String {
     let s = d.as_secs_f64();
-    if s < 10.0 {
+    if s < 1.0 {
+        format!("{}ms", d.as_millis())
+    } else if s < 10.0 {
         format!("{s:.1}s").replace(".0s", "s")
     } else {
         format!("{s:.0}s")

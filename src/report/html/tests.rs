@@ -165,7 +165,7 @@ fn the_timeline_has_a_lane_per_agent_and_framework_with_task_states() {
         assert!(svg.contains(&format!(r#"class="task {state}""#)), "{state}");
     }
     assert!(svg.contains(r#"class="fault""#));
-    assert!(svg.contains("agent-1.kill() at 0.8s"));
+    assert!(svg.contains("agent-1.kill() at 800ms"));
     assert!(svg.contains(r#"class="mark gone""#));
 }
 

@@ -6,6 +6,7 @@ fn task(id: &str, slave: &str, state: &str) -> SlimTask {
         name: id.into(),
         slave_id: slave.into(),
         state: state.into(),
+        statuses: vec![],
     }
 }
 
@@ -17,12 +18,14 @@ fn state(leader: &str, agents: &[(&str, bool)], tasks: Vec<SlimTask>) -> SlimSta
             .map(|(id, active)| SlimAgent {
                 id: id.to_string(),
                 active: *active,
+                registered_time: 0.0,
             })
             .collect(),
         frameworks: vec![SlimFramework {
             id: "fw-1".into(),
             name: "hello".into(),
             active: true,
+            registered_time: 0.0,
             tasks,
             unreachable_tasks: vec![],
             completed_tasks: vec![],
@@ -148,4 +151,45 @@ fn cluster_events_beyond_the_cap_are_counted_not_kept() {
     let timeline = r.take();
     assert_eq!(timeline.dropped, 5);
     assert_eq!(timeline.events.len(), MAX_CLUSTER_EVENTS + 1);
+}
+
+#[test]
+fn task_states_are_placed_at_their_statuses_times() {
+    let r = TimelineRecorder::new();
+    std::thread::sleep(Duration::from_millis(30));
+    let mut seen = Seen::default();
+    let mut t = task("t1", "id-1", "TASK_RUNNING");
+    let start = r.started_epoch;
+    t.statuses = vec![
+        SlimStatus {
+            state: "TASK_STARTING".into(),
+            timestamp: start + 0.0105,
+        },
+        SlimStatus {
+            state: "TASK_RUNNING".into(),
+            timestamp: start + 0.0205,
+        },
+        // A health update: the same state again.
+        SlimStatus {
+            state: "TASK_RUNNING".into(),
+            timestamp: start + 0.025,
+        },
+    ];
+    seen.diff(&state("m", &[], vec![t]), &|id| id.to_string(), &r);
+    let tasks: Vec<(u128, String)> = r
+        .take()
+        .events
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Task { state, .. } => Some((e.at.as_millis(), state)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            (10, "TASK_STARTING".to_string()),
+            (20, "TASK_RUNNING".to_string())
+        ]
+    );
 }
