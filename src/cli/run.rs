@@ -4,7 +4,9 @@
 use super::backend::{self, BackendChoice};
 use super::{CliError, CliResult};
 use crate::framework::FrameworkApi;
-use crate::report::{FanOut, Reporter, junit::JunitReporter, terminal::TerminalReporter};
+use crate::report::{
+    FanOut, Reporter, html::HtmlReporter, junit::JunitReporter, terminal::TerminalReporter,
+};
 use crate::runner::{self, Filter, RunOptions, Shard};
 use crate::script::executor::ScriptExecutor;
 use crate::snapshot::store::SnapshotStore;
@@ -56,6 +58,10 @@ pub struct RunArgs {
     /// Write a JUnit XML report here.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Write an HTML report here: one self-contained file with every scenario's status,
+    /// log, failure and timeline (see docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Accept new and changed snapshots (write them as .snap).
     #[arg(long)]
     accept: bool,
@@ -147,6 +153,9 @@ pub async fn run(args: RunArgs) -> CliResult {
     let mut reporter = FanOut::new().with(TerminalReporter::stdout());
     if let Some(path) = &args.junit {
         reporter = reporter.with(JunitReporter::new(path.clone()));
+    }
+    if let Some(path) = &args.html {
+        reporter = reporter.with(HtmlReporter::new(path.clone()));
     }
     let interrupt = CancellationToken::new();
     let on_signal = interrupt.clone();

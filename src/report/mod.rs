@@ -1,12 +1,15 @@
-//! Sinks of the runner's event stream: the terminal, a JUnit file, and a fan-out to several.
+//! Sinks of the runner's event stream: the terminal, a JUnit file, an HTML file, and a fan-out
+//! to several.
 //!
 //! Reporters only consume [`RunEvent`]s; they never drive the run. Writing can fail (a full
 //! disk, a closed pipe) without stopping the scenarios: each reporter keeps its first error
 //! and hands it back from [`Reporter::finish`], which the CLI calls once the run is over.
 
+pub mod html;
 pub mod junit;
 pub mod terminal;
 
+pub use html::HtmlReporter;
 pub use junit::JunitReporter;
 pub use terminal::{TerminalOptions, TerminalReporter};
 
@@ -20,6 +23,8 @@ pub enum ReportError {
     Terminal(io::Error),
     #[error("cannot write the JUnit report {}: {source}", .path.display())]
     Junit { path: PathBuf, source: io::Error },
+    #[error("cannot write the HTML report {}: {source}", .path.display())]
+    Html { path: PathBuf, source: io::Error },
 }
 
 pub trait Reporter: Send {

@@ -371,16 +371,21 @@ fn push_artifacts(text: &mut String, result: &ScenarioResult) {
     let Some(last) = result.attempts.last() else {
         return;
     };
-    let folders: std::collections::BTreeSet<_> = last
-        .artifacts
-        .iter()
-        .filter_map(|p| p.parent().and_then(|cluster| cluster.parent()))
-        .collect();
+    // Node files are in `<folder>/cluster-<n>/`, the scenario's report.html in `<folder>/`.
+    fn folder_of(p: &std::path::Path) -> Option<&std::path::Path> {
+        if p.file_name().is_some_and(|n| n == "report.html") {
+            p.parent()
+        } else {
+            p.parent().and_then(|cluster| cluster.parent())
+        }
+    }
+    let folders: std::collections::BTreeSet<_> =
+        last.artifacts.iter().filter_map(|p| folder_of(p)).collect();
     for folder in folders {
         let inside: Vec<&std::path::PathBuf> = last
             .artifacts
             .iter()
-            .filter(|p| p.parent().and_then(|c| c.parent()) == Some(folder))
+            .filter(|p| folder_of(p) == Some(folder))
             .collect();
         let _ = writeln!(
             text,
@@ -410,7 +415,12 @@ fn artifact_kinds(files: &[&std::path::PathBuf]) -> String {
     if named(&agent_state) {
         kinds.push("agent states");
     }
-    if named(&|n| !n.ends_with(".log") && n != "master-state.json" && !agent_state(n)) {
+    if named(&|n| n == "report.html") {
+        kinds.push("report.html");
+    }
+    if named(&|n| {
+        !n.ends_with(".log") && n != "master-state.json" && !agent_state(n) && n != "report.html"
+    }) {
         kinds.push("other files");
     }
     kinds.join(", ")

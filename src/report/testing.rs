@@ -38,6 +38,7 @@ pub fn attempt(outcome: Outcome, millis: u64, output: &[&str]) -> Attempt {
         duration: Duration::from_millis(millis),
         output: output.iter().map(|l| l.to_string()).collect(),
         artifacts: vec![],
+        timeline: Default::default(),
     }
 }
 

@@ -209,6 +209,7 @@ mod tests {
             duration: Duration::ZERO,
             output: vec![line.into()],
             artifacts: vec![],
+            timeline: Default::default(),
         }
     }
 

@@ -17,12 +17,14 @@ mod retry;
 pub mod scenario;
 pub mod select;
 mod summary;
+pub mod timeline;
 
 pub use discover::{DEFAULT_SCENARIO_DIR, DiscoverError, discover};
 pub use events::{CancelReason, EventSink, RunEvent, ScenarioResult, Status};
 pub use scenario::{Attempt, Executor, Outcome, RunContext, Scenario};
 pub use select::{Filter, SelectError, Shard, select};
 pub use summary::RunSummary;
+pub use timeline::{AwaitEnd, EventKind, Timeline, TimelineEvent};
 
 use attempt::Limits;
 use retry::{RetryPolicy, run_scenario};

@@ -71,6 +71,8 @@ pub struct Attempt {
     pub output: Vec<String>,
     /// Files the attempt left for the user to look at (logs, state dumps, pending snapshots).
     pub artifacts: Vec<PathBuf>,
+    /// What the script and the cluster did, in time (empty for attempts that ran no script).
+    pub timeline: super::timeline::Timeline,
 }
 
 impl Attempt {
@@ -81,6 +83,7 @@ impl Attempt {
             duration,
             output: Vec::new(),
             artifacts: Vec::new(),
+            timeline: Default::default(),
         }
     }
 }

@@ -56,6 +56,7 @@ impl FakeExecutor {
             duration: Duration::ZERO,
             output: vec![format!("{} attempt {}", scenario.name, ctx.attempt)],
             artifacts: vec![],
+            timeline: Default::default(),
         }
     }
 }

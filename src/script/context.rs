@@ -71,6 +71,8 @@ pub struct ScenarioCtx {
     pub snapshots: Option<Arc<crate::snapshot::store::SnapshotStore>>,
     /// How frameworks talk to the master unless the script says (`mmrun run --framework-api`).
     pub framework_api: crate::framework::FrameworkApi,
+    /// What the script and its clusters did, in time, for the HTML report.
+    pub timeline: super::timeline::TimelineRecorder,
 }
 
 impl ScenarioCtx {
@@ -94,6 +96,7 @@ impl ScenarioCtx {
     }
 
     pub fn log(&self, line: String) {
+        self.timeline.log(&line);
         lock(&self.logs).push(line);
     }
 

@@ -49,6 +49,7 @@ pub fn for_metadata() -> Engine {
         snapshot_failures: Default::default(),
         snapshots: None,
         framework_api: Default::default(),
+        timeline: Default::default(),
     });
     build(ctx)
 }

@@ -29,6 +29,8 @@ impl Executor for ScriptExecutor {
             keep_failed: self.keep_failed,
             framework_api: self.framework_api,
         };
+        let name = input.display.clone();
+        let path = input.path.clone();
         Box::pin(async move {
             let started = Instant::now();
             let run = run_scenario(input).await;
@@ -42,12 +44,26 @@ impl Executor for ScriptExecutor {
                 // appends this reason, which keeps the script line the scenario was stuck on.
                 Err(ScenarioError::Cancelled(reason)) => Outcome::Failed(reason),
             };
-            Attempt {
+            let mut attempt = Attempt {
                 outcome,
                 duration: started.elapsed(),
                 output: run.logs,
                 artifacts: run.artifacts,
+                timeline: run.timeline,
+            };
+            // The failed attempt's own page, beside its node logs: what a CI artifact of that
+            // folder alone shows.
+            if let Some(folder) = &run.artifacts_folder {
+                let scenario = Scenario { path, name };
+                match crate::report::html::write_scenario_page(folder, &scenario, &attempt) {
+                    Ok(page) => attempt.artifacts.insert(0, page),
+                    Err(e) => attempt.output.push(format!(
+                        "mmrun: cannot write {}/report.html: {e}",
+                        folder.display()
+                    )),
+                }
             }
+            attempt
         })
     }
 }

@@ -9,4 +9,5 @@ pub mod engine;
 pub mod errors;
 pub mod executor;
 pub mod run;
+pub mod timeline;
 pub mod values;

@@ -28,6 +28,10 @@ pub struct ScenarioRun {
     pub logs: Vec<String>,
     /// Files saved because the scenario failed.
     pub artifacts: Vec<PathBuf>,
+    /// What the script and its clusters did, in time.
+    pub timeline: crate::runner::Timeline,
+    /// The folder the artifacts are in, when the scenario failed and saved some.
+    pub artifacts_folder: Option<PathBuf>,
 }
 
 pub struct ScenarioInput {
@@ -45,6 +49,9 @@ pub struct ScenarioInput {
     pub framework_api: crate::framework::FrameworkApi,
 }
 
+/// How long the last read of the clusters' state for the timeline may take.
+const LAST_READ: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     let text = match tokio::fs::read_to_string(&input.path).await {
         Ok(t) => t,
@@ -56,6 +63,8 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
                 ))),
                 logs: vec![],
                 artifacts: vec![],
+                timeline: Default::default(),
+                artifacts_folder: None,
             };
         }
     };
@@ -70,23 +79,44 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
         snapshot_failures: Default::default(),
         snapshots: input.snapshots,
         framework_api: input.framework_api,
+        timeline: Default::default(),
     });
     let script_ctx = ctx.clone();
     let display = input.display.clone();
+    let observing = CancellationToken::new();
+    let observer = tokio::spawn({
+        let (ctx, stop) = (ctx.clone(), observing.clone());
+        async move {
+            let mut observer = super::timeline::Observer::default();
+            observer.run(&ctx, &stop).await;
+            observer
+        }
+    });
     let executed = crate::timing::timed(
         "scenario.script",
         tokio::task::spawn_blocking(move || execute(script_ctx, &display, &text)),
     )
     .await;
+    observing.cancel();
+    if let Ok(mut observer) = observer.await
+        && !input.cancel.is_cancelled()
+    {
+        // The clusters as the script left them, before they are torn down: the state the
+        // scenario ended in is the one a failure is read against.
+        let last = tokio::time::timeout(LAST_READ, observer.read(&ctx));
+        let _ = crate::timing::timed("scenario.timeline", last).await;
+    }
     let failed = !matches!(
         executed,
         Ok(Ok(())) | Ok(Err(ScenarioError::Script(_) | ScenarioError::Skipped(_)))
     );
     let mut artifacts = Vec::new();
+    let mut artifacts_folder = None;
     if failed && let Some(dir) = &input.artifacts_dir {
         let dir = dir.join(artifact_folder(&input.display));
         let _ = std::fs::remove_dir_all(&dir);
         artifacts = ctx.save_artifacts(&dir).await;
+        artifacts_folder = Some(dir);
     }
     if failed && input.keep_failed && !input.cancel.is_cancelled() {
         for kept in ctx.keep().await {
@@ -121,6 +151,8 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
         result,
         logs,
         artifacts,
+        timeline: ctx.timeline.take(),
+        artifacts_folder,
     }
 }
 

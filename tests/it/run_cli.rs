@@ -343,7 +343,7 @@ assert(false, "look at the artifacts");
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(
-            "artifacts (node logs, master state, agent states): target/mmrun-artifacts/scripts_s"
+            "artifacts (node logs, master state, agent states, report.html): target/mmrun-artifacts/scripts_s"
         ),
         "{out}"
     );
@@ -661,6 +661,69 @@ fn junit_reports_carry_the_failure_text() {
     assert!(xml.contains("<testcase name=\"scripts/ok.rhai\""), "{xml}");
     assert!(xml.contains("<failure"), "{xml}");
     assert!(xml.contains("expected the unexpected"), "{xml}");
+}
+
+/// `--html`: one file with both scenarios, each with its timeline — task states per agent and
+/// framework, the fault the script injected, the await that failed marked — and the failed
+/// scenario's artifacts folder holds a page of its own.
+#[test]
+fn the_html_report_shows_each_scenario_with_its_timeline_and_where_it_failed() {
+    let w = Cli::new();
+    w.script("ok.rhai", PASSING).script(
+        "lost.rhai",
+        r#"let c = cluster();
+c.start_master();
+let agent = c.add_agent();
+let fw = c.submit_framework(#{ name: "fw", tasks: [#{ name: "long", cmd: "sleep 600" }] });
+c.await_task("long", "TASK_RUNNING");
+log("killing <the> agent");
+agent.kill();
+c.await_task("long", "TASK_FINISHED", #{ timeout: "2s" });
+"#,
+    );
+    let (code, out) = w.run(&["run", "--html", "out/report.html", "-j", "1"]);
+    assert_eq!(code, 1, "{out}");
+    let html = std::fs::read_to_string(w.path("out/report.html")).unwrap();
+    for id in [
+        r#"id="summary""#,
+        r#"id="scenario-scripts_ok" data-status="pass""#,
+        r#"id="scenario-scripts_lost" data-status="fail""#,
+        r#"<svg class="timeline" id="timeline-scripts_ok""#,
+        r#"<svg class="timeline" id="timeline-scripts_lost""#,
+        r#"class="lane agent" data-lane="agent-1""#,
+        r#"class="lane framework" data-lane="fw""#,
+        r#"class="task TASK_RUNNING""#,
+        r#"class="task TASK_FINISHED""#,
+        r#"class="fault""#,
+        "agent-1.kill()",
+        r#"class="await failed""#,
+        r#"<tr class="await failed">"#,
+        "killing &lt;the&gt; agent",
+    ] {
+        assert!(html.contains(id), "no {id} in the report:\n{html}");
+    }
+    assert!(!html.contains("<script"), "{html}");
+    // One failed await: the scenario's, not the passing one's.
+    assert_eq!(html.matches(r#"<rect class="await failed""#).count(), 1);
+    // Links to the failed scenario's files, relative to the report.
+    assert!(
+        html.contains(
+            r#"href="../target/mmrun-artifacts/scripts_lost/cluster-1/master-state.json""#
+        ),
+        "{html}"
+    );
+    let page =
+        std::fs::read_to_string(w.path("target/mmrun-artifacts/scripts_lost/report.html")).unwrap();
+    assert!(page.contains(r#"id="timeline-scripts_lost""#), "{page}");
+    assert!(
+        page.contains(r#"href="cluster-1/master-state.json""#),
+        "{page}"
+    );
+    assert!(
+        out.contains("report.html): target/mmrun-artifacts/scripts_lost"),
+        "{out}"
+    );
+    w.assert_clean();
 }
 
 #[test]

@@ -162,6 +162,7 @@ fn artifacts_are_attached_the_way_ci_servers_read_them() {
             duration: Duration::from_millis(1),
             output: vec!["hello".into()],
             artifacts: vec!["target/mmrun/a/state.json".into()],
+            timeline: Default::default(),
         }],
     );
     let suite = parse(&write_report(&[

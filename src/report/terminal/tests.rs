@@ -207,7 +207,10 @@ fn artifacts_are_described_by_what_was_saved() {
         let mut attempt = crate::report::testing::attempt(Outcome::Failed("boom".into()), 10, &[]);
         attempt.artifacts = files
             .iter()
-            .map(|f| std::path::PathBuf::from(format!("target/a/s/cluster-1/{f}")))
+            .map(|f| match f.strip_prefix("../") {
+                Some(beside) => std::path::PathBuf::from(format!("target/a/s/{beside}")),
+                None => std::path::PathBuf::from(format!("target/a/s/cluster-1/{f}")),
+            })
             .collect();
         let result = ScenarioResult::new(
             crate::report::testing::scenario("scripts/s.rhai"),
@@ -224,6 +227,12 @@ fn artifacts_are_described_by_what_was_saved() {
     let out = failed(&["master-state.json", "master.log", "agent-1.log"]);
     assert!(
         out.contains("artifacts (node logs, master state): target/a/s\n"),
+        "{out}"
+    );
+    // The scenario's report.html sits in the folder itself, not in a cluster's.
+    let out = failed(&["../report.html", "master.log"]);
+    assert!(
+        out.contains("artifacts (node logs, report.html): target/a/s\n"),
         "{out}"
     );
 }

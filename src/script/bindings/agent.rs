@@ -43,6 +43,9 @@ impl AgentHandle {
     /// "agent-1.unpause(): the agent is not paused".
     fn fault(&self, fault: Fault) -> ScriptResult<()> {
         let ctx = &self.cluster;
+        ctx.scenario
+            .timeline
+            .fault(&self.name, &format!("{}()", fault.name()));
         let index = self.index;
         let result = ctx.scenario.block(async {
             let mut handle = ctx.handle.lock().await;
@@ -69,6 +72,9 @@ impl AgentHandle {
     /// is already running".
     fn stop_or_start(&self, call: &str, start: bool, graceful: bool) -> ScriptResult<()> {
         let ctx = &self.cluster;
+        ctx.scenario
+            .timeline
+            .fault(&self.name, &format!("{call}()"));
         let index = self.index;
         let result = ctx.scenario.block(async {
             let mut handle = ctx.handle.lock().await;

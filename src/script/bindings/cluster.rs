@@ -453,6 +453,7 @@ fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult
 }
 
 pub fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
+    ctx.scenario.timeline.fault("master", "restart()");
     ctx.master_url()?;
     let frameworks: Vec<Framework> = lock(&ctx.frameworks).clone();
     let seen: Vec<u64> = frameworks.iter().map(|f| f.resubscriptions()).collect();

@@ -159,6 +159,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             "/// Starts the same command again once it has ended (after `stop()`, `kill()` or its own\n/// exit): a scheduler failover. A process keeps its working directory.",
         ])
         .register_into_engine(engine, |f: &mut FrameworkRunHandle| -> ScriptResult<()> {
+            f.cluster.scenario.timeline.fault(&f.name, "start()");
             let index = f.index;
             f.call(async move |h| h.start_framework(index).await)
         });
@@ -205,6 +206,8 @@ impl FrameworkRunHandle {
     }
 
     fn stop(&self, grace: Option<Duration>) -> ScriptResult<()> {
+        let action = if grace.is_some() { "stop()" } else { "kill()" };
+        self.cluster.scenario.timeline.fault(&self.name, action);
         let index = self.index;
         self.call(async move |h| h.stop_framework(index, grace).await)
     }

@@ -56,7 +56,7 @@ pub fn register(engine: &mut Engine) {
         .with_params_info(["fw: Framework", "name: string", "state: string", "map"])
         .with_comments(["/// Waits until this framework's task `name` reaches `state`; see `Cluster.await_task`."])
         .register_into_engine(engine, |f: &mut FrameworkHandle, name: &str, state: &str| -> ScriptResult<Map> {
-            await_in(&f.cluster, &f.framework, name, state, &Map::new())
+            f.cluster.scenario.awaiting(|| format!("{}.await_task({name:?}, {state:?})", f.framework.name()), || await_in(&f.cluster, &f.framework, name, state, &Map::new()))
         });
     FuncRegistration::new("await_task")
         .with_params_info([
@@ -72,7 +72,7 @@ pub fn register(engine: &mut Engine) {
         .register_into_engine(
             engine,
             |f: &mut FrameworkHandle, name: &str, state: &str, options: Map| -> ScriptResult<Map> {
-                await_in(&f.cluster, &f.framework, name, state, &options)
+                f.cluster.scenario.awaiting(|| format!("{}.await_task({name:?}, {state:?})", f.framework.name()), || await_in(&f.cluster, &f.framework, name, state, &options))
             },
         );
     FuncRegistration::new("task")

@@ -88,6 +88,8 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             engine,
             move |ctx: NativeCallContext, condition: FnPtr, timeout: Dynamic| -> ScriptResult<()> {
                 let limit = duration_value(&timeout, "wait_until")?;
+                let step = s.timeline.start_await(format!("wait_until(…, {limit:?})"));
+                let result = (|| -> ScriptResult<()> {
                 let deadline = std::time::Instant::now() + limit;
                 loop {
                     let value: Dynamic = condition.call_within_context(&ctx, ())?;
@@ -101,6 +103,14 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
                     }
                     s.block(tokio::time::sleep(std::time::Duration::from_millis(10)))?;
                 }
+                })();
+                let end = match (&result, s.cancel.is_cancelled()) {
+                    (Ok(()), _) => crate::runner::AwaitEnd::Ok,
+                    (Err(_), true) => crate::runner::AwaitEnd::Unfinished,
+                    (Err(_), false) => crate::runner::AwaitEnd::Failed,
+                };
+                s.timeline.end_await(step, end);
+                result
             },
         );
     let s = scenario;

@@ -49,7 +49,7 @@ pub fn register(engine: &mut Engine) {
         .with_params_info(["c: Cluster", "Master"])
         .with_comments(["/// Waits (up to 30 s) until a master leads, e.g. after the leader was killed; returns it."])
         .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<MasterHandle> {
-            await_leader(&c.0, AWAIT_LEADER_DEFAULT)
+            c.0.scenario.awaiting(|| "await_leader()".into(), || await_leader(&c.0, AWAIT_LEADER_DEFAULT))
         });
     FuncRegistration::new("await_leader")
         .with_params_info(["c: Cluster", "options: map", "Master"])
@@ -61,7 +61,8 @@ pub fn register(engine: &mut Engine) {
             |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<MasterHandle> {
                 let o = Options::new(&options, "await_leader", option_keys::AWAIT_LEADER.keys)?;
                 let timeout = o.duration("timeout")?.unwrap_or(AWAIT_LEADER_DEFAULT);
-                await_leader(&c.0, timeout)
+                c.0.scenario
+                    .awaiting(|| "await_leader()".into(), || await_leader(&c.0, timeout))
             },
         );
 
@@ -213,7 +214,9 @@ fn master_op(
     what: &str,
     op: impl for<'a> FnOnce(&'a mut Box<dyn crate::cluster::ClusterHandle>) -> HandleFuture<'a, ()>,
 ) -> ScriptResult<()> {
-    with_handle_as(&m.cluster, &format!("{}.{what}", master_name(m.index)), op)
+    let target = master_name(m.index);
+    m.cluster.scenario.timeline.fault(&target, what);
+    with_handle_as(&m.cluster, &format!("{target}.{what}"), op)
 }
 
 fn zookeeper_op(
@@ -221,6 +224,7 @@ fn zookeeper_op(
     what: &str,
     op: impl for<'a> FnOnce(&'a mut Box<dyn crate::cluster::ClusterHandle>) -> HandleFuture<'a, ()>,
 ) -> ScriptResult<()> {
+    ctx.scenario.timeline.fault("zookeeper", what);
     with_handle_as(ctx, &format!("zookeeper.{what}"), op)
 }
 

@@ -44,7 +44,7 @@ pub fn register(engine: &mut Engine) {
         .register_into_engine(
             engine,
             |c: &mut ClusterHandleRef, name: &str, state: &str| -> ScriptResult<Map> {
-                await_framework(&c.0, name, state, &Map::new())
+                c.0.scenario.awaiting(|| format!("await_framework({name:?}, {state:?})"), || await_framework(&c.0, name, state, &Map::new()))
             },
         );
     FuncRegistration::new("await_framework")
@@ -64,7 +64,12 @@ pub fn register(engine: &mut Engine) {
              name: &str,
              state: &str,
              options: Map|
-             -> ScriptResult<Map> { await_framework(&c.0, name, state, &options) },
+             -> ScriptResult<Map> {
+                c.0.scenario.awaiting(
+                    || format!("await_framework({name:?}, {state:?})"),
+                    || await_framework(&c.0, name, state, &options),
+                )
+            },
         );
     FuncRegistration::new("await_task")
         .with_params_info(["c: Cluster", "name: string", "state: string", "map"])
@@ -72,7 +77,7 @@ pub fn register(engine: &mut Engine) {
             "/// Waits until the task named `name`, of any framework (mmrun's own or one seen only in the\n/// master's state), reaches `state` (e.g. \"TASK_RUNNING\") and returns it as a map. Fails at\n/// once if it ends in another terminal state, or if several frameworks have a task of that\n/// name; after 30 s otherwise.",
         ])
         .register_into_engine(engine, |c: &mut ClusterHandleRef, name: &str, state: &str| -> ScriptResult<Map> {
-            await_task(&c.0, name, state, &Map::new())
+            c.0.scenario.awaiting(|| format!("await_task({name:?}, {state:?})"), || await_task(&c.0, name, state, &Map::new()))
         });
     FuncRegistration::new("await_task")
         .with_params_info([
@@ -91,7 +96,7 @@ pub fn register(engine: &mut Engine) {
              name: &str,
              state: &str,
              options: Map|
-             -> ScriptResult<Map> { await_task(&c.0, name, state, &options) },
+             -> ScriptResult<Map> { c.0.scenario.awaiting(|| format!("await_task({name:?}, {state:?})"), || await_task(&c.0, name, state, &options)) },
         );
     FuncRegistration::new("why")
         .with_params_info(["c: Cluster", "name: string", "array"])

@@ -41,6 +41,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             let check = store
                 .check(std::path::Path::new(&s.scenario), &stem, name, &json)
                 .map_err(|e| format!("snapshot '{name}': {e}"))?;
+            s.timeline.snapshot(name, check.passed());
             if !check.passed() {
                 lock(&s.snapshot_failures).push(describe(name, &check));
             }

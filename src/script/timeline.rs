@@ -1,0 +1,508 @@
+//! The recorder of a scenario's timeline (see [`crate::runner::timeline`]): the bindings record
+//! the script's steps — faults, awaits, `log()` lines, snapshots — and an observer reads the
+//! master's `/master/state` every ~200 ms while the script runs, recording what changed
+//! between two reads: agents, frameworks, task states, the leader.
+//!
+//! Task states are placed at the times their statuses carry (`statuses[].timestamp`), agents
+//! and frameworks at their registration times, so a change between two reads is drawn where it
+//! happened. The script nudges the observer to read at once when it injects a fault or an
+//! await ends, and the scenario reads a last time when the script ends, before teardown.
+//!
+//! The observer goes through the same path as the script: the cluster's master URL (following
+//! the leader on HA clusters) and [`MasterClient`]. It waits ten times as long as its last read
+//! took before the next, so a state of thousands of agents is read seldom and costs the
+//! scenario little; after [`MAX_CLUSTER_EVENTS`] cluster events it only counts what it drops.
+
+use super::context::{ClusterCtx, ScenarioCtx, lock};
+use crate::client::MasterClient;
+use crate::runner::timeline::{AwaitEnd, EventKind, Timeline, TimelineEvent};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Cluster events kept per scenario; the rest are counted in [`Timeline::dropped`].
+pub const MAX_CLUSTER_EVENTS: usize = 20_000;
+/// Script events kept (log lines, awaits, faults).
+pub const MAX_SCRIPT_EVENTS: usize = 5_000;
+/// The shortest time between two reads of the master's state.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// Faults of the same kind this close together are one marker (`×500`).
+const COALESCE: Duration = Duration::from_millis(500);
+
+pub struct TimelineRecorder {
+    started: Instant,
+    /// `started` as Unix time in seconds, for the cluster's own timestamps.
+    started_epoch: f64,
+    inner: Mutex<Inner>,
+    /// Wakes the observer for an early read.
+    nudge: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct Inner {
+    timeline: Timeline,
+    cluster_events: usize,
+    script_events: usize,
+    /// The last fault event: its index and when the last fault merged into it happened.
+    last_fault: Option<(usize, Duration)>,
+}
+
+/// An await in progress; [`TimelineRecorder::end_await`] closes it.
+#[derive(Debug, Clone, Copy)]
+pub struct AwaitId(Option<usize>);
+
+impl Default for TimelineRecorder {
+    fn default() -> Self {
+        TimelineRecorder::new()
+    }
+}
+
+impl TimelineRecorder {
+    pub fn new() -> TimelineRecorder {
+        TimelineRecorder {
+            started: Instant::now(),
+            started_epoch: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+            inner: Mutex::default(),
+            nudge: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Time since the scenario started.
+    pub fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The time since the scenario started of a cluster timestamp (Unix seconds), within what
+    /// is possible: not before the start, not after now; `now` when there is none.
+    pub fn at_epoch(&self, timestamp: f64) -> Duration {
+        let now = self.now();
+        if timestamp <= 0.0 || !timestamp.is_finite() {
+            return now;
+        }
+        Duration::from_secs_f64((timestamp - self.started_epoch).max(0.0)).min(now)
+    }
+
+    /// Asks the observer to read the cluster's state now rather than at its next turn.
+    pub fn nudge(&self) {
+        self.nudge.notify_one();
+    }
+
+    fn push_script(&self, inner: &mut Inner, kind: EventKind) -> Option<usize> {
+        if inner.script_events >= MAX_SCRIPT_EVENTS {
+            inner.timeline.dropped += 1;
+            return None;
+        }
+        inner.script_events += 1;
+        inner.timeline.events.push(TimelineEvent {
+            at: self.now(),
+            kind,
+        });
+        Some(inner.timeline.events.len() - 1)
+    }
+
+    /// `target.action()`, e.g. `("agent-3", "disconnect")`; the same action on several targets
+    /// in quick succession is one event counting them.
+    pub fn fault(&self, target: &str, action: &str) {
+        self.nudge();
+        let now = self.now();
+        let mut inner = lock(&self.inner);
+        if let Some((index, last)) = inner.last_fault
+            && now.saturating_sub(last) <= COALESCE
+            && let Some(TimelineEvent {
+                kind:
+                    EventKind::Fault {
+                        action: previous,
+                        count,
+                        ..
+                    },
+                ..
+            }) = inner.timeline.events.get_mut(index)
+            && previous == action
+        {
+            *count += 1;
+            inner.last_fault = Some((index, now));
+            return;
+        }
+        let kind = EventKind::Fault {
+            target: target.to_string(),
+            action: action.to_string(),
+            count: 1,
+        };
+        if let Some(index) = self.push_script(&mut inner, kind) {
+            inner.last_fault = Some((index, now));
+        }
+    }
+
+    pub fn log(&self, line: &str) {
+        let mut inner = lock(&self.inner);
+        self.push_script(&mut inner, EventKind::Log(line.to_string()));
+    }
+
+    pub fn snapshot(&self, name: &str, matched: bool) {
+        let mut inner = lock(&self.inner);
+        let kind = EventKind::Snapshot {
+            name: name.to_string(),
+            matched,
+        };
+        self.push_script(&mut inner, kind);
+    }
+
+    /// The script starts waiting for `what` (e.g. `await_task("greet", "TASK_FINISHED")`).
+    pub fn start_await(&self, what: String) -> AwaitId {
+        let mut inner = lock(&self.inner);
+        let kind = EventKind::Await {
+            what,
+            ended: self.now(),
+            end: AwaitEnd::Unfinished,
+        };
+        AwaitId(self.push_script(&mut inner, kind))
+    }
+
+    pub fn end_await(&self, id: AwaitId, how: AwaitEnd) {
+        self.nudge();
+        let Some(index) = id.0 else { return };
+        let now = self.now();
+        if let Some(TimelineEvent {
+            kind: EventKind::Await { ended, end, .. },
+            ..
+        }) = lock(&self.inner).timeline.events.get_mut(index)
+        {
+            *ended = now;
+            *end = how;
+        }
+    }
+
+    /// A change the observer saw in the cluster, now.
+    pub fn cluster(&self, kind: EventKind) {
+        self.cluster_at(self.now(), kind);
+    }
+
+    /// A change the observer saw in the cluster, which happened `at`.
+    pub fn cluster_at(&self, at: Duration, kind: EventKind) {
+        let mut inner = lock(&self.inner);
+        if inner.cluster_events >= MAX_CLUSTER_EVENTS {
+            inner.timeline.dropped += 1;
+            return;
+        }
+        inner.cluster_events += 1;
+        inner.timeline.events.push(TimelineEvent { at, kind });
+    }
+
+    fn polled(&self, took: Duration) {
+        let mut inner = lock(&self.inner);
+        inner.timeline.polls += 1;
+        inner.timeline.poll_time += took;
+    }
+
+    /// The timeline so far; awaits still open end now, unfinished.
+    pub fn take(&self) -> Timeline {
+        let now = self.now();
+        let mut inner = lock(&self.inner);
+        let mut timeline = std::mem::take(&mut inner.timeline);
+        for event in &mut timeline.events {
+            if let EventKind::Await {
+                ended,
+                end: AwaitEnd::Unfinished,
+                ..
+            } = &mut event.kind
+            {
+                *ended = now;
+            }
+        }
+        timeline.events.sort_by_key(|e| e.at);
+        timeline
+    }
+}
+
+impl ScenarioCtx {
+    /// Runs the await `step` (a script step that waits for `what`), recording it on the
+    /// timeline: how long it waited and whether it held. A failure after the scenario was
+    /// cancelled is `Unfinished`: the await did not fail, the scenario was stopped.
+    pub fn awaiting<T>(
+        &self,
+        what: impl FnOnce() -> String,
+        step: impl FnOnce() -> super::context::ScriptResult<T>,
+    ) -> super::context::ScriptResult<T> {
+        let id = self.timeline.start_await(what());
+        let result = step();
+        let end = match (&result, self.cancel.is_cancelled()) {
+            (Ok(_), _) => AwaitEnd::Ok,
+            (Err(_), true) => AwaitEnd::Unfinished,
+            (Err(_), false) => AwaitEnd::Failed,
+        };
+        self.timeline.end_await(id, end);
+        result
+    }
+}
+
+/// What the observer has seen of each cluster (by its index in the scenario).
+#[derive(Default)]
+pub struct Observer {
+    seen: HashMap<usize, Seen>,
+}
+
+impl Observer {
+    /// Reads every cluster's state until `stop` is cancelled, recording the differences: every
+    /// [`POLL_INTERVAL`], or ten times as long as the last reads took, or when nudged.
+    pub async fn run(&mut self, ctx: &ScenarioCtx, stop: &CancellationToken) {
+        loop {
+            let took = tokio::select! {
+                _ = stop.cancelled() => return,
+                took = self.read(ctx) => took,
+            };
+            let wait = POLL_INTERVAL.max(took * 10);
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+                // A nudge still waits out the cost of a slow read.
+                _ = async {
+                    ctx.timeline.nudge.notified().await;
+                    tokio::time::sleep(took * 10).await;
+                } => {}
+            }
+        }
+    }
+
+    /// Reads every cluster's state once; returns how long that took.
+    pub async fn read(&mut self, ctx: &ScenarioCtx) -> Duration {
+        let clusters: Vec<Arc<ClusterCtx>> = lock(&ctx.clusters).clone();
+        let mut took = Duration::ZERO;
+        for (i, cluster) in clusters.iter().enumerate() {
+            let Ok(url) = cluster.master_url() else {
+                continue;
+            };
+            let client = MasterClient::new(url);
+            let started = Instant::now();
+            let read = client.get::<SlimState>("/master/state").await;
+            let elapsed = started.elapsed();
+            took += elapsed;
+            ctx.timeline.polled(elapsed);
+            if let Ok(state) = read {
+                let prefix = if i == 0 {
+                    String::new()
+                } else {
+                    format!("c{}/", i + 1)
+                };
+                let name_of = |id: &str| format!("{prefix}{}", agent_name(cluster, id));
+                self.seen
+                    .entry(i)
+                    .or_default()
+                    .diff(&state, &name_of, &ctx.timeline);
+            }
+        }
+        took
+    }
+}
+
+fn agent_name(cluster: &ClusterCtx, id: &str) -> String {
+    let name = cluster.agent_name(id);
+    if name == "agent-?" {
+        // Not started by the script (or not yet known): its id's tail is stable enough.
+        let tail: String = id
+            .chars()
+            .rev()
+            .take(6)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("agent …{tail}")
+    } else {
+        name
+    }
+}
+
+/// The parts of `/master/state` the timeline needs; the rest is skipped while parsing.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct SlimState {
+    #[serde(default)]
+    pub leader: Option<String>,
+    #[serde(default)]
+    pub slaves: Vec<SlimAgent>,
+    #[serde(default)]
+    pub frameworks: Vec<SlimFramework>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SlimAgent {
+    pub id: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub registered_time: f64,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SlimFramework {
+    pub id: String,
+    pub name: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub registered_time: f64,
+    #[serde(default)]
+    pub tasks: Vec<SlimTask>,
+    #[serde(default)]
+    pub unreachable_tasks: Vec<SlimTask>,
+    #[serde(default)]
+    pub completed_tasks: Vec<SlimTask>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SlimTask {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub slave_id: String,
+    pub state: String,
+    /// Every status so far, oldest first, with the time it was made.
+    #[serde(default)]
+    pub statuses: Vec<SlimStatus>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SlimStatus {
+    pub state: String,
+    #[serde(default)]
+    pub timestamp: f64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What the previous read of one cluster showed.
+#[derive(Default)]
+pub(crate) struct Seen {
+    first: bool,
+    leader: Option<String>,
+    agents: HashMap<String, bool>,
+    /// Framework id → (name, active).
+    frameworks: HashMap<String, (String, bool)>,
+    /// (framework id, task id) → how many of its statuses were recorded, and its last state.
+    tasks: HashMap<(String, String), (usize, String)>,
+}
+
+impl Seen {
+    pub(crate) fn diff(
+        &mut self,
+        state: &SlimState,
+        name_of: &dyn Fn(&str) -> String,
+        out: &TimelineRecorder,
+    ) {
+        if !self.first || state.leader != self.leader {
+            self.first = true;
+            if state.leader.is_some() || self.leader.is_some() {
+                out.cluster(EventKind::Leader {
+                    leader: state.leader.clone().unwrap_or_else(|| "none".into()),
+                });
+            }
+            self.leader = state.leader.clone();
+        }
+        let mut agents = HashMap::with_capacity(state.slaves.len());
+        for agent in &state.slaves {
+            match self.agents.get(&agent.id) {
+                None => {
+                    out.cluster_at(
+                        out.at_epoch(agent.registered_time),
+                        EventKind::AgentAdded {
+                            agent: name_of(&agent.id),
+                        },
+                    );
+                    if !agent.active {
+                        out.cluster(EventKind::AgentActive {
+                            agent: name_of(&agent.id),
+                            active: false,
+                        });
+                    }
+                }
+                Some(&was) if was != agent.active => out.cluster(EventKind::AgentActive {
+                    agent: name_of(&agent.id),
+                    active: agent.active,
+                }),
+                Some(_) => {}
+            }
+            agents.insert(agent.id.clone(), agent.active);
+        }
+        let gone: BTreeMap<_, _> = self
+            .agents
+            .keys()
+            .filter(|id| !agents.contains_key(*id))
+            .map(|id| (name_of(id), ()))
+            .collect();
+        for agent in gone.into_keys() {
+            out.cluster(EventKind::AgentGone { agent });
+        }
+        self.agents = agents;
+
+        let mut frameworks = HashMap::with_capacity(state.frameworks.len());
+        for fw in &state.frameworks {
+            let (changed, at) = match self.frameworks.get(&fw.id) {
+                None => (true, out.at_epoch(fw.registered_time)),
+                Some((_, was)) => (*was != fw.active, out.now()),
+            };
+            if changed {
+                out.cluster_at(
+                    at,
+                    EventKind::Framework {
+                        framework: fw.name.clone(),
+                        state: if fw.active { "active" } else { "inactive" }.into(),
+                    },
+                );
+            }
+            frameworks.insert(fw.id.clone(), (fw.name.clone(), fw.active));
+            for task in fw
+                .tasks
+                .iter()
+                .chain(&fw.unreachable_tasks)
+                .chain(&fw.completed_tasks)
+            {
+                let key = (fw.id.clone(), task.id.clone());
+                let (recorded, last) = self
+                    .tasks
+                    .get(&key)
+                    .map_or((0, ""), |(n, s)| (*n, s.as_str()));
+                let count = task.statuses.len().max(1);
+                if recorded == count && last == task.state {
+                    continue;
+                }
+                let event = |state: &str| EventKind::Task {
+                    id: task.id.clone(),
+                    task: task.name.clone(),
+                    framework: fw.name.clone(),
+                    agent: name_of(&task.slave_id),
+                    state: state.to_string(),
+                };
+                // Each new status at its own time; a repeated state (a health update) is not
+                // a change.
+                let mut previous = last.to_string();
+                for status in task.statuses.iter().skip(recorded) {
+                    if status.state != previous {
+                        out.cluster_at(out.at_epoch(status.timestamp), event(&status.state));
+                        previous.clone_from(&status.state);
+                    }
+                }
+                if previous != task.state {
+                    // No status says so (yet): the task's state itself, now.
+                    out.cluster(event(&task.state));
+                }
+                self.tasks.insert(key, (count, task.state.clone()));
+            }
+        }
+        for (id, (name, _)) in &self.frameworks {
+            if !frameworks.contains_key(id) {
+                out.cluster(EventKind::Framework {
+                    framework: name.clone(),
+                    state: "removed".into(),
+                });
+            }
+        }
+        self.frameworks = frameworks;
+    }
+}
+
+#[cfg(test)]
+mod tests;

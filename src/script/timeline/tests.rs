@@ -1,0 +1,195 @@
+use super::*;
+
+fn task(id: &str, slave: &str, state: &str) -> SlimTask {
+    SlimTask {
+        id: id.into(),
+        name: id.into(),
+        slave_id: slave.into(),
+        state: state.into(),
+        statuses: vec![],
+    }
+}
+
+fn state(leader: &str, agents: &[(&str, bool)], tasks: Vec<SlimTask>) -> SlimState {
+    SlimState {
+        leader: Some(leader.into()),
+        slaves: agents
+            .iter()
+            .map(|(id, active)| SlimAgent {
+                id: id.to_string(),
+                active: *active,
+                registered_time: 0.0,
+            })
+            .collect(),
+        frameworks: vec![SlimFramework {
+            id: "fw-1".into(),
+            name: "hello".into(),
+            active: true,
+            registered_time: 0.0,
+            tasks,
+            unreachable_tasks: vec![],
+            completed_tasks: vec![],
+        }],
+    }
+}
+
+fn kinds(recorder: &TimelineRecorder) -> Vec<EventKind> {
+    recorder.take().events.into_iter().map(|e| e.kind).collect()
+}
+
+#[test]
+fn faults_on_many_nodes_at_once_are_one_event_counting_them() {
+    let r = TimelineRecorder::new();
+    for i in 1..=3 {
+        r.fault(&format!("agent-{i}"), "disconnect()");
+    }
+    r.fault("agent-1", "reconnect()");
+    assert_eq!(
+        kinds(&r),
+        [
+            EventKind::Fault {
+                target: "agent-1".into(),
+                action: "disconnect()".into(),
+                count: 3
+            },
+            EventKind::Fault {
+                target: "agent-1".into(),
+                action: "reconnect()".into(),
+                count: 1
+            },
+        ]
+    );
+}
+
+#[test]
+fn awaits_record_how_they_ended_and_open_ones_end_unfinished() {
+    let r = TimelineRecorder::new();
+    let ok = r.start_await("await_task(\"a\", \"TASK_RUNNING\")".into());
+    r.end_await(ok, AwaitEnd::Ok);
+    let failed = r.start_await("await_task(\"b\", \"TASK_FINISHED\")".into());
+    r.end_await(failed, AwaitEnd::Failed);
+    r.start_await("await_leader()".into());
+    r.log("hello");
+    r.snapshot("final", false);
+    let ends: Vec<_> = kinds(&r)
+        .into_iter()
+        .map(|k| match k {
+            EventKind::Await { what, end, .. } => format!("{what} {end:?}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            "await_task(\"a\", \"TASK_RUNNING\") Ok",
+            "await_task(\"b\", \"TASK_FINISHED\") Failed",
+            "await_leader() Unfinished",
+            "Log(\"hello\")",
+            "Snapshot { name: \"final\", matched: false }",
+        ]
+    );
+}
+
+#[test]
+fn the_observer_records_what_changed_between_two_reads() {
+    let r = TimelineRecorder::new();
+    let mut seen = Seen::default();
+    let names = |id: &str| id.replace("id-", "agent-");
+    seen.diff(
+        &state(
+            "master@1",
+            &[("id-1", true)],
+            vec![task("t1", "id-1", "TASK_STAGING")],
+        ),
+        &names,
+        &r,
+    );
+    // The same state again: nothing new.
+    seen.diff(
+        &state(
+            "master@1",
+            &[("id-1", true)],
+            vec![task("t1", "id-1", "TASK_STAGING")],
+        ),
+        &names,
+        &r,
+    );
+    seen.diff(
+        &state(
+            "master@2",
+            &[("id-2", true)],
+            vec![task("t1", "id-1", "TASK_LOST")],
+        ),
+        &names,
+        &r,
+    );
+    let text: Vec<String> = kinds(&r).iter().map(|k| format!("{k:?}")).collect();
+    assert_eq!(
+        text,
+        [
+            "Leader { leader: \"master@1\" }",
+            "AgentAdded { agent: \"agent-1\" }",
+            "Framework { framework: \"hello\", state: \"active\" }",
+            "Task { id: \"t1\", task: \"t1\", framework: \"hello\", agent: \"agent-1\", state: \"TASK_STAGING\" }",
+            "Leader { leader: \"master@2\" }",
+            "AgentAdded { agent: \"agent-2\" }",
+            "AgentGone { agent: \"agent-1\" }",
+            "Task { id: \"t1\", task: \"t1\", framework: \"hello\", agent: \"agent-1\", state: \"TASK_LOST\" }",
+        ]
+    );
+}
+
+#[test]
+fn cluster_events_beyond_the_cap_are_counted_not_kept() {
+    let r = TimelineRecorder::new();
+    for i in 0..MAX_CLUSTER_EVENTS + 5 {
+        r.cluster(EventKind::AgentAdded {
+            agent: format!("agent-{i}"),
+        });
+    }
+    r.log("still kept");
+    let timeline = r.take();
+    assert_eq!(timeline.dropped, 5);
+    assert_eq!(timeline.events.len(), MAX_CLUSTER_EVENTS + 1);
+}
+
+#[test]
+fn task_states_are_placed_at_their_statuses_times() {
+    let r = TimelineRecorder::new();
+    std::thread::sleep(Duration::from_millis(30));
+    let mut seen = Seen::default();
+    let mut t = task("t1", "id-1", "TASK_RUNNING");
+    let start = r.started_epoch;
+    t.statuses = vec![
+        SlimStatus {
+            state: "TASK_STARTING".into(),
+            timestamp: start + 0.0105,
+        },
+        SlimStatus {
+            state: "TASK_RUNNING".into(),
+            timestamp: start + 0.0205,
+        },
+        // A health update: the same state again.
+        SlimStatus {
+            state: "TASK_RUNNING".into(),
+            timestamp: start + 0.025,
+        },
+    ];
+    seen.diff(&state("m", &[], vec![t]), &|id| id.to_string(), &r);
+    let tasks: Vec<(u128, String)> = r
+        .take()
+        .events
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Task { state, .. } => Some((e.at.as_millis(), state)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            (10, "TASK_STARTING".to_string()),
+            (20, "TASK_RUNNING".to_string())
+        ]
+    );
+}
