@@ -57,12 +57,13 @@ pub fn router(agent: Arc<AgentShared>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::lite::MAX_REQUEST_BODY_BYTES,
         ))
+        // The master's web UI reads `/state` and `/files` from its own origin. Inside the fault
+        // gate: a paused agent answers no preflight either.
+        .layer(axum::middleware::from_fn(crate::lite::cors::allow_reads))
         .layer(axum::middleware::from_fn_with_state(
             agent.clone(),
             hold_requests,
         ))
-        // The master's web UI reads `/state` and `/files` from its own origin.
-        .layer(axum::middleware::from_fn(crate::lite::cors::allow_reads))
         .with_state(agent)
 }
 
