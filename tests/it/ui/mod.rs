@@ -6,6 +6,8 @@
 //! Without chromium these print `SKIPPED: …` and pass, unless MMRUN_REQUIRE_CHROMIUM=1 (CI).
 //! The endpoints the page reads (`/master/roles`, CORS) are tested without a browser too.
 
+mod report;
+
 use crate::common;
 
 use common::chromium::{Chromium, artifact_path};
