@@ -38,8 +38,11 @@ struct Cli {
 enum Command {
     /// Run .rhai scenarios, each against its own fresh cluster (default: scripts/).
     Run(run::RunArgs),
-    /// Check .rhai scenarios without running them: unknown functions and methods, wrong
-    /// argument counts, unknown option keys, syntax errors (default: scripts/).
+    /// Check .rhai scenarios without running them (default: scripts/); `run` checks first too.
+    ///
+    /// Reports every file's calls to unknown functions and methods, wrong argument counts,
+    /// unknown option keys and syntax errors, as file:line:col with help. Exit code 0 when
+    /// clean, 4 for mistakes, 2 when a file does not compile.
     Check(check::CheckArgs),
     /// Accept or reject pending snapshots (*.snap.new) one by one.
     Review(review::ReviewArgs),

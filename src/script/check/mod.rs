@@ -187,6 +187,10 @@ impl Checker {
                         .map_keys
                         .extend(map.0.iter().map(|(k, _)| k.name.to_string()));
                 }
+                // `obj.greet = |x| …` makes a property that `obj.greet(1)` calls.
+                Some(ASTNode::Expr(Expr::Property(property, _))) => {
+                    script.map_keys.insert(property.2.to_string());
+                }
                 _ => {}
             }
             true
@@ -430,7 +434,8 @@ struct Script {
     functions: BTreeMap<String, BTreeSet<usize>>,
     /// Every variable and parameter name.
     variables: BTreeSet<String>,
-    /// Every key of its map literals.
+    /// Every key of its map literals and every property it names: a property holding a
+    /// function is called like a method.
     map_keys: BTreeSet<String>,
 }
 

@@ -97,6 +97,9 @@ let f = |a| a + 1;
 let n = f(twice(1, 2));
 let obj = #{ greet: || 42 };
 obj.greet();
+let later = #{};
+later.wave = |x| x;
+later.wave(1);
 let fw = c.submit_framework(#{ name: "fw" });
 fw.describe();
 for (t, i) in fw.tasks() { print(`${i} ${t.name}`); }
