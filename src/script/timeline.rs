@@ -320,6 +320,9 @@ fn agent_name(cluster: &ClusterCtx, id: &str) -> String {
 pub(crate) struct SlimState {
     #[serde(default)]
     pub leader: Option<String>,
+    /// When the master read was elected, if it leads.
+    #[serde(default)]
+    pub elected_time: Option<f64>,
     #[serde(default)]
     pub slaves: Vec<SlimAgent>,
     #[serde(default)]
@@ -396,9 +399,21 @@ impl Seen {
         if !self.first || state.leader != self.leader {
             self.first = true;
             if state.leader.is_some() || self.leader.is_some() {
-                out.cluster(EventKind::Leader {
-                    leader: state.leader.clone().unwrap_or_else(|| "none".into()),
-                });
+                // `master@127.0.0.1:5050` → `127.0.0.1:5050`, placed at its election when the
+                // master read is the one leading.
+                let leader = state
+                    .leader
+                    .as_deref()
+                    .map_or("none", |l| l.strip_prefix("master@").unwrap_or(l));
+                let at = state
+                    .elected_time
+                    .map_or_else(|| out.now(), |t| out.at_epoch(t));
+                out.cluster_at(
+                    at,
+                    EventKind::Leader {
+                        leader: leader.to_string(),
+                    },
+                );
             }
             self.leader = state.leader.clone();
         }

@@ -13,6 +13,7 @@ fn task(id: &str, slave: &str, state: &str) -> SlimTask {
 fn state(leader: &str, agents: &[(&str, bool)], tasks: Vec<SlimTask>) -> SlimState {
     SlimState {
         leader: Some(leader.into()),
+        elected_time: None,
         slaves: agents
             .iter()
             .map(|(id, active)| SlimAgent {
@@ -127,11 +128,11 @@ fn the_observer_records_what_changed_between_two_reads() {
     assert_eq!(
         text,
         [
-            "Leader { leader: \"master@1\" }",
+            "Leader { leader: \"1\" }",
             "AgentAdded { agent: \"agent-1\" }",
             "Framework { framework: \"hello\", state: \"active\" }",
             "Task { id: \"t1\", task: \"t1\", framework: \"hello\", agent: \"agent-1\", state: \"TASK_STAGING\" }",
-            "Leader { leader: \"master@2\" }",
+            "Leader { leader: \"2\" }",
             "AgentAdded { agent: \"agent-2\" }",
             "AgentGone { agent: \"agent-1\" }",
             "Task { id: \"t1\", task: \"t1\", framework: \"hello\", agent: \"agent-1\", state: \"TASK_LOST\" }",
