@@ -84,11 +84,16 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     let script_ctx = ctx.clone();
     let display = input.display.clone();
     let observing = CancellationToken::new();
+    // `MMRUN_TIMELINE=off`: no reads of the clusters' state for the timeline (the script's own
+    // steps are still recorded), to rule the observer out when measuring.
+    let observe = std::env::var("MMRUN_TIMELINE").as_deref() != Ok("off");
     let observer = tokio::spawn({
         let (ctx, stop) = (ctx.clone(), observing.clone());
         async move {
             let mut observer = super::timeline::Observer::default();
-            observer.run(&ctx, &stop).await;
+            if observe {
+                observer.run(&ctx, &stop).await;
+            }
             observer
         }
     });
@@ -99,6 +104,7 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     .await;
     observing.cancel();
     if let Ok(mut observer) = observer.await
+        && observe
         && !input.cancel.is_cancelled()
     {
         // The clusters as the script left them, before they are torn down: the state the

@@ -286,7 +286,10 @@ impl Observer {
                 } else {
                     format!("c{}/", i + 1)
                 };
-                let name_of = |id: &str| format!("{prefix}{}", agent_name(cluster, id));
+                let name_of = |id: &str| {
+                    let name = cluster.agent_name(id);
+                    (name != "agent-?").then(|| format!("{prefix}{name}"))
+                };
                 self.seen
                     .entry(i)
                     .or_default()
@@ -297,22 +300,17 @@ impl Observer {
     }
 }
 
-fn agent_name(cluster: &ClusterCtx, id: &str) -> String {
-    let name = cluster.agent_name(id);
-    if name == "agent-?" {
-        // Not started by the script (or not yet known): its id's tail is stable enough.
-        let tail: String = id
-            .chars()
-            .rev()
-            .take(6)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        format!("agent …{tail}")
-    } else {
-        name
-    }
+/// The name of an agent the script did not start (or not yet): its id's tail is stable enough.
+fn unnamed_agent(id: &str) -> String {
+    let tail: String = id
+        .chars()
+        .rev()
+        .take(6)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("agent …{tail}")
 }
 
 /// The parts of `/master/state` the timeline needs; the rest is skipped while parsing.
@@ -320,6 +318,9 @@ fn agent_name(cluster: &ClusterCtx, id: &str) -> String {
 pub(crate) struct SlimState {
     #[serde(default)]
     pub leader: Option<String>,
+    /// When the master read was elected, if it leads.
+    #[serde(default)]
+    pub elected_time: Option<f64>,
     #[serde(default)]
     pub slaves: Vec<SlimAgent>,
     #[serde(default)]
@@ -384,54 +385,117 @@ pub(crate) struct Seen {
     frameworks: HashMap<String, (String, bool)>,
     /// (framework id, task id) → how many of its statuses were recorded, and its last state.
     tasks: HashMap<(String, String), (usize, String)>,
+    /// Agent id → its name, once known.
+    names: HashMap<String, String>,
+    /// Agent id → how many reads showed it before the script knew its name.
+    unnamed: HashMap<String, u32>,
 }
 
+/// Reads an agent may be seen before the script knows its name (agents added in bulk are named
+/// once all registered); it is recorded under its id's tail after that.
+const UNNAMED_READS: u32 = 5;
+
 impl Seen {
+    /// The name of agent `id`: the script's name for it, `None` while the script does not know
+    /// it yet (its events wait for the next read), a name from its id when it never will.
+    fn name(
+        &mut self,
+        id: &str,
+        name_of: &dyn Fn(&str) -> Option<String>,
+        seen: bool,
+    ) -> Option<String> {
+        if let Some(name) = self.names.get(id) {
+            return Some(name.clone());
+        }
+        let name = match name_of(id) {
+            Some(name) => name,
+            None => {
+                let reads = self.unnamed.entry(id.to_string()).or_default();
+                if seen {
+                    *reads += 1;
+                }
+                if *reads < UNNAMED_READS {
+                    return None;
+                }
+                unnamed_agent(id)
+            }
+        };
+        self.unnamed.remove(id);
+        self.names.insert(id.to_string(), name.clone());
+        Some(name)
+    }
+
     pub(crate) fn diff(
         &mut self,
         state: &SlimState,
-        name_of: &dyn Fn(&str) -> String,
+        name_of: &dyn Fn(&str) -> Option<String>,
         out: &TimelineRecorder,
     ) {
         if !self.first || state.leader != self.leader {
             self.first = true;
             if state.leader.is_some() || self.leader.is_some() {
-                out.cluster(EventKind::Leader {
-                    leader: state.leader.clone().unwrap_or_else(|| "none".into()),
-                });
+                // `master@127.0.0.1:5050` → `127.0.0.1:5050`, placed at its election when the
+                // master read is the one leading.
+                let leader = state
+                    .leader
+                    .as_deref()
+                    .map_or("none", |l| l.strip_prefix("master@").unwrap_or(l));
+                let at = state
+                    .elected_time
+                    .map_or_else(|| out.now(), |t| out.at_epoch(t));
+                out.cluster_at(
+                    at,
+                    EventKind::Leader {
+                        leader: leader.to_string(),
+                    },
+                );
             }
             self.leader = state.leader.clone();
         }
         let mut agents = HashMap::with_capacity(state.slaves.len());
         for agent in &state.slaves {
+            let Some(name) = self.name(&agent.id, name_of, true) else {
+                // Recorded once named, at its registration time all the same.
+                continue;
+            };
             match self.agents.get(&agent.id) {
                 None => {
                     out.cluster_at(
                         out.at_epoch(agent.registered_time),
                         EventKind::AgentAdded {
-                            agent: name_of(&agent.id),
+                            agent: name.clone(),
                         },
                     );
                     if !agent.active {
                         out.cluster(EventKind::AgentActive {
-                            agent: name_of(&agent.id),
+                            agent: name,
                             active: false,
                         });
                     }
                 }
                 Some(&was) if was != agent.active => out.cluster(EventKind::AgentActive {
-                    agent: name_of(&agent.id),
+                    agent: name,
                     active: agent.active,
                 }),
                 Some(_) => {}
             }
             agents.insert(agent.id.clone(), agent.active);
         }
-        let gone: BTreeMap<_, _> = self
+        let in_state: std::collections::HashSet<&str> =
+            state.slaves.iter().map(|a| a.id.as_str()).collect();
+        let gone: BTreeMap<String, ()> = self
             .agents
             .keys()
-            .filter(|id| !agents.contains_key(*id))
-            .map(|id| (name_of(id), ()))
+            .filter(|id| !in_state.contains(id.as_str()))
+            .map(|id| {
+                (
+                    self.names
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| unnamed_agent(id)),
+                    (),
+                )
+            })
             .collect();
         for agent in gone.into_keys() {
             out.cluster(EventKind::AgentGone { agent });
@@ -469,16 +533,21 @@ impl Seen {
                 if recorded == count && last == task.state {
                     continue;
                 }
+                let last = last.to_string();
+                let Some(agent) = self.name(&task.slave_id, name_of, false) else {
+                    // Its agent is not named yet: at the next read.
+                    continue;
+                };
                 let event = |state: &str| EventKind::Task {
                     id: task.id.clone(),
                     task: task.name.clone(),
                     framework: fw.name.clone(),
-                    agent: name_of(&task.slave_id),
+                    agent: agent.clone(),
                     state: state.to_string(),
                 };
                 // Each new status at its own time; a repeated state (a health update) is not
                 // a change.
-                let mut previous = last.to_string();
+                let mut previous = last;
                 for status in task.statuses.iter().skip(recorded) {
                     if status.state != previous {
                         out.cluster_at(out.at_epoch(status.timestamp), event(&status.state));
