@@ -9,7 +9,7 @@
 //! await ends, and the scenario reads a last time when the script ends, before teardown.
 //!
 //! The observer goes through the same path as the script: the cluster's master URL (following
-//! the leader on HA clusters) and [`MasterClient`]. It waits ten times as long as its last read
+//! the leader on HA clusters) and [`MasterClient`]. It waits twenty times as long as its last read
 //! took before the next, so a state of thousands of agents is read seldom and costs the
 //! scenario little; after [`MAX_CLUSTER_EVENTS`] cluster events it only counts what it drops.
 
@@ -27,6 +27,9 @@ pub const MAX_CLUSTER_EVENTS: usize = 20_000;
 pub const MAX_SCRIPT_EVENTS: usize = 5_000;
 /// The shortest time between two reads of the master's state.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// The observer waits this many times as long as its last read took before the next: reading
+/// a big cluster's state costs its master and the scenario at most 1/20 of the time.
+pub const READ_COST_FACTOR: u32 = 20;
 /// Faults of the same kind this close together are one marker (`×500`).
 const COALESCE: Duration = Duration::from_millis(500);
 
@@ -246,21 +249,22 @@ pub struct Observer {
 
 impl Observer {
     /// Reads every cluster's state until `stop` is cancelled, recording the differences: every
-    /// [`POLL_INTERVAL`], or ten times as long as the last reads took, or when nudged.
+    /// [`POLL_INTERVAL`], or [`READ_COST_FACTOR`] times as long as the last reads took, or
+    /// when nudged.
     pub async fn run(&mut self, ctx: &ScenarioCtx, stop: &CancellationToken) {
         loop {
             let took = tokio::select! {
                 _ = stop.cancelled() => return,
                 took = self.read(ctx) => took,
             };
-            let wait = POLL_INTERVAL.max(took * 10);
+            let wait = POLL_INTERVAL.max(took * READ_COST_FACTOR);
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(wait) => {}
                 // A nudge still waits out the cost of a slow read.
                 _ = async {
                     ctx.timeline.nudge.notified().await;
-                    tokio::time::sleep(took * 10).await;
+                    tokio::time::sleep(took * READ_COST_FACTOR).await;
                 } => {}
             }
         }
