@@ -36,6 +36,11 @@ pub fn backend_error(what: &str, e: crate::cluster::BackendError) -> Box<EvalAlt
             rhai::Position::NONE,
         )),
         B::NotInstalled(how) => super::bindings::containers::skip(how),
+        B::NeedsNodeControl(why) => super::bindings::containers::skip(if what.is_empty() {
+            why
+        } else {
+            format!("{what}: {why}")
+        }),
         _ => message.into(),
     }
 }
@@ -204,10 +209,15 @@ impl ClusterCtx {
     }
 
     async fn teardown(&self) {
-        for f in lock(&self.frameworks).drain(..) {
+        let frameworks: Vec<Framework> = lock(&self.frameworks).drain(..).collect();
+        let ids: Vec<String> = frameworks.iter().map(|f| f.id().value.clone()).collect();
+        for f in frameworks {
             f.disconnect();
         }
-        if let Some(handle) = self.handle.lock().await.take() {
+        if let Some(mut handle) = self.handle.lock().await.take() {
+            if !ids.is_empty() {
+                handle.end_frameworks(ids).await;
+            }
             handle.teardown().await;
         }
     }

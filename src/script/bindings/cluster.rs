@@ -262,6 +262,11 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
     let handle = scenario
         .block(backend.create(spec.clone()))?
         .map_err(|e| backend_error("", e))?;
+    // A cluster given through ZooKeeper (`--backend external --master zk://…`) is followed
+    // there, as one that asked for it.
+    if handle.zookeeper_url().is_some() {
+        spec.zookeeper = true;
+    }
     let ctx = Arc::new(ClusterCtx {
         scenario: scenario.clone(),
         spec,
