@@ -74,6 +74,13 @@ impl Backend for External {
         "external"
     }
 
+    async fn own_image(&self, image: super::OwnImage) -> Result<String, BackendError> {
+        let _ = image;
+        Err(BackendError::NeedsNodeControl(
+            "mmrun's images for Docker tasks are built into this machine's Docker daemon, not the external cluster's agents (--backend external)".into(),
+        ))
+    }
+
     async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
         if let Some(image) = &spec.mesos_image {
             return Err(node_control(&format!("mesos_image \"{image}\"")));

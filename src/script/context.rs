@@ -200,6 +200,19 @@ impl ClusterCtx {
             .ok_or_else(|| "the cluster has no master yet: call c.start_master() first".into())
     }
 
+    /// Frameworks the cluster held before the scenario attached (`--backend external`): left
+    /// out of what the script reads of the master's state. Empty for a fresh cluster.
+    pub fn foreign_frameworks(&self) -> ScriptResult<Vec<String>> {
+        self.scenario.block(async {
+            self.handle
+                .lock()
+                .await
+                .as_ref()
+                .map(|h| h.foreign_frameworks())
+                .unwrap_or_default()
+        })
+    }
+
     pub fn agent_name(&self, id: &str) -> String {
         lock(&self.agents)
             .iter()

@@ -26,9 +26,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
                 .map(|a| AgentRef { id: a.id.clone(), name: a.name.clone() })
                 .collect();
             if c.0.scenario.backend.name() == "external" {
-                let foreign = c.0.scenario.block(async {
-                    c.0.handle.lock().await.as_ref().map(|h| h.foreign_frameworks()).unwrap_or_default()
-                })?;
+                let foreign = c.0.foreign_frameworks()?;
                 scope_to_scenario(&mut state, &foreign, &agents);
             }
             to_dynamic(&normalise(&state, &agents))
