@@ -215,3 +215,51 @@ fn the_external_backend_needs_a_master() {
         "{text}"
     );
 }
+
+/// The shipped scenarios against `mmrun up --agents 3`, one after the other on the one cluster:
+/// each passes with its committed snapshot (what the cluster held before is left out of what
+/// the script reads) or is SKIP for what needs node control; none fails. The cluster ends with
+/// no framework left registered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_scenarios_pass_or_skip_against_an_external_cluster() {
+    let up = Up::start(&["--port", "0", "--agents", "3"]);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mmrun"));
+    cmd.args([
+        "run",
+        "scripts",
+        "--backend",
+        "external",
+        "--master",
+        &up.url,
+    ])
+    .current_dir(root)
+    .env("CI", "true")
+    .env("NO_COLOR", "1")
+    .env_remove("INSTA_UPDATE")
+    .env_remove("MMRUN_BACKEND");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let (code, text) = code_and_text(&out);
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("FAIL"), "{text}");
+    for scenario in ["framework_teardown", "kill_running_task", "custom_executor"] {
+        let passed = text
+            .lines()
+            .any(|l| l.contains("PASS [") && l.contains(&format!("scripts/{scenario}.rhai")));
+        assert!(passed, "{scenario} did not pass: {text}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.contains("SKIP [") && l.contains("scripts/agent_lost.rhai")),
+        "{text}"
+    );
+    let state = common::get_json(&format!("{}/master/state", up.url)).await;
+    assert_eq!(
+        state["frameworks"].as_array().map(Vec::len),
+        Some(0),
+        "{state:#}"
+    );
+    assert_eq!(state["activated_slaves"].as_f64(), Some(3.0), "{state:#}");
+}
