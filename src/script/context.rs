@@ -248,6 +248,29 @@ pub fn scenario_dir(script: &std::path::Path) -> PathBuf {
 }
 
 #[cfg(test)]
+mod backend_error_tests {
+    use super::backend_error;
+    use crate::cluster::BackendError;
+    use crate::script::bindings::containers::skip_reason;
+
+    /// A refusal for lack of node control (`--backend external`) skips the scenario, saying
+    /// which call and why; other backend errors fail it.
+    #[test]
+    fn needing_node_control_skips_the_scenario_with_the_reason() {
+        let e = backend_error(
+            "agent-1.kill()",
+            BackendError::NeedsNodeControl("killing an agent needs control".into()),
+        );
+        assert_eq!(
+            skip_reason(&e).as_deref(),
+            Some("agent-1.kill(): killing an agent needs control")
+        );
+        let failed = backend_error("agent-1.kill()", BackendError::Failed("no".into()));
+        assert_eq!(skip_reason(&failed), None);
+    }
+}
+
+#[cfg(test)]
 mod scenario_dir_tests {
     use super::scenario_dir;
     use std::path::Path;

@@ -51,10 +51,15 @@ impl Up {
         }
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
+        let (Some(mesos_master), Some(url)) = (mesos_master, url) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("mmrun up {args:?} did not print its master and MESOS_MASTER");
+        };
         Up {
             child,
-            mesos_master: mesos_master.expect("mmrun up printed MESOS_MASTER"),
-            url: url.expect("mmrun up printed its (leading) master"),
+            mesos_master,
+            url,
         }
     }
 }
