@@ -203,6 +203,10 @@ impl ClusterCtx {
     /// Frameworks the cluster held before the scenario attached (`--backend external`): left
     /// out of what the script reads of the master's state. Empty for a fresh cluster.
     pub fn foreign_frameworks(&self) -> ScriptResult<Vec<String>> {
+        // Only a cluster mmrun attached to holds any: the others are not asked at all.
+        if self.scenario.backend.name() != "external" {
+            return Ok(Vec::new());
+        }
         self.scenario.block(async {
             self.handle
                 .lock()
