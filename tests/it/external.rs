@@ -219,6 +219,16 @@ fn the_external_backend_needs_a_master() {
         text.contains("--backend external needs the cluster's master"),
         "{text}"
     );
+
+    // --master names an external cluster: with another backend it is a mistake.
+    let mut cmd = ws.mmrun(&["run", "--backend", "embedded", "--master", "127.0.0.1:5050"]);
+    cmd.current_dir(ws.root());
+    let (code, text) = code_and_text(&cmd.output().unwrap());
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("use it with --backend external, not embedded"),
+        "{text}"
+    );
 }
 
 /// The shipped scenarios against `mmrun up --agents 3`, one after the other on the one cluster:
