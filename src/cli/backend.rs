@@ -18,6 +18,9 @@ pub enum BackendChoice {
     Embedded,
     /// Every node its own container.
     Docker,
+    /// A cluster mmrun did not start, at `--master URL|zk://…`: nothing is started, node
+    /// control is refused (SKIP), only the scenario's frameworks are torn down.
+    External,
 }
 
 /// A chosen backend and the line that tells the user which it is and why.
@@ -49,6 +52,11 @@ pub async fn choose(
     mesos_image: Option<&str>,
     keep: bool,
 ) -> Result<Chosen, CliError> {
+    if choice == BackendChoice::External {
+        return Err(CliError::usage(
+            "--backend external attaches to a running cluster: give it with --master URL|zk://…",
+        ));
+    }
     if choice == BackendChoice::Embedded {
         if mesos_image.is_some() {
             return Err(CliError::usage(
@@ -92,6 +100,31 @@ pub async fn choose(
         ))),
         Err(e) => Err(CliError::environment(e)),
     }
+}
+
+/// `--backend external --master URL|zk://…`: scenarios against a cluster mmrun did not start.
+pub fn external(master: Option<&str>, mesos_image: Option<&str>) -> Result<Chosen, CliError> {
+    use crate::cluster::external::{External, ExternalMaster};
+    let Some(master) = master else {
+        return Err(CliError::usage(
+            "--backend external needs the cluster's master: --master http://host:5050 (or zk://host:2181/mesos), or MMRUN_MASTER",
+        ));
+    };
+    if mesos_image.is_some() {
+        return Err(CliError::usage(
+            "--mesos-image starts real Mesos nodes; --backend external starts none: drop one",
+        ));
+    }
+    let master =
+        ExternalMaster::parse(master).map_err(|e| CliError::usage(format!("--master: {e}")))?;
+    Ok(Chosen {
+        description: format!(
+            "backend external (the cluster at {master}, which mmrun did not start: scenarios that control nodes are skipped; only their own frameworks are torn down)"
+        ),
+        backend: Arc::new(External { master }),
+        docker: None,
+        reaper: None,
+    })
 }
 
 fn embedded(why: String) -> Chosen {

@@ -86,7 +86,9 @@ impl From<crate::docker::NodeImageError> for CliError {
 impl From<BackendError> for CliError {
     fn from(e: BackendError) -> CliError {
         match e {
-            BackendError::Unsupported { .. } => CliError::Usage(e.to_string()),
+            BackendError::Unsupported { .. } | BackendError::NeedsNodeControl(_) => {
+                CliError::Usage(e.to_string())
+            }
             BackendError::Failed(_) => CliError::Failed(e.to_string()),
             _ => CliError::Environment(e.to_string()),
         }

@@ -10,7 +10,7 @@ use crate::report::{
 use crate::runner::{self, Filter, RunOptions, Shard};
 use crate::script::executor::ScriptExecutor;
 use crate::snapshot::store::SnapshotStore;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +26,10 @@ pub struct RunArgs {
     /// Where clusters run.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto, env = "MMRUN_BACKEND")]
     backend: BackendChoice,
+    /// The cluster to run against with `--backend external` (implied by this option):
+    /// `http://host:5050`, `host:5050` or `zk://host:2181/mesos` (the leader ZooKeeper names).
+    #[arg(long, value_name = "URL", env = "MMRUN_MASTER")]
+    master: Option<String>,
     /// Run real Mesos from this image (holding mesos-master and mesos-agent) instead of
     /// mmrun's nodes; it must already be in the Docker engine.
     #[arg(long, value_name = "IMAGE")]
@@ -128,7 +132,21 @@ pub async fn run(args: RunArgs) -> CliResult {
     if !args.no_check {
         super::check::before_run(&scenarios).await?;
     }
-    let chosen = backend::choose(args.backend, args.mesos_image.as_deref(), args.keep).await?;
+    let chosen = match (args.backend, &args.master) {
+        (BackendChoice::External, master) | (BackendChoice::Auto, master @ Some(_)) => {
+            backend::external(master.as_deref(), args.mesos_image.as_deref())?
+        }
+        (choice, Some(_)) => {
+            return Err(CliError::usage(format!(
+                "--master (or MMRUN_MASTER) names an external cluster: use it with --backend external, not {}",
+                choice
+                    .to_possible_value()
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default()
+            )));
+        }
+        (choice, None) => backend::choose(choice, args.mesos_image.as_deref(), args.keep).await?,
+    };
     eprintln!("mmrun: {}", chosen.description);
     let backend = chosen.backend.clone();
     let snapshots = Arc::new(
@@ -149,6 +167,10 @@ pub async fn run(args: RunArgs) -> CliResult {
     };
     if let Some(j) = args.jobs {
         options.jobs = j.max(1);
+    } else if chosen.backend.name() == "external" {
+        // Scenarios at once would share the one cluster: each would see the others'
+        // frameworks in its snapshots and compete for its agents.
+        options.jobs = 1;
     }
     let mut reporter = FanOut::new().with(TerminalReporter::stdout());
     if let Some(path) = &args.junit {

@@ -67,6 +67,11 @@ pub async fn run(args: UpArgs) -> CliResult {
             "--masters must be at least 1 (3 is usual for HA)",
         ));
     }
+    if args.backend == BackendChoice::External {
+        return Err(CliError::usage(
+            "`mmrun up` starts a cluster; --backend external attaches to one (`mmrun run --backend external --master …`)",
+        ));
+    }
     if args.backend != BackendChoice::Embedded || args.mesos_image.is_some() {
         return run_in_docker(args).await;
     }

@@ -4,6 +4,7 @@
 
 pub mod docker;
 pub mod embedded;
+pub mod external;
 pub mod process;
 pub mod simulated;
 
@@ -102,6 +103,11 @@ pub enum BackendError {
     /// and is not retried.
     #[error("{0}")]
     Environment(String),
+    /// What the scenario asks for needs control over the cluster's nodes (stopping an agent,
+    /// a partition, a fresh master) and the cluster is not mmrun's to control (`--backend
+    /// external`): the scenario is skipped, saying why.
+    #[error("{0}")]
+    NeedsNodeControl(String),
     #[error("{what} is not available on the {backend} backend: {hint}")]
     Unsupported {
         what: &'static str,
@@ -354,6 +360,18 @@ pub trait ClusterHandle: Send + Sync {
     }
     fn agent_running(&self, index: usize) -> bool;
     fn agent_count(&self) -> usize;
+    /// Ends the frameworks the scenario submitted (`submit_framework`; their ids), before
+    /// `teardown`. A cluster mmrun made goes away with them; one it only attached to
+    /// (`--backend external`) tears each down through the operator API (TEARDOWN).
+    async fn end_frameworks(&mut self, ids: Vec<String>) {
+        let _ = ids;
+    }
+    /// Ids of the frameworks the cluster already held (registered or completed) when the
+    /// scenario attached to it: not the scenario's, so `c.state()` leaves them out. Empty for
+    /// a fresh cluster.
+    fn foreign_frameworks(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Stops every node and removes everything the cluster created.
     async fn teardown(self: Box<Self>);
 }

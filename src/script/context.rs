@@ -36,6 +36,11 @@ pub fn backend_error(what: &str, e: crate::cluster::BackendError) -> Box<EvalAlt
             rhai::Position::NONE,
         )),
         B::NotInstalled(how) => super::bindings::containers::skip(how),
+        B::NeedsNodeControl(why) => super::bindings::containers::skip(if what.is_empty() {
+            why
+        } else {
+            format!("{what}: {why}")
+        }),
         _ => message.into(),
     }
 }
@@ -195,6 +200,23 @@ impl ClusterCtx {
             .ok_or_else(|| "the cluster has no master yet: call c.start_master() first".into())
     }
 
+    /// Frameworks the cluster held before the scenario attached (`--backend external`): left
+    /// out of what the script reads of the master's state. Empty for a fresh cluster.
+    pub fn foreign_frameworks(&self) -> ScriptResult<Vec<String>> {
+        // Only a cluster mmrun attached to holds any: the others are not asked at all.
+        if self.scenario.backend.name() != "external" {
+            return Ok(Vec::new());
+        }
+        self.scenario.block(async {
+            self.handle
+                .lock()
+                .await
+                .as_ref()
+                .map(|h| h.foreign_frameworks())
+                .unwrap_or_default()
+        })
+    }
+
     pub fn agent_name(&self, id: &str) -> String {
         lock(&self.agents)
             .iter()
@@ -204,10 +226,15 @@ impl ClusterCtx {
     }
 
     async fn teardown(&self) {
-        for f in lock(&self.frameworks).drain(..) {
+        let frameworks: Vec<Framework> = lock(&self.frameworks).drain(..).collect();
+        let ids: Vec<String> = frameworks.iter().map(|f| f.id().value.clone()).collect();
+        for f in frameworks {
             f.disconnect();
         }
-        if let Some(handle) = self.handle.lock().await.take() {
+        if let Some(mut handle) = self.handle.lock().await.take() {
+            if !ids.is_empty() {
+                handle.end_frameworks(ids).await;
+            }
             handle.teardown().await;
         }
     }
@@ -222,6 +249,29 @@ pub fn scenario_dir(script: &std::path::Path) -> PathBuf {
         .unwrap_or(std::path::Path::new("."));
     let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     absolute.components().collect()
+}
+
+#[cfg(test)]
+mod backend_error_tests {
+    use super::backend_error;
+    use crate::cluster::BackendError;
+    use crate::script::bindings::containers::skip_reason;
+
+    /// A refusal for lack of node control (`--backend external`) skips the scenario, saying
+    /// which call and why; other backend errors fail it.
+    #[test]
+    fn needing_node_control_skips_the_scenario_with_the_reason() {
+        let e = backend_error(
+            "agent-1.kill()",
+            BackendError::NeedsNodeControl("killing an agent needs control".into()),
+        );
+        assert_eq!(
+            skip_reason(&e).as_deref(),
+            Some("agent-1.kill(): killing an agent needs control")
+        );
+        let failed = backend_error("agent-1.kill()", BackendError::Failed("no".into()));
+        assert_eq!(skip_reason(&failed), None);
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod cluster;
 mod conformance;
 mod docker;
 mod executors;
+mod external;
 mod faults;
 mod fetcher;
 mod framework_failover;

@@ -165,16 +165,24 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("raw_state")
         .with_params_info(["c: Cluster", "map"])
         .with_comments([
-            "/// The master's `/master/state` as a map, exactly as the master sent it.",
+            "/// The master's `/master/state` as a map, exactly as the master sent it — except that on\n/// `--backend external` the frameworks the cluster held before the scenario attached are left\n/// out of `frameworks` and `completed_frameworks`.",
         ])
         .register_into_engine(
             engine,
             |c: &mut ClusterHandleRef| -> ScriptResult<Dynamic> {
                 let url = c.0.master_url()?;
-                let state =
+                let mut state =
                     c.0.scenario
                         .block(MasterClient::new(url).raw_state())?
                         .map_err(|e| e.to_string())?;
+                let foreign = c.0.foreign_frameworks()?;
+                for key in ["frameworks", "completed_frameworks"] {
+                    if let Some(list) = state.get_mut(key).and_then(|v| v.as_array_mut()) {
+                        list.retain(|f| {
+                            !f["id"].as_str().is_some_and(|id| foreign.iter().any(|x| x == id))
+                        });
+                    }
+                }
                 to_dynamic(&state)
             },
         );
@@ -262,6 +270,11 @@ fn new_cluster(scenario: &Arc<ScenarioCtx>, options: &Map) -> ScriptResult<Clust
     let handle = scenario
         .block(backend.create(spec.clone()))?
         .map_err(|e| backend_error("", e))?;
+    // A cluster given through ZooKeeper (`--backend external --master zk://…`) is followed
+    // there, as one that asked for it.
+    if handle.zookeeper_url().is_some() {
+        spec.zookeeper = true;
+    }
     let ctx = Arc::new(ClusterCtx {
         scenario: scenario.clone(),
         spec,

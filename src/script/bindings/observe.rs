@@ -143,7 +143,17 @@ fn master_state(ctx: &Arc<ClusterCtx>) -> ScriptResult<MasterState> {
     loop {
         let url = ctx.master_url()?;
         match ctx.scenario.block(MasterClient::new(url).state())? {
-            Ok(state) => return Ok(state),
+            Ok(mut state) => {
+                // An external cluster's earlier frameworks are not the scenario's.
+                let foreign = ctx.foreign_frameworks()?;
+                if !foreign.is_empty() {
+                    state.frameworks.retain(|f| !foreign.contains(&f.id));
+                    state
+                        .completed_frameworks
+                        .retain(|f| !foreign.contains(&f.id));
+                }
+                return Ok(state);
+            }
             Err(ClientError::Unreachable { .. })
                 if ctx.spec.has_zookeeper() && std::time::Instant::now() < deadline =>
             {

@@ -4,6 +4,7 @@
 
 use super::ClusterHandleRef;
 use crate::client::MasterClient;
+use crate::mesos::state::MasterState;
 use crate::script::context::{ScenarioCtx, ScriptResult, lock, script_error};
 use crate::script::values::{to_dynamic, to_json};
 use crate::snapshot::normalise::{AgentRef, normalise};
@@ -19,11 +20,15 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
         ])
         .register_into_engine(engine, |c: &mut ClusterHandleRef| -> ScriptResult<Dynamic> {
             let url = c.0.master_url()?;
-            let state = c.0.scenario.block(MasterClient::new(url).state())?.map_err(|e| e.to_string())?;
+            let mut state = c.0.scenario.block(MasterClient::new(url).state())?.map_err(|e| e.to_string())?;
             let agents: Vec<AgentRef> = lock(&c.0.agents)
                 .iter()
                 .map(|a| AgentRef { id: a.id.clone(), name: a.name.clone() })
                 .collect();
+            if c.0.scenario.backend.name() == "external" {
+                let foreign = c.0.foreign_frameworks()?;
+                scope_to_scenario(&mut state, &foreign, &agents);
+            }
             to_dynamic(&normalise(&state, &agents))
         });
     let s = scenario;
@@ -47,6 +52,21 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             }
             Ok(())
         });
+}
+
+/// An external cluster's state as a fresh cluster's would be, as far as the scenario is
+/// concerned: without the frameworks it held before the scenario attached, and with only the
+/// agents the scenario attached to (the agent counters recounted over them).
+fn scope_to_scenario(state: &mut MasterState, foreign: &[String], agents: &[AgentRef]) {
+    state.frameworks.retain(|f| !foreign.contains(&f.id));
+    state
+        .completed_frameworks
+        .retain(|f| !foreign.contains(&f.id));
+    state.slaves.retain(|a| agents.iter().any(|r| r.id == a.id));
+    let active = state.slaves.iter().filter(|a| a.active).count();
+    state.activated_slaves = active as f64;
+    state.deactivated_slaves = (state.slaves.len() - active) as f64;
+    state.unreachable_slaves = 0.0;
 }
 
 fn describe(name: &str, check: &SnapshotCheck) -> String {
