@@ -6,4 +6,5 @@ mod backend;
 mod drivers;
 mod executors;
 mod foundation;
+mod report;
 mod tasks;
