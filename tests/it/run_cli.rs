@@ -1140,11 +1140,16 @@ fn processes_a_task_starts_in_a_session_of_their_own_end_with_it() {
             "for i in $(seq 100); do q=$(cat {p}/{file}); if [ ! -e /proc/$q ] || grep -q ') Z' /proc/$q/stat; then exit 0; fi; sleep 0.05; done; exit 1"
         )
     };
+    // A task that exits 0 once the escaping process has written `file` (it runs in the
+    // background: on a busy machine a kill could otherwise come before it started at all).
+    let started = |file: &str| {
+        format!("for i in $(seq 400); do [ -s {p}/{file} ] && exit 0; sleep 0.05; done; exit 1")
+    };
     let script = format!(
         r#"
 let c = cluster(#{{ agents: 1 }});
 let fw = c.submit_framework(#{{ name: "escapes", tasks: [#{{ name: "leaver",
-    cmd: `{a} python3 -c "import subprocess; p = subprocess.Popen(['sleep', '611.102'], start_new_session=True); open('{p}/b.pid', 'w').write(str(p.pid))"; sleep 0.3` }}] }});
+    cmd: `{a} python3 -c "import subprocess; p = subprocess.Popen(['sleep', '611.102'], start_new_session=True); open('{p}/b.pid', 'w').write(str(p.pid))"; {started_a}` }}] }});
 c.await_task("leaver", "TASK_FINISHED");
 fw.launch(#{{ name: "a-gone", cmd: `{gone_a}` }});
 fw.launch(#{{ name: "b-gone", cmd: `{gone_b}` }});
@@ -1153,7 +1158,8 @@ c.await_task("b-gone", "TASK_FINISHED");
 
 fw.launch(#{{ name: "stubborn", cmd: `{c} sleep 600` }});
 c.await_task("stubborn", "TASK_RUNNING");
-wait_until(|| c.task("stubborn").state == "TASK_RUNNING", "5s");
+fw.launch(#{{ name: "c-started", cmd: `{started_c}` }});
+c.await_task("c-started", "TASK_FINISHED");
 fw.kill("stubborn");
 c.await_task("stubborn", "TASK_KILLED");
 fw.launch(#{{ name: "c-gone", cmd: `{gone_c}` }});
@@ -1164,6 +1170,8 @@ c.await_task("c-gone", "TASK_FINISHED");
 let ex = #{{ id: "ex", cmd: c.example_executor() }};
 fw.launch(#{{ name: "on-executor", cmd: `{d} sleep 600`, executor: ex }});
 c.await_task("on-executor", "TASK_RUNNING");
+fw.launch(#{{ name: "d-started", cmd: `{started_d}` }});
+c.await_task("d-started", "TASK_FINISHED");
 "#,
         a = escape("a.pid", "611.101"),
         c = escape("c.pid", "611.103"),
@@ -1171,6 +1179,9 @@ c.await_task("on-executor", "TASK_RUNNING");
         gone_a = gone("a.pid"),
         gone_b = gone("b.pid"),
         gone_c = gone("c.pid"),
+        started_a = started("a.pid"),
+        started_c = started("c.pid"),
+        started_d = started("d.pid"),
     );
     w.script("escapes.rhai", &script);
     let (code, out) = w.run(&["run", "scripts/escapes.rhai"]);
