@@ -1,7 +1,7 @@
 //! The embedded backend: every node in this process (`lite::cluster::LocalCluster`). Always
 //! available; the default when no Docker daemon answers.
 
-use super::process::{FrameworkProcess, FrameworkStatus};
+use super::process::{FrameworkStatus, HostFrameworks};
 use super::{
     AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest, MasterStatus,
     framework_process_env,
@@ -41,7 +41,7 @@ impl Backend for Embedded {
         Ok(Box::new(EmbeddedCluster {
             spec,
             cluster: None,
-            frameworks: Vec::new(),
+            frameworks: HostFrameworks::default(),
             zookeeper,
         }))
     }
@@ -51,7 +51,7 @@ struct EmbeddedCluster {
     spec: ClusterSpec,
     cluster: Option<LocalCluster>,
     /// Frameworks the script runs as processes on this host.
-    frameworks: Vec<FrameworkProcess>,
+    frameworks: HostFrameworks,
     /// A real ZooKeeper server (child process) when the cluster has one.
     zookeeper: Option<crate::zookeeper::ZooKeeperServer>,
 }
@@ -59,12 +59,6 @@ struct EmbeddedCluster {
 impl EmbeddedCluster {
     fn running(&mut self) -> Result<&mut LocalCluster, BackendError> {
         self.cluster.as_mut().ok_or(BackendError::NoMaster)
-    }
-
-    fn framework(&mut self, index: usize) -> Result<&mut FrameworkProcess, BackendError> {
-        self.frameworks
-            .get_mut(index)
-            .ok_or_else(|| super::process::no_such_framework(index))
     }
 }
 
@@ -292,24 +286,15 @@ impl ClusterHandle for EmbeddedCluster {
             .zookeeper_url()
             .unwrap_or_else(|| url.trim_start_matches("http://").to_string());
         let env = framework_process_env(&master, "127.0.0.1");
-        let index = self.frameworks.len();
-        let process =
-            FrameworkProcess::start(format!("framework-{}", index + 1), request.process(env))
-                .await?;
-        let name = process.name();
-        self.frameworks.push(process);
-        Ok((index, name))
+        self.frameworks.start(request.process(env)).await
     }
 
     async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
-        self.frameworks
-            .get(index)
-            .map(FrameworkProcess::logs)
-            .ok_or_else(|| super::process::no_such_framework(index))
+        self.frameworks.logs(index)
     }
 
     async fn framework_status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError> {
-        Ok(self.framework(index)?.status())
+        Ok(self.frameworks.get(index)?.status())
     }
 
     async fn stop_framework(
@@ -317,12 +302,12 @@ impl ClusterHandle for EmbeddedCluster {
         index: usize,
         grace: Option<Duration>,
     ) -> Result<(), BackendError> {
-        self.framework(index)?.stop(grace).await;
+        self.frameworks.get(index)?.stop(grace).await;
         Ok(())
     }
 
     async fn start_framework(&mut self, index: usize) -> Result<(), BackendError> {
-        Ok(self.framework(index)?.restart().await?)
+        Ok(self.frameworks.get(index)?.restart().await?)
     }
 
     /// Each node's log (`master.log`, `agent-<n>.log`: the lines it logged, filed per node
@@ -330,7 +315,7 @@ impl ClusterHandle for EmbeddedCluster {
     /// (its `/state`: frameworks, executors, tasks) as `agent-<n>-state.json`, and the logs of
     /// the frameworks the scenario ran as processes.
     async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
-        let mut saved = super::process::save_logs(&self.frameworks, dir);
+        let mut saved = self.frameworks.save_logs(dir);
         let Some(cluster) = &self.cluster else {
             return saved;
         };
@@ -371,10 +356,7 @@ impl ClusterHandle for EmbeddedCluster {
 
     async fn teardown(mut self: Box<Self>) {
         // Frameworks first: they would only see their master vanish.
-        for f in &mut self.frameworks {
-            f.stop(Some(super::process::TEARDOWN_GRACE)).await;
-        }
-        self.frameworks.clear();
+        self.frameworks.stop_all().await;
         if let Some(c) = self.cluster.take() {
             c.shutdown().await;
         }

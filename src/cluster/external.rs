@@ -9,7 +9,7 @@
 //! (operator API TEARDOWN) and the framework processes it ran are stopped; nothing else is
 //! touched. Like every backend, it only speaks HTTP to the master (and ZooKeeper to find it).
 
-use super::process::{FrameworkProcess, FrameworkStatus};
+use super::process::{FrameworkStatus, HostFrameworks};
 use super::{
     AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest,
     framework_process_env,
@@ -96,7 +96,7 @@ impl Backend for External {
             url: None,
             detector: None,
             agents: Vec::new(),
-            frameworks: Vec::new(),
+            frameworks: HostFrameworks::default(),
             foreign: Vec::new(),
         }))
     }
@@ -118,7 +118,7 @@ struct ExternalCluster {
     /// Ids of the agents the scenario attached to, in order (agent-1 first).
     agents: Vec<String>,
     /// Frameworks the script runs as processes on this host.
-    frameworks: Vec<FrameworkProcess>,
+    frameworks: HostFrameworks,
     /// Frameworks the cluster held when the scenario attached.
     foreign: Vec<String>,
 }
@@ -129,12 +129,6 @@ const ATTACH_TIMEOUT: Duration = Duration::from_secs(30);
 impl ExternalCluster {
     fn attached(&self) -> Result<String, BackendError> {
         self.url.clone().ok_or(BackendError::NoMaster)
-    }
-
-    fn framework(&mut self, index: usize) -> Result<&mut FrameworkProcess, BackendError> {
-        self.frameworks
-            .get_mut(index)
-            .ok_or_else(|| super::process::no_such_framework(index))
     }
 
     /// The leading master's URL now: ZooKeeper's leader, else the one attached to.
@@ -269,24 +263,15 @@ impl ClusterHandle for ExternalCluster {
             .to_string();
         let master = self.zookeeper_url().unwrap_or_else(|| host_port.clone());
         let env = framework_process_env(&master, &local_ip_towards(&host_port));
-        let index = self.frameworks.len();
-        let process =
-            FrameworkProcess::start(format!("framework-{}", index + 1), request.process(env))
-                .await?;
-        let name = process.name();
-        self.frameworks.push(process);
-        Ok((index, name))
+        self.frameworks.start(request.process(env)).await
     }
 
     async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
-        self.frameworks
-            .get(index)
-            .map(FrameworkProcess::logs)
-            .ok_or_else(|| super::process::no_such_framework(index))
+        self.frameworks.logs(index)
     }
 
     async fn framework_status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError> {
-        Ok(self.framework(index)?.status())
+        Ok(self.frameworks.get(index)?.status())
     }
 
     async fn stop_framework(
@@ -294,16 +279,16 @@ impl ClusterHandle for ExternalCluster {
         index: usize,
         grace: Option<Duration>,
     ) -> Result<(), BackendError> {
-        self.framework(index)?.stop(grace).await;
+        self.frameworks.get(index)?.stop(grace).await;
         Ok(())
     }
 
     async fn start_framework(&mut self, index: usize) -> Result<(), BackendError> {
-        Ok(self.framework(index)?.restart().await?)
+        Ok(self.frameworks.get(index)?.restart().await?)
     }
 
     async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
-        super::process::save_logs(&self.frameworks, dir)
+        self.frameworks.save_logs(dir)
     }
 
     fn agent_running(&self, index: usize) -> bool {
@@ -331,10 +316,7 @@ impl ClusterHandle for ExternalCluster {
 
     /// Stops the framework processes the scenario ran; the cluster itself is not mmrun's.
     async fn teardown(mut self: Box<Self>) {
-        for f in &mut self.frameworks {
-            f.stop(Some(super::process::TEARDOWN_GRACE)).await;
-        }
-        self.frameworks.clear();
+        self.frameworks.stop_all().await;
     }
 }
 

@@ -304,6 +304,51 @@ impl Drop for FrameworkProcess {
     }
 }
 
+/// The framework processes a backend runs on this host, by the index scripts know them by
+/// (`framework-<index + 1>`): what the embedded and external backends share.
+#[derive(Default)]
+pub struct HostFrameworks(Vec<FrameworkProcess>);
+
+impl HostFrameworks {
+    /// Starts `request` as the next framework; its index and name.
+    pub async fn start(
+        &mut self,
+        request: ProcessRequest,
+    ) -> Result<(usize, String), super::BackendError> {
+        let index = self.0.len();
+        let process = FrameworkProcess::start(format!("framework-{}", index + 1), request).await?;
+        let name = process.name();
+        self.0.push(process);
+        Ok((index, name))
+    }
+
+    pub fn get(&mut self, index: usize) -> Result<&mut FrameworkProcess, super::BackendError> {
+        self.0
+            .get_mut(index)
+            .ok_or_else(|| no_such_framework(index))
+    }
+
+    pub fn logs(&self, index: usize) -> Result<String, super::BackendError> {
+        self.0
+            .get(index)
+            .map(FrameworkProcess::logs)
+            .ok_or_else(|| no_such_framework(index))
+    }
+
+    /// Writes each one's log to `dir/<label>.log`; returns the files written.
+    pub fn save_logs(&self, dir: &Path) -> Vec<PathBuf> {
+        save_logs(&self.0, dir)
+    }
+
+    /// Stops them all, with the teardown grace, and forgets them.
+    pub async fn stop_all(&mut self) {
+        for f in &mut self.0 {
+            f.stop(Some(TEARDOWN_GRACE)).await;
+        }
+        self.0.clear();
+    }
+}
+
 /// The error for a framework index a backend does not have.
 pub fn no_such_framework(index: usize) -> super::BackendError {
     super::BackendError::Failed(format!("there is no framework-{}", index + 1))

@@ -162,8 +162,9 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     }
 }
 
-/// `scripts/agent_lost.rhai` → `scripts_agent_lost`: one flat folder name per scenario.
-fn artifact_folder(display: &str) -> String {
+/// `scripts/agent_lost.rhai` → `scripts_agent_lost`: one flat folder name per scenario (the
+/// HTML report names its sections after it too).
+pub fn artifact_folder(display: &str) -> String {
     let stem = display.strip_suffix(".rhai").unwrap_or(display);
     stem.chars()
         .map(|c| {

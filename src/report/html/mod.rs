@@ -553,18 +553,10 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// `scripts/agent_lost.rhai` → `scripts_agent_lost`, as its artifacts folder is named.
-pub fn slug(name: &str) -> String {
-    let stem = name.strip_suffix(".rhai").unwrap_or(name);
-    stem.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// `scripts/agent_lost.rhai` → `scripts_agent_lost`: a scenario's ids in the page are its
+/// artifacts folder's name.
+fn slug(name: &str) -> String {
+    crate::script::run::artifact_folder(name)
 }
 
 fn status_class(status: Status) -> &'static str {
