@@ -78,21 +78,16 @@ pub fn remove_containers_blocking(host: &str, containers: Vec<String>) -> Result
 }
 
 /// Removes the named containers, running or not, and waits (up to `limit`) until they are
-/// gone: when another cleanup is already removing one, Docker answers at once ("removal
-/// already in progress") while the container still exists.
+/// gone.
 pub async fn remove_containers(
     docker: &Docker,
     containers: &[String],
     limit: Duration,
 ) -> Result<(), DockerError> {
     let deadline = tokio::time::Instant::now() + limit;
-    let removals = containers.iter().map(|c| async move {
-        let volumes = docker.remove_container_but_shared_volumes(c).await?;
-        while tokio::time::Instant::now() < deadline && docker.inspect(c).await?.is_some() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Ok(volumes)
-    });
+    let removals = containers
+        .iter()
+        .map(|c| remove_and_await(docker, c, deadline));
     let removed = futures::future::join_all(removals)
         .await
         .into_iter()
@@ -100,6 +95,23 @@ pub async fn remove_containers(
     // Once all are gone: volumes they shared (an agent's and its executor containers').
     docker.remove_volumes_if_unused(&removed.concat()).await;
     Ok(())
+}
+
+/// Removes a container and waits (until `deadline`) until it is gone: when another cleanup
+/// is already removing it, Docker answers at once while the container still exists. Returns
+/// its anonymous volumes, for the caller to remove once all sharing them are gone.
+async fn remove_and_await(
+    docker: &Docker,
+    container: &str,
+    deadline: tokio::time::Instant,
+) -> Result<Vec<String>, DockerError> {
+    let volumes = docker
+        .remove_container_but_shared_volumes(container)
+        .await?;
+    while tokio::time::Instant::now() < deadline && docker.inspect(container).await?.is_some() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(volumes)
 }
 
 /// Connects to `host` and runs `work` on a thread of its own with a current-thread runtime;
@@ -136,10 +148,12 @@ async fn remove<'a>(
     // Timed only when there is something to remove: the leftovers scan at every run's start
     // usually has nothing, and would blur the teardown's figures.
     let phase = (!containers.is_empty()).then(|| crate::timing::phase("cleanup.containers"));
+    // Each must be gone before its network can go.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let results = futures::future::join_all(
         containers
             .iter()
-            .map(|(id, _)| docker.remove_container_but_shared_volumes(id)),
+            .map(|(id, _)| remove_and_await(docker, id, deadline)),
     )
     .await;
     let mut volumes = vec![];

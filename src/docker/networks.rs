@@ -8,6 +8,9 @@ use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 use std::collections::{BTreeMap, HashMap};
 
+/// How long a network whose containers are gone may still report active endpoints.
+const ENDPOINTS_RELEASE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Who holds which addresses on a network: enough to pick a free one for a new container.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NetworkAddresses {
@@ -80,15 +83,26 @@ impl Docker {
         }
     }
 
-    /// Removes a network. Already gone is fine; one still in use is an error.
+    /// Removes a network. Already gone is fine; one still in use is an error, once the
+    /// daemon has had a few seconds to let go of the endpoints of containers just removed
+    /// (it may still count one for a moment after the removal has returned, most often of a
+    /// container that was disconnected from the network and connected again).
     pub async fn remove_network(&self, network: &str) -> Result<(), DockerError> {
-        match self.api.remove_network(network).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(DockerError::RemoveNetwork {
-                network: network.to_string(),
-                reason: reason(&e),
-            }),
+        let deadline = tokio::time::Instant::now() + ENDPOINTS_RELEASE;
+        loop {
+            match self.api.remove_network(network).await {
+                Ok(()) => return Ok(()),
+                Err(e) if is_not_found(&e) => return Ok(()),
+                Err(e) if has_active_endpoints(&e) && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => {
+                    return Err(DockerError::RemoveNetwork {
+                        network: network.to_string(),
+                        reason: reason(&e),
+                    });
+                }
+            }
         }
     }
 
@@ -155,4 +169,9 @@ impl Docker {
             })
             .collect())
     }
+}
+
+/// The daemon's refusal to remove a network that containers are still attached to.
+fn has_active_endpoints(error: &bollard::errors::Error) -> bool {
+    reason(error).contains("active endpoints")
 }

@@ -331,17 +331,24 @@ impl DockerCluster {
         self.refresh_leader().await;
         let node = &self.agents[index].node;
         let client = self.client()?;
+        let agent = node
+            .url()
+            .map(|url| MasterClient::probing(url, PROBE_TIMEOUT));
         let pid_suffix = format!("@{}:{AGENT_PORT}", node.ip);
         let what = match &expected {
             Some(id) => format!("re-register with the master as {id}"),
             None => "register with the master".to_string(),
         };
         node.wait_until(&self.docker, &what, STEP_TIMEOUT, || {
-            let (client, pid_suffix, expected) =
-                (client.clone(), pid_suffix.clone(), expected.clone());
+            let (client, agent, pid_suffix, expected) = (
+                client.clone(),
+                agent.clone(),
+                pid_suffix.clone(),
+                expected.clone(),
+            );
             async move {
                 let state = client.state().await.ok()?;
-                state
+                let id = state
                     .slaves
                     .into_iter()
                     .find(|a| {
@@ -349,7 +356,19 @@ impl DockerCluster {
                             && a.pid.ends_with(&pid_suffix)
                             && expected.as_ref().is_none_or(|id| &a.id == id)
                     })
-                    .map(|a| a.id)
+                    .map(|a| a.id)?;
+                // The master lists an agent as soon as it has registered it, before the agent
+                // has its answer and has checkpointed its id: an agent killed in between
+                // would come back as a new one. Ready is when the agent itself knows its id.
+                // (An agent that cannot be asked — its published port does not survive a
+                // partition — is taken at the master's word.)
+                let Some(agent) = agent else {
+                    return Some(id);
+                };
+                match agent.get::<AgentOwnState>("/state").await {
+                    Ok(own) => (own.id == id).then_some(id),
+                    Err(_) => Some(id),
+                }
             }
         })
         .await
@@ -1152,6 +1171,14 @@ impl ClusterHandle for DockerCluster {
             eprintln!("mmrun: cleaning up cluster {}: {e}", self.layout.owner.run);
         }
     }
+}
+
+/// The one field of an agent's own `/state` that readiness needs: the id it registered as
+/// (empty until it has).
+#[derive(serde::Deserialize)]
+struct AgentOwnState {
+    #[serde(default)]
+    id: String,
 }
 
 fn no_zookeeper() -> BackendError {

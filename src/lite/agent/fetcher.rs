@@ -245,7 +245,7 @@ async fn download(url: &reqwest::Url, destination: &Path) -> Result<(), String> 
 
 /// reqwest's own message is terse ("error sending request"); the cause (connection refused,
 /// DNS, TLS) is further down the chain.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

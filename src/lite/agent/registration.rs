@@ -143,7 +143,7 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
         .faults
         .send(&agent.stopped, request)
         .await?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| super::fetcher::error_chain(&e))?;
     if !response.status().is_success() {
         let status = response.status();
         let text = response.text().await.unwrap_or_default();

@@ -42,10 +42,16 @@ fn spec(test: &str) -> ClusterSpec {
     }
 }
 
-/// What the cluster's run label still selects: must be nothing after teardown.
-async fn leftovers(docker: &Docker, run: &str) -> usize {
+/// The names of what the cluster's run label still selects: must be none after teardown.
+async fn leftovers(docker: &Docker, run: &str) -> Vec<String> {
     let s = Selector::run(run);
-    docker.list_containers(&s).await.unwrap().len() + docker.list_networks(&s).await.unwrap().len()
+    let containers = docker.list_containers(&s).await.unwrap();
+    let networks = docker.list_networks(&s).await.unwrap();
+    containers
+        .into_iter()
+        .map(|c| format!("container {}", c.name))
+        .chain(networks.into_iter().map(|n| format!("network {}", n.name)))
+        .collect()
 }
 
 /// The run id of a started cluster, read back from its master container's labels.
@@ -118,7 +124,7 @@ async fn a_master_and_agents_start_together_as_labelled_containers_and_leave_not
     assert!(state.pid.starts_with("master@10.213."), "{}", state.pid);
     assert!(state.slaves.iter().all(|a| a.pid.contains("@10.213.")));
     cluster.teardown().await;
-    assert_eq!(leftovers(&docker, &run).await, 0);
+    assert_eq!(leftovers(&docker, &run).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -149,7 +155,7 @@ async fn a_node_that_dies_fails_at_once_with_its_last_log_lines() {
         "the log lines are missing: {error}"
     );
     cluster.teardown().await;
-    assert_eq!(leftovers(&docker, &run).await, 0);
+    assert_eq!(leftovers(&docker, &run).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -195,7 +201,7 @@ async fn agents_survive_crashes_pauses_partitions_and_a_master_restart() {
     cluster.stop_agent(0, true).await.unwrap();
     eventually_active(&url, &id, false).await;
     cluster.teardown().await;
-    assert_eq!(leftovers(&docker, &run).await, 0);
+    assert_eq!(leftovers(&docker, &run).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -298,7 +304,7 @@ async fn a_cluster_runs_on_images_built_without_busybox() {
     }
     framework.disconnect();
     cluster.teardown().await;
-    assert_eq!(leftovers(&docker, &run).await, 0);
+    assert_eq!(leftovers(&docker, &run).await, Vec::<String>::new());
 }
 
 /// Agents told to start `--privileged` come up on any engine: where the engine refuses, they
@@ -328,7 +334,7 @@ async fn agents_started_privileged_come_up_whether_or_not_the_engine_grants_it()
         "{agents:?}"
     );
     cluster.teardown().await;
-    assert_eq!(leftovers(&docker, &run).await, 0);
+    assert_eq!(leftovers(&docker, &run).await, Vec::<String>::new());
 }
 
 /// When mmrun foresees that the engine cannot grant `--privileged`, the engine does refuse it.
@@ -362,5 +368,5 @@ async fn a_foreseen_privileged_refusal_is_the_engines_own() {
         .unwrap();
     let refused = started.expect_err("the engine granted --privileged after all");
     assert!(is_privilege_refusal(&refused.to_string()), "{refused}");
-    assert_eq!(leftovers(&docker, &owner.run).await, 0);
+    assert_eq!(leftovers(&docker, &owner.run).await, Vec::<String>::new());
 }
