@@ -6,17 +6,14 @@
 
 use super::context::BUSYBOX;
 use super::sources::{Sources, Userland};
-use super::{LocalImage, NodeImageError};
+use super::{Image, LocalImage, NodeImageError, kind};
 use crate::docker::client::Docker;
 
 /// The repository part of busybox image tags.
 pub const BUSYBOX_IMAGE_REPOSITORY: &str = "mmrun-busybox";
 
-/// The busybox image made from this host's busybox: its files resolved and hashed, its tag known.
-#[derive(Clone, Debug)]
-pub struct BusyboxImage {
-    image: LocalImage,
-}
+/// The busybox image made from this host's busybox (or its own shell and tools).
+pub type BusyboxImage = Image<kind::Busybox>;
 
 impl BusyboxImage {
     /// The image for the host's busybox, or its own shell and tools. Reads and hashes them: call
@@ -28,43 +25,18 @@ impl BusyboxImage {
     /// The image of a chosen userland.
     pub fn with_userland(userland: &Userland) -> Result<BusyboxImage, NodeImageError> {
         let sources = Sources::discover(None, userland)?;
-        Ok(BusyboxImage {
-            image: LocalImage::new(&BUSYBOX, BUSYBOX_IMAGE_REPOSITORY, &sources)?,
-        })
-    }
-
-    /// The same image under another repository name (tests build throwaway copies).
-    pub fn with_repository(self, repository: &str) -> BusyboxImage {
-        BusyboxImage {
-            image: self.image.with_repository(repository),
-        }
-    }
-
-    /// `mmrun-busybox:<hash>`.
-    pub fn tag(&self) -> &str {
-        &self.image.tag
-    }
-
-    /// Makes sure the image exists, building it if not. Returns whether this call built it.
-    pub async fn ensure(&self, docker: &Docker) -> Result<bool, NodeImageError> {
-        self.image.ensure(docker).await
-    }
-
-    /// Builds the image, whether or not it exists. Callers hold the build lock or own the tag.
-    pub async fn build(&self, docker: &Docker) -> Result<(), NodeImageError> {
-        self.image.build(docker).await
+        Ok(Image::from_local(LocalImage::new(
+            &BUSYBOX,
+            BUSYBOX_IMAGE_REPOSITORY,
+            &sources,
+        )?))
     }
 }
 
 /// Makes sure the busybox image exists (building it on first use) and returns its tag.
 pub async fn ensure_busybox_image(docker: &Docker) -> Result<String, NodeImageError> {
-    let image = tokio::task::spawn_blocking(BusyboxImage::discover)
-        .await
-        .map_err(|e| NodeImageError::Read {
-            source: std::io::Error::other(e),
-        })??;
-    image.ensure(docker).await?;
-    Ok(image.image.tag)
+    let image = Image::discover_and_ensure(BusyboxImage::discover, docker).await?;
+    Ok(image.tag().to_string())
 }
 
 #[cfg(test)]

@@ -152,10 +152,90 @@ impl LocalImage {
     }
 }
 
-/// A node image made from one mmrun binary: its files resolved and hashed, its tag known.
-#[derive(Clone, Debug)]
-pub struct NodeImage {
+/// An image mmrun builds offline, of one kind ([`kind::Node`], [`kind::Busybox`],
+/// [`kind::ZooKeeper`]): its files resolved and hashed, its tag known. What the kinds share
+/// (tag, repository, ensure, build) is here once; each kind adds how its files are found.
+pub struct Image<K> {
     image: LocalImage,
+    kind: std::marker::PhantomData<fn() -> K>,
+}
+
+/// The kinds of [`Image`]: types only, to tell the images apart.
+pub mod kind {
+    /// The node image ([`super::NodeImage`]).
+    #[derive(Debug)]
+    pub enum Node {}
+    /// The busybox image ([`super::BusyboxImage`]).
+    #[derive(Debug)]
+    pub enum Busybox {}
+    /// The ZooKeeper image ([`super::ZooKeeperImage`]).
+    #[derive(Debug)]
+    pub enum ZooKeeper {}
+}
+
+/// A node image made from one mmrun binary.
+pub type NodeImage = Image<kind::Node>;
+
+impl<K> Clone for Image<K> {
+    fn clone(&self) -> Self {
+        Image::from_local(self.image.clone())
+    }
+}
+
+impl<K> std::fmt::Debug for Image<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Image")
+            .field("tag", &self.image.tag)
+            .finish()
+    }
+}
+
+impl<K> Image<K> {
+    fn from_local(image: LocalImage) -> Image<K> {
+        Image {
+            image,
+            kind: std::marker::PhantomData,
+        }
+    }
+
+    /// The same image under another repository name (tests build throwaway copies).
+    pub fn with_repository(self, repository: &str) -> Image<K> {
+        Image::from_local(self.image.with_repository(repository))
+    }
+
+    /// `<repository>:<content hash>`, e.g. `mmrun-node:0123456789abcdef`.
+    pub fn tag(&self) -> &str {
+        &self.image.tag
+    }
+
+    /// Makes sure the image exists, building it if not. Returns whether this call built it.
+    pub async fn ensure(&self, docker: &Docker) -> Result<bool, NodeImageError> {
+        self.image.ensure(docker).await
+    }
+
+    /// Builds the image, whether or not it exists. Callers hold the build lock or own the tag.
+    pub async fn build(&self, docker: &Docker) -> Result<(), NodeImageError> {
+        self.image.build(docker).await
+    }
+
+    /// Finds the image's files with `discover` (off the runtime's workers: it reads and
+    /// hashes them all), makes sure the image exists and returns it.
+    async fn discover_and_ensure(
+        discover: fn() -> Result<Image<K>, NodeImageError>,
+        docker: &Docker,
+    ) -> Result<Image<K>, NodeImageError>
+    where
+        K: 'static,
+    {
+        let image =
+            tokio::task::spawn_blocking(discover)
+                .await
+                .map_err(|e| NodeImageError::Read {
+                    source: std::io::Error::other(e),
+                })??;
+        image.ensure(docker).await?;
+        Ok(image)
+    }
 }
 
 impl NodeImage {
@@ -180,42 +260,17 @@ impl NodeImage {
         userland: &Userland,
     ) -> Result<NodeImage, NodeImageError> {
         let sources = Sources::discover(Some(binary), userland)?;
-        Ok(NodeImage {
-            image: LocalImage::new(&context::NODE, NODE_IMAGE_REPOSITORY, &sources)?,
-        })
-    }
-
-    /// The same image under another repository name (tests build throwaway copies).
-    pub fn with_repository(self, repository: &str) -> NodeImage {
-        NodeImage {
-            image: self.image.with_repository(repository),
-        }
-    }
-
-    /// `mmrun-node:<hash>`.
-    pub fn tag(&self) -> &str {
-        &self.image.tag
-    }
-
-    /// Makes sure the image exists, building it if not. Returns whether this call built it.
-    pub async fn ensure(&self, docker: &Docker) -> Result<bool, NodeImageError> {
-        self.image.ensure(docker).await
-    }
-
-    /// Builds the image, whether or not it exists. Callers hold the build lock or own the tag.
-    pub async fn build(&self, docker: &Docker) -> Result<(), NodeImageError> {
-        self.image.build(docker).await
+        Ok(Image::from_local(LocalImage::new(
+            &context::NODE,
+            NODE_IMAGE_REPOSITORY,
+            &sources,
+        )?))
     }
 }
 
 /// Makes sure the node image for the running mmrun exists (building it on first use) and
 /// returns its tag.
 pub async fn ensure_node_image(docker: &Docker) -> Result<String, NodeImageError> {
-    let image = tokio::task::spawn_blocking(NodeImage::for_current_exe)
-        .await
-        .map_err(|e| NodeImageError::Read {
-            source: std::io::Error::other(e),
-        })??;
-    image.ensure(docker).await?;
+    let image = Image::discover_and_ensure(NodeImage::for_current_exe, docker).await?;
     Ok(image.image.tag)
 }

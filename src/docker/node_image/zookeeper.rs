@@ -16,7 +16,7 @@
 
 use super::context::{Entry, Recipe, with_base};
 use super::libraries::shared_libraries_besides;
-use super::{LocalImage, NodeImageError};
+use super::{Image, LocalImage, NodeImageError, kind};
 use crate::docker::client::Docker;
 use crate::zookeeper::ZooKeeperInstall;
 use std::os::unix::fs::PermissionsExt;
@@ -83,11 +83,8 @@ const SKIPPED_FILES: [&str; 16] = [
     "libsplashscreen.so",
 ];
 
-/// The ZooKeeper image made from this host's ZooKeeper: its files resolved and hashed, its tag known.
-#[derive(Clone, Debug)]
-pub struct ZooKeeperImage {
-    image: LocalImage,
-}
+/// The ZooKeeper image made from this host's ZooKeeper and Java runtime.
+pub type ZooKeeperImage = Image<kind::ZooKeeper>;
 
 impl ZooKeeperImage {
     /// The image for the ZooKeeper [`ZooKeeperInstall::find`] finds (an error saying how to
@@ -98,35 +95,11 @@ impl ZooKeeperImage {
 
     /// The image of a given install.
     pub fn of(install: &ZooKeeperInstall) -> Result<ZooKeeperImage, NodeImageError> {
-        Ok(ZooKeeperImage {
-            image: LocalImage::of_entries(
-                &ZOOKEEPER,
-                ZOOKEEPER_IMAGE_REPOSITORY,
-                layout(install)?,
-            )?,
-        })
-    }
-
-    /// The same image under another repository name (tests build throwaway copies).
-    pub fn with_repository(self, repository: &str) -> ZooKeeperImage {
-        ZooKeeperImage {
-            image: self.image.with_repository(repository),
-        }
-    }
-
-    /// `mmrun-zookeeper:<hash>`.
-    pub fn tag(&self) -> &str {
-        &self.image.tag
-    }
-
-    /// Makes sure the image exists, building it if not. Returns whether this call built it.
-    pub async fn ensure(&self, docker: &Docker) -> Result<bool, NodeImageError> {
-        self.image.ensure(docker).await
-    }
-
-    /// Builds the image, whether or not it exists. Callers hold the build lock or own the tag.
-    pub async fn build(&self, docker: &Docker) -> Result<(), NodeImageError> {
-        self.image.build(docker).await
+        Ok(Image::from_local(LocalImage::of_entries(
+            &ZOOKEEPER,
+            ZOOKEEPER_IMAGE_REPOSITORY,
+            layout(install)?,
+        )?))
     }
 }
 
@@ -146,7 +119,7 @@ pub async fn ensure_zookeeper_image(docker: &Docker) -> Result<String, NodeImage
         })
         .await?;
     image.ensure(docker).await?;
-    Ok(image.image.tag.clone())
+    Ok(image.tag().to_string())
 }
 
 /// The image's file system.
