@@ -20,6 +20,7 @@ mod health;
 mod metrics;
 mod operator_api;
 mod registration;
+mod to_master;
 mod updates;
 
 pub use config::{AGENT_FLAGS, AgentConfig, MasterLocation};

@@ -131,19 +131,10 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
                 .collect(),
         }
     };
-    let master = agent
-        .master_url()
-        .ok_or("ZooKeeper names no leading master yet")?;
-    let request = agent
-        .register_http
-        .post(format!("{master}{REGISTER_PATH}"))
-        .json(&message)
-        .send();
     let response = agent
-        .faults
-        .send(&agent.stopped, request)
-        .await?
-        .map_err(|e| super::fetcher::error_chain(&e))?;
+        .post_to_master(&agent.register_http, REGISTER_PATH, &message, None)
+        .await
+        .map_err(|e| e.to_string())?;
     if !response.status().is_success() {
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
@@ -193,20 +184,14 @@ pub async fn unregister(agent: &Arc<AgentShared>) {
     let Some(agent_id) = agent.core().agent_id.clone() else {
         return;
     };
-    let Some(master) = agent.master_url() else {
-        return;
-    };
-    let request = agent
-        .http
-        .post(format!("{master}{UNREGISTER_PATH}"))
-        .timeout(Duration::from_secs(2))
-        .json(&UnregisterAgent { agent_id })
-        .send();
     let sent = agent
-        .faults
-        .send(&agent.stopped, request)
-        .await
-        .and_then(|r| r.map_err(|e| e.to_string()));
+        .post_to_master(
+            &agent.http,
+            UNREGISTER_PATH,
+            &UnregisterAgent { agent_id },
+            Some(Duration::from_secs(2)),
+        )
+        .await;
     if let Err(e) = sent {
         tracing::debug!("could not unregister from the master: {e}");
     }

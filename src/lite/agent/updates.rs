@@ -2,6 +2,7 @@
 //! master and resent every `status_update_retry` until the framework acknowledges it, then the
 //! next goes out. This is what makes "updates with a uuid are resent until acknowledged" true.
 
+use super::to_master::ToMasterError;
 use super::{AgentCore, AgentShared, PendingUpdate, TaskKey};
 use crate::lite::protocol::{STATUS_UPDATE_PATH, StatusUpdate};
 use crate::mesos::ids::ExecutorId;
@@ -156,9 +157,6 @@ async fn send_due(agent: &Arc<AgentShared>) {
         let Some(agent_id) = agent.core().agent_id.clone() else {
             return;
         };
-        let Some(master) = agent.master_url() else {
-            return;
-        };
         let latest_state = agent.latest_state(&key).unwrap_or(status.state);
         let uuid = status.uuid.clone();
         let message = StatusUpdate {
@@ -167,18 +165,15 @@ async fn send_due(agent: &Arc<AgentShared>) {
             status,
             latest_state,
         };
-        let request = agent
-            .http
-            .post(format!("{master}{STATUS_UPDATE_PATH}"))
-            .json(&message)
-            .send();
         // A disconnected agent's attempt fails like any network error: retried at the next
         // interval, so updates of tasks that changed during a partition arrive after it.
         let sent = agent
-            .faults
-            .send(&agent.stopped, request)
-            .await
-            .and_then(|r| r.map_err(|e| e.to_string()));
+            .post_to_master(&agent.http, STATUS_UPDATE_PATH, &message, None)
+            .await;
+        if matches!(sent, Err(ToMasterError::NoLeader)) {
+            // Sent to nobody: due again as soon as a master leads.
+            return;
+        }
         {
             let mut core = agent.core();
             if let Some(head) = core.updates.get_mut(&key).and_then(|q| q.front_mut())

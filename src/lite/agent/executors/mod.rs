@@ -309,37 +309,26 @@ impl AgentShared {
             executor_id: key.1.clone(),
             data,
         };
-        self.post_to_master(EXECUTOR_MESSAGE_PATH, serde_json::to_value(message));
+        self.forward_to_master(EXECUTOR_MESSAGE_PATH, message);
     }
 
-    fn post_to_master(
+    /// Sends an executor's message on to the master in the background; the executor's next
+    /// update waits for it (see `messages_in_flight`).
+    fn forward_to_master<T: serde::Serialize + Send + Sync + 'static>(
         self: &Arc<Self>,
         path: &'static str,
-        body: serde_json::Result<serde_json::Value>,
+        body: T,
     ) {
-        let Ok(body) = body else {
-            return;
-        };
         let agent = self.clone();
         let in_flight = InFlight::start(&self.messages_in_flight);
         crate::node_log::spawn(async move {
             let _in_flight = in_flight;
-            let Some(master) = agent.master_url() else {
-                tracing::warn!("dropped a message for the master: no master leads");
-                return;
-            };
-            let request = agent
-                .http
-                .post(format!("{master}{path}"))
-                .json(&body)
-                .send();
-            let sent = agent
-                .faults
-                .send(&agent.stopped, request)
-                .await
-                .and_then(|r| r.map_err(|e| e.to_string()));
-            if let Err(e) = sent {
-                tracing::debug!("{path} not delivered to the master: {e}");
+            match agent.post_to_master(&agent.http, path, &body, None).await {
+                Err(super::to_master::ToMasterError::NoLeader) => {
+                    tracing::warn!("dropped a message for the master: no master leads");
+                }
+                Err(e) => tracing::debug!("{path} not delivered to the master: {e}"),
+                Ok(_) => {}
             }
         });
     }
@@ -425,7 +414,7 @@ impl AgentShared {
                 executor_id: key.1.clone(),
                 status,
             };
-            self.post_to_master(EXITED_EXECUTOR_PATH, serde_json::to_value(exited));
+            self.forward_to_master(EXITED_EXECUTOR_PATH, exited);
         }
     }
 }
