@@ -86,24 +86,21 @@ impl DockerCluster {
     ) -> Result<(), BackendError> {
         let docker = self.docker.clone();
         let slot = self.slot(index)?;
-        match slot.state {
-            AgentState::Stopped => {
-                return Err(BackendError::Failed("the agent is already stopped".into()));
-            }
-            // A frozen container cannot handle SIGTERM; thaw it first, as `docker stop` needs.
-            AgentState::Paused => docker.unpause_container(&slot.node.id).await?,
-            AgentState::Running | AgentState::Disconnected => {}
+        let next = AgentFault::Stop.apply(slot.state)?;
+        // A frozen container cannot handle SIGTERM; thaw it first, as `docker stop` needs.
+        if slot.state == AgentState::Paused {
+            docker.unpause_container(&slot.node.id).await?;
         }
         let id = slot.node.id.clone();
         if graceful {
             // SIGTERM: the agent kills its tasks and says goodbye to the master.
             docker.stop_container(&id, STOP_GRACE).await?;
-            self.slot(index)?.state = AgentState::Stopped;
+            self.slot(index)?.state = next;
             self.await_agent_gone(index).await
         } else {
             docker.kill_container(&id, "SIGKILL").await?;
             docker.wait_container(&id).await?;
-            self.slot(index)?.state = AgentState::Stopped;
+            self.slot(index)?.state = next;
             Ok(())
         }
     }
@@ -111,11 +108,9 @@ impl DockerCluster {
     pub(super) async fn start_agent_node(&mut self, index: usize) -> Result<(), BackendError> {
         let docker = self.docker.clone();
         let slot = self.slot(index)?;
-        if slot.state != AgentState::Stopped {
-            return Err(BackendError::Failed("the agent is already running".into()));
-        }
+        let next = AgentFault::Start.apply(slot.state)?;
         slot.node.start(&docker).await?;
-        slot.state = AgentState::Running;
+        slot.state = next;
         // The agent recovers its id from its work dir, which the container kept.
         let expected = slot.id.clone();
         let id = self.await_agent_active(index, expected).await?;
@@ -164,25 +159,18 @@ impl DockerCluster {
     pub(super) async fn pause_agent_node(&mut self, index: usize) -> Result<(), BackendError> {
         let docker = self.docker.clone();
         let slot = self.slot(index)?;
-        if slot.state != AgentState::Running {
-            return Err(BackendError::Failed(format!(
-                "only a running agent can be paused (this one is {:?})",
-                slot.state
-            )));
-        }
+        let next = AgentFault::Pause.apply(slot.state)?;
         docker.pause_container(&slot.node.id).await?;
-        slot.state = AgentState::Paused;
+        slot.state = next;
         Ok(())
     }
 
     pub(super) async fn unpause_agent_node(&mut self, index: usize) -> Result<(), BackendError> {
         let docker = self.docker.clone();
         let slot = self.slot(index)?;
-        if slot.state != AgentState::Paused {
-            return Err(BackendError::Failed("the agent is not paused".into()));
-        }
+        let next = AgentFault::Unpause.apply(slot.state)?;
         docker.unpause_container(&slot.node.id).await?;
-        slot.state = AgentState::Running;
+        slot.state = next;
         Ok(())
     }
 
@@ -190,14 +178,9 @@ impl DockerCluster {
         let docker = self.docker.clone();
         let network = self.layout.network.clone();
         let slot = self.slot(index)?;
-        if slot.state != AgentState::Running {
-            return Err(BackendError::Failed(format!(
-                "only a running agent can be disconnected (this one is {:?})",
-                slot.state
-            )));
-        }
+        let next = AgentFault::Disconnect.apply(slot.state)?;
         docker.disconnect_network(&network, &slot.node.id).await?;
-        slot.state = AgentState::Disconnected;
+        slot.state = next;
         Ok(())
     }
 
@@ -205,14 +188,49 @@ impl DockerCluster {
         let docker = self.docker.clone();
         let network = self.layout.network.clone();
         let slot = self.slot(index)?;
-        if slot.state != AgentState::Disconnected {
-            return Err(BackendError::Failed("the agent is not disconnected".into()));
-        }
+        let next = AgentFault::Reconnect.apply(slot.state)?;
         docker
             .connect_network(&network, &slot.node.id, Some(slot.node.ip))
             .await?;
-        slot.state = AgentState::Running;
+        slot.state = next;
         Ok(())
+    }
+}
+
+/// A fault a script injects into an agent container.
+#[derive(Clone, Copy, Debug)]
+enum AgentFault {
+    Stop,
+    Start,
+    Pause,
+    Unpause,
+    Disconnect,
+    Reconnect,
+}
+
+impl AgentFault {
+    /// The agent's state after this fault, or why an agent in `state` cannot take it.
+    fn apply(self, state: AgentState) -> Result<AgentState, BackendError> {
+        use AgentState::{Disconnected, Paused, Running, Stopped};
+        let refused = |why: String| Err(BackendError::Failed(why));
+        match (self, state) {
+            (AgentFault::Stop, Stopped) => refused("the agent is already stopped".into()),
+            (AgentFault::Stop, _) => Ok(Stopped),
+            (AgentFault::Start, Stopped) => Ok(Running),
+            (AgentFault::Start, _) => refused("the agent is already running".into()),
+            (AgentFault::Pause, Running) => Ok(Paused),
+            (AgentFault::Pause, other) => refused(format!(
+                "only a running agent can be paused (this one is {other:?})"
+            )),
+            (AgentFault::Unpause, Paused) => Ok(Running),
+            (AgentFault::Unpause, _) => refused("the agent is not paused".into()),
+            (AgentFault::Disconnect, Running) => Ok(Disconnected),
+            (AgentFault::Disconnect, other) => refused(format!(
+                "only a running agent can be disconnected (this one is {other:?})"
+            )),
+            (AgentFault::Reconnect, Disconnected) => Ok(Running),
+            (AgentFault::Reconnect, _) => refused("the agent is not disconnected".into()),
+        }
     }
 }
 
@@ -220,4 +238,37 @@ fn no_zookeeper() -> BackendError {
     BackendError::Failed(
         "the cluster has no ZooKeeper: create it with cluster(#{ zookeeper: true })".into(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AgentState::{Disconnected, Paused, Running, Stopped};
+
+    fn after(fault: AgentFault, state: AgentState) -> Result<AgentState, String> {
+        fault.apply(state).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn each_fault_takes_an_agent_from_the_states_that_allow_it() {
+        assert_eq!(after(AgentFault::Stop, Running), Ok(Stopped));
+        assert_eq!(after(AgentFault::Stop, Paused), Ok(Stopped));
+        assert_eq!(after(AgentFault::Stop, Disconnected), Ok(Stopped));
+        assert_eq!(after(AgentFault::Start, Stopped), Ok(Running));
+        assert_eq!(after(AgentFault::Pause, Running), Ok(Paused));
+        assert_eq!(after(AgentFault::Unpause, Paused), Ok(Running));
+        assert_eq!(after(AgentFault::Disconnect, Running), Ok(Disconnected));
+        assert_eq!(after(AgentFault::Reconnect, Disconnected), Ok(Running));
+    }
+
+    #[test]
+    fn a_fault_the_agents_state_does_not_allow_says_why() {
+        let refused = |fault, state| after(fault, state).unwrap_err();
+        assert!(refused(AgentFault::Stop, Stopped).contains("already stopped"));
+        assert!(refused(AgentFault::Start, Paused).contains("already running"));
+        assert!(refused(AgentFault::Pause, Disconnected).contains("(this one is Disconnected)"));
+        assert!(refused(AgentFault::Unpause, Running).contains("not paused"));
+        assert!(refused(AgentFault::Disconnect, Paused).contains("(this one is Paused)"));
+        assert!(refused(AgentFault::Reconnect, Running).contains("not disconnected"));
+    }
 }
