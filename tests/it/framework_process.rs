@@ -90,7 +90,8 @@ fn a_pymesos_scheduler_with_a_fetched_pymesos_executor_fails_over_on_the_embedde
 }
 
 /// A framework command that forks: the leader `sh`, a child, and a grandchild under another
-/// `sh -c`; each writes its pid to $PIDS.
+/// `sh -c`; each writes its pid to $PIDS. The scenario then stays running (the `sleep`) until
+/// the test kills, interrupts or times out mmrun: that is the thing under test.
 const FORKING_FRAMEWORK: &str = r#"
 let c = cluster(#{ agents: 1 });
 let fw = c.run_framework(#{
