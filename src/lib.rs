@@ -18,4 +18,5 @@ pub mod runner;
 pub mod script;
 pub mod snapshot;
 pub mod timing;
+pub mod wait;
 pub mod zookeeper;

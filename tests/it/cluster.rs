@@ -174,27 +174,24 @@ async fn teardown_kills_tasks_and_completes_the_framework() {
     assert_eq!(fw.completed_tasks[0].state, "TASK_KILLED");
     // The agent killed the process and forgot the framework's tasks.
     let agent = c.agent_url(0).unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    wait_for("the agent to kill the task", WAIT, || async {
         let s: mmrun::mesos::state::AgentState = reqwest::get(format!("{agent}/state"))
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        if s.frameworks.iter().all(|f| {
+        let killed = s.frameworks.iter().all(|f| {
             f.executors
                 .iter()
                 .all(|e| e.tasks.iter().all(|t| t.state == "TASK_KILLED"))
-        }) {
-            break;
+        });
+        match killed {
+            true => Ok(()),
+            false => Err(format!("{s:#?}")),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "agent still runs the task: {s:#?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    })
+    .await;
     // Re-subscribing with the removed id is refused with an ERROR event.
     let mut info = framework_info("gone", &[]);
     info.id = Some(id);

@@ -4,6 +4,8 @@
 
 use crate::common;
 
+use common::wait_for;
+
 use mmrun::framework::{ExecutorRequest, Framework, FrameworkOptions, TaskRequest};
 use mmrun::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
 use mmrun::mesos::state::{AgentState, MasterState};
@@ -70,18 +72,14 @@ async fn agent_state_until(
     what: &str,
     done: impl Fn(&AgentState) -> bool,
 ) -> AgentState {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    wait_for(what, WAIT, || async {
         let state = agent_state(c).await;
-        if done(&state) {
-            return state;
+        match done(&state) {
+            true => Ok(state),
+            false => Err(format!("{state:#?}")),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "agent state never showed {what}: {state:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -217,14 +215,10 @@ async fn an_executor_that_exits_fails_its_unfinished_tasks() {
     assert_eq!(last.source.as_deref(), Some("SOURCE_AGENT"));
     assert_eq!(last.message.as_deref(), Some("Executor terminated"));
     // The master forgot the executor (and its resources) once the agent reported its exit.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !master_state(&c).await.frameworks[0].executors.is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the master kept the executor"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for("the master to forget the executor", WAIT, || async {
+        master_state(&c).await.frameworks[0].executors.is_empty()
+    })
+    .await;
     let state = agent_state(&c).await;
     assert_eq!(state.frameworks[0].completed_executors.len(), 1);
     c.shutdown().await;

@@ -70,11 +70,8 @@ impl Drop for Up {
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGINT);
         }
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if common::exit_within(&mut self.child, Duration::from_secs(10)).is_some() {
+            return;
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

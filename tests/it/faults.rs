@@ -11,7 +11,7 @@ use mmrun::lite::cluster::{LocalCluster, NodeError};
 use mmrun::mesos::state::{AgentState, MasterState};
 use mmrun::mesos::task::TaskState::{self, *};
 use mmrun::mesos::task::TaskStatus;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Subscribes a checkpointing framework (so only liveness decides agent loss) and runs
 /// `tasks` (name, command) on the agent; returns the subscription and each task's pid.
@@ -91,11 +91,7 @@ fn gone(pid: u32) -> bool {
 }
 
 async fn until(what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for(what, WAIT, || async { check() }).await
 }
 
 /// (task, state, statuses) for one framework's list in the master's state.

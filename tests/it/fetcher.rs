@@ -10,10 +10,22 @@ use mmrun::mesos::scheduler::{Call, CallType, Kill, Offer};
 use mmrun::mesos::task::TaskState::*;
 use mmrun::mesos::task::{CommandUri, TaskInfo};
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+/// A file server for the fetcher: its base URL, its task, and how many requests reached
+/// `/stall/…` (so a test knows the fetch is under way).
+struct Served {
+    base: String,
+    server: tokio::task::JoinHandle<()>,
+    stalled: Arc<AtomicUsize>,
+}
+
 /// Serves `/ok/<anything>` with `body`, `/stall/<anything>` never answers, 404 otherwise.
-async fn serve(body: &'static [u8]) -> (String, tokio::task::JoinHandle<()>) {
+async fn serve(body: &'static [u8]) -> Served {
+    let stalled = Arc::new(AtomicUsize::new(0));
+    let counter = stalled.clone();
     let app = axum::Router::new()
         .route(
             "/ok/{name}",
@@ -21,9 +33,9 @@ async fn serve(body: &'static [u8]) -> (String, tokio::task::JoinHandle<()>) {
         )
         .route(
             "/stall/{name}",
-            axum::routing::get(|| async {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                "too late"
+            axum::routing::get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                std::future::pending::<&'static str>()
             }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -31,7 +43,11 @@ async fn serve(body: &'static [u8]) -> (String, tokio::task::JoinHandle<()>) {
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    (base, server)
+    Served {
+        base,
+        server,
+        stalled,
+    }
 }
 
 /// A `.tar.gz` holding `bundle/hello.txt` and an executable `bundle/run.sh`.
@@ -85,7 +101,7 @@ async fn a_task_runs_with_its_uris_fetched_into_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("bundle.tar.gz");
     std::fs::write(&archive, bundle()).unwrap();
-    let (base, server) = serve(b"served over http\n").await;
+    let Served { base, server, .. } = serve(b"served over http\n").await;
     let c = cluster(1).await;
     let mut sub = subscribe_framework(&c.master_url(), framework_info("fetch", &[])).await;
     let offers = next_offers(&mut sub).await;
@@ -134,7 +150,7 @@ async fn a_task_runs_with_its_uris_fetched_into_the_sandbox() {
 
 #[tokio::test]
 async fn a_failed_fetch_fails_the_task_before_it_starts() {
-    let (base, server) = serve(b"").await;
+    let Served { base, server, .. } = serve(b"").await;
     let c = cluster(1).await;
     let mut sub = subscribe_framework(&c.master_url(), framework_info("fetch", &[])).await;
     let offers = next_offers(&mut sub).await;
@@ -178,7 +194,11 @@ async fn a_failed_fetch_fails_the_task_before_it_starts() {
 
 #[tokio::test]
 async fn killing_a_task_while_it_fetches_ends_it_without_running_it() {
-    let (base, server) = serve(b"").await;
+    let Served {
+        base,
+        server,
+        stalled,
+    } = serve(b"").await;
     let c = cluster(1).await;
     let mut sub = subscribe_framework(&c.master_url(), framework_info("fetch", &[])).await;
     let offers = next_offers(&mut sub).await;
@@ -193,7 +213,10 @@ async fn killing_a_task_while_it_fetches_ends_it_without_running_it() {
     let agent_id = offers[0].agent_id.clone();
     launch(&sub, &offers[0], vec![task]).await;
     // The fetch hangs; the task has no update until it is killed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for("the agent to fetch", WAIT, || async {
+        stalled.load(Ordering::SeqCst) > 0
+    })
+    .await;
     let kill = Call {
         kill: Some(Kill {
             task_id: mmrun::mesos::ids::TaskId::new("slow"),
@@ -210,6 +233,8 @@ async fn killing_a_task_while_it_fetches_ends_it_without_running_it() {
         killed.reason.as_deref(),
         Some("REASON_TASK_KILLED_DURING_LAUNCH")
     );
+    // Nothing to wait for: the command must not run, now or a moment later (the time a
+    // wrongly started one would take to touch its file).
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!ran.exists(), "the command must never run");
     server.abort();

@@ -7,11 +7,13 @@
 //! with a message, unless MMRUN_REQUIRE_PYMESOS=1 (set in CI) makes that a failure.
 
 use crate::common;
+use crate::common::WaitFor;
 use crate::common::workspace::{Workspace, code_and_text};
+use mmrun::wait::Look;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn workspace() -> Workspace {
     Workspace::new("mmrun-fwproc-test-", &["pids"])
@@ -88,7 +90,8 @@ fn a_pymesos_scheduler_with_a_fetched_pymesos_executor_fails_over_on_the_embedde
 }
 
 /// A framework command that forks: the leader `sh`, a child, and a grandchild under another
-/// `sh -c`; each writes its pid to $PIDS.
+/// `sh -c`; each writes its pid to $PIDS. The scenario then stays running (the `sleep`) until
+/// the test kills, interrupts or times out mmrun: that is the thing under test.
 const FORKING_FRAMEWORK: &str = r#"
 let c = cluster(#{ agents: 1 });
 let fw = c.run_framework(#{
@@ -107,25 +110,20 @@ fn forking_scenario(w: &Workspace) -> PathBuf {
 
 /// The pids of the framework's processes, once all three wrote theirs.
 fn framework_pids(w: &Workspace, mmrun: &mut Child) -> Vec<i32> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let pids: Vec<i32> = ["leader", "child", "grandchild"]
-            .iter()
-            .filter_map(|f| std::fs::read_to_string(w.path(&format!("pids/{f}"))).ok())
-            .filter_map(|text| text.trim().parse().ok())
-            .collect();
-        if pids.len() == 3 {
-            return pids;
-        }
-        if let Some(status) = mmrun.try_wait().unwrap() {
-            panic!("mmrun ended ({status}) before the framework started");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the framework process did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let started = WaitFor::new("the framework's three processes", Duration::from_secs(30))
+        .blocking_until(|| {
+            let pids: Vec<i32> = ["leader", "child", "grandchild"]
+                .iter()
+                .filter_map(|f| std::fs::read_to_string(w.path(&format!("pids/{f}"))).ok())
+                .filter_map(|text| text.trim().parse().ok())
+                .collect();
+            match mmrun.try_wait().unwrap() {
+                _ if pids.len() == 3 => Look::Ready(pids),
+                Some(status) => Look::Hopeless(format!("mmrun ended ({status}) first")),
+                None => Look::NotYet(Some(format!("pids {pids:?}"))),
+            }
+        });
+    started.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Running, and not a zombie waiting to be reaped.
@@ -139,17 +137,16 @@ fn alive(pid: i32) -> bool {
 }
 
 fn assert_all_gone(pids: &[i32], within: Duration, why: &str) {
-    let deadline = Instant::now() + within;
-    while pids.iter().any(|&p| alive(p)) {
-        if Instant::now() > deadline {
-            let left: Vec<_> = pids.iter().filter(|&&p| alive(p)).collect();
-            for &&p in &left {
-                // SAFETY: the test's own leftovers, killed so they do not outlive it.
-                unsafe { libc::kill(p, libc::SIGKILL) };
-            }
-            panic!("{why}: framework processes {left:?} still run after {within:?}");
+    let gone = WaitFor::new("the framework processes to end", within)
+        .every(Duration::from_millis(50))
+        .blocking_until(|| !pids.iter().any(|&p| alive(p)));
+    if gone.is_err() {
+        let left: Vec<_> = pids.iter().filter(|&&p| alive(p)).collect();
+        for &&p in &left {
+            // SAFETY: the test's own leftovers, killed so they do not outlive it.
+            unsafe { libc::kill(p, libc::SIGKILL) };
         }
-        std::thread::sleep(Duration::from_millis(50));
+        panic!("{why}: framework processes {left:?} still run after {within:?}");
     }
 }
 
@@ -184,11 +181,7 @@ fn ctrl_c_stops_the_framework_process_and_its_children() {
     let pids = framework_pids(&w, &mut mmrun);
     // SAFETY: signalling the child this test started.
     unsafe { libc::kill(mmrun.id() as i32, libc::SIGINT) };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while mmrun.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "mmrun did not stop on Ctrl-C");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::exit_within(&mut mmrun, Duration::from_secs(20)).expect("mmrun stops on Ctrl-C");
     assert_all_gone(&pids, Duration::from_secs(5), "after Ctrl-C");
     w.assert_clean();
 }

@@ -697,7 +697,11 @@ async fn a_kill_without_policy_uses_the_tasks_kill_policy() {
     c.add_agent(AgentOptions::default()).await.unwrap();
     let mut sub = subscribe_framework(&c.master_url(), framework_info("policy", &[])).await;
     let offers = next_offers(&mut sub).await;
-    let mut task = command_task("stubborn", &offers[0], "trap '' TERM; sleep 30", 0.1, 32.0);
+    // The shell says when its trap is installed (the file), so the kill comes after it.
+    let marker = tempfile::tempdir().unwrap();
+    let trapped = marker.path().join("trapped");
+    let cmd = format!("trap '' TERM; touch {}; sleep 30", trapped.display());
+    let mut task = command_task("stubborn", &offers[0], &cmd, 0.1, 32.0);
     task.kill_policy = Some(mmrun::mesos::task::KillPolicy {
         grace_period: Some(mmrun::mesos::task::DurationInfo {
             nanoseconds: 200_000_000,
@@ -705,8 +709,10 @@ async fn a_kill_without_policy_uses_the_tasks_kill_policy() {
     });
     launch(&sub, &offers[0], vec![task]).await;
     await_state(&mut sub, "stubborn", Running).await;
-    // Let the shell install its trap.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for("the shell to install its trap", WAIT, || async {
+        trapped.exists()
+    })
+    .await;
     let kill = mmrun::mesos::scheduler::Call {
         kill: Some(mmrun::mesos::scheduler::Kill {
             task_id: TaskId::new("stubborn"),
@@ -763,18 +769,14 @@ async fn agent_eventually(
     what: &str,
     check: impl Fn(&(Vec<(String, String)>, Vec<(String, String)>)) -> bool,
 ) {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    wait_for(what, WAIT, || async {
         let tasks = agent_tasks(agent_url).await;
-        if check(&tasks) {
-            return;
+        match check(&tasks) {
+            true => Ok(()),
+            false => Err(format!("{tasks:?}")),
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {tasks:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 /// After `shutdown_framework` the framework's tasks end and complete on the agent (nothing is
@@ -932,6 +934,8 @@ async fn simulated_agents_are_not_disconnected_while_their_neighbours_register()
     c.add_simulated_agents(count, AgentOptions::default(), Default::default())
         .await
         .expect("the simulated agents register");
+    // Not a wait for a condition: the agents must stay active while pings come (three looks
+    // over 600 ms, several ping rounds).
     for _ in 0..3 {
         let state = get_json(&format!("{}/master/state", c.master_url())).await;
         assert_eq!(state["activated_slaves"], count as f64);

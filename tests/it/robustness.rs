@@ -9,11 +9,34 @@ use common::*;
 use mmrun::lite::MAX_REQUEST_BODY_BYTES;
 use mmrun::lite::cluster::{AgentOptions, LocalCluster};
 use serde_json::json;
-use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 fn addr(c: &LocalCluster) -> String {
     c.master_addr().to_string()
+}
+
+/// Whether the server on `port` still holds open (established, or closed by the client only)
+/// a connection from one of `clients` (ports on 127.0.0.1), as `/proc/net/tcp` lists it.
+fn holds_open(port: u16, clients: &[u16]) -> bool {
+    const ESTABLISHED: &str = "01";
+    const CLOSE_WAIT: &str = "08";
+    let port_of = |address: &str| {
+        address
+            .rsplit(':')
+            .next()
+            .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+    };
+    std::fs::read_to_string("/proc/net/tcp")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .any(|f| {
+            f.len() > 3
+                && port_of(f[1]) == Some(port)
+                && port_of(f[2]).is_some_and(|p| clients.contains(&p))
+                && (f[3] == ESTABLISHED || f[3] == CLOSE_WAIT)
+        })
 }
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
@@ -416,7 +439,6 @@ async fn many_concurrent_clients_are_all_answered() {
         assert_eq!(client.await.unwrap(), 200);
     }
     assert_still_serving(&c, &mut bystander).await;
-    tokio::time::sleep(Duration::from_millis(10)).await;
     c.shutdown().await;
 }
 
@@ -485,8 +507,10 @@ async fn a_subscriber_that_hangs_up_before_the_answer_is_not_left_connected() {
     let (c, mut bystander) = with_bystander().await;
     let mut info = framework_json("hasty");
     info["failover_timeout"] = json!(60);
+    let mut hasty = Vec::new();
     for _ in 0..5 {
         let mut conn = RawConn::connect(&addr(&c)).await;
+        hasty.push(conn.local_port());
         conn.send(&http_request(
             "POST",
             "/api/v1/scheduler",
@@ -496,8 +520,15 @@ async fn a_subscriber_that_hangs_up_before_the_answer_is_not_left_connected() {
         .await;
         drop(conn);
     }
-    // Give the master time to handle the requests it did read before looking.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The master has handled what it read of each request once it closed its end of the
+    // connection: look at the state only then.
+    let master_port = c.master_addr().port();
+    wait_for(
+        "the master to close the hasty connections",
+        WAIT,
+        || async { !holds_open(master_port, &hasty) },
+    )
+    .await;
     eventually(&c.master_url(), "only the bystander connected", |s| {
         s.frameworks
             .iter()

@@ -3,7 +3,9 @@
 //! file a cluster leaves behind would be seen).
 
 use crate::common;
+use crate::common::WaitFor;
 use crate::common::workspace::{Workspace, code_and_text};
+use mmrun::wait::Look;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -731,7 +733,7 @@ fn a_scenario_past_its_timeout_is_stopped_and_its_cluster_torn_down() {
     let w = Cli::new();
     w.script(
         "slow.rhai",
-        "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 987.654\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+        &held_open("let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 987.654\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\n"),
     );
     let started = Instant::now();
     let (code, out) = w.run(&["run", "--timeout", "2s"]);
@@ -796,7 +798,7 @@ fn ctrl_c_stops_the_run_with_130_and_leaves_nothing_behind() {
     let w = Cli::new();
     w.script(
         "long.rhai",
-        "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 876.543\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+        &held_open("let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 876.543\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\n"),
     );
     let mut child = w
         .command(&["run"])
@@ -804,26 +806,10 @@ fn ctrl_c_stops_the_run_with_130_and_leaves_nothing_behind() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !running("sleep 876.543") {
-        assert!(
-            Instant::now() < deadline,
-            "the scenario's task never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    await_running(&mut child, &["sleep 876.543"], Duration::from_secs(20));
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "mmrun run did not stop after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::exit_within(&mut child, Duration::from_secs(15))
+        .expect("mmrun run stops after Ctrl-C");
     assert_eq!(status.code(), Some(130));
     assert!(!running("sleep 876.543"), "the task outlived Ctrl-C");
     w.assert_clean();
@@ -873,7 +859,7 @@ fn ctrl_c_on_docker_removes_every_container_and_network() {
     let w = Cli::new();
     w.script(
         "long.rhai",
-        "let c = cluster(#{ agents: 1 });\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 765.432\" }, #{ name: \"d\", docker: busybox_image(), cmd: \"sleep 765.431\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nc.await_task(\"d\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+        &held_open("let c = cluster(#{ agents: 1 });\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 765.432\" }, #{ name: \"d\", docker: busybox_image(), cmd: \"sleep 765.431\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nc.await_task(\"d\", \"TASK_RUNNING\");\n"),
     );
     let mut child = w
         .command(&["run", "--backend", "docker"])
@@ -882,27 +868,14 @@ fn ctrl_c_on_docker_removes_every_container_and_network() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while !(running("sleep 765.432") && running("sleep 765.431")) {
-        assert!(
-            Instant::now() < deadline,
-            "the scenario's tasks never started"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "mmrun run ended early");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    await_running(
+        &mut child,
+        &["sleep 765.432", "sleep 765.431"],
+        Duration::from_secs(90),
+    );
     unsafe { libc::kill(pid as i32, libc::SIGINT) };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "mmrun run did not stop after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::exit_within(&mut child, Duration::from_secs(30))
+        .expect("mmrun run stops after Ctrl-C");
     assert_eq!(status.code(), Some(130));
     assert!(!running("sleep 765.432"), "the task outlived Ctrl-C");
     assert!(!running("sleep 765.431"), "the Docker task outlived Ctrl-C");
@@ -929,16 +902,31 @@ fn ctrl_c_on_docker_removes_every_container_and_network() {
     assert!(networks.stdout.is_empty(), "networks left: {:?}", networks);
 }
 
+/// `script`, then a scenario that stays running (for a minute) so that a test can interrupt
+/// or kill it mid-run: the wait is the thing under test.
+fn held_open(script: &str) -> String {
+    format!("{script}sleep(\"60s\");\n")
+}
+
 /// Waits until `done` holds, up to `limit`; whether it did.
 fn eventually(limit: Duration, done: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    done()
+    WaitFor::new("the condition", limit)
+        .every(Duration::from_millis(100))
+        .blocking_until(done)
+        .is_ok()
+}
+
+/// Waits until a process runs for each of `markers` (their command lines) while `child`, the
+/// `mmrun run` that starts them, still runs; panics after `within` or if it ends first.
+fn await_running(child: &mut std::process::Child, markers: &[&str], within: Duration) {
+    WaitFor::new(format!("the scenario's tasks {markers:?} to run"), within)
+        .every(Duration::from_millis(50))
+        .blocking_until(|| match child.try_wait().unwrap() {
+            _ if markers.iter().all(|m| running(m)) => Look::Ready(()),
+            Some(status) => Look::Hopeless(format!("mmrun run ended early ({status})")),
+            None => Look::NotYet(None),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// Starts `mmrun run` of `script`, waits for every process in `markers` to run, then kills
@@ -951,15 +939,7 @@ fn sigkill_mid_run(w: &Cli, backend: &str, markers: &[&str]) -> u32 {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while !markers.iter().all(|m| running(m)) {
-        assert!(
-            Instant::now() < deadline,
-            "the scenario's tasks never started"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "mmrun run ended early");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    await_running(&mut child, markers, Duration::from_secs(90));
     child.kill().unwrap();
     child.wait().unwrap();
     pid
@@ -972,7 +952,7 @@ fn sigkill_on_embedded_leaves_no_process_and_no_files() {
     let w = Cli::new();
     w.script(
         "long.rhai",
-        "let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 543.211 & sleep 543.212; wait\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+        &held_open("let c = cluster();\nc.start_master();\nc.add_agent();\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 543.211 & sleep 543.212; wait\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\n"),
     );
     sigkill_mid_run(&w, "embedded", &["sleep 543.211", "sleep 543.212"]);
     assert!(
@@ -999,7 +979,7 @@ fn sigkill_on_docker_leaves_nothing_within_15s() {
     let w = Cli::new();
     w.script(
         "long.rhai",
-        "let c = cluster(#{ agents: 1 });\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 654.322\" }, #{ name: \"d\", docker: busybox_image(), cmd: \"sleep 654.321\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nc.await_task(\"d\", \"TASK_RUNNING\");\nsleep(\"60s\");\n",
+        &held_open("let c = cluster(#{ agents: 1 });\nc.submit_framework(#{ name: \"fw\", tasks: [#{ name: \"t\", cmd: \"sleep 654.322\" }, #{ name: \"d\", docker: busybox_image(), cmd: \"sleep 654.321\" }] });\nc.await_task(\"t\", \"TASK_RUNNING\");\nc.await_task(\"d\", \"TASK_RUNNING\");\n"),
     );
     let pid = sigkill_mid_run(&w, "docker", &["sleep 654.322", "sleep 654.321"]);
     let listed = |what: &[&str]| {

@@ -5,12 +5,23 @@
 //! - [`specs`]: each node's container as data (the three lessons of Mesos in containers).
 //! - [`layout`]: the cluster's subnet and every node's address, fixed before anything starts.
 //! - [`node`]: one container's start, readiness polling and death report.
-//! - [`cluster`]: the `ClusterHandle` — start, faults, framework containers, teardown.
+//! - [`cluster`]: the `ClusterHandle` (`DockerCluster`): the cluster's state, and which file
+//!   does what it is asked:
+//!   - [`bring_up`]: the ordered steps that create, start and await the nodes;
+//!   - [`readiness`]: a master leads or serves, an agent is (no longer) active;
+//!   - [`faults`]: stops, kills, restarts, pauses and disconnects;
+//!   - [`frameworks`]: framework containers and framework processes on this host;
+//!   - [`artifacts`]: node logs, how to reach a kept cluster, teardown.
 //! - [`zookeeper`]: the ZooKeeper container (spec, addresses, `ruok` readiness).
 
+mod artifacts;
+mod bring_up;
 pub mod cluster;
+mod faults;
+mod frameworks;
 pub mod layout;
 pub mod node;
+mod readiness;
 pub mod specs;
 pub mod zookeeper;
 

@@ -3,6 +3,7 @@
 
 use crate::cluster::BackendError;
 use crate::docker::{ContainerSpec, Docker};
+use crate::wait::{Look, WaitError, WaitFor};
 use std::future::Future;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -116,29 +117,38 @@ impl NodeContainer {
         F: FnMut() -> Fut,
         Fut: Future<Output = Option<T>>,
     {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut polls = 0u32;
-        loop {
-            if let Some(value) = check().await {
-                return Ok(value);
-            }
-            polls += 1;
-            if polls.is_multiple_of(INSPECT_EVERY)
-                && let Some(death) = self.death(docker).await
-            {
-                return Err(BackendError::Failed(format!(
-                    "{death}\n  (while waiting for it to {what})"
-                )));
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(BackendError::Failed(format!(
-                    "{} (container {}) did not {what} within {timeout:?}{}",
-                    self.label,
-                    self.name,
-                    self.log_tail(docker).await
-                )));
-            }
-            tokio::time::sleep(POLL).await;
+        let mut looks = 0u32;
+        let waited = WaitFor::new(what, timeout)
+            .every(POLL)
+            .until(|| {
+                looks += 1;
+                let inspect = looks.is_multiple_of(INSPECT_EVERY);
+                let ready = check();
+                async move {
+                    if let Some(value) = ready.await {
+                        return Look::Ready(value);
+                    }
+                    match inspect {
+                        true => self
+                            .death(docker)
+                            .await
+                            .map_or(Look::NotYet(None), Look::Hopeless),
+                        false => Look::NotYet(None),
+                    }
+                }
+            })
+            .await;
+        match waited {
+            Ok(value) => Ok(value),
+            Err(WaitError::Hopeless { why: death, .. }) => Err(BackendError::Failed(format!(
+                "{death}\n  (while waiting for it to {what})"
+            ))),
+            Err(WaitError::TimedOut { .. }) => Err(BackendError::Failed(format!(
+                "{} (container {}) did not {what} within {timeout:?}{}",
+                self.label,
+                self.name,
+                self.log_tail(docker).await
+            ))),
         }
     }
 }

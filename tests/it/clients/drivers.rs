@@ -18,13 +18,14 @@
 
 use crate::common;
 
+use common::WaitFor;
 use common::ha::Ha;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 use tokio::sync::mpsc;
 
@@ -270,12 +271,12 @@ impl Client {
     /// Waits (5 s at most) for `text` in its stderr: the clients log whom they registered with
     /// (`registered with master master@…`) just after printing the line.
     async fn await_stderr(&mut self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !self.stderr.lock().unwrap().contains(text) {
-            if Instant::now() > deadline {
-                self.fail(&format!("it did not log `{text}`"));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let stderr = self.stderr.clone();
+        let logged = WaitFor::new(format!("it to log `{text}`"), Duration::from_secs(5))
+            .until(|| async { stderr.lock().unwrap().contains(text) })
+            .await;
+        if logged.is_err() {
+            self.fail(&format!("it did not log `{text}`"));
         }
     }
 
@@ -466,12 +467,8 @@ impl Up {
 impl Drop for Up {
     fn drop(&mut self) {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if common::exit_within(&mut self.child, Duration::from_secs(10)).is_some() {
+            return;
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -533,22 +530,14 @@ async fn await_state<T>(
     within: Duration,
     check: impl Fn(&serde_json::Value) -> Option<T>,
 ) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        let last = match master_state(master_url).await {
-            Ok(state) => match check(&state) {
-                Some(found) => return found,
-                None => format!("{state:#}"),
-            },
-            Err(e) => e,
-        };
-        if Instant::now() > deadline {
-            client.fail(&format!(
-                "the master's state did not show {what} within {within:?}; last state:\n{last}"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let found = WaitFor::new(format!("the master's state to show {what}"), within)
+        .every(Duration::from_millis(50))
+        .until(|| async {
+            let state = master_state(master_url).await?;
+            check(&state).ok_or_else(|| format!("{state:#}"))
+        })
+        .await;
+    found.unwrap_or_else(|e| client.fail(&e.to_string()))
 }
 
 /// The framework `id` among the active or inactive (not completed) ones.

@@ -9,7 +9,8 @@
 use crate::common;
 use crate::common::workspace::code_and_text;
 
-use common::ha::{Ha, wait_until};
+use common::ha::Ha;
+use common::wait_for;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -119,7 +120,7 @@ impl Scheduler {
 async fn assert_completed(ha: &Ha, framework_id: &str) {
     let leader = ha.leader().unwrap();
     let url = format!("{}/master/state", ha.url(leader));
-    wait_until(
+    wait_for(
         "the framework is completed",
         Duration::from_secs(10),
         || {

@@ -10,7 +10,7 @@ use crate::common;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `mmrun up` as a child process, stopped with SIGINT (as Ctrl-C) when dropped.
 struct Up {
@@ -64,17 +64,8 @@ impl Up {
 
     fn interrupt(&mut self) -> std::process::ExitStatus {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "mmrun up did not stop within 10s of Ctrl-C"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        common::exit_within(&mut self.child, Duration::from_secs(10))
+            .expect("mmrun up stops within 10s of Ctrl-C")
     }
 }
 

@@ -87,22 +87,16 @@ async fn unmodified_pymesos_executor_runs_tasks_answers_messages_and_shuts_down(
     assert_eq!(messages[0].executor_id.value, "pymesos");
 
     fw.teardown().unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let done = loop {
+    let done = common::wait_for("the executor to end", WAIT, || async {
         let state = agent_state(&c).await;
-        if let Some(e) = state
+        state
             .frameworks
             .first()
             .and_then(|f| f.completed_executors.first())
-        {
-            break e.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the executor never ended: {state:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+            .cloned()
+            .ok_or_else(|| format!("{state:#?}"))
+    })
+    .await;
     let stdout = std::fs::read_to_string(format!("{}/stdout", done.directory)).unwrap();
     let framework_id = fw.id().value.clone();
     for line in [

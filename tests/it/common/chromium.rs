@@ -16,6 +16,7 @@
 
 use base64::Engine;
 use futures::{SinkExt, StreamExt};
+use mmrun::wait::WaitFor;
 use serde_json::{Value, json};
 use std::io::BufRead;
 use std::os::unix::process::CommandExt;
@@ -229,16 +230,19 @@ impl Chromium {
     /// it was not within `timeout`.
     pub async fn wait_for(&mut self, js: &str, timeout: Duration) -> Result<Duration, String> {
         let started = Instant::now();
-        loop {
-            let value = self.eval(&format!("!!({js})")).await;
-            if value == json!(true) {
-                return Ok(started.elapsed());
-            }
-            if started.elapsed() > timeout {
-                return Err(format!("`{js}` still false after {timeout:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let expression = format!("!!({js})");
+        // One page, one eval at a time: each look borrows the browser in turn.
+        let browser = tokio::sync::Mutex::new(self);
+        let browser = &browser;
+        WaitFor::new(format!("`{js}`"), timeout)
+            .every(Duration::from_millis(25))
+            .until(|| {
+                let expression = expression.clone();
+                async move { browser.lock().await.eval(&expression).await == json!(true) }
+            })
+            .await
+            .map(|()| started.elapsed())
+            .map_err(|_| format!("`{js}` still false after {timeout:?}"))
     }
 
     /// Waits until the element `selector` (the first match) shows `text` in its rendered text;
@@ -318,8 +322,12 @@ impl Drop for Chromium {
         if let Some(profile) = self.profile.take() {
             let path = profile.path().to_path_buf();
             if profile.close().is_err() {
-                std::thread::sleep(Duration::from_millis(200));
-                let _ = std::fs::remove_dir_all(&path);
+                let _ = WaitFor::new("the profile to be removed", Duration::from_secs(2))
+                    .every(Duration::from_millis(50))
+                    .blocking_until(|| match std::fs::remove_dir_all(&path) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                        _ => Ok(()),
+                    });
             }
         }
     }

@@ -5,8 +5,9 @@
 use super::zookeeper::server_or_skip;
 use mmrun::lite::cluster::{ClusterOptions, LocalCluster};
 use mmrun::lite::master::Leadership;
+use mmrun::wait::WaitFor;
 use mmrun::zookeeper::{ZkUrl, ZooKeeperServer};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often leadership is polled: fine enough to time a failover to a few milliseconds.
 const POLL: Duration = Duration::from_millis(5);
@@ -51,18 +52,15 @@ impl Ha {
 
     /// Waits for a master other than `other_than` to lead; panics after `within`.
     pub async fn await_leader(&self, other_than: Option<usize>, within: Duration) -> usize {
-        let started = Instant::now();
-        loop {
-            if let Some(i) = self.leader().filter(|&i| Some(i) != other_than) {
-                return i;
-            }
-            assert!(
-                started.elapsed() < within,
-                "no new leader within {within:?} (leaderships: {:?})",
-                self.leaderships()
-            );
-            tokio::time::sleep(POLL).await;
-        }
+        WaitFor::new("a new leader", within)
+            .every(POLL)
+            .until(|| async {
+                self.leader()
+                    .filter(|&i| Some(i) != other_than)
+                    .ok_or_else(|| format!("leaderships {:?}", self.leaderships()))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn leaderships(&self) -> Vec<Option<Leadership>> {
@@ -94,17 +92,4 @@ pub fn no_redirects() -> reqwest::Client {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
-}
-
-/// Waits up to `within` for `check` to hold, polling; panics with `what` after.
-pub async fn wait_until<F, Fut>(what: &str, within: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < within, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -202,20 +202,56 @@ pub async fn eventually<F: Fn(&mmrun::mesos::state::MasterState) -> bool>(
     check: F,
 ) -> mmrun::mesos::state::MasterState {
     let client = mmrun::client::MasterClient::new(master);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    wait_for(what, WAIT, || async {
         let state = client.state().await.unwrap();
-        if check(&state) {
-            return state;
+        match check(&state) {
+            true => Ok(state),
+            false => Err(serde_json::to_string_pretty(&state).unwrap()),
         }
-        if tokio::time::Instant::now() > deadline {
-            panic!(
-                "timed out waiting for {what}; state: {}",
-                serde_json::to_string_pretty(&state).unwrap()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting: every wait for a condition goes through `mmrun::wait`, as the Docker cluster's
+// readiness does; a test sleeps only where the time itself is what it tests.
+// ---------------------------------------------------------------------------------------------
+
+pub use mmrun::wait::{Outcome, WaitFor};
+use std::process::ExitStatus;
+
+/// Polls `check` until it is ready (`true`, `Some`, `Ok`: see `mmrun::wait::Outcome`) and
+/// returns what it found; panics after `within`, naming `what` and the last thing seen (an
+/// `Err`'s text).
+pub async fn wait_for<O, F, Fut>(what: &str, within: Duration, check: F) -> O::Ready
+where
+    O: Outcome,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = O>,
+{
+    WaitFor::new(what, within)
+        .until(check)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Waits up to `within` for `child` to exit: its status, or `None` while it still runs.
+pub fn exit_within(child: &mut std::process::Child, within: Duration) -> Option<ExitStatus> {
+    WaitFor::new("the process to exit", within)
+        .every(Duration::from_millis(20))
+        .blocking_until(|| child.try_wait().ok().flatten())
+        .ok()
+}
+
+/// [`wait_for`] for a synchronous check, outside a runtime or on a thread of its own.
+pub fn wait_for_blocking<O: Outcome>(
+    what: &str,
+    within: Duration,
+    check: impl FnMut() -> O,
+) -> O::Ready {
+    WaitFor::new(what, within)
+        .blocking_until(check)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The next UPDATE's status, skipping offers and other events.
@@ -303,6 +339,11 @@ impl RawConn {
             reader: BufReader::new(r),
             writer: Some(w),
         }
+    }
+
+    /// The port this end of the connection has on 127.0.0.1.
+    pub fn local_port(&self) -> u16 {
+        self.reader.get_ref().local_addr().unwrap().port()
     }
 
     /// The writing half, to write from another task while this one reads.

@@ -2,7 +2,7 @@
 //! both encodings, against an agent running a task and holding a finished one. The request
 //! checks it shares with every v1 endpoint are in `media_types`.
 
-use crate::common::{cluster, get_json, same_json, without_empty_lists};
+use crate::common::{cluster, get_json, same_json, wait_for, without_empty_lists};
 use base64::Engine;
 use mmrun::framework::{Framework, FrameworkOptions, TaskRequest};
 use mmrun::lite::cluster::LocalCluster;
@@ -48,21 +48,17 @@ impl World {
         // `greeter` is among the completed tasks and executors, not the terminated ones.
         let greeter = framework.task("greeter").unwrap().id.value;
         let state_url = format!("{}/state", cluster.agent_url(0).unwrap());
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        wait_for("greeter to complete", WAIT, || async {
             let state = get_json(&state_url).await;
             let completed = state["frameworks"][0]["completed_executors"]
                 .as_array()
                 .is_some_and(|done| done.iter().any(|e| e["id"] == greeter.as_str()));
-            if completed {
-                break;
+            match completed {
+                true => Ok(()),
+                false => Err(state.to_string()),
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "greeter never completed: {state}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await;
         let url = format!("{}/api/v1", cluster.agent_url(0).unwrap());
         World {
             cluster,

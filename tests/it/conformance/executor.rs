@@ -2,6 +2,7 @@
 //! messages in its order). The test itself plays the executor: the agent starts a process that
 //! never subscribes (so the executor is REGISTERING), and the test subscribes in its place.
 
+use crate::common::wait_for;
 use base64::Engine;
 use futures::StreamExt;
 use mmrun::framework::{ExecutorRequest, Framework, FrameworkOptions, TaskRequest};
@@ -53,8 +54,7 @@ impl World {
             encoding,
         };
         // Wait until the agent knows the executor.
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        wait_for("the agent to know the executor", WAIT, || async {
             let state: Value =
                 reqwest::get(format!("{}/state", world.cluster.agent_url(0).unwrap()))
                     .await
@@ -62,15 +62,12 @@ impl World {
                     .json()
                     .await
                     .unwrap();
-            if state["frameworks"][0]["executors"][0]["id"] == "manual" {
-                break;
+            match state["frameworks"][0]["executors"][0]["id"] == "manual" {
+                true => Ok(()),
+                false => Err(state.to_string()),
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no executor: {state}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await;
         world
     }
 

@@ -9,6 +9,7 @@ use mmrun::lite::cluster::{AgentOptions, LocalCluster};
 use mmrun::mesos::encoding::{self, Encoding};
 use mmrun::mesos::operator::{OperatorCall, OperatorResponse};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 fn addr(c: &LocalCluster) -> String {
     c.master_addr().to_string()
@@ -335,19 +336,24 @@ async fn operator_answers_in_protobuf_are_the_json_answers() {
         "GET_TASKS",
         "GET_STATE",
     ] {
-        let mut attempts = 0;
-        loop {
+        // The state may change between the two calls: five tries, 200 ms apart.
+        WaitFor::new(
+            format!("{kind} to answer alike in both encodings"),
+            Duration::from_millis(800),
+        )
+        .every(Duration::from_millis(200))
+        .until(|| async {
             let (protobuf, json) = (
                 without_empty_lists(operator_in_protobuf(&c, kind).await),
                 without_empty_lists(operator(&c, kind).await),
             );
-            attempts += 1;
-            if same_json(&protobuf, &json) {
-                break;
+            match same_json(&protobuf, &json) {
+                true => Ok(()),
+                false => Err(format!("protobuf {protobuf:#}\njson {json:#}")),
             }
-            assert!(attempts < 5, "{kind}: protobuf {protobuf:#}\njson {json:#}");
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     }
     // Metrics change by the second: the same names, each with a number.
     let names = |metrics: &Value| -> Vec<String> {

@@ -3,6 +3,7 @@
 
 use crate::common;
 
+use common::WaitFor;
 use mmrun::client::MasterClient;
 use mmrun::cluster::docker::DockerBackend;
 use mmrun::cluster::docker::specs::{NodeImages, Privilege, is_privilege_refusal};
@@ -69,19 +70,12 @@ async fn active_agents(url: &str) -> Vec<(String, bool)> {
 }
 
 async fn eventually_active(url: &str, id: &str, active: bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let what = format!("agent {id} to become active={active}");
+    common::wait_for(&what, Duration::from_secs(20), || async {
         let state = MasterClient::new(url).state().await.unwrap();
-        let now = state.slaves.iter().any(|a| a.id == id && a.active);
-        if now == active {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "agent {id} never became active={active}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        state.slaves.iter().any(|a| a.id == id && a.active) == active
+    })
+    .await
 }
 
 #[tokio::test]
@@ -217,8 +211,12 @@ async fn failure_artifacts_hold_every_nodes_log() {
         .unwrap();
     // The master lists the agent as active before the agent has logged that it registered
     // (and Docker has its output): save until the line is there, rather than after a guess.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let saved_registration = WaitFor::new(
+        "the agent's saved log to say it registered",
+        Duration::from_secs(30),
+    )
+    .every(Duration::from_millis(100))
+    .until(|| async {
         let dir = tempfile::tempdir().unwrap();
         let saved = cluster.save_artifacts(dir.path()).await;
         let names: Vec<_> = saved
@@ -227,15 +225,13 @@ async fn failure_artifacts_hold_every_nodes_log() {
             .collect();
         assert_eq!(names, ["master.log", "agent-1.log"]);
         let agent_log = std::fs::read_to_string(&saved[1]).unwrap();
-        if agent_log.contains("registered") {
-            break;
+        match agent_log.contains("registered") {
+            true => Ok(()),
+            false => Err(agent_log),
         }
-        assert!(
-            Instant::now() < deadline,
-            "the agent's saved log never said it registered: {agent_log}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    saved_registration.unwrap_or_else(|e| panic!("{e}"));
     let kept = cluster.how_to_reach().unwrap();
     assert!(kept.contains("mmrun down"), "{kept}");
     cluster.teardown().await;

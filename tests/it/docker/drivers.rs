@@ -23,17 +23,16 @@ impl FileServer {
     fn start(dir: &Path) -> FileServer {
         let listener = TcpListener::bind("0.0.0.0:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (dir, stopping) = (dir.to_path_buf(), stop.clone());
+        // Blocks in accept; the drop wakes it with a connection of its own once `stop` is set.
         std::thread::spawn(move || {
-            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let _ = stream.set_nonblocking(false);
-                        serve_one(stream, &dir);
-                    }
-                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            for stream in listener.incoming() {
+                if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    serve_one(stream, &dir);
                 }
             }
         });
@@ -43,7 +42,8 @@ impl FileServer {
 
 impl Drop for FileServer {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 

@@ -13,7 +13,7 @@ use mmrun::docker::{ContainerSummary, Docker, NodeImage, Selector};
 use mmrun::framework::{ExecutorRequest, Framework, FrameworkOptions, TaskRequest};
 use mmrun::mesos::task::{CommandUri, TaskState};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -66,6 +66,19 @@ async fn finished(fw: &Framework, name: &str) -> mmrun::framework::TaskRecord {
     fw.await_task(name, TaskState::Finished, WAIT, &CancellationToken::new())
         .await
         .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Waits until the run's executor containers are gone after `what`.
+async fn no_executor_container_left(docker: &Docker, run: &str, what: &str) {
+    let awaited = format!("no executor container left after {what}");
+    common::wait_for(&awaited, Duration::from_secs(30), || async {
+        let left = mesos_containers(docker, run).await;
+        match left.is_empty() {
+            true => Ok(()),
+            false => Err(format!("{left:?}")),
+        }
+    })
+    .await
 }
 
 /// The run's containers named as Mesos names containers (`mesos-…`): executor containers.
@@ -220,14 +233,7 @@ async fn an_executor_container_subscribes_runs_two_tasks_and_goes_with_its_frame
 
     // Teardown: SHUTDOWN, the executor exits, its container is removed.
     fw.teardown().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !mesos_containers(&docker, &cleanup.run).await.is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the executor container outlived its framework"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    no_executor_container_left(&docker, &cleanup.run, "its framework's teardown").await;
     let volumes = agent_volumes(&docker, &cleanup.run).await;
     assert_eq!(volumes.len(), 1);
     cluster.teardown().await;
@@ -306,14 +312,7 @@ async fn a_restarted_agent_removes_the_executor_container_of_its_previous_life()
     let left = mesos_containers(&docker, &cleanup.run).await;
     assert_eq!(left.len(), 1, "a killed agent cleans nothing up: {left:?}");
     cluster.start_agent(0).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !mesos_containers(&docker, &cleanup.run).await.is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the restarted agent left its orphan executor container"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    no_executor_container_left(&docker, &cleanup.run, "the agent's restart").await;
 
     // Torn down while an executor container runs: the agent goes first, its work-dir volume
     // (still mounted by the executor container) goes with the executor container.

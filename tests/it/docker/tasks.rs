@@ -11,7 +11,7 @@
 use crate::common;
 
 use common::docker::{Cleanup, docker_or_skip};
-use common::get_json;
+use common::{WaitFor, get_json, wait_for};
 use mmrun::docker::labels;
 use mmrun::docker::{
     BusyboxImage, ContainerSpec, Docker, NodeImage, Role, Selector, Userland, ensure_busybox_image,
@@ -99,18 +99,15 @@ impl World {
 
     /// Waits until the test has no container left.
     async fn no_containers_left(&self, after: &str) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
+        let what = format!("no container left {after}");
+        wait_for(&what, Duration::from_secs(10), || async {
             let left = self.containers().await;
-            if left.is_empty() {
-                return;
+            match left.is_empty() {
+                true => Ok(()),
+                false => Err(format!("{left:?}")),
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "containers left {after}: {left:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     fn agent_id(&self) -> String {
@@ -319,20 +316,25 @@ async fn a_bridge_task_serves_on_the_host_port_it_was_given() {
     assert_eq!(host_port, u64::from(port));
 
     let url = format!("http://127.0.0.1:{host_port}/master/state");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let body = loop {
+    let served = WaitFor::new(
+        format!("the task to serve on {url}"),
+        Duration::from_secs(20),
+    )
+    .every(Duration::from_millis(100))
+    .until(|| async {
         match reqwest::get(&url).await {
-            Ok(r) if r.status() == 200 => break r.text().await.unwrap(),
-            other if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                drop(other);
-            }
-            other => {
-                let name = w.containers().await.pop().unwrap_or_default();
-                let details = w.docker.inspect(&name).await;
-                let logs = w.docker.container_logs(&name).await;
-                panic!("nothing served on {url}: {other:?}; {name}: {details:?}, output {logs:?}");
-            }
+            Ok(r) if r.status() == 200 => Ok(r.text().await.unwrap()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let body = match served {
+        Ok(body) => body,
+        Err(e) => {
+            let name = w.containers().await.pop().unwrap_or_default();
+            let details = w.docker.inspect(&name).await;
+            let logs = w.docker.container_logs(&name).await;
+            panic!("{e}; {name}: {details:?}, output {logs:?}");
         }
     };
     let state: serde_json::Value = serde_json::from_str(&body).unwrap();

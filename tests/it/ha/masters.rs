@@ -8,7 +8,8 @@
 
 use crate::common;
 
-use common::ha::{Ha, no_redirects, wait_until};
+use common::ha::{Ha, no_redirects};
+use common::{WaitFor, wait_for};
 use mmrun::lite::cluster::ClusterOptions;
 use mmrun::lite::master::Leadership;
 use reqwest::StatusCode;
@@ -255,17 +256,13 @@ async fn with_zookeeper_unreachable_no_master_leads_and_every_master_answers_503
     }
     // ZooKeeper comes up: the masters, retrying all along, elect one.
     zk.start().await.unwrap();
-    let started = Instant::now();
-    loop {
-        let leaders = (0..2)
+    wait_for("one leader", Duration::from_secs(20), || async {
+        (0..2)
             .filter(|&i| cluster.master_leadership(i) == Some(Leadership::Leading))
-            .count();
-        if leaders == 1 {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "no leader");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+            .count()
+            == 1
+    })
+    .await;
     cluster.shutdown().await;
 }
 
@@ -311,7 +308,7 @@ async fn a_stopped_leader_is_replaced_at_once_a_killed_one_when_its_session_expi
     let base = ha.url(first);
     let to_leader = format!("//{}", ha.host_port(third));
     let http = no_redirects();
-    wait_until(
+    wait_for(
         "the restarted master follows",
         Duration::from_secs(10),
         || {
@@ -377,7 +374,7 @@ async fn after_a_failover_the_agent_and_the_framework_follow_the_new_leader_with
     let base = ha.url(new);
 
     // The agent re-registers with the new leader, under its id, with its running task.
-    wait_until(
+    wait_for(
         "the agent re-registers with the new leader",
         Duration::from_secs(10),
         || {
@@ -417,7 +414,7 @@ async fn after_a_failover_the_agent_and_the_framework_follow_the_new_leader_with
     assert_eq!(task["state"], "TASK_RUNNING", "{state}");
     assert_eq!(task["slave_id"], agent_id.to_string());
     // Its reconciliation was answered by the new leader.
-    wait_until("the task is reconciled", Duration::from_secs(10), || {
+    wait_for("the task is reconciled", Duration::from_secs(10), || {
         let reconciled = framework.task("long").is_some_and(|t| {
             t.statuses
                 .iter()
@@ -445,7 +442,7 @@ async fn masters_that_lose_their_session_stop_and_start_again_once_zookeeper_is_
     ha.zk.kill().await;
     // ZooKeeper away longer than the session timeout: every master's session is over.
     let within = SESSION * 2 + Duration::from_secs(10);
-    wait_until("every master stops", within, || {
+    wait_for("every master stops", within, || {
         let lost = (0..3).all(|i| ha.cluster.master_lost(i).is_some());
         async move { lost }
     })
@@ -470,34 +467,42 @@ async fn masters_that_lose_their_session_stop_and_start_again_once_zookeeper_is_
     // master must not redirect clients to itself (pymesos followed 2 000 such redirects):
     // no leader is known yet, 503.
     let client = no_redirects();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut answers = std::collections::BTreeMap::<u16, usize>::new();
-    while ha.leader().is_none() && Instant::now() < deadline {
-        for i in 0..3 {
-            let Ok(r) = client
-                .get(format!("{}/master/state", ha.url(i)))
-                .send()
-                .await
-            else {
-                continue;
-            };
-            *answers.entry(r.status().as_u16()).or_default() += 1;
-            if r.status() == StatusCode::TEMPORARY_REDIRECT {
-                let port = ha.host_port(i).rsplit(':').next().unwrap().to_string();
-                let to = location(&r);
-                assert!(
-                    !to.ends_with(&format!(":{port}/master/state")),
-                    "master {i} redirects to itself: {to}"
-                );
+    let answers = std::cell::RefCell::new(std::collections::BTreeMap::<u16, usize>::new());
+    // Until one leads (asserted below), every answer is looked at: none may be a redirect to
+    // the master itself.
+    let _ = WaitFor::new("a leader", Duration::from_secs(20))
+        .every(Duration::from_millis(20))
+        .until(|| async {
+            if ha.leader().is_some() {
+                return true;
             }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            for i in 0..3 {
+                let Ok(r) = client
+                    .get(format!("{}/master/state", ha.url(i)))
+                    .send()
+                    .await
+                else {
+                    continue;
+                };
+                *answers.borrow_mut().entry(r.status().as_u16()).or_default() += 1;
+                if r.status() == StatusCode::TEMPORARY_REDIRECT {
+                    let port = ha.host_port(i).rsplit(':').next().unwrap().to_string();
+                    let to = location(&r);
+                    assert!(
+                        !to.ends_with(&format!(":{port}/master/state")),
+                        "master {i} redirects to itself: {to}"
+                    );
+                }
+            }
+            false
+        })
+        .await;
+    let answers = answers.into_inner();
     eprintln!("answers while the old members lingered: {answers:?}");
     // Then one of the new masters leads and only the three new members remain.
     ha.await_leader(None, Duration::from_secs(20)).await;
     let zk = zk_client(&ha).await;
-    wait_until("only the new members", Duration::from_secs(20), || {
+    wait_for("only the new members", Duration::from_secs(20), || {
         let zk = zk.clone();
         async move { zk.list_children("/mesos").await.unwrap().len() == 3 }
     })
@@ -541,7 +546,7 @@ async fn mmrun_node_master_exits_non_zero_saying_why_when_its_session_expires() 
         format!("--port={port}"),
     ]);
     let base = format!("http://127.0.0.1:{port}");
-    wait_until("the master leads", Duration::from_secs(20), || {
+    wait_for("the master leads", Duration::from_secs(20), || {
         let url = format!("{base}/metrics/snapshot");
         async move {
             match reqwest::get(url).await {
@@ -604,7 +609,7 @@ async fn agents_re_register_as_soon_as_a_killed_leaders_successor_is_elected() {
     let new = ha.await_leader(Some(old), SESSION * 4).await;
     let elected = Instant::now();
     let url = format!("{}/master/slaves", ha.url(new));
-    wait_until("all 3 agents re-register", Duration::from_secs(20), || {
+    wait_for("all 3 agents re-register", Duration::from_secs(20), || {
         let url = url.clone();
         async move {
             let slaves = get_json(&url).await;
