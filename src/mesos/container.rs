@@ -461,3 +461,41 @@ pub struct NetCls {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classid: Option<u32>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn what_a_framework_sends_is_written_back_unchanged() {
+        // Nothing unset is filled in with Mesos's defaults (HOST, privileged false, IPv4):
+        // the state and the executor see exactly the framework's message.
+        for sent in [
+            json!({"type": "MESOS"}),
+            json!({"type": "DOCKER", "docker": {"image": "busybox"}}),
+            json!({"type": "DOCKER", "docker": {"image": "busybox", "network": "USER",
+                   "port_mappings": [{"host_port": 31000, "container_port": 80}]},
+                   "network_infos": [{"name": "net", "ip_addresses": [{}]}]}),
+        ] {
+            let info: ContainerInfo = serde_json::from_value(sent.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&info).unwrap(), sent);
+        }
+    }
+
+    #[test]
+    fn mesos_refuses_what_is_not_a_container_info_and_so_does_mmrun() {
+        for invalid in [
+            json!({"docker": {"image": "busybox"}}),
+            json!({"type": "DOCKER", "docker": {}}),
+            json!({"type": "DOCKER", "docker": {"image": "busybox", "network": "OVERLAY"}}),
+            json!({"type": "DOCKER", "docker": {"image": "busybox", "network": "bridge"}}),
+            json!({"type": "MESOS", "volumes": [{"container_path": "/data"}]}),
+        ] {
+            assert!(
+                serde_json::from_value::<ContainerInfo>(invalid.clone()).is_err(),
+                "{invalid}"
+            );
+        }
+    }
+}
