@@ -1,6 +1,8 @@
 //! What a scenario asks to run, and what became of it.
 
+use crate::mesos::container::{ContainerInfo, DockerNetwork, NetworkInfo, PortMapping};
 use crate::mesos::executor::ExecutorInfo;
+use crate::mesos::health_check::HealthCheck;
 use crate::mesos::ids::{AgentId, TaskId};
 use crate::mesos::resources::{Resource, Resources};
 use crate::mesos::scheduler::Offer;
@@ -10,7 +12,6 @@ use crate::mesos::task::{
 };
 use crate::mesos::values::Ranges;
 use base64::Engine;
-use serde_json::json;
 use std::collections::BTreeMap;
 
 /// A task a scenario wants launched.
@@ -32,9 +33,9 @@ pub struct TaskRequest {
     pub ports: Vec<u16>,
     /// Files the agent fetches into the sandbox before the task starts (`CommandInfo.uris`).
     pub uris: Vec<CommandUri>,
-    /// `TaskInfo.health_check`, Mesos's `HealthCheck` as JSON: run by the agent for a command
-    /// task, handed to a custom executor with its task.
-    pub health_check: Option<serde_json::Value>,
+    /// `TaskInfo.health_check`: run by the agent for a command task, handed to a custom
+    /// executor with its task.
+    pub health_check: Option<HealthCheck>,
     /// Run by this custom executor instead of as a command task: the task's `cmd` then travels
     /// in `TaskInfo.data` (base64), for the executor to interpret (Mesos forbids a task with
     /// both a command and an executor).
@@ -71,7 +72,7 @@ impl ExecutorRequest {
         info.container = self
             .docker
             .as_ref()
-            .map(|image| json!({"type": "DOCKER", "docker": {"image": image, "network": "HOST"}}));
+            .map(|image| ContainerInfo::docker(image, DockerNetwork::Host));
         info
     }
 }
@@ -90,13 +91,13 @@ pub enum TaskNetwork {
 }
 
 impl TaskNetwork {
-    /// The wire name: `HOST`, `BRIDGE`, `USER` or `NONE`.
-    pub fn name(&self) -> &'static str {
+    /// `ContainerInfo.docker.network` for it.
+    pub fn docker_network(&self) -> DockerNetwork {
         match self {
-            TaskNetwork::Host => "HOST",
-            TaskNetwork::Bridge => "BRIDGE",
-            TaskNetwork::User(_) => "USER",
-            TaskNetwork::None => "NONE",
+            TaskNetwork::Host => DockerNetwork::Host,
+            TaskNetwork::Bridge => DockerNetwork::Bridge,
+            TaskNetwork::User(_) => DockerNetwork::User,
+            TaskNetwork::None => DockerNetwork::None,
         }
     }
 }
@@ -297,22 +298,22 @@ impl TaskRequest {
 impl TaskRequest {
     /// The DOCKER `ContainerInfo`: image, network, and each container port mapped to its host
     /// port.
-    fn container(&self, image: &str, claim: &Claim) -> serde_json::Value {
-        let mut docker = json!({"image": image, "network": self.network.name()});
-        if !self.ports.is_empty() {
-            let mappings: Vec<serde_json::Value> = self
+    fn container(&self, image: &str, claim: &Claim) -> ContainerInfo {
+        let mut container = ContainerInfo::docker(image, self.network.docker_network());
+        if let Some(docker) = &mut container.docker {
+            docker.port_mappings = self
                 .ports
                 .iter()
                 .zip(&claim.host_ports)
-                .map(|(container, host)| {
-                    json!({"host_port": host, "container_port": container, "protocol": "tcp"})
+                .map(|(container, host)| PortMapping {
+                    host_port: u32::from(*host),
+                    container_port: u32::from(*container),
+                    protocol: Some("tcp".into()),
                 })
                 .collect();
-            docker["port_mappings"] = json!(mappings);
         }
-        let mut container = json!({"type": "DOCKER", "docker": docker});
         if let TaskNetwork::User(name) = &self.network {
-            container["network_infos"] = json!([{"name": name}]);
+            container.network_infos = vec![NetworkInfo::named(name.clone())];
         }
         container
     }
@@ -367,6 +368,7 @@ impl TaskRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn request(image: Option<&str>, network: TaskNetwork, ports: &[u16]) -> TaskRequest {
         TaskRequest {
@@ -442,7 +444,7 @@ mod tests {
         assert_eq!(claim.host_ports, [31000, 31005]);
         let info = r.to_task_info(TaskId::new("web.0"), &offer, &claim);
         assert_eq!(
-            info.container.unwrap(),
+            serde_json::to_value(info.container.unwrap()).unwrap(),
             json!({"type": "DOCKER", "docker": {"image": "img", "network": "BRIDGE",
                 "port_mappings": [
                     {"host_port": 31000, "container_port": 8080, "protocol": "tcp"},
@@ -467,7 +469,7 @@ mod tests {
         let r = request(Some("img"), TaskNetwork::User("my-net".into()), &[]);
         let info = r.to_task_info(TaskId::new("t"), &offer, &r.claim(&available).unwrap());
         assert_eq!(
-            info.container.unwrap(),
+            serde_json::to_value(info.container.unwrap()).unwrap(),
             json!({"type": "DOCKER", "docker": {"image": "img", "network": "USER"},
                    "network_infos": [{"name": "my-net"}]})
         );

@@ -2,12 +2,13 @@
 //! `Response`): the calls mmrun's agent reads and the payloads of its answers,
 //! `{"type":"GET_X","get_x":{…}}`. The master's operator API is `operator`.
 
+use super::container::ContainerStatus;
 use super::executor::ExecutorInfo;
 use super::framework::FrameworkInfo;
 use super::ids::{ContainerId, ExecutorId, FrameworkId};
 use super::lenient::{null_as_default, u64_or_string};
 use super::operator::{AgentInfo, Task};
-use super::task::{ContainerStatus, TimeInfo};
+use super::task::TimeInfo;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

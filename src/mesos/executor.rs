@@ -3,6 +3,8 @@
 //! `/api/v1/executor` and the `Event`s the agent streams back. Same envelope as the scheduler
 //! API: `{"type":"T","<t>":{…}}`; `bytes` fields (message data, status uuids) are base64.
 
+use super::container::ContainerInfo;
+use super::discovery::DiscoveryInfo;
 use super::framework::FrameworkInfo;
 use super::ids::{ContainerId, ExecutorId, FrameworkId, TaskId};
 use super::lenient::null_as_default;
@@ -10,7 +12,6 @@ use super::operator::AgentInfo;
 use super::resources::Resource;
 use super::task::{CommandInfo, DurationInfo, KillPolicy, Labels, TaskInfo, TaskStatus};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// `ExecutorInfo.type`. DEFAULT is Mesos's own default executor (task groups), which mmrun's
 /// agent does not carry; CUSTOM (or unset, for old frameworks) runs `command`.
@@ -32,9 +33,9 @@ pub struct ExecutorInfo {
     pub framework_id: Option<FrameworkId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandInfo>,
-    /// Kept as JSON, as `TaskInfo.container`: passed through; the agent reads what it supports.
+    /// As `TaskInfo.container`: passed through; the agent acts on what it supports (DOCKER).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<Value>,
+    pub container: Option<ContainerInfo>,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
@@ -48,7 +49,7 @@ pub struct ExecutorInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discovery: Option<Value>,
+    pub discovery: Option<DiscoveryInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shutdown_grace_period: Option<DurationInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,9 +79,7 @@ impl ExecutorInfo {
     pub fn is_docker(&self) -> bool {
         self.container
             .as_ref()
-            .and_then(|c| c.get("type"))
-            .and_then(|t| t.as_str())
-            == Some("DOCKER")
+            .is_some_and(ContainerInfo::is_docker)
     }
 }
 

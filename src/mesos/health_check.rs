@@ -1,12 +1,120 @@
-//! `TaskInfo.health_check` (Mesos's `HealthCheck`), read for running: the wire keeps it as JSON
-//! (every field passes through to the state and to executors); this is the typed view the
-//! master validates and mmrun's command executor runs, with Mesos's defaults and its
-//! validation messages (`src/checks/checker` and `common/validation` in Apache Mesos).
+//! `HealthCheck`: Mesos's message as frameworks put it in `TaskInfo.health_check` (every
+//! field, so the state and executors see what the framework sent), and `CheckPlan`, the
+//! validated view the master checks and mmrun's command executor runs, with Mesos's defaults
+//! and its validation messages (`src/checks/checker` and `common/validation` in Apache Mesos).
 
+use super::container::Protocol;
+use super::lenient::null_as_default;
 use super::task::CommandInfo;
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// `HealthCheck.Type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HealthCheckType {
+    Unknown,
+    Command,
+    Http,
+    Tcp,
+}
+
+/// A health check as the wire carries it; `type` says which of `command`, `http` and `tcp`
+/// is the probe. Unset durations and counts take Mesos's defaults in [`CheckPlan`].
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct HealthCheck {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_failures: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period_seconds: Option<f64>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<HealthCheckType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpCheckInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpCheckInfo>,
+}
+
+/// `HealthCheck.HTTPCheckInfo`: a GET of `scheme://<task's address>:port/path`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HttpCheckInfo {
+    /// Unset means IPv4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    /// `http` (unset) or `https`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    pub port: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Deprecated and unused by Mesos (any 2xx or 3xx is healthy), still carried.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub statuses: Vec<u32>,
+}
+
+impl HttpCheckInfo {
+    pub fn new(port: u32) -> HttpCheckInfo {
+        HttpCheckInfo {
+            protocol: None,
+            scheme: None,
+            port,
+            path: None,
+            statuses: vec![],
+        }
+    }
+}
+
+/// `HealthCheck.TCPCheckInfo`: a connection to the task's address on `port`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TcpCheckInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    pub port: u32,
+}
+
+impl HealthCheck {
+    /// An HTTP check with Mesos's defaults.
+    pub fn http(http: HttpCheckInfo) -> HealthCheck {
+        HealthCheck {
+            kind: Some(HealthCheckType::Http),
+            http: Some(http),
+            ..HealthCheck::default()
+        }
+    }
+
+    /// A TCP check of `port` with Mesos's defaults.
+    pub fn tcp(port: u32) -> HealthCheck {
+        HealthCheck {
+            kind: Some(HealthCheckType::Tcp),
+            tcp: Some(TcpCheckInfo {
+                protocol: None,
+                port,
+            }),
+            ..HealthCheck::default()
+        }
+    }
+
+    /// A COMMAND check running `command` with Mesos's defaults.
+    pub fn command(command: CommandInfo) -> HealthCheck {
+        HealthCheck {
+            kind: Some(HealthCheckType::Command),
+            command: Some(command),
+            ..HealthCheck::default()
+        }
+    }
+}
 
 /// What a check probes. Mesos resolves the host to 127.0.0.1: the task's own network.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,8 +131,9 @@ pub enum Probe {
     Command(CommandInfo),
 }
 
+/// A valid health check with Mesos's defaults filled in: what the agent runs.
 #[derive(Clone, Debug, PartialEq)]
-pub struct HealthCheck {
+pub struct CheckPlan {
     pub probe: Probe,
     /// Before the first check, from the task's TASK_RUNNING.
     pub delay: Duration,
@@ -38,46 +147,18 @@ pub struct HealthCheck {
     pub grace_period: Duration,
 }
 
-/// The JSON as Mesos's JSON-to-protobuf reads it: numbers for numbers, names for enums.
-#[derive(Deserialize)]
-struct Wire {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    http: Option<HttpWire>,
-    tcp: Option<TcpWire>,
-    command: Option<CommandInfo>,
-    delay_seconds: Option<f64>,
-    interval_seconds: Option<f64>,
-    timeout_seconds: Option<f64>,
-    consecutive_failures: Option<u32>,
-    grace_period_seconds: Option<f64>,
-}
-
-#[derive(Deserialize)]
-struct HttpWire {
-    scheme: Option<String>,
-    port: u32,
-    path: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct TcpWire {
-    port: u32,
-}
-
 impl HealthCheck {
-    /// Reads and validates a `HealthCheck`; the error is Mesos's message for it.
-    pub fn from_json(value: &Value) -> Result<HealthCheck, String> {
-        let wire: Wire = serde_json::from_value(value.clone())
-            .map_err(|e| format!("Failed to read the health check: {e}"))?;
+    /// Validates the check as Mesos's master does; the error is Mesos's message for it.
+    pub fn validate(&self) -> Result<CheckPlan, String> {
         let port = |p: u32, kind: &str| {
             u16::try_from(p).map_err(|_| format!("Port {p} of {kind} health check is not a port"))
         };
-        let probe = match wire.kind.as_deref() {
+        let probe = match self.kind {
             None => return Err("HealthCheck must specify 'type'".into()),
-            Some("COMMAND") => {
-                let command = wire
+            Some(HealthCheckType::Command) => {
+                let command = self
                     .command
+                    .clone()
                     .ok_or("Expecting 'command' to be set for COMMAND health check")?;
                 if command.value.is_none() {
                     let what = if command.shell {
@@ -89,15 +170,16 @@ impl HealthCheck {
                 }
                 Probe::Command(command)
             }
-            Some("HTTP") => {
-                let http = wire
+            Some(HealthCheckType::Http) => {
+                let http = self
                     .http
+                    .as_ref()
                     .ok_or("Expecting 'http' to be set for HTTP health check")?;
-                let scheme = http.scheme.unwrap_or_else(|| "http".into());
+                let scheme = http.scheme.clone().unwrap_or_else(|| "http".into());
                 if scheme != "http" && scheme != "https" {
                     return Err(format!("Unsupported HTTP health check scheme: '{scheme}'"));
                 }
-                let path = http.path.unwrap_or_default();
+                let path = http.path.clone().unwrap_or_default();
                 if !path.is_empty() && !path.starts_with('/') {
                     return Err(format!(
                         "The path '{path}' of HTTP health check must start with '/'"
@@ -109,15 +191,18 @@ impl HealthCheck {
                     path,
                 }
             }
-            Some("TCP") => {
-                let tcp = wire
+            Some(HealthCheckType::Tcp) => {
+                let tcp = self
                     .tcp
+                    .as_ref()
                     .ok_or("Expecting 'tcp' to be set for TCP health check")?;
                 Probe::Tcp {
                     port: port(tcp.port, "TCP")?,
                 }
             }
-            Some(other) => return Err(format!("'{other}' is not a valid health check type")),
+            Some(HealthCheckType::Unknown) => {
+                return Err("'UNKNOWN' is not a valid health check type".into());
+            }
         };
         let seconds = |value: Option<f64>, name: &str, default: f64| {
             let value = value.unwrap_or(default);
@@ -126,17 +211,19 @@ impl HealthCheck {
             }
             Ok(Duration::from_secs_f64(value))
         };
-        let timeout = seconds(wire.timeout_seconds, "timeout_seconds", 20.0)?;
-        Ok(HealthCheck {
+        let timeout = seconds(self.timeout_seconds, "timeout_seconds", 20.0)?;
+        Ok(CheckPlan {
             probe,
-            delay: seconds(wire.delay_seconds, "delay_seconds", 15.0)?,
-            interval: seconds(wire.interval_seconds, "interval_seconds", 10.0)?,
+            delay: seconds(self.delay_seconds, "delay_seconds", 15.0)?,
+            interval: seconds(self.interval_seconds, "interval_seconds", 10.0)?,
             timeout: (!timeout.is_zero()).then_some(timeout),
-            consecutive_failures: wire.consecutive_failures.unwrap_or(3),
-            grace_period: seconds(wire.grace_period_seconds, "grace_period_seconds", 10.0)?,
+            consecutive_failures: self.consecutive_failures.unwrap_or(3),
+            grace_period: seconds(self.grace_period_seconds, "grace_period_seconds", 10.0)?,
         })
     }
+}
 
+impl CheckPlan {
     /// The check's type, as Mesos names it in its messages.
     pub fn kind(&self) -> &'static str {
         match self.probe {
@@ -150,11 +237,17 @@ impl HealthCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn plan(check: Value) -> Result<CheckPlan, String> {
+        serde_json::from_value::<HealthCheck>(check)
+            .unwrap()
+            .validate()
+    }
 
     #[test]
     fn defaults_are_mesos_s() {
-        let check = HealthCheck::from_json(&json!({"type": "TCP", "tcp": {"port": 80}})).unwrap();
+        let check = plan(json!({"type": "TCP", "tcp": {"port": 80}})).unwrap();
         assert_eq!(check.probe, Probe::Tcp { port: 80 });
         assert_eq!(
             (
@@ -171,10 +264,8 @@ mod tests {
             )
         );
         assert_eq!(check.consecutive_failures, 3);
-        let http = HealthCheck::from_json(
-            &json!({"type": "HTTP", "http": {"port": 8080}, "timeout_seconds": 0}),
-        )
-        .unwrap();
+        let http =
+            plan(json!({"type": "HTTP", "http": {"port": 8080}, "timeout_seconds": 0})).unwrap();
         assert_eq!(
             http.probe,
             Probe::Http {
@@ -231,11 +322,7 @@ mod tests {
             ),
         ];
         for (check, message) in cases {
-            assert_eq!(
-                HealthCheck::from_json(&check).unwrap_err(),
-                message,
-                "{check}"
-            );
+            assert_eq!(plan(check.clone()).unwrap_err(), message, "{check}");
         }
     }
 }

@@ -13,7 +13,7 @@ use super::framework::{FrameworkInfo, MasterInfo};
 use super::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 use super::lenient::null_as_default;
 use super::operator::AgentInfo;
-use super::scheduler::{Call, Filters, Offer};
+use super::scheduler::{Call, Filters, Offer, ResourceRequest};
 use super::task::{KillPolicy, TaskInfo, TaskState, TaskStatus};
 use serde::{Deserialize, Serialize};
 
@@ -77,10 +77,16 @@ internal_message!(DeactivateFrameworkMessage {
 });
 
 internal_message!(
-    /// Resource requests: no mmrun allocator reads them (Mesos's does not either), so only
-    /// the framework is kept.
+    /// Resource requests: no allocator reads them (Mesos's does not either); carried into
+    /// the v1 REQUEST call the master handles.
     ResourceRequestMessage {
         pub framework_id: FrameworkId,
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            deserialize_with = "null_as_default"
+        )]
+        pub requests: Vec<ResourceRequest>,
     }
 );
 

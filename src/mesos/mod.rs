@@ -5,6 +5,8 @@
 
 pub mod agent_operator;
 pub mod attributes;
+pub mod container;
+pub mod discovery;
 pub mod encoding;
 pub mod executor;
 pub mod framework;
@@ -19,6 +21,7 @@ pub mod scheduler;
 pub mod state;
 pub mod task;
 pub mod values;
+pub mod volume;
 
 /// The Mesos release whose wire behaviour mmrun follows; clients parse it as `X.Y.Z`.
 pub const MESOS_VERSION: &str = "1.11.0";

@@ -2,6 +2,7 @@
 //! response payloads, `{"type":"GET_X","get_x":{…}}`.
 
 use super::attributes::Attribute;
+use super::container::ContainerInfo;
 use super::framework::{Capability, FrameworkInfo, MasterInfo};
 use super::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
 use super::lenient::null_as_default;
@@ -166,7 +167,7 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<Value>,
+    pub container: Option<ContainerInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
 }

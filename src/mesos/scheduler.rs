@@ -8,7 +8,6 @@ use super::lenient::null_as_default;
 use super::resources::{AllocationInfo, Resource};
 use super::task::{KillPolicy, TaskInfo, TaskStatus};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -60,7 +59,7 @@ pub struct Call {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<FrameworkMessage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request: Option<Value>,
+    pub request: Option<RequestCall>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_framework: Option<UpdateFramework>,
 }
@@ -111,6 +110,31 @@ pub struct UpdateFramework {
         deserialize_with = "null_as_default"
     )]
     pub suppressed_roles: Vec<String>,
+}
+
+/// The REQUEST call's body (`Call.Request`): resources the framework would like offered.
+/// Mesos's allocator ignores it, and so does mmrun's master.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct RequestCall {
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub requests: Vec<ResourceRequest>,
+}
+
+/// `mesos.v1.Request`: resources wanted, on one agent or any.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct ResourceRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<AgentId>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub resources: Vec<Resource>,
 }
 
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]

@@ -2,6 +2,8 @@
 //! `/master/tasks`, the agent's `/state`), reference section 5. The master writes these and
 //! clients (the scenario runner, tools, dashboards) read the very same types.
 
+use super::container::{ContainerInfo, ContainerStatus};
+use super::discovery::DiscoveryInfo;
 use super::lenient::null_as_default;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -138,7 +140,7 @@ pub struct StateTaskStatus {
     pub state: String,
     pub timestamp: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_status: Option<Value>,
+    pub container_status: Option<ContainerStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthy: Option<bool>,
 }
@@ -149,10 +151,7 @@ impl From<&super::task::TaskStatus> for StateTaskStatus {
         StateTaskStatus {
             state: s.state.name().into(),
             timestamp: s.timestamp.unwrap_or(0.0),
-            container_status: s
-                .container_status
-                .as_ref()
-                .and_then(|c| serde_json::to_value(c).ok()),
+            container_status: s.container_status.clone(),
             healthy: s.healthy,
         }
     }
@@ -177,9 +176,9 @@ pub struct StateTask {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<LegacyLabel>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<Value>,
+    pub container: Option<ContainerInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discovery: Option<Value>,
+    pub discovery: Option<DiscoveryInfo>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

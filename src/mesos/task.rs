@@ -1,10 +1,12 @@
 //! Tasks: `TaskInfo` as frameworks send it, `TaskState` and `TaskStatus` as the cluster reports it.
 
-use super::ids::{AgentId, ContainerId, ExecutorId, TaskId};
+use super::container::{ContainerInfo, ContainerStatus};
+use super::discovery::DiscoveryInfo;
+use super::health_check::HealthCheck;
+use super::ids::{AgentId, ExecutorId, TaskId};
 use super::lenient::null_as_default;
 use super::resources::Resource;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum TaskState {
@@ -216,20 +218,6 @@ impl TaskStatus {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ContainerStatus {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_id: Option<ContainerId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub executor_pid: Option<u32>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
-    pub network_infos: Vec<Value>,
-}
-
 /// Seconds since the epoch, as Mesos writes `TaskStatus.timestamp`.
 pub fn now_seconds() -> f64 {
     std::time::SystemTime::now()
@@ -350,17 +338,17 @@ pub struct TaskInfo {
     pub executor: Option<super::executor::ExecutorInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandInfo>,
-    /// Kept as JSON: the master passes it through untouched; the agent reads what it supports.
+    /// Passed through by the master; the agent acts on what it supports (DOCKER).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<Value>,
+    pub container: Option<ContainerInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub health_check: Option<Value>,
+    pub health_check: Option<HealthCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill_policy: Option<KillPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discovery: Option<Value>,
+    pub discovery: Option<DiscoveryInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
 }

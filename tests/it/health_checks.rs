@@ -5,6 +5,7 @@
 
 use crate::common::{cluster, get_json};
 use mmrun::framework::{Framework, FrameworkOptions, TaskRequest};
+use mmrun::mesos::health_check::HealthCheck;
 use mmrun::mesos::task::TaskState;
 use serde_json::json;
 use std::sync::Arc;
@@ -13,6 +14,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(20);
+
+/// A health check written as a framework's JSON.
+fn check(json: serde_json::Value) -> HealthCheck {
+    serde_json::from_value(json).unwrap()
+}
 
 /// Serves `/health`: 200 while `healthy` holds, 503 after.
 async fn health_endpoint(healthy: Arc<AtomicBool>) -> u16 {
@@ -44,11 +50,11 @@ async fn an_http_check_reports_health_and_kills_the_task_after_its_failures() {
         .await
         .unwrap();
     fw.launch(vec![TaskRequest {
-        health_check: Some(json!({
+        health_check: Some(check(json!({
             "type": "HTTP", "http": {"port": port, "path": "/health"},
             "delay_seconds": 0, "interval_seconds": 0.05, "grace_period_seconds": 0,
             "consecutive_failures": 3,
-        })),
+        }))),
         ..TaskRequest::command("web", "sleep 600")
     }])
     .unwrap();
@@ -117,16 +123,16 @@ async fn command_and_tcp_checks_run_beside_the_task() {
     let port = listener.local_addr().unwrap().port();
     let mut slow = TaskRequest::command("slow", "sleep 0.5; echo ok > ready; sleep 600");
     slow.env.insert("WANTED".into(), "ok".into());
-    slow.health_check = Some(json!({
+    slow.health_check = Some(check(json!({
         "type": "COMMAND",
         "command": {"value": "test \"$(cat \"$MESOS_SANDBOX/ready\")\" = \"$WANTED\""},
         "delay_seconds": 0, "interval_seconds": 0.05, "grace_period_seconds": 30,
         "consecutive_failures": 1,
-    }));
+    })));
     let tcp = TaskRequest {
-        health_check: Some(json!({
+        health_check: Some(check(json!({
             "type": "TCP", "tcp": {"port": port}, "delay_seconds": 0, "interval_seconds": 0.05,
-        })),
+        }))),
         ..TaskRequest::command("tcp", "sleep 600")
     };
     fw.launch(vec![slow, tcp]).unwrap();
@@ -155,7 +161,9 @@ async fn the_master_refuses_an_invalid_health_check() {
         .await
         .unwrap();
     fw.launch(vec![TaskRequest {
-        health_check: Some(json!({"type": "HTTP", "http": {"port": 80, "path": "health"}})),
+        health_check: Some(check(
+            json!({"type": "HTTP", "http": {"port": 80, "path": "health"}}),
+        )),
         ..TaskRequest::command("bad", "sleep 600")
     }])
     .unwrap();

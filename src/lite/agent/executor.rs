@@ -11,10 +11,11 @@ use super::health::{self, CheckContext};
 use super::updates::complete_task;
 use super::{AgentCore, AgentShared, RunningTask, TaskKey};
 use crate::lite::protocol::RunTask;
+use crate::mesos::container::ContainerStatus;
 use crate::mesos::framework::capability;
-use crate::mesos::health_check::HealthCheck;
+use crate::mesos::health_check::CheckPlan;
 use crate::mesos::ids::ContainerId;
-use crate::mesos::task::{ContainerStatus, KillPolicy, TaskState, TaskStatus, reason, source};
+use crate::mesos::task::{KillPolicy, TaskState, TaskStatus, reason, source};
 use crate::process::{kill_group, signal_name};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
@@ -208,7 +209,7 @@ async fn supervise(
     running.container_status = Some(ContainerStatus {
         container_id: Some(prepared.container_id),
         executor_pid: pid,
-        network_infos: vec![],
+        ..ContainerStatus::default()
     });
     agent.send_update(&key, running.clone());
     // Checked from TASK_RUNNING on, as Mesos's command executor starts its health checker.
@@ -355,14 +356,11 @@ async fn fetch_uris(
 
 /// Whether the task asks for a Docker container (`container.type: DOCKER`).
 fn is_docker_task(agent: &AgentShared, key: &TaskKey) -> bool {
-    agent.core().tasks.get(key).is_some_and(|t| {
-        t.info
-            .container
-            .as_ref()
-            .and_then(|c| c.get("type"))
-            .and_then(|t| t.as_str())
-            == Some("DOCKER")
-    })
+    agent
+        .core()
+        .tasks
+        .get(key)
+        .is_some_and(|t| t.info.container.as_ref().is_some_and(|c| c.is_docker()))
 }
 
 /// Builds the command: sandbox, stdout/stderr files, environment, process group.
@@ -372,14 +370,8 @@ fn prepare(agent: &Arc<AgentShared>, key: &TaskKey) -> Result<Prepared, String> 
         .tasks
         .get(key)
         .ok_or("the task was removed before it started")?;
-    if let Some(container) = &task.info.container {
-        let kind = container
-            .get("type")
-            .and_then(|t| t.as_str())
-            .unwrap_or("MESOS");
-        if kind == "DOCKER" {
-            return Err("Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)".into());
-        }
+    if task.info.container.as_ref().is_some_and(|c| c.is_docker()) {
+        return Err("Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)".into());
     }
     let command = task.info.command.clone().ok_or("the task has no command")?;
     let value = command.value.clone().unwrap_or_default();
@@ -440,7 +432,7 @@ fn prepare(agent: &Arc<AgentShared>, key: &TaskKey) -> Result<Prepared, String> 
         .envs(env.iter().cloned());
     let mut cmd = tokio::process::Command::from(cmd);
     cmd.kill_on_drop(true);
-    let health_check = match task.info.health_check.as_ref().map(HealthCheck::from_json) {
+    let health_check = match task.info.health_check.as_ref().map(|c| c.validate()) {
         Some(Ok(check)) => Some((check, CheckContext { sandbox, env })),
         // The master refuses an invalid check; one that slipped through is not run.
         Some(Err(e)) => {
@@ -468,7 +460,7 @@ struct Prepared {
     command: tokio::process::Command,
     container_id: ContainerId,
     /// Its health check, with what a COMMAND check runs in.
-    health_check: Option<(HealthCheck, CheckContext)>,
+    health_check: Option<(CheckPlan, CheckContext)>,
     /// `MESOS_SANDBOX=<sandbox>`, inherited by all it starts.
     marker: String,
 }

@@ -7,12 +7,13 @@ use super::executor_driver::ExecutorDriverLink;
 use super::{AgentShared, ExecutorKey, ExecutorState, TaskKey};
 use crate::libprocess::Upid;
 use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request};
+use crate::mesos::container::{ContainerStatus, NetworkInfo};
 use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::executor::{Call, CallType, Event, Subscribe, Subscribed};
 use crate::mesos::ids::TaskId;
 use crate::mesos::operator::AgentInfo;
 use crate::mesos::recordio;
-use crate::mesos::task::{ContainerStatus, TaskState, TaskStatus, source};
+use crate::mesos::task::{TaskState, TaskStatus, source};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -21,7 +22,6 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use base64::Engine;
-use serde_json::json;
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -484,7 +484,8 @@ impl AgentShared {
                     status.container_status = Some(ContainerStatus {
                         container_id: Some(executor.container_id.clone()),
                         executor_pid: executor.pid,
-                        network_infos: vec![json!({"ip_addresses": [{"ip_address": ip}]})],
+                        network_infos: vec![NetworkInfo::with_address(ip.to_string(), None)],
+                        cgroup_info: None,
                     });
                 }
             }

@@ -5,7 +5,7 @@
 //! on the first success after failures, and on every failure that counts, and kills the task
 //! once `consecutive_failures` failed in a row.
 
-use crate::mesos::health_check::{HealthCheck, Probe};
+use crate::mesos::health_check::{CheckPlan, Probe};
 use std::path::PathBuf;
 use std::process::Stdio;
 use tokio::sync::mpsc;
@@ -28,7 +28,7 @@ pub struct CheckContext {
 /// Starts checking; stops when the receiver is dropped (the task ended or is being killed).
 pub fn spawn(
     task: String,
-    check: HealthCheck,
+    check: CheckPlan,
     context: CheckContext,
 ) -> mpsc::UnboundedReceiver<Verdict> {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -89,7 +89,7 @@ pub fn spawn(
 }
 
 /// One check, within the check's timeout.
-async fn probe_once(check: &HealthCheck, context: &CheckContext) -> Result<(), String> {
+async fn probe_once(check: &CheckPlan, context: &CheckContext) -> Result<(), String> {
     let probe = async {
         match &check.probe {
             Probe::Http { scheme, port, path } => http(scheme, *port, path).await,
@@ -192,14 +192,21 @@ mod tests {
     use serde_json::json;
     use std::time::Duration;
 
-    fn check(extra: serde_json::Value) -> HealthCheck {
+    fn plan(check: serde_json::Value) -> CheckPlan {
+        serde_json::from_value::<crate::mesos::health_check::HealthCheck>(check)
+            .unwrap()
+            .validate()
+            .unwrap()
+    }
+
+    fn check(extra: serde_json::Value) -> CheckPlan {
         let mut base = json!({"type": "COMMAND", "command": {"value": "test -e healthy"},
                               "delay_seconds": 0, "interval_seconds": 0.02,
                               "grace_period_seconds": 0, "consecutive_failures": 2});
         base.as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
-        HealthCheck::from_json(&base).unwrap()
+        plan(base)
     }
 
     async fn next_verdict(rx: &mut mpsc::UnboundedReceiver<Verdict>) -> Verdict {
@@ -345,17 +352,12 @@ mod tests {
             sandbox: std::env::temp_dir(),
             env: vec![],
         };
-        let http = |path: &str| {
-            HealthCheck::from_json(&json!({"type": "HTTP", "http": {"port": port, "path": path}}))
-                .unwrap()
-        };
+        let http = |path: &str| plan(json!({"type": "HTTP", "http": {"port": port, "path": path}}));
         assert_eq!(probe_once(&http("/ok"), &context).await, Ok(()));
         assert_eq!(probe_once(&http("/moved"), &context).await, Ok(()));
         let sick = probe_once(&http("/sick"), &context).await.unwrap_err();
         assert!(sick.contains("503"), "{sick}");
-        let tcp = |port: u16| {
-            HealthCheck::from_json(&json!({"type": "TCP", "tcp": {"port": port}})).unwrap()
-        };
+        let tcp = |port: u16| plan(json!({"type": "TCP", "tcp": {"port": port}}));
         assert_eq!(probe_once(&tcp(port), &context).await, Ok(()));
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let closed_port = closed.local_addr().unwrap().port();

@@ -13,10 +13,11 @@ use crate::mesos::agent_operator::{
     GetContainers, GetExecutors, GetFrameworks, GetState, GetTasks, ListFiles, ListFilesAnswer,
     ReadFile, ReadFileAnswer,
 };
+use crate::mesos::container::ContainerStatus;
 use crate::mesos::executor::ExecutorInfo;
 use crate::mesos::ids::{AgentId, ExecutorId};
 use crate::mesos::operator::{AgentInfo, Task};
-use crate::mesos::task::{CommandInfo, ContainerStatus, TimeInfo};
+use crate::mesos::task::{CommandInfo, TimeInfo};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -314,7 +315,7 @@ fn containers(core: &AgentCore) -> GetContainers {
         container_status: Some(ContainerStatus {
             container_id: Some(Clone::clone(&container_id)),
             executor_pid: pid,
-            network_infos: vec![],
+            ..ContainerStatus::default()
         }),
         container_id,
     };

@@ -10,7 +10,6 @@ use super::model::{MasterCore, OfferFilter, OfferRecord, Task};
 use crate::lite::protocol::{RunTask, ToAgent};
 use crate::mesos::executor::{ExecutorInfo, ExecutorType};
 use crate::mesos::framework::capability;
-use crate::mesos::health_check::HealthCheck;
 use crate::mesos::ids::{AgentId, FrameworkId, OfferId};
 use crate::mesos::resources::{AllocationInfo, Resources};
 use crate::mesos::scheduler::{Accept, Decline, Event, Filters, Offer, Url, UrlAddress};
@@ -490,7 +489,8 @@ impl MasterShared {
             );
         }
         if let Some(check) = &task.health_check {
-            HealthCheck::from_json(check)
+            check
+                .validate()
                 .map_err(|e| format!("Task uses invalid health check: {e}"))?;
         }
         let mut total = Resources::new(task.resources.iter().cloned());
@@ -527,12 +527,7 @@ impl MasterShared {
             }
             return Ok(total);
         };
-        let is_docker = task
-            .container
-            .as_ref()
-            .and_then(|c| c.get("type"))
-            .and_then(|t| t.as_str())
-            == Some("DOCKER");
+        let is_docker = task.container.as_ref().is_some_and(|c| c.is_docker());
         if command.value.as_deref().unwrap_or("").is_empty() && !is_docker {
             return Err("Command task must have a 'command.value'".into());
         }

@@ -21,7 +21,7 @@ use crate::mesos::internal::{
 use crate::mesos::scheduler::Event;
 use crate::mesos::scheduler::{
     Accept, Acknowledge, Call, CallType, Decline, FrameworkMessage, Kill, Launch, Operation,
-    Reconcile, ReconcileTask, Roles,
+    Reconcile, ReconcileTask, RequestCall, Roles,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -123,7 +123,9 @@ impl MasterShared {
             }),
             ResourceRequestMessage::PROTO_NAME => {
                 decode::<ResourceRequestMessage>(&message).map(|m| Call {
-                    request: Some(serde_json::json!({})),
+                    request: Some(RequestCall {
+                        requests: m.requests,
+                    }),
                     ..Call::new(CallType::Request, Some(m.framework_id))
                 })
             }

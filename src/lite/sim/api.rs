@@ -10,6 +10,7 @@ use crate::lite::protocol::{
     AcknowledgeUpdate, KillTask, PING_BATCH_PATH, PingBatch, PingBatchAnswer, RunTask,
     ShutdownExecutor, ShutdownFramework,
 };
+use crate::mesos::container::{ContainerStatus, NetworkInfo};
 use crate::mesos::framework::capability;
 use crate::mesos::ids::ExecutorId;
 use crate::mesos::task::{TaskState, TaskStatus, source};
@@ -272,12 +273,9 @@ fn set_state(
     let mut status = TaskStatus::new(key.1.clone(), state);
     status.message = Some(message.into());
     if state == TaskState::Running {
-        status.container_status = Some(crate::mesos::task::ContainerStatus {
-            container_id: None,
-            executor_pid: None,
-            network_infos: vec![serde_json::json!({
-                "ip_addresses": [{"ip_address": advertise_ip.to_string()}]
-            })],
+        status.container_status = Some(ContainerStatus {
+            network_infos: vec![NetworkInfo::with_address(advertise_ip.to_string(), None)],
+            ..ContainerStatus::default()
         });
     }
     queue(agent, key, status);

@@ -62,19 +62,70 @@ fn command() -> Value {
     })
 }
 
-/// `ContainerInfo` as the Docker containerizer reads it (kept as JSON by the serde types).
+fn secret() -> Value {
+    json!({"type": "VALUE", "reference": {"name": "db", "key": "password"},
+           "value": {"data": "c2VjcmV0"}})
+}
+
+fn image() -> Value {
+    json!({
+        "type": "DOCKER", "cached": false,
+        "appc": {"name": "example.com/app", "id": "sha512-ab", "labels": labels()},
+        "docker": {"name": "busybox", "credential": {"principal": "u", "secret": "pw"},
+                   "config": secret()},
+    })
+}
+
+/// A volume of each source, between them every field of `Volume`.
+fn volumes() -> Value {
+    let csi = |capability: Value| {
+        json!({"type": "CSI_VOLUME", "csi_volume": {"plugin_name": "csi-plugin",
+               "static_provisioning": {"volume_id": "vol-1", "volume_capability": capability}}})
+    };
+    json!([
+        {"container_path": "/data", "host_path": "/tmp", "mode": "RW", "image": image()},
+        {"container_path": "/docker", "mode": "RO", "source": {"type": "DOCKER_VOLUME",
+         "docker_volume": {"driver": "local", "name": "v1",
+                           "driver_options": {"parameter": [{"key": "size", "value": "1g"}]}}}},
+        {"container_path": "/host", "mode": "RW", "source": {"type": "HOST_PATH",
+         "host_path": {"path": "/srv", "mount_propagation": {"mode": "BIDIRECTIONAL"}}}},
+        {"container_path": "/sandbox", "mode": "RW", "source": {"type": "SANDBOX_PATH",
+         "sandbox_path": {"type": "PARENT", "path": "shared"}}},
+        {"container_path": "/secret", "mode": "RO",
+         "source": {"type": "SECRET", "secret": secret()}},
+        {"container_path": "/mounted", "mode": "RW", "source": csi(json!({
+            "mount": {"fs_type": "ext4", "mount_flags": ["noatime"]},
+            "access_mode": {"mode": "SINGLE_NODE_WRITER"}}))},
+        {"container_path": "/block", "mode": "RW", "source": csi(json!({
+            "block": {}, "access_mode": {"mode": "MULTI_NODE_MULTI_WRITER"}}))},
+    ])
+}
+
+/// `ContainerInfo` with every field Mesos's has (a DOCKER and a MESOS part at once, which
+/// the wire allows).
 fn container() -> Value {
     json!({
         "type": "DOCKER", "hostname": "web-1",
         "docker": {"image": "busybox", "network": "BRIDGE", "privileged": true,
-                   "force_pull_image": false,
+                   "force_pull_image": false, "volume_driver": "local",
                    "port_mappings": [{"host_port": 31001, "container_port": 80, "protocol": "tcp"}],
                    "parameters": [{"key": "label", "value": "a=b"}]},
-        "volumes": [{"container_path": "/data", "host_path": "/tmp", "mode": "RW"}],
+        "mesos": {"image": image()},
+        "volumes": volumes(),
         "network_infos": [{"name": "net", "groups": ["g"], "labels": labels(),
                            "ip_addresses": [{"protocol": "IPv4", "ip_address": "10.0.0.2"}],
                            "port_mappings": [{"host_port": 1, "container_port": 2,
                                               "protocol": "udp"}]}],
+        "linux_info": {
+            "capability_info": {"capabilities": ["CHOWN"]},
+            "bounding_capabilities": {"capabilities": ["NET_ADMIN", "SYS_TTY_CONFIG"]},
+            "effective_capabilities": {"capabilities": ["NET_BIND_SERVICE"]},
+            "share_pid_namespace": false,
+            "seccomp": {"profile_name": "default.json", "unconfined": false},
+            "ipc_mode": "SHARE_PARENT", "shm_size": 64, "share_cgroups": true,
+        },
+        "rlimit_info": {"rlimits": [{"type": "RLMT_NOFILE", "hard": 4096, "soft": 1024}]},
+        "tty_info": {"window_size": {"rows": 24, "columns": 80}},
     })
 }
 
@@ -136,7 +187,8 @@ fn task_status() -> Value {
         "agent_id": id("m-S0"), "executor_id": id("exec"), "timestamp": 1767225600.25,
         "uuid": "q83vEjRWeJA=", "healthy": true,
         "container_status": {"container_id": id("c1"), "executor_pid": 42,
-                             "network_infos": [{"ip_addresses": [{"ip_address": "127.0.0.1"}]}]},
+                             "network_infos": [{"ip_addresses": [{"ip_address": "127.0.0.1"}]}],
+                             "cgroup_info": {"net_cls": {"classid": 65537}}},
         "unreachable_time": {"nanoseconds": 1_767_225_600_000_000_000_i64},
     })
 }
@@ -450,7 +502,8 @@ fn driver_messages() -> Vec<DynamicMessage> {
         ),
         check::<UnregisterFrameworkMessage>(json!({"framework_id": fw()})),
         check::<DeactivateFrameworkMessage>(json!({"framework_id": fw()})),
-        check::<ResourceRequestMessage>(json!({"framework_id": fw()})),
+        check::<ResourceRequestMessage>(json!({"framework_id": fw(),
+            "requests": [{"agent_id": id("m-S0"), "resources": resources()}]})),
         check::<ResourceOffersMessage>(
             json!({"offers": [offer()], "pids": ["slave(1)@10.0.0.2:5051"]}),
         ),
@@ -555,6 +608,40 @@ pub(super) fn all_samples() -> Vec<DynamicMessage> {
     );
     seen.extend(driver_messages());
     seen
+}
+
+/// Every value of the container, volume, health check and discovery enums is read by its
+/// serde type as the .proto names it and written back under that name (the samples above
+/// use only some of the values).
+#[test]
+fn every_enum_value_has_its_mesos_name() {
+    use crate::mesos::{container, discovery, health_check, volume};
+    fn check<T: serde::Serialize + serde::de::DeserializeOwned>(proto: &str) {
+        let pool = descriptors::pool();
+        let descriptor = pool.get_enum_by_name(proto).unwrap();
+        for name in descriptor.values().map(|v| v.name().to_string()) {
+            let value: T = serde_json::from_value(json!(name))
+                .unwrap_or_else(|e| panic!("{proto}.{name} is not read: {e}"));
+            assert_eq!(serde_json::to_value(value).unwrap(), json!(name), "{proto}");
+        }
+    }
+    check::<container::ContainerType>("mesos.v1.ContainerInfo.Type");
+    check::<container::DockerNetwork>("mesos.v1.ContainerInfo.DockerInfo.Network");
+    check::<container::ImageType>("mesos.v1.Image.Type");
+    check::<container::Protocol>("mesos.v1.NetworkInfo.Protocol");
+    check::<container::IpcMode>("mesos.v1.LinuxInfo.IpcMode");
+    check::<container::Capability>("mesos.v1.CapabilityInfo.Capability");
+    check::<container::RLimitType>("mesos.v1.RLimitInfo.RLimit.Type");
+    check::<volume::VolumeMode>("mesos.v1.Volume.Mode");
+    check::<volume::VolumeSourceType>("mesos.v1.Volume.Source.Type");
+    check::<volume::SandboxPathType>("mesos.v1.Volume.Source.SandboxPath.Type");
+    check::<volume::PropagationMode>("mesos.v1.MountPropagation.Mode");
+    check::<volume::AccessModeKind>(
+        "mesos.v1.Volume.Source.CSIVolume.VolumeCapability.AccessMode.Mode",
+    );
+    check::<volume::SecretType>("mesos.v1.Secret.Type");
+    check::<health_check::HealthCheckType>("mesos.v1.HealthCheck.Type");
+    check::<discovery::Visibility>("mesos.v1.DiscoveryInfo.Visibility");
 }
 
 #[test]

@@ -3,7 +3,8 @@
 use crate::framework::{
     AwaitError, ExecutorRequest, Framework, TaskNetwork, TaskRecord, TaskRequest,
 };
-use crate::mesos::task::{CommandUri, TaskState};
+use crate::mesos::health_check::{HealthCheck, HttpCheckInfo};
+use crate::mesos::task::{CommandInfo, CommandUri, TaskState};
 use crate::script::bindings::option_keys;
 use crate::script::context::{ClusterCtx, ScriptResult, script_error};
 use crate::script::values::Options;
@@ -322,17 +323,18 @@ fn task_labels(o: &Options, what: &str, name: &str) -> ScriptResult<Vec<(String,
 /// delay, interval, timeout, grace_period, consecutive_failures }` as Mesos's `HealthCheck`;
 /// what is left out takes Mesos's defaults (15 s delay, 10 s interval, 20 s timeout, 10 s grace
 /// period, 3 failures).
-fn health_check(value: &Dynamic, what: &str, task: &str) -> ScriptResult<serde_json::Value> {
+fn health_check(value: &Dynamic, what: &str, task: &str) -> ScriptResult<HealthCheck> {
     let what = format!("{what} '{task}': health_check");
     let map = value
         .clone()
         .try_cast::<Map>()
         .ok_or_else(|| format!("{what} must be a map like #{{ http: 8080, interval: \"1s\" }}"))?;
     let o = Options::new(&map, &what, option_keys::HEALTH_CHECK.keys)?;
-    let port = |v: &Dynamic, key: &str| -> ScriptResult<i64> {
+    let port = |v: &Dynamic, key: &str| -> ScriptResult<u32> {
         v.as_int()
             .ok()
             .filter(|p| (1..=65535).contains(p))
+            .map(|p| p as u32)
             .ok_or_else(|| format!("{what}: '{key}' must be a port number (1-65535)").into())
     };
     let probes: Vec<&str> = ["http", "tcp", "cmd"]
@@ -343,56 +345,52 @@ fn health_check(value: &Dynamic, what: &str, task: &str) -> ScriptResult<serde_j
         ["http"] => {
             let http = o.get("http").unwrap();
             let http = match http.clone().try_cast::<Map>() {
-                None => serde_json::json!({"port": port(http, "http")?}),
+                None => HttpCheckInfo::new(port(http, "http")?),
                 Some(m) => {
                     let http_what = format!("{what}.http");
                     let h = Options::new(&m, &http_what, option_keys::HTTP_CHECK.keys)?;
                     let p = h
                         .get("port")
                         .ok_or_else(|| format!("{what}.http: 'port' is required"))?;
-                    let mut http = serde_json::json!({"port": port(p, "http.port")?});
-                    if let Some(path) = h.string("path")? {
-                        http["path"] = path.into();
+                    HttpCheckInfo {
+                        path: h.string("path")?,
+                        scheme: h.string("scheme")?,
+                        ..HttpCheckInfo::new(port(p, "http.port")?)
                     }
-                    if let Some(scheme) = h.string("scheme")? {
-                        http["scheme"] = scheme.into();
-                    }
-                    http
                 }
             };
-            serde_json::json!({"type": "HTTP", "http": http})
+            HealthCheck::http(http)
         }
-        ["tcp"] => {
-            serde_json::json!({"type": "TCP", "tcp": {"port": port(o.get("tcp").unwrap(), "tcp")?}})
-        }
-        ["cmd"] => serde_json::json!({"type": "COMMAND", "command": {
-            "value": o.string("cmd")?.unwrap_or_default(), "shell": true}}),
+        ["tcp"] => HealthCheck::tcp(port(o.get("tcp").unwrap(), "tcp")?),
+        ["cmd"] => HealthCheck::command(CommandInfo {
+            value: Some(o.string("cmd")?.unwrap_or_default()),
+            shell: true,
+            arguments: vec![],
+            environment: None,
+            uris: vec![],
+            user: None,
+        }),
         _ => {
             return script_error(format!(
                 "{what} needs exactly one of 'http', 'tcp' or 'cmd', e.g. #{{ http: 8080 }}"
             ));
         }
     };
-    for (key, field) in [
-        ("delay", "delay_seconds"),
-        ("interval", "interval_seconds"),
-        ("timeout", "timeout_seconds"),
-        ("grace_period", "grace_period_seconds"),
-    ] {
-        if let Some(d) = o.duration(key)? {
-            check[field] = d.as_secs_f64().into();
-        }
-    }
+    let seconds =
+        |key: &str| -> ScriptResult<Option<f64>> { Ok(o.duration(key)?.map(|d| d.as_secs_f64())) };
+    check.delay_seconds = seconds("delay")?;
+    check.interval_seconds = seconds("interval")?;
+    check.timeout_seconds = seconds("timeout")?;
+    check.grace_period_seconds = seconds("grace_period")?;
     if let Some(n) = o.number("consecutive_failures")? {
         if n < 1.0 || n.fract() != 0.0 {
             return script_error(format!(
                 "{what}: 'consecutive_failures' must be a whole number of at least 1"
             ));
         }
-        check["consecutive_failures"] = (n as u64).into();
+        check.consecutive_failures = Some(n.min(f64::from(u32::MAX)) as u32);
     }
-    crate::mesos::health_check::HealthCheck::from_json(&check)
-        .map_err(|e| format!("{what}: {e}"))?;
+    check.validate().map_err(|e| format!("{what}: {e}"))?;
     Ok(check)
 }
 
@@ -721,16 +719,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            tasks[0].health_check,
-            Some(
-                serde_json::json!({"type": "HTTP", "http": {"port": 8080, "path": "/up"},
-                                    "interval_seconds": 1.0, "consecutive_failures": 2})
-            )
+            serde_json::to_value(&tasks[0].health_check).unwrap(),
+            serde_json::json!({"type": "HTTP", "http": {"port": 8080, "path": "/up"},
+                               "interval_seconds": 1.0, "consecutive_failures": 2})
         );
         let tcp = parse(r#"#{ name: "t", cmd: "x", health_check: #{ tcp: 9 } }"#).unwrap();
         assert_eq!(
-            tcp[0].health_check,
-            Some(serde_json::json!({"type": "TCP", "tcp": {"port": 9}}))
+            serde_json::to_value(&tcp[0].health_check).unwrap(),
+            serde_json::json!({"type": "TCP", "tcp": {"port": 9}})
         );
         for (script, needle) in [
             (

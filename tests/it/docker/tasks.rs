@@ -302,7 +302,7 @@ async fn a_bridge_task_serves_on_the_host_port_it_was_given() {
         .unwrap()
         .network_infos;
     assert!(
-        network_infos[0]["ip_addresses"][0]["ip_address"].is_string(),
+        network_infos[0].ip_addresses[0].ip_address.is_some(),
         "the container's bridge address: {network_infos:?}"
     );
 

@@ -19,7 +19,7 @@ use super::run::{complete_output, copy_output, launch, output_sizes, remove};
 use super::spec::{Network, command_line, network};
 use crate::docker::{ContainerDetails, ContainerSpec, Docker, Role, labels, task_container_name};
 use crate::lite::agent::{AgentShared, ExecutorKey};
-use serde_json::Value;
+use crate::mesos::container::ContainerInfo;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,7 +38,7 @@ const OUTPUT_DRAIN: Duration = Duration::from_secs(5);
 pub struct ExecutorPlan {
     pub name: String,
     pub image: String,
-    pub container: Value,
+    pub container: ContainerInfo,
     pub command: Option<crate::mesos::task::CommandInfo>,
     pub sandbox: PathBuf,
 }
@@ -123,12 +123,11 @@ pub fn plan(
         .clone()
         .ok_or("the executor has no ContainerInfo")?;
     let image = container
-        .get("docker")
-        .and_then(|d| d.get("image"))
-        .and_then(Value::as_str)
+        .docker
+        .as_ref()
+        .map(|d| d.image.clone())
         .filter(|i| !i.trim().is_empty())
-        .ok_or("ExecutorInfo.container.docker.image is required")?
-        .to_string();
+        .ok_or("ExecutorInfo.container.docker.image is required")?;
     let name = task_container_name(agent_id, &executor.container_id.value);
     executor.container = Some(name.clone());
     Ok(ExecutorPlan {
@@ -233,8 +232,7 @@ impl ExecutorContainer {
 
 /// Where the executor's container goes: its network, and how it mounts its sandbox.
 async fn site(agent: &AgentShared, docker: &Docker, plan: &ExecutorPlan) -> Result<Site, String> {
-    let docker_info = plan.container.get("docker").cloned().unwrap_or_default();
-    let network = network(&plan.container, &docker_info)?;
+    let network = network(&plan.container)?;
     // An agent that is not in one of this daemon's containers (no `/.dockerenv`, or a
     // container the daemon does not know, as when the daemon runs in the same container) is on
     // the daemon's host: Mesos's own layout.
@@ -376,7 +374,10 @@ mod tests {
         let plan = ExecutorPlan {
             name: "mesos-a1-S0.c0ffee".into(),
             image: "mmrun-node:1234".into(),
-            container: json!({"type": "DOCKER", "docker": {"image": "mmrun-node:1234"}}),
+            container: serde_json::from_value(
+                json!({"type": "DOCKER", "docker": {"image": "mmrun-node:1234"}}),
+            )
+            .unwrap(),
             command: Some(crate::mesos::task::CommandInfo {
                 value: Some("mmrun example-executor".into()),
                 shell: true,

@@ -9,8 +9,8 @@ use super::{REMOVAL_LIMIT, forget_container};
 use crate::docker::cleanup::remove_containers;
 use crate::docker::{ContainerSpec, Docker, OutputStream};
 use crate::lite::agent::{AgentShared, TaskKey};
-use crate::mesos::task::{ContainerStatus, TaskState, TaskStatus, reason};
-use serde_json::json;
+use crate::mesos::container::{ContainerStatus, NetworkInfo, Protocol};
+use crate::mesos::task::{TaskState, TaskStatus, reason};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -166,15 +166,19 @@ async fn running(
             .and_then(|d| d.addresses.get(&other.mode()))
             .map(|ip| ip.to_string()),
     };
-    let mut network_info = json!({"ip_addresses": ip.map(|ip| vec![json!({"protocol": "IPv4", "ip_address": ip})]).unwrap_or_default()});
+    let mut network_info = match ip {
+        Some(ip) => NetworkInfo::with_address(ip, Some(Protocol::IPv4)),
+        None => NetworkInfo::default(),
+    };
     if let Network::User(name) = network {
-        network_info["name"] = json!(name);
+        network_info.name = Some(name.clone());
     }
     let mut s = status(key, TaskState::Running, "Container started");
     s.container_status = Some(ContainerStatus {
         container_id: agent.core().tasks.get(key).map(|t| t.container_id.clone()),
         executor_pid: details.and_then(|d| d.pid),
         network_infos: vec![network_info],
+        cgroup_info: None,
     });
     s
 }

@@ -3,9 +3,10 @@
 //! sandbox mount, labels). A pure function, so a unit test pins it.
 
 use crate::docker::{ContainerSpec, Owner, PortPublish, Role, task_container_name};
+use crate::mesos::container::{ContainerInfo, DockerInfo, DockerNetwork};
 use crate::mesos::ids::{ContainerId, FrameworkId};
 use crate::mesos::task::{CommandInfo, TaskInfo};
-use serde_json::Value;
+use crate::mesos::volume::VolumeMode;
 use std::path::Path;
 
 /// Where the sandbox appears inside task containers, as in Mesos (`--sandbox_directory`).
@@ -56,14 +57,13 @@ pub fn container_spec(cx: &TaskContext) -> Result<(ContainerSpec, Network), Stri
         .as_ref()
         .ok_or("the task has no ContainerInfo")?;
     let docker = info
-        .get("docker")
+        .docker
+        .as_ref()
         .ok_or("ContainerInfo of type DOCKER needs a 'docker' field with the image")?;
-    let image = docker
-        .get("image")
-        .and_then(Value::as_str)
-        .filter(|i| !i.trim().is_empty())
-        .ok_or("ContainerInfo.docker.image is required")?;
-    let network = network(info, docker)?;
+    if docker.image.trim().is_empty() {
+        return Err("ContainerInfo.docker.image is required".into());
+    }
+    let network = network(info)?;
     let ports = port_mappings(docker, cx.task)?;
     if !ports.is_empty() && matches!(network, Network::Host | Network::None) {
         return Err(
@@ -79,16 +79,12 @@ pub fn container_spec(cx: &TaskContext) -> Result<(ContainerSpec, Network), Stri
         SANDBOX_IN_CONTAINER.to_string()
     }];
     binds.extend(volumes(info, cx.sandbox)?);
-    let hostname = info
-        .get("hostname")
-        .and_then(Value::as_str)
-        .filter(|_| network != Network::Host)
-        .map(String::from);
+    let hostname = info.hostname.clone().filter(|_| network != Network::Host);
     Ok((
         ContainerSpec {
             env: environment(cx, &name),
             name,
-            image: image.to_string(),
+            image: docker.image.clone(),
             entrypoint,
             cmd,
             labels: cx.owner.labels(Role::Task),
@@ -96,7 +92,7 @@ pub fn container_spec(cx: &TaskContext) -> Result<(ContainerSpec, Network), Stri
             hostname,
             ports,
             binds,
-            privileged: docker.get("privileged").and_then(Value::as_bool) == Some(true),
+            privileged: docker.privileged == Some(true),
             ..ContainerSpec::default()
         },
         network,
@@ -149,50 +145,29 @@ fn environment(cx: &TaskContext, name: &str) -> Vec<String> {
     env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
 }
 
-/// `docker.network`: HOST by default; names or the protobuf numbers (HOST 1, BRIDGE 2, NONE 3,
-/// USER 4).
-pub fn network(info: &Value, docker: &Value) -> Result<Network, String> {
-    let mode = match docker.get("network") {
-        None | Some(Value::Null) => "HOST".to_string(),
-        Some(Value::String(s)) => s.to_ascii_uppercase(),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(1) => "HOST".into(),
-            Some(2) => "BRIDGE".into(),
-            Some(3) => "NONE".into(),
-            Some(4) => "USER".into(),
-            _ => n.to_string(),
-        },
-        Some(other) => other.to_string(),
-    };
-    match mode.as_str() {
-        "HOST" => Ok(Network::Host),
-        "BRIDGE" => Ok(Network::Bridge),
-        "NONE" => Ok(Network::None),
-        "USER" => info
-            .get("network_infos")
-            .and_then(|n| n.get(0))
-            .and_then(|n| n.get("name"))
-            .and_then(Value::as_str)
+/// `docker.network`: HOST by default.
+pub fn network(info: &ContainerInfo) -> Result<Network, String> {
+    let mode = info.docker.as_ref().and_then(|d| d.network);
+    match mode.unwrap_or(DockerNetwork::Host) {
+        DockerNetwork::Host => Ok(Network::Host),
+        DockerNetwork::Bridge => Ok(Network::Bridge),
+        DockerNetwork::None => Ok(Network::None),
+        DockerNetwork::User => info
+            .network_infos
+            .first()
+            .and_then(|n| n.name.as_deref())
             .filter(|n| !n.is_empty())
             .map(|n| Network::User(n.to_string()))
             .ok_or_else(|| {
                 "A USER network needs the network's name in ContainerInfo.network_infos[0].name"
                     .to_string()
             }),
-        _ => Err(format!(
-            "Unsupported Docker network mode {mode}: use HOST, BRIDGE, USER or NONE"
-        )),
     }
 }
 
 /// `docker.port_mappings`, published on every host address. Each host port must be one of the
 /// task's `ports` resources, as Mesos checks.
-fn port_mappings(docker: &Value, task: &TaskInfo) -> Result<Vec<PortPublish>, String> {
-    let mappings = match docker.get("port_mappings") {
-        None | Some(Value::Null) => return Ok(vec![]),
-        Some(Value::Array(m)) => m,
-        Some(_) => return Err("ContainerInfo.docker.port_mappings must be a list".into()),
-    };
+fn port_mappings(docker: &DockerInfo, task: &TaskInfo) -> Result<Vec<PortPublish>, String> {
     let granted: Vec<(u64, u64)> = task
         .resources
         .iter()
@@ -200,17 +175,25 @@ fn port_mappings(docker: &Value, task: &TaskInfo) -> Result<Vec<PortPublish>, St
         .filter_map(|r| r.ranges.as_ref())
         .flat_map(|r| r.range.iter().map(|r| (r.begin, r.end)))
         .collect();
-    let port = |m: &Value, key: &str| -> Result<u16, String> {
-        m.get(key)
-            .and_then(Value::as_u64)
-            .and_then(|p| u16::try_from(p).ok())
-            .filter(|p| *p > 0)
-            .ok_or_else(|| format!("Port mapping {m} needs a valid '{key}'"))
-    };
-    mappings
+    docker
+        .port_mappings
         .iter()
         .map(|m| {
-            let (host_port, container_port) = (port(m, "host_port")?, port(m, "container_port")?);
+            let port = |port: u32, key: &str| -> Result<u16, String> {
+                u16::try_from(port)
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| {
+                        format!(
+                            "Port mapping {}:{} needs a valid '{key}'",
+                            m.host_port, m.container_port
+                        )
+                    })
+            };
+            let (host_port, container_port) = (
+                port(m.host_port, "host_port")?,
+                port(m.container_port, "container_port")?,
+            );
             if !granted
                 .iter()
                 .any(|(b, e)| (*b..=*e).contains(&u64::from(host_port)))
@@ -219,7 +202,7 @@ fn port_mappings(docker: &Value, task: &TaskInfo) -> Result<Vec<PortPublish>, St
                     "Port mapping {host_port}:{container_port} uses host port {host_port}, which is not in the task's 'ports' resources"
                 ));
             }
-            let protocol = m.get("protocol").and_then(Value::as_str).unwrap_or("tcp");
+            let protocol = m.protocol.as_deref().unwrap_or("tcp");
             Ok(PortPublish {
                 container_port,
                 protocol: protocol.to_ascii_lowercase(),
@@ -231,20 +214,14 @@ fn port_mappings(docker: &Value, task: &TaskInfo) -> Result<Vec<PortPublish>, St
 }
 
 /// `ContainerInfo.volumes` with a `host_path` (relative paths are in the sandbox), as binds.
-fn volumes(info: &Value, sandbox: &Path) -> Result<Vec<String>, String> {
-    let Some(Value::Array(volumes)) = info.get("volumes") else {
-        return Ok(vec![]);
-    };
-    volumes
+fn volumes(info: &ContainerInfo, sandbox: &Path) -> Result<Vec<String>, String> {
+    info.volumes
         .iter()
         .map(|v| {
-            let container_path = v
-                .get("container_path")
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("Volume {v} needs a 'container_path'"))?;
-            let host_path = v.get("host_path").and_then(Value::as_str).ok_or_else(|| {
+            let host_path = v.host_path.as_deref().ok_or_else(|| {
                 format!(
-                    "Volume {v}: only volumes with a 'host_path' are supported by mmrun's agent"
+                    "Volume '{}': only volumes with a 'host_path' are supported by mmrun's agent",
+                    v.container_path
                 )
             })?;
             let host_path = if host_path.starts_with('/') {
@@ -252,9 +229,10 @@ fn volumes(info: &Value, sandbox: &Path) -> Result<Vec<String>, String> {
             } else {
                 sandbox.join(host_path).display().to_string()
             };
-            let read_only = v.get("mode").and_then(Value::as_str) == Some("RO");
+            let read_only = v.mode == VolumeMode::Ro;
             Ok(format!(
-                "{host_path}:{container_path}{}",
+                "{host_path}:{}{}",
+                v.container_path,
                 if read_only { ":ro" } else { "" }
             ))
         })
@@ -267,7 +245,7 @@ mod tests {
     use crate::docker::labels;
     use crate::mesos::resources::Resource;
     use crate::mesos::values::Ranges;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn task(container: Value, command: Value) -> TaskInfo {
         let mut info: TaskInfo = serde_json::from_value(json!({
@@ -399,7 +377,7 @@ mod tests {
                 .contains("network_infos[0].name")
         );
         let none = task(
-            json!({"type": "DOCKER", "docker": {"image": "img", "network": 3}}),
+            json!({"type": "DOCKER", "docker": {"image": "img", "network": "NONE"}}),
             json!({"value": "true"}),
         );
         assert_eq!(
@@ -411,12 +389,6 @@ mod tests {
     #[test]
     fn bad_networks_and_ports_are_clear_failures() {
         let e = |container: Value| spec_of(&task(container, json!({"value": "true"})), true);
-        let unknown =
-            e(json!({"type": "DOCKER", "docker": {"image": "img", "network": "OVERLAY"}}));
-        assert_eq!(
-            unknown.unwrap_err(),
-            "Unsupported Docker network mode OVERLAY: use HOST, BRIDGE, USER or NONE"
-        );
         let outside = e(
             json!({"type": "DOCKER", "docker": {"image": "img", "network": "BRIDGE",
             "port_mappings": [{"host_port": 8080, "container_port": 80}]}}),
@@ -433,7 +405,7 @@ mod tests {
                 .unwrap_err()
                 .contains("only supported for BRIDGE and USER")
         );
-        let no_image = e(json!({"type": "DOCKER", "docker": {}}));
+        let no_image = e(json!({"type": "DOCKER", "docker": {"image": " "}}));
         assert_eq!(
             no_image.unwrap_err(),
             "ContainerInfo.docker.image is required"
