@@ -229,9 +229,9 @@ fn failover_figures(rt: &tokio::runtime::Runtime, runs: usize, table: &mut Table
                 AGENTS,
             )
             .await;
-            stopped.push(failover::fail_over(cluster.as_mut(), true, AGENTS).await);
+            stopped.push(failover::fail_over(cluster.as_mut(), true, AGENTS, failover::POLL).await);
             // The new leader of the two left, killed: the last one leads once its session ends.
-            killed.push(failover::fail_over(cluster.as_mut(), false, AGENTS).await);
+            killed.push(failover::fail_over(cluster.as_mut(), false, AGENTS, failover::POLL).await);
             cluster.teardown().await;
         });
     }

@@ -147,9 +147,9 @@ async fn ha(backend: &Arc<DockerBackend>, docker: &Docker, image: &str, runs: us
         let started = Instant::now();
         let mut cluster = failover::ha_cluster(backend.as_ref(), "bench-ha", AGENTS).await;
         let r = started.elapsed();
-        let s = failover::fail_over(cluster.as_mut(), true, AGENTS).await;
+        let s = failover::fail_over(cluster.as_mut(), true, AGENTS, failover::POLL).await;
         // The new leader of the two left, killed: the last one leads once its session ends.
-        let k = failover::fail_over(cluster.as_mut(), false, AGENTS).await;
+        let k = failover::fail_over(cluster.as_mut(), false, AGENTS, failover::POLL).await;
         cluster.teardown().await;
         let b = bare_start(docker, image, nodes).await;
         if run > 0 {

@@ -6,15 +6,24 @@
 //! simulated agents' host share it); a framework's first OFFERS after SUBSCRIBE in JSON and
 //! in protobuf (one allocation pass over N agents, encoded); `GET /master/state` and the
 //! operator GET_STATE; 10 000 tasks launched from one framework until all are TASK_RUNNING
-//! (every update acknowledged); an implicit reconciliation of them. Figures, not assertions:
+//! (every update acknowledged); an implicit reconciliation of them. Then, with ZooKeeper
+//! installed, a leader failover on an HA cluster (ZooKeeper + 3 masters) with
+//! `MMRUN_BENCH_SCALE_FAILOVER` simulated agents (default 10 000; 0 skips it): the leader
+//! stopped, then the new leader killed, each timed to another master elected and to every
+//! agent re-registered and active with it (`benches/ha/failover.rs`). Figures, not assertions:
 //! targets are printed as PASS/MISS and the bench never fails. docs/benchmarks.md has the
 //! figures measured here.
 
 #[path = "../tests/it/common/mod.rs"]
 mod common;
+// `ha_cluster` is for the benches with a few agents; this one sizes its own cluster.
+#[allow(dead_code)]
+#[path = "ha/failover.rs"]
+mod failover;
 
 use common::*;
 use mmrun::client::Subscription;
+use mmrun::cluster::{AgentSpec, Backend, ClusterSpec};
 use mmrun::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
 use mmrun::lite::sim::Behaviour;
 use mmrun::mesos::encoding::Encoding;
@@ -34,6 +43,12 @@ const RSS_TARGET_MIB: f64 = 300.0;
 const OFFERS_TARGET: Duration = Duration::from_millis(300);
 const STATE_TARGET: Duration = Duration::from_millis(300);
 const TASKS_TARGET: Duration = Duration::from_secs(10);
+
+/// Simulated agents in the failover figure, unless `MMRUN_BENCH_SCALE_FAILOVER` says.
+const FAILOVER_AGENTS: usize = 10_000;
+/// How often the failover is polled: often enough for a figure of seconds, rarely enough
+/// that rendering the new leader's metrics does not slow its re-registrations.
+const FAILOVER_POLL: Duration = Duration::from_millis(20);
 
 #[derive(Debug, Default)]
 struct Figures {
@@ -72,6 +87,7 @@ fn main() {
         all.push(f);
     }
     growth(&all);
+    failover_figures(&rt);
 }
 
 async fn measure(agents: usize) -> Figures {
@@ -166,10 +182,17 @@ async fn first_offers(
     (took, sub, offers)
 }
 
+/// Longer than the master ever waits before an allocation pass (passes are coalesced: one
+/// waits four times as long as the last one took, at most a second).
+const ALLOCATION_SETTLES: Duration = Duration::from_millis(1_200);
+
 async fn teardown(sub: &Subscription) {
     let _ = sub.call(Call::new(CallType::Teardown, None)).await;
-    // Its offers go back to the allocator before the next framework subscribes.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Its offers go back to the allocator, and the pass that follows has run, before the next
+    // framework subscribes: otherwise that framework's first OFFERS would wait out the
+    // coalescing delay set by the previous framework's pass over every agent, and the figure
+    // would time that delay rather than a pass.
+    tokio::time::sleep(ALLOCATION_SETTLES).await;
 }
 
 /// ACCEPTs as many tasks per offer as fit until `TASKS` are launched, acknowledging every
@@ -349,4 +372,79 @@ fn growth(all: &[Figures]) {
         "  10 000 tasks RUNNING {:.1}x",
         r(small.running, big.running)
     );
+}
+
+/// A leader failover with thousands of simulated agents re-registering (see the module
+/// comment): the leader stopped (it leaves the election at once), then the new leader
+/// killed (it leads until its 2 s ZooKeeper session ends).
+fn failover_figures(rt: &tokio::runtime::Runtime) {
+    let agents: usize = std::env::var("MMRUN_BENCH_SCALE_FAILOVER")
+        .ok()
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("MMRUN_BENCH_SCALE_FAILOVER: a number")
+        })
+        .unwrap_or(FAILOVER_AGENTS);
+    if agents == 0 {
+        return;
+    }
+    if let Err(e) = mmrun::zookeeper::ZooKeeperInstall::find() {
+        println!("\nfailover: skipped: {e}");
+        return;
+    }
+    rt.block_on(async {
+        // Mesos's liveness defaults, as for the sizes above.
+        let spec = ClusterSpec {
+            agent_ping_timeout: Duration::from_secs(15),
+            max_agent_ping_timeouts: 5,
+            ..failover::ha_spec("bench-scale-failover")
+        };
+        let mut cluster = mmrun::cluster::embedded::Embedded
+            .create(spec)
+            .await
+            .expect("an HA cluster");
+        cluster
+            .start_cluster(Vec::new())
+            .await
+            .expect("ZooKeeper and the masters start");
+        let t = Instant::now();
+        let agent = AgentSpec {
+            resources: Some(AGENT_RESOURCES.into()),
+            attributes: Some("rack:r1".into()),
+        };
+        cluster
+            .add_simulated_agents(agents, agent, Behaviour::default())
+            .await
+            .expect("simulated agents register");
+        let registered = t.elapsed();
+        let stopped = failover::fail_over(cluster.as_mut(), true, agents, FAILOVER_POLL).await;
+        let killed = failover::fail_over(cluster.as_mut(), false, agents, FAILOVER_POLL).await;
+        cluster.teardown().await;
+        println!();
+        println!(
+            "leader failover, ZooKeeper + {} masters, {agents} simulated agents",
+            failover::MASTERS
+        );
+        println!(
+            "  all registered with the first leader {:>12}",
+            ms(registered)
+        );
+        println!(
+            "  leader stopped -> another elected    {:>12}",
+            ms(stopped.leader)
+        );
+        println!(
+            "  ... -> all {agents} re-registered, active {:>12}",
+            ms(stopped.agents)
+        );
+        println!(
+            "  leader killed (2 s session) -> elected {:>10}",
+            ms(killed.leader)
+        );
+        println!(
+            "  ... -> all {agents} re-registered, active {:>12}",
+            ms(killed.agents)
+        );
+    });
 }

@@ -3,7 +3,7 @@
 //! disconnection (deactivate at once), unreachability (missed pings) and graceful removal.
 
 use super::MasterShared;
-use super::model::{Agent, AgentLink, Framework, MasterCore, Task};
+use super::model::{Agent, AgentAddress, AgentLink, Framework, MasterCore, Task};
 use crate::lite::protocol::{
     AgentRegistered, KillTask, PING_BATCH_PATH, PING_PATH, Ping, PingBatch, PingBatchAnswer,
     RegisterAgent, SOLE_AGENT_PROCESS, ShutdownFramework, ToAgent, agent_api_base,
@@ -42,12 +42,11 @@ impl MasterShared {
             // As Mesos, which also knows agents by address: a new agent where a registered one
             // listens means that one's process is gone (restarted without its id). Remove it
             // now; its pings would otherwise reach the new process and keep it registered.
-            let ghosts: Vec<AgentId> = core
-                .agents
-                .values()
-                .filter(|a| a.ip == msg.ip && a.port == msg.port && a.process == msg.process)
-                .map(|a| a.id.clone())
-                .collect();
+            let ghosts = core.agents_at(&AgentAddress {
+                ip: msg.ip.clone(),
+                port: msg.port,
+                process: msg.process.clone(),
+            });
             for ghost in ghosts {
                 tracing::info!(
                     "removing agent {ghost}: a new agent registered at {}@{}:{}",
@@ -98,7 +97,7 @@ impl MasterShared {
                 .collect(),
         };
         self.agent_pids.set(&id, agent.pid());
-        core.agents.insert(id.clone(), agent);
+        core.insert_agent(agent);
         if reregistered {
             self.reconcile_reregistered_agent(&mut core, &id, &msg, was_unreachable);
         }

@@ -247,6 +247,7 @@ impl Master {
         let mut core = self.shared.core();
         core.frameworks.clear();
         core.agents.clear();
+        core.agent_addresses.clear();
         core.offers.clear();
     }
 }

@@ -219,6 +219,14 @@ impl Agent {
         format!("{}@{}:{}", self.process, self.ip, self.port)
     }
 
+    pub fn address(&self) -> AgentAddress {
+        AgentAddress {
+            ip: self.ip.clone(),
+            port: self.port,
+            process: self.process.clone(),
+        }
+    }
+
     pub fn send(&self, message: ToAgent) {
         let _ = self.link.tx.send(message);
     }
@@ -267,6 +275,11 @@ pub struct MasterCore {
     pub frameworks: BTreeMap<FrameworkId, Framework>,
     pub completed_frameworks: VecDeque<Framework>,
     pub agents: BTreeMap<AgentId, Agent>,
+    /// The agents registered at each address (ip, port, libprocess process), so a new
+    /// agent's registration finds the ghosts it replaces without walking every agent (with
+    /// tens of thousands of simulated agents, that walk made registering quadratic). Ids of
+    /// agents removed since may linger: `agents_at` checks each against `agents`.
+    pub agent_addresses: HashMap<AgentAddress, Vec<AgentId>>,
     /// Agents marked unreachable, with the time they were.
     pub unreachable_agents: BTreeMap<AgentId, f64>,
     pub offers: BTreeMap<OfferId, OfferRecord>,
@@ -276,6 +289,14 @@ pub struct MasterCore {
     pub next_offer: u64,
     /// Cumulative counts of tasks that reached each terminal state (`master/tasks_<state>`).
     pub terminal_counts: BTreeMap<TaskState, u64>,
+}
+
+/// Where an agent listens, as its libprocess pid says: ip, port and process id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AgentAddress {
+    pub ip: String,
+    pub port: u16,
+    pub process: String,
 }
 
 /// What the agents' tasks and executors use and their outstanding offers hold, by agent.
@@ -303,6 +324,7 @@ impl MasterCore {
             frameworks: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
             agents: BTreeMap::new(),
+            agent_addresses: HashMap::new(),
             unreachable_agents: BTreeMap::new(),
             offers: BTreeMap::new(),
             filters: Vec::new(),
@@ -311,6 +333,31 @@ impl MasterCore {
             next_offer: 0,
             terminal_counts: BTreeMap::new(),
         }
+    }
+
+    /// Adds `agent` to the registry, indexed by its address too. Every agent goes in here.
+    pub fn insert_agent(&mut self, agent: Agent) {
+        let ids = self.agent_addresses.entry(agent.address()).or_default();
+        if !ids.contains(&agent.id) {
+            ids.push(agent.id.clone());
+        }
+        self.agents.insert(agent.id.clone(), agent);
+    }
+
+    /// The registered agents at `address`, in id order (as a walk of `agents` finds them);
+    /// forgets ids no longer there.
+    pub fn agents_at(&mut self, address: &AgentAddress) -> Vec<AgentId> {
+        let Some(ids) = self.agent_addresses.get_mut(address) else {
+            return Vec::new();
+        };
+        let agents = &self.agents;
+        ids.retain(|id| agents.get(id).is_some_and(|a| &a.address() == address));
+        let mut found = ids.clone();
+        found.sort();
+        if found.is_empty() {
+            self.agent_addresses.remove(address);
+        }
+        found
     }
 
     /// What each agent's tasks, executors and outstanding offers hold (`used_on` plus

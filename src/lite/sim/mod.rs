@@ -272,20 +272,19 @@ impl SimHost {
     ) -> Result<Vec<AgentId>, SimError> {
         let deadline = Instant::now() + within;
         loop {
-            let (ids, missing) = {
+            // Counted without copying ids: this looks at every agent a hundred times a second.
+            let missing = {
                 let core = self.shared.core();
                 let agents = &core.agents[indices.clone()];
-                let ids: Vec<AgentId> = agents
+                let missing = agents
                     .iter()
-                    .filter(|a| a.registered)
-                    .filter_map(|a| a.id.clone())
-                    .collect();
-                let missing = agents.len() - ids.len();
-                (ids, missing)
+                    .filter(|a| !(a.registered && a.id.is_some()))
+                    .count();
+                if missing == 0 {
+                    return Ok(agents.iter().filter_map(|a| a.id.clone()).collect());
+                }
+                missing
             };
-            if missing == 0 {
-                return Ok(ids);
-            }
             if Instant::now() >= deadline {
                 return Err(SimError::NotRegistered {
                     missing,
