@@ -538,8 +538,8 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
     fo.encoding = o.encoding("encoding")?.unwrap_or(ctx.encoding);
     fo.api = o.framework_api("api")?.unwrap_or(ctx.api);
     let tasks = match o.get("tasks") {
-        Some(t) => super::framework::with_local_paths(
-            super::framework::task_requests(t, "submit_framework")?,
+        Some(t) => super::task_options::with_local_paths(
+            super::task_options::task_requests(t, "submit_framework")?,
             ctx,
         )?,
         None => vec![],

@@ -11,6 +11,7 @@ pub mod masters;
 pub mod observe;
 pub mod option_keys;
 pub mod snapshot;
+pub mod task_options;
 
 use rhai::Engine;
 
