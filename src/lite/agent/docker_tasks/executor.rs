@@ -232,7 +232,7 @@ impl ExecutorContainer {
 
 /// Where the executor's container goes: its network, and how it mounts its sandbox.
 async fn site(agent: &AgentShared, docker: &Docker, plan: &ExecutorPlan) -> Result<Site, String> {
-    let network = network(&plan.container)?;
+    let network = network(&plan.container).map_err(|e| e.to_string())?;
     // An agent that is not in one of this daemon's containers (no `/.dockerenv`, or a
     // container the daemon does not know, as when the daemon runs in the same container) is on
     // the daemon's host: Mesos's own layout.

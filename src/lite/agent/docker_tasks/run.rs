@@ -117,7 +117,8 @@ fn plan(agent: &AgentShared, key: &TaskKey) -> Result<(ContainerSpec, Network, P
         agent_ip: &ip,
         agent_port: port,
         owner: &agent.config.docker_owner,
-    })?;
+    })
+    .map_err(|e| e.to_string())?;
     task.container = Some(spec.name.clone());
     Ok((spec, network, sandbox))
 }
