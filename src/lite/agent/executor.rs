@@ -336,7 +336,7 @@ async fn fetch_uris(
             Err(e) => {
                 let mut s = status(key, TaskState::Failed, format!(
                     "Failed to launch container: Failed to fetch all URIs for container '{container_id}': {}",
-                fetcher::error_chain(&e)
+                    crate::errors::error_chain(&e)
                 ));
                 s.reason = Some(reason::CONTAINER_LAUNCH_FAILED.into());
                 s

@@ -20,6 +20,7 @@
 //! Errors are typed with their cause as `source()`; each level's `Display` leaves the cause
 //! out, so `error_chain` renders the whole text Mesos would send ("Failed to fetch '…': …").
 
+use crate::errors::error_chain;
 use crate::mesos::task::CommandUri;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, Write};
@@ -332,26 +333,6 @@ async fn download(url: &reqwest::Url, destination: &Path) -> Result<(), UriError
         file.write_all(&chunk).await.map_err(write_error)?;
     }
     file.flush().await.map_err(write_error)
-}
-
-/// An error's text followed by its causes', joined by ": " — the one-line form Mesos's own
-/// messages take, and the only complete one for reqwest, whose own message is terse ("error
-/// sending request") with the cause (connection refused, DNS, TLS) further down the chain.
-///
-/// Some libraries (zip, lzma-rs) put their cause in their own text too *and* return it as
-/// `source()`: a cause whose text already ends the line is not repeated.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 async fn copy(source: &Path, destination: &Path) -> Result<(), UriError> {

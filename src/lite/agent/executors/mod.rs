@@ -511,7 +511,7 @@ async fn fetch_uris(
             Ok(()) => return true,
             Err(e) => format!(
                 "Failed to launch container: Failed to fetch all URIs for container '{container_id}': {}",
-                fetcher::error_chain(&e)
+                crate::errors::error_chain(&e)
             ),
         },
         // Shut down (or timed out) while fetching: it never ran.
