@@ -18,6 +18,7 @@
 use super::run::{complete_output, copy_output, launch, output_sizes, remove};
 use super::spec::{Network, command_line, network};
 use crate::docker::{ContainerDetails, ContainerSpec, Docker, Role, labels, task_container_name};
+use crate::errors::error_chain;
 use crate::lite::agent::{AgentShared, ExecutorKey};
 use crate::mesos::container::ContainerInfo;
 use std::net::Ipv4Addr;
@@ -189,17 +190,18 @@ impl ExecutorContainer {
                     });
                 }
                 // Another container took the address between the pick and the start.
-                Err(m)
+                Err(e)
                     if ip.is_some()
-                        && m.contains("already in use")
+                        && error_chain(&e).contains("already in use")
                         && attempt < ADDRESS_ATTEMPTS =>
                 {
                     tracing::debug!(
-                        "executor container {}: {m}; trying another address",
-                        spec.name
+                        "executor container {}: {}; trying another address",
+                        spec.name,
+                        error_chain(&e)
                     );
                 }
-                Err(m) => return Err(m),
+                Err(e) => return Err(error_chain(&e)),
             }
         }
     }
