@@ -4,6 +4,7 @@ pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod docker;
+pub mod errors;
 pub mod exit_codes;
 pub mod flags;
 pub mod framework;

@@ -19,6 +19,7 @@
 
 use super::{CliError, CliResult};
 use crate::client::{ExecutorDriver, ExecutorDriverError, start_executor_driver};
+use crate::errors::error_chain;
 use crate::mesos::executor::{Call, CallType, Event, EventType, Message, Subscribe, Update};
 use crate::mesos::ids::{ExecutorId, FrameworkId, TaskId};
 use crate::mesos::recordio::Decoder;
@@ -41,10 +42,38 @@ struct Executor {
     tasks: Mutex<BTreeMap<TaskId, mpsc::UnboundedSender<Duration>>>,
 }
 
-fn env(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| {
-        format!("{name} is not set: example-executor must be started by a Mesos agent as a task's executor")
-    })
+/// Why the executor could not start, or a call or the subscription failed.
+#[derive(Debug, thiserror::Error)]
+enum ExecutorError {
+    #[error(
+        "{0} is not set: example-executor must be started by a Mesos agent as a task's executor"
+    )]
+    NotStartedByAnAgent(&'static str),
+    #[error("the agent did not take it")]
+    NotTaken,
+    #[error("not speaking the v1 API")]
+    NotHttp,
+    #[error("cannot reach the agent at {url}")]
+    Unreachable {
+        url: String,
+        #[source]
+        cause: reqwest::Error,
+    },
+    #[error("the agent answered {status}: {text}")]
+    Refused {
+        status: reqwest::StatusCode,
+        text: String,
+    },
+    #[error("subscription broken")]
+    SubscriptionBroken(#[source] reqwest::Error),
+    #[error(transparent)]
+    Framing(#[from] crate::mesos::recordio::RecordIoError),
+    #[error("unreadable event")]
+    UnreadableEvent(#[source] serde_json::Error),
+}
+
+fn env(name: &'static str) -> Result<String, ExecutorError> {
+    std::env::var(name).map_err(|_| ExecutorError::NotStartedByAnAgent(name))
 }
 
 fn b64() -> base64::engine::GeneralPurpose {
@@ -75,7 +104,7 @@ pub async fn run(driver: bool) -> CliResult {
             events: tokio::sync::Mutex::new(events),
         }
     } else {
-        let url = env("MESOS_AGENT_ENDPOINT").map_err(CliError::Usage)?;
+        let url = env("MESOS_AGENT_ENDPOINT").map_err(CliError::usage)?;
         Transport::Http {
             url: format!("http://{url}/api/v1/executor"),
             http: reqwest::Client::builder()
@@ -84,7 +113,7 @@ pub async fn run(driver: bool) -> CliResult {
                 .map_err(|e| CliError::environment(e.to_string()))?,
         }
     };
-    let executor = match (|| -> Result<Executor, String> {
+    let executor = match (|| -> Result<Executor, ExecutorError> {
         Ok(Executor {
             transport,
             framework_id: FrameworkId::new(env("MESOS_FRAMEWORK_ID")?),
@@ -93,13 +122,11 @@ pub async fn run(driver: bool) -> CliResult {
         })
     })() {
         Ok(e) => Arc::new(e),
-        Err(e) => return Err(CliError::Usage(e)),
+        Err(e) => return Err(CliError::usage(e)),
     };
-    executor
-        .clone()
-        .serve()
-        .await
-        .map_err(|e| CliError::environment(format!("{}: {e}", executor.executor_id)))
+    executor.clone().serve().await.map_err(|e| {
+        CliError::environment(format!("{}: {}", executor.executor_id, error_chain(&e)))
+    })
 }
 
 impl Executor {
@@ -115,22 +142,22 @@ impl Executor {
     }
 
     /// Sends a call (UPDATE, MESSAGE) over whichever API the executor speaks.
-    async fn send(&self, call: &Call) -> Result<(), String> {
+    async fn send(&self, call: &Call) -> Result<(), ExecutorError> {
         match &self.transport {
             Transport::Http { .. } => self.post(call).await.map(drop),
             Transport::Driver { driver, .. } => {
                 if driver.send(call.clone()).await {
                     Ok(())
                 } else {
-                    Err("the agent did not take it".into())
+                    Err(ExecutorError::NotTaken)
                 }
             }
         }
     }
 
-    async fn post(&self, call: &Call) -> Result<reqwest::Response, String> {
+    async fn post(&self, call: &Call) -> Result<reqwest::Response, ExecutorError> {
         let Transport::Http { url, http } = &self.transport else {
-            return Err("not speaking the v1 API".into());
+            return Err(ExecutorError::NotHttp);
         };
         let response = http
             .post(url)
@@ -138,16 +165,19 @@ impl Executor {
             .json(call)
             .send()
             .await
-            .map_err(|e| format!("cannot reach the agent at {url}: {e}"))?;
+            .map_err(|cause| ExecutorError::Unreachable {
+                url: url.clone(),
+                cause,
+            })?;
         if !response.status().is_success() {
             let status = response.status();
             let text = response.text().await.unwrap_or_default();
-            return Err(format!("the agent answered {status}: {text}"));
+            return Err(ExecutorError::Refused { status, text });
         }
         Ok(response)
     }
 
-    async fn serve(self: Arc<Self>) -> Result<(), String> {
+    async fn serve(self: Arc<Self>) -> Result<(), ExecutorError> {
         if let Transport::Driver { driver, events } = &self.transport {
             println!(
                 "example-executor {}: registering as {} (executor driver)",
@@ -185,10 +215,10 @@ impl Executor {
         let mut body = response.bytes_stream();
         let mut decoder = Decoder::new();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| format!("subscription broken: {e}"))?;
-            for record in decoder.feed(&chunk).map_err(|e| e.to_string())? {
-                let event: Event = serde_json::from_slice(&record)
-                    .map_err(|e| format!("unreadable event: {e}"))?;
+            let chunk = chunk.map_err(ExecutorError::SubscriptionBroken)?;
+            for record in decoder.feed(&chunk)? {
+                let event: Event =
+                    serde_json::from_slice(&record).map_err(ExecutorError::UnreadableEvent)?;
                 if event.kind == EventType::Shutdown {
                     println!("example-executor {}: SHUTDOWN", self.executor_id);
                     self.kill_all().await;
@@ -236,7 +266,10 @@ impl Executor {
                         ..self.call(CallType::Message)
                     };
                     if let Err(e) = self.send(&reply).await {
-                        eprintln!("example-executor: cannot answer the message: {e}");
+                        eprintln!(
+                            "example-executor: cannot answer the message: {}",
+                            error_chain(&e)
+                        );
                     }
                 }
             }
@@ -264,7 +297,10 @@ impl Executor {
             ..self.call(CallType::Update)
         };
         if let Err(e) = self.send(&call).await {
-            eprintln!("example-executor: cannot send {state} for {task_id}: {e}");
+            eprintln!(
+                "example-executor: cannot send {state} for {task_id}: {}",
+                error_chain(&e)
+            );
         }
     }
 

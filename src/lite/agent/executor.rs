@@ -335,7 +335,8 @@ async fn fetch_uris(
             Ok(()) => return true,
             Err(e) => {
                 let mut s = status(key, TaskState::Failed, format!(
-                    "Failed to launch container: Failed to fetch all URIs for container '{container_id}': {e}"
+                    "Failed to launch container: Failed to fetch all URIs for container '{container_id}': {}",
+                    crate::errors::error_chain(&e)
                 ));
                 s.reason = Some(reason::CONTAINER_LAUNCH_FAILED.into());
                 s

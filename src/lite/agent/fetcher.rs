@@ -16,7 +16,11 @@
 //! The fetcher's log — a line per URI saying what came from where and whether it was
 //! extracted — is appended to the sandbox's `stderr`, where Mesos's fetcher writes it too, so
 //! it precedes the task's own output.
+//!
+//! Errors are typed with their cause as `source()`; each level's `Display` leaves the cause
+//! out, so `error_chain` renders the whole text Mesos would send ("Failed to fetch '…': …").
 
+use crate::errors::error_chain;
 use crate::mesos::task::CommandUri;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, Write};
@@ -30,17 +34,126 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// default.
 const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Why a fetch failed. Render it with [`error_chain`]: that is the text a task's status and
+/// the sandbox's log carry.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// One URI could not be fetched; the ones before it were.
-    #[error("Failed to fetch '{uri}': {cause}")]
-    Uri { uri: String, cause: String },
+    #[error("Failed to fetch '{uri}'")]
+    Uri {
+        uri: String,
+        #[source]
+        cause: UriError,
+    },
     /// The sandbox itself could not be prepared, so nothing was fetched.
-    #[error("Failed to prepare the sandbox '{}' for fetching: {source}", .sandbox.display())]
+    #[error("Failed to prepare the sandbox '{}' for fetching", .sandbox.display())]
     Sandbox {
         sandbox: PathBuf,
         #[source]
-        source: io::Error,
+        cause: io::Error,
+    },
+}
+
+/// `url::ParseError`, named through reqwest, which re-exports `Url` but not its error.
+type UrlParseError = <reqwest::Url as std::str::FromStr>::Err;
+
+/// Why one URI could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum UriError {
+    #[error("Malformed URI")]
+    Malformed(#[source] UrlParseError),
+    #[error("a file:// URI needs an absolute path (file:///path/to/file), got '{0}'")]
+    RelativeFileUri(String),
+    #[error(
+        "unsupported scheme '{0}://': mmrun's fetcher supports http://, https://, \
+         file:// and absolute paths (Mesos fetches other schemes through a Hadoop client, \
+         which mmrun does not have); serve the file over HTTP instead"
+    )]
+    UnsupportedScheme(String),
+    #[error(
+        "a relative path was given, but mmrun's agent has no --frameworks_home to resolve it \
+         against: use an absolute path, a file:// URI or an http(s):// URL instead of '{0}'"
+    )]
+    RelativePath(String),
+    #[error("the URI's path '{0}' has no file name: give the file one with output_file")]
+    NoFileName(String),
+    #[error(
+        "output_file '{0}' must be a relative file path inside the sandbox \
+         (no leading '/', no '..')"
+    )]
+    OutputOutsideSandbox(String),
+    #[error("Unable to create subdirectory '{}' in sandbox", .dir.display())]
+    Subdirectory {
+        dir: PathBuf,
+        #[source]
+        cause: io::Error,
+    },
+    #[error("Error downloading resource")]
+    Http(#[source] reqwest::Error),
+    #[error("Error downloading resource: no data for {STALL_TIMEOUT:?}")]
+    Stalled,
+    #[error("Error downloading resource, received HTTP return code {0}")]
+    HttpStatus(u16),
+    #[error("Failed to create '{}'", .path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        cause: io::Error,
+    },
+    #[error("Failed to write '{}'", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        cause: io::Error,
+    },
+    #[error("Failed to copy '{}' to '{}'", .from.display(), .to.display())]
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        cause: io::Error,
+    },
+    #[error("Failed to copy '{}' to '{}': the source is not a regular file", .from.display(), .to.display())]
+    NotARegularFile { from: PathBuf, to: PathBuf },
+    #[error("Failed to chmod executable '{}'", .path.display())]
+    Chmod {
+        path: PathBuf,
+        #[source]
+        cause: io::Error,
+    },
+    #[error("the extraction did not finish")]
+    ExtractionAborted(#[source] tokio::task::JoinError),
+    #[error("Failed to extract archive '{}' to '{}'", .archive.display(), .into.display())]
+    Extract {
+        archive: PathBuf,
+        into: PathBuf,
+        #[source]
+        cause: ExtractError,
+    },
+}
+
+/// Why an archive could not be unpacked.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    #[error("not a valid xz file")]
+    Xz(#[source] lzma_rs::error::Error),
+    #[error("'.gz' alone is no file name to gunzip to")]
+    NoGunzipName,
+    #[error("gunzip failed")]
+    Gunzip(#[source] io::Error),
+    #[error("not a valid zip")]
+    NotAZip(#[source] zip::result::ZipError),
+    #[error(transparent)]
+    Zip(zip::result::ZipError),
+    #[error("entry '{}' would be written outside the sandbox", .0.display())]
+    EntryOutside(PathBuf),
+    #[error("entry '{}'", .entry.display())]
+    Entry {
+        entry: PathBuf,
+        #[source]
+        cause: io::Error,
     },
 }
 
@@ -50,9 +163,9 @@ pub async fn fetch_uris(uris: &[CommandUri], sandbox: &Path) -> Result<(), Fetch
     if uris.is_empty() {
         return Ok(());
     }
-    let sandbox_error = |source| FetchError::Sandbox {
+    let sandbox_error = |cause| FetchError::Sandbox {
         sandbox: sandbox.to_path_buf(),
-        source,
+        cause,
     };
     std::fs::create_dir_all(sandbox).map_err(sandbox_error)?;
     let mut log = OpenOptions::new()
@@ -70,7 +183,7 @@ pub async fn fetch_uris(uris: &[CommandUri], sandbox: &Path) -> Result<(), Fetch
                     uri: uri.value.clone(),
                     cause,
                 };
-                let _ = writeln!(log, "{error}");
+                let _ = writeln!(log, "{}", error_chain(&error));
                 return Err(error);
             }
         }
@@ -91,7 +204,7 @@ enum Source {
 }
 
 /// Fetches one URI; returns the log line that says what happened, or the cause of failure.
-async fn fetch_one(uri: &CommandUri, sandbox: &Path) -> Result<String, String> {
+async fn fetch_one(uri: &CommandUri, sandbox: &Path) -> Result<String, UriError> {
     // Mesos trims leading whitespace from the URI (launcher/fetcher.cpp, `download`).
     let value = uri.value.trim_start();
     let source = parse_source(value)?;
@@ -101,11 +214,9 @@ async fn fetch_one(uri: &CommandUri, sandbox: &Path) -> Result<String, String> {
     };
     let destination = sandbox.join(&name);
     if let Some(parent) = destination.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            format!(
-                "Unable to create subdirectory '{}' in sandbox: {e}",
-                parent.display()
-            )
+        std::fs::create_dir_all(parent).map_err(|cause| UriError::Subdirectory {
+            dir: parent.to_path_buf(),
+            cause,
         })?;
     }
     match &source {
@@ -115,11 +226,9 @@ async fn fetch_one(uri: &CommandUri, sandbox: &Path) -> Result<String, String> {
     let fetched = format!("Fetched '{}' to '{}'", uri.value, destination.display());
     if uri.executable {
         std::fs::set_permissions(&destination, std::fs::Permissions::from_mode(0o755)).map_err(
-            |e| {
-                format!(
-                    "Failed to chmod executable '{}': {e}",
-                    destination.display()
-                )
+            |cause| UriError::Chmod {
+                path: destination.clone(),
+                cause,
             },
         )?;
         return Ok(format!("{fetched} and made it executable"));
@@ -133,13 +242,11 @@ async fn fetch_one(uri: &CommandUri, sandbox: &Path) -> Result<String, String> {
     let (archive, into) = (destination.clone(), sandbox.to_path_buf());
     let target = tokio::task::spawn_blocking(move || extract(kind, &archive, &into))
         .await
-        .map_err(|e| format!("the extraction did not finish: {e}"))?
-        .map_err(|e| {
-            format!(
-                "Failed to extract archive '{}' to '{}': {e}",
-                destination.display(),
-                sandbox.display()
-            )
+        .map_err(UriError::ExtractionAborted)?
+        .map_err(|cause| UriError::Extract {
+            archive: destination.clone(),
+            into: sandbox.to_path_buf(),
+            cause,
         })?;
     Ok(format!(
         "{fetched} and extracted it into '{}'",
@@ -147,131 +254,104 @@ async fn fetch_one(uri: &CommandUri, sandbox: &Path) -> Result<String, String> {
     ))
 }
 
-fn parse_source(value: &str) -> Result<Source, String> {
+fn parse_source(value: &str) -> Result<Source, UriError> {
     if value.starts_with("http://") || value.starts_with("https://") {
-        let url = reqwest::Url::parse(value).map_err(|e| format!("Malformed URI: {e}"))?;
+        let url = reqwest::Url::parse(value).map_err(UriError::Malformed)?;
         return Ok(Source::Http(url));
     }
     if let Some(path) = value.strip_prefix("file://") {
         // `file:///abs/path`, or `file://localhost/abs/path`.
         let path = path.strip_prefix("localhost").unwrap_or(path);
         if !path.starts_with('/') {
-            return Err(format!(
-                "a file:// URI needs an absolute path (file:///path/to/file), got '{value}'"
-            ));
+            return Err(UriError::RelativeFileUri(value.to_string()));
         }
         return Ok(Source::Local(PathBuf::from(path)));
     }
     if let Some((scheme, _)) = value.split_once("://") {
-        return Err(format!(
-            "unsupported scheme '{scheme}://': mmrun's fetcher supports http://, https://, \
-             file:// and absolute paths (Mesos fetches other schemes through a Hadoop client, \
-             which mmrun does not have); serve the file over HTTP instead"
-        ));
+        return Err(UriError::UnsupportedScheme(scheme.to_string()));
     }
     if value.starts_with('/') {
         return Ok(Source::Local(PathBuf::from(value)));
     }
-    Err(format!(
-        "a relative path was given, but mmrun's agent has no --frameworks_home to resolve it \
-         against: use an absolute path, a file:// URI or an http(s):// URL instead of '{value}'"
-    ))
+    Err(UriError::RelativePath(value.to_string()))
 }
 
 /// The name a URI's file gets in the sandbox: the last part of its path.
-fn basename(source: &Source) -> Result<String, String> {
+fn basename(source: &Source) -> Result<String, UriError> {
     let path = match source {
         Source::Http(url) => url.path().to_string(),
         Source::Local(path) => path.to_string_lossy().into_owned(),
     };
     match path.trim_end_matches('/').rsplit('/').next() {
         Some(name) if !name.is_empty() && name != "." && name != ".." => Ok(name.to_string()),
-        _ => Err(format!(
-            "the URI's path '{path}' has no file name: give the file one with output_file"
-        )),
+        _ => Err(UriError::NoFileName(path)),
     }
 }
 
 /// `output_file`, checked to stay inside the sandbox.
-fn output_path(output: &str) -> Result<PathBuf, String> {
+fn output_path(output: &str) -> Result<PathBuf, UriError> {
     let path = Path::new(output);
     let inside = path
         .components()
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     if output.is_empty() || !inside || path.file_name().is_none() {
-        return Err(format!(
-            "output_file '{output}' must be a relative file path inside the sandbox \
-             (no leading '/', no '..')"
-        ));
+        return Err(UriError::OutputOutsideSandbox(output.to_string()));
     }
     Ok(path.to_path_buf())
 }
 
-async fn download(url: &reqwest::Url, destination: &Path) -> Result<(), String> {
+async fn download(url: &reqwest::Url, destination: &Path) -> Result<(), UriError> {
     let client = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .read_timeout(STALL_TIMEOUT)
         .user_agent(concat!("mmrun-fetcher/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("Error downloading resource: {e}"))?;
-    let stalled = || format!("Error downloading resource: no data for {STALL_TIMEOUT:?}");
+        .map_err(UriError::Http)?;
     let mut response = tokio::time::timeout(STALL_TIMEOUT, client.get(url.clone()).send())
         .await
-        .map_err(|_| stalled())?
-        .map_err(|e| format!("Error downloading resource: {}", error_chain(&e)))?;
+        .map_err(|_| UriError::Stalled)?
+        .map_err(UriError::Http)?;
     if response.status() != reqwest::StatusCode::OK {
-        return Err(format!(
-            "Error downloading resource, received HTTP return code {}",
-            response.status().as_u16()
-        ));
+        return Err(UriError::HttpStatus(response.status().as_u16()));
     }
+    let write_error = |cause| UriError::Write {
+        path: destination.to_path_buf(),
+        cause,
+    };
     let mut file = tokio::fs::File::create(destination)
         .await
-        .map_err(|e| format!("Failed to create '{}': {e}", destination.display()))?;
+        .map_err(|cause| UriError::Create {
+            path: destination.to_path_buf(),
+            cause,
+        })?;
     use tokio::io::AsyncWriteExt;
     while let Some(chunk) = tokio::time::timeout(STALL_TIMEOUT, response.chunk())
         .await
-        .map_err(|_| stalled())?
-        .map_err(|e| format!("Error downloading resource: {}", error_chain(&e)))?
+        .map_err(|_| UriError::Stalled)?
+        .map_err(UriError::Http)?
     {
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| format!("Failed to write '{}': {e}", destination.display()))?;
+        file.write_all(&chunk).await.map_err(write_error)?;
     }
-    file.flush()
-        .await
-        .map_err(|e| format!("Failed to write '{}': {e}", destination.display()))
+    file.flush().await.map_err(write_error)
 }
 
-/// reqwest's own message is terse ("error sending request"); the cause (connection refused,
-/// DNS, TLS) is further down the chain.
-pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-async fn copy(source: &Path, destination: &Path) -> Result<(), String> {
-    let failed = |e: &dyn std::fmt::Display| {
-        format!(
-            "Failed to copy '{}' to '{}': {e}",
-            source.display(),
-            destination.display()
-        )
+async fn copy(source: &Path, destination: &Path) -> Result<(), UriError> {
+    let failed = |cause| UriError::Copy {
+        from: source.to_path_buf(),
+        to: destination.to_path_buf(),
+        cause,
     };
-    let meta = tokio::fs::metadata(source).await.map_err(|e| failed(&e))?;
+    let meta = tokio::fs::metadata(source).await.map_err(failed)?;
     if !meta.is_file() {
-        return Err(failed(&"the source is not a regular file"));
+        return Err(UriError::NotARegularFile {
+            from: source.to_path_buf(),
+            to: destination.to_path_buf(),
+        });
     }
     tokio::fs::copy(source, destination)
         .await
         .map(|_| ())
-        .map_err(|e| failed(&e))
+        .map_err(failed)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -310,8 +390,8 @@ impl ArchiveKind {
 
 /// Unpacks `archive` into `into` (blocking); returns what was written: the directory, or the
 /// gunzipped file.
-fn extract(kind: ArchiveKind, archive: &Path, into: &Path) -> Result<PathBuf, String> {
-    let open = || File::open(archive).map_err(|e| e.to_string());
+fn extract(kind: ArchiveKind, archive: &Path, into: &Path) -> Result<PathBuf, ExtractError> {
+    let open = || File::open(archive);
     match kind {
         ArchiveKind::Tar => untar(open()?, into)?,
         ArchiveKind::TarGz => untar(flate2::read::MultiGzDecoder::new(open()?), into)?,
@@ -319,10 +399,10 @@ fn extract(kind: ArchiveKind, archive: &Path, into: &Path) -> Result<PathBuf, St
         ArchiveKind::TarXz => {
             // lzma-rs decompresses into a writer, not as a reader: go through an unnamed file
             // beside the sandbox's contents (gone when closed, whatever happens).
-            let mut tar = tempfile::tempfile_in(into).map_err(|e| e.to_string())?;
+            let mut tar = tempfile::tempfile_in(into)?;
             lzma_rs::xz_decompress(&mut BufReader::new(open()?), &mut tar)
-                .map_err(|e| format!("not a valid xz file: {e}"))?;
-            tar.rewind().map_err(|e| e.to_string())?;
+                .map_err(ExtractError::Xz)?;
+            tar.rewind()?;
             untar(tar, into)?
         }
         ArchiveKind::Zip => unzip(open()?, into)?,
@@ -332,11 +412,11 @@ fn extract(kind: ArchiveKind, archive: &Path, into: &Path) -> Result<PathBuf, St
                 .and_then(|n| n.to_str())
                 .and_then(|n| n.strip_suffix(".gz"))
                 .filter(|n| !n.is_empty())
-                .ok_or("'.gz' alone is no file name to gunzip to")?;
+                .ok_or(ExtractError::NoGunzipName)?;
             let target = into.join(name);
-            let mut out = File::create(&target).map_err(|e| e.to_string())?;
+            let mut out = File::create(&target)?;
             io::copy(&mut flate2::read::MultiGzDecoder::new(open()?), &mut out)
-                .map_err(|e| format!("gunzip failed: {e}"))?;
+                .map_err(ExtractError::Gunzip)?;
             return Ok(target);
         }
     }
@@ -349,48 +429,41 @@ fn stays_inside(path: &Path) -> bool {
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
-fn untar(reader: impl Read, into: &Path) -> Result<(), String> {
+fn untar(reader: impl Read, into: &Path) -> Result<(), ExtractError> {
     let mut archive = tar::Archive::new(reader);
     archive.set_overwrite(true);
-    for entry in archive.entries().map_err(|e| e.to_string())? {
-        let mut entry = entry.map_err(|e| e.to_string())?;
-        let path = entry.path().map_err(|e| e.to_string())?.into_owned();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.into_owned();
         if !stays_inside(&path) {
-            return Err(format!(
-                "entry '{}' would be written outside the sandbox",
-                path.display()
-            ));
+            return Err(ExtractError::EntryOutside(path));
         }
         // `unpack_in` also refuses to write through a symlink that leads out of `into`.
-        let unpacked = entry
-            .unpack_in(into)
-            .map_err(|e| format!("entry '{}': {e}", path.display()))?;
+        let unpacked = match entry.unpack_in(into) {
+            Ok(unpacked) => unpacked,
+            Err(cause) => return Err(ExtractError::Entry { entry: path, cause }),
+        };
         if !unpacked {
-            return Err(format!(
-                "entry '{}' would be written outside the sandbox",
-                path.display()
-            ));
+            return Err(ExtractError::EntryOutside(path));
         }
     }
     Ok(())
 }
 
-fn unzip(file: File, into: &Path) -> Result<(), String> {
-    let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("not a valid zip: {e}"))?;
+fn unzip(file: File, into: &Path) -> Result<(), ExtractError> {
+    let mut archive = zip::ZipArchive::new(file).map_err(ExtractError::NotAZip)?;
     // Check every name first: nothing is written from an archive that tries to escape.
     for i in 0..archive.len() {
-        let entry = archive.by_index_raw(i).map_err(|e| e.to_string())?;
+        let entry = archive.by_index_raw(i).map_err(ExtractError::Zip)?;
         if entry.enclosed_name().is_none() {
             let name = entry
                 .name()
                 .map(|n| n.into_owned())
                 .unwrap_or_else(|_| String::from_utf8_lossy(entry.name_raw()).into_owned());
-            return Err(format!(
-                "entry '{name}' would be written outside the sandbox"
-            ));
+            return Err(ExtractError::EntryOutside(PathBuf::from(name)));
         }
     }
-    archive.extract(into).map_err(|e| e.to_string())
+    archive.extract(into).map_err(ExtractError::Zip)
 }
 
 #[cfg(test)]
@@ -590,10 +663,8 @@ mod tests {
         for bad in ["../escape.txt", "/tmp/abs.txt", "a/../../b", ""] {
             let mut escaping = uri(file_uri(&path));
             escaping.output_file = Some(bad.into());
-            let error = fetch_uris(&[escaping], dirs.sandbox())
-                .await
-                .unwrap_err()
-                .to_string();
+            let error = fetch_uris(&[escaping], dirs.sandbox()).await.unwrap_err();
+            let error = error_chain(&error);
             assert!(
                 error.starts_with(&format!(
                     "Failed to fetch '{}': output_file",
@@ -622,8 +693,8 @@ mod tests {
             let sandbox = dirs.sandbox().join("inner");
             let error = fetch_uris(&[uri(file_uri(&path))], &sandbox)
                 .await
-                .unwrap_err()
-                .to_string();
+                .unwrap_err();
+            let error = error_chain(&error);
             assert!(
                 error.contains("entry '../escape.txt' would be written outside the sandbox"),
                 "{error}"
@@ -642,8 +713,8 @@ mod tests {
         let dirs = Dirs::new();
         let error = fetch_uris(&[uri("hdfs://namenode/x.tgz")], dirs.sandbox())
             .await
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        let error = error_chain(&error);
         assert!(
             error.starts_with(
                 "Failed to fetch 'hdfs://namenode/x.tgz': unsupported scheme 'hdfs://'"
@@ -652,8 +723,8 @@ mod tests {
         );
         let error = fetch_uris(&[uri("relative/x.txt")], dirs.sandbox())
             .await
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        let error = error_chain(&error);
         assert!(error.contains("use an absolute path"), "{error}");
     }
 
@@ -668,7 +739,7 @@ mod tests {
         )
         .await
         .unwrap_err();
-        let text = error.to_string();
+        let text = error_chain(&error);
         assert!(
             text.starts_with(&format!(
                 "Failed to fetch '{}': Failed to copy",
@@ -743,8 +814,8 @@ mod tests {
         let missing = format!("{base}/nothing.tgz");
         let error = fetch_uris(&[uri(&missing)], dirs.sandbox())
             .await
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        let error = error_chain(&error);
         server.abort();
         assert_eq!(
             error,
@@ -755,8 +826,8 @@ mod tests {
         // Nothing listens on port 9 of localhost.
         let error = fetch_uris(&[uri("http://127.0.0.1:9/x")], dirs.sandbox())
             .await
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        let error = error_chain(&error);
         assert!(
             error.starts_with(
                 "Failed to fetch 'http://127.0.0.1:9/x': Error downloading resource: "
@@ -774,8 +845,8 @@ mod tests {
         let https = format!("{}/x", base.replacen("http://", "https://", 1));
         let error = fetch_uris(&[uri(&https)], dirs.sandbox())
             .await
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        let error = error_chain(&error);
         server.abort();
         assert!(
             error.starts_with(&format!(
@@ -793,7 +864,12 @@ mod tests {
         assert_eq!(name("file:///opt/x.zip").unwrap(), "x.zip");
         assert_eq!(name("file://localhost/opt/y").unwrap(), "y");
         assert_eq!(name("/abs/z.txt").unwrap(), "z.txt");
-        assert!(name("http://h/").unwrap_err().contains("output_file"));
+        assert!(
+            name("http://h/")
+                .unwrap_err()
+                .to_string()
+                .contains("output_file")
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub enum ToMasterError {
     Fault(String),
     /// The request failed on the network; the text has reqwest's whole cause chain
     /// (its own message is only "error sending request").
-    #[error("{}", super::fetcher::error_chain(.0))]
+    #[error("{}", crate::errors::error_chain(.0))]
     Http(reqwest::Error),
 }
 

@@ -18,6 +18,7 @@
 use super::run::{complete_output, copy_output, launch, output_sizes, remove};
 use super::spec::{Network, command_line, network};
 use crate::docker::{ContainerDetails, ContainerSpec, Docker, Role, labels, task_container_name};
+use crate::errors::error_chain;
 use crate::lite::agent::{AgentShared, ExecutorKey};
 use crate::mesos::container::ContainerInfo;
 use std::net::Ipv4Addr;
@@ -189,17 +190,18 @@ impl ExecutorContainer {
                     });
                 }
                 // Another container took the address between the pick and the start.
-                Err(m)
+                Err(e)
                     if ip.is_some()
-                        && m.contains("already in use")
+                        && error_chain(&e).contains("already in use")
                         && attempt < ADDRESS_ATTEMPTS =>
                 {
                     tracing::debug!(
-                        "executor container {}: {m}; trying another address",
-                        spec.name
+                        "executor container {}: {}; trying another address",
+                        spec.name,
+                        error_chain(&e)
                     );
                 }
-                Err(m) => return Err(m),
+                Err(e) => return Err(error_chain(&e)),
             }
         }
     }
@@ -232,7 +234,7 @@ impl ExecutorContainer {
 
 /// Where the executor's container goes: its network, and how it mounts its sandbox.
 async fn site(agent: &AgentShared, docker: &Docker, plan: &ExecutorPlan) -> Result<Site, String> {
-    let network = network(&plan.container)?;
+    let network = network(&plan.container).map_err(|e| e.to_string())?;
     // An agent that is not in one of this daemon's containers (no `/.dockerenv`, or a
     // container the daemon does not know, as when the daemon runs in the same container) is on
     // the daemon's host: Mesos's own layout.

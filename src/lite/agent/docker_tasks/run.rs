@@ -4,10 +4,11 @@
 //! `docker stop` with the kill grace period, then TASK_KILLED. The container is removed before
 //! the final update goes out, so a terminal task has no container left.
 
-use super::spec::{Network, TaskContext, container_spec};
+use super::spec::{Network, SpecError, TaskContext, container_spec};
 use super::{REMOVAL_LIMIT, forget_container};
 use crate::docker::cleanup::remove_containers;
-use crate::docker::{ContainerSpec, Docker, OutputStream};
+use crate::docker::{ContainerSpec, Docker, DockerError, OutputStream};
+use crate::errors::error_chain;
 use crate::lite::agent::{AgentShared, TaskKey};
 use crate::mesos::container::{ContainerStatus, NetworkInfo, Protocol};
 use crate::mesos::task::{TaskState, TaskStatus, reason};
@@ -26,8 +27,36 @@ fn status(key: &TaskKey, state: TaskState, message: impl Into<String>) -> TaskSt
     s
 }
 
-fn launch_failed(agent: &AgentShared, key: &TaskKey, message: String) {
-    let mut s = status(key, TaskState::Failed, message);
+/// Why a task's container did not start. Rendered by `error_chain`, it is the message of the
+/// TASK_FAILED the task earns.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum LaunchError {
+    #[error("the task was removed before it started")]
+    TaskGone,
+    #[error("Failed to create sandbox {}", .sandbox.display())]
+    Sandbox {
+        sandbox: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("Failed to create {file}")]
+    OutputFile {
+        file: &'static str,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("Failed to launch container")]
+    Docker(#[from] DockerError),
+    #[error(
+        "Failed to launch container: image '{image}' does not exist on the Docker daemon at {host}, and mmrun's agent never pulls images: build it there (`docker build -t {image} <dir>`) or load it (`docker load -i <file>.tar`)"
+    )]
+    NoImage { image: String, host: String },
+}
+
+fn launch_failed(agent: &AgentShared, key: &TaskKey, error: &LaunchError) {
+    let mut s = status(key, TaskState::Failed, error_chain(error));
     s.reason = Some(reason::CONTAINER_LAUNCH_FAILED.into());
     agent.send_update(key, s);
 }
@@ -41,7 +70,7 @@ pub async fn supervise(
 ) {
     let (spec, network, sandbox) = match plan(&agent, &key) {
         Ok(planned) => planned,
-        Err(message) => return launch_failed(&agent, &key, message),
+        Err(error) => return launch_failed(&agent, &key, &error),
     };
     let name = spec.name.clone();
     // What the sandbox's files held before the container wrote anything (the fetcher's log).
@@ -50,9 +79,9 @@ pub async fn supervise(
     // container behind that nobody knows of.
     let docker = match launch(&agent, &spec).await {
         Ok(docker) => docker,
-        Err(message) => {
+        Err(error) => {
             forget_container(&agent, &name);
-            return launch_failed(&agent, &key, message);
+            return launch_failed(&agent, &key, &error);
         }
     };
     let mut output =
@@ -90,22 +119,24 @@ pub async fn supervise(
 /// The container to create, its network, and the sandbox with empty `stdout` and `stderr`
 /// (so `/files/read` finds them at once). Records the container's name on the task before it
 /// exists, so the agent's cleanup covers it from the start.
-fn plan(agent: &AgentShared, key: &TaskKey) -> Result<(ContainerSpec, Network, PathBuf), String> {
+fn plan(
+    agent: &AgentShared,
+    key: &TaskKey,
+) -> Result<(ContainerSpec, Network, PathBuf), LaunchError> {
     let mut core = agent.core();
-    let task = core
-        .tasks
-        .get_mut(key)
-        .ok_or("the task was removed before it started")?;
+    let task = core.tasks.get_mut(key).ok_or(LaunchError::TaskGone)?;
     let sandbox = task.sandbox.clone();
-    std::fs::create_dir_all(&sandbox)
-        .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
+    std::fs::create_dir_all(&sandbox).map_err(|cause| LaunchError::Sandbox {
+        sandbox: sandbox.clone(),
+        cause,
+    })?;
     // Appended to, not truncated: the fetcher's log may be in `stderr` already.
     for file in ["stdout", "stderr"] {
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(sandbox.join(file))
-            .map_err(|e| format!("Failed to create {file}: {e}"))?;
+            .map_err(|cause| LaunchError::OutputFile { file, cause })?;
     }
     let (ip, port) = agent.advertised();
     let (spec, network) = container_spec(&TaskContext {
@@ -123,27 +154,22 @@ fn plan(agent: &AgentShared, key: &TaskKey) -> Result<(ContainerSpec, Network, P
 }
 
 /// Connects, checks the image is there (nothing is pulled), creates and starts the container.
-pub(super) async fn launch(agent: &AgentShared, spec: &ContainerSpec) -> Result<Docker, String> {
+pub(super) async fn launch(
+    agent: &AgentShared,
+    spec: &ContainerSpec,
+) -> Result<Docker, LaunchError> {
     let host = agent.config.docker_host();
-    let failed = |e: &dyn std::fmt::Display| format!("Failed to launch container: {e}");
-    let docker = agent.docker.get(&host).await.map_err(|e| failed(&e))?;
-    if !docker
-        .image_exists(&spec.image)
-        .await
-        .map_err(|e| failed(&e))?
-    {
-        return Err(format!(
-            "Failed to launch container: image '{image}' does not exist on the Docker daemon at {host}, and mmrun's agent never pulls images: build it there (`docker build -t {image} <dir>`) or load it (`docker load -i <file>.tar`)",
-            image = spec.image
-        ));
+    let docker = agent.docker.get(&host).await?;
+    if !docker.image_exists(&spec.image).await? {
+        return Err(LaunchError::NoImage {
+            image: spec.image.clone(),
+            host,
+        });
     }
-    let id = docker
-        .create_container(spec)
-        .await
-        .map_err(|e| failed(&e))?;
+    let id = docker.create_container(spec).await?;
     if let Err(e) = docker.start_container(&id).await {
         let _ = docker.remove_container(&id).await;
-        return Err(failed(&e));
+        return Err(e.into());
     }
     Ok(docker)
 }

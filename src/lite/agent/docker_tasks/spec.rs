@@ -49,26 +49,51 @@ impl Network {
     }
 }
 
-/// The container a task runs in. `Err` is the message of the TASK_FAILED it earns instead.
-pub fn container_spec(cx: &TaskContext) -> Result<(ContainerSpec, Network), String> {
+/// Why a task's container cannot be specified; its text is the message of the TASK_FAILED the
+/// task earns instead.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("the task has no ContainerInfo")]
+    NoContainerInfo,
+    #[error("ContainerInfo of type DOCKER needs a 'docker' field with the image")]
+    NoDockerInfo,
+    #[error("ContainerInfo.docker.image is required")]
+    NoImage,
+    #[error("A USER network needs the network's name in ContainerInfo.network_infos[0].name")]
+    UnnamedUserNetwork,
+    #[error(
+        "Port mappings are only supported for BRIDGE and USER networks; a HOST network task listens on the host's ports directly"
+    )]
+    PortsWithoutBridge,
+    #[error("Port mapping {host_port}:{container_port} needs a valid '{key}'")]
+    InvalidPort {
+        host_port: u32,
+        container_port: u32,
+        key: &'static str,
+    },
+    #[error(
+        "Port mapping {host_port}:{container_port} uses host port {host_port}, which is not in the task's 'ports' resources"
+    )]
+    PortNotGranted { host_port: u16, container_port: u16 },
+    #[error("Volume '{0}': only volumes with a 'host_path' are supported by mmrun's agent")]
+    VolumeWithoutHostPath(String),
+}
+
+/// The container a task runs in, or why the task fails instead.
+pub fn container_spec(cx: &TaskContext) -> Result<(ContainerSpec, Network), SpecError> {
     let info = cx
         .task
         .container
         .as_ref()
-        .ok_or("the task has no ContainerInfo")?;
-    let docker = info
-        .docker
-        .as_ref()
-        .ok_or("ContainerInfo of type DOCKER needs a 'docker' field with the image")?;
+        .ok_or(SpecError::NoContainerInfo)?;
+    let docker = info.docker.as_ref().ok_or(SpecError::NoDockerInfo)?;
     if docker.image.trim().is_empty() {
-        return Err("ContainerInfo.docker.image is required".into());
+        return Err(SpecError::NoImage);
     }
     let network = network(info)?;
     let ports = port_mappings(docker, cx.task)?;
     if !ports.is_empty() && matches!(network, Network::Host | Network::None) {
-        return Err(
-            "Port mappings are only supported for BRIDGE and USER networks; a HOST network task listens on the host's ports directly".into(),
-        );
+        return Err(SpecError::PortsWithoutBridge);
     }
     let name = task_container_name(&cx.task.agent_id.value, &cx.container_id.value);
     let (entrypoint, cmd) = command_line(cx.task.command.as_ref());
@@ -146,7 +171,7 @@ fn environment(cx: &TaskContext, name: &str) -> Vec<String> {
 }
 
 /// `docker.network`: HOST by default.
-pub fn network(info: &ContainerInfo) -> Result<Network, String> {
+pub fn network(info: &ContainerInfo) -> Result<Network, SpecError> {
     let mode = info.docker.as_ref().and_then(|d| d.network);
     match mode.unwrap_or(DockerNetwork::Host) {
         DockerNetwork::Host => Ok(Network::Host),
@@ -158,16 +183,13 @@ pub fn network(info: &ContainerInfo) -> Result<Network, String> {
             .and_then(|n| n.name.as_deref())
             .filter(|n| !n.is_empty())
             .map(|n| Network::User(n.to_string()))
-            .ok_or_else(|| {
-                "A USER network needs the network's name in ContainerInfo.network_infos[0].name"
-                    .to_string()
-            }),
+            .ok_or(SpecError::UnnamedUserNetwork),
     }
 }
 
 /// `docker.port_mappings`, published on every host address. Each host port must be one of the
 /// task's `ports` resources, as Mesos checks.
-fn port_mappings(docker: &DockerInfo, task: &TaskInfo) -> Result<Vec<PortPublish>, String> {
+fn port_mappings(docker: &DockerInfo, task: &TaskInfo) -> Result<Vec<PortPublish>, SpecError> {
     let granted: Vec<(u64, u64)> = task
         .resources
         .iter()
@@ -179,15 +201,14 @@ fn port_mappings(docker: &DockerInfo, task: &TaskInfo) -> Result<Vec<PortPublish
         .port_mappings
         .iter()
         .map(|m| {
-            let port = |port: u32, key: &str| -> Result<u16, String> {
+            let port = |port: u32, key: &'static str| {
                 u16::try_from(port)
                     .ok()
                     .filter(|p| *p > 0)
-                    .ok_or_else(|| {
-                        format!(
-                            "Port mapping {}:{} needs a valid '{key}'",
-                            m.host_port, m.container_port
-                        )
+                    .ok_or(SpecError::InvalidPort {
+                        host_port: m.host_port,
+                        container_port: m.container_port,
+                        key,
                     })
             };
             let (host_port, container_port) = (
@@ -198,9 +219,10 @@ fn port_mappings(docker: &DockerInfo, task: &TaskInfo) -> Result<Vec<PortPublish
                 .iter()
                 .any(|(b, e)| (*b..=*e).contains(&u64::from(host_port)))
             {
-                return Err(format!(
-                    "Port mapping {host_port}:{container_port} uses host port {host_port}, which is not in the task's 'ports' resources"
-                ));
+                return Err(SpecError::PortNotGranted {
+                    host_port,
+                    container_port,
+                });
             }
             let protocol = m.protocol.as_deref().unwrap_or("tcp");
             Ok(PortPublish {
@@ -214,16 +236,14 @@ fn port_mappings(docker: &DockerInfo, task: &TaskInfo) -> Result<Vec<PortPublish
 }
 
 /// `ContainerInfo.volumes` with a `host_path` (relative paths are in the sandbox), as binds.
-fn volumes(info: &ContainerInfo, sandbox: &Path) -> Result<Vec<String>, String> {
+fn volumes(info: &ContainerInfo, sandbox: &Path) -> Result<Vec<String>, SpecError> {
     info.volumes
         .iter()
         .map(|v| {
-            let host_path = v.host_path.as_deref().ok_or_else(|| {
-                format!(
-                    "Volume '{}': only volumes with a 'host_path' are supported by mmrun's agent",
-                    v.container_path
-                )
-            })?;
+            let host_path = v
+                .host_path
+                .as_deref()
+                .ok_or_else(|| SpecError::VolumeWithoutHostPath(v.container_path.clone()))?;
             let host_path = if host_path.starts_with('/') {
                 host_path.to_string()
             } else {
@@ -273,7 +293,7 @@ mod tests {
         }
     }
 
-    fn spec_of(task: &TaskInfo, bind_sandbox: bool) -> Result<(ContainerSpec, Network), String> {
+    fn spec_of(task: &TaskInfo, bind_sandbox: bool) -> Result<(ContainerSpec, Network), SpecError> {
         let owner = owner();
         container_spec(&TaskContext {
             task,
@@ -374,6 +394,7 @@ mod tests {
         assert!(
             spec_of(&nameless, true)
                 .unwrap_err()
+                .to_string()
                 .contains("network_infos[0].name")
         );
         let none = task(
@@ -396,6 +417,7 @@ mod tests {
         assert!(
             outside
                 .unwrap_err()
+                .to_string()
                 .contains("not in the task's 'ports' resources"),
         );
         let on_host = e(json!({"type": "DOCKER", "docker": {"image": "img",
@@ -403,11 +425,12 @@ mod tests {
         assert!(
             on_host
                 .unwrap_err()
+                .to_string()
                 .contains("only supported for BRIDGE and USER")
         );
         let no_image = e(json!({"type": "DOCKER", "docker": {"image": " "}}));
         assert_eq!(
-            no_image.unwrap_err(),
+            no_image.unwrap_err().to_string(),
             "ContainerInfo.docker.image is required"
         );
     }
@@ -459,6 +482,7 @@ mod tests {
         assert!(
             spec_of(&sourceless, true)
                 .unwrap_err()
+                .to_string()
                 .contains("host_path")
         );
     }

@@ -510,7 +510,8 @@ async fn fetch_uris(
         fetched = fetcher::fetch_uris(&uris, &sandbox) => match fetched {
             Ok(()) => return true,
             Err(e) => format!(
-                "Failed to launch container: Failed to fetch all URIs for container '{container_id}': {e}"
+                "Failed to launch container: Failed to fetch all URIs for container '{container_id}': {}",
+                crate::errors::error_chain(&e)
             ),
         },
         // Shut down (or timed out) while fetching: it never ran.
