@@ -116,6 +116,14 @@ mod tests {
             .env(name, format!("{value}-other"))
             .spawn()
             .unwrap();
+        // spawn() returns once the child is past the point of no return of execve, which is
+        // before the kernel has laid out the new image's environment: until then its
+        // /proc/<pid>/environ is empty. Wait until both show the marker.
+        let me = std::process::id();
+        let ready = Instant::now() + Duration::from_secs(5);
+        while marked(Path::new("/proc"), &marker, me).len() < 2 && Instant::now() < ready {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert_eq!(kill_marked(&marker), 2);
         let deadline = Instant::now() + Duration::from_secs(5);
         let _ = escaped.wait();
