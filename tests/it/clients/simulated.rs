@@ -109,10 +109,13 @@ async fn mesos_go_and_pymesos_run_tasks_on_ten_thousand_simulated_agents() {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    let seen: Vec<&str> = stdout
+    let mut seen: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("UPDATE go-task "))
         .collect();
+    // Status updates are delivered at least once, as in Mesos: an agent that re-registers
+    // (ten thousand agents' pings on a loaded machine) resends what is unacknowledged.
+    seen.dedup();
     assert_eq!(seen, ["TASK_RUNNING", "TASK_FINISHED"], "{stdout}");
     assert_completed_on_a_simulated_agent(&up, "mesos-go").await;
 
@@ -131,11 +134,12 @@ async fn mesos_go_and_pymesos_run_tasks_on_ten_thousand_simulated_agents() {
         "pymesos framework failed\nstdout:\n{stdout}\nstderr:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let states: Vec<&str> = stdout
+    let mut states: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("UPDATE "))
         .filter_map(|l| l.split_whitespace().nth(1))
         .collect();
+    states.dedup(); // at least once, as above
     assert_eq!(states, ["TASK_RUNNING", "TASK_FINISHED"], "{stdout}");
     assert_completed_on_a_simulated_agent(&up, "mmrun-pymesos-compat").await;
 }
