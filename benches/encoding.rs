@@ -100,10 +100,11 @@ fn get_state() -> OperatorResponse {
             })
         })
         .collect();
-    OperatorResponse(json!({"type": "GET_STATE", "get_state": {
+    serde_json::from_value(json!({"type": "GET_STATE", "get_state": {
         "get_tasks": {"tasks": tasks}, "get_executors": {},
         "get_frameworks": {"frameworks": frameworks}, "get_agents": {"agents": agents},
     }}))
+    .unwrap()
 }
 
 fn median(mut samples: Vec<Duration>) -> (Duration, Duration, Duration) {

@@ -227,8 +227,60 @@ pub struct GetState {
     pub get_agents: GetAgents,
 }
 
-/// An operator API answer, `{"type":"GET_X","get_x":{…}}`, as the master builds it: JSON
-/// that `encoding` turns into a `mesos.v1.master.Response` when protobuf is asked for.
+/// GET_HEALTH: mmrun's master answers only while it serves.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct OperatorResponse(pub Value);
+pub struct GetHealth {
+    pub healthy: bool,
+}
+
+/// GET_VERSION.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GetVersion {
+    pub version_info: super::state::VersionInfo,
+}
+
+/// One `--flag` as the master was started with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Flag {
+    pub name: String,
+    pub value: String,
+}
+
+/// GET_FLAGS.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetFlags {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub flags: Vec<Flag>,
+}
+
+/// One metric, as `/metrics/snapshot` has it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub name: String,
+    pub value: f64,
+}
+
+/// GET_METRICS.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct GetMetrics {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metrics: Vec<Metric>,
+}
+
+/// An operator API answer, `{"type":"GET_X","get_x":{…}}` (`mesos.v1.master.Response`): one
+/// variant per call mmrun's master answers, written straight to JSON or protobuf (no
+/// intermediate JSON tree: GET_STATE of ten thousand agents is megabytes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OperatorResponse {
+    GetHealth { get_health: GetHealth },
+    GetFlags { get_flags: GetFlags },
+    GetVersion { get_version: GetVersion },
+    GetMetrics { get_metrics: GetMetrics },
+    GetState { get_state: Box<GetState> },
+    GetAgents { get_agents: GetAgents },
+    GetFrameworks { get_frameworks: GetFrameworks },
+    GetExecutors { get_executors: GetExecutors },
+    GetTasks { get_tasks: GetTasks },
+    GetMaster { get_master: GetMaster },
+}

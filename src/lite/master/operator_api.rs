@@ -7,7 +7,8 @@ use crate::lite::api_error::{
 };
 use crate::mesos::encoding::Encoding;
 use crate::mesos::operator::{
-    GetMaster, GetState, OperatorCall, OperatorCallType, OperatorResponse,
+    Flag, GetFlags, GetHealth, GetMaster, GetMetrics, GetState, GetVersion, Metric, OperatorCall,
+    OperatorCallType, OperatorResponse,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -16,7 +17,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub fn routes() -> Router<Arc<MasterShared>> {
@@ -30,7 +30,7 @@ async fn operator(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     match handle(&master, &method, &headers, body) {
-        Ok(Some((answer, v))) => encoded_answer(answer, &OperatorResponse(v)),
+        Ok(Some((encoding, response))) => encoded_answer(encoding, &response),
         Ok(None) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
     }
@@ -41,115 +41,108 @@ fn handle(
     method: &Method,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Option<(Encoding, Value)>, ApiError> {
+) -> Result<Option<(Encoding, OperatorResponse)>, ApiError> {
     let request_encoding = check_call_request(method, headers)?;
     let body = body?;
     let call: OperatorCall = decode_call(request_encoding, &body)?;
     let answer_encoding = accepted_encoding(headers)?;
-    let answer = |kind: &str, payload: Value| {
-        let mut m = serde_json::Map::new();
-        m.insert("type".into(), json!(kind));
-        m.insert(kind.to_lowercase(), payload);
-        Value::Object(m)
-    };
-    let to_value = |v: Result<Value, serde_json::Error>| {
-        v.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-    };
-    Ok(Some((
-        answer_encoding,
-        match call.kind {
-            OperatorCallType::GetHealth => answer("GET_HEALTH", json!({"healthy": true})),
-            OperatorCallType::GetVersion => {
-                answer("GET_VERSION", json!({"version_info": version_info()}))
-            }
-            OperatorCallType::GetFlags => {
-                let flags: Vec<Value> = master
+    let response = match call.kind {
+        OperatorCallType::GetHealth => OperatorResponse::GetHealth {
+            get_health: GetHealth { healthy: true },
+        },
+        OperatorCallType::GetVersion => OperatorResponse::GetVersion {
+            get_version: GetVersion {
+                version_info: version_info(),
+            },
+        },
+        OperatorCallType::GetFlags => OperatorResponse::GetFlags {
+            get_flags: GetFlags {
+                flags: master
                     .config
                     .flags
                     .iter()
-                    .map(|(k, v)| json!({"name": k, "value": v}))
-                    .collect();
-                answer("GET_FLAGS", json!({"flags": flags}))
-            }
-            OperatorCallType::GetMetrics => {
-                let metrics: Vec<Value> = master
+                    .map(|(name, value)| Flag {
+                        name: name.clone(),
+                        value: value.clone(),
+                    })
+                    .collect(),
+            },
+        },
+        OperatorCallType::GetMetrics => OperatorResponse::GetMetrics {
+            get_metrics: GetMetrics {
+                metrics: master
                     .metrics()
                     .as_object()
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| json!({"name": k, "value": v}))
-                            .collect()
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, value)| Metric {
+                        name: name.clone(),
+                        value: value.as_f64().unwrap_or_default(),
                     })
-                    .unwrap_or_default();
-                answer("GET_METRICS", json!({"metrics": metrics}))
-            }
-            OperatorCallType::GetMaster => answer(
-                "GET_MASTER",
-                to_value(serde_json::to_value(GetMaster {
-                    master_info: master.info.clone(),
-                    start_time: master.start_time,
-                    elected_time: master.elected_time(),
-                }))?,
-            ),
-            OperatorCallType::GetAgents => answer(
-                "GET_AGENTS",
-                to_value(serde_json::to_value(master.get_agents()))?,
-            ),
-            OperatorCallType::GetFrameworks => answer(
-                "GET_FRAMEWORKS",
-                to_value(serde_json::to_value(master.get_frameworks()))?,
-            ),
-            OperatorCallType::GetTasks => answer(
-                "GET_TASKS",
-                to_value(serde_json::to_value(master.get_tasks()))?,
-            ),
-            OperatorCallType::GetExecutors => answer(
-                "GET_EXECUTORS",
-                to_value(serde_json::to_value(master.get_executors()))?,
-            ),
-            OperatorCallType::GetState => answer(
-                "GET_STATE",
-                to_value(serde_json::to_value(GetState {
-                    get_tasks: master.get_tasks(),
-                    get_executors: master.get_executors(),
-                    get_frameworks: master.get_frameworks(),
-                    get_agents: master.get_agents(),
-                }))?,
-            ),
-            OperatorCallType::Teardown => {
-                let id = call
-                    .payload
-                    .get("teardown")
-                    .and_then(|t| t.get("framework_id"))
-                    .and_then(|f| serde_json::from_value(f.clone()).ok())
-                    .ok_or_else(|| {
-                        ApiError::bad_request("Expecting 'teardown.framework_id' to be present")
-                    })?;
-                if !master.teardown(&id) {
-                    return Err(ApiError::bad_request(format!(
-                        "No framework found with specified ID: {id}"
-                    )));
-                }
-                return Ok(None);
-            }
-            OperatorCallType::Unknown => {
-                return Err(ApiError::new(
-                    StatusCode::NOT_IMPLEMENTED,
-                    "Received an unexpected 'UNKNOWN' call",
-                ));
-            }
-            other => {
-                return Err(ApiError::new(
-                    StatusCode::NOT_IMPLEMENTED,
-                    format!(
-                        "{} is not supported by mmrun's master (see docs/differences.md)",
-                        serde_json::to_value(other)
-                            .ok()
-                            .and_then(|v| v.as_str().map(String::from))
-                            .unwrap_or_default()
-                    ),
-                ));
-            }
+                    .collect(),
+            },
         },
-    )))
+        OperatorCallType::GetMaster => OperatorResponse::GetMaster {
+            get_master: GetMaster {
+                master_info: master.info.clone(),
+                start_time: master.start_time,
+                elected_time: master.elected_time(),
+            },
+        },
+        OperatorCallType::GetAgents => OperatorResponse::GetAgents {
+            get_agents: master.get_agents(),
+        },
+        OperatorCallType::GetFrameworks => OperatorResponse::GetFrameworks {
+            get_frameworks: master.get_frameworks(),
+        },
+        OperatorCallType::GetTasks => OperatorResponse::GetTasks {
+            get_tasks: master.get_tasks(),
+        },
+        OperatorCallType::GetExecutors => OperatorResponse::GetExecutors {
+            get_executors: master.get_executors(),
+        },
+        OperatorCallType::GetState => OperatorResponse::GetState {
+            get_state: Box::new(GetState {
+                get_tasks: master.get_tasks(),
+                get_executors: master.get_executors(),
+                get_frameworks: master.get_frameworks(),
+                get_agents: master.get_agents(),
+            }),
+        },
+        OperatorCallType::Teardown => {
+            let id = call
+                .payload
+                .get("teardown")
+                .and_then(|t| t.get("framework_id"))
+                .and_then(|f| serde_json::from_value(f.clone()).ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request("Expecting 'teardown.framework_id' to be present")
+                })?;
+            if !master.teardown(&id) {
+                return Err(ApiError::bad_request(format!(
+                    "No framework found with specified ID: {id}"
+                )));
+            }
+            return Ok(None);
+        }
+        OperatorCallType::Unknown => {
+            return Err(ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "Received an unexpected 'UNKNOWN' call",
+            ));
+        }
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                format!(
+                    "{} is not supported by mmrun's master (see docs/differences.md)",
+                    serde_json::to_value(other)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    };
+    Ok(Some((answer_encoding, response)))
 }

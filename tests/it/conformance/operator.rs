@@ -315,8 +315,9 @@ async fn operator_in_protobuf(c: &LocalCluster, kind: &str) -> Value {
     assert_eq!(r.header("content-type"), Some("application/x-protobuf"));
     let answer: OperatorResponse = encoding::decode(Encoding::Protobuf, &r.body)
         .unwrap_or_else(|e| panic!("{kind}: not a protobuf Response: {e}"));
-    assert_eq!(answer.0["type"], kind);
-    answer.0[kind.to_lowercase()].clone()
+    let answer = serde_json::to_value(answer).unwrap();
+    assert_eq!(answer["type"], kind);
+    answer[kind.to_lowercase()].clone()
 }
 
 /// Every answer in protobuf decodes to exactly the JSON answer: nothing the master writes is
