@@ -254,7 +254,7 @@ pub struct LocalCluster {
     options: ClusterOptions,
     root: Option<tempfile::TempDir>,
     /// Removes `root` should this process die without `shutdown` (SIGKILL).
-    _root_watched: crate::lifeline::guard::Watched,
+    _root_watched: crate::process::guard::Watched,
 }
 
 impl LocalCluster {
@@ -303,7 +303,7 @@ impl LocalCluster {
             agents: Vec::new(),
             sim: None,
             options,
-            _root_watched: crate::lifeline::guard::watch_dir(root.path()),
+            _root_watched: crate::process::guard::watch_dir(root.path()),
             root: Some(root),
         })
     }

@@ -46,7 +46,7 @@ pub struct FrameworkRunHandle {
 }
 
 /// `stop()`'s SIGTERM-to-SIGKILL time when the script gives none.
-const STOP_GRACE: Duration = crate::cluster::process::STOP_GRACE;
+const STOP_GRACE: Duration = crate::process::STOP_GRACE;
 /// `wait()`'s timeout when the script gives none.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often `wait` checks.
