@@ -212,24 +212,11 @@ fn task_view(t: &RunningTask, agent_id: &str) -> StateTask {
     }
 }
 
-/// The name Mesos's agent gives a command task's executor.
-pub(super) fn command_executor_name(t: &RunningTask) -> String {
-    format!(
-        "Command Executor (Task: {}) (Command: sh -c '{}')",
-        t.info.task_id,
-        t.info
-            .command
-            .as_ref()
-            .and_then(|c| c.value.clone())
-            .unwrap_or_default()
-    )
-}
-
 fn executor_view(t: &RunningTask, agent_id: &str, done: bool) -> AgentExecutor {
     let view = task_view(t, agent_id);
     AgentExecutor {
         id: t.info.task_id.value.clone(),
-        name: command_executor_name(t),
+        name: t.command_executor_name(),
         source: t.info.task_id.value.clone(),
         container: t.container_id.value.clone(),
         directory: t.sandbox.display().to_string(),

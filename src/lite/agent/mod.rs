@@ -106,6 +106,22 @@ pub struct RunningTask {
     pub executor: Option<ExecutorId>,
 }
 
+impl RunningTask {
+    /// The name Mesos's agent gives a command task's executor (in `/state` and the operator
+    /// API alike).
+    pub fn command_executor_name(&self) -> String {
+        format!(
+            "Command Executor (Task: {}) (Command: sh -c '{}')",
+            self.info.task_id,
+            self.info
+                .command
+                .as_ref()
+                .and_then(|c| c.value.clone())
+                .unwrap_or_default()
+        )
+    }
+}
+
 /// An update waiting for the framework's acknowledgement.
 pub struct PendingUpdate {
     pub status: TaskStatus,
