@@ -5,6 +5,7 @@ use super::context::{ScenarioCtx, lock};
 use super::engine;
 use super::errors::{Source, render_eval_error, render_parse_error};
 use crate::cluster::Backend;
+use crate::runner::scenario::artifact_folder;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -160,21 +161,6 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
         timeline: ctx.timeline.take(),
         artifacts_folder,
     }
-}
-
-/// `scripts/agent_lost.rhai` → `scripts_agent_lost`: one flat folder name per scenario (the
-/// HTML report names its sections after it too).
-pub fn artifact_folder(display: &str) -> String {
-    let stem = display.strip_suffix(".rhai").unwrap_or(display);
-    stem.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn execute(ctx: Arc<ScenarioCtx>, display: &str, text: &str) -> Result<(), ScenarioError> {
