@@ -91,7 +91,7 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     let observer = tokio::spawn({
         let (ctx, stop) = (ctx.clone(), observing.clone());
         async move {
-            let mut observer = super::timeline::Observer::default();
+            let mut observer = super::observer::Observer::default();
             if observe {
                 observer.run(&ctx, &stop).await;
             }
@@ -173,7 +173,7 @@ fn execute(ctx: Arc<ScenarioCtx>, display: &str, text: &str) -> Result<(), Scena
         .compile(text)
         .map_err(|e| ScenarioError::Script(render_parse_error(&source, &e)))?;
     engine.run_ast(&ast).map_err(|e| {
-        if let Some(reason) = super::bindings::containers::skip_reason(&e) {
+        if let Some(reason) = super::context::skip_reason(&e) {
             return ScenarioError::Skipped(reason);
         }
         if let Some(reason) = super::context::environment_failure(&e) {

@@ -1,7 +1,8 @@
 //! `cluster()` and the cluster's methods: masters, agents, frameworks, state. Tasks and
 //! frameworks of any framework are observed in `observe`.
 
-use super::{AgentHandle, FrameworkHandle};
+use super::masters::{MasterHandle, follow_leader, leader, master_finder, restart_master};
+use super::{AgentHandle, ClusterHandleRef, FrameworkHandle};
 use crate::client::MasterClient;
 use crate::cluster::{AgentSpec, ClusterSpec};
 use crate::framework::{Framework, FrameworkOptions};
@@ -13,17 +14,6 @@ use crate::script::context::{
 use crate::script::values::{Options, to_dynamic};
 use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
 use std::sync::{Arc, Mutex};
-
-/// A script's handle to one cluster (`Cluster` in scripts).
-#[derive(Clone)]
-pub struct ClusterHandleRef(pub Arc<ClusterCtx>);
-
-/// One of the cluster's masters (`Master` in scripts): `index` counts from 0, `master-1` is 0.
-#[derive(Clone)]
-pub struct MasterHandle {
-    pub cluster: Arc<ClusterCtx>,
-    pub index: usize,
-}
 
 pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     let s = scenario.clone();
@@ -60,8 +50,8 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
                 })?;
                 let url = url.map_err(|e| backend_error("start_master()", e))?;
                 *lock(&ctx.master_url) = Some(url);
-                super::masters::follow_leader(&ctx)?;
-                super::masters::leader(&ctx)
+                follow_leader(&ctx)?;
+                leader(&ctx)
             },
         );
     FuncRegistration::new("example_executor")
@@ -454,7 +444,7 @@ fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult
         })?
         .map_err(|e| backend_error("cluster", e))?;
     *lock(&ctx.master_url) = Some(url);
-    super::masters::follow_leader(ctx)?;
+    follow_leader(ctx)?;
     let mut entries = lock(&ctx.agents);
     for (i, id) in ids.into_iter().enumerate() {
         entries.push(AgentEntry {
@@ -462,29 +452,6 @@ fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult
             id,
         });
     }
-    Ok(())
-}
-
-pub fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
-    ctx.scenario.timeline.fault("master", "restart()");
-    ctx.master_url()?;
-    let frameworks: Vec<Framework> = lock(&ctx.frameworks).clone();
-    let seen: Vec<u64> = frameworks.iter().map(|f| f.resubscriptions()).collect();
-    let result = ctx.scenario.block(async {
-        let mut handle = ctx.handle.lock().await;
-        handle
-            .as_mut()
-            .expect("created with the cluster")
-            .restart_master()
-            .await
-    })?;
-    result.map_err(|e| backend_error("restart_master()", e))?;
-    // The old master's subscriptions are gone: wait until mmrun's frameworks have subscribed
-    // again (or given up), so the script's next call reaches the new master.
-    ctx.scenario
-        .block(futures::future::join_all(frameworks.iter().zip(seen).map(
-            |(f, seen)| f.await_resubscribed(seen, std::time::Duration::from_secs(30)),
-        )))?;
     Ok(())
 }
 
@@ -544,7 +511,7 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
         )?,
         None => vec![],
     };
-    let finder = super::masters::master_finder(ctx)?;
+    let finder = master_finder(ctx)?;
     let framework = ctx
         .scenario
         .block(Framework::subscribe_via(finder, fo))?

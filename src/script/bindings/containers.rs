@@ -7,35 +7,11 @@
 use super::ClusterHandleRef;
 use crate::cluster::{BackendError, ClusterHandle, FrameworkRequest, FrameworkStatus};
 use crate::script::bindings::option_keys;
-use crate::script::context::{ClusterCtx, ScenarioCtx, ScriptResult};
+use crate::script::context::{ClusterCtx, ScenarioCtx, ScriptResult, skip};
 use crate::script::values::{Options, duration_value};
-use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map, Position};
+use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Raised by `requires_docker()` / `requires_embedded()` on another backend: the scenario ends as skipped.
-#[derive(Clone, Debug)]
-pub struct SkipScenario(pub String);
-
-/// The error that ends the scenario as skipped, saying why.
-pub fn skip(reason: String) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorRuntime(
-        Dynamic::from(SkipScenario(reason)),
-        Position::NONE,
-    ))
-}
-
-/// The reason a script asked to be skipped, looking through nested function calls.
-pub fn skip_reason(error: &EvalAltResult) -> Option<String> {
-    match error {
-        EvalAltResult::ErrorRuntime(value, _) => {
-            value.clone().try_cast::<SkipScenario>().map(|s| s.0)
-        }
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
-        | EvalAltResult::ErrorInModule(_, inner, _) => skip_reason(inner),
-        _ => None,
-    }
-}
 
 /// A script's handle to one framework it runs (`FrameworkRun` in scripts).
 #[derive(Clone)]
@@ -66,12 +42,9 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             if backend == "docker" {
                 return Ok(());
             }
-            Err(Box::new(EvalAltResult::ErrorRuntime(
-                Dynamic::from(SkipScenario(format!(
+            Err(skip(format!(
                     "needs the Docker backend; this run uses the {backend} backend"
-                ))),
-                Position::NONE,
-            )))
+                )))
         });
     FuncRegistration::new("requires_embedded")
         .with_params_info(["()"])
@@ -83,12 +56,9 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             if backend == "embedded" {
                 return Ok(());
             }
-            Err(Box::new(EvalAltResult::ErrorRuntime(
-                Dynamic::from(SkipScenario(format!(
+            Err(skip(format!(
                     "needs the embedded backend (its tasks fetch files from this machine); this run uses the {backend} backend"
-                ))),
-                Position::NONE,
-            )))
+                )))
         });
     FuncRegistration::new("run_framework")
         .with_params_info(["c: Cluster", "options: map", "FrameworkRun"])
