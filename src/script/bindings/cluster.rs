@@ -29,7 +29,20 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("cluster")
         .with_params_info(["options: map", "Cluster"])
         .with_comments([
-            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image),\n/// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n/// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`),\n/// `zk_session_timeout` (default \"2s\"; Mesos's default is \"10s\"): how long a killed leader\n/// keeps leading, and how long ZooKeeper may be away before masters give up and stop,\n/// `encoding` (\"json\", the default, or \"protobuf\": what `submit_framework`'s frameworks speak),\n/// `api` (\"http\", the default: the v1 scheduler API, or \"driver\": libprocess messages, as\n/// the Mesos scheduler driver behind Marathon, Spark and the Java/Python APIs speaks),\n/// `simulated` (true: the `agents` are simulated agents, see `add_agents`), `sim` (what their\n/// tasks do by default, see `add_agents`).",
+            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n\
+            /// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n\
+            /// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n\
+            /// start together, at once, and `cluster` returns when all are active),\n\
+            /// `mesos_image` (Docker backend: run real Mesos from this local image),\n\
+            /// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n\
+            /// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`),\n\
+            /// `zk_session_timeout` (default \"2s\"; Mesos's default is \"10s\"): how long a killed leader\n\
+            /// keeps leading, and how long ZooKeeper may be away before masters give up and stop,\n\
+            /// `encoding` (\"json\", the default, or \"protobuf\": what `submit_framework`'s frameworks speak),\n\
+            /// `api` (\"http\", the default: the v1 scheduler API, or \"driver\": libprocess messages, as\n\
+            /// the Mesos scheduler driver behind Marathon, Spark and the Java/Python APIs speaks),\n\
+            /// `simulated` (true: the `agents` are simulated agents, see `add_agents`), `sim` (what their\n\
+            /// tasks do by default, see `add_agents`).",
         ])
         .register_into_engine(engine, move |options: Map| -> ScriptResult<ClusterHandleRef> { new_cluster(&s, &options) });
 
@@ -92,7 +105,10 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("add_agents")
         .with_params_info(["c: Cluster", "count: int", "options: map", "array"])
         .with_comments([
-            "/// Adds `count` agents with `add_agent`'s options; returns them. With `simulated: true`\n/// they are simulated agents (thousands in seconds: no process, no sandbox each), all\n/// registered at once; `sim: #{ run: \"5s\" | \"forever\", state: \"TASK_FINISHED\", start: \"0s\" }`\n/// is what their tasks do unless a task's own `sim` says otherwise (default: run until killed).",
+            "/// Adds `count` agents with `add_agent`'s options; returns them. With `simulated: true`\n\
+            /// they are simulated agents (thousands in seconds: no process, no sandbox each), all\n\
+            /// registered at once; `sim: #{ run: \"5s\" | \"forever\", state: \"TASK_FINISHED\", start: \"0s\" }`\n\
+            /// is what their tasks do unless a task's own `sim` says otherwise (default: run until killed).",
         ])
         .register_into_engine(engine, |c: &mut ClusterHandleRef, count: rhai::INT, options: Map| -> ScriptResult<Array> {
             add_agents(&c.0, count, &options)
@@ -118,7 +134,11 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("submit_framework")
         .with_params_info(["c: Cluster", "options: map", "Framework"])
         .with_comments([
-            "/// Subscribes a framework (mmrun itself, over the v1 scheduler API or as a scheduler driver) and queues its tasks.\n/// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n/// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds),\n/// `encoding` (\"json\" or \"protobuf\" on the v1 scheduler API; default: the cluster's),\n/// `api` (\"http\" or \"driver\": speak as the Mesos scheduler driver does; default: the cluster's).",
+            "/// Subscribes a framework (mmrun itself, over the v1 scheduler API or as a scheduler driver) and queues its tasks.\n\
+            /// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n\
+            /// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds),\n\
+            /// `encoding` (\"json\" or \"protobuf\" on the v1 scheduler API; default: the cluster's),\n\
+            /// `api` (\"http\" or \"driver\": speak as the Mesos scheduler driver does; default: the cluster's).",
         ])
         .register_into_engine(engine, |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<FrameworkHandle> {
             submit_framework(&c.0, &options)

@@ -63,7 +63,15 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("run_framework")
         .with_params_info(["c: Cluster", "options: map", "FrameworkRun"])
         .with_comments([
-            "/// Runs your own framework (scheduler) against the cluster. Options: `cmd` (an array\n/// `[program, args…]`, or a string run by `sh -c`), `env` (a map), and either `cwd` or `image`.\n/// Without `image` (every backend) it runs as a process on this host, in its own process group,\n/// in `cwd` (relative to the scenario's directory; default: a fresh temporary directory removed\n/// afterwards). With `image` (Docker backend) it runs as a container on the cluster network;\n/// `image: \"mmrun-node\"` is mmrun's node image (`cmd: [\"example-framework\"]`).\n/// Either way it gets `MESOS_MASTER` (the master's host:port as reachable from where it runs),\n/// `LIBPROCESS_IP` and `LIBPROCESS_ADVERTISE_IP`; a process also gets `MMRUN` (this mmrun\n/// binary) and `MMRUN_SCENARIO_DIR`. Nothing of it outlives the scenario.",
+            "/// Runs your own framework (scheduler) against the cluster. Options: `cmd` (an array\n\
+            /// `[program, args…]`, or a string run by `sh -c`), `env` (a map), and either `cwd` or `image`.\n\
+            /// Without `image` (every backend) it runs as a process on this host, in its own process group,\n\
+            /// in `cwd` (relative to the scenario's directory; default: a fresh temporary directory removed\n\
+            /// afterwards). With `image` (Docker backend) it runs as a container on the cluster network;\n\
+            /// `image: \"mmrun-node\"` is mmrun's node image (`cmd: [\"example-framework\"]`).\n\
+            /// Either way it gets `MESOS_MASTER` (the master's host:port as reachable from where it runs),\n\
+            /// `LIBPROCESS_IP` and `LIBPROCESS_ADVERTISE_IP`; a process also gets `MMRUN` (this mmrun\n\
+            /// binary) and `MMRUN_SCENARIO_DIR`. Nothing of it outlives the scenario.",
         ])
         .register_into_engine(
             engine,
