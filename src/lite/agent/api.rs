@@ -134,7 +134,7 @@ async fn run_task(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Respons
 async fn kill_task(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
     match parse::<KillTask>(&body) {
         Ok(kill) => {
-            let grace = super::executor::grace_period(kill.kill_policy.as_ref());
+            let grace = super::command_executor::grace_period(kill.kill_policy.as_ref());
             let key: TaskKey = (kill.framework_id, kill.task_id);
             if !agent.kill_executor_task(&key, kill.kill_policy) && !agent.kill_task(&key, grace) {
                 tracing::debug!("kill for task {} which is not running here", key.1);

@@ -3,7 +3,7 @@
 
 use super::environment::executor_environment;
 use super::{launch_failed, registration_timed_out};
-use crate::lite::agent::executor::sandbox_marker;
+use crate::lite::agent::command_executor::sandbox_marker;
 use crate::lite::agent::{AgentShared, ExecutorKey};
 use crate::mesos::ids::ContainerId;
 use crate::process::{kill_group, signal_name};
