@@ -233,6 +233,25 @@ impl ScenarioCtx {
 }
 
 impl ClusterCtx {
+    /// Runs `op` on the cluster's backend handle, on the runtime; its error reads as the
+    /// script's, after `what` (e.g. `master-2.stop()`; empty: the error alone).
+    pub fn with_handle<T>(
+        &self,
+        what: &str,
+        op: impl AsyncFnOnce(&mut dyn ClusterHandle) -> Result<T, crate::cluster::BackendError>,
+    ) -> ScriptResult<T> {
+        let result = self.scenario.block(async {
+            let mut handle = self.handle.lock().await;
+            match handle.as_mut() {
+                Some(h) => op(h.as_mut()).await,
+                None => Err(crate::cluster::BackendError::Failed(
+                    "the cluster was torn down".into(),
+                )),
+            }
+        })?;
+        result.map_err(|e| backend_error(what, e))
+    }
+
     /// The master to ask: the leader ZooKeeper names now (or the last one it named), else the
     /// one master.
     pub fn master_url(&self) -> ScriptResult<String> {

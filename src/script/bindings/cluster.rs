@@ -404,17 +404,9 @@ fn add_simulated(
     behaviour: crate::lite::sim::Behaviour,
 ) -> ScriptResult<Vec<AgentHandle>> {
     ctx.master_url()?;
-    let added = ctx
-        .scenario
-        .block(async {
-            let mut handle = ctx.handle.lock().await;
-            handle
-                .as_mut()
-                .expect("created with the cluster")
-                .add_simulated_agents(count, spec, behaviour)
-                .await
-        })?
-        .map_err(|e| backend_error("add_agents()", e))?;
+    let added = ctx.with_handle("add_agents()", async |h| {
+        h.add_simulated_agents(count, spec, behaviour).await
+    })?;
     let mut entries = lock(&ctx.agents);
     Ok(added
         .into_iter()
@@ -452,17 +444,7 @@ fn add_agents(ctx: &Arc<ClusterCtx>, count: rhai::INT, options: &Map) -> ScriptR
 
 /// Starts the master and the agents at once (see `ClusterHandle::start_cluster`).
 fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult<()> {
-    let (url, ids) = ctx
-        .scenario
-        .block(async {
-            let mut handle = ctx.handle.lock().await;
-            handle
-                .as_mut()
-                .expect("created with the cluster")
-                .start_cluster(agents)
-                .await
-        })?
-        .map_err(|e| backend_error("cluster", e))?;
+    let (url, ids) = ctx.with_handle("cluster", async |h| h.start_cluster(agents).await)?;
     *lock(&ctx.master_url) = Some(url);
     follow_leader(ctx)?;
     let mut entries = lock(&ctx.agents);
@@ -482,17 +464,7 @@ fn add_agent(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<AgentHandle> 
         return Ok(added.remove(0));
     }
     ctx.master_url()?;
-    let (index, id) = ctx
-        .scenario
-        .block(async {
-            let mut handle = ctx.handle.lock().await;
-            handle
-                .as_mut()
-                .expect("created with the cluster")
-                .add_agent(spec)
-                .await
-        })?
-        .map_err(|e| backend_error("add_agent()", e))?;
+    let (index, id) = ctx.with_handle("add_agent()", async |h| h.add_agent(spec).await)?;
     let name = format!("agent-{}", index + 1);
     lock(&ctx.agents).push(AgentEntry {
         name: name.clone(),

@@ -167,15 +167,7 @@ impl FrameworkRunHandle {
         &self,
         op: impl AsyncFnOnce(&mut dyn ClusterHandle) -> Result<T, BackendError>,
     ) -> ScriptResult<T> {
-        let ctx = self.cluster.clone();
-        let result = ctx.scenario.block(async {
-            let mut handle = ctx.handle.lock().await;
-            match handle.as_mut() {
-                Some(h) => op(h.as_mut()).await,
-                None => Err(BackendError::Failed("the cluster was torn down".into())),
-            }
-        })?;
-        result.map_err(|e| crate::script::context::backend_error(&self.name, e))
+        self.cluster.with_handle(&self.name, op)
     }
 
     fn status(&self) -> ScriptResult<FrameworkStatus> {

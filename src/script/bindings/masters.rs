@@ -336,15 +336,7 @@ pub fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
     ctx.master_url()?;
     let frameworks: Vec<Framework> = lock(&ctx.frameworks).clone();
     let seen: Vec<u64> = frameworks.iter().map(|f| f.resubscriptions()).collect();
-    let result = ctx.scenario.block(async {
-        let mut handle = ctx.handle.lock().await;
-        handle
-            .as_mut()
-            .expect("created with the cluster")
-            .restart_master()
-            .await
-    })?;
-    result.map_err(|e| backend_error("restart_master()", e))?;
+    ctx.with_handle("restart_master()", async |h| h.restart_master().await)?;
     // The old master's subscriptions are gone: wait until mmrun's frameworks have subscribed
     // again (or given up), so the script's next call reaches the new master.
     ctx.scenario
