@@ -9,7 +9,6 @@ pub mod exit_codes;
 pub mod flags;
 pub mod framework;
 pub mod libprocess;
-pub mod lifeline;
 pub mod lite;
 pub mod mesos;
 pub mod node_log;

@@ -1,4 +1,4 @@
-//! The watchers that outlive mmrun (see `crate::lifeline`): starting the process-group guard
+//! The watchers that outlive mmrun (see `crate::process`): starting the process-group guard
 //! for `run` and `up`, and `mmrun reaper`, the Docker reaper's main inside its container.
 
 use super::{CliError, CliResult};
@@ -8,7 +8,7 @@ use clap::Args;
 /// Starts the guard; a run without one still cleans up on every path but SIGKILL, so a failure
 /// is a warning.
 pub fn start_guard() {
-    let started = std::env::current_exe().and_then(|exe| crate::lifeline::guard::start(&exe));
+    let started = std::env::current_exe().and_then(|exe| crate::process::guard::start(&exe));
     if let Err(e) = started {
         eprintln!(
             "mmrun: warning: cannot start the process guard ({e}); processes of a run killed with SIGKILL may survive it"

@@ -112,7 +112,7 @@ pub fn main() -> i32 {
         }
     };
     if let Command::Guard = cli.command {
-        return crate::lifeline::guard::run(std::io::stdin().lock());
+        return crate::process::guard::run(std::io::stdin().lock());
     }
     if matches!(cli.command, Command::Run(_) | Command::Up(_)) {
         let _phase = crate::timing::phase("guard.start");

@@ -1,7 +1,7 @@
 //! The embedded backend: every node in this process (`lite::cluster::LocalCluster`). Always
 //! available; the default when no Docker daemon answers.
 
-use super::process::{FrameworkStatus, HostFrameworks};
+use super::framework_runs::{FrameworkRuns, HostFrameworks};
 use super::{
     AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest, MasterStatus,
     framework_process_env,
@@ -286,28 +286,15 @@ impl ClusterHandle for EmbeddedCluster {
             .zookeeper_url()
             .unwrap_or_else(|| url.trim_start_matches("http://").to_string());
         let env = framework_process_env(&master, "127.0.0.1");
-        self.frameworks.start(request.process(env)).await
+        self.frameworks.run(request.process(env)).await
     }
 
-    async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
-        self.frameworks.logs(index)
+    fn framework_runs(&self) -> &dyn FrameworkRuns {
+        &self.frameworks
     }
 
-    async fn framework_status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError> {
-        Ok(self.frameworks.get(index)?.status())
-    }
-
-    async fn stop_framework(
-        &mut self,
-        index: usize,
-        grace: Option<Duration>,
-    ) -> Result<(), BackendError> {
-        self.frameworks.get(index)?.stop(grace).await;
-        Ok(())
-    }
-
-    async fn start_framework(&mut self, index: usize) -> Result<(), BackendError> {
-        Ok(self.frameworks.get(index)?.restart().await?)
+    fn framework_runs_mut(&mut self) -> &mut dyn FrameworkRuns {
+        &mut self.frameworks
     }
 
     /// Each node's log (`master.log`, `agent-<n>.log`: the lines it logged, filed per node

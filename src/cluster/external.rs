@@ -9,7 +9,7 @@
 //! (operator API TEARDOWN) and the framework processes it ran are stopped; nothing else is
 //! touched. Like every backend, it only speaks HTTP to the master (and ZooKeeper to find it).
 
-use super::process::{FrameworkStatus, HostFrameworks};
+use super::framework_runs::{FrameworkRuns, HostFrameworks};
 use super::{
     AgentSpec, Backend, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest,
     framework_process_env,
@@ -263,28 +263,15 @@ impl ClusterHandle for ExternalCluster {
             .to_string();
         let master = self.zookeeper_url().unwrap_or_else(|| host_port.clone());
         let env = framework_process_env(&master, &local_ip_towards(&host_port));
-        self.frameworks.start(request.process(env)).await
+        self.frameworks.run(request.process(env)).await
     }
 
-    async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
-        self.frameworks.logs(index)
+    fn framework_runs(&self) -> &dyn FrameworkRuns {
+        &self.frameworks
     }
 
-    async fn framework_status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError> {
-        Ok(self.frameworks.get(index)?.status())
-    }
-
-    async fn stop_framework(
-        &mut self,
-        index: usize,
-        grace: Option<Duration>,
-    ) -> Result<(), BackendError> {
-        self.frameworks.get(index)?.stop(grace).await;
-        Ok(())
-    }
-
-    async fn start_framework(&mut self, index: usize) -> Result<(), BackendError> {
-        Ok(self.frameworks.get(index)?.restart().await?)
+    fn framework_runs_mut(&mut self) -> &mut dyn FrameworkRuns {
+        &mut self.frameworks
     }
 
     async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {

@@ -5,10 +5,11 @@
 pub mod docker;
 pub mod embedded;
 pub mod external;
-pub mod process;
+pub mod framework_runs;
 pub mod simulated;
 
-pub use process::{FrameworkStatus, ProcessRequest};
+pub use crate::process::{FrameworkStatus, ProcessRequest};
+pub use framework_runs::FrameworkRuns;
 
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
@@ -317,19 +318,30 @@ pub trait ClusterHandle: Send + Sync {
         &mut self,
         request: FrameworkRequest,
     ) -> Result<(usize, String), BackendError>;
+    /// The frameworks `run_framework` started, which the `*_framework` methods reach.
+    fn framework_runs(&self) -> &dyn FrameworkRuns;
+    fn framework_runs_mut(&mut self) -> &mut dyn FrameworkRuns;
     /// What framework `index` (0-based) has written so far (stdout and stderr).
-    async fn framework_logs(&self, index: usize) -> Result<String, BackendError>;
+    async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
+        self.framework_runs().logs(index).await
+    }
     /// Whether framework `index` runs, or its exit code.
-    async fn framework_status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError>;
+    async fn framework_status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError> {
+        self.framework_runs_mut().status(index).await
+    }
     /// Stops framework `index`: SIGTERM, then SIGKILL after `grace`; `None`: SIGKILL at once.
     /// Returns once it has ended.
     async fn stop_framework(
         &mut self,
         index: usize,
         grace: Option<Duration>,
-    ) -> Result<(), BackendError>;
+    ) -> Result<(), BackendError> {
+        self.framework_runs_mut().stop(index, grace).await
+    }
     /// Starts framework `index` again with the same command, once it has ended.
-    async fn start_framework(&mut self, index: usize) -> Result<(), BackendError>;
+    async fn start_framework(&mut self, index: usize) -> Result<(), BackendError> {
+        self.framework_runs_mut().start(index).await
+    }
     /// Saves what helps to understand a failure (node logs) under `dir`; returns the files.
     async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
         let _ = dir;

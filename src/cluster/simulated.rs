@@ -7,7 +7,7 @@
 //! the backend's.
 
 use super::{
-    AgentSpec, BackendError, ClusterHandle, FrameworkRequest, FrameworkStatus, MasterStatus,
+    AgentSpec, BackendError, ClusterHandle, FrameworkRequest, FrameworkRuns, MasterStatus,
 };
 use crate::lite::agent::MasterLocation;
 use crate::lite::sim::{Behaviour, SimError, SimHost, SimHostConfig};
@@ -256,21 +256,11 @@ impl ClusterHandle for WithSimulatedAgents {
     ) -> Result<(usize, String), BackendError> {
         self.inner.run_framework(request).await
     }
-    async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
-        self.inner.framework_logs(index).await
+    fn framework_runs(&self) -> &dyn FrameworkRuns {
+        self.inner.framework_runs()
     }
-    async fn framework_status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError> {
-        self.inner.framework_status(index).await
-    }
-    async fn stop_framework(
-        &mut self,
-        index: usize,
-        grace: Option<Duration>,
-    ) -> Result<(), BackendError> {
-        self.inner.stop_framework(index, grace).await
-    }
-    async fn start_framework(&mut self, index: usize) -> Result<(), BackendError> {
-        self.inner.start_framework(index).await
+    fn framework_runs_mut(&mut self) -> &mut dyn FrameworkRuns {
+        self.inner.framework_runs_mut()
     }
     async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {
         self.inner.save_artifacts(dir).await

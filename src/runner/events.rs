@@ -1,8 +1,9 @@
 //! The events a run emits, in order. Reporters (terminal, JUnit, …) are sinks of this one
 //! stream and never look at the runner's state, so adding an output format touches no runner code.
 
-use super::scenario::{Attempt, Outcome, Scenario};
-use super::summary::RunSummary;
+use super::result::ScenarioResult;
+use super::scenario::{Outcome, Scenario};
+use super::summary::{CancelReason, RunSummary};
 use std::time::Duration;
 
 /// Where the runner sends its events. The runner knows only this; reporters (in `report`)
@@ -44,127 +45,4 @@ pub enum RunEvent {
     },
     /// Last event.
     RunFinished(RunSummary),
-}
-
-/// Why a run stopped before running everything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelReason {
-    /// `--fail-fast` and a scenario finished with a failure.
-    FailFast,
-    /// Ctrl-C (or SIGTERM).
-    Interrupt,
-}
-
-/// A scenario's final status, after any retries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
-    Pass,
-    /// Passed after failing at least once; counts as passed.
-    Flaky,
-    Fail,
-    Timeout,
-    ScriptError,
-    EnvError,
-    Cancelled,
-    /// Skipped by the scenario itself: not run, not failed.
-    Skip,
-}
-
-impl Status {
-    /// Whether this status makes the run fail (and triggers `--fail-fast`).
-    pub fn is_failure(self) -> bool {
-        matches!(
-            self,
-            Status::Fail | Status::Timeout | Status::ScriptError | Status::EnvError
-        )
-    }
-
-    /// The status of a scenario whose last attempt ended with `outcome` after `attempts` tries.
-    pub fn from_final_outcome(outcome: &Outcome, attempts: usize) -> Status {
-        match outcome {
-            Outcome::Passed if attempts > 1 => Status::Flaky,
-            Outcome::Passed => Status::Pass,
-            Outcome::Failed(_) => Status::Fail,
-            Outcome::TimedOut(_) => Status::Timeout,
-            Outcome::ScriptError(_) => Status::ScriptError,
-            Outcome::EnvironmentError(_) => Status::EnvError,
-            Outcome::Cancelled => Status::Cancelled,
-            Outcome::Skipped(_) => Status::Skip,
-        }
-    }
-}
-
-/// Everything known about a finished scenario.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioResult {
-    pub scenario: Scenario,
-    pub status: Status,
-    /// Every attempt in order, the last one decisive. Never empty.
-    pub attempts: Vec<Attempt>,
-    /// All attempts together.
-    pub duration: Duration,
-}
-
-impl ScenarioResult {
-    pub fn new(scenario: Scenario, attempts: Vec<Attempt>) -> ScenarioResult {
-        let last = attempts.last().expect("a finished scenario has an attempt");
-        let status = Status::from_final_outcome(&last.outcome, attempts.len());
-        let duration = attempts.iter().map(|a| a.duration).sum();
-        ScenarioResult {
-            scenario,
-            status,
-            attempts,
-            duration,
-        }
-    }
-
-    /// The full reason of the final failure; `None` when it passed or was cancelled.
-    pub fn reason(&self) -> Option<&str> {
-        self.attempts.last().and_then(|a| a.outcome.reason())
-    }
-
-    /// The attempts that failed before the decisive one (the flaky failures of a flaky pass).
-    pub fn earlier_attempts(&self) -> &[Attempt] {
-        &self.attempts[..self.attempts.len() - 1]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::PathBuf;
-
-    fn attempt(outcome: Outcome, millis: u64) -> Attempt {
-        Attempt::bare(outcome, Duration::from_millis(millis))
-    }
-
-    #[test]
-    fn a_pass_after_a_failure_is_flaky() {
-        let result = ScenarioResult::new(
-            Scenario::from_path(PathBuf::from("a.rhai")),
-            vec![
-                attempt(Outcome::Failed("boom".into()), 100),
-                attempt(Outcome::Passed, 50),
-            ],
-        );
-        assert_eq!(result.status, Status::Flaky);
-        assert_eq!(result.duration, Duration::from_millis(150));
-        assert_eq!(result.reason(), None);
-        assert_eq!(result.earlier_attempts().len(), 1);
-        assert!(!result.status.is_failure());
-    }
-
-    #[test]
-    fn the_last_attempt_decides() {
-        let result = ScenarioResult::new(
-            Scenario::from_path(PathBuf::from("a.rhai")),
-            vec![
-                attempt(Outcome::Failed("first".into()), 1),
-                attempt(Outcome::TimedOut("second".into()), 1),
-            ],
-        );
-        assert_eq!(result.status, Status::Timeout);
-        assert_eq!(result.reason(), Some("second"));
-        assert!(result.status.is_failure());
-    }
 }

@@ -13,6 +13,7 @@
 mod attempt;
 pub mod discover;
 mod events;
+mod result;
 mod retry;
 pub mod scenario;
 pub mod select;
@@ -20,10 +21,11 @@ mod summary;
 pub mod timeline;
 
 pub use discover::{DEFAULT_SCENARIO_DIR, DiscoverError, discover};
-pub use events::{CancelReason, EventSink, RunEvent, ScenarioResult, Status};
+pub use events::{EventSink, RunEvent};
+pub use result::{ScenarioResult, Status};
 pub use scenario::{Attempt, Executor, Outcome, RunContext, Scenario};
 pub use select::{Filter, SelectError, Shard, select};
-pub use summary::RunSummary;
+pub use summary::{CancelReason, RunSummary};
 pub use timeline::{AwaitEnd, EventKind, Timeline, TimelineEvent};
 
 use attempt::Limits;

@@ -3,7 +3,8 @@
 //! and retrying would only multiply the time to the same answer.
 
 use super::attempt::{Limits, run_attempt};
-use super::events::{RunEvent, ScenarioResult};
+use super::events::RunEvent;
+use super::result::ScenarioResult;
 use super::scenario::{Executor, Outcome, Scenario};
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;

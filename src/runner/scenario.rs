@@ -26,6 +26,21 @@ impl Scenario {
     }
 }
 
+/// `scripts/agent_lost.rhai` → `scripts_agent_lost`: one flat folder name per scenario: where the
+/// executor keeps an attempt's artifacts, and what the HTML report names its sections after.
+pub fn artifact_folder(display: &str) -> String {
+    let stem = display.strip_suffix(".rhai").unwrap_or(display);
+    stem.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// How one attempt ended. The strings are the full human-readable reason, possibly multi-line
 /// (error with file:line:col, the source line with a caret, the last log lines, a snapshot diff).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,17 @@
 //! The tally of a run and the exit code it maps to.
 
-use super::events::{CancelReason, ScenarioResult, Status};
+use super::result::{ScenarioResult, Status};
 use crate::exit_codes;
 use std::time::Duration;
+
+/// Why a run stopped before running everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelReason {
+    /// `--fail-fast` and a scenario finished with a failure.
+    FailFast,
+    /// Ctrl-C (or SIGTERM).
+    Interrupt,
+}
 
 /// Counts of a finished run. `passed` includes `flaky`; `skipped` scenarios never started.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

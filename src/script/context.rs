@@ -35,8 +35,8 @@ pub fn backend_error(what: &str, e: crate::cluster::BackendError) -> Box<EvalAlt
             rhai::Dynamic::from(EnvironmentFailure(message)),
             rhai::Position::NONE,
         )),
-        B::NotInstalled(how) => super::bindings::containers::skip(how),
-        B::NeedsNodeControl(why) => super::bindings::containers::skip(if what.is_empty() {
+        B::NotInstalled(how) => skip(how),
+        B::NeedsNodeControl(why) => skip(if what.is_empty() {
             why
         } else {
             format!("{what}: {why}")
@@ -57,9 +57,37 @@ pub fn environment_failure(error: &EvalAltResult) -> Option<String> {
     }
 }
 
+/// Raised by `requires_docker()` / `requires_embedded()` on another backend: the scenario ends as skipped.
+#[derive(Clone, Debug)]
+pub struct SkipScenario(pub String);
+
+/// The error that ends the scenario as skipped, saying why.
+pub fn skip(reason: String) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(
+        rhai::Dynamic::from(SkipScenario(reason)),
+        rhai::Position::NONE,
+    ))
+}
+
+/// The reason a script asked to be skipped, looking through nested function calls.
+pub fn skip_reason(error: &EvalAltResult) -> Option<String> {
+    match error {
+        EvalAltResult::ErrorRuntime(value, _) => {
+            value.clone().try_cast::<SkipScenario>().map(|s| s.0)
+        }
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => skip_reason(inner),
+        _ => None,
+    }
+}
+
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// A script's handle to one cluster (`Cluster` in scripts).
+#[derive(Clone)]
+pub struct ClusterHandleRef(pub Arc<ClusterCtx>);
 
 pub struct ScenarioCtx {
     pub rt: tokio::runtime::Handle,
@@ -183,7 +211,47 @@ pub struct ClusterCtx {
     pub api: crate::framework::FrameworkApi,
 }
 
+impl ScenarioCtx {
+    /// Runs the await `step` (a script step that waits for `what`), recording it on the
+    /// timeline: how long it waited and whether it held. A failure after the scenario was
+    /// cancelled is `Unfinished`: the await did not fail, the scenario was stopped.
+    pub fn awaiting<T>(
+        &self,
+        what: impl FnOnce() -> String,
+        step: impl FnOnce() -> ScriptResult<T>,
+    ) -> ScriptResult<T> {
+        let id = self.timeline.start_await(what());
+        let result = step();
+        let end = match (&result, self.cancel.is_cancelled()) {
+            (Ok(_), _) => crate::runner::timeline::AwaitEnd::Ok,
+            (Err(_), true) => crate::runner::timeline::AwaitEnd::Unfinished,
+            (Err(_), false) => crate::runner::timeline::AwaitEnd::Failed,
+        };
+        self.timeline.end_await(id, end);
+        result
+    }
+}
+
 impl ClusterCtx {
+    /// Runs `op` on the cluster's backend handle, on the runtime; its error reads as the
+    /// script's, after `what` (e.g. `master-2.stop()`; empty: the error alone).
+    pub fn with_handle<T>(
+        &self,
+        what: &str,
+        op: impl AsyncFnOnce(&mut dyn ClusterHandle) -> Result<T, crate::cluster::BackendError>,
+    ) -> ScriptResult<T> {
+        let result = self.scenario.block(async {
+            let mut handle = self.handle.lock().await;
+            match handle.as_mut() {
+                Some(h) => op(h.as_mut()).await,
+                None => Err(crate::cluster::BackendError::Failed(
+                    "the cluster was torn down".into(),
+                )),
+            }
+        })?;
+        result.map_err(|e| backend_error(what, e))
+    }
+
     /// The master to ask: the leader ZooKeeper names now (or the last one it named), else the
     /// one master.
     pub fn master_url(&self) -> ScriptResult<String> {
@@ -253,9 +321,8 @@ pub fn scenario_dir(script: &std::path::Path) -> PathBuf {
 
 #[cfg(test)]
 mod backend_error_tests {
-    use super::backend_error;
+    use super::{backend_error, skip_reason};
     use crate::cluster::BackendError;
-    use crate::script::bindings::containers::skip_reason;
 
     /// A refusal for lack of node control (`--backend external`) skips the scenario, saying
     /// which call and why; other backend errors fail it.

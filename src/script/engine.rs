@@ -3,19 +3,11 @@
 
 use super::bindings;
 use super::context::ScenarioCtx;
+use super::limits::{
+    CANCELLED, MAX_ARRAY_LEN, MAX_CALL_LEVELS, MAX_MAP_LEN, MAX_OPERATIONS, MAX_STRING_BYTES,
+};
 use rhai::{Dynamic, Engine};
 use std::sync::Arc;
-
-/// Far more than any real scenario needs (they spend their time waiting on the cluster, which
-/// costs no operations); an endless loop reaches it in about a second.
-pub const MAX_OPERATIONS: u64 = 10_000_000;
-pub const MAX_CALL_LEVELS: usize = 64;
-pub const MAX_STRING_BYTES: usize = 4 * 1024 * 1024;
-pub const MAX_ARRAY_LEN: usize = 100_000;
-pub const MAX_MAP_LEN: usize = 100_000;
-
-/// The marker `on_progress` returns when the scenario is cancelled.
-pub const CANCELLED: &str = "mmrun: scenario cancelled";
 
 pub fn build(scenario: Arc<ScenarioCtx>) -> Engine {
     let mut engine = Engine::new();

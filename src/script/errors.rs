@@ -63,17 +63,17 @@ fn bare_message(err: &EvalAltResult) -> String {
     match err {
         EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
         EvalAltResult::ErrorTerminated(value, _)
-            if value.to_string() == super::engine::CANCELLED =>
+            if value.to_string() == super::limits::CANCELLED =>
         {
             "the scenario was cancelled (timeout, --fail-fast or Ctrl-C)".into()
         }
         EvalAltResult::ErrorTooManyOperations(_) => format!(
             "the script ran more than {} operations and was stopped: is there an endless loop?",
-            super::engine::MAX_OPERATIONS
+            super::limits::MAX_OPERATIONS
         ),
         EvalAltResult::ErrorStackOverflow(_) => format!(
             "functions nested deeper than {} calls: is there runaway recursion?",
-            super::engine::MAX_CALL_LEVELS
+            super::limits::MAX_CALL_LEVELS
         ),
         EvalAltResult::ErrorDataTooLarge(what, _) => {
             format!("{what} grew beyond mmrun's limit: runaway memory use?")

@@ -8,6 +8,8 @@ pub mod docs;
 pub mod engine;
 pub mod errors;
 pub mod executor;
+pub mod limits;
+pub mod observer;
 pub mod run;
 pub mod timeline;
 pub mod values;

@@ -5,6 +5,7 @@ use super::context::{ScenarioCtx, lock};
 use super::engine;
 use super::errors::{Source, render_eval_error, render_parse_error};
 use crate::cluster::Backend;
+use crate::runner::scenario::artifact_folder;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -90,7 +91,7 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     let observer = tokio::spawn({
         let (ctx, stop) = (ctx.clone(), observing.clone());
         async move {
-            let mut observer = super::timeline::Observer::default();
+            let mut observer = super::observer::Observer::default();
             if observe {
                 observer.run(&ctx, &stop).await;
             }
@@ -162,21 +163,6 @@ pub async fn run_scenario(input: ScenarioInput) -> ScenarioRun {
     }
 }
 
-/// `scripts/agent_lost.rhai` → `scripts_agent_lost`: one flat folder name per scenario (the
-/// HTML report names its sections after it too).
-pub fn artifact_folder(display: &str) -> String {
-    let stem = display.strip_suffix(".rhai").unwrap_or(display);
-    stem.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 fn execute(ctx: Arc<ScenarioCtx>, display: &str, text: &str) -> Result<(), ScenarioError> {
     let engine = engine::build(ctx);
     let source = Source {
@@ -187,7 +173,7 @@ fn execute(ctx: Arc<ScenarioCtx>, display: &str, text: &str) -> Result<(), Scena
         .compile(text)
         .map_err(|e| ScenarioError::Script(render_parse_error(&source, &e)))?;
     engine.run_ast(&ast).map_err(|e| {
-        if let Some(reason) = super::bindings::containers::skip_reason(&e) {
+        if let Some(reason) = super::context::skip_reason(&e) {
             return ScenarioError::Skipped(reason);
         }
         if let Some(reason) = super::context::environment_failure(&e) {

@@ -1,25 +1,12 @@
 //! The recorder of a scenario's timeline (see [`crate::runner::timeline`]): the bindings record
-//! the script's steps — faults, awaits, `log()` lines, snapshots — and an observer reads the
-//! master's `/master/state` every ~200 ms while the script runs, recording what changed
-//! between two reads: agents, frameworks, task states, the leader.
-//!
-//! Task states are placed at the times their statuses carry (`statuses[].timestamp`), agents
-//! and frameworks at their registration times, so a change between two reads is drawn where it
-//! happened. The script nudges the observer to read at once when it injects a fault or an
-//! await ends, and the scenario reads a last time when the script ends, before teardown.
-//!
-//! The observer goes through the same path as the script: the cluster's master URL (following
-//! the leader on HA clusters) and [`MasterClient`]. It waits twenty times as long as its last read
-//! took before the next, so a state of thousands of agents is read seldom and costs the
-//! scenario little; after [`MAX_CLUSTER_EVENTS`] cluster events it only counts what it drops.
+//! the script's steps — faults, awaits, `log()` lines, snapshots — and the observer
+//! ([`super::observer`]) what changed in the clusters between two reads of their state. The
+//! script nudges the observer to read at once when it injects a fault or an await ends; after
+//! [`MAX_CLUSTER_EVENTS`] cluster events the recorder only counts what it drops.
 
-use super::context::{ClusterCtx, ScenarioCtx, lock};
-use crate::client::MasterClient;
 use crate::runner::timeline::{AwaitEnd, EventKind, Timeline, TimelineEvent};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 
 /// Cluster events kept per scenario; the rest are counted in [`Timeline::dropped`].
 pub const MAX_CLUSTER_EVENTS: usize = 20_000;
@@ -36,7 +23,7 @@ const COALESCE: Duration = Duration::from_millis(500);
 pub struct TimelineRecorder {
     started: Instant,
     /// `started` as Unix time in seconds, for the cluster's own timestamps.
-    started_epoch: f64,
+    pub(super) started_epoch: f64,
     inner: Mutex<Inner>,
     /// Wakes the observer for an early read.
     nudge: tokio::sync::Notify,
@@ -62,6 +49,11 @@ impl Default for TimelineRecorder {
 }
 
 impl TimelineRecorder {
+    /// The recorded events; a panic elsewhere while they were held does not lose them.
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn new() -> TimelineRecorder {
         TimelineRecorder {
             started: Instant::now(),
@@ -93,6 +85,11 @@ impl TimelineRecorder {
         self.nudge.notify_one();
     }
 
+    /// Resolves when the script asks for an early read.
+    pub(crate) async fn nudged(&self) {
+        self.nudge.notified().await;
+    }
+
     fn push_script(&self, inner: &mut Inner, kind: EventKind) -> Option<usize> {
         if inner.script_events >= MAX_SCRIPT_EVENTS {
             inner.timeline.dropped += 1;
@@ -111,7 +108,7 @@ impl TimelineRecorder {
     pub fn fault(&self, target: &str, action: &str) {
         self.nudge();
         let now = self.now();
-        let mut inner = lock(&self.inner);
+        let mut inner = self.inner();
         if let Some((index, last)) = inner.last_fault
             && now.saturating_sub(last) <= COALESCE
             && let Some(TimelineEvent {
@@ -140,12 +137,12 @@ impl TimelineRecorder {
     }
 
     pub fn log(&self, line: &str) {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.inner();
         self.push_script(&mut inner, EventKind::Log(line.to_string()));
     }
 
     pub fn snapshot(&self, name: &str, matched: bool) {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.inner();
         let kind = EventKind::Snapshot {
             name: name.to_string(),
             matched,
@@ -155,7 +152,7 @@ impl TimelineRecorder {
 
     /// The script starts waiting for `what` (e.g. `await_task("greet", "TASK_FINISHED")`).
     pub fn start_await(&self, what: String) -> AwaitId {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.inner();
         let kind = EventKind::Await {
             what,
             ended: self.now(),
@@ -171,7 +168,7 @@ impl TimelineRecorder {
         if let Some(TimelineEvent {
             kind: EventKind::Await { ended, end, .. },
             ..
-        }) = lock(&self.inner).timeline.events.get_mut(index)
+        }) = self.inner().timeline.events.get_mut(index)
         {
             *ended = now;
             *end = how;
@@ -185,7 +182,7 @@ impl TimelineRecorder {
 
     /// A change the observer saw in the cluster, which happened `at`.
     pub fn cluster_at(&self, at: Duration, kind: EventKind) {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.inner();
         if inner.cluster_events >= MAX_CLUSTER_EVENTS {
             inner.timeline.dropped += 1;
             return;
@@ -194,8 +191,8 @@ impl TimelineRecorder {
         inner.timeline.events.push(TimelineEvent { at, kind });
     }
 
-    fn polled(&self, took: Duration) {
-        let mut inner = lock(&self.inner);
+    pub(crate) fn polled(&self, took: Duration) {
+        let mut inner = self.inner();
         inner.timeline.polls += 1;
         inner.timeline.poll_time += took;
     }
@@ -203,7 +200,7 @@ impl TimelineRecorder {
     /// The timeline so far; awaits still open end now, unfinished.
     pub fn take(&self) -> Timeline {
         let now = self.now();
-        let mut inner = lock(&self.inner);
+        let mut inner = self.inner();
         let mut timeline = std::mem::take(&mut inner.timeline);
         for event in &mut timeline.events {
             if let EventKind::Await {
@@ -217,363 +214,6 @@ impl TimelineRecorder {
         }
         timeline.events.sort_by_key(|e| e.at);
         timeline
-    }
-}
-
-impl ScenarioCtx {
-    /// Runs the await `step` (a script step that waits for `what`), recording it on the
-    /// timeline: how long it waited and whether it held. A failure after the scenario was
-    /// cancelled is `Unfinished`: the await did not fail, the scenario was stopped.
-    pub fn awaiting<T>(
-        &self,
-        what: impl FnOnce() -> String,
-        step: impl FnOnce() -> super::context::ScriptResult<T>,
-    ) -> super::context::ScriptResult<T> {
-        let id = self.timeline.start_await(what());
-        let result = step();
-        let end = match (&result, self.cancel.is_cancelled()) {
-            (Ok(_), _) => AwaitEnd::Ok,
-            (Err(_), true) => AwaitEnd::Unfinished,
-            (Err(_), false) => AwaitEnd::Failed,
-        };
-        self.timeline.end_await(id, end);
-        result
-    }
-}
-
-/// What the observer has seen of each cluster (by its index in the scenario).
-#[derive(Default)]
-pub struct Observer {
-    seen: HashMap<usize, Seen>,
-}
-
-impl Observer {
-    /// Reads every cluster's state until `stop` is cancelled, recording the differences: every
-    /// [`POLL_INTERVAL`], or [`READ_COST_FACTOR`] times as long as the last reads took, or
-    /// when nudged.
-    pub async fn run(&mut self, ctx: &ScenarioCtx, stop: &CancellationToken) {
-        loop {
-            let took = tokio::select! {
-                _ = stop.cancelled() => return,
-                took = self.read(ctx) => took,
-            };
-            let wait = POLL_INTERVAL.max(took * READ_COST_FACTOR);
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
-                // A nudge still waits out the cost of a slow read.
-                _ = async {
-                    ctx.timeline.nudge.notified().await;
-                    tokio::time::sleep(took * READ_COST_FACTOR).await;
-                } => {}
-            }
-        }
-    }
-
-    /// Reads every cluster's state once; returns how long that took.
-    pub async fn read(&mut self, ctx: &ScenarioCtx) -> Duration {
-        let clusters: Vec<Arc<ClusterCtx>> = lock(&ctx.clusters).clone();
-        let mut took = Duration::ZERO;
-        for (i, cluster) in clusters.iter().enumerate() {
-            let Ok(url) = cluster.master_url() else {
-                continue;
-            };
-            let client = MasterClient::new(url);
-            let started = Instant::now();
-            let read = client.get::<SlimState>("/master/state").await;
-            let elapsed = started.elapsed();
-            took += elapsed;
-            ctx.timeline.polled(elapsed);
-            if let Ok(state) = read {
-                let prefix = if i == 0 {
-                    String::new()
-                } else {
-                    format!("c{}/", i + 1)
-                };
-                let name_of = |id: &str| {
-                    let name = cluster.agent_name(id);
-                    (name != "agent-?").then(|| format!("{prefix}{name}"))
-                };
-                self.seen
-                    .entry(i)
-                    .or_default()
-                    .diff(&state, &name_of, &ctx.timeline);
-            }
-        }
-        took
-    }
-}
-
-/// The name of an agent the script did not start (or not yet): its id's tail is stable enough.
-fn unnamed_agent(id: &str) -> String {
-    let tail: String = id
-        .chars()
-        .rev()
-        .take(6)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("agent …{tail}")
-}
-
-/// The parts of `/master/state` the timeline needs; the rest is skipped while parsing.
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct SlimState {
-    #[serde(default)]
-    pub leader: Option<String>,
-    /// When the master read was elected, if it leads.
-    #[serde(default)]
-    pub elected_time: Option<f64>,
-    #[serde(default)]
-    pub slaves: Vec<SlimAgent>,
-    #[serde(default)]
-    pub frameworks: Vec<SlimFramework>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct SlimAgent {
-    pub id: String,
-    #[serde(default = "yes")]
-    pub active: bool,
-    #[serde(default)]
-    pub registered_time: f64,
-}
-
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct SlimFramework {
-    pub id: String,
-    pub name: String,
-    #[serde(default = "yes")]
-    pub active: bool,
-    #[serde(default)]
-    pub registered_time: f64,
-    #[serde(default)]
-    pub tasks: Vec<SlimTask>,
-    #[serde(default)]
-    pub unreachable_tasks: Vec<SlimTask>,
-    #[serde(default)]
-    pub completed_tasks: Vec<SlimTask>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct SlimTask {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub slave_id: String,
-    pub state: String,
-    /// Every status so far, oldest first, with the time it was made.
-    #[serde(default)]
-    pub statuses: Vec<SlimStatus>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct SlimStatus {
-    pub state: String,
-    #[serde(default)]
-    pub timestamp: f64,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// What the previous read of one cluster showed.
-#[derive(Default)]
-pub(crate) struct Seen {
-    first: bool,
-    leader: Option<String>,
-    agents: HashMap<String, bool>,
-    /// Framework id → (name, active).
-    frameworks: HashMap<String, (String, bool)>,
-    /// (framework id, task id) → how many of its statuses were recorded, and its last state.
-    tasks: HashMap<(String, String), (usize, String)>,
-    /// Agent id → its name, once known.
-    names: HashMap<String, String>,
-    /// Agent id → how many reads showed it before the script knew its name.
-    unnamed: HashMap<String, u32>,
-}
-
-/// Reads an agent may be seen before the script knows its name (agents added in bulk are named
-/// once all registered); it is recorded under its id's tail after that.
-const UNNAMED_READS: u32 = 5;
-
-impl Seen {
-    /// The name of agent `id`: the script's name for it, `None` while the script does not know
-    /// it yet (its events wait for the next read), a name from its id when it never will.
-    fn name(
-        &mut self,
-        id: &str,
-        name_of: &dyn Fn(&str) -> Option<String>,
-        seen: bool,
-    ) -> Option<String> {
-        if let Some(name) = self.names.get(id) {
-            return Some(name.clone());
-        }
-        let name = match name_of(id) {
-            Some(name) => name,
-            None => {
-                let reads = self.unnamed.entry(id.to_string()).or_default();
-                if seen {
-                    *reads += 1;
-                }
-                if *reads < UNNAMED_READS {
-                    return None;
-                }
-                unnamed_agent(id)
-            }
-        };
-        self.unnamed.remove(id);
-        self.names.insert(id.to_string(), name.clone());
-        Some(name)
-    }
-
-    pub(crate) fn diff(
-        &mut self,
-        state: &SlimState,
-        name_of: &dyn Fn(&str) -> Option<String>,
-        out: &TimelineRecorder,
-    ) {
-        if !self.first || state.leader != self.leader {
-            self.first = true;
-            if state.leader.is_some() || self.leader.is_some() {
-                // `master@127.0.0.1:5050` → `127.0.0.1:5050`, placed at its election when the
-                // master read is the one leading.
-                let leader = state
-                    .leader
-                    .as_deref()
-                    .map_or("none", |l| l.strip_prefix("master@").unwrap_or(l));
-                let at = state
-                    .elected_time
-                    .map_or_else(|| out.now(), |t| out.at_epoch(t));
-                out.cluster_at(
-                    at,
-                    EventKind::Leader {
-                        leader: leader.to_string(),
-                    },
-                );
-            }
-            self.leader = state.leader.clone();
-        }
-        let mut agents = HashMap::with_capacity(state.slaves.len());
-        for agent in &state.slaves {
-            let Some(name) = self.name(&agent.id, name_of, true) else {
-                // Recorded once named, at its registration time all the same.
-                continue;
-            };
-            match self.agents.get(&agent.id) {
-                None => {
-                    out.cluster_at(
-                        out.at_epoch(agent.registered_time),
-                        EventKind::AgentAdded {
-                            agent: name.clone(),
-                        },
-                    );
-                    if !agent.active {
-                        out.cluster(EventKind::AgentActive {
-                            agent: name,
-                            active: false,
-                        });
-                    }
-                }
-                Some(&was) if was != agent.active => out.cluster(EventKind::AgentActive {
-                    agent: name,
-                    active: agent.active,
-                }),
-                Some(_) => {}
-            }
-            agents.insert(agent.id.clone(), agent.active);
-        }
-        let in_state: std::collections::HashSet<&str> =
-            state.slaves.iter().map(|a| a.id.as_str()).collect();
-        let gone: BTreeMap<String, ()> = self
-            .agents
-            .keys()
-            .filter(|id| !in_state.contains(id.as_str()))
-            .map(|id| {
-                (
-                    self.names
-                        .get(id)
-                        .cloned()
-                        .unwrap_or_else(|| unnamed_agent(id)),
-                    (),
-                )
-            })
-            .collect();
-        for agent in gone.into_keys() {
-            out.cluster(EventKind::AgentGone { agent });
-        }
-        self.agents = agents;
-
-        let mut frameworks = HashMap::with_capacity(state.frameworks.len());
-        for fw in &state.frameworks {
-            let (changed, at) = match self.frameworks.get(&fw.id) {
-                None => (true, out.at_epoch(fw.registered_time)),
-                Some((_, was)) => (*was != fw.active, out.now()),
-            };
-            if changed {
-                out.cluster_at(
-                    at,
-                    EventKind::Framework {
-                        framework: fw.name.clone(),
-                        state: if fw.active { "active" } else { "inactive" }.into(),
-                    },
-                );
-            }
-            frameworks.insert(fw.id.clone(), (fw.name.clone(), fw.active));
-            for task in fw
-                .tasks
-                .iter()
-                .chain(&fw.unreachable_tasks)
-                .chain(&fw.completed_tasks)
-            {
-                let key = (fw.id.clone(), task.id.clone());
-                let (recorded, last) = self
-                    .tasks
-                    .get(&key)
-                    .map_or((0, ""), |(n, s)| (*n, s.as_str()));
-                let count = task.statuses.len().max(1);
-                if recorded == count && last == task.state {
-                    continue;
-                }
-                let last = last.to_string();
-                let Some(agent) = self.name(&task.slave_id, name_of, false) else {
-                    // Its agent is not named yet: at the next read.
-                    continue;
-                };
-                let event = |state: &str| EventKind::Task {
-                    id: task.id.clone(),
-                    task: task.name.clone(),
-                    framework: fw.name.clone(),
-                    agent: agent.clone(),
-                    state: state.to_string(),
-                };
-                // Each new status at its own time; a repeated state (a health update) is not
-                // a change.
-                let mut previous = last;
-                for status in task.statuses.iter().skip(recorded) {
-                    if status.state != previous {
-                        out.cluster_at(out.at_epoch(status.timestamp), event(&status.state));
-                        previous.clone_from(&status.state);
-                    }
-                }
-                if previous != task.state {
-                    // No status says so (yet): the task's state itself, now.
-                    out.cluster(event(&task.state));
-                }
-                self.tasks.insert(key, (count, task.state.clone()));
-            }
-        }
-        for (id, (name, _)) in &self.frameworks {
-            if !frameworks.contains_key(id) {
-                out.cluster(EventKind::Framework {
-                    framework: name.clone(),
-                    state: "removed".into(),
-                });
-            }
-        }
-        self.frameworks = frameworks;
     }
 }
 

@@ -10,8 +10,8 @@
 //! the temporary directory should mmrun be killed. Nothing of it outlives mmrun.
 
 use super::install::{MAIN_CLASS, NotInstalled, ZooKeeperInstall};
-use crate::cluster::process::{FrameworkProcess, FrameworkStatus, ProcessRequest, STOP_GRACE};
-use crate::lifeline::guard::{Watched, watch_dir};
+use crate::process::guard::{Watched, watch_dir};
+use crate::process::{FrameworkProcess, FrameworkStatus, ProcessRequest, STOP_GRACE};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -49,7 +49,7 @@ pub enum ServerError {
     },
 
     #[error("cannot start ZooKeeper: {0}")]
-    Spawn(#[from] crate::cluster::process::ProcessError),
+    Spawn(#[from] crate::process::ProcessError),
 
     #[error(
         "ZooKeeper (127.0.0.1:{port}) exited with status {status} while starting{logs}\n  (if it says \"Address already in use\", another process has port {port}: `ss -ltnp 'sport = :{port}'` tells which)"

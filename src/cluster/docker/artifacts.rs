@@ -3,19 +3,15 @@
 //! and the network (by the cluster's run label, so nothing it made is missed).
 
 use super::cluster::DockerCluster;
-use super::frameworks::FrameworkSlot;
 use super::node::NodeContainer;
 use crate::cluster::ClusterHandle;
-use crate::cluster::process::{self, FrameworkProcess};
 use crate::docker::Selector;
+use crate::process;
 use std::path::{Path, PathBuf};
 
 impl DockerCluster {
     pub(super) fn nodes(&self) -> Vec<&NodeContainer> {
-        let containers = self.frameworks.iter().filter_map(|f| match f {
-            FrameworkSlot::Container(node) => Some(node),
-            FrameworkSlot::Process(_) => None,
-        });
+        let containers = self.frameworks.containers();
         self.zookeeper
             .iter()
             .chain(self.masters.iter().map(|m| &m.node))
@@ -25,15 +21,7 @@ impl DockerCluster {
     }
 
     pub(super) async fn save_node_logs(&self, dir: &Path) -> Vec<PathBuf> {
-        let processes: Vec<&FrameworkProcess> = self
-            .frameworks
-            .iter()
-            .filter_map(|f| match f {
-                FrameworkSlot::Process(p) => Some(p),
-                FrameworkSlot::Container(_) => None,
-            })
-            .collect();
-        let mut saved = process::save_logs(processes, dir);
+        let mut saved = process::save_logs(self.frameworks.processes(), dir);
         let mut logs: Vec<(String, String)> = self.earlier_logs.clone();
         for node in self.nodes() {
             let text = self
@@ -92,13 +80,7 @@ impl DockerCluster {
 
     pub(super) async fn remove_everything(&mut self) {
         // Framework processes on this host first: they would only see their master vanish.
-        for f in &mut self.frameworks {
-            if let FrameworkSlot::Process(p) = f {
-                p.stop(Some(process::TEARDOWN_GRACE)).await;
-            }
-        }
-        self.frameworks
-            .retain(|f| matches!(f, FrameworkSlot::Container(_)));
+        self.frameworks.stop_processes().await;
         // Every node container this handle knows, all at once (each removal is a kill, not a
         // graceful stop: nothing of a cluster being torn down needs to end cleanly). Agents
         // must be among them before the sweep below lists the rest, so none starts a task

@@ -6,7 +6,8 @@
 use super::cluster::{AgentSlot, AgentState, DockerCluster, MasterSlot};
 use super::layout::MAX_AGENTS;
 use super::node::NodeContainer;
-use super::specs::{self, Privilege};
+use super::privilege::{self, Privilege};
+use super::specs;
 use crate::cluster::{AgentSpec, BackendError};
 use crate::docker::ContainerSpec;
 
@@ -289,7 +290,8 @@ impl DockerCluster {
         let refused = match self.agents[index].node.start(&docker).await {
             Ok(()) => return Ok(()),
             Err(BackendError::Failed(m))
-                if specs::is_privilege_refusal(&m) && self.agents[index].node.spec.privileged =>
+                if privilege::is_privilege_refusal(&m)
+                    && self.agents[index].node.spec.privileged =>
             {
                 m
             }

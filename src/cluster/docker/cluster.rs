@@ -5,13 +5,14 @@
 //! disconnects), `frameworks` (framework containers and host processes) and `artifacts`
 //! (logs, how to reach a kept cluster, teardown).
 
-use super::frameworks::FrameworkSlot;
+use super::frameworks::{DockerFrameworks, FrameworkPlace};
 use super::layout::Layout;
 use super::node::NodeContainer;
-use super::specs::{self, NodeImages, Privilege};
-use crate::cluster::process::FrameworkStatus;
+use super::privilege::Privilege;
+use super::specs::{self, NodeImages};
 use crate::cluster::{
-    AgentSpec, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest, MasterStatus,
+    AgentSpec, BackendError, ClusterHandle, ClusterSpec, FrameworkRequest, FrameworkRuns,
+    MasterStatus,
 };
 use crate::docker::Docker;
 use async_trait::async_trait;
@@ -67,9 +68,7 @@ pub struct DockerCluster {
     /// `mmrun-zookeeper:<hash>`, when the cluster has ZooKeeper (set by the backend).
     pub(super) zookeeper_image: Option<String>,
     pub(super) agents: Vec<AgentSlot>,
-    pub(super) frameworks: Vec<FrameworkSlot>,
-    /// How many framework containers were created (each takes the next address).
-    pub(super) framework_containers: usize,
+    pub(super) frameworks: DockerFrameworks,
     /// Logs of node containers replaced during the run (a restarted master), for artifacts.
     pub(super) earlier_logs: Vec<(String, String)>,
 }
@@ -83,6 +82,7 @@ impl DockerCluster {
         docker_socket: String,
         privilege: Arc<Mutex<Privilege>>,
     ) -> DockerCluster {
+        let frameworks = DockerFrameworks::new(docker.clone());
         DockerCluster {
             docker,
             images,
@@ -96,8 +96,7 @@ impl DockerCluster {
             zookeeper_running: false,
             zookeeper_image: None,
             agents: Vec::new(),
-            frameworks: Vec::new(),
-            framework_containers: 0,
+            frameworks,
             earlier_logs: Vec::new(),
         }
     }
@@ -253,27 +252,26 @@ impl ClusterHandle for DockerCluster {
         &mut self,
         request: FrameworkRequest,
     ) -> Result<(usize, String), BackendError> {
-        self.run_framework_node(request).await
+        let master = self.master()?;
+        let master_for_processes = match self.zookeeper_url() {
+            Some(zk) => zk,
+            None => format!("{}:{}", master.ip, specs::MASTER_PORT),
+        };
+        let place = FrameworkPlace {
+            layout: &self.layout,
+            spec: &self.spec,
+            images: &self.images,
+            master_for_processes,
+        };
+        self.frameworks.run(request, place).await
     }
 
-    async fn framework_logs(&self, index: usize) -> Result<String, BackendError> {
-        self.framework_node_logs(index).await
+    fn framework_runs(&self) -> &dyn FrameworkRuns {
+        &self.frameworks
     }
 
-    async fn framework_status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError> {
-        self.framework_node_status(index).await
-    }
-
-    async fn stop_framework(
-        &mut self,
-        index: usize,
-        grace: Option<Duration>,
-    ) -> Result<(), BackendError> {
-        self.stop_framework_node(index, grace).await
-    }
-
-    async fn start_framework(&mut self, index: usize) -> Result<(), BackendError> {
-        self.start_framework_node(index).await
+    fn framework_runs_mut(&mut self) -> &mut dyn FrameworkRuns {
+        &mut self.frameworks
     }
 
     async fn save_artifacts(&self, dir: &Path) -> Vec<PathBuf> {

@@ -1,13 +1,17 @@
 //! A Docker cluster's frameworks: a script's framework runs either as a container on the
-//! cluster network (it gives an image) or as a process on this host (`cluster::process`),
+//! cluster network (it gives an image) or as a process on this host (`crate::process`),
 //! and is stopped, started, and read back the same way whichever it is.
 
-use super::cluster::DockerCluster;
-use super::layout::MAX_FRAMEWORKS;
+use super::layout::{Layout, MAX_FRAMEWORKS};
 use super::node::NodeContainer;
 use super::specs::{self, FrameworkContainer, NodeImages};
-use crate::cluster::process::{self, FrameworkProcess, FrameworkStatus};
-use crate::cluster::{BackendError, ClusterHandle, FrameworkRequest, framework_process_env};
+use crate::cluster::framework_runs::no_such_framework;
+use crate::cluster::{
+    BackendError, ClusterSpec, FrameworkRequest, FrameworkRuns, framework_process_env,
+};
+use crate::docker::Docker;
+use crate::process::{FrameworkProcess, FrameworkStatus, TEARDOWN_GRACE};
+use async_trait::async_trait;
 use std::time::Duration;
 
 /// The name scripts use for mmrun's own node image (whatever its tag), e.g. to run
@@ -20,22 +24,152 @@ pub(super) enum FrameworkSlot {
     Process(FrameworkProcess),
 }
 
-impl DockerCluster {
-    pub(super) async fn run_framework_node(
-        &mut self,
-        request: FrameworkRequest,
-    ) -> Result<(usize, String), BackendError> {
-        self.master()?;
-        if request.image.is_some() {
-            self.run_framework_container(request).await
-        } else {
-            self.run_framework_process(request).await
+/// The frameworks a Docker cluster runs for its script, by index.
+pub(super) struct DockerFrameworks {
+    docker: Docker,
+    slots: Vec<FrameworkSlot>,
+    /// How many framework containers were created (each takes the next address).
+    containers: usize,
+}
+
+/// Where a new framework goes and how it finds the master: what the cluster tells it.
+pub(super) struct FrameworkPlace<'a> {
+    pub layout: &'a Layout,
+    pub spec: &'a ClusterSpec,
+    pub images: &'a NodeImages,
+    /// The master as a process on this host reaches it: `zk://…` through ZooKeeper's published
+    /// port, or the leader's cluster-network address (see [`DockerFrameworks::run`]).
+    pub master_for_processes: String,
+}
+
+impl DockerFrameworks {
+    pub(super) fn new(docker: Docker) -> DockerFrameworks {
+        DockerFrameworks {
+            docker,
+            slots: Vec::new(),
+            containers: 0,
         }
     }
 
-    pub(super) async fn framework_node_logs(&self, index: usize) -> Result<String, BackendError> {
-        match self.frameworks.get(index) {
-            None => Err(process::no_such_framework(index)),
+    /// Runs `request` as the next framework: a container when it names an image, else a
+    /// process on this host; its index and name.
+    ///
+    /// A framework process reaches the master at its cluster-network address, which is
+    /// routable from this host — the address in the master's pid, which a scheduler driver
+    /// compares, as text, with where every message it gets comes from (given the published
+    /// port, libmesos would drop them all) — or, with ZooKeeper, finds the leader through
+    /// ZooKeeper's published port, as on the embedded backend; a fixed master would be wrong
+    /// after the first failover. The master reaches it (a driver's libprocess) at this host's
+    /// address on the cluster network.
+    pub(super) async fn run(
+        &mut self,
+        request: FrameworkRequest,
+        place: FrameworkPlace<'_>,
+    ) -> Result<(usize, String), BackendError> {
+        if request.image.is_some() {
+            return self.run_container(request, &place).await;
+        }
+        let env = framework_process_env(
+            &place.master_for_processes,
+            &place.layout.gateway_ip().to_string(),
+        );
+        let index = self.slots.len();
+        let process =
+            FrameworkProcess::start(format!("framework-{}", index + 1), request.process(env))
+                .await?;
+        let name = process.name();
+        self.slots.push(FrameworkSlot::Process(process));
+        Ok((index, name))
+    }
+
+    async fn run_container(
+        &mut self,
+        request: FrameworkRequest,
+        place: &FrameworkPlace<'_>,
+    ) -> Result<(usize, String), BackendError> {
+        let image = framework_image(request.image.as_deref().unwrap_or_default(), place.images)?;
+        if request.cwd.is_some() {
+            return Err(BackendError::Failed(
+                "cwd is for a framework run as a host process (without image); a container runs in its image's working directory".into(),
+            ));
+        }
+        let container = self.containers;
+        if container >= MAX_FRAMEWORKS {
+            return Err(BackendError::Failed(format!(
+                "a Docker cluster holds at most {MAX_FRAMEWORKS} framework containers"
+            )));
+        }
+        let docker = self.docker.clone();
+        if !docker.image_exists(&image).await? {
+            return Err(BackendError::Failed(format!(
+                "there is no image {image} in the Docker engine, and mmrun never pulls: build or load it first (`docker build -t {image} …` or `docker load`)"
+            )));
+        }
+        let spec = specs::framework(
+            place.layout,
+            place.spec,
+            container,
+            &FrameworkContainer {
+                image,
+                cmd: request.cmd,
+                env: request
+                    .env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
+            },
+        );
+        self.containers += 1;
+        let index = self.slots.len();
+        let label = format!("framework-{}", index + 1);
+        let mut node = NodeContainer::create(&docker, label, spec).await?;
+        let started = node.start(&docker).await;
+        let name = node.name.clone();
+        self.slots.push(FrameworkSlot::Container(node));
+        started?;
+        Ok((index, name))
+    }
+
+    fn slot(&mut self, index: usize) -> Result<&mut FrameworkSlot, BackendError> {
+        self.slots
+            .get_mut(index)
+            .ok_or_else(|| no_such_framework(index))
+    }
+
+    /// The framework containers, for logs and teardown.
+    pub(super) fn containers(&self) -> impl Iterator<Item = &NodeContainer> {
+        self.slots.iter().filter_map(|f| match f {
+            FrameworkSlot::Container(node) => Some(node),
+            FrameworkSlot::Process(_) => None,
+        })
+    }
+
+    /// The framework processes on this host.
+    pub(super) fn processes(&self) -> impl Iterator<Item = &FrameworkProcess> {
+        self.slots.iter().filter_map(|f| match f {
+            FrameworkSlot::Process(p) => Some(p),
+            FrameworkSlot::Container(_) => None,
+        })
+    }
+
+    /// Stops the framework processes, with the teardown grace, and forgets them; the
+    /// containers stay, for the cluster's removal.
+    pub(super) async fn stop_processes(&mut self) {
+        for f in &mut self.slots {
+            if let FrameworkSlot::Process(p) = f {
+                p.stop(Some(TEARDOWN_GRACE)).await;
+            }
+        }
+        self.slots
+            .retain(|f| matches!(f, FrameworkSlot::Container(_)));
+    }
+}
+
+#[async_trait]
+impl FrameworkRuns for DockerFrameworks {
+    async fn logs(&self, index: usize) -> Result<String, BackendError> {
+        match self.slots.get(index) {
+            None => Err(no_such_framework(index)),
             Some(FrameworkSlot::Process(p)) => Ok(p.logs()),
             Some(FrameworkSlot::Container(node)) => self
                 .docker
@@ -45,12 +179,9 @@ impl DockerCluster {
         }
     }
 
-    pub(super) async fn framework_node_status(
-        &mut self,
-        index: usize,
-    ) -> Result<FrameworkStatus, BackendError> {
+    async fn status(&mut self, index: usize) -> Result<FrameworkStatus, BackendError> {
         let docker = self.docker.clone();
-        match self.framework(index)? {
+        match self.slot(index)? {
             FrameworkSlot::Process(p) => Ok(p.status()),
             FrameworkSlot::Container(node) => match docker.inspect(&node.id).await? {
                 Some(d) if d.is_running() => Ok(FrameworkStatus::Running),
@@ -63,13 +194,9 @@ impl DockerCluster {
         }
     }
 
-    pub(super) async fn stop_framework_node(
-        &mut self,
-        index: usize,
-        grace: Option<Duration>,
-    ) -> Result<(), BackendError> {
+    async fn stop(&mut self, index: usize, grace: Option<Duration>) -> Result<(), BackendError> {
         let docker = self.docker.clone();
-        match self.framework(index)? {
+        match self.slot(index)? {
             FrameworkSlot::Process(p) => p.stop(grace).await,
             FrameworkSlot::Container(node) => {
                 if !docker
@@ -91,9 +218,9 @@ impl DockerCluster {
         Ok(())
     }
 
-    pub(super) async fn start_framework_node(&mut self, index: usize) -> Result<(), BackendError> {
+    async fn start(&mut self, index: usize) -> Result<(), BackendError> {
         let docker = self.docker.clone();
-        match self.framework(index)? {
+        match self.slot(index)? {
             FrameworkSlot::Process(p) => Ok(p.restart().await?),
             FrameworkSlot::Container(node) => {
                 if docker
@@ -108,84 +235,6 @@ impl DockerCluster {
                 node.start(&docker).await
             }
         }
-    }
-
-    pub(super) fn framework(&mut self, index: usize) -> Result<&mut FrameworkSlot, BackendError> {
-        self.frameworks
-            .get_mut(index)
-            .ok_or_else(|| process::no_such_framework(index))
-    }
-
-    /// A framework process on this host: it reaches the master at its cluster-network address,
-    /// which is routable from this host — the address in the master's pid, which a scheduler
-    /// driver compares, as text, with where every message it gets comes from (given the
-    /// published port, libmesos would drop them all) — or, with ZooKeeper, finds the leader
-    /// through ZooKeeper's published port, as on the embedded backend; a fixed master would be
-    /// wrong after the first failover. The master reaches it (a driver's libprocess) at this
-    /// host's address on the cluster network.
-    async fn run_framework_process(
-        &mut self,
-        request: FrameworkRequest,
-    ) -> Result<(usize, String), BackendError> {
-        let master = match self.zookeeper_url() {
-            Some(zk) => zk,
-            None => format!("{}:{}", self.master()?.ip, specs::MASTER_PORT),
-        };
-        let env = framework_process_env(&master, &self.layout.gateway_ip().to_string());
-        let index = self.frameworks.len();
-        let process =
-            FrameworkProcess::start(format!("framework-{}", index + 1), request.process(env))
-                .await?;
-        let name = process.name();
-        self.frameworks.push(FrameworkSlot::Process(process));
-        Ok((index, name))
-    }
-
-    async fn run_framework_container(
-        &mut self,
-        request: FrameworkRequest,
-    ) -> Result<(usize, String), BackendError> {
-        let image = framework_image(request.image.as_deref().unwrap_or_default(), &self.images)?;
-        if request.cwd.is_some() {
-            return Err(BackendError::Failed(
-                "cwd is for a framework run as a host process (without image); a container runs in its image's working directory".into(),
-            ));
-        }
-        let container = self.framework_containers;
-        if container >= MAX_FRAMEWORKS {
-            return Err(BackendError::Failed(format!(
-                "a Docker cluster holds at most {MAX_FRAMEWORKS} framework containers"
-            )));
-        }
-        let docker = self.docker.clone();
-        if !docker.image_exists(&image).await? {
-            return Err(BackendError::Failed(format!(
-                "there is no image {image} in the Docker engine, and mmrun never pulls: build or load it first (`docker build -t {image} …` or `docker load`)"
-            )));
-        }
-        let spec = specs::framework(
-            &self.layout,
-            &self.spec,
-            container,
-            &FrameworkContainer {
-                image,
-                cmd: request.cmd,
-                env: request
-                    .env
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect(),
-            },
-        );
-        self.framework_containers += 1;
-        let index = self.frameworks.len();
-        let label = format!("framework-{}", index + 1);
-        let mut node = NodeContainer::create(&docker, label, spec).await?;
-        let started = node.start(&docker).await;
-        let name = node.name.clone();
-        self.frameworks.push(FrameworkSlot::Container(node));
-        started?;
-        Ok((index, name))
     }
 }
 

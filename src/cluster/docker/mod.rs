@@ -21,6 +21,7 @@ mod faults;
 mod frameworks;
 pub mod layout;
 pub mod node;
+pub mod privilege;
 mod readiness;
 pub mod specs;
 pub mod zookeeper;
@@ -31,7 +32,8 @@ use crate::docker::{Docker, Owner, Role, labels::new_run_id};
 use async_trait::async_trait;
 use cluster::DockerCluster;
 use layout::{Layout, subnet_candidates};
-use specs::{NodeImages, Privilege};
+use privilege::Privilege;
+use specs::NodeImages;
 use std::sync::{Arc, Mutex};
 
 pub struct DockerBackend {

@@ -7,7 +7,8 @@
 //! 2. no container is named `mesos-*` (names come from `docker::object_name`, `mmrun-…`);
 //! 3. every node's libprocess binds and advertises its own container address (`LIBPROCESS_IP`).
 
-use super::layout::Layout;
+use super::layout::{Layout, quick_neighbour_discovery};
+use super::privilege::Privilege;
 use crate::cluster::{AgentSpec, ClusterSpec};
 use crate::docker::{ContainerSpec, PortPublish, Role};
 use std::net::Ipv4Addr;
@@ -21,138 +22,6 @@ pub const AGENT_WORK_DIR: &str = "/var/lib/mesos/agent";
 pub const MASTER_WORK_DIR: &str = "/var/lib/mesos/master";
 /// The Docker socket agents use for task containers (the Docker containerizer).
 pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
-
-/// How agents get the privileges a Mesos agent needs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Privilege {
-    /// `--privileged`, as Mesos agents in containers are run.
-    Privileged,
-    /// For engines that cannot grant `--privileged` (one itself confined to fewer capabilities
-    /// than the kernel knows, as in some CI sandboxes): every capability the engine has, with
-    /// seccomp and AppArmor lifted.
-    Capabilities(Vec<String>),
-}
-
-impl Privilege {
-    /// The fallback for this host: the capabilities in our own bounding set, which on a local
-    /// engine are the ones it can hand out.
-    pub fn host_capabilities() -> Privilege {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let mask = status
-            .lines()
-            .find_map(|l| l.strip_prefix("CapBnd:"))
-            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            .unwrap_or(0);
-        Privilege::Capabilities(capabilities_in(mask))
-    }
-
-    /// What agents of the daemon whose socket is `socket` (a local path; `None` for a remote
-    /// daemon) get from the start. Learning that an engine cannot grant `--privileged` by
-    /// trying costs every run a refused start and the agents' re-creation (about 1 s on our
-    /// CI sandbox, 40% of a small scenario), so when the daemon is this machine's and its
-    /// process is visibly confined — its bounding set lacks a capability that `--privileged`
-    /// asks for — agents get the fallback at once. Anything unreadable (another PID namespace,
-    /// no pid file, a remote daemon) means `--privileged`, with the refusal still handled at
-    /// start as before.
-    pub fn expected_for(socket: Option<&str>) -> Privilege {
-        let mask = socket.and_then(daemon_bounding_set);
-        let last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok());
-        match (mask, last_cap) {
-            (Some(mask), Some(last_cap)) if refuses_privileged(mask, last_cap) => {
-                Privilege::Capabilities(capabilities_in(mask))
-            }
-            _ => Privilege::Privileged,
-        }
-    }
-}
-
-/// The capability bounding set of the Docker daemon listening on `socket`, when it runs on this
-/// machine in our PID namespace: dockerd writes its pid beside its socket by default
-/// (`/var/run/docker.pid`, rootless `$XDG_RUNTIME_DIR/docker.pid`), and the process must be a
-/// `dockerd` (a stale file, or a pid of another namespace, is not trusted).
-fn daemon_bounding_set(socket: &str) -> Option<u64> {
-    let pid_file = std::path::Path::new(socket).with_file_name("docker.pid");
-    let pid: u32 = std::fs::read_to_string(pid_file)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-    if comm.trim() != "dockerd" {
-        return None;
-    }
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapBnd:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-}
-
-/// Whether a daemon with bounding set `mask` must refuse `--privileged`: runc then asks for
-/// every capability the engine knows and the kernel has (bits up to `last_cap`), and cannot
-/// grant one its own bounding set lacks ("unable to apply caps").
-fn refuses_privileged(mask: u64, last_cap: usize) -> bool {
-    (0..CAPABILITIES.len().min(last_cap + 1)).any(|bit| mask >> bit & 1 == 0)
-}
-
-/// Linux capability names by bit number, as Docker's `--cap-add` takes them: the ones Docker
-/// 20.10 knows (it refuses PERFMON, BPF and CHECKPOINT_RESTORE, bits 38–40).
-const CAPABILITIES: [&str; 38] = [
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "SETGID",
-    "SETUID",
-    "SETPCAP",
-    "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_ADMIN",
-    "NET_RAW",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_CHROOT",
-    "SYS_PTRACE",
-    "SYS_PACCT",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_NICE",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "MKNOD",
-    "LEASE",
-    "AUDIT_WRITE",
-    "AUDIT_CONTROL",
-    "SETFCAP",
-    "MAC_OVERRIDE",
-    "MAC_ADMIN",
-    "SYSLOG",
-    "WAKE_ALARM",
-    "BLOCK_SUSPEND",
-    "AUDIT_READ",
-];
-
-fn capabilities_in(mask: u64) -> Vec<String> {
-    CAPABILITIES
-        .iter()
-        .enumerate()
-        .filter(|(bit, _)| mask >> bit & 1 == 1)
-        .map(|(_, name)| name.to_string())
-        .collect()
-}
-
-/// Whether a container start failed because the engine cannot grant `--privileged`.
-pub fn is_privilege_refusal(message: &str) -> bool {
-    message.contains("apply caps") || message.contains("operation not permitted: unknown")
-}
 
 /// What the nodes run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,18 +80,6 @@ fn libprocess_env(ip: Ipv4Addr) -> Vec<String> {
         format!("LIBPROCESS_IP={ip}"),
         format!("LIBPROCESS_ADVERTISE_IP={ip}"),
     ]
-}
-
-/// Nodes start together, so one may look up a peer's address before the peer's interface is
-/// up; Linux then re-asks ARP only after 1 s, and the first connection hangs that long. Asking
-/// again every 50 ms makes a cluster ready as soon as its last node is. (Namespaced: it only
-/// changes the container's own network stack. `eth0` is the cluster network, the only one.)
-pub(super) fn quick_neighbour_discovery() -> std::collections::BTreeMap<String, String> {
-    [(
-        "net.ipv4.neigh.eth0.retrans_time_ms".to_string(),
-        "50".to_string(),
-    )]
-    .into()
 }
 
 fn millis(d: std::time::Duration) -> String {
@@ -562,23 +419,6 @@ mod tests {
         env
     }
 
-    #[test]
-    fn a_daemon_lacking_a_capability_the_kernel_has_refuses_privileged() {
-        // Our CI sandbox: everything but SYS_RESOURCE (bit 24), kernel up to bit 40.
-        assert!(refuses_privileged(0x01ff_feff_ffff, 40));
-        assert!(!refuses_privileged(0x01ff_ffff_ffff, 40));
-        // Bits Docker 20.10 does not know (38–40) are not asked for.
-        assert!(!refuses_privileged(0x003f_ffff_ffff, 40));
-        // An older kernel knows fewer: the missing bits above its last are not asked for.
-        assert!(!refuses_privileged(0x00ff_ffff_ffff >> 3, 36));
-        // Without a readable local daemon, agents start privileged.
-        assert_eq!(
-            Privilege::expected_for(Some("/nonexistent/docker.sock")),
-            Privilege::Privileged
-        );
-        assert_eq!(Privilege::expected_for(None), Privilege::Privileged);
-    }
-
     fn second_agent(images: &NodeImages, privilege: &Privilege) -> ContainerSpec {
         let request = AgentSpec {
             resources: Some("cpus:2;mem:2048".into()),
@@ -656,10 +496,6 @@ mod tests {
             strings(&["seccomp=unconfined", "apparmor=unconfined"])
         );
         assert_eq!(spec.pid_mode, Some("host".into()));
-        assert_eq!(
-            capabilities_in(0b1_0000_0000_0000_0000_0000_0001),
-            strings(&["CHOWN", "SYS_RESOURCE"])
-        );
     }
 
     /// With several masters every node is told ZooKeeper's URL, each master its own address

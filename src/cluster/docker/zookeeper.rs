@@ -8,9 +8,8 @@
 //! `ruok` → `imok` through that published port: the image has no shell or `nc` to check
 //! from inside, and the host side works wherever container addresses are not routable.
 
-use super::layout::Layout;
+use super::layout::{Layout, quick_neighbour_discovery};
 use super::node::NodeContainer;
-use super::specs::quick_neighbour_discovery;
 use crate::cluster::BackendError;
 use crate::docker::{ContainerSpec, Docker, PortPublish, Role};
 use std::net::{Ipv4Addr, SocketAddr};

@@ -279,7 +279,7 @@ fn open(source: &std::path::Path) -> std::io::Result<std::fs::File> {
 mod tests {
     use super::*;
     use crate::docker::labels::{MANAGED_BY, MANAGED_BY_VALUE};
-    use crate::docker::node_image::sources::HostFile;
+    use crate::docker::node_image::libraries::HostFile;
     use std::collections::BTreeMap;
 
     fn sources(dir: &std::path::Path) -> Sources {

@@ -2,11 +2,19 @@
 //! copied into an image at the same paths.
 
 use super::NodeImageError;
-use super::sources::HostFile;
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// A host file and where it goes in the image (a library at its own path, a program under
+/// `/bin`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostFile {
+    pub source: PathBuf,
+    /// Absolute path in the image.
+    pub target: String,
+}
 
 /// The shared libraries of `executables` and their dynamic loader; none for static binaries
 /// and scripts. This runs on every `mmrun run`, so instead of `ldd` (a shell script, about

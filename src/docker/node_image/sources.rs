@@ -5,7 +5,7 @@
 //! daemon builds the images without installing anything.
 
 use super::NodeImageError;
-use super::libraries::shared_libraries;
+use super::libraries::{HostFile, shared_libraries};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -123,14 +123,6 @@ impl Userland {
                 .map_or(Userland::HostTools, Userland::Busybox)),
         }
     }
-}
-
-/// A host file and where it goes in the image.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HostFile {
-    pub source: PathBuf,
-    /// Absolute path in the image.
-    pub target: String,
 }
 
 /// The programs that make the image's userland.

@@ -134,7 +134,7 @@ async fn run_task(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Respons
 async fn kill_task(State(agent): State<Arc<AgentShared>>, body: Bytes) -> Response {
     match parse::<KillTask>(&body) {
         Ok(kill) => {
-            let grace = super::executor::grace_period(kill.kill_policy.as_ref());
+            let grace = super::command_executor::grace_period(kill.kill_policy.as_ref());
             let key: TaskKey = (kill.framework_id, kill.task_id);
             if !agent.kill_executor_task(&key, kill.kill_policy) && !agent.kill_task(&key, grace) {
                 tracing::debug!("kill for task {} which is not running here", key.1);
@@ -212,24 +212,11 @@ fn task_view(t: &RunningTask, agent_id: &str) -> StateTask {
     }
 }
 
-/// The name Mesos's agent gives a command task's executor.
-pub(super) fn command_executor_name(t: &RunningTask) -> String {
-    format!(
-        "Command Executor (Task: {}) (Command: sh -c '{}')",
-        t.info.task_id,
-        t.info
-            .command
-            .as_ref()
-            .and_then(|c| c.value.clone())
-            .unwrap_or_default()
-    )
-}
-
 fn executor_view(t: &RunningTask, agent_id: &str, done: bool) -> AgentExecutor {
     let view = task_view(t, agent_id);
     AgentExecutor {
         id: t.info.task_id.value.clone(),
-        name: command_executor_name(t),
+        name: t.command_executor_name(),
         source: t.info.task_id.value.clone(),
         container: t.container_id.value.clone(),
         directory: t.sandbox.display().to_string(),

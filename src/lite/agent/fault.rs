@@ -25,7 +25,7 @@
 //!   the master fails until it is reconnected.
 //!
 //! The task processes of a paused agent are frozen too (SIGSTOP to each task's process group,
-//! SIGCONT on unpause; see `executor::signal_tasks`), mirroring the cgroup freezer that
+//! SIGCONT on unpause; see `command_executor::signal_tasks`), mirroring the cgroup freezer that
 //! `docker pause` uses: a task that would have finished during the pause finishes after it.
 
 use std::future::Future;

@@ -6,10 +6,10 @@
 
 mod api;
 mod checkpoint;
+mod command_executor;
 mod config;
 mod docker_tasks;
 mod driver_api;
-mod executor;
 mod executor_api;
 mod executor_driver;
 mod executors;
@@ -104,6 +104,22 @@ pub struct RunningTask {
     pub kill: mpsc::UnboundedSender<Duration>,
     /// The custom executor running the task; `None` for command tasks.
     pub executor: Option<ExecutorId>,
+}
+
+impl RunningTask {
+    /// The name Mesos's agent gives a command task's executor (in `/state` and the operator
+    /// API alike).
+    pub fn command_executor_name(&self) -> String {
+        format!(
+            "Command Executor (Task: {}) (Command: sh -c '{}')",
+            self.info.task_id,
+            self.info
+                .command
+                .as_ref()
+                .and_then(|c| c.value.clone())
+                .unwrap_or_default()
+        )
+    }
 }
 
 /// An update waiting for the framework's acknowledgement.
@@ -367,11 +383,11 @@ impl Agent {
     /// master's pings time out), sends nothing (no registration, no status update) and its task
     /// processes are stopped (SIGSTOP to their process groups), keeping their state.
     pub fn pause(&self) -> Result<(), FaultError> {
-        // Under the agent's lock, as `executor::supervise` records a new task's process: a task
+        // Under the agent's lock, as `command_executor::supervise` records a new task's process: a task
         // that starts just now is either frozen here or sees the pause there.
         let core = self.shared.core();
         self.shared.faults.set_paused(true)?;
-        executor::signal_tasks(&core, libc::SIGSTOP);
+        command_executor::signal_tasks(&core, libc::SIGSTOP);
         tracing::info!("agent at {} paused", self.url());
         Ok(())
     }
@@ -382,7 +398,7 @@ impl Agent {
     pub fn unpause(&self) -> Result<(), FaultError> {
         let core = self.shared.core();
         self.shared.faults.set_paused(false)?;
-        executor::signal_tasks(&core, libc::SIGCONT);
+        command_executor::signal_tasks(&core, libc::SIGCONT);
         tracing::info!("agent at {} unpaused", self.url());
         Ok(())
     }
@@ -417,7 +433,7 @@ impl Agent {
         }
         // Executors get SHUTDOWN and their grace period at the same time as command tasks.
         let executors = executors::shutdown_all(&self.shared);
-        let tasks = executor::kill_all(
+        let tasks = command_executor::kill_all(
             &self.shared,
             Some(self.shared.config.executor_shutdown_grace_period),
         );
@@ -432,7 +448,7 @@ impl Agent {
     /// and the task containers removed at once so nothing outlives the agent.
     pub async fn crash(mut self) {
         self.shared.stopped.cancel();
-        executor::kill_all(&self.shared, None).await;
+        command_executor::kill_all(&self.shared, None).await;
         executors::kill_all_now(&self.shared);
         docker_tasks::remove_all(&self.shared).await;
         self.halt().await;
@@ -452,7 +468,7 @@ impl Agent {
 impl Drop for Agent {
     fn drop(&mut self) {
         self.shared.stopped.cancel();
-        executor::kill_all_now(&self.shared);
+        command_executor::kill_all_now(&self.shared);
         executors::kill_all_now(&self.shared);
         docker_tasks::remove_all_blocking(&self.shared);
         if let Some(server) = self.server.take() {

@@ -256,7 +256,7 @@ fn command_executor(t: &RunningTask) -> ExecutorInfo {
     let mut info = ExecutorInfo::custom(t.info.task_id.value.clone(), command);
     info.kind = None;
     info.framework_id = Some(t.framework_id.clone());
-    info.name = Some(super::api::command_executor_name(t));
+    info.name = Some(t.command_executor_name());
     info.source = Some(t.info.task_id.value.clone());
     info
 }
@@ -327,7 +327,7 @@ fn containers(core: &AgentCore) -> GetContainers {
             container(
                 t.framework_id.clone(),
                 ExecutorId::new(t.info.task_id.value.clone()),
-                super::api::command_executor_name(t),
+                t.command_executor_name(),
                 t.container_id.clone(),
                 t.pid,
             )

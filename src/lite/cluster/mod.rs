@@ -5,194 +5,27 @@
 //! or cut off the network (`pause_agent`, `disconnect_agent`); `shutdown` stops everything and
 //! removes every file. The scenario runner's embedded backend builds on this.
 
+mod descriptors;
+mod error;
+mod options;
 mod simulated;
 
-use crate::docker::Owner;
-use crate::lite::agent::{Agent, AgentConfig, FaultError, Faults, RegistrationTimeout};
+pub use error::NodeError;
+pub use options::{AgentOptions, ClusterOptions, Containerizers, DockerContainerizer};
+
+use crate::lite::agent::{Agent, AgentConfig, FaultError, Faults};
 use crate::lite::master::{Leadership, Master, MasterConfig};
 use crate::mesos::attributes::parse_attributes;
 use crate::mesos::ids::AgentId;
 use crate::mesos::resources::Resources;
 use crate::node_log::NodeLog;
-use crate::zookeeper::ZkUrl;
+use descriptors::descriptors_for_one_more_agent;
+use error::{AGENT, MASTER, invalid, no_agent, no_master};
 use simulated::sim_error;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::net::TcpListener;
-
-#[derive(Clone, Debug)]
-pub struct ClusterOptions {
-    pub agent_ping_timeout: Duration,
-    pub max_agent_ping_timeouts: u32,
-    /// How long `add_agent` waits for the agent to register.
-    pub registration_timeout: Duration,
-    /// Where the master listens; agents listen on the same IP with ephemeral ports.
-    pub master_addr: SocketAddr,
-    /// How long an agent waits for an acknowledgement before resending an update (Mesos: 10 s).
-    pub status_update_retry: Duration,
-    /// How long a custom executor may take to subscribe (`--executor_registration_timeout`).
-    pub executor_registration_timeout: Duration,
-    /// Masters elect their leader through this ZooKeeper, and agents follow it there.
-    pub zookeeper: Option<ZkUrl>,
-    /// How many masters (more than one needs `zookeeper`). The first listens on `master_addr`.
-    pub masters: usize,
-    /// The masters' and agents' ZooKeeper session timeout: how long a crashed leader keeps
-    /// its leadership.
-    pub zk_session_timeout: Duration,
-}
-
-impl Default for ClusterOptions {
-    /// Short liveness settings so losing an agent takes a fraction of a second, not 75 s.
-    fn default() -> ClusterOptions {
-        ClusterOptions {
-            agent_ping_timeout: Duration::from_millis(100),
-            max_agent_ping_timeouts: 3,
-            registration_timeout: Duration::from_secs(10),
-            master_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            status_update_retry: Duration::from_secs(10),
-            executor_registration_timeout: Duration::from_secs(60),
-            zookeeper: None,
-            masters: 1,
-            zk_session_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct AgentOptions {
-    /// `--resources` syntax; Mesos's defaults fill what is missing.
-    pub resources: Option<String>,
-    /// `--attributes` syntax.
-    pub attributes: Option<String>,
-}
-
-/// How an agent runs tasks: command tasks always; DOCKER tasks too when `docker` is set
-/// (`--containerizers=docker,mesos`). Given to [`LocalCluster::add_agent_with`].
-#[derive(Clone, Debug, Default)]
-pub struct Containerizers {
-    pub docker: Option<DockerContainerizer>,
-}
-
-/// The Docker containerizer of an in-process agent.
-#[derive(Clone, Debug)]
-pub struct DockerContainerizer {
-    /// `--docker_socket`.
-    pub socket: PathBuf,
-    /// Whose task containers they are (their labels); the agent's process when `None`.
-    pub owner: Option<Owner>,
-}
-
-impl Default for DockerContainerizer {
-    fn default() -> DockerContainerizer {
-        DockerContainerizer {
-            socket: PathBuf::from("/var/run/docker.sock"),
-            owner: None,
-        }
-    }
-}
-
-impl Containerizers {
-    /// `--containerizers=docker,mesos` with the default socket, task containers labelled as
-    /// `owner`'s (e.g. a test's run, which its cleanup then removes).
-    pub fn docker(owner: Option<Owner>) -> Containerizers {
-        Containerizers {
-            docker: Some(DockerContainerizer {
-                owner,
-                ..DockerContainerizer::default()
-            }),
-        }
-    }
-
-    fn apply(&self, config: &mut AgentConfig) {
-        let Some(docker) = &self.docker else {
-            return;
-        };
-        config.containerizers = vec!["docker".into(), "mesos".into()];
-        config.docker_socket = docker.socket.clone();
-        if let Some(owner) = &docker.owner {
-            config.docker_owner = owner.clone();
-        }
-        config
-            .flags
-            .insert("containerizers".into(), "docker,mesos".into());
-        config
-            .flags
-            .insert("docker_socket".into(), docker.socket.display().to_string());
-    }
-}
-
-/// Why a node of the cluster could not be started, stopped, or given or spared a fault.
-/// Nodes are counted from 0 here; callers that name them for people (`agent-1`) translate.
-#[derive(Debug, thiserror::Error)]
-pub enum NodeError {
-    #[error("there is no {role} {index}")]
-    NoSuchNode { role: &'static str, index: usize },
-    #[error("{role} {index} is already running")]
-    AlreadyRunning { role: &'static str, index: usize },
-    #[error("{role} {index} is not running (it was stopped; start it first)")]
-    NotRunning { role: &'static str, index: usize },
-    #[error("agent {0} is paused: unpause it before stopping it gracefully, or stop it as a crash")]
-    Paused(usize),
-    /// `--resources` or `--attributes` that do not parse.
-    #[error("agent {option}: {message}")]
-    InvalidOption {
-        option: &'static str,
-        message: String,
-    },
-    #[error("{role} {index} cannot listen on {addr}: {source}")]
-    Listen {
-        role: &'static str,
-        index: usize,
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("{role} {index} cannot start: {source}")]
-    Start {
-        role: &'static str,
-        index: usize,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    NotRegistered(#[from] RegistrationTimeout),
-    #[error("agent {index}: {error}")]
-    Fault { index: usize, error: FaultError },
-    /// This process is about to run out of file descriptors: another real agent would not
-    /// be able to listen or connect (it would only fail to register, seconds later).
-    #[error(
-        "agent {index}: this process has {open} of its {limit} file descriptors open and each in-process agent needs about {per_agent}: raise the limit (`ulimit -n`, e.g. `ulimit -n 65536` before mmrun) or use simulated agents for scale (`add_agents(n, #{{ simulated: true }})`, `mmrun up --simulated`)"
-    )]
-    Descriptors {
-        index: usize,
-        open: u64,
-        limit: u64,
-        per_agent: u64,
-    },
-    /// Simulated agents that could not be brought up.
-    #[error("{message}")]
-    Simulated { message: String },
-}
-
-const MASTER: &str = "master";
-const AGENT: &str = "agent";
-
-fn no_master(index: usize) -> NodeError {
-    NodeError::NoSuchNode {
-        role: MASTER,
-        index,
-    }
-}
-
-fn no_agent(index: usize) -> NodeError {
-    NodeError::NoSuchNode { role: AGENT, index }
-}
-
-fn invalid(option: &'static str, e: impl std::fmt::Display) -> NodeError {
-    NodeError::InvalidOption {
-        option,
-        message: e.to_string(),
-    }
-}
 
 struct LocalAgent {
     agent: Option<Agent>,
@@ -254,7 +87,7 @@ pub struct LocalCluster {
     options: ClusterOptions,
     root: Option<tempfile::TempDir>,
     /// Removes `root` should this process die without `shutdown` (SIGKILL).
-    _root_watched: crate::lifeline::guard::Watched,
+    _root_watched: crate::process::guard::Watched,
 }
 
 impl LocalCluster {
@@ -303,7 +136,7 @@ impl LocalCluster {
             agents: Vec::new(),
             sim: None,
             options,
-            _root_watched: crate::lifeline::guard::watch_dir(root.path()),
+            _root_watched: crate::process::guard::watch_dir(root.path()),
             root: Some(root),
         })
     }
@@ -704,43 +537,6 @@ impl LocalCluster {
             tracing::warn!("could not remove the cluster's files: {e}");
         }
     }
-}
-
-/// What an in-process agent holds open: its listener, the master's two connections to it
-/// (messages and pings), its own connection to the master, and one spare (measured: about 5
-/// per agent with 2 000 agents up).
-const DESCRIPTORS_PER_AGENT: u64 = 5;
-/// Kept free for everything else (frameworks, clients, files).
-const DESCRIPTORS_RESERVE: u64 = 256;
-
-/// Refuses agent `index` when this process could not give it the descriptors it needs:
-/// counting them costs a directory read, so only once the limit is within reach.
-fn descriptors_for_one_more_agent(index: usize) -> Result<(), NodeError> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct it is given.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Ok(());
-    }
-    let limit = limit.rlim_cur;
-    let estimate = (index as u64 + 1) * DESCRIPTORS_PER_AGENT + DESCRIPTORS_RESERVE;
-    if estimate < limit / 2 {
-        return Ok(());
-    }
-    let Ok(open) = std::fs::read_dir("/proc/self/fd").map(|d| d.count() as u64) else {
-        return Ok(());
-    };
-    if open + DESCRIPTORS_PER_AGENT + DESCRIPTORS_RESERVE > limit {
-        return Err(NodeError::Descriptors {
-            index,
-            open,
-            limit,
-            per_agent: DESCRIPTORS_PER_AGENT,
-        });
-    }
-    Ok(())
 }
 
 /// Binds an address that was just released. Its port was ephemeral, so for a moment the kernel

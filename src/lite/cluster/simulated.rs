@@ -2,7 +2,8 @@
 //! them, on the master's IP. They take indices among the real agents, so every per-agent
 //! operation (stop, start, pause, partition) names them alike.
 
-use super::{AGENT, AgentOptions, AgentSlot, LocalCluster, NodeError, advertisable, invalid};
+use super::error::{AGENT, invalid};
+use super::{AgentOptions, AgentSlot, LocalCluster, NodeError, advertisable};
 use crate::lite::agent::MasterLocation;
 use crate::lite::sim::{Behaviour, SimError, SimHost, SimHostConfig};
 use crate::mesos::attributes::parse_attributes;

@@ -556,7 +556,7 @@ fn strip_ansi(text: &str) -> String {
 /// `scripts/agent_lost.rhai` → `scripts_agent_lost`: a scenario's ids in the page are its
 /// artifacts folder's name.
 fn slug(name: &str) -> String {
-    crate::script::run::artifact_folder(name)
+    crate::runner::scenario::artifact_folder(name)
 }
 
 fn status_class(status: Status) -> &'static str {

@@ -1,7 +1,8 @@
 //! `cluster()` and the cluster's methods: masters, agents, frameworks, state. Tasks and
 //! frameworks of any framework are observed in `observe`.
 
-use super::{AgentHandle, FrameworkHandle};
+use super::masters::{MasterHandle, follow_leader, leader, master_finder, restart_master};
+use super::{AgentHandle, ClusterHandleRef, FrameworkHandle};
 use crate::client::MasterClient;
 use crate::cluster::{AgentSpec, ClusterSpec};
 use crate::framework::{Framework, FrameworkOptions};
@@ -13,17 +14,6 @@ use crate::script::context::{
 use crate::script::values::{Options, to_dynamic};
 use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
 use std::sync::{Arc, Mutex};
-
-/// A script's handle to one cluster (`Cluster` in scripts).
-#[derive(Clone)]
-pub struct ClusterHandleRef(pub Arc<ClusterCtx>);
-
-/// One of the cluster's masters (`Master` in scripts): `index` counts from 0, `master-1` is 0.
-#[derive(Clone)]
-pub struct MasterHandle {
-    pub cluster: Arc<ClusterCtx>,
-    pub index: usize,
-}
 
 pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     let s = scenario.clone();
@@ -39,7 +29,20 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("cluster")
         .with_params_info(["options: map", "Cluster"])
         .with_comments([
-            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n/// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n/// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n/// start together, at once, and `cluster` returns when all are active),\n/// `mesos_image` (Docker backend: run real Mesos from this local image),\n/// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n/// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`),\n/// `zk_session_timeout` (default \"2s\"; Mesos's default is \"10s\"): how long a killed leader\n/// keeps leading, and how long ZooKeeper may be away before masters give up and stop,\n/// `encoding` (\"json\", the default, or \"protobuf\": what `submit_framework`'s frameworks speak),\n/// `api` (\"http\", the default: the v1 scheduler API, or \"driver\": libprocess messages, as\n/// the Mesos scheduler driver behind Marathon, Spark and the Java/Python APIs speaks),\n/// `simulated` (true: the `agents` are simulated agents, see `add_agents`), `sim` (what their\n/// tasks do by default, see `add_agents`).",
+            "/// A fresh cluster. Options: `agent_ping_timeout` (e.g. \"100ms\"),\n\
+            /// `max_agent_ping_timeouts` (e.g. 3), `status_update_retry` (e.g. \"2s\"),\n\
+            /// `agents` (a number, or an array of `add_agent` option maps: the master and these agents\n\
+            /// start together, at once, and `cluster` returns when all are active),\n\
+            /// `mesos_image` (Docker backend: run real Mesos from this local image),\n\
+            /// `zookeeper` (true: a real ZooKeeper node; masters elect their leader through it, agents and\n\
+            /// frameworks find the leader there), `masters` (a number; more than one implies `zookeeper`),\n\
+            /// `zk_session_timeout` (default \"2s\"; Mesos's default is \"10s\"): how long a killed leader\n\
+            /// keeps leading, and how long ZooKeeper may be away before masters give up and stop,\n\
+            /// `encoding` (\"json\", the default, or \"protobuf\": what `submit_framework`'s frameworks speak),\n\
+            /// `api` (\"http\", the default: the v1 scheduler API, or \"driver\": libprocess messages, as\n\
+            /// the Mesos scheduler driver behind Marathon, Spark and the Java/Python APIs speaks),\n\
+            /// `simulated` (true: the `agents` are simulated agents, see `add_agents`), `sim` (what their\n\
+            /// tasks do by default, see `add_agents`).",
         ])
         .register_into_engine(engine, move |options: Map| -> ScriptResult<ClusterHandleRef> { new_cluster(&s, &options) });
 
@@ -60,8 +63,8 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
                 })?;
                 let url = url.map_err(|e| backend_error("start_master()", e))?;
                 *lock(&ctx.master_url) = Some(url);
-                super::masters::follow_leader(&ctx)?;
-                super::masters::leader(&ctx)
+                follow_leader(&ctx)?;
+                leader(&ctx)
             },
         );
     FuncRegistration::new("example_executor")
@@ -102,7 +105,10 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("add_agents")
         .with_params_info(["c: Cluster", "count: int", "options: map", "array"])
         .with_comments([
-            "/// Adds `count` agents with `add_agent`'s options; returns them. With `simulated: true`\n/// they are simulated agents (thousands in seconds: no process, no sandbox each), all\n/// registered at once; `sim: #{ run: \"5s\" | \"forever\", state: \"TASK_FINISHED\", start: \"0s\" }`\n/// is what their tasks do unless a task's own `sim` says otherwise (default: run until killed).",
+            "/// Adds `count` agents with `add_agent`'s options; returns them. With `simulated: true`\n\
+            /// they are simulated agents (thousands in seconds: no process, no sandbox each), all\n\
+            /// registered at once; `sim: #{ run: \"5s\" | \"forever\", state: \"TASK_FINISHED\", start: \"0s\" }`\n\
+            /// is what their tasks do unless a task's own `sim` says otherwise (default: run until killed).",
         ])
         .register_into_engine(engine, |c: &mut ClusterHandleRef, count: rhai::INT, options: Map| -> ScriptResult<Array> {
             add_agents(&c.0, count, &options)
@@ -128,7 +134,11 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
     FuncRegistration::new("submit_framework")
         .with_params_info(["c: Cluster", "options: map", "Framework"])
         .with_comments([
-            "/// Subscribes a framework (mmrun itself, over the v1 scheduler API or as a scheduler driver) and queues its tasks.\n/// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n/// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds),\n/// `encoding` (\"json\" or \"protobuf\" on the v1 scheduler API; default: the cluster's),\n/// `api` (\"http\" or \"driver\": speak as the Mesos scheduler driver does; default: the cluster's).",
+            "/// Subscribes a framework (mmrun itself, over the v1 scheduler API or as a scheduler driver) and queues its tasks.\n\
+            /// Options: `name` (required), `tasks` (array of task maps, see `launch`), `role`,\n\
+            /// `partition_aware` (default false), `checkpoint` (default true), `failover_timeout` (seconds),\n\
+            /// `encoding` (\"json\" or \"protobuf\" on the v1 scheduler API; default: the cluster's),\n\
+            /// `api` (\"http\" or \"driver\": speak as the Mesos scheduler driver does; default: the cluster's).",
         ])
         .register_into_engine(engine, |c: &mut ClusterHandleRef, options: Map| -> ScriptResult<FrameworkHandle> {
             submit_framework(&c.0, &options)
@@ -394,17 +404,9 @@ fn add_simulated(
     behaviour: crate::lite::sim::Behaviour,
 ) -> ScriptResult<Vec<AgentHandle>> {
     ctx.master_url()?;
-    let added = ctx
-        .scenario
-        .block(async {
-            let mut handle = ctx.handle.lock().await;
-            handle
-                .as_mut()
-                .expect("created with the cluster")
-                .add_simulated_agents(count, spec, behaviour)
-                .await
-        })?
-        .map_err(|e| backend_error("add_agents()", e))?;
+    let added = ctx.with_handle("add_agents()", async |h| {
+        h.add_simulated_agents(count, spec, behaviour).await
+    })?;
     let mut entries = lock(&ctx.agents);
     Ok(added
         .into_iter()
@@ -442,19 +444,9 @@ fn add_agents(ctx: &Arc<ClusterCtx>, count: rhai::INT, options: &Map) -> ScriptR
 
 /// Starts the master and the agents at once (see `ClusterHandle::start_cluster`).
 fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult<()> {
-    let (url, ids) = ctx
-        .scenario
-        .block(async {
-            let mut handle = ctx.handle.lock().await;
-            handle
-                .as_mut()
-                .expect("created with the cluster")
-                .start_cluster(agents)
-                .await
-        })?
-        .map_err(|e| backend_error("cluster", e))?;
+    let (url, ids) = ctx.with_handle("cluster", async |h| h.start_cluster(agents).await)?;
     *lock(&ctx.master_url) = Some(url);
-    super::masters::follow_leader(ctx)?;
+    follow_leader(ctx)?;
     let mut entries = lock(&ctx.agents);
     for (i, id) in ids.into_iter().enumerate() {
         entries.push(AgentEntry {
@@ -465,29 +457,6 @@ fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult
     Ok(())
 }
 
-pub fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
-    ctx.scenario.timeline.fault("master", "restart()");
-    ctx.master_url()?;
-    let frameworks: Vec<Framework> = lock(&ctx.frameworks).clone();
-    let seen: Vec<u64> = frameworks.iter().map(|f| f.resubscriptions()).collect();
-    let result = ctx.scenario.block(async {
-        let mut handle = ctx.handle.lock().await;
-        handle
-            .as_mut()
-            .expect("created with the cluster")
-            .restart_master()
-            .await
-    })?;
-    result.map_err(|e| backend_error("restart_master()", e))?;
-    // The old master's subscriptions are gone: wait until mmrun's frameworks have subscribed
-    // again (or given up), so the script's next call reaches the new master.
-    ctx.scenario
-        .block(futures::future::join_all(frameworks.iter().zip(seen).map(
-            |(f, seen)| f.await_resubscribed(seen, std::time::Duration::from_secs(30)),
-        )))?;
-    Ok(())
-}
-
 fn add_agent(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<AgentHandle> {
     let (spec, simulated) = agent_options(options, "add_agent")?;
     if let Some(behaviour) = simulated {
@@ -495,17 +464,7 @@ fn add_agent(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<AgentHandle> 
         return Ok(added.remove(0));
     }
     ctx.master_url()?;
-    let (index, id) = ctx
-        .scenario
-        .block(async {
-            let mut handle = ctx.handle.lock().await;
-            handle
-                .as_mut()
-                .expect("created with the cluster")
-                .add_agent(spec)
-                .await
-        })?
-        .map_err(|e| backend_error("add_agent()", e))?;
+    let (index, id) = ctx.with_handle("add_agent()", async |h| h.add_agent(spec).await)?;
     let name = format!("agent-{}", index + 1);
     lock(&ctx.agents).push(AgentEntry {
         name: name.clone(),
@@ -544,7 +503,7 @@ fn submit_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framew
         )?,
         None => vec![],
     };
-    let finder = super::masters::master_finder(ctx)?;
+    let finder = master_finder(ctx)?;
     let framework = ctx
         .scenario
         .block(Framework::subscribe_via(finder, fo))?

@@ -7,35 +7,11 @@
 use super::ClusterHandleRef;
 use crate::cluster::{BackendError, ClusterHandle, FrameworkRequest, FrameworkStatus};
 use crate::script::bindings::option_keys;
-use crate::script::context::{ClusterCtx, ScenarioCtx, ScriptResult};
+use crate::script::context::{ClusterCtx, ScenarioCtx, ScriptResult, skip};
 use crate::script::values::{Options, duration_value};
-use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map, Position};
+use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Raised by `requires_docker()` / `requires_embedded()` on another backend: the scenario ends as skipped.
-#[derive(Clone, Debug)]
-pub struct SkipScenario(pub String);
-
-/// The error that ends the scenario as skipped, saying why.
-pub fn skip(reason: String) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorRuntime(
-        Dynamic::from(SkipScenario(reason)),
-        Position::NONE,
-    ))
-}
-
-/// The reason a script asked to be skipped, looking through nested function calls.
-pub fn skip_reason(error: &EvalAltResult) -> Option<String> {
-    match error {
-        EvalAltResult::ErrorRuntime(value, _) => {
-            value.clone().try_cast::<SkipScenario>().map(|s| s.0)
-        }
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
-        | EvalAltResult::ErrorInModule(_, inner, _) => skip_reason(inner),
-        _ => None,
-    }
-}
 
 /// A script's handle to one framework it runs (`FrameworkRun` in scripts).
 #[derive(Clone)]
@@ -46,7 +22,7 @@ pub struct FrameworkRunHandle {
 }
 
 /// `stop()`'s SIGTERM-to-SIGKILL time when the script gives none.
-const STOP_GRACE: Duration = crate::cluster::process::STOP_GRACE;
+const STOP_GRACE: Duration = crate::process::STOP_GRACE;
 /// `wait()`'s timeout when the script gives none.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often `wait` checks.
@@ -66,12 +42,9 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             if backend == "docker" {
                 return Ok(());
             }
-            Err(Box::new(EvalAltResult::ErrorRuntime(
-                Dynamic::from(SkipScenario(format!(
+            Err(skip(format!(
                     "needs the Docker backend; this run uses the {backend} backend"
-                ))),
-                Position::NONE,
-            )))
+                )))
         });
     FuncRegistration::new("requires_embedded")
         .with_params_info(["()"])
@@ -83,17 +56,22 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             if backend == "embedded" {
                 return Ok(());
             }
-            Err(Box::new(EvalAltResult::ErrorRuntime(
-                Dynamic::from(SkipScenario(format!(
+            Err(skip(format!(
                     "needs the embedded backend (its tasks fetch files from this machine); this run uses the {backend} backend"
-                ))),
-                Position::NONE,
-            )))
+                )))
         });
     FuncRegistration::new("run_framework")
         .with_params_info(["c: Cluster", "options: map", "FrameworkRun"])
         .with_comments([
-            "/// Runs your own framework (scheduler) against the cluster. Options: `cmd` (an array\n/// `[program, args…]`, or a string run by `sh -c`), `env` (a map), and either `cwd` or `image`.\n/// Without `image` (every backend) it runs as a process on this host, in its own process group,\n/// in `cwd` (relative to the scenario's directory; default: a fresh temporary directory removed\n/// afterwards). With `image` (Docker backend) it runs as a container on the cluster network;\n/// `image: \"mmrun-node\"` is mmrun's node image (`cmd: [\"example-framework\"]`).\n/// Either way it gets `MESOS_MASTER` (the master's host:port as reachable from where it runs),\n/// `LIBPROCESS_IP` and `LIBPROCESS_ADVERTISE_IP`; a process also gets `MMRUN` (this mmrun\n/// binary) and `MMRUN_SCENARIO_DIR`. Nothing of it outlives the scenario.",
+            "/// Runs your own framework (scheduler) against the cluster. Options: `cmd` (an array\n\
+            /// `[program, args…]`, or a string run by `sh -c`), `env` (a map), and either `cwd` or `image`.\n\
+            /// Without `image` (every backend) it runs as a process on this host, in its own process group,\n\
+            /// in `cwd` (relative to the scenario's directory; default: a fresh temporary directory removed\n\
+            /// afterwards). With `image` (Docker backend) it runs as a container on the cluster network;\n\
+            /// `image: \"mmrun-node\"` is mmrun's node image (`cmd: [\"example-framework\"]`).\n\
+            /// Either way it gets `MESOS_MASTER` (the master's host:port as reachable from where it runs),\n\
+            /// `LIBPROCESS_IP` and `LIBPROCESS_ADVERTISE_IP`; a process also gets `MMRUN` (this mmrun\n\
+            /// binary) and `MMRUN_SCENARIO_DIR`. Nothing of it outlives the scenario.",
         ])
         .register_into_engine(
             engine,
@@ -189,15 +167,7 @@ impl FrameworkRunHandle {
         &self,
         op: impl AsyncFnOnce(&mut dyn ClusterHandle) -> Result<T, BackendError>,
     ) -> ScriptResult<T> {
-        let ctx = self.cluster.clone();
-        let result = ctx.scenario.block(async {
-            let mut handle = ctx.handle.lock().await;
-            match handle.as_mut() {
-                Some(h) => op(h.as_mut()).await,
-                None => Err(BackendError::Failed("the cluster was torn down".into())),
-            }
-        })?;
-        result.map_err(|e| crate::script::context::backend_error(&self.name, e))
+        self.cluster.with_handle(&self.name, op)
     }
 
     fn status(&self) -> ScriptResult<FrameworkStatus> {

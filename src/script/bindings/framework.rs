@@ -23,7 +23,31 @@ pub fn register(engine: &mut Engine) {
     FuncRegistration::new("launch")
         .with_params_info(["fw: Framework", "tasks: map | array", "()"])
         .with_comments([
-            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n/// fits. Task options: `name` (required, unique within the framework), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n/// `mem` (32), `disk` (0), `env` (a map of environment variables).\n/// Docker tasks (agents with the Docker containerizer): `docker` (an image that exists on the\n/// daemon, e.g. `busybox_image()`; `cmd` optional: the image's own command runs without it),\n/// `network` (\"HOST\" (default), \"BRIDGE\", \"USER\" or \"NONE\"), `network_name` (the\n/// network, for USER), `ports` (container ports to publish, for BRIDGE and USER: each gets a\n/// host port from the offer).\n/// `uris`: files the agent fetches into the sandbox before the task starts, as Mesos's\n/// fetcher does: strings, or maps #{ value, executable, extract, output_file }. http://,\n/// https://, file:// and absolute paths; a relative path is a file beside the script\n/// (embedded backend only). Archives (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz, .zip, .gz) are\n/// extracted unless `extract: false`; `executable: true` makes the file executable instead.\n/// Custom executor: `executor: #{ id, cmd, uris, docker }` runs the task on that executor (one\n/// per id and agent, started by `cmd` with `sh -c` after fetching `uris`, each a string or\n/// `#{ value, executable, extract, output_file }`; `docker`: an image to run it in, as a container of its own, on agents with the Docker\n/// containerizer (Docker backend; `node_image()` holds the example executor)). The\n/// task's `cmd` then goes to the executor as the task's `data`; `c.example_executor()` is a\n/// ready executor that runs it with `sh -c`.\n/// Health check (Mesos's `HealthCheck`, run by the agent for a command task as Mesos's command\n/// executor runs it; a custom executor gets it with its task): `health_check: #{ http: 8080 }`\n/// (or `http: #{ port, path, scheme }`), `#{ tcp: 8080 }` or `#{ cmd: \"test -e ready\" }`, with\n/// `delay` (15s), `interval` (10s), `timeout` (20s; \"0s\": none), `grace_period` (10s) and\n/// `consecutive_failures` (3, then the task is killed). Health shows as a task's `healthy`;\n/// `await_task(name, \"TASK_RUNNING\", #{ healthy: true })` waits for it.",
+            "/// Queues a task (a map) or tasks (an array of maps); each launches on the first offer that\n\
+            /// fits. Task options: `name` (required, unique within the framework), `cmd` (required, run by /bin/sh -c), `cpus` (0.1),\n\
+            /// `mem` (32), `disk` (0), `env` (a map of environment variables).\n\
+            /// Docker tasks (agents with the Docker containerizer): `docker` (an image that exists on the\n\
+            /// daemon, e.g. `busybox_image()`; `cmd` optional: the image's own command runs without it),\n\
+            /// `network` (\"HOST\" (default), \"BRIDGE\", \"USER\" or \"NONE\"), `network_name` (the\n\
+            /// network, for USER), `ports` (container ports to publish, for BRIDGE and USER: each gets a\n\
+            /// host port from the offer).\n\
+            /// `uris`: files the agent fetches into the sandbox before the task starts, as Mesos's\n\
+            /// fetcher does: strings, or maps #{ value, executable, extract, output_file }. http://,\n\
+            /// https://, file:// and absolute paths; a relative path is a file beside the script\n\
+            /// (embedded backend only). Archives (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz, .zip, .gz) are\n\
+            /// extracted unless `extract: false`; `executable: true` makes the file executable instead.\n\
+            /// Custom executor: `executor: #{ id, cmd, uris, docker }` runs the task on that executor (one\n\
+            /// per id and agent, started by `cmd` with `sh -c` after fetching `uris`, each a string or\n\
+            /// `#{ value, executable, extract, output_file }`; `docker`: an image to run it in, as a container of its own, on agents with the Docker\n\
+            /// containerizer (Docker backend; `node_image()` holds the example executor)). The\n\
+            /// task's `cmd` then goes to the executor as the task's `data`; `c.example_executor()` is a\n\
+            /// ready executor that runs it with `sh -c`.\n\
+            /// Health check (Mesos's `HealthCheck`, run by the agent for a command task as Mesos's command\n\
+            /// executor runs it; a custom executor gets it with its task): `health_check: #{ http: 8080 }`\n\
+            /// (or `http: #{ port, path, scheme }`), `#{ tcp: 8080 }` or `#{ cmd: \"test -e ready\" }`, with\n\
+            /// `delay` (15s), `interval` (10s), `timeout` (20s; \"0s\": none), `grace_period` (10s) and\n\
+            /// `consecutive_failures` (3, then the task is killed). Health shows as a task's `healthy`;\n\
+            /// `await_task(name, \"TASK_RUNNING\", #{ healthy: true })` waits for it.",
         ])
         .register_into_engine(engine, |f: &mut FrameworkHandle, tasks: Dynamic| -> ScriptResult<()> {
             let requests = task_requests(&tasks, "launch")?;
@@ -118,7 +142,10 @@ pub fn register(engine: &mut Engine) {
     FuncRegistration::new("why")
         .with_params_info(["fw: Framework", "name: string", "array"])
         .with_comments([
-            "/// Why task `name` has not launched yet, one line a reason: for each agent whose last\n/// offer it did not fit, what fell short (`agent-1: needs cpus 4, the offer holds 2 unreserved`),\n/// or that no offer has come since it was queued. Empty once it launched. Awaits that time\n/// out add these lines to their error.",
+            "/// Why task `name` has not launched yet, one line a reason: for each agent whose last\n\
+            /// offer it did not fit, what fell short (`agent-1: needs cpus 4, the offer holds 2 unreserved`),\n\
+            /// or that no offer has come since it was queued. Empty once it launched. Awaits that time\n\
+            /// out add these lines to their error.",
         ])
         .register_into_engine(engine, |f: &mut FrameworkHandle, name: &str| -> Array {
             why_lines(&f.cluster, &f.framework, name)

@@ -2,10 +2,10 @@
 //! `name`/`is_leader`/`kill`/`stop`/`start`/`restart`/`url`, and `c.zookeeper()`. Everything
 //! goes through the cluster backend (`ClusterHandle`), which owns the nodes.
 
-use super::cluster::{ClusterHandleRef, MasterHandle};
 use crate::cluster::{BackendError, MasterStatus};
-use crate::framework::MasterFinder;
+use crate::framework::{Framework, MasterFinder};
 use crate::script::bindings::option_keys;
+use crate::script::context::ClusterHandleRef;
 use crate::script::context::{ClusterCtx, ScriptResult, backend_error, lock, script_error};
 use crate::script::values::Options;
 use crate::zookeeper::{LeaderDetector, ZkUrl};
@@ -19,6 +19,13 @@ pub struct ZooKeeperHandle(pub Arc<ClusterCtx>);
 
 /// How long `await_leader` waits by default: a killed leader's session (2 s) must expire first.
 const AWAIT_LEADER_DEFAULT: Duration = Duration::from_secs(30);
+
+/// One of the cluster's masters (`Master` in scripts): `index` counts from 0, `master-1` is 0.
+#[derive(Clone)]
+pub struct MasterHandle {
+    pub cluster: Arc<ClusterCtx>,
+    pub index: usize,
+}
 
 pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<ZooKeeperHandle>("ZooKeeper");
@@ -116,7 +123,7 @@ pub fn register(engine: &mut Engine) {
         .with_comments(["/// Restarts this master (fresh id, empty registry). Agents re-register with their tasks and\n/// mmrun's frameworks subscribe again; with one master, as `c.restart_master()`."])
         .register_into_engine(engine, |m: &mut MasterHandle| -> ScriptResult<()> {
             if !m.cluster.spec.has_zookeeper() {
-                return super::cluster::restart_master(&m.cluster);
+                return restart_master(&m.cluster);
             }
             let index = m.index;
             master_op(m, "restart()", move |h| {
@@ -322,4 +329,19 @@ pub fn master_finder(ctx: &Arc<ClusterCtx>) -> ScriptResult<MasterFinder> {
             .block(async move { MasterFinder::zookeeper(url) });
     }
     Ok(MasterFinder::fixed(&ctx.master_url()?))
+}
+
+pub fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
+    ctx.scenario.timeline.fault("master", "restart()");
+    ctx.master_url()?;
+    let frameworks: Vec<Framework> = lock(&ctx.frameworks).clone();
+    let seen: Vec<u64> = frameworks.iter().map(|f| f.resubscriptions()).collect();
+    ctx.with_handle("restart_master()", async |h| h.restart_master().await)?;
+    // The old master's subscriptions are gone: wait until mmrun's frameworks have subscribed
+    // again (or given up), so the script's next call reaches the new master.
+    ctx.scenario
+        .block(futures::future::join_all(frameworks.iter().zip(seen).map(
+            |(f, seen)| f.await_resubscribed(seen, std::time::Duration::from_secs(30)),
+        )))?;
+    Ok(())
 }

@@ -15,9 +15,10 @@ pub mod task_options;
 
 use rhai::Engine;
 
+pub use crate::script::context::ClusterHandleRef;
 pub use agent::AgentHandle;
-pub use cluster::{ClusterHandleRef, MasterHandle};
 pub use framework::FrameworkHandle;
+pub use masters::MasterHandle;
 
 /// Every property of the maps the API returns, for "did you mean" on a misspelt one.
 pub const MAP_PROPERTIES: &[&str] = &framework::TASK_MAP_KEYS;

@@ -6,7 +6,8 @@ use crate::common;
 use common::WaitFor;
 use mmrun::client::MasterClient;
 use mmrun::cluster::docker::DockerBackend;
-use mmrun::cluster::docker::specs::{NodeImages, Privilege, is_privilege_refusal};
+use mmrun::cluster::docker::privilege::{Privilege, is_privilege_refusal};
+use mmrun::cluster::docker::specs::NodeImages;
 use mmrun::cluster::{AgentSpec, Backend, ClusterSpec};
 use mmrun::docker::labels::new_run_id;
 use mmrun::docker::{

@@ -159,7 +159,7 @@ async fn zookeeper_owner_child() {
         std::env::var_os(OWNER_ENV).is_some(),
         "zookeeper_owner_child is the child half of nothing_outlives_a_sigkilled_owner: run that"
     );
-    mmrun::lifeline::guard::start(Path::new(env!("CARGO_BIN_EXE_mmrun"))).unwrap();
+    mmrun::process::guard::start(Path::new(env!("CARGO_BIN_EXE_mmrun"))).unwrap();
     let install = ZooKeeperInstall::find().unwrap();
     let mut server = ZooKeeperServer::new(&install, None).unwrap();
     server.start().await.unwrap();

@@ -3,7 +3,7 @@
 
 use super::environment::executor_environment;
 use super::{launch_failed, registration_timed_out};
-use crate::lite::agent::executor::sandbox_marker;
+use crate::lite::agent::command_executor::sandbox_marker;
 use crate::lite::agent::{AgentShared, ExecutorKey};
 use crate::mesos::ids::ContainerId;
 use crate::process::{kill_group, signal_name};
@@ -33,14 +33,14 @@ pub(super) async fn supervise(
     let pid = child.id();
     // Registered until this function ends, after the group was killed and the child reaped:
     // should mmrun die, its guard kills the executor's process group.
-    let _watched = crate::lifeline::guard::watch_group(pid);
+    let _watched = crate::process::guard::watch_group(pid);
     let marker = agent
         .core()
         .executors
         .get(&key)
         .map(|e| sandbox_marker(&e.sandbox))
         .unwrap_or_default();
-    let _marked = crate::lifeline::guard::watch_marker(&marker);
+    let _marked = crate::process::guard::watch_marker(&marker);
     {
         let mut core = agent.core();
         if let Some(e) = core.executors.get_mut(&key) {

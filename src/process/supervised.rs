@@ -1,11 +1,12 @@
-//! A user's framework (scheduler) run as a process on this host: `c.run_framework(…)` without
-//! an image, on every backend. Both backends keep their framework processes here.
+//! A process mmrun supervises on this host, with its log and working directory: a user's
+//! framework (scheduler) run by `c.run_framework(…)` without an image, on every backend, and
+//! the ZooKeeper server of an embedded cluster.
 //!
 //! Nothing of a framework process may outlive its scenario, however mmrun ends:
 //! - it runs in its own process group, so stopping it signals its children too (a `sh -c`
 //!   that forks, a JVM's helpers), and Ctrl-C in the terminal reaches only mmrun, whose
 //!   teardown then stops it;
-//! - mmrun's process guard (`lifeline::guard`, started by `run` and `up`) is told the group:
+//! - mmrun's process guard (`process::guard`, started by `run` and `up`) is told the group:
 //!   when mmrun dies, even by SIGKILL, the guard kills the whole group, as it does for task and
 //!   executor groups;
 //! - the group's leader also gets SIGKILL from the kernel when mmrun dies
@@ -59,8 +60,8 @@ pub struct FrameworkProcess {
     request: ProcessRequest,
     /// Holds the log and, without a `cwd`, the working directory; removed on drop.
     dir: tempfile::TempDir,
-    /// Removes `dir` should mmrun die without dropping this (SIGKILL): see `lifeline::guard`.
-    _dir_watched: crate::lifeline::guard::Watched,
+    /// Removes `dir` should mmrun die without dropping this (SIGKILL): see `process::guard`.
+    _dir_watched: super::guard::Watched,
     log: PathBuf,
     cwd: PathBuf,
     run: Option<Run>,
@@ -73,7 +74,7 @@ struct Run {
     /// The process group: the leader's pid.
     group: i32,
     /// Registered with the process guard until the group was killed and the leader reaped.
-    _watched: crate::lifeline::guard::Watched,
+    _watched: super::guard::Watched,
 }
 
 /// Why a framework process could not be started: the request's fault (a usage problem of
@@ -111,16 +112,6 @@ impl ProcessError {
     }
 }
 
-/// The machine's failures are environment errors; the rest are the scenario's.
-impl From<ProcessError> for super::BackendError {
-    fn from(e: ProcessError) -> super::BackendError {
-        match e {
-            ProcessError::Io { .. } => super::BackendError::Environment(e.to_string()),
-            _ => super::BackendError::Failed(e.to_string()),
-        }
-    }
-}
-
 impl FrameworkProcess {
     /// Starts `request` as `label`.
     pub async fn start(
@@ -153,7 +144,7 @@ impl FrameworkProcess {
         let mut process = FrameworkProcess {
             label,
             request,
-            _dir_watched: crate::lifeline::guard::watch_dir(dir.path()),
+            _dir_watched: super::guard::watch_dir(dir.path()),
             dir,
             log,
             cwd,
@@ -269,7 +260,7 @@ impl FrameworkProcess {
         let group = child.id() as i32;
         self.exit = None;
         self.run = Some(Run {
-            _watched: crate::lifeline::guard::watch_group(Some(child.id())),
+            _watched: super::guard::watch_group(Some(child.id())),
             child,
             group,
         });
@@ -302,56 +293,6 @@ impl Drop for FrameworkProcess {
             let _ = run.child.wait();
         }
     }
-}
-
-/// The framework processes a backend runs on this host, by the index scripts know them by
-/// (`framework-<index + 1>`): what the embedded and external backends share.
-#[derive(Default)]
-pub struct HostFrameworks(Vec<FrameworkProcess>);
-
-impl HostFrameworks {
-    /// Starts `request` as the next framework; its index and name.
-    pub async fn start(
-        &mut self,
-        request: ProcessRequest,
-    ) -> Result<(usize, String), super::BackendError> {
-        let index = self.0.len();
-        let process = FrameworkProcess::start(format!("framework-{}", index + 1), request).await?;
-        let name = process.name();
-        self.0.push(process);
-        Ok((index, name))
-    }
-
-    pub fn get(&mut self, index: usize) -> Result<&mut FrameworkProcess, super::BackendError> {
-        self.0
-            .get_mut(index)
-            .ok_or_else(|| no_such_framework(index))
-    }
-
-    pub fn logs(&self, index: usize) -> Result<String, super::BackendError> {
-        self.0
-            .get(index)
-            .map(FrameworkProcess::logs)
-            .ok_or_else(|| no_such_framework(index))
-    }
-
-    /// Writes each one's log to `dir/<label>.log`; returns the files written.
-    pub fn save_logs(&self, dir: &Path) -> Vec<PathBuf> {
-        save_logs(&self.0, dir)
-    }
-
-    /// Stops them all, with the teardown grace, and forgets them.
-    pub async fn stop_all(&mut self) {
-        for f in &mut self.0 {
-            f.stop(Some(TEARDOWN_GRACE)).await;
-        }
-        self.0.clear();
-    }
-}
-
-/// The error for a framework index a backend does not have.
-pub fn no_such_framework(index: usize) -> super::BackendError {
-    super::BackendError::Failed(format!("there is no framework-{}", index + 1))
 }
 
 /// Writes each process's log to `dir/<label>.log`; returns the files written.
@@ -388,12 +329,7 @@ fn exit_code(status: ExitStatus) -> i32 {
 }
 
 fn signal_group(group: i32, signal: i32) {
-    if group > 1 {
-        // SAFETY: kill(2) with a negative pid signals that process group only.
-        unsafe {
-            libc::kill(-group, signal);
-        }
-    }
+    super::kill_group(u32::try_from(group).ok(), signal);
 }
 
 type SpawnJob = Box<dyn FnOnce() + Send>;

@@ -191,9 +191,9 @@ async fn supervise(
     };
     let pid = child.id();
     // Registered until this function ends, after the group was killed and the child reaped.
-    let _watched = crate::lifeline::guard::watch_group(pid);
+    let _watched = crate::process::guard::watch_group(pid);
     let marker = prepared.marker.clone();
-    let _marked = crate::lifeline::guard::watch_marker(&marker);
+    let _marked = crate::process::guard::watch_marker(&marker);
     {
         let mut core = agent.core();
         if let Some(task) = core.tasks.get_mut(&key) {
