@@ -4,6 +4,7 @@
 pub mod address;
 pub mod agent;
 pub mod api_error;
+pub mod call;
 pub mod cluster;
 pub mod cors;
 pub mod http;

@@ -11,6 +11,7 @@ mod docker_tasks;
 mod driver_api;
 mod executor;
 mod executor_api;
+mod executor_call;
 mod executor_driver;
 mod executors;
 pub mod fault;
