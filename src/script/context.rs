@@ -16,6 +16,11 @@ pub fn script_error<T>(message: impl Into<String>) -> ScriptResult<T> {
     Err(message.into().into())
 }
 
+/// What a binding called after the scenario's teardown gets.
+pub fn torn_down() -> crate::cluster::BackendError {
+    crate::cluster::BackendError::Failed("the cluster was torn down".into())
+}
+
 /// Raised for a backend's environment error: the scenario ends as ENV ERROR, not as a failure.
 #[derive(Clone, Debug)]
 pub struct EnvironmentFailure(pub String);
@@ -184,6 +189,20 @@ pub struct ClusterCtx {
 }
 
 impl ClusterCtx {
+    /// Runs `op` on the cluster's backend. The handle is there from `cluster()` until the
+    /// scenario's teardown takes it; a binding called after that (a handle a script kept in a
+    /// closure that outlives it) gets an error, not a panic.
+    pub async fn on_backend<T>(
+        &self,
+        op: impl AsyncFnOnce(&mut dyn ClusterHandle) -> Result<T, crate::cluster::BackendError>,
+    ) -> Result<T, crate::cluster::BackendError> {
+        let mut handle = self.handle.lock().await;
+        match handle.as_mut() {
+            Some(h) => op(h.as_mut()).await,
+            None => Err(torn_down()),
+        }
+    }
+
     /// The master to ask: the leader ZooKeeper names now (or the last one it named), else the
     /// one master.
     pub fn master_url(&self) -> ScriptResult<String> {

@@ -47,9 +47,7 @@ impl AgentHandle {
             .timeline
             .fault(&self.name, &format!("{}()", fault.name()));
         let index = self.index;
-        let result = ctx.scenario.block(async {
-            let mut handle = ctx.handle.lock().await;
-            let handle = handle.as_mut().expect("created with the cluster");
+        let result = ctx.scenario.block(ctx.on_backend(async |handle| {
             // Checked here, the same way for every backend.
             if !handle.agent_running(index) {
                 return Err(BackendError::Failed(
@@ -63,7 +61,7 @@ impl AgentHandle {
                 Fault::Disconnect => handle.disconnect_agent(index).await,
                 Fault::Reconnect => handle.reconnect_agent(index).await,
             }
-        })?;
+        }))?;
         result.map_err(|e| backend_error(&format!("{}.{}()", self.name, fault.name()), e))
     }
 
@@ -76,9 +74,7 @@ impl AgentHandle {
             .timeline
             .fault(&self.name, &format!("{call}()"));
         let index = self.index;
-        let result = ctx.scenario.block(async {
-            let mut handle = ctx.handle.lock().await;
-            let handle = handle.as_mut().expect("created with the cluster");
+        let result = ctx.scenario.block(ctx.on_backend(async |handle| {
             match (start, handle.agent_running(index)) {
                 (true, true) => Err(BackendError::Failed("the agent is already running".into())),
                 (false, false) => Err(BackendError::Failed(
@@ -87,7 +83,7 @@ impl AgentHandle {
                 (true, false) => handle.start_agent(index).await,
                 (false, true) => handle.stop_agent(index, graceful).await,
             }
-        })?;
+        }))?;
         result.map_err(|e| backend_error(&format!("{}.{call}()", self.name), e))
     }
 

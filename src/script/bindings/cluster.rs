@@ -50,14 +50,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             engine,
             |c: &mut ClusterHandleRef| -> ScriptResult<MasterHandle> {
                 let ctx = c.0.clone();
-                let url = ctx.scenario.block(async {
-                    let mut handle = ctx.handle.lock().await;
-                    handle
-                        .as_mut()
-                        .expect("created with the cluster")
-                        .start_master()
-                        .await
-                })?;
+                let url = ctx.scenario.block(ctx.on_backend(async |h| h.start_master().await))?;
                 let url = url.map_err(|e| backend_error("start_master()", e))?;
                 *lock(&ctx.master_url) = Some(url);
                 super::masters::follow_leader(&ctx)?;
@@ -396,14 +389,7 @@ fn add_simulated(
     ctx.master_url()?;
     let added = ctx
         .scenario
-        .block(async {
-            let mut handle = ctx.handle.lock().await;
-            handle
-                .as_mut()
-                .expect("created with the cluster")
-                .add_simulated_agents(count, spec, behaviour)
-                .await
-        })?
+        .block(ctx.on_backend(async |h| h.add_simulated_agents(count, spec, behaviour).await))?
         .map_err(|e| backend_error("add_agents()", e))?;
     let mut entries = lock(&ctx.agents);
     Ok(added
@@ -444,14 +430,7 @@ fn add_agents(ctx: &Arc<ClusterCtx>, count: rhai::INT, options: &Map) -> ScriptR
 fn start_together(ctx: &Arc<ClusterCtx>, agents: Vec<AgentSpec>) -> ScriptResult<()> {
     let (url, ids) = ctx
         .scenario
-        .block(async {
-            let mut handle = ctx.handle.lock().await;
-            handle
-                .as_mut()
-                .expect("created with the cluster")
-                .start_cluster(agents)
-                .await
-        })?
+        .block(ctx.on_backend(async |h| h.start_cluster(agents).await))?
         .map_err(|e| backend_error("cluster", e))?;
     *lock(&ctx.master_url) = Some(url);
     super::masters::follow_leader(ctx)?;
@@ -470,14 +449,9 @@ pub fn restart_master(ctx: &Arc<ClusterCtx>) -> ScriptResult<()> {
     ctx.master_url()?;
     let frameworks: Vec<Framework> = lock(&ctx.frameworks).clone();
     let seen: Vec<u64> = frameworks.iter().map(|f| f.resubscriptions()).collect();
-    let result = ctx.scenario.block(async {
-        let mut handle = ctx.handle.lock().await;
-        handle
-            .as_mut()
-            .expect("created with the cluster")
-            .restart_master()
-            .await
-    })?;
+    let result = ctx
+        .scenario
+        .block(ctx.on_backend(async |h| h.restart_master().await))?;
     result.map_err(|e| backend_error("restart_master()", e))?;
     // The old master's subscriptions are gone: wait until mmrun's frameworks have subscribed
     // again (or given up), so the script's next call reaches the new master.
@@ -497,14 +471,7 @@ fn add_agent(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<AgentHandle> 
     ctx.master_url()?;
     let (index, id) = ctx
         .scenario
-        .block(async {
-            let mut handle = ctx.handle.lock().await;
-            handle
-                .as_mut()
-                .expect("created with the cluster")
-                .add_agent(spec)
-                .await
-        })?
+        .block(ctx.on_backend(async |h| h.add_agent(spec).await))?
         .map_err(|e| backend_error("add_agent()", e))?;
     let name = format!("agent-{}", index + 1);
     lock(&ctx.agents).push(AgentEntry {

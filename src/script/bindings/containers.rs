@@ -190,13 +190,7 @@ impl FrameworkRunHandle {
         op: impl AsyncFnOnce(&mut dyn ClusterHandle) -> Result<T, BackendError>,
     ) -> ScriptResult<T> {
         let ctx = self.cluster.clone();
-        let result = ctx.scenario.block(async {
-            let mut handle = ctx.handle.lock().await;
-            match handle.as_mut() {
-                Some(h) => op(h.as_mut()).await,
-                None => Err(BackendError::Failed("the cluster was torn down".into())),
-            }
-        })?;
+        let result = ctx.scenario.block(ctx.on_backend(op))?;
         result.map_err(|e| crate::script::context::backend_error(&self.name, e))
     }
 
@@ -276,11 +270,9 @@ fn run_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framework
         cwd,
     };
     ctx.master_url()?;
-    let started = ctx.scenario.block(async {
-        let mut handle = ctx.handle.lock().await;
-        let handle = handle.as_mut().expect("created with the cluster");
-        handle.run_framework(request).await
-    })?;
+    let started = ctx
+        .scenario
+        .block(ctx.on_backend(async |h| h.run_framework(request).await))?;
     let (index, name) = started.map_err(|e| format!("run_framework: {e}"))?;
     ctx.framework_runs
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

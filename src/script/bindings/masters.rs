@@ -6,7 +6,9 @@ use super::cluster::{ClusterHandleRef, MasterHandle};
 use crate::cluster::{BackendError, MasterStatus};
 use crate::framework::MasterFinder;
 use crate::script::bindings::option_keys;
-use crate::script::context::{ClusterCtx, ScriptResult, backend_error, lock, script_error};
+use crate::script::context::{
+    ClusterCtx, ScriptResult, backend_error, lock, script_error, torn_down,
+};
 use crate::script::values::Options;
 use crate::zookeeper::{LeaderDetector, ZkUrl};
 use rhai::{Array, Dynamic, Engine, FuncRegistration, Map};
@@ -196,8 +198,10 @@ fn with_handle_as<T>(
     ctx.scenario
         .block(async {
             let mut handle = ctx.handle.lock().await;
-            let handle = handle.as_mut().expect("created with the cluster");
-            op(handle).await
+            match handle.as_mut() {
+                Some(handle) => op(handle).await,
+                None => Err(torn_down()),
+            }
         })?
         .map_err(|e| backend_error(what, e))
 }
