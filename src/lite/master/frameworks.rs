@@ -161,10 +161,12 @@ impl MasterShared {
         if let EventSink::Http(http) = &stream.sink {
             spawn_heartbeats(http, heartbeat, self.stopped.child_token());
         }
-        let framework = core.frameworks.get_mut(&id).expect("inserted above");
-        framework.info.id = Some(id.clone());
-        framework.pid = stream.driver_pid().cloned();
-        framework.stream = Some(stream);
+        // Known, or inserted above.
+        if let Some(framework) = core.frameworks.get_mut(&id) {
+            framework.info.id = Some(id.clone());
+            framework.pid = stream.driver_pid().cloned();
+            framework.stream = Some(stream);
+        }
         self.allocate(&mut core);
         Some(id)
     }
