@@ -128,6 +128,7 @@ async fn executor(
             Ok(StatusCode::ACCEPTED.into_response())
         }
         ExecutorAction::Unknown => Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "")),
+        // Answered before the lookups above; the same answer here.
         ExecutorAction::Heartbeat => Ok(StatusCode::ACCEPTED.into_response()),
     }
 }

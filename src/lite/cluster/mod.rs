@@ -446,6 +446,7 @@ impl LocalCluster {
         containerizers: Containerizers,
     ) -> Result<usize, NodeError> {
         descriptors_for_one_more_agent(self.agents.len())?;
+        // Set when the cluster starts; only its shutdown (which consumes it) and drop take it.
         let root = self.root.as_ref().expect("cluster is running").path();
         let work_dir = root.join(format!("agent-{}", self.agents.len()));
         // Validate up front so a bad option is an error, not an agent that never starts.

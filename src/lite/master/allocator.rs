@@ -550,6 +550,8 @@ impl MasterShared {
         role: &str,
         mut task: TaskInfo,
     ) {
+        // `accept` launches only on offers made to this framework, and a framework's offers go
+        // (under the same lock) before the framework does.
         let framework = core.frameworks.get_mut(framework_id).expect("validated");
         let executor_resources = task
             .executor

@@ -95,6 +95,7 @@ impl MasterShared {
                 // Mesos does (MESOS-786: the driver turns it into `reregistered` itself).
                 reregistered = same_driver && !framework.recovered && !force;
                 self.remove_offers_where(&mut core, false, |o| o.framework_id == id);
+                // This arm matched a known id, and removing offers keeps the framework.
                 let framework = core.frameworks.get_mut(&id).expect("checked above");
                 if let Some(old) = framework.stream.take()
                     && !same_driver
