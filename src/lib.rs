@@ -8,6 +8,7 @@ pub mod errors;
 pub mod exit_codes;
 pub mod flags;
 pub mod framework;
+pub mod http_client;
 pub mod libprocess;
 pub mod lite;
 pub mod mesos;

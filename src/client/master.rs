@@ -1,6 +1,7 @@
 //! Reads a master's state: `/master/state` and friends, `/version`, `/metrics/snapshot`.
 
 use super::ClientError;
+use crate::http_client;
 use crate::mesos::state::MasterState;
 use serde::de::DeserializeOwned;
 
@@ -15,7 +16,7 @@ impl MasterClient {
     pub fn new(url: impl Into<String>) -> MasterClient {
         MasterClient {
             url: url.into().trim_end_matches('/').to_string(),
-            http: crate::lite::peer_client(),
+            http: http_client::peer_client(),
         }
     }
 
@@ -25,11 +26,7 @@ impl MasterClient {
     pub fn probing(url: impl Into<String>, timeout: std::time::Duration) -> MasterClient {
         MasterClient {
             url: url.into().trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .timeout(timeout)
-                .build()
-                .expect("the HTTP client configuration is valid"),
+            http: http_client::build(reqwest::Client::builder().no_proxy().timeout(timeout)),
         }
     }
 

@@ -3,6 +3,7 @@
 //! master.
 
 use super::ClientError;
+use crate::http_client;
 use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::framework::FrameworkInfo;
 use crate::mesos::ids::FrameworkId;
@@ -47,7 +48,7 @@ pub async fn subscribe_with(
     info: FrameworkInfo,
     encoding: Encoding,
 ) -> Result<Subscription, ClientError> {
-    let http = crate::lite::peer_client();
+    let http = http_client::peer_client();
     let url = format!("{}/api/v1/scheduler", master_url.trim_end_matches('/'));
     let call = Call {
         framework_id: info.id.clone(),
@@ -60,11 +61,11 @@ pub async fn subscribe_with(
     };
     // No overall timeout (the stream lasts as long as the subscription), but a master that
     // vanished must not hold a (re-)subscription for the kernel's connect retries.
-    let streaming = reqwest::Client::builder()
-        .no_proxy()
-        .connect_timeout(Duration::from_secs(2))
-        .build()
-        .expect("valid client");
+    let streaming = http_client::build(
+        reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(2)),
+    );
     let body = encode_call(encoding, &call)?;
     let response = streaming
         .post(&url)

@@ -149,10 +149,12 @@ impl ClusterHandle for WithSimulatedAgents {
                 .map_err(|e| BackendError::Failed(format!("agent attributes: {e}")))?,
             None => Vec::new(),
         };
-        if self.host.is_none() {
-            self.host = Some(self.start_host().await?);
-        }
-        let host = self.host.as_ref().expect("started above");
+        // One host for every simulated agent, started with the first of them.
+        let host = match self.host.take() {
+            Some(host) => host,
+            None => self.start_host().await?,
+        };
+        let host = &*self.host.insert(host);
         let indices = host.add_agents(count, &resources, &attributes, &behaviour);
         let within = REGISTRATION_BASE + REGISTRATION_PER_THOUSAND.mul_f64(count as f64 / 1000.0);
         let ids = host

@@ -115,7 +115,7 @@ async fn remove_and_await(
 }
 
 /// Connects to `host` and runs `work` on a thread of its own with a current-thread runtime;
-/// `None` if that thread panicked.
+/// `None` if that thread could not build its runtime (out of file descriptors) or panicked.
 fn on_own_thread<T, F, Fut>(host: &str, work: F) -> Option<Result<T, DockerError>>
 where
     T: Send + 'static,
@@ -127,14 +127,15 @@ where
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .expect("a current-thread runtime builds");
-        runtime.block_on(async {
+            .ok()?;
+        Some(runtime.block_on(async {
             let docker = Docker::connect_to(&host).await?;
             work(docker).await
-        })
+        }))
     })
     .join()
     .ok()
+    .flatten()
 }
 
 /// Removes the given containers, then the given networks, each list concurrently.

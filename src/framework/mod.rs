@@ -298,18 +298,19 @@ impl Framework {
                     framework: self.name().to_string(),
                     task: target.to_string(),
                 })?,
+                // No task of that name: the target names an executor; its latest task says
+                // on which agent it runs.
                 None => {
-                    let mut tasks: Vec<&TaskRecord> = state
+                    let task = state
                         .tasks
                         .values()
                         .filter(|t| state.executors.get(&t.id).is_some_and(|e| e == target))
-                        .collect();
-                    tasks.sort_by_key(|t| t.id.value.clone());
-                    let task = tasks.last().ok_or_else(|| FrameworkError::NoSuchTarget {
-                        framework: self.name().to_string(),
-                        target: target.to_string(),
-                    })?;
-                    executor_of(task).expect("filtered on it")
+                        .max_by_key(|t| t.id.value.clone())
+                        .ok_or_else(|| FrameworkError::NoSuchTarget {
+                            framework: self.name().to_string(),
+                            target: target.to_string(),
+                        })?;
+                    (ExecutorId::new(target.to_string()), task.agent_id.clone())
                 }
             };
             let (executor_id, agent_id) = found;

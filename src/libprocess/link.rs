@@ -181,17 +181,17 @@ async fn deliver(
         let mut taken = false;
         loop {
             attempts += 1;
-            if connection.is_none() {
-                match connect(&peer).await {
-                    Ok(c) => connection = Some(c),
+            let c = match &mut connection {
+                Some(c) => c,
+                None => match connect(&peer).await {
+                    Ok(c) => connection.insert(c),
                     Err(e) => {
                         broken(&peer, &exited, &e);
                         tracing::debug!("dropped {} to {peer}: {e}", message.name);
                         break;
                     }
-                }
-            }
-            let c = connection.as_mut().expect("connected above");
+                },
+            };
             match post(c, &from, &peer, &message).await {
                 Ok(accepted) => {
                     taken = accepted;

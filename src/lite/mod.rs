@@ -4,6 +4,7 @@
 pub mod address;
 pub mod agent;
 pub mod api_error;
+pub mod call;
 pub mod cluster;
 pub mod cors;
 pub mod http;
@@ -11,17 +12,7 @@ pub mod master;
 pub mod protocol;
 pub mod sim;
 
+pub use crate::http_client::peer_client;
+
 /// Requests larger than this are refused with 413: no Mesos call comes near it.
 pub const MAX_REQUEST_BODY_BYTES: usize = 16 * 1024 * 1024;
-
-/// The HTTP client nodes use to reach each other. Never through a proxy: peers are on local
-/// or cluster networks, and an `http_proxy` in the environment must not reroute them.
-pub fn peer_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .timeout(std::time::Duration::from_secs(30))
-        .pool_idle_timeout(std::time::Duration::from_secs(30))
-        .build()
-        .expect("the HTTP client configuration is valid")
-}

@@ -6,7 +6,7 @@ use super::container::ContainerStatus;
 use super::executor::ExecutorInfo;
 use super::framework::FrameworkInfo;
 use super::ids::{ContainerId, ExecutorId, FrameworkId};
-use super::lenient::{null_as_default, u64_or_string};
+use super::lenient::{repeated, u64_or_string};
 use super::operator::{AgentInfo, Task};
 use super::task::TimeInfo;
 use serde::{Deserialize, Serialize};
@@ -95,9 +95,9 @@ pub struct FileInfo {
     pub gid: String,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ListFilesAnswer {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub file_infos: Vec<FileInfo>,
 }
 
@@ -109,20 +109,16 @@ pub struct ReadFileAnswer {
 }
 
 /// The agent's tasks by where they are in their life (Mesos's `Response.GetTasks`).
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct GetTasks {
     /// Waiting for their executor to be launched (mmrun launches at once: always empty).
-    #[serde(default, deserialize_with = "null_as_default")]
     pub pending_tasks: Vec<Task>,
     /// Waiting for their executor to subscribe.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub queued_tasks: Vec<Task>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub launched_tasks: Vec<Task>,
     /// Ended, their last update not yet acknowledged.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub terminated_tasks: Vec<Task>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub completed_tasks: Vec<Task>,
 }
 
@@ -131,11 +127,10 @@ pub struct Executor {
     pub executor_info: ExecutorInfo,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct GetExecutors {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub executors: Vec<Executor>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub completed_executors: Vec<Executor>,
 }
 
@@ -144,11 +139,10 @@ pub struct Framework {
     pub framework_info: FrameworkInfo,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct GetFrameworks {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub frameworks: Vec<Framework>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub completed_frameworks: Vec<Framework>,
 }
 
@@ -170,9 +164,9 @@ pub struct Container {
     pub container_status: Option<ContainerStatus>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct GetContainers {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub containers: Vec<Container>,
 }
 

@@ -4,7 +4,7 @@
 //! agent acts on the Docker part (`lite/agent/docker_tasks/`). Volumes are in `volume.rs`.
 
 use super::ids::ContainerId;
-use super::lenient::null_as_default;
+use super::lenient::repeated;
 use super::task::Labels;
 use super::volume::{Secret, Volume};
 use serde::{Deserialize, Serialize};
@@ -17,15 +17,12 @@ pub enum ContainerType {
     Mesos,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContainerInfo {
     #[serde(rename = "type")]
     pub kind: ContainerType,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Volume>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
@@ -33,11 +30,7 @@ pub struct ContainerInfo {
     pub docker: Option<DockerInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mesos: Option<MesosInfo>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub network_infos: Vec<NetworkInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linux_info: Option<LinuxInfo>,
@@ -86,24 +79,17 @@ pub enum DockerNetwork {
     User,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DockerInfo {
     pub image: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<DockerNetwork>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub port_mappings: Vec<PortMapping>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub force_pull_image: Option<bool>,
@@ -144,13 +130,10 @@ pub struct Parameter {
     pub value: String,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Parameters {
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parameter: Vec<Parameter>,
 }
 
@@ -217,29 +200,18 @@ pub enum Protocol {
 }
 
 /// A network the container joins (asked by the framework) or joined (reported by the agent).
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct NetworkInfo {
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ip_addresses: Vec<IpAddress>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub port_mappings: Vec<PortMapping>,
 }
 
@@ -307,13 +279,10 @@ pub enum IpcMode {
     ShareParent,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct CapabilityInfo {
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capabilities: Vec<Capability>,
 }
 
@@ -374,13 +343,10 @@ pub struct SeccompInfo {
 }
 
 /// POSIX resource limits (`RLimitInfo`).
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct RLimitInfo {
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rlimits: Vec<RLimit>,
 }
 
@@ -432,17 +398,14 @@ pub struct WindowSize {
 }
 
 /// What the agent resolved when it set the container up, reported in `TaskStatus`.
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct ContainerStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_id: Option<ContainerId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub executor_pid: Option<u32>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub network_infos: Vec<NetworkInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_info: Option<CgroupInfo>,

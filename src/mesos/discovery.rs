@@ -1,6 +1,7 @@
 //! `DiscoveryInfo`: how service discovery systems should find a task or executor. Mesos does
 //! not interpret it; the master shows it in its state and hands it on, and so does mmrun.
 
+use super::lenient::repeated;
 use super::task::Labels;
 use serde::{Deserialize, Serialize};
 
@@ -32,13 +33,10 @@ pub struct DiscoveryInfo {
     pub labels: Option<Labels>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Ports {
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "super::lenient::null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<Port>,
 }
 

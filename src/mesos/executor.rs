@@ -7,7 +7,7 @@ use super::container::ContainerInfo;
 use super::discovery::DiscoveryInfo;
 use super::framework::FrameworkInfo;
 use super::ids::{ContainerId, ExecutorId, FrameworkId, TaskId};
-use super::lenient::null_as_default;
+use super::lenient::repeated;
 use super::operator::AgentInfo;
 use super::resources::Resource;
 use super::task::{CommandInfo, DurationInfo, KillPolicy, Labels, TaskInfo, TaskStatus};
@@ -23,6 +23,7 @@ pub enum ExecutorType {
     Custom,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExecutorInfo {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
@@ -36,11 +37,7 @@ pub struct ExecutorInfo {
     /// As `TaskInfo.container`: passed through; the agent acts on what it supports (DOCKER).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<ContainerInfo>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<Resource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -111,19 +108,12 @@ pub struct Call {
     pub message: Option<Message>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Subscribe {
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unacknowledged_tasks: Vec<TaskInfo>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unacknowledged_updates: Vec<Update>,
 }
 

@@ -1,7 +1,7 @@
 //! `FrameworkInfo` and `MasterInfo`: who a framework says it is, and who the master is.
 
 use super::ids::FrameworkId;
-use super::lenient::null_as_default;
+use super::lenient::repeated;
 use super::task::Labels;
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
@@ -20,6 +20,7 @@ pub mod capability {
     pub const MULTI_ROLE: &str = "MULTI_ROLE";
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FrameworkInfo {
     pub user: String,
@@ -34,11 +35,7 @@ pub struct FrameworkInfo {
     /// Deprecated in favour of `roles`, but still what most clients send.
     #[serde(default = "default_role")]
     pub role: String,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
@@ -46,11 +43,7 @@ pub struct FrameworkInfo {
     pub principal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webui_url: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capabilities: Vec<Capability>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
@@ -86,6 +79,7 @@ pub struct Address {
     pub port: u16,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MasterInfo {
     pub id: String,
@@ -96,11 +90,7 @@ pub struct MasterInfo {
     pub hostname: String,
     pub version: String,
     pub address: Address,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capabilities: Vec<Capability>,
 }
 

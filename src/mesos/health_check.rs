@@ -4,7 +4,7 @@
 //! and its validation messages (`src/checks/checker` and `common/validation` in Apache Mesos).
 
 use super::container::Protocol;
-use super::lenient::null_as_default;
+use super::lenient::repeated;
 use super::task::CommandInfo;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -44,6 +44,7 @@ pub struct HealthCheck {
 }
 
 /// `HealthCheck.HTTPCheckInfo`: a GET of `scheme://<task's address>:port/path`.
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HttpCheckInfo {
     /// Unset means IPv4.
@@ -56,11 +57,7 @@ pub struct HttpCheckInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Deprecated and unused by Mesos (any 2xx or 3xx is healthy), still carried.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub statuses: Vec<u32>,
 }
 

@@ -11,7 +11,7 @@ use super::encoding::WireMessage;
 use super::executor::ExecutorInfo;
 use super::framework::{FrameworkInfo, MasterInfo};
 use super::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
-use super::lenient::null_as_default;
+use super::lenient::repeated;
 use super::operator::AgentInfo;
 use super::scheduler::{Call, Filters, Offer, ResourceRequest};
 use super::task::{KillPolicy, TaskInfo, TaskState, TaskStatus};
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! internal_message {
     ($(#[$meta:meta])* $name:ident { $($body:tt)* }) => {
         $(#[$meta])*
+        #[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
         pub struct $name { $($body)* }
 
@@ -81,11 +82,7 @@ internal_message!(
     /// the v1 REQUEST call the master handles.
     ResourceRequestMessage {
         pub framework_id: FrameworkId,
-        #[serde(
-            default,
-            skip_serializing_if = "Vec::is_empty",
-            deserialize_with = "null_as_default"
-        )]
+        #[serde(skip_serializing_if = "Vec::is_empty")]
         pub requests: Vec<ResourceRequest>,
     }
 );
@@ -93,20 +90,16 @@ internal_message!(
 internal_message!(
     /// Offers with, for each, the pid of the agent it is on (`pids[i]` for `offers[i]`).
     ResourceOffersMessage {
-        #[serde(default, deserialize_with = "null_as_default")]
         pub offers: Vec<Offer>,
-        #[serde(default, deserialize_with = "null_as_default")]
         pub pids: Vec<String>,
     }
 );
 
 internal_message!(LaunchTasksMessage {
     pub framework_id: FrameworkId,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub tasks: Vec<TaskInfo>,
     #[serde(default)]
     pub filters: Filters,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub offer_ids: Vec<OfferId>,
 });
 
@@ -116,11 +109,7 @@ internal_message!(RescindResourceOfferMessage {
 
 internal_message!(ReviveOffersMessage {
     pub framework_id: FrameworkId,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
 });
 
@@ -166,7 +155,6 @@ internal_message!(LostSlaveMessage {
 
 internal_message!(ReconcileTasksMessage {
     pub framework_id: FrameworkId,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub statuses: Vec<TaskStatus>,
 });
 
@@ -229,9 +217,7 @@ internal_message!(ReconnectExecutorMessage {
 internal_message!(ReregisterExecutorMessage {
     pub executor_id: ExecutorId,
     pub framework_id: FrameworkId,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub tasks: Vec<TaskInfo>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub updates: Vec<StatusUpdate>,
 });
 

@@ -3,6 +3,19 @@
 
 use serde::{Deserialize, Deserializer};
 
+/// A repeated field: `null`, like a missing field, reads as empty (protobuf's JSON mapping, and
+/// what Mesos's parser accepts). Every `Vec` field of a wire struct gets it at once, with the
+/// container attribute
+/// `#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]`, so the
+/// fields themselves only say how they are written.
+pub fn repeated<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    null_as_default(deserializer)
+}
+
 /// `null` (or a missing field, with `#[serde(default)]`) becomes the type's default.
 pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where

@@ -5,7 +5,7 @@ use super::attributes::Attribute;
 use super::container::ContainerInfo;
 use super::framework::{Capability, FrameworkInfo, MasterInfo};
 use super::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
-use super::lenient::null_as_default;
+use super::lenient::repeated;
 use super::resources::Resource;
 use super::scheduler::Offer;
 use super::task::{Labels, TaskState, TaskStatus, TimeInfo};
@@ -65,22 +65,19 @@ pub struct OperatorCall {
     pub payload: serde_json::Map<String, Value>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentInfo {
     pub hostname: String,
     pub port: u16,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub resources: Vec<Resource>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<Attribute>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<AgentId>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Agent {
     pub agent_info: AgentInfo,
@@ -90,24 +87,20 @@ pub struct Agent {
     pub registered_time: TimeInfo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reregistered_time: Option<TimeInfo>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub total_resources: Vec<Resource>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub allocated_resources: Vec<Resource>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub offered_resources: Vec<Resource>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub capabilities: Vec<Capability>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetAgents {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub agents: Vec<Agent>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub recovered_agents: Vec<AgentInfo>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Framework {
     pub framework_info: FrameworkInfo,
@@ -118,35 +111,23 @@ pub struct Framework {
     pub registered_time: Option<TimeInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unregistered_time: Option<TimeInfo>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub offers: Vec<Offer>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allocated_resources: Vec<Resource>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub offered_resources: Vec<Resource>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetFrameworks {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub frameworks: Vec<Framework>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub completed_frameworks: Vec<Framework>,
 }
 
 /// A task as the v1 operator API describes it.
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub name: String,
@@ -156,9 +137,7 @@ pub struct Task {
     pub executor_id: Option<ExecutorId>,
     pub agent_id: AgentId,
     pub state: TaskState,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub resources: Vec<Resource>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub statuses: Vec<TaskStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_update_state: Option<TaskState>,
@@ -172,25 +151,14 @@ pub struct Task {
     pub user: Option<String>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct GetTasks {
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tasks: Vec<Task>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreachable_tasks: Vec<Task>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub completed_tasks: Vec<Task>,
 }
 
@@ -203,13 +171,10 @@ pub struct GetMaster {
 }
 
 /// GET_EXECUTORS: the executors of the frameworks the master knows, each with its agent.
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct GetExecutors {
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub executors: Vec<Executor>,
 }
 
@@ -247,9 +212,9 @@ pub struct Flag {
 }
 
 /// GET_FLAGS.
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct GetFlags {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub flags: Vec<Flag>,
 }
 
@@ -261,9 +226,9 @@ pub struct Metric {
 }
 
 /// GET_METRICS.
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct GetMetrics {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub metrics: Vec<Metric>,
 }
 

@@ -4,7 +4,7 @@
 use super::attributes::Attribute;
 use super::framework::{FrameworkInfo, MasterInfo};
 use super::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
-use super::lenient::null_as_default;
+use super::lenient::repeated;
 use super::resources::{AllocationInfo, Resource};
 use super::task::{KillPolicy, TaskInfo, TaskStatus};
 use serde::{Deserialize, Serialize};
@@ -86,6 +86,7 @@ impl Call {
     }
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Subscribe {
     pub framework_info: FrameworkInfo,
@@ -93,47 +94,34 @@ pub struct Subscribe {
     /// field): take over a framework id another scheduler holds, i.e. fail over.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force: bool,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suppressed_roles: Vec<String>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UpdateFramework {
     pub framework_info: FrameworkInfo,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suppressed_roles: Vec<String>,
 }
 
 /// The REQUEST call's body (`Call.Request`): resources the framework would like offered.
 /// Mesos's allocator ignores it, and so does mmrun's master.
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct RequestCall {
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub requests: Vec<ResourceRequest>,
 }
 
 /// `mesos.v1.Request`: resources wanted, on one agent or any.
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct ResourceRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<AgentId>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<Resource>,
 }
 
@@ -155,9 +143,9 @@ impl Filters {
     }
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Launch {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub task_infos: Vec<TaskInfo>,
 }
 
@@ -169,19 +157,18 @@ pub struct Operation {
     pub launch: Option<Launch>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Accept {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub offer_ids: Vec<OfferId>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub operations: Vec<Operation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Filters>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Decline {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub offer_ids: Vec<OfferId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Filters>,
@@ -189,13 +176,10 @@ pub struct Decline {
 
 /// REVIVE and SUPPRESS: an empty list means every role of the framework. Mesos's prose docs show
 /// a single `role`; the protos (what the master parses) say `roles`. Both are read.
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Roles {
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
     /// Read for the docs' spelling, never written: the proto has no such field.
     #[serde(default, skip_serializing)]
@@ -249,9 +233,9 @@ pub struct ReconcileTask {
     pub agent_id: Option<AgentId>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Reconcile {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub tasks: Vec<ReconcileTask>,
 }
 
@@ -393,9 +377,9 @@ pub struct Subscribed {
     pub master_info: Option<MasterInfo>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Offers {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub offers: Vec<Offer>,
 }
 
@@ -438,6 +422,7 @@ pub struct Url {
     pub path: String,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Offer {
     pub id: OfferId,
@@ -446,19 +431,10 @@ pub struct Offer {
     pub hostname: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<Url>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub resources: Vec<Resource>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<Attribute>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub executor_ids: Vec<ExecutorId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocation_info: Option<AllocationInfo>,

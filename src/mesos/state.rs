@@ -4,7 +4,7 @@
 
 use super::container::{ContainerInfo, ContainerStatus};
 use super::discovery::DiscoveryInfo;
-use super::lenient::null_as_default;
+use super::lenient::repeated;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -20,6 +20,7 @@ pub struct LeaderInfo {
     pub hostname: String,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MasterState {
     pub version: String,
@@ -32,7 +33,6 @@ pub struct MasterState {
     pub id: String,
     pub pid: String,
     pub hostname: String,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub capabilities: Vec<String>,
     pub activated_slaves: f64,
     pub deactivated_slaves: f64,
@@ -45,20 +45,15 @@ pub struct MasterState {
     pub cluster: Option<String>,
     #[serde(default)]
     pub flags: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub slaves: Vec<StateAgent>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub recovered_slaves: Vec<Value>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub frameworks: Vec<StateFramework>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub completed_frameworks: Vec<StateFramework>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub orphan_tasks: Vec<Value>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub unregistered_frameworks: Vec<Value>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StateAgent {
     pub id: String,
@@ -80,7 +75,6 @@ pub struct StateAgent {
     #[serde(default)]
     pub deactivated: bool,
     pub version: String,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub capabilities: Vec<String>,
 }
 
@@ -91,6 +85,7 @@ pub struct LegacyLabel {
     pub value: Option<String>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StateFramework {
     pub id: String,
@@ -100,7 +95,6 @@ pub struct StateFramework {
     pub used_resources: ResourcesObject,
     pub offered_resources: ResourcesObject,
     pub resources: ResourcesObject,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub capabilities: Vec<String>,
     pub hostname: String,
     pub webui_url: String,
@@ -121,15 +115,10 @@ pub struct StateFramework {
     pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub tasks: Vec<StateTask>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub unreachable_tasks: Vec<StateTask>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub completed_tasks: Vec<StateTask>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub offers: Vec<StateOffer>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub executors: Vec<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<LegacyLabel>>,
@@ -157,6 +146,7 @@ impl From<&super::task::TaskStatus> for StateTaskStatus {
     }
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StateTask {
     pub id: String,
@@ -169,7 +159,6 @@ pub struct StateTask {
     pub resources: ResourcesObject,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub statuses: Vec<StateTaskStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -190,21 +179,21 @@ pub struct StateOffer {
     pub resources: ResourcesObject,
 }
 
-/// `/master/slaves`.
+/// `/master/slaves`. (`slaves` is required, so the lists' leniency is per field here.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentsList {
     pub slaves: Vec<StateAgent>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "repeated")]
     pub recovered_slaves: Vec<Value>,
 }
 
-/// `/master/frameworks`.
+/// `/master/frameworks`. (`frameworks` is required, so the lists' leniency is per field here.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FrameworksList {
     pub frameworks: Vec<StateFramework>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "repeated")]
     pub completed_frameworks: Vec<StateFramework>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "repeated")]
     pub unregistered_frameworks: Vec<Value>,
 }
 
@@ -224,6 +213,7 @@ pub struct VersionInfo {
 }
 
 /// The agent's `/state` (also `/slave(1)/state`).
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentState {
     pub version: String,
@@ -234,7 +224,6 @@ pub struct AgentState {
     pub id: String,
     pub pid: String,
     pub hostname: String,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub capabilities: Vec<String>,
     pub resources: ResourcesObject,
     #[serde(default)]
@@ -246,12 +235,11 @@ pub struct AgentState {
     pub master_hostname: String,
     #[serde(default)]
     pub flags: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub frameworks: Vec<AgentFramework>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub completed_frameworks: Vec<AgentFramework>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentFramework {
     pub id: String,
@@ -261,12 +249,11 @@ pub struct AgentFramework {
     pub checkpoint: bool,
     pub hostname: String,
     pub role: String,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub executors: Vec<AgentExecutor>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub completed_executors: Vec<AgentExecutor>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentExecutor {
     pub id: String,
@@ -281,10 +268,7 @@ pub struct AgentExecutor {
     /// `ExecutorInfo.type`, when the framework set it.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub tasks: Vec<StateTask>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub queued_tasks: Vec<StateTask>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub completed_tasks: Vec<StateTask>,
 }

@@ -4,7 +4,7 @@ use super::container::{ContainerInfo, ContainerStatus};
 use super::discovery::DiscoveryInfo;
 use super::health_check::HealthCheck;
 use super::ids::{AgentId, ExecutorId, TaskId};
-use super::lenient::null_as_default;
+use super::lenient::{null_as_default, repeated};
 use super::resources::Resource;
 use serde::{Deserialize, Serialize};
 
@@ -233,31 +233,24 @@ pub struct EnvironmentVariable {
     pub value: String,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Environment {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub variables: Vec<EnvironmentVariable>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CommandInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     #[serde(default = "yes")]
     pub shell: bool,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub arguments: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<Environment>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub uris: Vec<CommandUri>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -320,18 +313,18 @@ pub struct Label {
     pub value: Option<String>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct Labels {
-    #[serde(default, deserialize_with = "null_as_default")]
     pub labels: Vec<Label>,
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskInfo {
     pub name: String,
     pub task_id: TaskId,
     pub agent_id: AgentId,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub resources: Vec<Resource>,
     /// A task for an executor of the framework's own (see `executor.rs`); `command` is then unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,7 @@
 //! Mesos `Value` types shared by resources and attributes: scalars, ranges and sets, with the
 //! flag syntax (`2`, `[31000-32000, 33000-33010]`, `{a,b}`) and the legacy JSON rendering.
 
+use super::lenient::repeated;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -52,9 +53,9 @@ pub struct Range {
 }
 
 /// A normalised list of inclusive ranges: sorted, non-overlapping, adjacent ranges merged.
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Ranges {
-    #[serde(default, deserialize_with = "crate::mesos::lenient::null_as_default")]
     pub range: Vec<Range>,
 }
 
@@ -178,9 +179,9 @@ impl fmt::Display for Ranges {
     }
 }
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Set {
-    #[serde(default, deserialize_with = "crate::mesos::lenient::null_as_default")]
     pub item: Vec<String>,
 }
 

@@ -4,7 +4,7 @@
 //! the rest is carried for frameworks and the state.
 
 use super::container::{Image, Parameters};
-use super::lenient::null_as_default;
+use super::lenient::repeated;
 use serde::{Deserialize, Serialize};
 
 /// `Volume.Mode`.
@@ -142,15 +142,12 @@ pub struct VolumeCapability {
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct BlockVolume {}
 
+#[serde_with::apply(Vec => #[serde(default, deserialize_with = "repeated")])]
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct MountVolume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fs_type: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mount_flags: Vec<String>,
 }
 

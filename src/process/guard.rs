@@ -47,7 +47,10 @@ pub fn start(program: &std::path::Path) -> std::io::Result<()> {
         });
     }
     let mut child = command.spawn()?;
-    let stdin = child.stdin.take().expect("stdin was piped");
+    let stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| std::io::Error::other("the guard's stdin is not a pipe"))?;
     // The guard outlives us by design; it is not waited for (the init process reaps it).
     std::mem::forget(child);
     let _ = GUARD.set(Mutex::new(stdin));

@@ -20,8 +20,8 @@ use std::fs::OpenOptions;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// How long `stop()` waits after SIGTERM before SIGKILL.
@@ -269,15 +269,18 @@ impl FrameworkProcess {
 
     /// Notices the leader's end without blocking; kills what is left of its group.
     fn reap(&mut self) {
-        let Some(run) = &mut self.run else {
+        let mut status = -1;
+        let ended = |run: &mut Run| match run.child.try_wait() {
+            Ok(None) => false,
+            Ok(Some(exit)) => {
+                status = exit_code(exit);
+                true
+            }
+            Err(_) => true,
+        };
+        let Some(run) = self.run.take_if(ended) else {
             return;
         };
-        let status = match run.child.try_wait() {
-            Ok(None) => return,
-            Ok(Some(status)) => exit_code(status),
-            Err(_) => -1,
-        };
-        let run = self.run.take().expect("checked above");
         signal_group(run.group, libc::SIGKILL);
         drop(run);
         self.exit = Some(status);
@@ -340,31 +343,38 @@ type SpawnJob = Box<dyn FnOnce() + Send>;
 async fn on_spawner_thread<T: Send + 'static>(
     spawn: impl FnOnce() -> std::io::Result<T> + Send + 'static,
 ) -> std::io::Result<T> {
-    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnJob>>> = OnceLock::new();
-    let sender = SPAWNER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<SpawnJob>();
-        std::thread::Builder::new()
-            .name("mmrun-framework-spawner".into())
-            .spawn(move || {
-                for job in rx {
-                    job();
-                }
-            })
-            .expect("a thread can be started");
-        Mutex::new(tx)
-    });
+    // Started by the first spawn; a failure to start it is that spawn's error, and the next
+    // spawn tries again.
+    static SPAWNER: Mutex<Option<mpsc::Sender<SpawnJob>>> = Mutex::new(None);
     let (reply, answer) = tokio::sync::oneshot::channel();
     let job: SpawnJob = Box::new(move || {
         let _ = reply.send(spawn());
     });
-    sender
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .send(job)
-        .map_err(|_| std::io::Error::other("the spawner thread is gone"))?;
+    {
+        let mut spawner = SPAWNER.lock().unwrap_or_else(|p| p.into_inner());
+        let sender = match &mut *spawner {
+            Some(sender) => sender,
+            empty => empty.insert(start_spawner_thread()?),
+        };
+        sender
+            .send(job)
+            .map_err(|_| std::io::Error::other("the spawner thread is gone"))?;
+    }
     answer
         .await
         .map_err(|_| std::io::Error::other("the spawner thread dropped the request"))?
+}
+
+fn start_spawner_thread() -> std::io::Result<mpsc::Sender<SpawnJob>> {
+    let (tx, rx) = mpsc::channel::<SpawnJob>();
+    std::thread::Builder::new()
+        .name("mmrun-framework-spawner".into())
+        .spawn(move || {
+            for job in rx {
+                job();
+            }
+        })?;
+    Ok(tx)
 }
 
 #[cfg(test)]

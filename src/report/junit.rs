@@ -90,10 +90,7 @@ impl Reporter for JunitReporter {
 }
 
 fn test_case(result: &ScenarioResult, cancel_reason: Option<CancelReason>) -> TestCase {
-    let last = result
-        .attempts
-        .last()
-        .expect("a finished scenario has an attempt");
+    let last = result.last_attempt();
     let mut status = match result.status {
         Status::Pass | Status::Flaky => TestCaseStatus::success(),
         Status::Cancelled => {

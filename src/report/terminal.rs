@@ -110,6 +110,7 @@ impl TerminalReporter {
         }
         let bar = ProgressBar::with_draw_target(Some(total as u64), target);
         let template = "[{elapsed_precise}] {bar:25} {pos}/{len}: {msg}";
+        // A constant template, shown by every run with a progress bar (and its tests).
         bar.set_style(ProgressStyle::with_template(template).expect("the template is valid"));
         // Ticks keep the clock moving while long scenarios produce no events.
         bar.enable_steady_tick(Duration::from_millis(250));

@@ -55,15 +55,25 @@ pub struct ScenarioResult {
 
 impl ScenarioResult {
     pub fn new(scenario: Scenario, attempts: Vec<Attempt>) -> ScenarioResult {
-        let last = attempts.last().expect("a finished scenario has an attempt");
-        let status = Status::from_final_outcome(&last.outcome, attempts.len());
         let duration = attempts.iter().map(|a| a.duration).sum();
-        ScenarioResult {
+        let mut result = ScenarioResult {
             scenario,
-            status,
+            status: Status::Pass,
             attempts,
             duration,
-        }
+        };
+        result.status =
+            Status::from_final_outcome(&result.last_attempt().outcome, result.attempts.len());
+        result
+    }
+
+    /// The decisive attempt.
+    pub fn last_attempt(&self) -> &Attempt {
+        // The runner makes a result only after an attempt has run (`retry::run_scenario`
+        // runs at least one), and reporters only read results.
+        self.attempts
+            .last()
+            .expect("a finished scenario has an attempt")
     }
 
     /// The full reason of the final failure; `None` when it passed or was cancelled.

@@ -23,6 +23,12 @@ pub struct EnvironmentFailure(pub String);
 /// A backend error as the script sees it, after `what` failed (e.g. `agent-1.start()`): an
 /// environment error ends the scenario as ENV ERROR, a missing install skips it, the rest fail
 /// it where the script called.
+/// What a binding called after the scenario's teardown gets: the handle is there from
+/// `cluster()` until the teardown takes it, and a script may keep a closure that outlives it.
+pub fn torn_down() -> crate::cluster::BackendError {
+    crate::cluster::BackendError::Failed("the cluster was torn down".into())
+}
+
 pub fn backend_error(what: &str, e: crate::cluster::BackendError) -> Box<EvalAltResult> {
     use crate::cluster::BackendError as B;
     let message = if what.is_empty() {
@@ -244,9 +250,7 @@ impl ClusterCtx {
             let mut handle = self.handle.lock().await;
             match handle.as_mut() {
                 Some(h) => op(h.as_mut()).await,
-                None => Err(crate::cluster::BackendError::Failed(
-                    "the cluster was torn down".into(),
-                )),
+                None => Err(torn_down()),
             }
         })?;
         result.map_err(|e| backend_error(what, e))

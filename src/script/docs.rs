@@ -87,6 +87,8 @@ fn signature(f: &Value) -> Signature {
 }
 
 fn functions(engine: &rhai::Engine) -> Vec<Value> {
+    // Rhai writes its own metadata structs (strings and lists, no maps with other keys), and
+    // serde_json reads back what serde_json wrote; `mmrun`'s docs test runs both.
     let json = engine
         .gen_fn_metadata_to_json(false)
         .expect("metadata serialises");

@@ -27,6 +27,8 @@ pub fn build(scenario: Arc<ScenarioCtx>) -> Engine {
 
 /// The engine with the script API but no scenario behind it: for names and generated docs.
 pub fn for_metadata() -> Engine {
+    // A current-thread runtime without drivers (no I/O, no timers) opens nothing: building
+    // it only allocates. Metadata never runs a script on it.
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime for metadata");

@@ -28,6 +28,11 @@ pub enum ZkError {
     },
     #[error("the member {path} holds no MasterInfo JSON: {detail}")]
     BadMember { path: String, detail: String },
+    #[error("cannot write this master's MasterInfo as JSON: {source}")]
+    Encode {
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// A master of the group, as a detector sees it.
@@ -90,7 +95,7 @@ pub async fn join(
 ) -> Result<(i64, String), ZkError> {
     ensure_path(client, &url.path).await?;
     let prefix = child_path(&url.path, &format!("{MEMBER_LABEL}_"));
-    let data = serde_json::to_vec(info).expect("MasterInfo serializes");
+    let data = serde_json::to_vec(info).map_err(|source| ZkError::Encode { source })?;
     let options = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
     let (_, sequence) = client
         .create(&prefix, &data, &options)

@@ -151,8 +151,10 @@ impl ZooKeeperServer {
             if ruok(self.addr()).await {
                 return Ok(());
             }
-            let process = self.process.as_mut().expect("started above");
-            if let FrameworkStatus::Exited(status) = process.status() {
+            // The process started above is the one to watch.
+            if let Some(process) = &mut self.process
+                && let FrameworkStatus::Exited(status) = process.status()
+            {
                 return Err(ServerError::Exited {
                     port: self.port,
                     status,
@@ -160,7 +162,9 @@ impl ZooKeeperServer {
                 });
             }
             if tokio::time::Instant::now() >= deadline {
-                process.stop(None).await;
+                if let Some(process) = &mut self.process {
+                    process.stop(None).await;
+                }
                 return Err(ServerError::Timeout {
                     port: self.port,
                     timeout: self.start_timeout,

@@ -29,8 +29,8 @@ const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
 
 impl AgentShared {
     pub(super) fn run_task(self: &Arc<Self>, run: RunTask) {
-        if run.task.executor.is_some() {
-            return self.run_executor_task(run);
+        if let Some(info) = run.task.executor.clone() {
+            return self.run_executor_task(run, info);
         }
         let key: TaskKey = (run.framework_id.clone(), run.task.task_id.clone());
         let container_id = ContainerId::new(uuid::Uuid::new_v4().to_string());

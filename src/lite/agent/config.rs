@@ -174,6 +174,8 @@ pub struct AgentConfig {
 impl AgentConfig {
     /// An agent on 127.0.0.1 with an ephemeral port, for in-process clusters.
     pub fn in_process(master: SocketAddr, work_dir: PathBuf) -> AgentConfig {
+        // The flag table's own defaults and two addresses mmrun formats itself: every
+        // in-process cluster (and the config tests) starts from them.
         let mut flags = Flags::load(AGENT_FLAGS, vec![], &[]).expect("defaults parse");
         flags.set("master", master.to_string());
         flags.set("work_dir", work_dir.display().to_string());

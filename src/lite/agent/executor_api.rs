@@ -3,13 +3,15 @@
 //! same status codes; SUBSCRIBE opens a RecordIO stream of events, the other calls get 202.
 //! Bodies in JSON or protobuf (`Content-Type`), the stream in the encoding `Accept` asks for.
 
+use super::executor_call::{ExecutorAction, ExecutorCall};
 use super::executor_driver::ExecutorDriverLink;
 use super::{AgentShared, ExecutorKey, ExecutorState, TaskKey};
 use crate::libprocess::Upid;
-use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request};
+use crate::lite::api_error::ApiError;
+use crate::lite::call::MesosCall;
 use crate::mesos::container::{ContainerStatus, NetworkInfo};
 use crate::mesos::encoding::{self, Encoding};
-use crate::mesos::executor::{Call, CallType, Event, Subscribe, Subscribed};
+use crate::mesos::executor::{Event, Subscribe, Subscribed};
 use crate::mesos::ids::TaskId;
 use crate::mesos::operator::AgentInfo;
 use crate::mesos::recordio;
@@ -17,11 +19,9 @@ use crate::mesos::task::{TaskState, TaskStatus, source};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use base64::Engine;
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -87,154 +87,49 @@ const MESSAGE_ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(2
 
 async fn executor(
     State(agent): State<Arc<AgentShared>>,
-    method: Method,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    match handle(agent, &method, &headers, body).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn handle(
-    agent: Arc<AgentShared>,
-    method: &Method,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: MesosCall<ExecutorCall>,
 ) -> Result<Response, ApiError> {
-    let request_encoding = check_call_request(method, headers)?;
-    let body = body?;
-    // Mesos's messages: a JSON body fails to parse or to convert; a protobuf one to parse.
-    let parse_failure = match request_encoding {
-        Encoding::Json => "Failed to convert JSON into Call protobuf",
-        Encoding::Protobuf => "Failed to parse body into Call protobuf",
-    };
-    let call: Call = match request_encoding {
-        Encoding::Json => {
-            let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-                ApiError::bad_request(format!("Failed to parse body into JSON: {e}"))
-            })?;
-            serde_json::from_value(value)
-                .map_err(|e| ApiError::bad_request(format!("{parse_failure}: {e}")))?
-        }
-        Encoding::Protobuf => encoding::decode(Encoding::Protobuf, &body)
-            .map_err(|e| ApiError::bad_request(format!("{parse_failure}: {e}")))?,
-    };
-    // Required in the proto: the protobuf parser refuses a call without them.
-    let missing: Vec<&str> = [
-        ("executor_id", call.executor_id.is_none()),
-        ("framework_id", call.framework_id.is_none()),
-    ]
-    .into_iter()
-    .filter_map(|(name, absent)| absent.then_some(name))
-    .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "{parse_failure}: Missing required fields: {}",
-            missing.join(", ")
-        )));
-    }
-    validate(&call)
-        .map_err(|e| ApiError::bad_request(format!("Failed to validate Executor::Call: {e}")))?;
-    let kind = call.kind.expect("validated");
+    let ExecutorCall { key, action } = &request.call;
     let mut answer = Encoding::Json;
-    match kind {
-        CallType::Subscribe => answer = accepted_encoding(headers)?,
+    match action {
+        ExecutorAction::Subscribe(_) => answer = request.answer_encoding()?,
         // Answered before any lookup: executors may heartbeat with placeholder ids.
-        CallType::Heartbeat => return Ok(StatusCode::ACCEPTED.into_response()),
+        ExecutorAction::Heartbeat => return Ok(StatusCode::ACCEPTED.into_response()),
         _ => {}
     }
-    let key: ExecutorKey = (
-        call.framework_id.clone().expect("checked"),
-        call.executor_id.clone().expect("checked"),
-    );
     {
         let core = agent.core();
         if !core.frameworks.contains_key(&key.0) {
             return Err(ApiError::bad_request("Framework cannot be found"));
         }
-        let Some(executor) = core.executors.get(&key) else {
+        let Some(executor) = core.executors.get(key) else {
             return Err(ApiError::bad_request("Executor cannot be found"));
         };
-        if executor.state == ExecutorState::Registering && kind != CallType::Subscribe {
+        if executor.state == ExecutorState::Registering
+            && !matches!(action, ExecutorAction::Subscribe(_))
+        {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "Executor is not subscribed",
             ));
         }
     }
-    match kind {
-        CallType::Subscribe => Ok(subscribe(
-            &agent,
-            &key,
-            call.subscribe.expect("validated"),
-            answer,
-        )),
-        CallType::Update => {
+    let ExecutorCall { key, action } = request.call;
+    match action {
+        ExecutorAction::Subscribe(call) => Ok(subscribe(&agent, &key, call, answer)),
+        ExecutorAction::Update(status) => {
             // After the executor's earlier messages, as Mesos delivers them.
             agent.messages_delivered(MESSAGE_ORDER_WAIT).await;
-            agent.executor_update(&key, call.update.expect("validated").status);
+            agent.executor_update(&key, *status);
             Ok(StatusCode::ACCEPTED.into_response())
         }
-        CallType::Message => {
-            agent.executor_message(&key, call.message.expect("validated").data);
+        ExecutorAction::Message(data) => {
+            agent.executor_message(&key, data);
             Ok(StatusCode::ACCEPTED.into_response())
         }
-        CallType::Unknown => Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "")),
-        CallType::Heartbeat => unreachable!("answered above"),
-    }
-}
-
-/// Mesos's `validateExecutorCall`, with its messages.
-fn validate(call: &Call) -> Result<(), String> {
-    let Some(kind) = call.kind else {
-        return Err("Expecting 'type' to be present".into());
-    };
-    let executor_id = call.executor_id.as_ref().expect("checked");
-    let framework_id = call.framework_id.as_ref().expect("checked");
-    match kind {
-        CallType::Subscribe if call.subscribe.is_none() => {
-            Err("Expecting 'subscribe' to be present".into())
-        }
-        CallType::Message if call.message.is_none() => {
-            Err("Expecting 'message' to be present".into())
-        }
-        CallType::Update => {
-            let Some(update) = &call.update else {
-                return Err("Expecting 'update' to be present".into());
-            };
-            let status = &update.status;
-            let Some(uuid) = &status.uuid else {
-                return Err("Expecting 'uuid' to be present".into());
-            };
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(uuid)
-                .unwrap_or_default();
-            if bytes.len() != 16 {
-                return Err(format!("Not a valid UUID: '{uuid}' is not 16 base64 bytes"));
-            }
-            if let Some(id) = &status.executor_id
-                && id != executor_id
-            {
-                return Err(format!(
-                    "ExecutorID in Call: {executor_id} does not match ExecutorID in TaskStatus: {id}"
-                ));
-            }
-            // An unset source reads as the proto default, SOURCE_MASTER.
-            if status.source.as_deref() != Some(source::EXECUTOR) {
-                return Err(format!(
-                    "Received Call from executor {executor_id} of framework {framework_id} with invalid source, expecting 'SOURCE_EXECUTOR'"
-                ));
-            }
-            if status.state == TaskState::Staging {
-                return Err(format!(
-                    "Received TASK_STAGING from executor {executor_id} of framework {framework_id} which is not allowed"
-                ));
-            }
-            Ok(())
-        }
-        _ => Ok(()),
+        ExecutorAction::Unknown => Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "")),
+        // Answered before the lookups above; the same answer here.
+        ExecutorAction::Heartbeat => Ok(StatusCode::ACCEPTED.into_response()),
     }
 }
 
@@ -278,8 +173,12 @@ impl AgentShared {
         {
             let mut core = agent.core();
             let agent_id = core.agent_id.clone();
-            let framework_gone = core.shut_down.contains(&key.0);
-            let mut framework_info = core.frameworks.get(&key.0).cloned();
+            // None when the framework is unknown or being shut down: its executor is not wanted.
+            let framework_info = core
+                .frameworks
+                .get(&key.0)
+                .filter(|_| !core.shut_down.contains(&key.0))
+                .cloned();
             let tasks_of_executor: Vec<(TaskId, TaskState)> = core
                 .tasks
                 .iter()
@@ -299,13 +198,12 @@ impl AgentShared {
                 stream.send(&Event::shutdown());
                 return false;
             };
-            if framework_gone
-                || agent.stopped.is_cancelled()
-                || matches!(
+            let wanted = !agent.stopped.is_cancelled()
+                && !matches!(
                     executor.state,
                     ExecutorState::Terminating | ExecutorState::Terminated
-                )
-            {
+                );
+            let Some(mut framework_info) = framework_info.filter(|_| wanted) else {
                 tracing::warn!(
                     "shutting down executor {} of {}: it is not wanted any more",
                     key.1,
@@ -313,7 +211,7 @@ impl AgentShared {
                 );
                 stream.send(&Event::shutdown());
                 return false;
-            }
+            };
             if executor.stream.is_some() {
                 tracing::warn!("closing the earlier connection of executor {}", key.1);
             }
@@ -338,14 +236,12 @@ impl AgentShared {
                 shutdown_now = true;
                 executor.stream = Some(stream);
             } else {
-                if let Some(info) = framework_info.as_mut() {
-                    info.id = Some(key.0.clone());
-                }
+                framework_info.id = Some(key.0.clone());
                 let (ip, port) = agent.advertised();
                 let _ = ip;
                 let subscribed_event = Event::subscribed(Subscribed {
                     executor_info: executor.info.clone(),
-                    framework_info: framework_info.expect("the framework is known (checked)"),
+                    framework_info,
                     agent_info: AgentInfo {
                         hostname: agent.config.address.hostname.clone(),
                         port,

@@ -11,6 +11,7 @@ mod config;
 mod docker_tasks;
 mod driver_api;
 mod executor_api;
+mod executor_call;
 mod executor_driver;
 mod executors;
 pub mod fault;
@@ -281,12 +282,12 @@ impl Agent {
             addr,
             start_time: now_seconds(),
             http: crate::lite::peer_client(),
-            register_http: reqwest::Client::builder()
-                .no_proxy()
-                .connect_timeout(Duration::from_millis(250))
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("the HTTP client configuration is valid"),
+            register_http: crate::http_client::build(
+                reqwest::Client::builder()
+                    .no_proxy()
+                    .connect_timeout(Duration::from_millis(250))
+                    .timeout(Duration::from_secs(30)),
+            ),
             updates_changed: Notify::new(),
             messages_in_flight: tokio::sync::watch::Sender::new(0),
             reregister: Notify::new(),
@@ -352,8 +353,11 @@ impl Agent {
             changed.as_mut().enable();
             {
                 let core = self.shared.core();
-                if core.registered {
-                    return Ok(core.agent_id.clone().expect("registered agents have an id"));
+                // A registered agent has the id the master gave it.
+                if core.registered
+                    && let Some(id) = &core.agent_id
+                {
+                    return Ok(id.clone());
                 }
             }
             if tokio::time::timeout_at(deadline, changed).await.is_err() {

@@ -5,9 +5,8 @@
 //! standalone containers, resource providers, image pruning, setting a glog level).
 
 use super::{AgentCore, AgentShared, CustomExecutor, RunningTask, files};
-use crate::lite::api_error::{
-    ApiError, accepted_encoding, check_call_request, decode_call, encoded_answer,
-};
+use crate::lite::api_error::ApiError;
+use crate::lite::call::{MesosCall, encoded_answer};
 use crate::mesos::agent_operator::{
     AgentCall, AgentCallType, AgentResponse, Container, Executor, FileInfo, Framework, GetAgent,
     GetContainers, GetExecutors, GetFrameworks, GetState, GetTasks, ListFiles, ListFilesAnswer,
@@ -19,10 +18,8 @@ use crate::mesos::ids::{AgentId, ExecutorId};
 use crate::mesos::operator::{AgentInfo, Task};
 use crate::mesos::task::{CommandInfo, TimeInfo};
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use base64::Engine;
@@ -37,15 +34,11 @@ pub fn routes() -> Router<Arc<AgentShared>> {
 
 async fn operator(
     State(agent): State<Arc<AgentShared>>,
-    method: Method,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: MesosCall<AgentCall>,
 ) -> Response {
     let answered = async {
-        let request_encoding = check_call_request(&method, &headers)?;
-        let call: AgentCall = decode_call(request_encoding, &body?)?;
-        let answer_encoding = accepted_encoding(&headers)?;
-        Ok::<_, ApiError>((answer_encoding, answer(&agent, call).await?))
+        let answer_encoding = request.answer_encoding()?;
+        Ok::<_, ApiError>((answer_encoding, answer(&agent, request.call).await?))
     };
     match answered.await {
         Ok((encoding, value)) => encoded_answer(encoding, &AgentResponse(value)),

@@ -73,17 +73,13 @@ impl AgentShared {
             let Some(queue) = core.updates.get_mut(key) else {
                 return;
             };
-            if queue
-                .front()
-                .is_none_or(|u| u.status.uuid.as_deref() != Some(uuid))
-            {
+            let Some(acked) = queue.pop_front_if(|u| u.status.uuid.as_deref() == Some(uuid)) else {
                 tracing::debug!(
                     "ignoring acknowledgement {uuid} for task {}: not the pending update",
                     key.1
                 );
                 return;
-            }
-            let acked = queue.pop_front().expect("checked above");
+            };
             if queue.is_empty() {
                 core.updates.remove(key);
                 if acked.status.state.is_terminal() {

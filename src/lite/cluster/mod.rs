@@ -218,15 +218,15 @@ impl LocalCluster {
             .masters
             .get_mut(index)
             .ok_or_else(|| no_master(index))?;
-        if let Some(m) = &slot.master {
-            if m.lost().is_none() {
-                return Err(NodeError::AlreadyRunning {
-                    role: MASTER,
-                    index,
-                });
-            }
-            // It stopped on its own: clear it away before starting anew.
-            slot.master.take().expect("checked").stop().await;
+        if slot.master.as_ref().is_some_and(|m| m.lost().is_none()) {
+            return Err(NodeError::AlreadyRunning {
+                role: MASTER,
+                index,
+            });
+        }
+        // One that stopped on its own: clear it away before starting anew.
+        if let Some(stopped) = slot.master.take() {
+            stopped.stop().await;
         }
         let listener = rebind(slot.addr)
             .await
@@ -279,6 +279,7 @@ impl LocalCluster {
         containerizers: Containerizers,
     ) -> Result<usize, NodeError> {
         descriptors_for_one_more_agent(self.agents.len())?;
+        // Set when the cluster starts; only its shutdown (which consumes it) and drop take it.
         let root = self.root.as_ref().expect("cluster is running").path();
         let work_dir = root.join(format!("agent-{}", self.agents.len()));
         // Validate up front so a bad option is an error, not an agent that never starts.
@@ -500,7 +501,9 @@ impl LocalCluster {
             .masters
             .iter()
             .position(|m| m.addr == addr)
-            .expect("the leader's address is a master's");
+            .ok_or_else(|| {
+                std::io::Error::other(format!("no master of this cluster is at {addr}"))
+            })?;
         if let Some(m) = self.masters[index].master.take() {
             m.stop().await;
         }

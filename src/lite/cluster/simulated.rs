@@ -47,10 +47,12 @@ impl LocalCluster {
             Some(a) => parse_attributes(a).map_err(|e| invalid("attributes", e))?,
             None => Vec::new(),
         };
-        if self.sim.is_none() {
-            self.sim = Some(self.start_sim_host().await?);
-        }
-        let host = self.sim.as_ref().expect("started above");
+        // The cluster's one host for simulated agents, started with the first of them.
+        let host = match self.sim.take() {
+            Some(host) => host,
+            None => self.start_sim_host().await?,
+        };
+        let host = &*self.sim.insert(host);
         let sim_indices = host.add_agents(count, &resources, &attributes, &behaviour);
         let first = self.agents.len();
         self.agents
@@ -121,7 +123,10 @@ impl LocalCluster {
             .registered(sim_index..sim_index + 1, self.options.registration_timeout)
             .await
             .map_err(|e| sim_error(index, e))?;
-        Ok(ids.into_iter().next().expect("one agent asked for"))
+        // One agent asked for, so one id (the host fails the wait otherwise).
+        ids.into_iter()
+            .next()
+            .ok_or(NodeError::NoSuchNode { role: AGENT, index })
     }
 
     /// Whether agent `index` is simulated.

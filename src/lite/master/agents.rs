@@ -220,16 +220,17 @@ impl MasterShared {
                     },
                 );
             }
-            let framework = core.frameworks.get_mut(fw_id).expect("present");
+            // Known, or inserted above from the agent's report.
+            let Some(framework) = core.frameworks.get_mut(fw_id) else {
+                continue;
+            };
             if verdict == Verdict::LostAlready {
                 // Mesos shuts down non-partition-aware frameworks' tasks on an agent that
                 // comes back: the framework was already told they were lost. The agent sends
                 // nothing more for a framework it shut down, so the task completes here, lost.
-                let task = framework
-                    .unreachable_tasks
-                    .remove(task_id)
-                    .expect("checked");
-                framework.push_completed(task, self.config.max_completed_tasks_per_framework);
+                if let Some(task) = framework.unreachable_tasks.remove(task_id) {
+                    framework.push_completed(task, self.config.max_completed_tasks_per_framework);
+                }
                 let shutdown = ToAgent::ShutdownFramework(ShutdownFramework {
                     framework_id: fw_id.clone(),
                 });
@@ -289,7 +290,9 @@ impl MasterShared {
         }
         let max_completed = self.config.max_completed_tasks_per_framework;
         for (fw_id, task_id, was_unreachable_task) in gone {
-            let f = core.frameworks.get_mut(&fw_id).expect("listed above");
+            let Some(f) = core.frameworks.get_mut(&fw_id) else {
+                continue;
+            };
             let state = if f.is_partition_aware() {
                 TaskState::Gone
             } else {
@@ -300,7 +303,9 @@ impl MasterShared {
             } else {
                 &mut f.tasks
             };
-            let mut task = held.remove(&task_id).expect("listed above");
+            let Some(mut task) = held.remove(&task_id) else {
+                continue;
+            };
             // A non-partition-aware framework's unreachable task is TASK_LOST already, and
             // counted in the metrics as such.
             let counted = task.state.is_terminal();
@@ -391,11 +396,10 @@ impl MasterShared {
     /// `unreachable_tasks`; every connected framework gets FAILURE.
     fn agent_unreachable(self: &Arc<Self>, id: &AgentId) {
         let mut core = self.core();
-        if !core.agents.contains_key(id) {
+        let Some(agent) = core.agents.remove(id) else {
             return;
-        }
+        };
         self.remove_offers_where(&mut core, true, |o| &o.agent_id == id);
-        let agent = core.agents.remove(id).expect("checked above");
         let now = now_seconds();
         core.unreachable_agents.insert(id.clone(), now);
         core.filters.retain(|f| &f.agent_id != id);
@@ -432,11 +436,10 @@ impl MasterShared {
     /// (TASK_GONE or TASK_LOST, `REASON_AGENT_REMOVED`) and every connected framework gets
     /// FAILURE. The caller runs the allocator.
     fn remove_agent(self: &Arc<Self>, core: &mut MasterCore, id: &AgentId, why: &str) -> bool {
-        if !core.agents.contains_key(id) {
+        let Some(agent) = core.agents.remove(id) else {
             return false;
-        }
+        };
         self.remove_offers_where(core, true, |o| &o.agent_id == id);
-        let agent = core.agents.remove(id).expect("checked above");
         core.filters.retain(|f| &f.agent_id != id);
         let message = format!("Agent {} removed: {why}", agent.hostname);
         self.remove_agent_tasks(core, id, false, reason::AGENT_REMOVED, &message);
@@ -470,8 +473,12 @@ impl MasterShared {
             })
             .collect();
         for (fw_id, task_id, partition_aware) in affected {
-            let framework = core.frameworks.get_mut(&fw_id).expect("listed above");
-            let mut task = framework.tasks.remove(&task_id).expect("listed above");
+            let Some(framework) = core.frameworks.get_mut(&fw_id) else {
+                continue;
+            };
+            let Some(mut task) = framework.tasks.remove(&task_id) else {
+                continue;
+            };
             if task.state.is_terminal() {
                 // The agent reported the end (as `latest_state`) but the update itself is still
                 // queued behind unacknowledged ones on an agent that is now gone: tell the

@@ -398,7 +398,9 @@ impl MasterShared {
                 r.allocation_info = Some(AllocationInfo { role: role.clone() });
             }
         }
-        if let Some(message) = error {
+        // Valid offers (no error) name one agent; with no offers there is an error.
+        let Some(agent_id) = agent_id.filter(|_| error.is_none()) else {
+            let message = error.unwrap_or_default();
             tracing::info!("ACCEPT from {framework_id} refused: {message}");
             let partition_aware = core
                 .frameworks
@@ -422,8 +424,7 @@ impl MasterShared {
             }
             self.allocate(&mut core);
             return;
-        }
-        let agent_id = agent_id.expect("valid offers name an agent");
+        };
         for op in &accept.operations {
             match op.kind.as_str() {
                 "LAUNCH" => {}
@@ -549,6 +550,8 @@ impl MasterShared {
         role: &str,
         mut task: TaskInfo,
     ) {
+        // `accept` launches only on offers made to this framework, and a framework's offers go
+        // (under the same lock) before the framework does.
         let framework = core.frameworks.get_mut(framework_id).expect("validated");
         let executor_resources = task
             .executor

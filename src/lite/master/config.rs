@@ -140,6 +140,8 @@ pub struct MasterConfig {
 impl MasterConfig {
     /// A master on 127.0.0.1 with an ephemeral port and Mesos's defaults.
     pub fn in_process() -> MasterConfig {
+        // The flag table's own defaults, with nothing from the command line or environment:
+        // every in-process cluster (and the config tests) starts from them.
         let flags = Flags::load(MASTER_FLAGS, vec![], &[]).expect("defaults parse");
         let mut config = MasterConfig::from_flags(&flags, &|_| None).expect("defaults are valid");
         config.address = NodeAddress::loopback();

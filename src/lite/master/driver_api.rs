@@ -7,7 +7,8 @@
 use super::MasterShared;
 use super::driver::DriverLink;
 use super::model::{EventSink, EventStream};
-use super::scheduler_api::{apply, validate_payload};
+use super::scheduler_api::apply;
+use super::scheduler_call::SchedulerCall;
 use crate::libprocess::{Message, Upid, message};
 use crate::mesos::encoding::{self, Encoding, WireMessage};
 use crate::mesos::framework::FrameworkInfo;
@@ -203,7 +204,9 @@ impl MasterShared {
             return;
         }
         let kind = call.kind;
-        if let Err(e) = validate_payload(&call).and_then(|()| apply(self, &framework_id, call)) {
+        if let Err(e) =
+            SchedulerCall::validate(call).and_then(|call| apply(self, &framework_id, call))
+        {
             tracing::warn!(
                 "{kind:?} from {from} for framework {framework_id} refused: {}",
                 e.message

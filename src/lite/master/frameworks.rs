@@ -95,6 +95,7 @@ impl MasterShared {
                 // Mesos does (MESOS-786: the driver turns it into `reregistered` itself).
                 reregistered = same_driver && !framework.recovered && !force;
                 self.remove_offers_where(&mut core, false, |o| o.framework_id == id);
+                // This arm matched a known id, and removing offers keeps the framework.
                 let framework = core.frameworks.get_mut(&id).expect("checked above");
                 if let Some(old) = framework.stream.take()
                     && !same_driver
@@ -161,10 +162,12 @@ impl MasterShared {
         if let EventSink::Http(http) = &stream.sink {
             spawn_heartbeats(http, heartbeat, self.stopped.child_token());
         }
-        let framework = core.frameworks.get_mut(&id).expect("inserted above");
-        framework.info.id = Some(id.clone());
-        framework.pid = stream.driver_pid().cloned();
-        framework.stream = Some(stream);
+        // Known, or inserted above.
+        if let Some(framework) = core.frameworks.get_mut(&id) {
+            framework.info.id = Some(id.clone());
+            framework.pid = stream.driver_pid().cloned();
+            framework.stream = Some(stream);
+        }
         self.allocate(&mut core);
         Some(id)
     }

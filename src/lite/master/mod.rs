@@ -20,6 +20,7 @@ mod model;
 mod operator_api;
 mod roles;
 mod scheduler_api;
+mod scheduler_call;
 mod tasks;
 mod ui;
 mod views;

@@ -2,19 +2,16 @@
 
 use super::MasterShared;
 use super::views::version_info;
-use crate::lite::api_error::{
-    ApiError, accepted_encoding, check_call_request, decode_call, encoded_answer,
-};
+use crate::lite::api_error::ApiError;
+use crate::lite::call::{MesosCall, encoded_answer};
 use crate::mesos::encoding::Encoding;
 use crate::mesos::operator::{
     Flag, GetFlags, GetHealth, GetMaster, GetMetrics, GetState, GetVersion, Metric, OperatorCall,
     OperatorCallType, OperatorResponse,
 };
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use std::sync::Arc;
@@ -25,11 +22,9 @@ pub fn routes() -> Router<Arc<MasterShared>> {
 
 async fn operator(
     State(master): State<Arc<MasterShared>>,
-    method: Method,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: MesosCall<OperatorCall>,
 ) -> Response {
-    match handle(&master, &method, &headers, body) {
+    match handle(&master, request) {
         Ok(Some((encoding, response))) => encoded_answer(encoding, &response),
         Ok(None) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
@@ -38,14 +33,10 @@ async fn operator(
 
 fn handle(
     master: &Arc<MasterShared>,
-    method: &Method,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: MesosCall<OperatorCall>,
 ) -> Result<Option<(Encoding, OperatorResponse)>, ApiError> {
-    let request_encoding = check_call_request(method, headers)?;
-    let body = body?;
-    let call: OperatorCall = decode_call(request_encoding, &body)?;
-    let answer_encoding = accepted_encoding(headers)?;
+    let answer_encoding = request.answer_encoding()?;
+    let call = request.call;
     let response = match call.kind {
         OperatorCallType::GetHealth => OperatorResponse::GetHealth {
             get_health: GetHealth { healthy: true },

@@ -3,14 +3,15 @@
 
 use super::MasterShared;
 use super::model::{EventSink, EventStream, HttpStream};
-use crate::lite::api_error::{ApiError, accepted_encoding, check_call_request, decode_call};
+use super::scheduler_call::SchedulerCall;
+use crate::lite::api_error::ApiError;
+use crate::lite::call::MesosCall;
 use crate::mesos::ids::FrameworkId;
 use crate::mesos::scheduler::{Call, CallType};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use std::convert::Infallible;
@@ -24,119 +25,70 @@ const STREAM_ID: &str = "Mesos-Stream-Id";
 
 async fn scheduler(
     State(master): State<Arc<MasterShared>>,
-    method: Method,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    match handle(master, method, headers, body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn handle(
-    master: Arc<MasterShared>,
-    method: Method,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: MesosCall<Call>,
 ) -> Result<Response, ApiError> {
-    let encoding = check_call_request(&method, &headers)?;
-    let body = body?;
-    let call: Call = decode_call(encoding, &body)?;
-    if call.kind == CallType::Subscribe {
-        return subscribe(master, &headers, call);
+    if request.call.kind == CallType::Subscribe {
+        return subscribe(master, request);
     }
+    let MesosCall { call, headers } = request;
     let framework_id = call
         .framework_id
         .clone()
         .ok_or_else(|| ApiError::bad_request("Expecting 'framework_id' to be present"))?;
-    validate_payload(&call)?;
+    let call = SchedulerCall::validate(call)?;
     check_subscribed(&master, &framework_id, &headers)?;
     apply(&master, &framework_id, call).map(IntoResponse::into_response)
 }
 
-/// Carries out a non-SUBSCRIBE call of a subscribed framework, HTTP or driver alike; the
-/// status is the v1 API's answer (drivers get none).
+/// Carries out a validated call of a subscribed framework, HTTP or driver alike; the status
+/// is the v1 API's answer (drivers get none).
 pub(super) fn apply(
     master: &Arc<MasterShared>,
     framework_id: &FrameworkId,
-    call: Call,
+    call: SchedulerCall,
 ) -> Result<StatusCode, ApiError> {
-    // Mesos answers 501 for UNKNOWN only after the framework and stream checks (it is the
-    // last case of the call switch), so an UNKNOWN from an unknown framework is a 400.
-    if call.kind == CallType::Unknown {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "Received an unexpected 'UNKNOWN' call",
-        ));
-    }
-    match call.kind {
-        CallType::Teardown => {
+    match call {
+        SchedulerCall::Teardown => {
             master.teardown(framework_id);
         }
-        CallType::Accept => master.accept(framework_id, call.accept.unwrap_or_default()),
-        CallType::Decline => master.decline(framework_id, call.decline.unwrap_or_default()),
-        CallType::Revive => master.revive(framework_id, call.revive.unwrap_or_default().all()),
-        CallType::Suppress => {
-            master.suppress(framework_id, call.suppress.unwrap_or_default().all())
-        }
-        CallType::Kill => master.kill(framework_id, call.kill.expect("validated")),
-        CallType::Acknowledge => master
-            .acknowledge(framework_id, call.acknowledge.expect("validated"))
-            .map_err(|e| {
+        SchedulerCall::Accept(accept) => master.accept(framework_id, accept),
+        SchedulerCall::Decline(decline) => master.decline(framework_id, decline),
+        SchedulerCall::Revive(roles) => master.revive(framework_id, roles),
+        SchedulerCall::Suppress(roles) => master.suppress(framework_id, roles),
+        SchedulerCall::Kill(kill) => master.kill(framework_id, kill),
+        SchedulerCall::Acknowledge(acknowledge) => {
+            master.acknowledge(framework_id, acknowledge).map_err(|e| {
                 ApiError::bad_request(format!("Failed to validate scheduler::Call: {e}"))
-            })?,
-        CallType::Reconcile => {
-            master.reconcile(framework_id, call.reconcile.unwrap_or_default().tasks)
+            })?
         }
-        CallType::UpdateFramework => {
-            let update = call.update_framework.expect("validated");
+        SchedulerCall::Reconcile(reconcile) => master.reconcile(framework_id, reconcile.tasks),
+        SchedulerCall::UpdateFramework(update) => {
             master
                 .update_framework(framework_id, update.framework_info, update.suppressed_roles)
                 .map_err(ApiError::bad_request)?;
             return Ok(StatusCode::OK);
         }
-        CallType::ReconcileOperations => {
+        SchedulerCall::ReconcileOperations => {
             return Err(ApiError::new(
                 StatusCode::NOT_IMPLEMENTED,
                 "RECONCILE_OPERATIONS is not supported by mmrun (no offer operations besides LAUNCH)",
             ));
         }
-        CallType::Message => {
-            master.framework_message(framework_id, call.message.expect("validated"))
-        }
-        CallType::Shutdown => {
-            master.shutdown_executor(framework_id, call.shutdown.expect("validated"))
-        }
+        SchedulerCall::Message(message) => master.framework_message(framework_id, message),
+        SchedulerCall::Shutdown(shutdown) => master.shutdown_executor(framework_id, shutdown),
         // No inverse offers or operations exist in an mmrun cluster, so these have nothing to
         // act on; Mesos answers them 202 as well.
-        CallType::Request
-        | CallType::AcceptInverseOffers
-        | CallType::DeclineInverseOffers
-        | CallType::AcknowledgeOperationStatus => {}
-        CallType::Subscribe | CallType::Unknown => unreachable!("handled above"),
+        SchedulerCall::NothingToActOn => {}
+        // Mesos answers 501 for UNKNOWN only after the framework and stream checks (it is the
+        // last case of the call switch), so an UNKNOWN from an unknown framework is a 400.
+        SchedulerCall::Unknown => {
+            return Err(ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "Received an unexpected 'UNKNOWN' call",
+            ));
+        }
     }
     Ok(StatusCode::ACCEPTED)
-}
-
-pub(super) fn validate_payload(call: &Call) -> Result<(), ApiError> {
-    let missing = |name: &str| {
-        Err(ApiError::bad_request(format!(
-            "Expecting '{name}' to be present"
-        )))
-    };
-    match call.kind {
-        CallType::Accept if call.accept.is_none() => missing("accept"),
-        CallType::Decline if call.decline.is_none() => missing("decline"),
-        CallType::Kill if call.kill.is_none() => missing("kill"),
-        CallType::Acknowledge if call.acknowledge.is_none() => missing("acknowledge"),
-        CallType::Reconcile if call.reconcile.is_none() => missing("reconcile"),
-        CallType::Shutdown if call.shutdown.is_none() => missing("shutdown"),
-        CallType::Message if call.message.is_none() => missing("message"),
-        CallType::Request if call.request.is_none() => missing("request"),
-        CallType::UpdateFramework if call.update_framework.is_none() => missing("update_framework"),
-        _ => Ok(()),
-    }
 }
 
 /// Unknown framework → 400, not subscribed → 403, stream id missing or wrong → 400.
@@ -169,11 +121,9 @@ fn check_subscribed(
     Ok(())
 }
 
-fn subscribe(
-    master: Arc<MasterShared>,
-    headers: &HeaderMap,
-    call: Call,
-) -> Result<Response, ApiError> {
+fn subscribe(master: Arc<MasterShared>, request: MesosCall<Call>) -> Result<Response, ApiError> {
+    let answer = request.answer_encoding();
+    let MesosCall { call, headers } = request;
     let Some(subscribe) = call.subscribe else {
         return Err(ApiError::bad_request("Expecting 'subscribe' to be present"));
     };
@@ -184,7 +134,7 @@ fn subscribe(
             "'framework_id' differs from 'subscribe.framework_info.id'",
         ));
     }
-    let answer = accepted_encoding(headers)?;
+    let answer = answer?;
     if headers.contains_key(STREAM_ID) {
         return Err(ApiError::bad_request(
             "Subscribe calls should not include the 'Mesos-Stream-Id' header",

@@ -49,9 +49,9 @@ impl MasterShared {
             .unreachable_tasks
             .get(&task_id)
             .is_some_and(on_agent)
+            && let Some(task) = framework.unreachable_tasks.remove(&task_id)
         {
             // The agent came back: the task is known again.
-            let task = framework.unreachable_tasks.remove(&task_id).expect("found");
             framework.tasks.insert(task_id.clone(), task);
         }
         let Some(task) = framework.tasks.get_mut(&task_id).filter(|t| on_agent(t)) else {
@@ -105,8 +105,8 @@ impl MasterShared {
             && let Some(task) = framework.tasks.get(&ack.task_id)
             && task.status_update_uuid.as_deref() == Some(ack.uuid.as_str())
             && task.status_update_state.is_some_and(TaskState::is_terminal)
+            && let Some(task) = framework.tasks.remove(&ack.task_id)
         {
-            let task = framework.tasks.remove(&ack.task_id).expect("found above");
             framework.push_completed(task, max_completed);
         }
         Ok(())

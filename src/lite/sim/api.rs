@@ -343,14 +343,12 @@ fn acknowledge(host: &Arc<SimShared>, index: usize, m: AcknowledgeUpdate) {
         let Some(task) = agent.tasks.get_mut(&key) else {
             return;
         };
-        if task
+        let Some(acked) = task
             .updates
-            .front()
-            .is_none_or(|u| u.status.uuid.as_deref() != Some(m.uuid.as_str()))
-        {
+            .pop_front_if(|u| u.status.uuid.as_deref() == Some(m.uuid.as_str()))
+        else {
             return;
-        }
-        let acked = task.updates.pop_front().expect("checked above");
+        };
         if task.updates.is_empty() && acked.status.state.is_terminal() {
             // Mesos cleans a task up once its terminal update is acknowledged.
             agent.tasks.remove(&key);

@@ -234,10 +234,7 @@ fn section(entry: &Entry, dir: &Path) -> String {
         status_word(result.status),
         escape(&result.scenario.name)
     );
-    let last = result
-        .attempts
-        .last()
-        .expect("a finished scenario has an attempt");
+    let last = result.last_attempt();
     let _ = write!(
         out,
         r#"<p class="meta">{} · {} · {}</p>"#,

@@ -3,7 +3,7 @@
 
 use crate::cluster::BackendError;
 use crate::script::bindings::option_keys;
-use crate::script::context::{ClusterCtx, ScriptResult, backend_error};
+use crate::script::context::{ClusterCtx, ScriptResult};
 use crate::script::values::Options;
 use rhai::{Engine, FuncRegistration, Map};
 use std::sync::Arc;
@@ -47,9 +47,8 @@ impl AgentHandle {
             .timeline
             .fault(&self.name, &format!("{}()", fault.name()));
         let index = self.index;
-        let result = ctx.scenario.block(async {
-            let mut handle = ctx.handle.lock().await;
-            let handle = handle.as_mut().expect("created with the cluster");
+        let what = format!("{}.{}()", self.name, fault.name());
+        ctx.with_handle(&what, async |handle| {
             // Checked here, the same way for every backend.
             if !handle.agent_running(index) {
                 return Err(BackendError::Failed(
@@ -63,8 +62,7 @@ impl AgentHandle {
                 Fault::Disconnect => handle.disconnect_agent(index).await,
                 Fault::Reconnect => handle.reconnect_agent(index).await,
             }
-        })?;
-        result.map_err(|e| backend_error(&format!("{}.{}()", self.name, fault.name()), e))
+        })
     }
 
     /// Stops or starts the agent. Whether it runs is checked here, the same way for every
@@ -76,9 +74,7 @@ impl AgentHandle {
             .timeline
             .fault(&self.name, &format!("{call}()"));
         let index = self.index;
-        let result = ctx.scenario.block(async {
-            let mut handle = ctx.handle.lock().await;
-            let handle = handle.as_mut().expect("created with the cluster");
+        ctx.with_handle(&format!("{}.{call}()", self.name), async |handle| {
             match (start, handle.agent_running(index)) {
                 (true, true) => Err(BackendError::Failed("the agent is already running".into())),
                 (false, false) => Err(BackendError::Failed(
@@ -87,8 +83,7 @@ impl AgentHandle {
                 (true, false) => handle.start_agent(index).await,
                 (false, true) => handle.stop_agent(index, graceful).await,
             }
-        })?;
-        result.map_err(|e| backend_error(&format!("{}.{call}()", self.name), e))
+        })
     }
 
     fn stop(&self, graceful: bool) -> ScriptResult<()> {

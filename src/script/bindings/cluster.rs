@@ -53,15 +53,7 @@ pub fn register(engine: &mut Engine, scenario: Arc<ScenarioCtx>) {
             engine,
             |c: &mut ClusterHandleRef| -> ScriptResult<MasterHandle> {
                 let ctx = c.0.clone();
-                let url = ctx.scenario.block(async {
-                    let mut handle = ctx.handle.lock().await;
-                    handle
-                        .as_mut()
-                        .expect("created with the cluster")
-                        .start_master()
-                        .await
-                })?;
-                let url = url.map_err(|e| backend_error("start_master()", e))?;
+                let url = ctx.with_handle("start_master()", async |h| h.start_master().await)?;
                 *lock(&ctx.master_url) = Some(url);
                 follow_leader(&ctx)?;
                 leader(&ctx)

@@ -248,8 +248,10 @@ fn run_framework(ctx: &Arc<ClusterCtx>, options: &Map) -> ScriptResult<Framework
     ctx.master_url()?;
     let started = ctx.scenario.block(async {
         let mut handle = ctx.handle.lock().await;
-        let handle = handle.as_mut().expect("created with the cluster");
-        handle.run_framework(request).await
+        match handle.as_mut() {
+            Some(handle) => handle.run_framework(request).await,
+            None => Err(crate::script::context::torn_down()),
+        }
     })?;
     let (index, name) = started.map_err(|e| format!("run_framework: {e}"))?;
     ctx.framework_runs

@@ -203,8 +203,10 @@ fn with_handle_as<T>(
     ctx.scenario
         .block(async {
             let mut handle = ctx.handle.lock().await;
-            let handle = handle.as_mut().expect("created with the cluster");
-            op(handle).await
+            match handle.as_mut() {
+                Some(handle) => op(handle).await,
+                None => Err(crate::script::context::torn_down()),
+            }
         })?
         .map_err(|e| backend_error(what, e))
 }

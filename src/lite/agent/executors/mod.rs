@@ -27,10 +27,11 @@ use crate::flags::format_duration;
 use crate::lite::protocol::{
     EXECUTOR_MESSAGE_PATH, EXITED_EXECUTOR_PATH, ExecutorToFramework, ExitedExecutor, RunTask,
 };
-use crate::mesos::executor::Event;
+use crate::mesos::executor::{Event, ExecutorInfo};
 use crate::mesos::framework::capability;
 use crate::mesos::ids::{ContainerId, FrameworkId, TaskId};
 use crate::mesos::task::{KillPolicy, TaskState, TaskStatus, reason, source};
+use std::collections::btree_map;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -50,12 +51,7 @@ fn agent_status(task_id: &TaskId, state: TaskState, why: &str, message: &str) ->
 impl AgentShared {
     /// A task for a custom executor: handed to the running executor (LAUNCH), queued for one
     /// that has not subscribed yet, or the executor is launched first.
-    pub(super) fn run_executor_task(self: &Arc<Self>, run: RunTask) {
-        let info = run
-            .task
-            .executor
-            .clone()
-            .expect("only executor tasks come here");
+    pub(super) fn run_executor_task(self: &Arc<Self>, run: RunTask, info: ExecutorInfo) {
         let key: TaskKey = (run.framework_id.clone(), run.task.task_id.clone());
         let executor_key: ExecutorKey = (run.framework_id.clone(), info.executor_id.clone());
         let mut launch_now = false;
@@ -147,8 +143,8 @@ impl AgentShared {
                     executor: Some(info.executor_id.clone()),
                 },
             );
-            if launch_now {
-                let executor = core.executors.get_mut(&executor_key).expect("present");
+            // The executor found (or created) above, still under the same lock.
+            if launch_now && let Some(executor) = core.executors.get_mut(&executor_key) {
                 executor.ever_sent_task = true;
                 if let Some(stream) = &executor.stream {
                     stream.send(&Event::launch(run.task.clone()));
@@ -264,12 +260,11 @@ impl AgentShared {
     pub(super) fn framework_message(&self, key: &ExecutorKey, data: String) {
         let core = self.core();
         match core.executors.get(key) {
-            Some(e) if e.state == ExecutorState::Running && e.stream.is_some() => {
-                e.stream
-                    .as_ref()
-                    .expect("checked")
-                    .send(&Event::message(data));
-            }
+            Some(CustomExecutor {
+                state: ExecutorState::Running,
+                stream: Some(stream),
+                ..
+            }) => stream.send(&Event::message(data)),
             Some(e) => tracing::warn!(
                 "dropping message for executor {} of {}: it is {:?}",
                 key.1,
@@ -344,14 +339,13 @@ impl AgentShared {
     ) {
         let (updates, agent_id) = {
             let mut core = self.core();
-            if core
-                .executors
-                .get(key)
-                .is_none_or(|e| &e.container_id != container_id)
-            {
-                return;
-            }
-            let mut executor = core.executors.remove(key).expect("checked");
+            // Only the container that ended: a newer one may run under the same key.
+            let mut executor = match core.executors.entry(key.clone()) {
+                btree_map::Entry::Occupied(entry) if &entry.get().container_id == container_id => {
+                    entry.remove()
+                }
+                _ => return,
+            };
             executor.state = ExecutorState::Terminated;
             executor.stream = None; // closes the SUBSCRIBE stream
             tracing::info!("executor {} of framework {} {how}", key.1, key.0);
