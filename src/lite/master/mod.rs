@@ -7,6 +7,8 @@
 //! as Mesos's JSON shapes.
 
 mod agent_api;
+mod agent_link;
+mod agent_removal;
 mod agents;
 mod allocator;
 mod config;
@@ -55,7 +57,7 @@ pub struct MasterShared {
     /// `master@ip:port`, exactly as `info.pid` (drivers compare it as text).
     pid: Upid,
     agent_pids: Arc<driver::AgentPids>,
-    /// Hosts of simulated agents with a pinger running (`agents::ping_host`), by base URL.
+    /// Hosts of simulated agents with a pinger running (`agent_link::ping_host`), by base URL.
     pinged_hosts: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Cancelled when the master stops; every background task watches a child of it.
     stopped: CancellationToken,
