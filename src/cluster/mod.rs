@@ -88,8 +88,10 @@ pub struct AgentSpec {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    #[error("{0}")]
-    Failed(String),
+    /// The cluster did not do what was asked (a node did not come up, a fault its state does
+    /// not allow): the scenario fails. Holds the cause whole, its own causes included.
+    #[error(transparent)]
+    Failed(crate::errors::Cause),
     #[error("the cluster has no master yet: call start_master() first")]
     NoMaster,
     #[error("there is no agent {0}")]
@@ -116,6 +118,12 @@ pub enum BackendError {
     },
 }
 
+impl BackendError {
+    pub fn failed(cause: impl Into<crate::errors::Cause>) -> BackendError {
+        BackendError::Failed(cause.into())
+    }
+}
+
 /// Docker errors already say what failed and what to do; a backend passes them on as they are,
 /// as environment errors when the daemon itself is the problem.
 impl From<crate::docker::DockerError> for BackendError {
@@ -128,7 +136,7 @@ impl From<crate::docker::DockerError> for BackendError {
             | D::BuildImage { .. }
             | D::InspectImage { .. }
             | D::ListImages { .. } => BackendError::Environment(e.to_string()),
-            _ => BackendError::Failed(e.to_string()),
+            _ => BackendError::failed(e),
         }
     }
 }
@@ -263,7 +271,7 @@ pub trait ClusterHandle: Send + Sync {
                 leading: true,
             }),
             (0, None) => Err(BackendError::NoMaster),
-            _ => Err(BackendError::Failed(format!(
+            _ => Err(BackendError::failed(format!(
                 "there is no master-{}",
                 index + 1
             ))),

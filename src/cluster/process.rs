@@ -116,7 +116,7 @@ impl From<ProcessError> for super::BackendError {
     fn from(e: ProcessError) -> super::BackendError {
         match e {
             ProcessError::Io { .. } => super::BackendError::Environment(e.to_string()),
-            _ => super::BackendError::Failed(e.to_string()),
+            _ => super::BackendError::failed(e),
         }
     }
 }
@@ -351,7 +351,7 @@ impl HostFrameworks {
 
 /// The error for a framework index a backend does not have.
 pub fn no_such_framework(index: usize) -> super::BackendError {
-    super::BackendError::Failed(format!("there is no framework-{}", index + 1))
+    super::BackendError::failed(format!("there is no framework-{}", index + 1))
 }
 
 /// Writes each process's log to `dir/<label>.log`; returns the files written.

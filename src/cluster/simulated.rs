@@ -61,7 +61,7 @@ impl WithSimulatedAgents {
     fn host(&self) -> Result<&SimHost, BackendError> {
         self.host
             .as_ref()
-            .ok_or_else(|| BackendError::Failed("no simulated agents were added".into()))
+            .ok_or_else(|| BackendError::failed("no simulated agents were added"))
     }
 
     async fn start_host(&self) -> Result<SimHost, BackendError> {
@@ -106,7 +106,7 @@ impl WithSimulatedAgents {
 }
 
 fn sim_error(e: SimError) -> BackendError {
-    BackendError::Failed(e.to_string())
+    BackendError::failed(e)
 }
 
 #[async_trait]
@@ -139,14 +139,16 @@ impl ClusterHandle for WithSimulatedAgents {
         behaviour: Behaviour,
     ) -> Result<Vec<(usize, String)>, BackendError> {
         let resources = match &spec.resources {
-            Some(r) => Resources::parse(r)
-                .map_err(|e| BackendError::Failed(format!("agent resources: {e}")))?,
+            Some(r) => Resources::parse(r).map_err(|e| {
+                BackendError::failed(crate::errors::WhileDoing::new("agent resources", e))
+            })?,
             None => Resources::default(),
         }
         .with_agent_defaults();
         let attributes = match &spec.attributes {
-            Some(a) => parse_attributes(a)
-                .map_err(|e| BackendError::Failed(format!("agent attributes: {e}")))?,
+            Some(a) => parse_attributes(a).map_err(|e| {
+                BackendError::failed(crate::errors::WhileDoing::new("agent attributes", e))
+            })?,
             None => Vec::new(),
         };
         if self.host.is_none() {

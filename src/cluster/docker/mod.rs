@@ -107,7 +107,7 @@ impl DockerBackend {
             NodeImages::Mmrun { image } => image.clone(),
             NodeImages::RealMesos { .. } => crate::docker::ensure_node_image(&self.docker)
                 .await
-                .map_err(|e| BackendError::Failed(e.to_string()))?,
+                .map_err(BackendError::failed)?,
         };
         Ok(Lifeline::start(&self.docker, &image, &self.docker_socket).await?)
     }
@@ -161,7 +161,7 @@ impl Backend for DockerBackend {
 
     async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
         if spec.masters > layout::MAX_MASTERS {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "at most {} masters per cluster",
                 layout::MAX_MASTERS
             )));
@@ -174,7 +174,7 @@ impl Backend for DockerBackend {
                 Err(crate::docker::node_image::NodeImageError::ZooKeeperNotInstalled(e)) => {
                     return Err(BackendError::NotInstalled(e.to_string()));
                 }
-                Err(e) => return Err(BackendError::Failed(e.to_string())),
+                Err(e) => return Err(BackendError::failed(e)),
             }
         } else {
             None
@@ -205,12 +205,12 @@ impl Backend for DockerBackend {
                     break;
                 }
                 Ok(None) => continue,
-                Err(e) => return Err(BackendError::Failed(e.to_string())),
+                Err(e) => return Err(BackendError::failed(e)),
             }
         }
         phase.end();
         let Some(subnet) = chosen else {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "every subnet of {} is taken by other Docker networks: remove some (`mmrun clean`, `docker network prune`)",
                 Layout::subnet_cidr(0).replace(".0.0/24", ".0.0/16")
             )));

@@ -10,6 +10,7 @@ use crate::mesos::ids::{AgentId, FrameworkId, TaskId};
 use crate::mesos::resources::Resources;
 use crate::mesos::scheduler::Event;
 use crate::mesos::task::{TaskState, TaskStatus, now_seconds, reason, source};
+use crate::mesos::values::InvalidValue;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -17,10 +18,10 @@ impl MasterShared {
     pub(super) fn register_agent(
         self: &Arc<Self>,
         msg: RegisterAgent,
-    ) -> Result<AgentRegistered, String> {
+    ) -> Result<AgentRegistered, InvalidValue> {
         let total = Resources::new(msg.resources.iter().cloned());
         for r in total.iter() {
-            r.validate().map_err(|e| e.to_string())?;
+            r.validate()?;
         }
         let mut core = self.core();
         let now = now_seconds();

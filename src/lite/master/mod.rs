@@ -22,11 +22,12 @@ mod model;
 mod operator_api;
 mod roles;
 mod scheduler_api;
+mod task_validation;
 mod tasks;
 mod ui;
 mod views;
 
-pub use config::{MASTER_FLAGS, MasterConfig};
+pub use config::{MASTER_FLAGS, MasterConfig, MasterConfigError};
 pub use leadership::{Leadership, leader_base};
 pub use views::version_info;
 

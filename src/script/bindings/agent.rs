@@ -52,8 +52,8 @@ impl AgentHandle {
             let handle = handle.as_mut().expect("created with the cluster");
             // Checked here, the same way for every backend.
             if !handle.agent_running(index) {
-                return Err(BackendError::Failed(
-                    "the agent is not running (it was stopped or killed; start() it first)".into(),
+                return Err(BackendError::failed(
+                    "the agent is not running (it was stopped or killed; start() it first)",
                 ));
             }
             match fault {
@@ -80,9 +80,9 @@ impl AgentHandle {
             let mut handle = ctx.handle.lock().await;
             let handle = handle.as_mut().expect("created with the cluster");
             match (start, handle.agent_running(index)) {
-                (true, true) => Err(BackendError::Failed("the agent is already running".into())),
-                (false, false) => Err(BackendError::Failed(
-                    "the agent is not running (it was stopped or killed; start() it first)".into(),
+                (true, true) => Err(BackendError::failed("the agent is already running")),
+                (false, false) => Err(BackendError::failed(
+                    "the agent is not running (it was stopped or killed; start() it first)",
                 )),
                 (true, false) => handle.start_agent(index).await,
                 (false, true) => handle.stop_agent(index, graceful).await,

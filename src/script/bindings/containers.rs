@@ -194,7 +194,7 @@ impl FrameworkRunHandle {
             let mut handle = ctx.handle.lock().await;
             match handle.as_mut() {
                 Some(h) => op(h.as_mut()).await,
-                None => Err(BackendError::Failed("the cluster was torn down".into())),
+                None => Err(BackendError::failed("the cluster was torn down")),
             }
         })?;
         result.map_err(|e| crate::script::context::backend_error(&self.name, e))
