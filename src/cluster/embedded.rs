@@ -84,9 +84,7 @@ fn node_error(e: NodeError) -> BackendError {
             "the agent is paused and could not say goodbye: unpause() it before a graceful stop, or kill() it",
         ),
         NodeError::Fault { error, .. } => BackendError::failed(error),
-        NodeError::Listen { .. } | NodeError::Descriptors { .. } => {
-            BackendError::Environment(e.to_string())
-        }
+        NodeError::Listen { .. } | NodeError::Descriptors { .. } => BackendError::environment(e),
         NodeError::InvalidOption { .. }
         | NodeError::Start { .. }
         | NodeError::NotRegistered(_)
@@ -123,9 +121,9 @@ impl ClusterHandle for EmbeddedCluster {
             ..ClusterOptions::default()
         };
         // What fails here is the machine's: a port taken, a temporary directory not made.
-        let cluster = LocalCluster::start(options)
-            .await
-            .map_err(|e| BackendError::Environment(format!("cannot start the master: {e}")))?;
+        let cluster = LocalCluster::start(options).await.map_err(|e| {
+            BackendError::environment(crate::errors::WhileDoing::new("cannot start the master", e))
+        })?;
         self.cluster = Some(cluster);
         self.await_leader(LEADER_TIMEOUT).await
     }

@@ -175,7 +175,7 @@ impl ClusterHandle for ExternalCluster {
                     crate::cluster::ZK_SESSION_TIMEOUT,
                 ));
                 let info = detector.leader(ATTACH_TIMEOUT).await.ok_or_else(|| {
-                    BackendError::Environment(format!(
+                    BackendError::environment(format!(
                         "no leading master found through {zk} within {ATTACH_TIMEOUT:?}"
                     ))
                 })?;
@@ -187,7 +187,10 @@ impl ClusterHandle for ExternalCluster {
             .state()
             .await
             .map_err(|e| {
-                BackendError::Environment(format!("cannot reach the external master at {url}: {e}"))
+                BackendError::environment(crate::errors::WhileDoing::new(
+                    format!("cannot reach the external master at {url}"),
+                    e,
+                ))
             })?;
         self.foreign = state
             .frameworks

@@ -103,8 +103,8 @@ pub enum BackendError {
     /// The machine cannot run clusters right now (the Docker daemon stopped answering, an
     /// image cannot be built): not the scenario's fault, so it ends as an environment error
     /// and is not retried.
-    #[error("{0}")]
-    Environment(String),
+    #[error(transparent)]
+    Environment(crate::errors::Cause),
     /// What the scenario asks for needs control over the cluster's nodes (stopping an agent,
     /// a partition, a fresh master) and the cluster is not mmrun's to control (`--backend
     /// external`): the scenario is skipped, saying why.
@@ -122,6 +122,10 @@ impl BackendError {
     pub fn failed(cause: impl Into<crate::errors::Cause>) -> BackendError {
         BackendError::Failed(cause.into())
     }
+
+    pub fn environment(cause: impl Into<crate::errors::Cause>) -> BackendError {
+        BackendError::Environment(cause.into())
+    }
 }
 
 /// Docker errors already say what failed and what to do; a backend passes them on as they are,
@@ -135,7 +139,7 @@ impl From<crate::docker::DockerError> for BackendError {
             | D::ApiTooOld { .. }
             | D::BuildImage { .. }
             | D::InspectImage { .. }
-            | D::ListImages { .. } => BackendError::Environment(e.to_string()),
+            | D::ListImages { .. } => BackendError::environment(e),
             _ => BackendError::failed(e),
         }
     }

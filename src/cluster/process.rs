@@ -115,7 +115,7 @@ impl ProcessError {
 impl From<ProcessError> for super::BackendError {
     fn from(e: ProcessError) -> super::BackendError {
         match e {
-            ProcessError::Io { .. } => super::BackendError::Environment(e.to_string()),
+            ProcessError::Io { .. } => super::BackendError::environment(e),
             _ => super::BackendError::failed(e),
         }
     }

@@ -71,8 +71,11 @@ impl WithSimulatedAgents {
             .ok_or_else(|| self.inner.unsupported("simulated agents"))?;
         let bind = SocketAddr::new(home.ip.into(), 0);
         let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
-            BackendError::Environment(format!(
-                "simulated agents cannot listen on {bind} (this host's address on the cluster network): {e}"
+            BackendError::environment(crate::errors::WhileDoing::new(
+                format!(
+                    "simulated agents cannot listen on {bind} (this host's address on the cluster network)"
+                ),
+                e,
             ))
         })?;
         SimHost::start_on(
@@ -85,7 +88,12 @@ impl WithSimulatedAgents {
                 status_update_retry: home.status_update_retry,
             },
         )
-        .map_err(|e| BackendError::Environment(format!("simulated agents cannot start: {e}")))
+        .map_err(|e| {
+            BackendError::environment(crate::errors::WhileDoing::new(
+                "simulated agents cannot start",
+                e,
+            ))
+        })
     }
 
     /// A per-agent operation: the backend's for its agents, `simulated` for the others.

@@ -63,7 +63,7 @@ impl DockerBackend {
             None => NodeImages::Mmrun {
                 image: crate::docker::ensure_node_image(&docker)
                     .await
-                    .map_err(|e| BackendError::Environment(e.to_string()))?,
+                    .map_err(BackendError::environment)?,
             },
         };
         Ok(DockerBackend::new(docker, images))
@@ -128,7 +128,7 @@ impl DockerBackend {
 /// Real Mesos images must already be in the engine: mmrun never pulls.
 async fn real_mesos(docker: &Docker, image: &str) -> Result<NodeImages, BackendError> {
     if !docker.image_exists(image).await? {
-        return Err(BackendError::Environment(format!(
+        return Err(BackendError::environment(format!(
             "there is no Mesos image {image} in the Docker engine, and mmrun never pulls: load it first (`docker load -i mesos.tar`, or `docker pull {image}` where a registry is reachable)"
         )));
     }
@@ -156,7 +156,7 @@ impl Backend for DockerBackend {
             OwnImage::Busybox => crate::docker::ensure_busybox_image(&self.docker).await,
             OwnImage::Node => crate::docker::ensure_node_image(&self.docker).await,
         };
-        built.map_err(|e| BackendError::Environment(e.to_string()))
+        built.map_err(BackendError::environment)
     }
 
     async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
