@@ -4,9 +4,10 @@
 pub const OK: i32 = 0;
 /// A scenario failed.
 pub const SCENARIO_FAILED: i32 = 1;
-/// A node stopped on its own: a master that lost its ZooKeeper session or its leadership
-/// (Mesos's `EXIT(EXIT_FAILURE)`).
-pub const NODE_ABORTED: i32 = 1;
+/// `mmrun node`: the node stopped on its own, where Mesos's would `EXIT(EXIT_FAILURE)` (a
+/// master that lost its ZooKeeper session or its leadership). Not 1, so a supervisor or a
+/// script can tell an abort (start it again) from a failure.
+pub const NODE_ABORTED: i32 = 5;
 /// Bad usage: unknown flags, invalid values, scripts that do not compile.
 pub const USAGE: i32 = 2;
 /// The environment is not usable: a port in use, no usable backend, an unwritable directory.

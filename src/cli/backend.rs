@@ -115,8 +115,8 @@ pub fn external(master: Option<&str>, mesos_image: Option<&str>) -> Result<Chose
             "--mesos-image starts real Mesos nodes; --backend external starts none: drop one",
         ));
     }
-    let master =
-        ExternalMaster::parse(master).map_err(|e| CliError::usage(format!("--master: {e}")))?;
+    let master = ExternalMaster::parse(master)
+        .map_err(|e| CliError::usage(super::InvalidArgument::new("--master", e)))?;
     Ok(Chosen {
         description: format!(
             "backend external (the cluster at {master}, which mmrun did not start: scenarios that control nodes are skipped; only their own frameworks are torn down)"

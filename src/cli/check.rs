@@ -3,6 +3,7 @@
 //! is found before any cluster starts.
 
 use super::{CliError, CliResult};
+use crate::errors::WhileDoing;
 use crate::exit_codes;
 use crate::runner::{self, Scenario};
 use crate::script::check::{Checker, render};
@@ -106,7 +107,7 @@ pub async fn before_run(scenarios: &[Scenario]) -> CliResult {
     let scenarios = scenarios.to_vec();
     let checked = tokio::task::spawn_blocking(move || check_scenarios(&scenarios))
         .await
-        .map_err(|e| CliError::Failed(format!("checking the scenarios failed: {e}")))?;
+        .map_err(|e| CliError::failed(WhileDoing::new("checking the scenarios failed", e)))?;
     if checked.mistakes == 0 {
         return Ok(());
     }
@@ -116,7 +117,7 @@ pub async fn before_run(scenarios: &[Scenario]) -> CliResult {
         checked.summary()
     );
     match checked.exit_code() {
-        exit_codes::USAGE => Err(CliError::Usage(message)),
-        _ => Err(CliError::Checked(message)),
+        exit_codes::USAGE => Err(CliError::usage(message)),
+        _ => Err(CliError::Checked(message.into())),
     }
 }

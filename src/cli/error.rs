@@ -1,25 +1,31 @@
 //! The one error type of mmrun's commands. Its kind decides the exit code (see `exit_codes`),
-//! so a command says *what* went wrong and never picks a number itself; `cli::main` prints it
-//! once, as `mmrun <command>: <message>`.
+//! so a command says *what* went wrong and never picks a number itself; each kind keeps the
+//! error that caused it whole, and `cli::main` prints it once, with its causes, as
+//! `mmrun <command>: <message>` followed by `caused by:` lines (`errors::error_report`).
 
 use crate::cluster::BackendError;
 use crate::docker::DockerError;
+use crate::errors::Cause;
 use crate::exit_codes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// The user asked for something that cannot be done as asked: bad arguments, flags, paths.
-    #[error("{0}")]
-    Usage(String),
+    #[error(transparent)]
+    Usage(Cause),
     /// The machine cannot do it: no Docker daemon, a port in use, an image that cannot be built.
-    #[error("{0}")]
-    Environment(String),
-    /// What the command was to check or keep up failed: a task, a node that aborted.
-    #[error("{0}")]
-    Failed(String),
+    #[error(transparent)]
+    Environment(Cause),
+    /// What the command was to check or keep up failed: a task, a framework.
+    #[error(transparent)]
+    Failed(Cause),
+    /// A node (`mmrun node master`) stopped on its own, as Mesos's master aborts: it lost its
+    /// ZooKeeper session or its leadership, and a supervisor is to start it again.
+    #[error(transparent)]
+    NodeAborted(Cause),
     /// `mmrun check` found mistakes in scripts (and printed them): nothing ran.
-    #[error("{0}")]
-    Checked(String),
+    #[error(transparent)]
+    Checked(Cause),
     /// Stopped by Ctrl-C before it was done.
     #[error("interrupted")]
     Interrupted,
@@ -31,12 +37,16 @@ pub enum CliError {
 pub type CliResult = Result<(), CliError>;
 
 impl CliError {
-    pub fn usage(message: impl std::fmt::Display) -> CliError {
-        CliError::Usage(message.to_string())
+    pub fn usage(cause: impl Into<Cause>) -> CliError {
+        CliError::Usage(cause.into())
     }
 
-    pub fn environment(message: impl std::fmt::Display) -> CliError {
-        CliError::Environment(message.to_string())
+    pub fn environment(cause: impl Into<Cause>) -> CliError {
+        CliError::Environment(cause.into())
+    }
+
+    pub fn failed(cause: impl Into<Cause>) -> CliError {
+        CliError::Failed(cause.into())
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -44,17 +54,19 @@ impl CliError {
             CliError::Usage(_) => exit_codes::USAGE,
             CliError::Environment(_) => exit_codes::ENVIRONMENT,
             CliError::Failed(_) => exit_codes::SCENARIO_FAILED,
+            CliError::NodeAborted(_) => exit_codes::NODE_ABORTED,
             CliError::Checked(_) => exit_codes::CHECK_FAILED,
             CliError::Interrupted => exit_codes::INTERRUPTED,
             CliError::Reported(code) => *code,
         }
     }
 
-    /// What to print, if anything: a reported outcome was printed by the command already.
+    /// What to print, if anything: the error and its causes, a line each. A reported outcome
+    /// was printed by the command already.
     pub fn message(&self) -> Option<String> {
         match self {
             CliError::Reported(_) => None,
-            other => Some(other.to_string()),
+            other => Some(crate::errors::error_report(other)),
         }
     }
 
@@ -67,17 +79,36 @@ impl CliError {
     }
 }
 
+/// A command-line argument that does not parse, said on one line as `--flag: why` (the cause
+/// is kept as the source too).
+#[derive(Debug, thiserror::Error)]
+#[error("{flag}: {cause}")]
+pub struct InvalidArgument {
+    flag: &'static str,
+    #[source]
+    cause: Cause,
+}
+
+impl InvalidArgument {
+    pub fn new(flag: &'static str, cause: impl Into<Cause>) -> InvalidArgument {
+        InvalidArgument {
+            flag,
+            cause: cause.into(),
+        }
+    }
+}
+
 /// Docker's errors are the machine's: the daemon, an image, a port.
 impl From<DockerError> for CliError {
     fn from(e: DockerError) -> CliError {
-        CliError::Environment(e.to_string())
+        CliError::Environment(Box::new(e))
     }
 }
 
 /// An image of mmrun's that cannot be built or found is the machine's problem.
 impl From<crate::docker::NodeImageError> for CliError {
     fn from(e: crate::docker::NodeImageError) -> CliError {
-        CliError::Environment(e.to_string())
+        CliError::Environment(Box::new(e))
     }
 }
 
@@ -87,10 +118,10 @@ impl From<BackendError> for CliError {
     fn from(e: BackendError) -> CliError {
         match e {
             BackendError::Unsupported { .. } | BackendError::NeedsNodeControl(_) => {
-                CliError::Usage(e.to_string())
+                CliError::Usage(Box::new(e))
             }
-            BackendError::Failed(_) => CliError::Failed(e.to_string()),
-            _ => CliError::Environment(e.to_string()),
+            BackendError::Failed(_) => CliError::Failed(Box::new(e)),
+            _ => CliError::Environment(Box::new(e)),
         }
     }
 }
@@ -107,10 +138,15 @@ mod tests {
             exit_codes::ENVIRONMENT
         );
         assert_eq!(
-            CliError::Failed("x".into()).exit_code(),
+            CliError::failed("x").exit_code(),
             exit_codes::SCENARIO_FAILED
         );
         assert_eq!(CliError::Interrupted.exit_code(), exit_codes::INTERRUPTED);
+        assert_ne!(exit_codes::NODE_ABORTED, exit_codes::SCENARIO_FAILED);
+        assert_eq!(
+            CliError::NodeAborted("lost leadership".into()).exit_code(),
+            exit_codes::NODE_ABORTED
+        );
         assert!(CliError::from_exit_code(exit_codes::OK).is_ok());
         let reported = CliError::from_exit_code(exit_codes::ENVIRONMENT).unwrap_err();
         assert_eq!(reported.exit_code(), exit_codes::ENVIRONMENT);
@@ -121,6 +157,25 @@ mod tests {
         );
     }
 
+    /// The cause of a command's error is printed under it, a line each, as nextest does.
+    #[test]
+    fn the_message_says_the_causes_too() {
+        let io = std::io::Error::new(std::io::ErrorKind::AddrInUse, "address in use");
+        let e = CliError::environment(crate::errors::WhileDoing::new(
+            "cannot start the master",
+            io,
+        ));
+        assert_eq!(
+            e.message().as_deref(),
+            Some("cannot start the master\n  caused by:\n  - address in use")
+        );
+        let flag = CliError::usage(InvalidArgument::new("--resources", "cpus:x is no number"));
+        assert_eq!(
+            flag.message().as_deref(),
+            Some("--resources: cpus:x is no number")
+        );
+    }
+
     #[test]
     fn backend_errors_keep_their_kind() {
         let env: CliError = BackendError::Environment("no daemon".into()).into();
@@ -128,7 +183,7 @@ mod tests {
         let missing: CliError =
             BackendError::NotInstalled("apt-get install zookeeper".into()).into();
         assert_eq!(missing.exit_code(), exit_codes::ENVIRONMENT);
-        let failed: CliError = BackendError::Failed("agent-1 did not register".into()).into();
+        let failed: CliError = BackendError::failed("agent-1 did not register").into();
         assert_eq!(failed.exit_code(), exit_codes::SCENARIO_FAILED);
     }
 }

@@ -19,7 +19,7 @@
 
 use super::{CliError, CliResult};
 use crate::client::{ExecutorDriver, ExecutorDriverError, start_executor_driver};
-use crate::errors::error_chain;
+use crate::errors::{WhileDoing, error_chain};
 use crate::mesos::executor::{Call, CallType, Event, EventType, Message, Subscribe, Update};
 use crate::mesos::ids::{ExecutorId, FrameworkId, TaskId};
 use crate::mesos::recordio::Decoder;
@@ -96,8 +96,8 @@ enum Transport {
 pub async fn run(driver: bool) -> CliResult {
     let transport = if driver {
         let (driver, events) = start_executor_driver().await.map_err(|e| match e {
-            ExecutorDriverError::Listen { .. } => CliError::environment(e.to_string()),
-            _ => CliError::Usage(e.to_string()),
+            ExecutorDriverError::Listen { .. } => CliError::environment(e),
+            _ => CliError::usage(e),
         })?;
         Transport::Driver {
             driver: Box::new(driver),
@@ -110,7 +110,7 @@ pub async fn run(driver: bool) -> CliResult {
             http: reqwest::Client::builder()
                 .no_proxy()
                 .build()
-                .map_err(|e| CliError::environment(e.to_string()))?,
+                .map_err(CliError::environment)?,
         }
     };
     let executor = match (|| -> Result<Executor, ExecutorError> {
@@ -124,9 +124,11 @@ pub async fn run(driver: bool) -> CliResult {
         Ok(e) => Arc::new(e),
         Err(e) => return Err(CliError::usage(e)),
     };
-    executor.clone().serve().await.map_err(|e| {
-        CliError::environment(format!("{}: {}", executor.executor_id, error_chain(&e)))
-    })
+    executor
+        .clone()
+        .serve()
+        .await
+        .map_err(|e| CliError::environment(WhileDoing::new(executor.executor_id.to_string(), e)))
 }
 
 impl Executor {

@@ -5,6 +5,7 @@
 //! state still shows it.
 
 use super::{CliError, CliResult};
+use crate::errors::WhileDoing;
 use crate::framework::{Framework, FrameworkOptions, TaskRequest};
 use crate::mesos::task::TaskState;
 use clap::Args;
@@ -44,7 +45,9 @@ pub async fn run(args: ExampleFrameworkArgs) -> CliResult {
     );
     let framework = Framework::subscribe(&url, FrameworkOptions::named(&args.name))
         .await
-        .map_err(|e| CliError::environment(format!("cannot subscribe to {url}: {e}")))?;
+        .map_err(|e| {
+            CliError::environment(WhileDoing::new(format!("cannot subscribe to {url}"), e))
+        })?;
     println!("subscribed as {}", framework.id());
     let names: Vec<String> = (1..=args.tasks).map(|i| format!("task-{i}")).collect();
     let launched = framework.launch(
@@ -53,7 +56,7 @@ pub async fn run(args: ExampleFrameworkArgs) -> CliResult {
             .map(|name| TaskRequest::command(name, &args.cmd))
             .collect(),
     );
-    launched.map_err(|e| CliError::Failed(e.to_string()))?;
+    launched.map_err(CliError::failed)?;
     let never = CancellationToken::new();
     let mut unfinished = Vec::new();
     for name in &names {
@@ -76,7 +79,7 @@ pub async fn run(args: ExampleFrameworkArgs) -> CliResult {
     framework.disconnect();
     match unfinished.as_slice() {
         [] => Ok(()),
-        tasks => Err(CliError::Failed(format!(
+        tasks => Err(CliError::failed(format!(
             "{} did not finish",
             tasks.join(", ")
         ))),

@@ -24,12 +24,8 @@ pub async fn run(action: ImageAction) -> CliResult {
     let started = Instant::now();
     report(build_busybox(&docker).await?, started);
     let started = Instant::now();
-    match build_zookeeper(&docker).await {
-        Err(Ok(not_installed)) => {
-            eprintln!("mmrun image build: no ZooKeeper image: {not_installed}");
-        }
-        Err(Err(e)) => return Err(CliError::Environment(e)),
-        Ok(built) => report(built, started),
+    if let Some(built) = build_zookeeper(&docker).await? {
+        report(built, started);
     }
     Ok(())
 }
@@ -64,15 +60,20 @@ async fn build_busybox(docker: &Docker) -> Result<(String, bool), CliError> {
     Ok((image.tag().to_string(), built))
 }
 
-/// The ZooKeeper image: its tag and whether this call built it, or why this host has none
-/// (`Err(Ok(why))`: ZooKeeper is not installed, which only scenarios that use it mind).
-async fn build_zookeeper(docker: &Docker) -> Result<(String, bool), Result<String, String>> {
-    let image = match tokio::task::spawn_blocking(ZooKeeperImage::discover).await {
-        Ok(Ok(image)) => image,
-        Ok(Err(NodeImageError::ZooKeeperNotInstalled(e))) => return Err(Ok(e.to_string())),
-        Ok(Err(e)) => return Err(Err(e.to_string())),
-        Err(e) => return Err(Err(e.to_string())),
+/// The ZooKeeper image: its tag and whether this call built it; `None` (saying why) when this
+/// host has no ZooKeeper installed, which only scenarios that use it mind.
+async fn build_zookeeper(docker: &Docker) -> Result<Option<(String, bool)>, CliError> {
+    let discovered = tokio::task::spawn_blocking(ZooKeeperImage::discover)
+        .await
+        .map_err(CliError::environment)?;
+    let image = match discovered {
+        Ok(image) => image,
+        Err(NodeImageError::ZooKeeperNotInstalled(e)) => {
+            eprintln!("mmrun image build: no ZooKeeper image: {e}");
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
     };
-    let built = image.ensure(docker).await.map_err(|e| Err(e.to_string()))?;
-    Ok((image.tag().to_string(), built))
+    let built = image.ensure(docker).await?;
+    Ok(Some((image.tag().to_string(), built)))
 }

@@ -14,7 +14,7 @@ pub fn with_implied_run(
     mut args: Vec<OsString>,
     subcommands: &[String],
     hidden: &[String],
-) -> Result<Vec<OsString>, String> {
+) -> Result<Vec<OsString>, NotACommandOrPath> {
     let Some(first) = args.get(1) else {
         // `mmrun` alone: clap prints the help.
         return Ok(args);
@@ -28,12 +28,23 @@ pub fn with_implied_run(
     } else if Path::new(first).exists() {
         true
     } else {
-        return Err(neither(&text, subcommands));
+        return Err(NotACommandOrPath {
+            word: text.into_owned(),
+            subcommands: subcommands.to_vec(),
+        });
     };
     if implied {
         args.insert(1, OsString::from("run"));
     }
     Ok(args)
+}
+
+/// A first word that is neither a subcommand nor an existing path.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", neither(.word, .subcommands))]
+pub struct NotACommandOrPath {
+    word: String,
+    subcommands: Vec<String>,
 }
 
 /// What to say about a first word that is neither a subcommand nor a path.
@@ -65,7 +76,8 @@ mod tests {
             .to_vec()
     }
 
-    fn implied(args: &[&str]) -> Result<Vec<String>, String> {
+    /// The arguments as `with_implied_run` leaves them.
+    fn implied(args: &[&str]) -> Result<Vec<String>, NotACommandOrPath> {
         let args = args.iter().map(OsString::from).collect();
         with_implied_run(args, &subcommands(), &["script-api".into()]).map(|args| {
             args.into_iter()
@@ -109,14 +121,16 @@ mod tests {
 
     #[test]
     fn a_word_that_is_neither_says_so_and_suggests_the_closest() {
-        let e = implied(&["mmrun", "reveiw"]).unwrap_err();
+        let e = implied(&["mmrun", "reveiw"]).unwrap_err().to_string();
         assert!(
             e.starts_with("`reveiw` is neither a subcommand nor an existing file or directory"),
             "{e}"
         );
         assert!(e.contains("did you mean `review`?"), "{e}");
         assert!(e.contains("subcommands: run, review, up"), "{e}");
-        let e = implied(&["mmrun", "scripts/nope.rhai"]).unwrap_err();
+        let e = implied(&["mmrun", "scripts/nope.rhai"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("mmrun scripts/*.rhai"), "{e}");
         assert!(!e.contains("did you mean"), "{e}");
     }

@@ -15,7 +15,7 @@ mod review;
 mod run;
 mod up;
 
-pub use error::{CliError, CliResult};
+pub use error::{CliError, CliResult, InvalidArgument};
 
 use crate::exit_codes;
 use clap::{CommandFactory, Parser, Subcommand};
@@ -217,7 +217,9 @@ impl Command {
 }
 
 /// `mmrun PATHS…` as `mmrun run PATHS…` (see [`implied_run`]).
-fn with_implied_run(args: Vec<std::ffi::OsString>) -> Result<Vec<std::ffi::OsString>, String> {
+fn with_implied_run(
+    args: Vec<std::ffi::OsString>,
+) -> Result<Vec<std::ffi::OsString>, implied_run::NotACommandOrPath> {
     let command = Cli::command();
     let (mut visible, mut hidden) = (Vec::new(), Vec::new());
     for sub in command.get_subcommands() {

@@ -63,10 +63,9 @@ async fn run_master(args: &[String]) -> CliResult {
         _ = master.ended() => {}
     }
     if let Some(why) = master.lost() {
-        // As Mesos's master: it aborts and expects a supervisor to start it again
-        // (exit_codes::NODE_ABORTED).
+        // As Mesos's master: it aborts and expects a supervisor to start it again.
         master.stop().await;
-        return Err(CliError::Failed(why.to_string()));
+        return Err(CliError::NodeAborted(why.into()));
     }
     tracing::info!("stopping the master");
     master.stop().await;

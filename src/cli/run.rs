@@ -99,10 +99,6 @@ impl From<ApiChoice> for FrameworkApi {
     }
 }
 
-fn parse_shard(text: &str) -> Result<Shard, String> {
-    text.parse::<Shard>().map_err(|e| e.to_string())
-}
-
 /// Runs the scenarios; their outcome is the summary's exit code, reported by the reporters.
 pub async fn run(args: RunArgs) -> CliResult {
     let scenarios = runner::discover(&args.paths).map_err(CliError::usage)?;
@@ -115,7 +111,7 @@ pub async fn run(args: RunArgs) -> CliResult {
     let shard = args
         .shard
         .as_deref()
-        .map(parse_shard)
+        .map(str::parse::<Shard>)
         .transpose()
         .map_err(CliError::usage)?;
     let skip = args

@@ -2,8 +2,9 @@
 //! hand. Prints where everything is; Ctrl-C stops every node and removes every file.
 
 use super::backend::{self, BackendChoice};
-use super::{CliError, CliResult};
+use super::{CliError, CliResult, InvalidArgument};
 use crate::cluster::{AgentSpec, Backend, ClusterSpec};
+use crate::errors::WhileDoing;
 use crate::lite::cluster::{AgentOptions, ClusterOptions, LocalCluster};
 use crate::mesos::attributes::parse_attributes;
 use crate::mesos::resources::Resources;
@@ -97,7 +98,7 @@ pub async fn run(args: UpArgs) -> CliResult {
                 args.port
             ))
         } else {
-            CliError::environment(format!("cannot start the master: {e}"))
+            CliError::environment(WhileDoing::new("cannot start the master", e))
         }
     })?;
     let agent_options = AgentOptions {
@@ -280,10 +281,11 @@ async fn start_agents(
     simulated: Option<crate::lite::sim::Behaviour>,
 ) -> CliResult {
     if let Some(r) = &options.resources {
-        Resources::parse(r).map_err(|e| CliError::usage(format!("--resources: {e}")))?;
+        Resources::parse(r).map_err(|e| CliError::usage(InvalidArgument::new("--resources", e)))?;
     }
     if let Some(a) = &options.attributes {
-        parse_attributes(a).map_err(|e| CliError::usage(format!("--attributes: {e}")))?;
+        parse_attributes(a)
+            .map_err(|e| CliError::usage(InvalidArgument::new("--attributes", e)))?;
     }
     if let Some(behaviour) = simulated {
         cluster
@@ -310,12 +312,12 @@ fn sim_behaviour(args: &UpArgs) -> Result<Option<crate::lite::sim::Behaviour>, C
     if let Some(run) = &args.sim_run {
         behaviour
             .set_run(run)
-            .map_err(|e| CliError::usage(format!("--sim-run: {e}")))?;
+            .map_err(|e| CliError::usage(InvalidArgument::new("--sim-run", e)))?;
     }
     if let Some(state) = &args.sim_state {
         behaviour
             .set_end(state)
-            .map_err(|e| CliError::usage(format!("--sim-state: {e}")))?;
+            .map_err(|e| CliError::usage(InvalidArgument::new("--sim-state", e)))?;
     }
     Ok(Some(behaviour))
 }

@@ -23,7 +23,7 @@ impl Backend for Embedded {
 
     async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
         if let Some(image) = &spec.mesos_image {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "mesos_image \"{image}\" needs the Docker backend (every node in this process runs mmrun's own nodes): run with --backend docker"
             )));
         }
@@ -33,7 +33,7 @@ impl Backend for Embedded {
             let install = crate::zookeeper::ZooKeeperInstall::find()
                 .map_err(|e| BackendError::NotInstalled(e.to_string()))?;
             let server = crate::zookeeper::ZooKeeperServer::new(&install, None)
-                .map_err(|e| BackendError::Failed(e.to_string()))?;
+                .map_err(BackendError::failed)?;
             Some(server)
         } else {
             None
@@ -67,27 +67,28 @@ impl EmbeddedCluster {
 /// being able to listen is the machine's problem (an environment error).
 fn node_error(e: NodeError) -> BackendError {
     match e {
-        NodeError::NoSuchNode { role: "agent", index } => BackendError::NoSuchAgent(index),
+        NodeError::NoSuchNode {
+            role: "agent",
+            index,
+        } => BackendError::NoSuchAgent(index),
         NodeError::NoSuchNode { role, index } => {
-            BackendError::Failed(format!("there is no {role}-{}", index + 1))
+            BackendError::failed(format!("there is no {role}-{}", index + 1))
         }
         NodeError::AlreadyRunning { role, .. } => {
-            BackendError::Failed(format!("the {role} is already running"))
+            BackendError::failed(format!("the {role} is already running"))
         }
-        NodeError::NotRunning { role, .. } => BackendError::Failed(format!(
+        NodeError::NotRunning { role, .. } => BackendError::failed(format!(
             "the {role} is not running (it was stopped or killed; start() it first)"
         )),
-        NodeError::Paused(_) => BackendError::Failed(
-            "the agent is paused and could not say goodbye: unpause() it before a graceful stop, or kill() it".into(),
+        NodeError::Paused(_) => BackendError::failed(
+            "the agent is paused and could not say goodbye: unpause() it before a graceful stop, or kill() it",
         ),
-        NodeError::Fault { error, .. } => BackendError::Failed(error.to_string()),
-        NodeError::Listen { .. } | NodeError::Descriptors { .. } => {
-            BackendError::Environment(e.to_string())
-        }
+        NodeError::Fault { error, .. } => BackendError::failed(error),
+        NodeError::Listen { .. } | NodeError::Descriptors { .. } => BackendError::environment(e),
         NodeError::InvalidOption { .. }
         | NodeError::Start { .. }
         | NodeError::NotRegistered(_)
-        | NodeError::Simulated { .. } => BackendError::Failed(e.to_string()),
+        | NodeError::Simulated { .. } => BackendError::failed(e),
     }
 }
 
@@ -95,20 +96,17 @@ fn node_error(e: NodeError) -> BackendError {
 impl ClusterHandle for EmbeddedCluster {
     async fn start_master(&mut self) -> Result<String, BackendError> {
         if let Some(c) = &self.cluster {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "the master is already running at {}",
                 c.master_url()
             )));
         }
         let zookeeper = match &mut self.zookeeper {
             Some(server) => {
-                server
-                    .start()
-                    .await
-                    .map_err(|e| BackendError::Failed(e.to_string()))?;
+                server.start().await.map_err(BackendError::failed)?;
                 Some(
                     crate::zookeeper::ZkUrl::parse(&server.zk_url(super::ZOOKEEPER_PATH))
-                        .map_err(|e| BackendError::Failed(e.to_string()))?,
+                        .map_err(BackendError::failed)?,
                 )
             }
             None => None,
@@ -123,9 +121,9 @@ impl ClusterHandle for EmbeddedCluster {
             ..ClusterOptions::default()
         };
         // What fails here is the machine's: a port taken, a temporary directory not made.
-        let cluster = LocalCluster::start(options)
-            .await
-            .map_err(|e| BackendError::Environment(format!("cannot start the master: {e}")))?;
+        let cluster = LocalCluster::start(options).await.map_err(|e| {
+            BackendError::environment(crate::errors::WhileDoing::new("cannot start the master", e))
+        })?;
         self.cluster = Some(cluster);
         self.await_leader(LEADER_TIMEOUT).await
     }
@@ -151,7 +149,7 @@ impl ClusterHandle for EmbeddedCluster {
         let cluster = self.cluster.as_ref().ok_or(BackendError::NoMaster)?;
         let url = cluster
             .master_url_of(index)
-            .ok_or_else(|| BackendError::Failed(format!("there is no master-{}", index + 1)))?;
+            .ok_or_else(|| BackendError::failed(format!("there is no master-{}", index + 1)))?;
         let leadership = cluster.master_leadership(index);
         let lost = cluster.master_lost(index);
         Ok(MasterStatus {
@@ -198,7 +196,7 @@ impl ClusterHandle for EmbeddedCluster {
             .ok_or_else(no_zookeeper)?
             .start()
             .await
-            .map_err(|e| BackendError::Failed(e.to_string()))
+            .map_err(BackendError::failed)
     }
 
     async fn add_agent(&mut self, spec: AgentSpec) -> Result<(usize, String), BackendError> {
@@ -248,10 +246,12 @@ impl ClusterHandle for EmbeddedCluster {
     }
 
     async fn restart_master(&mut self) -> Result<(), BackendError> {
-        self.running()?
-            .restart_master()
-            .await
-            .map_err(|e| BackendError::Failed(format!("cannot restart the master: {e}")))
+        self.running()?.restart_master().await.map_err(|e| {
+            BackendError::failed(crate::errors::WhileDoing::new(
+                "cannot restart the master",
+                e,
+            ))
+        })
     }
 
     async fn pause_agent(&mut self, index: usize) -> Result<(), BackendError> {
@@ -275,7 +275,7 @@ impl ClusterHandle for EmbeddedCluster {
         request: FrameworkRequest,
     ) -> Result<(usize, String), BackendError> {
         if let Some(image) = &request.image {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "image \"{image}\" needs the Docker backend (the embedded backend runs frameworks as processes on this host): drop `image` to run the command as a process, or run with --backend docker"
             )));
         }
@@ -357,8 +357,8 @@ impl ClusterHandle for EmbeddedCluster {
 const LEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn no_zookeeper() -> BackendError {
-    BackendError::Failed(
-        "the cluster has no ZooKeeper: create it with cluster(#{ zookeeper: true })".into(),
+    BackendError::failed(
+        "the cluster has no ZooKeeper: create it with cluster(#{ zookeeper: true })",
     )
 }
 
@@ -381,7 +381,7 @@ impl EmbeddedCluster {
                         )
                     })
                     .unwrap_or_default();
-                return Err(BackendError::Failed(format!(
+                return Err(BackendError::failed(format!(
                     "no master was elected leader within {timeout:?}{why}"
                 )));
             }

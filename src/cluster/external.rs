@@ -15,7 +15,7 @@ use super::{
     framework_process_env,
 };
 use crate::client::MasterClient;
-use crate::zookeeper::{LeaderDetector, ZkUrl};
+use crate::zookeeper::{LeaderDetector, ZkUrl, ZkUrlError};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,25 +30,39 @@ pub enum ExternalMaster {
     ZooKeeper(String),
 }
 
+/// A `--master` that names no master mmrun can attach to.
+#[derive(Debug, thiserror::Error)]
+pub enum ExternalMasterError {
+    #[error("the master is empty: give http://host:port or zk://host:port/mesos")]
+    Empty,
+    #[error("{text}: {cause}")]
+    ZooKeeperUrl {
+        text: String,
+        #[source]
+        cause: ZkUrlError,
+    },
+    #[error("{0}: give the master as http://host:port, host:port or zk://host:port/mesos")]
+    Scheme(String),
+}
+
 impl ExternalMaster {
     /// `http://host:port`, `host:port` or `zk://host:port/path`.
-    pub fn parse(text: &str) -> Result<ExternalMaster, String> {
+    pub fn parse(text: &str) -> Result<ExternalMaster, ExternalMasterError> {
         let text = text.trim().trim_end_matches('/');
         if text.is_empty() {
-            return Err(
-                "the master is empty: give http://host:port or zk://host:port/mesos".into(),
-            );
+            return Err(ExternalMasterError::Empty);
         }
         if text.starts_with("zk://") {
-            ZkUrl::parse(text).map_err(|e| format!("{text}: {e}"))?;
+            ZkUrl::parse(text).map_err(|cause| ExternalMasterError::ZooKeeperUrl {
+                text: text.into(),
+                cause,
+            })?;
             return Ok(ExternalMaster::ZooKeeper(text.to_string()));
         }
         let url = if text.starts_with("http://") || text.starts_with("https://") {
             text.to_string()
         } else if text.contains("://") {
-            return Err(format!(
-                "{text}: give the master as http://host:port, host:port or zk://host:port/mesos"
-            ));
+            return Err(ExternalMasterError::Scheme(text.into()));
         } else {
             format!("http://{text}")
         };
@@ -148,20 +162,20 @@ impl ExternalCluster {
 impl ClusterHandle for ExternalCluster {
     async fn start_master(&mut self) -> Result<String, BackendError> {
         if let Some(url) = &self.url {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "already attached to the external master at {url}"
             )));
         }
         let url = match &self.master {
             ExternalMaster::Url(url) => url.clone(),
             ExternalMaster::ZooKeeper(zk) => {
-                let parsed = ZkUrl::parse(zk).map_err(|e| BackendError::Failed(e.to_string()))?;
+                let parsed = ZkUrl::parse(zk).map_err(BackendError::failed)?;
                 let detector = Arc::new(LeaderDetector::start(
                     parsed,
                     crate::cluster::ZK_SESSION_TIMEOUT,
                 ));
                 let info = detector.leader(ATTACH_TIMEOUT).await.ok_or_else(|| {
-                    BackendError::Environment(format!(
+                    BackendError::environment(format!(
                         "no leading master found through {zk} within {ATTACH_TIMEOUT:?}"
                     ))
                 })?;
@@ -173,7 +187,10 @@ impl ClusterHandle for ExternalCluster {
             .state()
             .await
             .map_err(|e| {
-                BackendError::Environment(format!("cannot reach the external master at {url}: {e}"))
+                BackendError::environment(crate::errors::WhileDoing::new(
+                    format!("cannot reach the external master at {url}"),
+                    e,
+                ))
             })?;
         self.foreign = state
             .frameworks
@@ -206,10 +223,12 @@ impl ClusterHandle for ExternalCluster {
         }
         self.attached()?;
         let url = self.current_url().ok_or(BackendError::NoMaster)?;
-        let state = MasterClient::new(url.clone())
-            .state()
-            .await
-            .map_err(|e| BackendError::Failed(format!("cannot read {url}/master/state: {e}")))?;
+        let state = MasterClient::new(url.clone()).state().await.map_err(|e| {
+            BackendError::failed(crate::errors::WhileDoing::new(
+                format!("cannot read {url}/master/state"),
+                e,
+            ))
+        })?;
         let mut active: Vec<_> = state.slaves.iter().filter(|a| a.active).collect();
         // Registration order, as the agents of a fresh cluster are numbered.
         active.sort_by(|a, b| {
@@ -218,7 +237,7 @@ impl ClusterHandle for ExternalCluster {
                 .then_with(|| a.id.cmp(&b.id))
         });
         let Some(next) = active.iter().find(|a| !self.agents.contains(&a.id)) else {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "the external cluster has {} active agent(s); the scenario asks for more",
                 active.len()
             )));
@@ -296,7 +315,10 @@ impl ClusterHandle for ExternalCluster {
         };
         for id in ids {
             if let Err(e) = teardown_framework(&url, &id).await {
-                eprintln!("mmrun: cannot tear down framework {id} on {url}: {e}");
+                eprintln!(
+                    "mmrun: cannot tear down framework {id} on {url}: {}",
+                    crate::errors::error_chain(&e)
+                );
             }
         }
     }
@@ -309,7 +331,7 @@ impl ClusterHandle for ExternalCluster {
 
 /// The operator API's TEARDOWN of framework `id`. A framework already gone (it disconnected
 /// with no failover timeout) is not an error.
-async fn teardown_framework(url: &str, id: &str) -> Result<(), String> {
+async fn teardown_framework(url: &str, id: &str) -> Result<(), TeardownError> {
     let body = serde_json::json!({
         "type": "TEARDOWN",
         "teardown": { "framework_id": { "value": id } }
@@ -321,12 +343,25 @@ async fn teardown_framework(url: &str, id: &str) -> Result<(), String> {
         .body(body.to_string())
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(TeardownError::Send)?;
     let status = r.status();
     if status.is_success() || status == reqwest::StatusCode::BAD_REQUEST {
         return Ok(());
     }
-    Err(format!("{status}: {}", r.text().await.unwrap_or_default()))
+    let body = r.text().await.unwrap_or_default();
+    Err(TeardownError::Refused { status, body })
+}
+
+/// Why the operator API's TEARDOWN of a framework failed.
+#[derive(Debug, thiserror::Error)]
+enum TeardownError {
+    #[error("the request failed")]
+    Send(#[source] reqwest::Error),
+    #[error("{status}: {body}")]
+    Refused {
+        status: reqwest::StatusCode,
+        body: String,
+    },
 }
 
 /// This host's address as the master at `host_port` sees it (the one a UDP socket "connected"

@@ -30,8 +30,8 @@ pub trait FrameworkRuns: Send + Sync {
 impl From<ProcessError> for BackendError {
     fn from(e: ProcessError) -> BackendError {
         match e {
-            ProcessError::Io { .. } => BackendError::Environment(e.to_string()),
-            _ => BackendError::Failed(e.to_string()),
+            ProcessError::Io { .. } => BackendError::environment(e),
+            _ => BackendError::failed(e),
         }
     }
 }
@@ -95,5 +95,5 @@ impl FrameworkRuns for HostFrameworks {
 
 /// The error for a framework index a backend does not have.
 pub fn no_such_framework(index: usize) -> BackendError {
-    BackendError::Failed(format!("there is no framework-{}", index + 1))
+    BackendError::failed(format!("there is no framework-{}", index + 1))
 }

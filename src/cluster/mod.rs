@@ -89,8 +89,10 @@ pub struct AgentSpec {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    #[error("{0}")]
-    Failed(String),
+    /// The cluster did not do what was asked (a node did not come up, a fault its state does
+    /// not allow): the scenario fails. Holds the cause whole, its own causes included.
+    #[error(transparent)]
+    Failed(crate::errors::Cause),
     #[error("the cluster has no master yet: call start_master() first")]
     NoMaster,
     #[error("there is no agent {0}")]
@@ -102,8 +104,8 @@ pub enum BackendError {
     /// The machine cannot run clusters right now (the Docker daemon stopped answering, an
     /// image cannot be built): not the scenario's fault, so it ends as an environment error
     /// and is not retried.
-    #[error("{0}")]
-    Environment(String),
+    #[error(transparent)]
+    Environment(crate::errors::Cause),
     /// What the scenario asks for needs control over the cluster's nodes (stopping an agent,
     /// a partition, a fresh master) and the cluster is not mmrun's to control (`--backend
     /// external`): the scenario is skipped, saying why.
@@ -117,6 +119,16 @@ pub enum BackendError {
     },
 }
 
+impl BackendError {
+    pub fn failed(cause: impl Into<crate::errors::Cause>) -> BackendError {
+        BackendError::Failed(cause.into())
+    }
+
+    pub fn environment(cause: impl Into<crate::errors::Cause>) -> BackendError {
+        BackendError::Environment(cause.into())
+    }
+}
+
 /// Docker errors already say what failed and what to do; a backend passes them on as they are,
 /// as environment errors when the daemon itself is the problem.
 impl From<crate::docker::DockerError> for BackendError {
@@ -128,8 +140,8 @@ impl From<crate::docker::DockerError> for BackendError {
             | D::ApiTooOld { .. }
             | D::BuildImage { .. }
             | D::InspectImage { .. }
-            | D::ListImages { .. } => BackendError::Environment(e.to_string()),
-            _ => BackendError::Failed(e.to_string()),
+            | D::ListImages { .. } => BackendError::environment(e),
+            _ => BackendError::failed(e),
         }
     }
 }
@@ -264,7 +276,7 @@ pub trait ClusterHandle: Send + Sync {
                 leading: true,
             }),
             (0, None) => Err(BackendError::NoMaster),
-            _ => Err(BackendError::Failed(format!(
+            _ => Err(BackendError::failed(format!(
                 "there is no master-{}",
                 index + 1
             ))),

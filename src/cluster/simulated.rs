@@ -61,7 +61,7 @@ impl WithSimulatedAgents {
     fn host(&self) -> Result<&SimHost, BackendError> {
         self.host
             .as_ref()
-            .ok_or_else(|| BackendError::Failed("no simulated agents were added".into()))
+            .ok_or_else(|| BackendError::failed("no simulated agents were added"))
     }
 
     async fn start_host(&self) -> Result<SimHost, BackendError> {
@@ -71,8 +71,11 @@ impl WithSimulatedAgents {
             .ok_or_else(|| self.inner.unsupported("simulated agents"))?;
         let bind = SocketAddr::new(home.ip.into(), 0);
         let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
-            BackendError::Environment(format!(
-                "simulated agents cannot listen on {bind} (this host's address on the cluster network): {e}"
+            BackendError::environment(crate::errors::WhileDoing::new(
+                format!(
+                    "simulated agents cannot listen on {bind} (this host's address on the cluster network)"
+                ),
+                e,
             ))
         })?;
         SimHost::start_on(
@@ -85,7 +88,12 @@ impl WithSimulatedAgents {
                 status_update_retry: home.status_update_retry,
             },
         )
-        .map_err(|e| BackendError::Environment(format!("simulated agents cannot start: {e}")))
+        .map_err(|e| {
+            BackendError::environment(crate::errors::WhileDoing::new(
+                "simulated agents cannot start",
+                e,
+            ))
+        })
     }
 
     /// A per-agent operation: the backend's for its agents, `simulated` for the others.
@@ -106,7 +114,7 @@ impl WithSimulatedAgents {
 }
 
 fn sim_error(e: SimError) -> BackendError {
-    BackendError::Failed(e.to_string())
+    BackendError::failed(e)
 }
 
 #[async_trait]
@@ -139,14 +147,16 @@ impl ClusterHandle for WithSimulatedAgents {
         behaviour: Behaviour,
     ) -> Result<Vec<(usize, String)>, BackendError> {
         let resources = match &spec.resources {
-            Some(r) => Resources::parse(r)
-                .map_err(|e| BackendError::Failed(format!("agent resources: {e}")))?,
+            Some(r) => Resources::parse(r).map_err(|e| {
+                BackendError::failed(crate::errors::WhileDoing::new("agent resources", e))
+            })?,
             None => Resources::default(),
         }
         .with_agent_defaults();
         let attributes = match &spec.attributes {
-            Some(a) => parse_attributes(a)
-                .map_err(|e| BackendError::Failed(format!("agent attributes: {e}")))?,
+            Some(a) => parse_attributes(a).map_err(|e| {
+                BackendError::failed(crate::errors::WhileDoing::new("agent attributes", e))
+            })?,
             None => Vec::new(),
         };
         // One host for every simulated agent, started with the first of them.

@@ -153,10 +153,23 @@ pub struct Attached {
     seen: String,
 }
 
+/// Why an attached container's stdout did not say the awaited line; `seen` is what it said.
+#[derive(Debug, thiserror::Error)]
+pub enum AwaitLineError {
+    #[error("{cause}: {seen}")]
+    Stream {
+        #[source]
+        cause: bollard::errors::Error,
+        seen: String,
+    },
+    #[error("its output ended: {0:?}")]
+    Ended(String),
+}
+
 impl Attached {
     /// Reads stdout until a line equal to `line`; `Err` with what it said instead if the stream
     /// ends first.
-    pub async fn await_line(&mut self, line: &str) -> Result<(), String> {
+    pub async fn await_line(&mut self, line: &str) -> Result<(), AwaitLineError> {
         loop {
             if self.seen.lines().any(|l| l.trim() == line) {
                 return Ok(());
@@ -165,8 +178,13 @@ impl Attached {
                 Some(Ok(out)) => self
                     .seen
                     .push_str(&String::from_utf8_lossy(&out.into_bytes())),
-                Some(Err(e)) => return Err(format!("{}: {}", e, self.seen.trim())),
-                None => return Err(format!("its output ended: {:?}", self.seen.trim())),
+                Some(Err(cause)) => {
+                    return Err(AwaitLineError::Stream {
+                        cause,
+                        seen: self.seen.trim().to_string(),
+                    });
+                }
+                None => return Err(AwaitLineError::Ended(self.seen.trim().to_string())),
             }
         }
     }

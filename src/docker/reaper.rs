@@ -108,9 +108,9 @@ async fn connect(docker: &Docker, container: &str) -> Result<super::Attached, Do
     docker.start_container(container).await?;
     match tokio::time::timeout(GREETING_TIMEOUT, attached.await_line(GREETING)).await {
         Ok(Ok(())) => Ok(attached),
-        Ok(Err(detail)) => Err(DockerError::Reaper {
+        Ok(Err(e)) => Err(DockerError::Reaper {
             container: container.to_string(),
-            detail,
+            detail: e.to_string(),
         }),
         Err(_) => Err(DockerError::Reaper {
             container: container.to_string(),

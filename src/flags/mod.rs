@@ -17,6 +17,29 @@ pub struct FlagSpec {
     pub help: &'static str,
 }
 
+/// A flag that cannot be read or does not parse, said as Mesos's flags say it.
+#[derive(Debug, thiserror::Error)]
+pub enum FlagError {
+    #[error("unexpected argument '{0}': flags are written --name=value, as for Mesos")]
+    NotAFlag(String),
+    #[error("cannot read flag value from {path}")]
+    ReadValue {
+        path: String,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("--{name}: {cause}")]
+    Duration {
+        name: String,
+        #[source]
+        cause: DurationError,
+    },
+    #[error("--{name}={value} is not a valid value")]
+    Invalid { name: String, value: String },
+    #[error("--{name}={value}: expected true or false")]
+    NotABool { name: String, value: String },
+}
+
 /// The effective flag values after reading the environment and the command line.
 #[derive(Debug, Default, Clone)]
 pub struct Flags {
@@ -31,7 +54,7 @@ impl Flags {
         specs: &[FlagSpec],
         env: impl IntoIterator<Item = (String, String)>,
         args: &[String],
-    ) -> Result<Flags, String> {
+    ) -> Result<Flags, FlagError> {
         let mut flags = Flags::default();
         for spec in specs {
             if let Some(default) = spec.default {
@@ -54,9 +77,7 @@ impl Flags {
         }
         for arg in args {
             let Some(body) = arg.strip_prefix("--") else {
-                return Err(format!(
-                    "unexpected argument '{arg}': flags are written --name=value, as for Mesos"
-                ));
+                return Err(FlagError::NotAFlag(arg.clone()));
             };
             let (name, value) = match body.split_once('=') {
                 Some((n, v)) => (n.to_string(), v.to_string()),
@@ -88,38 +109,51 @@ impl Flags {
         &self.values
     }
 
-    pub fn duration(&self, name: &str) -> Result<Option<Duration>, String> {
-        self.get(name)
-            .map(|v| parse_duration(v).map_err(|e| format!("--{name}: {e}")))
-            .transpose()
-    }
-
-    pub fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
+    pub fn duration(&self, name: &str) -> Result<Option<Duration>, FlagError> {
         self.get(name)
             .map(|v| {
-                v.parse::<T>()
-                    .map_err(|_| format!("--{name}={v} is not a valid value"))
+                parse_duration(v).map_err(|cause| FlagError::Duration {
+                    name: name.into(),
+                    cause,
+                })
             })
             .transpose()
     }
 
-    pub fn bool(&self, name: &str) -> Result<Option<bool>, String> {
+    pub fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, FlagError> {
+        self.get(name)
+            .map(|v| {
+                v.parse::<T>().map_err(|_| FlagError::Invalid {
+                    name: name.into(),
+                    value: v.into(),
+                })
+            })
+            .transpose()
+    }
+
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, FlagError> {
         self.get(name)
             .map(|v| match v {
                 "true" | "1" => Ok(true),
                 "false" | "0" => Ok(false),
-                other => Err(format!("--{name}={other}: expected true or false")),
+                other => Err(FlagError::NotABool {
+                    name: name.into(),
+                    value: other.into(),
+                }),
             })
             .transpose()
     }
 }
 
 /// `file://path` values are read from the file, as Mesos does.
-fn read_value(value: &str) -> Result<String, String> {
+fn read_value(value: &str) -> Result<String, FlagError> {
     match value.strip_prefix("file://") {
         Some(path) => std::fs::read_to_string(path)
             .map(|s| s.trim_end().to_string())
-            .map_err(|e| format!("cannot read flag value from {path}: {e}")),
+            .map_err(|cause| FlagError::ReadValue {
+                path: path.into(),
+                cause,
+            }),
         None => Ok(value.to_string()),
     }
 }
@@ -210,17 +244,14 @@ mod tests {
             &args(&["--port=abc", "--agent_ping_timeout=15"]),
         )
         .unwrap();
-        assert!(f.parse::<u16>("port").unwrap_err().contains("--port=abc"));
-        assert!(
-            f.duration("agent_ping_timeout")
-                .unwrap_err()
-                .contains("no unit")
-        );
-        assert!(
-            Flags::load(SPECS, vec![], &args(&["port=1"]))
-                .unwrap_err()
-                .contains("--name=value")
-        );
+        let port = f.parse::<u16>("port").unwrap_err().to_string();
+        assert!(port.contains("--port=abc"), "{port}");
+        let duration = f.duration("agent_ping_timeout").unwrap_err().to_string();
+        assert!(duration.contains("no unit"), "{duration}");
+        let not_a_flag = Flags::load(SPECS, vec![], &args(&["port=1"]))
+            .unwrap_err()
+            .to_string();
+        assert!(not_a_flag.contains("--name=value"), "{not_a_flag}");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 use super::message::LIBPROCESS_FROM;
 use super::upid::Upid;
+use crate::errors::error_chain;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
@@ -110,15 +111,28 @@ struct Connection {
     closed: oneshot::Receiver<()>,
 }
 
-async fn connect(peer: &Upid) -> Result<Connection, String> {
+/// Why a message could not be delivered on the link.
+#[derive(Debug, thiserror::Error)]
+enum LinkError {
+    #[error("no connection within {CONNECT_TIMEOUT:?}")]
+    ConnectTimeout,
+    #[error(transparent)]
+    Connect(std::io::Error),
+    #[error(transparent)]
+    Http(#[from] hyper::Error),
+    #[error(transparent)]
+    Request(#[from] hyper::http::Error),
+    #[error("no answer within {ANSWER_TIMEOUT:?}")]
+    AnswerTimeout,
+}
+
+async fn connect(peer: &Upid) -> Result<Connection, LinkError> {
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer.address()))
         .await
-        .map_err(|_| format!("no connection within {CONNECT_TIMEOUT:?}"))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| LinkError::ConnectTimeout)?
+        .map_err(LinkError::Connect)?;
     let _ = stream.set_nodelay(true);
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     let (done, closed) = oneshot::channel();
     crate::node_log::spawn(async move {
         let _ = connection.await;
@@ -170,7 +184,7 @@ async fn deliver(
                 }
                 match connect(&peer).await {
                     Ok(c) => connection = Some(c),
-                    Err(e) => broken(&peer, &exited, &e),
+                    Err(e) => broken(&peer, &exited, error_chain(&e)),
                 }
                 continue;
             }
@@ -186,8 +200,9 @@ async fn deliver(
                 None => match connect(&peer).await {
                     Ok(c) => connection.insert(c),
                     Err(e) => {
-                        broken(&peer, &exited, &e);
-                        tracing::debug!("dropped {} to {peer}: {e}", message.name);
+                        let why = error_chain(&e);
+                        broken(&peer, &exited, &why);
+                        tracing::debug!("dropped {} to {peer}: {why}", message.name);
                         break;
                     }
                 },
@@ -200,7 +215,7 @@ async fn deliver(
                 Err(e) => {
                     connection = None;
                     if attempts >= 2 {
-                        tracing::warn!("dropped {} to {peer}: {e}", message.name);
+                        tracing::warn!("dropped {} to {peer}: {}", message.name, error_chain(&e));
                         break;
                     }
                 }
@@ -212,7 +227,7 @@ async fn deliver(
     }
 }
 
-fn broken(peer: &Upid, exited: &CancellationToken, why: &str) {
+fn broken(peer: &Upid, exited: &CancellationToken, why: impl std::fmt::Display) {
     if !exited.is_cancelled() {
         tracing::info!("link to {peer} broken: {why}");
         exited.cancel();
@@ -224,20 +239,18 @@ async fn post(
     from: &Upid,
     peer: &Upid,
     message: &Outgoing,
-) -> Result<bool, String> {
-    connection.sender.ready().await.map_err(|e| e.to_string())?;
+) -> Result<bool, LinkError> {
+    connection.sender.ready().await?;
     let request = hyper::Request::post(format!("/{}/{}", peer.id, message.name))
         .header(hyper::header::HOST, peer.address())
         .header(LIBPROCESS_FROM, from.to_string())
         // mesos-go keeps a connection open only when this is exactly "Keep-Alive".
         .header(hyper::header::CONNECTION, "Keep-Alive")
         .header(hyper::header::CONTENT_TYPE, "application/x-protobuf")
-        .body(Full::new(message.body.clone()))
-        .map_err(|e| e.to_string())?;
+        .body(Full::new(message.body.clone()))?;
     let answer = tokio::time::timeout(ANSWER_TIMEOUT, connection.sender.send_request(request))
         .await
-        .map_err(|_| format!("no answer within {ANSWER_TIMEOUT:?}"))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| LinkError::AnswerTimeout)??;
     let status = answer.status();
     if !status.is_success() {
         // Delivered, but the peer does not take it (404: no such process): libprocess logs

@@ -2,7 +2,7 @@
 //! `LIBPROCESS_IP` / `LIBPROCESS_PORT`; the advertised address (`--advertise_ip`,
 //! `LIBPROCESS_ADVERTISE_IP`) is what goes into PIDs and MasterInfo and what peers connect to.
 
-use crate::flags::Flags;
+use crate::flags::{FlagError, Flags};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -15,21 +15,35 @@ pub struct NodeAddress {
     pub hostname: String,
 }
 
+/// An address flag (or its `LIBPROCESS_*` variable) that does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum AddressError {
+    #[error("--{flag}={value} is not an IPv4 address")]
+    NotIpv4 { flag: &'static str, value: String },
+    #[error("--port={0} is not a port number (0-65535)")]
+    BadPort(String),
+    #[error("--advertise_port={0} is not a port number")]
+    BadAdvertisePort(String),
+    #[error(transparent)]
+    Flag(#[from] FlagError),
+}
+
 impl NodeAddress {
     /// Resolves the address from flags, falling back to the `LIBPROCESS_*` variables in `env`.
     pub fn resolve(
         flags: &Flags,
         env: &dyn Fn(&str) -> Option<String>,
         default_port: u16,
-    ) -> Result<NodeAddress, String> {
+    ) -> Result<NodeAddress, AddressError> {
         let ip_text = flags
             .get("ip")
             .map(String::from)
             .or_else(|| env("LIBPROCESS_IP"));
         let bind_ip: Ipv4Addr = match ip_text {
-            Some(t) => t
-                .parse()
-                .map_err(|_| format!("--ip={t} is not an IPv4 address"))?,
+            Some(t) => t.parse().map_err(|_| AddressError::NotIpv4 {
+                flag: "ip",
+                value: t.clone(),
+            })?,
             None => Ipv4Addr::UNSPECIFIED,
         };
         let port: u16 = match flags
@@ -37,9 +51,7 @@ impl NodeAddress {
             .map(String::from)
             .or_else(|| env("LIBPROCESS_PORT"))
         {
-            Some(t) => t
-                .parse()
-                .map_err(|_| format!("--port={t} is not a port number (0-65535)"))?,
+            Some(t) => t.parse().map_err(|_| AddressError::BadPort(t.clone()))?,
             None => default_port,
         };
         let hostname_lookup = flags.bool("hostname_lookup")?.unwrap_or(true);
@@ -48,9 +60,10 @@ impl NodeAddress {
             .map(String::from)
             .or_else(|| env("LIBPROCESS_ADVERTISE_IP"));
         let advertise_ip = match advertise_text {
-            Some(t) => t
-                .parse()
-                .map_err(|_| format!("--advertise_ip={t} is not an IPv4 address"))?,
+            Some(t) => t.parse().map_err(|_| AddressError::NotIpv4 {
+                flag: "advertise_ip",
+                value: t.clone(),
+            })?,
             None if !bind_ip.is_unspecified() => bind_ip,
             None => host_ip().unwrap_or(Ipv4Addr::LOCALHOST),
         };
@@ -61,7 +74,7 @@ impl NodeAddress {
         {
             Some(t) => Some(
                 t.parse()
-                    .map_err(|_| format!("--advertise_port={t} is not a port number"))?,
+                    .map_err(|_| AddressError::BadAdvertisePort(t.clone()))?,
             ),
             None => None,
         };
@@ -191,9 +204,13 @@ mod tests {
 
     #[test]
     fn bad_addresses_are_errors() {
-        let err = NodeAddress::resolve(&flags(&["--ip=localhost"]), &|_| None, 5050).unwrap_err();
+        let err = NodeAddress::resolve(&flags(&["--ip=localhost"]), &|_| None, 5050)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--ip=localhost"), "{err}");
-        let err = NodeAddress::resolve(&flags(&["--port=70000"]), &|_| None, 5050).unwrap_err();
+        let err = NodeAddress::resolve(&flags(&["--port=70000"]), &|_| None, 5050)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("port number"), "{err}");
     }
 }

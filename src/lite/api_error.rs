@@ -21,8 +21,9 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, message)
+    /// A 400 whose body is `message`: a text, or a validation error whose text is Mesos's.
+    pub fn bad_request(message: impl std::fmt::Display) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message.to_string())
     }
 }
 

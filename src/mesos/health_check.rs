@@ -144,43 +144,62 @@ pub struct CheckPlan {
     pub grace_period: Duration,
 }
 
+/// Why Mesos's master refuses a health check; the text is Mesos's message for it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HealthCheckError {
+    #[error("HealthCheck must specify 'type'")]
+    NoType,
+    /// The field the check's type needs (`command`, `http`, `tcp`) is not set.
+    #[error("Expecting '{field}' to be set for {kind} health check")]
+    Missing {
+        field: &'static str,
+        kind: &'static str,
+    },
+    /// `what`: `'shell command'` or `'executable path'`.
+    #[error("Command health check must contain {what}")]
+    NoCommand { what: &'static str },
+    #[error("Unsupported HTTP health check scheme: '{0}'")]
+    Scheme(String),
+    #[error("The path '{0}' of HTTP health check must start with '/'")]
+    Path(String),
+    #[error("'UNKNOWN' is not a valid health check type")]
+    UnknownType,
+    #[error("Expecting '{0}' to be non-negative")]
+    Negative(&'static str),
+    #[error("Port {port} of {kind} health check is not a port")]
+    Port { port: u32, kind: &'static str },
+}
+
 impl HealthCheck {
-    /// Validates the check as Mesos's master does; the error is Mesos's message for it.
-    pub fn validate(&self) -> Result<CheckPlan, String> {
-        let port = |p: u32, kind: &str| {
-            u16::try_from(p).map_err(|_| format!("Port {p} of {kind} health check is not a port"))
+    /// Validates the check as Mesos's master does.
+    pub fn validate(&self) -> Result<CheckPlan, HealthCheckError> {
+        let port = |port: u32, kind: &'static str| {
+            u16::try_from(port).map_err(|_| HealthCheckError::Port { port, kind })
         };
+        let missing = |field, kind| HealthCheckError::Missing { field, kind };
         let probe = match self.kind {
-            None => return Err("HealthCheck must specify 'type'".into()),
+            None => return Err(HealthCheckError::NoType),
             Some(HealthCheckType::Command) => {
-                let command = self
-                    .command
-                    .clone()
-                    .ok_or("Expecting 'command' to be set for COMMAND health check")?;
+                let command = self.command.clone().ok_or(missing("command", "COMMAND"))?;
                 if command.value.is_none() {
                     let what = if command.shell {
                         "'shell command'"
                     } else {
                         "'executable path'"
                     };
-                    return Err(format!("Command health check must contain {what}"));
+                    return Err(HealthCheckError::NoCommand { what });
                 }
                 Probe::Command(command)
             }
             Some(HealthCheckType::Http) => {
-                let http = self
-                    .http
-                    .as_ref()
-                    .ok_or("Expecting 'http' to be set for HTTP health check")?;
+                let http = self.http.as_ref().ok_or(missing("http", "HTTP"))?;
                 let scheme = http.scheme.clone().unwrap_or_else(|| "http".into());
                 if scheme != "http" && scheme != "https" {
-                    return Err(format!("Unsupported HTTP health check scheme: '{scheme}'"));
+                    return Err(HealthCheckError::Scheme(scheme));
                 }
                 let path = http.path.clone().unwrap_or_default();
                 if !path.is_empty() && !path.starts_with('/') {
-                    return Err(format!(
-                        "The path '{path}' of HTTP health check must start with '/'"
-                    ));
+                    return Err(HealthCheckError::Path(path));
                 }
                 Probe::Http {
                     scheme,
@@ -189,22 +208,19 @@ impl HealthCheck {
                 }
             }
             Some(HealthCheckType::Tcp) => {
-                let tcp = self
-                    .tcp
-                    .as_ref()
-                    .ok_or("Expecting 'tcp' to be set for TCP health check")?;
+                let tcp = self.tcp.as_ref().ok_or(missing("tcp", "TCP"))?;
                 Probe::Tcp {
                     port: port(tcp.port, "TCP")?,
                 }
             }
             Some(HealthCheckType::Unknown) => {
-                return Err("'UNKNOWN' is not a valid health check type".into());
+                return Err(HealthCheckError::UnknownType);
             }
         };
-        let seconds = |value: Option<f64>, name: &str, default: f64| {
+        let seconds = |value: Option<f64>, name: &'static str, default: f64| {
             let value = value.unwrap_or(default);
             if value < 0.0 || !value.is_finite() {
-                return Err(format!("Expecting '{name}' to be non-negative"));
+                return Err(HealthCheckError::Negative(name));
             }
             Ok(Duration::from_secs_f64(value))
         };
@@ -236,7 +252,7 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
 
-    fn plan(check: Value) -> Result<CheckPlan, String> {
+    fn plan(check: Value) -> Result<CheckPlan, HealthCheckError> {
         serde_json::from_value::<HealthCheck>(check)
             .unwrap()
             .validate()
@@ -319,7 +335,11 @@ mod tests {
             ),
         ];
         for (check, message) in cases {
-            assert_eq!(plan(check.clone()).unwrap_err(), message, "{check}");
+            assert_eq!(
+                plan(check.clone()).unwrap_err().to_string(),
+                message,
+                "{check}"
+            );
         }
     }
 }

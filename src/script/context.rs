@@ -26,15 +26,18 @@ pub struct EnvironmentFailure(pub String);
 /// What a binding called after the scenario's teardown gets: the handle is there from
 /// `cluster()` until the teardown takes it, and a script may keep a closure that outlives it.
 pub fn torn_down() -> crate::cluster::BackendError {
-    crate::cluster::BackendError::Failed("the cluster was torn down".into())
+    crate::cluster::BackendError::failed("the cluster was torn down")
 }
 
 pub fn backend_error(what: &str, e: crate::cluster::BackendError) -> Box<EvalAltResult> {
     use crate::cluster::BackendError as B;
+    // The whole chain: a failure's cause (an agent that did not register, a refused request)
+    // is what the script's author needs.
+    let text = crate::errors::error_chain(&e);
     let message = if what.is_empty() {
-        e.to_string()
+        text
     } else {
-        format!("{what}: {e}")
+        format!("{what}: {text}")
     };
     match e {
         B::Environment(_) => Box::new(EvalAltResult::ErrorRuntime(
@@ -340,7 +343,7 @@ mod backend_error_tests {
             skip_reason(&e).as_deref(),
             Some("agent-1.kill(): killing an agent needs control")
         );
-        let failed = backend_error("agent-1.kill()", BackendError::Failed("no".into()));
+        let failed = backend_error("agent-1.kill()", BackendError::failed("no"));
         assert_eq!(skip_reason(&failed), None);
     }
 }

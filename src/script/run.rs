@@ -256,7 +256,7 @@ mod tests {
             "{missing:?}"
         );
         let failed = run_on(
-            Broken(|| BackendError::Failed("the master did not start".into())),
+            Broken(|| BackendError::failed("the master did not start")),
             "let c = cluster();\n",
         )
         .await;
@@ -277,7 +277,7 @@ mod tests {
         }
         async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
             *self.0.lock().unwrap() = Some(spec);
-            Err(BackendError::Failed("recorded".into()))
+            Err(BackendError::failed("recorded"))
         }
     }
 

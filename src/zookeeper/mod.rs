@@ -16,7 +16,7 @@ pub use election::{Candidacy, Contender, LeaderDetector, Leadership};
 pub use group::{Member, ZkError};
 pub use install::{NotInstalled, ZooKeeperInstall};
 pub use server::{ServerError, ZooKeeperServer};
-pub use url::ZkUrl;
+pub use url::{ZkUrl, ZkUrlError};
 
 use std::time::Duration;
 

@@ -15,7 +15,7 @@ impl DockerCluster {
     /// `start_master`: ZooKeeper (when asked for) and the masters, created, started, ready.
     pub(super) async fn bring_up_control_plane(&mut self) -> Result<String, BackendError> {
         if !self.masters.is_empty() {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "the master is already running at {}",
                 self.master().ok().and_then(|m| m.url()).unwrap_or_default()
             )));
@@ -35,9 +35,7 @@ impl DockerCluster {
         agents: Vec<AgentSpec>,
     ) -> Result<(String, Vec<String>), BackendError> {
         if !self.masters.is_empty() {
-            return Err(BackendError::Failed(
-                "the cluster is already started".into(),
-            ));
+            return Err(BackendError::failed("the cluster is already started"));
         }
         let phase = std::time::Instant::now();
         self.create_nodes(agents).await?;
@@ -263,7 +261,7 @@ impl DockerCluster {
 
     fn new_agent(&self, index: usize, spec: &AgentSpec) -> Result<ContainerSpec, BackendError> {
         if index >= MAX_AGENTS {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "a Docker cluster holds at most {MAX_AGENTS} agents"
             )));
         }
@@ -289,11 +287,11 @@ impl DockerCluster {
         let docker = self.docker.clone();
         let refused = match self.agents[index].node.start(&docker).await {
             Ok(()) => return Ok(()),
-            Err(BackendError::Failed(m))
-                if privilege::is_privilege_refusal(&m)
+            Err(BackendError::Failed(cause))
+                if privilege::is_privilege_refusal(&crate::errors::error_chain(cause.as_ref()))
                     && self.agents[index].node.spec.privileged =>
             {
-                m
+                crate::errors::error_chain(cause.as_ref())
             }
             Err(e) => return Err(e),
         };
@@ -354,7 +352,12 @@ fn free_loopback_port() -> Result<u16, BackendError> {
     std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .map_err(|e| BackendError::Failed(format!("cannot find a free port on 127.0.0.1: {e}")))
+        .map_err(|e| {
+            BackendError::failed(crate::errors::WhileDoing::new(
+                "cannot find a free port on 127.0.0.1",
+                e,
+            ))
+        })
 }
 
 #[cfg(test)]

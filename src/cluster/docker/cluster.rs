@@ -112,7 +112,7 @@ impl DockerCluster {
     pub(super) fn master_slot(&mut self, index: usize) -> Result<&mut MasterSlot, BackendError> {
         self.masters
             .get_mut(index)
-            .ok_or_else(|| BackendError::Failed(format!("there is no master-{}", index + 1)))
+            .ok_or_else(|| BackendError::failed(format!("there is no master-{}", index + 1)))
     }
 
     pub(super) fn slot(&mut self, index: usize) -> Result<&mut AgentSlot, BackendError> {
@@ -164,7 +164,7 @@ impl ClusterHandle for DockerCluster {
         let slot = self
             .masters
             .get(index)
-            .ok_or_else(|| BackendError::Failed(format!("there is no master-{}", index + 1)))?;
+            .ok_or_else(|| BackendError::failed(format!("there is no master-{}", index + 1)))?;
         let running = slot.running && slot.node.death(&self.docker).await.is_none();
         Ok(MasterStatus {
             url: slot.node.url().unwrap_or_default(),

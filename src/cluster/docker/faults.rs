@@ -20,8 +20,8 @@ impl DockerCluster {
         let docker = self.docker.clone();
         let slot = self.master_slot(index)?;
         if !slot.running {
-            return Err(BackendError::Failed(
-                "the master is not running (start() it first)".into(),
+            return Err(BackendError::failed(
+                "the master is not running (start() it first)",
             ));
         }
         let id = slot.node.id.clone();
@@ -40,7 +40,7 @@ impl DockerCluster {
         let docker = self.docker.clone();
         let slot = self.master_slot(index)?;
         if slot.running && slot.node.death(&docker).await.is_none() {
-            return Err(BackendError::Failed("the master is already running".into()));
+            return Err(BackendError::failed("the master is already running"));
         }
         let mut node = slot.node.clone();
         node.start(&docker).await?;
@@ -54,7 +54,7 @@ impl DockerCluster {
     pub(super) async fn stop_zookeeper_node(&mut self, graceful: bool) -> Result<(), BackendError> {
         let node = self.zookeeper.as_ref().ok_or_else(no_zookeeper)?;
         if !self.zookeeper_running {
-            return Err(BackendError::Failed("ZooKeeper is not running".into()));
+            return Err(BackendError::failed("ZooKeeper is not running"));
         }
         if graceful {
             self.docker.stop_container(&node.id, STOP_GRACE).await?;
@@ -70,7 +70,7 @@ impl DockerCluster {
         let docker = self.docker.clone();
         let mut node = self.zookeeper.clone().ok_or_else(no_zookeeper)?;
         if self.zookeeper_running {
-            return Err(BackendError::Failed("ZooKeeper is already running".into()));
+            return Err(BackendError::failed("ZooKeeper is already running"));
         }
         node.start(&docker).await?;
         super::zookeeper::wait_ready(&docker, &node, STEP_TIMEOUT).await?;
@@ -212,7 +212,7 @@ impl AgentFault {
     /// The agent's state after this fault, or why an agent in `state` cannot take it.
     fn apply(self, state: AgentState) -> Result<AgentState, BackendError> {
         use AgentState::{Disconnected, Paused, Running, Stopped};
-        let refused = |why: String| Err(BackendError::Failed(why));
+        let refused = |why: String| Err(BackendError::failed(why));
         match (self, state) {
             (AgentFault::Stop, Stopped) => refused("the agent is already stopped".into()),
             (AgentFault::Stop, _) => Ok(Stopped),
@@ -235,8 +235,8 @@ impl AgentFault {
 }
 
 fn no_zookeeper() -> BackendError {
-    BackendError::Failed(
-        "the cluster has no ZooKeeper: create it with cluster(#{ zookeeper: true })".into(),
+    BackendError::failed(
+        "the cluster has no ZooKeeper: create it with cluster(#{ zookeeper: true })",
     )
 }
 
@@ -245,25 +245,26 @@ mod tests {
     use super::*;
     use AgentState::{Disconnected, Paused, Running, Stopped};
 
-    fn after(fault: AgentFault, state: AgentState) -> Result<AgentState, String> {
-        fault.apply(state).map_err(|e| e.to_string())
+    /// The agent's state after the fault, if its state allows it.
+    fn after(fault: AgentFault, state: AgentState) -> Option<AgentState> {
+        fault.apply(state).ok()
     }
 
     #[test]
     fn each_fault_takes_an_agent_from_the_states_that_allow_it() {
-        assert_eq!(after(AgentFault::Stop, Running), Ok(Stopped));
-        assert_eq!(after(AgentFault::Stop, Paused), Ok(Stopped));
-        assert_eq!(after(AgentFault::Stop, Disconnected), Ok(Stopped));
-        assert_eq!(after(AgentFault::Start, Stopped), Ok(Running));
-        assert_eq!(after(AgentFault::Pause, Running), Ok(Paused));
-        assert_eq!(after(AgentFault::Unpause, Paused), Ok(Running));
-        assert_eq!(after(AgentFault::Disconnect, Running), Ok(Disconnected));
-        assert_eq!(after(AgentFault::Reconnect, Disconnected), Ok(Running));
+        assert_eq!(after(AgentFault::Stop, Running), Some(Stopped));
+        assert_eq!(after(AgentFault::Stop, Paused), Some(Stopped));
+        assert_eq!(after(AgentFault::Stop, Disconnected), Some(Stopped));
+        assert_eq!(after(AgentFault::Start, Stopped), Some(Running));
+        assert_eq!(after(AgentFault::Pause, Running), Some(Paused));
+        assert_eq!(after(AgentFault::Unpause, Paused), Some(Running));
+        assert_eq!(after(AgentFault::Disconnect, Running), Some(Disconnected));
+        assert_eq!(after(AgentFault::Reconnect, Disconnected), Some(Running));
     }
 
     #[test]
     fn a_fault_the_agents_state_does_not_allow_says_why() {
-        let refused = |fault, state| after(fault, state).unwrap_err();
+        let refused = |fault: AgentFault, state| fault.apply(state).unwrap_err().to_string();
         assert!(refused(AgentFault::Stop, Stopped).contains("already stopped"));
         assert!(refused(AgentFault::Start, Paused).contains("already running"));
         assert!(refused(AgentFault::Pause, Disconnected).contains("(this one is Disconnected)"));

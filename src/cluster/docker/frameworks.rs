@@ -89,19 +89,19 @@ impl DockerFrameworks {
     ) -> Result<(usize, String), BackendError> {
         let image = framework_image(request.image.as_deref().unwrap_or_default(), place.images)?;
         if request.cwd.is_some() {
-            return Err(BackendError::Failed(
-                "cwd is for a framework run as a host process (without image); a container runs in its image's working directory".into(),
+            return Err(BackendError::failed(
+                "cwd is for a framework run as a host process (without image); a container runs in its image's working directory",
             ));
         }
         let container = self.containers;
         if container >= MAX_FRAMEWORKS {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "a Docker cluster holds at most {MAX_FRAMEWORKS} framework containers"
             )));
         }
         let docker = self.docker.clone();
         if !docker.image_exists(&image).await? {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "there is no image {image} in the Docker engine, and mmrun never pulls: build or load it first (`docker build -t {image} …` or `docker load`)"
             )));
         }
@@ -186,7 +186,7 @@ impl FrameworkRuns for DockerFrameworks {
             FrameworkSlot::Container(node) => match docker.inspect(&node.id).await? {
                 Some(d) if d.is_running() => Ok(FrameworkStatus::Running),
                 Some(d) => Ok(FrameworkStatus::Exited(d.exit_code.unwrap_or(-1) as i32)),
-                None => Err(BackendError::Failed(format!(
+                None => Err(BackendError::failed(format!(
                     "{} was removed from the Docker engine",
                     node.name
                 ))),
@@ -228,8 +228,8 @@ impl FrameworkRuns for DockerFrameworks {
                     .await?
                     .is_some_and(|d| d.is_running())
                 {
-                    return Err(BackendError::Failed(
-                        "it is still running: stop() or kill() it first".into(),
+                    return Err(BackendError::failed(
+                        "it is still running: stop() or kill() it first",
                     ));
                 }
                 node.start(&docker).await
@@ -246,7 +246,7 @@ fn framework_image(requested: &str, images: &NodeImages) -> Result<String, Backe
     }
     match images {
         NodeImages::Mmrun { image } => Ok(image.clone()),
-        NodeImages::RealMesos { .. } => Err(BackendError::Failed(format!(
+        NodeImages::RealMesos { .. } => Err(BackendError::failed(format!(
             "image \"{NODE_IMAGE_ALIAS}\" is mmrun's node image, which a cluster of real Mesos (mesos_image) does not build: give your framework's own image"
         ))),
     }

@@ -65,7 +65,7 @@ impl DockerBackend {
             None => NodeImages::Mmrun {
                 image: crate::docker::ensure_node_image(&docker)
                     .await
-                    .map_err(|e| BackendError::Environment(e.to_string()))?,
+                    .map_err(BackendError::environment)?,
             },
         };
         Ok(DockerBackend::new(docker, images))
@@ -109,7 +109,7 @@ impl DockerBackend {
             NodeImages::Mmrun { image } => image.clone(),
             NodeImages::RealMesos { .. } => crate::docker::ensure_node_image(&self.docker)
                 .await
-                .map_err(|e| BackendError::Failed(e.to_string()))?,
+                .map_err(BackendError::failed)?,
         };
         Ok(Lifeline::start(&self.docker, &image, &self.docker_socket).await?)
     }
@@ -130,7 +130,7 @@ impl DockerBackend {
 /// Real Mesos images must already be in the engine: mmrun never pulls.
 async fn real_mesos(docker: &Docker, image: &str) -> Result<NodeImages, BackendError> {
     if !docker.image_exists(image).await? {
-        return Err(BackendError::Environment(format!(
+        return Err(BackendError::environment(format!(
             "there is no Mesos image {image} in the Docker engine, and mmrun never pulls: load it first (`docker load -i mesos.tar`, or `docker pull {image}` where a registry is reachable)"
         )));
     }
@@ -158,12 +158,12 @@ impl Backend for DockerBackend {
             OwnImage::Busybox => crate::docker::ensure_busybox_image(&self.docker).await,
             OwnImage::Node => crate::docker::ensure_node_image(&self.docker).await,
         };
-        built.map_err(|e| BackendError::Environment(e.to_string()))
+        built.map_err(BackendError::environment)
     }
 
     async fn create(&self, spec: ClusterSpec) -> Result<Box<dyn ClusterHandle>, BackendError> {
         if spec.masters > layout::MAX_MASTERS {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "at most {} masters per cluster",
                 layout::MAX_MASTERS
             )));
@@ -176,7 +176,7 @@ impl Backend for DockerBackend {
                 Err(crate::docker::node_image::NodeImageError::ZooKeeperNotInstalled(e)) => {
                     return Err(BackendError::NotInstalled(e.to_string()));
                 }
-                Err(e) => return Err(BackendError::Failed(e.to_string())),
+                Err(e) => return Err(BackendError::failed(e)),
             }
         } else {
             None
@@ -207,12 +207,12 @@ impl Backend for DockerBackend {
                     break;
                 }
                 Ok(None) => continue,
-                Err(e) => return Err(BackendError::Failed(e.to_string())),
+                Err(e) => return Err(BackendError::failed(e)),
             }
         }
         phase.end();
         let Some(subnet) = chosen else {
-            return Err(BackendError::Failed(format!(
+            return Err(BackendError::failed(format!(
                 "every subnet of {} is taken by other Docker networks: remove some (`mmrun clean`, `docker network prune`)",
                 Layout::subnet_cidr(0).replace(".0.0/24", ".0.0/16")
             )));

@@ -140,10 +140,10 @@ impl NodeContainer {
             .await;
         match waited {
             Ok(value) => Ok(value),
-            Err(WaitError::Hopeless { why: death, .. }) => Err(BackendError::Failed(format!(
+            Err(WaitError::Hopeless { why: death, .. }) => Err(BackendError::failed(format!(
                 "{death}\n  (while waiting for it to {what})"
             ))),
-            Err(WaitError::TimedOut { .. }) => Err(BackendError::Failed(format!(
+            Err(WaitError::TimedOut { .. }) => Err(BackendError::failed(format!(
                 "{} (container {}) did not {what} within {timeout:?}{}",
                 self.label,
                 self.name,

@@ -90,7 +90,7 @@ impl DockerCluster {
         {
             why.push_str(&format!("\nzookeeper: {death}"));
         }
-        Err(BackendError::Failed(format!(
+        Err(BackendError::failed(format!(
             "no master was elected leader within {timeout:?}{why}"
         )))
     }
@@ -181,7 +181,7 @@ impl DockerCluster {
             })
             .await
             .map_err(|_| {
-                BackendError::Failed(format!(
+                BackendError::failed(format!(
                     "the master still lists agent-{} ({id}) as active {STEP_TIMEOUT:?} after it stopped",
                     index + 1
                 ))

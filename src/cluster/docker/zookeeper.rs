@@ -59,7 +59,7 @@ pub async fn wait_ready(
     timeout: Duration,
 ) -> Result<(), BackendError> {
     let Some(addr) = host_address(node) else {
-        return Err(BackendError::Failed(format!(
+        return Err(BackendError::failed(format!(
             "{} (container {}) has no published port: start it first",
             node.label, node.name
         )));

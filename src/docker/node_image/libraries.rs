@@ -160,7 +160,9 @@ fn ldd(executables: &[PathBuf], provided: &[&str]) -> Result<Vec<HostFile>, Node
         if executables.len() == 1 && !output.status.success() && provided.is_empty() {
             return Err(failed(binary, section.trim().to_string()));
         }
-        libraries.extend(parse_ldd(section, provided).map_err(|reason| failed(binary, reason))?);
+        libraries.extend(
+            parse_ldd(section, provided).map_err(|missing| failed(binary, missing.to_string()))?,
+        );
     }
     Ok(libraries)
 }
@@ -192,10 +194,15 @@ fn ldd_sections<'a>(text: &'a str, executables: &'a [PathBuf]) -> Vec<(&'a Path,
     sections
 }
 
+/// A library `ldd` does not find on this host.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("the library {0} is not found on this host")]
+struct MissingLibrary(String);
+
 /// Parses `ldd` output: `name => /path (0x…)`, `/path (0x…)` for the loader, and
 /// `linux-vdso.so.1 (0x…)` for the kernel's virtual library, which has no file.
 /// A library named in `provided` may be "not found".
-fn parse_ldd(text: &str, provided: &[&str]) -> Result<Vec<HostFile>, String> {
+fn parse_ldd(text: &str, provided: &[&str]) -> Result<Vec<HostFile>, MissingLibrary> {
     let mut files = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let resolved = match line.split_once(" => ") {
@@ -203,7 +210,7 @@ fn parse_ldd(text: &str, provided: &[&str]) -> Result<Vec<HostFile>, String> {
                 continue;
             }
             Some((name, rest)) if rest.starts_with("not found") => {
-                return Err(format!("the library {name} is not found on this host"));
+                return Err(MissingLibrary(name.to_string()));
             }
             Some((_, rest)) => rest,
             None => line,
@@ -247,7 +254,10 @@ mod tests {
     #[test]
     fn a_missing_library_is_named_unless_provided() {
         let e = parse_ldd("\tlibfoo.so.1 => not found\n", &[]).unwrap_err();
-        assert_eq!(e, "the library libfoo.so.1 is not found on this host");
+        assert_eq!(
+            e.to_string(),
+            "the library libfoo.so.1 is not found on this host"
+        );
         let text = "\tlibjvm.so => not found\n\tlibc.so.6 => /lib/libc.so.6 (0x1)\n";
         let found = parse_ldd(text, &["libjvm.so"]).unwrap();
         assert_eq!(found.len(), 1);

@@ -10,6 +10,7 @@ use super::fetcher;
 use super::health::{self, CheckContext};
 use super::updates::complete_task;
 use super::{AgentCore, AgentShared, RunningTask, TaskKey};
+use crate::errors::error_chain;
 use crate::lite::protocol::RunTask;
 use crate::mesos::container::ContainerStatus;
 use crate::mesos::framework::capability;
@@ -178,12 +179,12 @@ async fn supervise(
         p.command
             .spawn()
             .map(|child| (child, p))
-            .map_err(|e| format!("Failed to launch the command: {e}"))
+            .map_err(CommandLaunchError::Spawn)
     });
     let (mut child, prepared) = match prepared {
         Ok(started) => started,
-        Err(message) => {
-            let mut s = status(&key, TaskState::Failed, message);
+        Err(error) => {
+            let mut s = status(&key, TaskState::Failed, error_chain(&error));
             s.reason = Some(reason::COMMAND_EXECUTOR_FAILED.into());
             agent.send_update(&key, s);
             return;
@@ -336,7 +337,7 @@ async fn fetch_uris(
             Err(e) => {
                 let mut s = status(key, TaskState::Failed, format!(
                     "Failed to launch container: Failed to fetch all URIs for container '{container_id}': {}",
-                    crate::errors::error_chain(&e)
+                    error_chain(&e)
                 ));
                 s.reason = Some(reason::CONTAINER_LAUNCH_FAILED.into());
                 s
@@ -364,28 +365,59 @@ fn is_docker_task(agent: &AgentShared, key: &TaskKey) -> bool {
         .is_some_and(|t| t.info.container.as_ref().is_some_and(|c| c.is_docker()))
 }
 
+/// Why a command task did not start. Rendered by `error_chain`, it is the message of the
+/// TASK_FAILED the task earns.
+#[derive(Debug, thiserror::Error)]
+enum CommandLaunchError {
+    #[error("the task was removed before it started")]
+    TaskGone,
+    #[error(
+        "Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)"
+    )]
+    NoDocker,
+    #[error("the task has no command")]
+    NoCommand,
+    #[error("Failed to create sandbox {}", .sandbox.display())]
+    Sandbox {
+        sandbox: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("Failed to create {file}")]
+    OutputFile {
+        file: &'static str,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("Failed to launch the command")]
+    Spawn(#[source] std::io::Error),
+}
+
 /// Builds the command: sandbox, stdout/stderr files, environment, process group.
-fn prepare(agent: &Arc<AgentShared>, key: &TaskKey) -> Result<Prepared, String> {
+fn prepare(agent: &Arc<AgentShared>, key: &TaskKey) -> Result<Prepared, CommandLaunchError> {
     let core = agent.core();
-    let task = core
-        .tasks
-        .get(key)
-        .ok_or("the task was removed before it started")?;
+    let task = core.tasks.get(key).ok_or(CommandLaunchError::TaskGone)?;
     if task.info.container.as_ref().is_some_and(|c| c.is_docker()) {
-        return Err("Docker containerizer is not enabled on this agent (start it with --containerizers=docker,mesos)".into());
+        return Err(CommandLaunchError::NoDocker);
     }
-    let command = task.info.command.clone().ok_or("the task has no command")?;
+    let command = task
+        .info
+        .command
+        .clone()
+        .ok_or(CommandLaunchError::NoCommand)?;
     let value = command.value.clone().unwrap_or_default();
     let sandbox: PathBuf = task.sandbox.clone();
-    std::fs::create_dir_all(&sandbox)
-        .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
+    std::fs::create_dir_all(&sandbox).map_err(|cause| CommandLaunchError::Sandbox {
+        sandbox: sandbox.clone(),
+        cause,
+    })?;
     // Appended to: the fetcher's log is already in `stderr`.
-    let open = |name: &str| {
+    let open = |file: &'static str| {
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(sandbox.join(name))
-            .map_err(|e| format!("Failed to create {name}: {e}"))
+            .open(sandbox.join(file))
+            .map_err(|cause| CommandLaunchError::OutputFile { file, cause })
     };
     let (stdout, stderr) = (open("stdout")?, open("stderr")?);
     let mut cmd = if command.shell {

@@ -1,11 +1,12 @@
 //! The agent's configuration, from Mesos flags or for in-process use.
 
 use crate::docker::Owner;
-use crate::flags::{FlagSpec, Flags};
-use crate::lite::address::NodeAddress;
+use crate::flags::{FlagError, FlagSpec, Flags};
+use crate::lite::address::{AddressError, NodeAddress};
 use crate::mesos::attributes::{Attribute, parse_attributes};
 use crate::mesos::resources::Resources;
-use crate::zookeeper::ZkUrl;
+use crate::mesos::values::InvalidValue;
+use crate::zookeeper::{ZkUrl, ZkUrlError};
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -210,32 +211,26 @@ impl AgentConfig {
     pub fn from_flags(
         flags: &Flags,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<AgentConfig, String> {
-        let master = flags.get("master").ok_or(
-            "--master is required: give the master as host:port (e.g. --master=127.0.0.1:5050)",
-        )?;
+    ) -> Result<AgentConfig, AgentConfigError> {
+        let master = flags.get("master").ok_or(AgentConfigError::NoMaster)?;
         let master = parse_master(master)?;
         let zk_session_timeout = flags
             .duration("zk_session_timeout")?
             .unwrap_or(Duration::from_secs(10));
-        let work_dir = flags
-            .get("work_dir")
-            .ok_or("--work_dir is required: give a directory for task sandboxes (e.g. --work_dir=/tmp/mesos)")?;
+        let work_dir = flags.get("work_dir").ok_or(AgentConfigError::NoWorkDir)?;
         // As in Mesos: resources given without a role, and the defaults filled in, take it.
         let default_role = flags.get("default_role").unwrap_or("*");
         if default_role.is_empty() || default_role.contains(char::is_whitespace) {
-            return Err(format!(
-                "--default_role='{default_role}' is not a valid role"
-            ));
+            return Err(AgentConfigError::DefaultRole(default_role.into()));
         }
         let resources = match flags.get("resources") {
             Some(text) => Resources::parse_with_role(text, default_role)
-                .map_err(|e| format!("--resources: {e}"))?,
+                .map_err(AgentConfigError::Resources)?,
             None => Resources::default(),
         }
         .with_agent_defaults_for(default_role);
         let attributes = match flags.get("attributes") {
-            Some(text) => parse_attributes(text).map_err(|e| format!("--attributes: {e}"))?,
+            Some(text) => parse_attributes(text).map_err(AgentConfigError::Attributes)?,
             None => vec![],
         };
         let containerizers: Vec<String> = flags
@@ -247,9 +242,7 @@ impl AgentConfig {
             .collect();
         for c in &containerizers {
             if c != "mesos" && c != "docker" {
-                return Err(format!(
-                    "--containerizers: unknown containerizer '{c}'; use mesos and/or docker"
-                ));
+                return Err(AgentConfigError::Containerizer(c.clone()));
             }
         }
         let docker_socket = flags
@@ -257,9 +250,7 @@ impl AgentConfig {
             .unwrap_or("/var/run/docker.sock")
             .trim_start_matches("unix://");
         if !docker_socket.starts_with('/') {
-            return Err(format!(
-                "--docker_socket={docker_socket}: give the absolute path of the Docker daemon's unix socket"
-            ));
+            return Err(AgentConfigError::DockerSocket(docker_socket.into()));
         }
         Ok(AgentConfig {
             master,
@@ -312,27 +303,77 @@ impl std::fmt::Display for MasterLocation {
     }
 }
 
+/// Agent flags that do not make a valid agent, said as Mesos's agent says them.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentConfigError {
+    #[error(transparent)]
+    Flag(#[from] FlagError),
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    #[error("--master is required: give the master as host:port (e.g. --master=127.0.0.1:5050)")]
+    NoMaster,
+    #[error(
+        "--work_dir is required: give a directory for task sandboxes (e.g. --work_dir=/tmp/mesos)"
+    )]
+    NoWorkDir,
+    #[error("--master={text}: {cause}")]
+    MasterZkUrl {
+        text: String,
+        #[source]
+        cause: ZkUrlError,
+    },
+    #[error("--master={text}: cannot resolve '{hostport}' as host:port")]
+    MasterUnresolved {
+        text: String,
+        hostport: String,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("--master={text}: '{hostport}' has no IPv4 address")]
+    MasterNotIpv4 { text: String, hostport: String },
+    #[error("--default_role='{0}' is not a valid role")]
+    DefaultRole(String),
+    #[error("--resources: {0}")]
+    Resources(#[source] InvalidValue),
+    #[error("--attributes: {0}")]
+    Attributes(#[source] InvalidValue),
+    #[error("--containerizers: unknown containerizer '{0}'; use mesos and/or docker")]
+    Containerizer(String),
+    #[error("--docker_socket={0}: give the absolute path of the Docker daemon's unix socket")]
+    DockerSocket(String),
+}
+
 /// `host:port` (optionally with `http://`), or a ZooKeeper URL (`zk://…`, `file://…`).
-fn parse_master(text: &str) -> Result<MasterLocation, String> {
+fn parse_master(text: &str) -> Result<MasterLocation, AgentConfigError> {
     if text.starts_with("zk://") || text.starts_with("file://") {
         return ZkUrl::from_flag(text)
             .map(MasterLocation::ZooKeeper)
-            .map_err(|e| format!("--master={text}: {e}"));
+            .map_err(|cause| AgentConfigError::MasterZkUrl {
+                text: text.into(),
+                cause,
+            });
     }
     let hostport = text.trim_start_matches("http://").trim_end_matches('/');
     hostport
         .to_socket_addrs()
-        .map_err(|e| format!("--master={text}: cannot resolve '{hostport}' as host:port ({e})"))?
+        .map_err(|cause| AgentConfigError::MasterUnresolved {
+            text: text.into(),
+            hostport: hostport.into(),
+            cause,
+        })?
         .find(|a| a.is_ipv4())
         .map(MasterLocation::Fixed)
-        .ok_or_else(|| format!("--master={text}: '{hostport}' has no IPv4 address"))
+        .ok_or_else(|| AgentConfigError::MasterNotIpv4 {
+            text: text.into(),
+            hostport: hostport.into(),
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn load(args: &[&str]) -> Result<AgentConfig, String> {
+    fn load(args: &[&str]) -> Result<AgentConfig, AgentConfigError> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let flags = Flags::load(AGENT_FLAGS, vec![], &args)?;
         AgentConfig::from_flags(&flags, &|_| None)
@@ -394,7 +435,8 @@ mod tests {
             "--work_dir=/tmp/agent",
             "--docker_socket=docker.sock",
         ])
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(relative.contains("absolute path"), "{relative}");
     }
 
@@ -464,30 +506,36 @@ mod tests {
         assert!(
             load(&["--work_dir=/tmp"])
                 .unwrap_err()
+                .to_string()
                 .contains("--master is required")
         );
         assert!(
             load(&["--master=127.0.0.1:5050"])
                 .unwrap_err()
+                .to_string()
                 .contains("--work_dir is required")
         );
         let zk = load(&["--master=zk://zk:2181/mesos", "--work_dir=/tmp"]).unwrap();
         assert_eq!(zk.master.to_string(), "zk://zk:2181/mesos");
-        let bad = load(&["--master=zk://zk/mesos", "--work_dir=/tmp"]).unwrap_err();
+        let bad = load(&["--master=zk://zk/mesos", "--work_dir=/tmp"])
+            .unwrap_err()
+            .to_string();
         assert!(bad.contains("host:port"), "{bad}");
         let c = load(&[
             "--master=127.0.0.1:5050",
             "--work_dir=/tmp",
             "--containerizers=lxc",
         ])
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(c.contains("unknown containerizer"), "{c}");
         let r = load(&[
             "--master=127.0.0.1:5050",
             "--work_dir=/tmp",
             "--resources=cpus:x",
         ])
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(r.starts_with("--resources"), "{r}");
     }
 }

@@ -65,6 +65,15 @@ pub enum FaultError {
 pub const UNREACHABLE_NETWORK: &str =
     "error sending request: network is unreachable (the agent is disconnected)";
 
+/// Why the gate did not let a request from the agent go out (or its answer in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Blocked {
+    #[error("the agent has stopped")]
+    Stopped,
+    #[error("{UNREACHABLE_NETWORK}")]
+    Disconnected,
+}
+
 /// The agent's fault state. Changes wake everything waiting on the gate.
 pub struct FaultGate {
     state: watch::Sender<Faults>,
@@ -151,21 +160,21 @@ impl FaultGate {
         &self,
         stopped: &CancellationToken,
         request: F,
-    ) -> Result<F::Output, String>
+    ) -> Result<F::Output, Blocked>
     where
         F: Future,
     {
         self.thawed(stopped).await;
         if stopped.is_cancelled() {
-            return Err("the agent has stopped".into());
+            return Err(Blocked::Stopped);
         }
         if self.current().disconnected {
-            return Err(UNREACHABLE_NETWORK.into());
+            return Err(Blocked::Disconnected);
         }
         let answer = request.await;
         self.thawed(stopped).await;
         if self.current().disconnected {
-            return Err(UNREACHABLE_NETWORK.into());
+            return Err(Blocked::Disconnected);
         }
         Ok(answer)
     }
@@ -232,7 +241,8 @@ mod tests {
         gate.set_disconnected(true).unwrap();
         let mut reached = false;
         let result = gate.send(&stopped, async { reached = true }).await;
-        assert_eq!(result, Err(UNREACHABLE_NETWORK.to_string()));
+        assert_eq!(result, Err(Blocked::Disconnected));
+        assert_eq!(Blocked::Disconnected.to_string(), UNREACHABLE_NETWORK);
         assert!(!reached, "the request went out");
     }
 

@@ -5,6 +5,7 @@
 //! on the first success after failures, and on every failure that counts, and kills the task
 //! once `consecutive_failures` failed in a row.
 
+use crate::errors::error_chain;
 use crate::mesos::health_check::{CheckPlan, Probe};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -17,6 +18,37 @@ pub struct Verdict {
     pub healthy: bool,
     /// `consecutive_failures` failed in a row: the task is to be killed.
     pub kill: bool,
+}
+
+/// Why one check failed, as Mesos's health checker says it (in the agent's log).
+#[derive(Debug, thiserror::Error)]
+enum CheckFailure {
+    #[error("cannot connect to 127.0.0.1:{port}")]
+    Connect {
+        port: u16,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("the check has not returned after {0:?}; aborting")]
+    TimedOut(std::time::Duration),
+    #[error("cannot make an HTTP client")]
+    Client(#[source] reqwest::Error),
+    #[error("GET {url}")]
+    Get {
+        url: String,
+        #[source]
+        cause: reqwest::Error,
+    },
+    #[error("Unexpected HTTP response code: {0}")]
+    Status(reqwest::StatusCode),
+    #[error("Failed to create subprocess")]
+    Spawn(#[source] std::io::Error),
+    #[error("Failed to reap the command process")]
+    Reap(#[source] std::io::Error),
+    #[error("Command returned exited with status {0}")]
+    Exited(i32),
+    #[error("Command returned terminated by a signal")]
+    Signalled,
 }
 
 /// Where a COMMAND check runs: the task's sandbox and environment.
@@ -57,16 +89,18 @@ pub fn spawn(
                 }
                 Err(why) if !succeeded_once && started.elapsed() <= check.grace_period => {
                     tracing::info!(
-                        "task {task}: {} health check failed within the grace period: {why}",
-                        check.kind()
+                        "task {task}: {} health check failed within the grace period: {}",
+                        check.kind(),
+                        error_chain(&why)
                     );
                     None
                 }
                 Err(why) => {
                     failures += 1;
                     tracing::warn!(
-                        "task {task}: {} health check failed {failures} times consecutively: {why}",
-                        check.kind()
+                        "task {task}: {} health check failed {failures} times consecutively: {}",
+                        check.kind(),
+                        error_chain(&why)
                     );
                     Some(Verdict {
                         healthy: false,
@@ -89,44 +123,43 @@ pub fn spawn(
 }
 
 /// One check, within the check's timeout.
-async fn probe_once(check: &CheckPlan, context: &CheckContext) -> Result<(), String> {
+async fn probe_once(check: &CheckPlan, context: &CheckContext) -> Result<(), CheckFailure> {
     let probe = async {
         match &check.probe {
             Probe::Http { scheme, port, path } => http(scheme, *port, path).await,
             Probe::Tcp { port } => tokio::net::TcpStream::connect(("127.0.0.1", *port))
                 .await
                 .map(drop)
-                .map_err(|e| format!("cannot connect to 127.0.0.1:{port}: {e}")),
+                .map_err(|cause| CheckFailure::Connect { port: *port, cause }),
             Probe::Command(command) => run_command(command, context).await,
         }
     };
     match check.timeout {
         Some(timeout) => tokio::time::timeout(timeout, probe)
             .await
-            .map_err(|_| format!("the check has not returned after {timeout:?}; aborting"))?,
+            .map_err(|_| CheckFailure::TimedOut(timeout))?,
         None => probe.await,
     }
 }
 
 /// GET as Mesos's `curl -s -S -L -k`: redirects followed, certificates not verified, and the
 /// final status 200–399 is healthy.
-async fn http(scheme: &str, port: u16, path: &str) -> Result<(), String> {
+async fn http(scheme: &str, port: u16, path: &str) -> Result<(), CheckFailure> {
     let url = format!("{scheme}://127.0.0.1:{port}{path}");
     let client = reqwest::Client::builder()
         .no_proxy()
         .danger_accept_invalid_certs(true)
         .build()
-        .map_err(|e| e.to_string())?;
-    let response = client
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
+        .map_err(CheckFailure::Client)?;
+    let response = match client.get(&url).send().await {
+        Ok(response) => response,
+        Err(cause) => return Err(CheckFailure::Get { url, cause }),
+    };
     let status = response.status();
     if (200..400).contains(&status.as_u16()) {
         Ok(())
     } else {
-        Err(format!("Unexpected HTTP response code: {status}"))
+        Err(CheckFailure::Status(status))
     }
 }
 
@@ -135,7 +168,7 @@ async fn http(scheme: &str, port: u16, path: &str) -> Result<(), String> {
 async fn run_command(
     command: &crate::mesos::task::CommandInfo,
     context: &CheckContext,
-) -> Result<(), String> {
+) -> Result<(), CheckFailure> {
     let value = command.value.clone().unwrap_or_default();
     let mut cmd = if command.shell {
         let mut c = tokio::process::Command::new("/bin/sh");
@@ -160,20 +193,15 @@ async fn run_command(
         .stderr(Stdio::null())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("Failed to create subprocess: {e}"))?;
+    let mut child = cmd.spawn().map_err(CheckFailure::Spawn)?;
     // Dropped on a timeout: kill the whole group, not only the shell.
     let group = GroupGuard(child.id());
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| format!("Failed to reap the command process: {e}"))?;
+    let status = child.wait().await.map_err(CheckFailure::Reap)?;
     drop(group);
     match status.code() {
         Some(0) => Ok(()),
-        Some(code) => Err(format!("Command returned exited with status {code}")),
-        None => Err("Command returned terminated by a signal".into()),
+        Some(code) => Err(CheckFailure::Exited(code)),
+        None => Err(CheckFailure::Signalled),
     }
 }
 
@@ -304,7 +332,12 @@ mod tests {
         );
         let started = std::time::Instant::now();
         let outcome = probe_once(&slow, &context).await;
-        assert!(outcome.unwrap_err().contains("has not returned after"));
+        assert!(
+            outcome
+                .unwrap_err()
+                .to_string()
+                .contains("has not returned after")
+        );
         assert!(started.elapsed() < Duration::from_secs(5));
         let pid: i32 = std::fs::read_to_string(sandbox.path().join("pid"))
             .unwrap()
@@ -353,12 +386,15 @@ mod tests {
             env: vec![],
         };
         let http = |path: &str| plan(json!({"type": "HTTP", "http": {"port": port, "path": path}}));
-        assert_eq!(probe_once(&http("/ok"), &context).await, Ok(()));
-        assert_eq!(probe_once(&http("/moved"), &context).await, Ok(()));
-        let sick = probe_once(&http("/sick"), &context).await.unwrap_err();
+        probe_once(&http("/ok"), &context).await.unwrap();
+        probe_once(&http("/moved"), &context).await.unwrap();
+        let sick = probe_once(&http("/sick"), &context)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(sick.contains("503"), "{sick}");
         let tcp = |port: u16| plan(json!({"type": "TCP", "tcp": {"port": port}}));
-        assert_eq!(probe_once(&tcp(port), &context).await, Ok(()));
+        probe_once(&tcp(port), &context).await.unwrap();
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let closed_port = closed.local_addr().unwrap().port();
         drop(closed);

@@ -24,7 +24,7 @@ mod registration;
 mod to_master;
 mod updates;
 
-pub use config::{AGENT_FLAGS, AgentConfig, MasterLocation};
+pub use config::{AGENT_FLAGS, AgentConfig, AgentConfigError, MasterLocation};
 pub use fault::{FaultError, Faults};
 
 use crate::lite::http::serve;

@@ -33,8 +33,9 @@ pub async fn run(agent: Arc<AgentShared>) {
                     failures = failures.saturating_add(1);
                     if failures == 1 || failures.is_multiple_of(10) {
                         tracing::warn!(
-                            "agent cannot register with the master at {}: {e}",
-                            agent.config.master
+                            "agent cannot register with the master at {}: {}",
+                            agent.config.master,
+                            crate::errors::error_chain(&e)
                         );
                     }
                     let cap = agent
@@ -96,7 +97,21 @@ pub async fn follow_leader(agent: Arc<AgentShared>) {
     }
 }
 
-async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
+/// Why a registration attempt failed; the agent tries again with backoff.
+#[derive(Debug, thiserror::Error)]
+enum RegistrationError {
+    #[error(transparent)]
+    Send(#[from] super::to_master::ToMasterError),
+    #[error("{status}: {body}")]
+    Refused {
+        status: reqwest::StatusCode,
+        body: String,
+    },
+    #[error("cannot read the master's answer")]
+    Answer(#[source] reqwest::Error),
+}
+
+async fn register(agent: &Arc<AgentShared>) -> Result<(), RegistrationError> {
     let message = {
         let core = agent.core();
         let (ip, port) = agent.advertised();
@@ -133,14 +148,13 @@ async fn register(agent: &Arc<AgentShared>) -> Result<(), String> {
     };
     let response = agent
         .post_to_master(&agent.register_http, REGISTER_PATH, &message, None)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if !response.status().is_success() {
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        return Err(format!("{status}: {text}"));
+        let body = response.text().await.unwrap_or_default();
+        return Err(RegistrationError::Refused { status, body });
     }
-    let registered: AgentRegistered = response.json().await.map_err(|e| e.to_string())?;
+    let registered: AgentRegistered = response.json().await.map_err(RegistrationError::Answer)?;
     {
         let mut core = agent.core();
         if core

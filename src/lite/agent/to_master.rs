@@ -14,8 +14,8 @@ pub enum ToMasterError {
     #[error("ZooKeeper names no leading master yet")]
     NoLeader,
     /// The fault gate held it back: the agent is partitioned, or has stopped.
-    #[error("{0}")]
-    Fault(String),
+    #[error(transparent)]
+    Fault(#[from] super::fault::Blocked),
     /// The request failed on the network; the text has reqwest's whole cause chain
     /// (its own message is only "error sending request").
     #[error("{}", crate::errors::error_chain(.0))]

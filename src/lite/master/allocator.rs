@@ -7,8 +7,8 @@
 
 use super::MasterShared;
 use super::model::{MasterCore, OfferFilter, OfferRecord, Task};
+use super::task_validation::validate_task;
 use crate::lite::protocol::{RunTask, ToAgent};
-use crate::mesos::executor::{ExecutorInfo, ExecutorType};
 use crate::mesos::framework::capability;
 use crate::mesos::ids::{AgentId, FrameworkId, OfferId};
 use crate::mesos::resources::{AllocationInfo, Resources};
@@ -434,8 +434,8 @@ impl MasterShared {
             }
         }
         for task in tasks {
-            match self.validate_task(&core, framework_id, &agent_id, &pool, &task) {
-                Err(message) => {
+            match validate_task(&core, framework_id, &agent_id, &pool, &task) {
+                Err(invalid) => {
                     self.send_master_update(
                         &mut core,
                         framework_id,
@@ -443,7 +443,7 @@ impl MasterShared {
                         Some(&task.agent_id),
                         TaskState::Error,
                         reason::TASK_INVALID,
-                        &message,
+                        &invalid.to_string(),
                     );
                 }
                 Ok(resources) => {
@@ -457,90 +457,6 @@ impl MasterShared {
             self.add_filter(&mut core, framework_id, &agent_id, refuse);
         }
         self.allocate(&mut core);
-    }
-
-    /// The checks of Mesos's task validation that matter for command tasks.
-    fn validate_task(
-        &self,
-        core: &MasterCore,
-        framework_id: &FrameworkId,
-        agent_id: &AgentId,
-        pool: &Resources,
-        task: &TaskInfo,
-    ) -> Result<Resources, String> {
-        let framework = &core.frameworks[framework_id];
-        if task.task_id.value.is_empty() {
-            return Err("Task ID must not be empty".into());
-        }
-        if framework.tasks.contains_key(&task.task_id)
-            || framework.unreachable_tasks.contains_key(&task.task_id)
-        {
-            return Err(format!("Task has duplicate ID: {}", task.task_id));
-        }
-        if &task.agent_id != agent_id {
-            return Err(format!(
-                "Task uses invalid agent: {} (the offer is for {agent_id})",
-                task.agent_id
-            ));
-        }
-        if task.command.is_some() == task.executor.is_some() {
-            return Err(
-                "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
-                    .into(),
-            );
-        }
-        if let Some(check) = &task.health_check {
-            check
-                .validate()
-                .map_err(|e| format!("Task uses invalid health check: {e}"))?;
-        }
-        let mut total = Resources::new(task.resources.iter().cloned());
-        if let Some(executor) = &task.executor {
-            let agent = core.agents.get(agent_id);
-            let running = agent.and_then(|a| {
-                a.executors
-                    .get(&(framework_id.clone(), executor.executor_id.clone()))
-            });
-            validate_executor(executor, framework_id, running)?;
-            for r in &executor.resources {
-                r.validate()
-                    .map_err(|e| format!("Executor uses invalid resources: {e}"))?;
-            }
-            // A new executor's resources come out of this offer too; a running one has its own.
-            if running.is_none() {
-                total = total.add(&Resources::new(executor.resources.iter().cloned()));
-            }
-        }
-        for r in &task.resources {
-            r.validate()
-                .map_err(|e| format!("Task uses invalid resources: {e}"))?;
-        }
-        if Resources::new(task.resources.iter().cloned()).is_empty() {
-            return Err("Task uses no resources".into());
-        }
-        let Some(command) = task.command.as_ref() else {
-            if !pool.contains(&total) {
-                return Err(format!(
-                    "Total resources {} required by task and its executor is more than available {}",
-                    total.to_legacy_object(),
-                    pool.to_legacy_object()
-                ));
-            }
-            return Ok(total);
-        };
-        let is_docker = task.container.as_ref().is_some_and(|c| c.is_docker());
-        if command.value.as_deref().unwrap_or("").is_empty() && !is_docker {
-            return Err("Command task must have a 'command.value'".into());
-        }
-        let resources = total;
-        if !pool.contains(&resources) {
-            return Err(format!(
-                "Task uses more resources {} than available {}",
-                resources.to_legacy_object(),
-                pool.to_legacy_object()
-            ));
-        }
-        Ok(resources)
     }
 
     fn launch(
@@ -620,64 +536,6 @@ impl MasterShared {
         core.count_terminal(state);
         status
     }
-}
-
-/// Mesos's executor checks for a LAUNCH (`master/validation.cpp`, `executor::internal`), in its
-/// order. `running` is the executor of that id already on the agent, if any.
-fn validate_executor(
-    executor: &ExecutorInfo,
-    framework_id: &FrameworkId,
-    running: Option<&ExecutorInfo>,
-) -> Result<(), String> {
-    validate_id(&executor.executor_id.value)?;
-    if let Some(grace) = &executor.shutdown_grace_period
-        && grace.nanoseconds < 0
-    {
-        return Err("ExecutorInfo's 'shutdown_grace_period' must be non-negative".into());
-    }
-    match &executor.framework_id {
-        None => return Err("'ExecutorInfo.framework_id' must be set".into()),
-        Some(id) if id != framework_id => {
-            return Err(format!(
-                "ExecutorInfo has an invalid FrameworkID (Actual: {id} vs Expected: {framework_id})"
-            ));
-        }
-        Some(_) => {}
-    }
-    if let Some(running) = running
-        && running != executor
-    {
-        return Err(format!(
-            "ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID).\n\
-             Existing ExecutorInfo:\n{}\nExecutorInfo:\n{}",
-            serde_json::to_string(running).unwrap_or_default(),
-            serde_json::to_string(executor).unwrap_or_default()
-        ));
-    }
-    if executor.kind.is_some_and(|k| k != ExecutorType::Custom) {
-        return Err("'ExecutorInfo.type' must be 'CUSTOM'".into());
-    }
-    if executor.command.is_none() {
-        return Err("'ExecutorInfo.command' must be set".into());
-    }
-    Ok(())
-}
-
-/// Mesos's `common::validation::validateID`.
-fn validate_id(id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        return Err("ID must not be empty".into());
-    }
-    if id.len() > 255 {
-        return Err("ID must not be greater than 255 characters".into());
-    }
-    if id == "." || id == ".." {
-        return Err(format!("'{id}' is disallowed"));
-    }
-    if id.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
-        return Err(format!("'{id}' contains invalid characters"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! The master's configuration, from Mesos flags or for in-process use.
 
-use crate::flags::{FlagSpec, Flags, format_duration};
-use crate::lite::address::NodeAddress;
-use crate::zookeeper::ZkUrl;
+use crate::flags::{FlagError, FlagSpec, Flags, format_duration};
+use crate::lite::address::{AddressError, NodeAddress};
+use crate::zookeeper::{ZkUrl, ZkUrlError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -137,6 +137,31 @@ pub struct MasterConfig {
     pub flags: BTreeMap<String, String>,
 }
 
+/// Master flags that do not make a valid master, said as Mesos's master says them.
+#[derive(Debug, thiserror::Error)]
+pub enum MasterConfigError {
+    #[error(transparent)]
+    Flag(#[from] FlagError),
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    #[error("--registry={0}: expected in_memory or replicated_log")]
+    Registry(String),
+    #[error("--max_agent_ping_timeouts must be at least 1")]
+    NoPingTimeouts,
+    #[error("--agent_ping_timeout must be longer than 0")]
+    ZeroPingTimeout,
+    #[error("--zk: {0}")]
+    ZooKeeperUrl(#[source] ZkUrlError),
+    #[error("--quorum must be at least 1 (a majority of the masters: 2 of 3)")]
+    ZeroQuorum,
+    #[error(
+        "Need to specify --quorum for replicated log based registry when using ZooKeeper (e.g. --quorum=2 for 3 masters, or --registry=in_memory)"
+    )]
+    NoQuorum,
+    #[error("--zk_session_timeout must be longer than 0")]
+    ZeroSessionTimeout,
+}
+
 impl MasterConfig {
     /// A master on 127.0.0.1 with an ephemeral port and Mesos's defaults.
     pub fn in_process() -> MasterConfig {
@@ -151,22 +176,20 @@ impl MasterConfig {
     pub fn from_flags(
         flags: &Flags,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<MasterConfig, String> {
+    ) -> Result<MasterConfig, MasterConfigError> {
         let registry = flags.get("registry").unwrap_or("replicated_log");
         if !matches!(registry, "in_memory" | "replicated_log") {
-            return Err(format!(
-                "--registry={registry}: expected in_memory or replicated_log"
-            ));
+            return Err(MasterConfigError::Registry(registry.into()));
         }
         let max_agent_ping_timeouts: u32 = flags.parse("max_agent_ping_timeouts")?.unwrap_or(5);
         if max_agent_ping_timeouts == 0 {
-            return Err("--max_agent_ping_timeouts must be at least 1".into());
+            return Err(MasterConfigError::NoPingTimeouts);
         }
         let agent_ping_timeout = flags
             .duration("agent_ping_timeout")?
             .unwrap_or(Duration::from_secs(15));
         if agent_ping_timeout.is_zero() {
-            return Err("--agent_ping_timeout must be longer than 0".into());
+            return Err(MasterConfigError::ZeroPingTimeout);
         }
         // Validated for shape even though mmrun allocates as soon as resources are free.
         flags.duration("allocation_interval")?;
@@ -174,20 +197,20 @@ impl MasterConfig {
             .get("zk")
             .map(ZkUrl::from_flag)
             .transpose()
-            .map_err(|e| format!("--zk: {e}"))?;
+            .map_err(MasterConfigError::ZooKeeperUrl)?;
         let quorum: Option<u32> = flags.parse("quorum")?;
         if quorum == Some(0) {
-            return Err("--quorum must be at least 1 (a majority of the masters: 2 of 3)".into());
+            return Err(MasterConfigError::ZeroQuorum);
         }
         // As Mesos's master/main.cpp: the replicated log needs a quorum once masters contend.
         if zk.is_some() && registry == "replicated_log" && quorum.is_none() {
-            return Err("Need to specify --quorum for replicated log based registry when using ZooKeeper (e.g. --quorum=2 for 3 masters, or --registry=in_memory)".into());
+            return Err(MasterConfigError::NoQuorum);
         }
         let zk_session_timeout = flags
             .duration("zk_session_timeout")?
             .unwrap_or(Duration::from_secs(10));
         if zk_session_timeout.is_zero() {
-            return Err("--zk_session_timeout must be longer than 0".into());
+            return Err(MasterConfigError::ZeroSessionTimeout);
         }
         Ok(MasterConfig {
             address: NodeAddress::resolve(flags, env, 5050)?,
@@ -238,7 +261,7 @@ impl MasterConfig {
 mod tests {
     use super::*;
 
-    fn load(args: &[&str]) -> Result<MasterConfig, String> {
+    fn load(args: &[&str]) -> Result<MasterConfig, MasterConfigError> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let flags = Flags::load(MASTER_FLAGS, vec![], &args)?;
         MasterConfig::from_flags(&flags, &|_| None)
@@ -261,12 +284,18 @@ mod tests {
 
     #[test]
     fn the_replicated_log_needs_a_quorum_with_zookeeper() {
-        let e = load(&["--zk=zk://127.0.0.1:2181/mesos"]).unwrap_err();
+        let e = load(&["--zk=zk://127.0.0.1:2181/mesos"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("Need to specify --quorum"), "{e}");
         load(&["--zk=zk://127.0.0.1:2181/mesos", "--registry=in_memory"]).unwrap();
-        let zero = load(&["--zk=zk://127.0.0.1:2181/mesos", "--quorum=0"]).unwrap_err();
+        let zero = load(&["--zk=zk://127.0.0.1:2181/mesos", "--quorum=0"])
+            .unwrap_err()
+            .to_string();
         assert!(zero.contains("at least 1"), "{zero}");
-        let bad = load(&["--zk=127.0.0.1:2181", "--quorum=1"]).unwrap_err();
+        let bad = load(&["--zk=127.0.0.1:2181", "--quorum=1"])
+            .unwrap_err()
+            .to_string();
         assert!(bad.starts_with("--zk:"), "{bad}");
     }
 }

@@ -12,39 +12,62 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Why a FrameworkInfo is refused (SUBSCRIBE's ERROR event, UPDATE_FRAMEWORK's 400); the
+/// text is Mesos's.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FrameworkInfoError {
+    #[error("'FrameworkInfo.roles' is set but MULTI_ROLE capability is not")]
+    RolesWithoutMultiRole,
+    #[error("'FrameworkInfo.role' must not be set together with 'FrameworkInfo.roles'")]
+    RoleAndRoles,
+    #[error("Role '{0}' is invalid")]
+    InvalidRole(String),
+    #[error("Role '{0}' cannot contain whitespace or backslashes")]
+    RoleCharacters(String),
+    #[error("'FrameworkInfo.failover_timeout' must be a non-negative number")]
+    FailoverTimeout,
+}
+
+/// Why UPDATE_FRAMEWORK is refused; the text is its 400's body, as Mesos's.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum UpdateFrameworkError {
+    #[error(transparent)]
+    Info(#[from] FrameworkInfoError),
+    #[error("'framework_info.id' must match 'framework_id'")]
+    IdMismatch,
+    #[error("Framework cannot be found")]
+    UnknownFramework,
+}
+
 /// Role names as Mesos's `roles::validate` accepts them.
-fn validate_role(role: &str) -> Result<(), String> {
+fn validate_role(role: &str) -> Result<(), FrameworkInfoError> {
     if role == "*" {
         return Ok(());
     }
     if role.is_empty() || role == "." || role == ".." || role.starts_with('-') {
-        return Err(format!("Role '{role}' is invalid"));
+        return Err(FrameworkInfoError::InvalidRole(role.into()));
     }
     if role
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
     {
-        return Err(format!(
-            "Role '{role}' cannot contain whitespace or backslashes"
-        ));
+        return Err(FrameworkInfoError::RoleCharacters(role.into()));
     }
     Ok(())
 }
 
-fn validate_framework_info(info: &FrameworkInfo) -> Result<(), String> {
+fn validate_framework_info(info: &FrameworkInfo) -> Result<(), FrameworkInfoError> {
     if !info.roles.is_empty() && !info.has_capability(capability::MULTI_ROLE) {
-        return Err("'FrameworkInfo.roles' is set but MULTI_ROLE capability is not".into());
+        return Err(FrameworkInfoError::RolesWithoutMultiRole);
     }
     if info.has_capability(capability::MULTI_ROLE) && info.role != "*" && !info.roles.is_empty() {
-        return Err(
-            "'FrameworkInfo.role' must not be set together with 'FrameworkInfo.roles'".into(),
-        );
+        return Err(FrameworkInfoError::RoleAndRoles);
     }
     for role in info.effective_roles() {
         validate_role(&role)?;
     }
     if info.failover_timeout < 0.0 || !info.failover_timeout.is_finite() {
-        return Err("'FrameworkInfo.failover_timeout' must be a non-negative number".into());
+        return Err(FrameworkInfoError::FailoverTimeout);
     }
     Ok(())
 }
@@ -63,8 +86,8 @@ impl MasterShared {
         stream: EventStream,
     ) -> Option<FrameworkId> {
         let mut core = self.core();
-        if let Err(message) = validate_framework_info(&info) {
-            stream.send(&Event::error(message));
+        if let Err(invalid) = validate_framework_info(&info) {
+            stream.send(&Event::error(invalid.to_string()));
             return None;
         }
         if let Some(id) = &info.id
@@ -312,14 +335,14 @@ impl MasterShared {
         id: &FrameworkId,
         mut info: FrameworkInfo,
         suppressed_roles: Vec<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), UpdateFrameworkError> {
         validate_framework_info(&info)?;
         if info.id.as_ref() != Some(id) {
-            return Err("'framework_info.id' must match 'framework_id'".into());
+            return Err(UpdateFrameworkError::IdMismatch);
         }
         let mut core = self.core();
         let Some(f) = core.frameworks.get_mut(id) else {
-            return Err("Framework cannot be found".into());
+            return Err(UpdateFrameworkError::UnknownFramework);
         };
         info.id = Some(id.clone());
         f.info = info;

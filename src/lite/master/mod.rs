@@ -7,6 +7,8 @@
 //! as Mesos's JSON shapes.
 
 mod agent_api;
+mod agent_link;
+mod agent_removal;
 mod agents;
 mod allocator;
 mod config;
@@ -21,11 +23,12 @@ mod operator_api;
 mod roles;
 mod scheduler_api;
 mod scheduler_call;
+mod task_validation;
 mod tasks;
 mod ui;
 mod views;
 
-pub use config::{MASTER_FLAGS, MasterConfig};
+pub use config::{MASTER_FLAGS, MasterConfig, MasterConfigError};
 pub use leadership::{Leadership, leader_base};
 pub use views::version_info;
 
@@ -56,7 +59,7 @@ pub struct MasterShared {
     /// `master@ip:port`, exactly as `info.pid` (drivers compare it as text).
     pid: Upid,
     agent_pids: Arc<driver::AgentPids>,
-    /// Hosts of simulated agents with a pinger running (`agents::ping_host`), by base URL.
+    /// Hosts of simulated agents with a pinger running (`agent_link::ping_host`), by base URL.
     pinged_hosts: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Cancelled when the master stops; every background task watches a child of it.
     stopped: CancellationToken,

@@ -18,6 +18,11 @@ pub enum UpdateRefused {
     UnknownAgent,
 }
 
+/// An ACKNOWLEDGE whose uuid is not one (16 bytes, base64): its 400's body, as Mesos's.
+#[derive(Debug, thiserror::Error)]
+#[error("'{0}' is not a valid UUID")]
+pub(super) struct InvalidUuid(String);
+
 impl MasterShared {
     pub(super) fn status_update(
         self: &Arc<Self>,
@@ -85,12 +90,12 @@ impl MasterShared {
         self: &Arc<Self>,
         framework_id: &FrameworkId,
         ack: Acknowledge,
-    ) -> Result<(), String> {
+    ) -> Result<(), InvalidUuid> {
         let uuid_ok = base64::engine::general_purpose::STANDARD
             .decode(&ack.uuid)
             .is_ok_and(|b| b.len() == 16);
         if !uuid_ok {
-            return Err(format!("'{}' is not a valid UUID", ack.uuid));
+            return Err(InvalidUuid(ack.uuid));
         }
         let mut core = self.core();
         if let Some(agent) = core.agents.get(&ack.agent_id) {

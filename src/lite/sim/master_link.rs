@@ -36,7 +36,7 @@ pub async fn register_loop(host: Arc<SimShared>) {
             }
             continue;
         }
-        let results: Vec<(usize, Result<(), String>)> = futures::stream::iter(due)
+        let results: Vec<(usize, Result<(), SimRegistrationError>)> = futures::stream::iter(due)
             .map(|(index, message)| {
                 let host = host.clone();
                 async move { (index, register(&host, index, message).await) }
@@ -57,8 +57,9 @@ pub async fn register_loop(host: Arc<SimShared>) {
                     *n = n.saturating_add(1);
                     if *n == 1 || n.is_multiple_of(10) {
                         tracing::warn!(
-                            "simulated agent {} cannot register with the master: {e}",
-                            agent.process
+                            "simulated agent {} cannot register with the master: {}",
+                            agent.process,
+                            crate::errors::error_chain(&e)
                         );
                     }
                     let cap = BACKOFF_FACTOR
@@ -133,23 +134,44 @@ fn report(host: &SimShared, agent: &SimAgent) -> RegisterAgent {
     }
 }
 
-async fn register(host: &SimShared, index: usize, message: RegisterAgent) -> Result<(), String> {
-    let master = host
-        .master_url()
-        .ok_or("ZooKeeper names no leading master yet")?;
+/// Why a simulated agent's registration failed; it tries again with backoff.
+#[derive(Debug, thiserror::Error)]
+enum SimRegistrationError {
+    #[error("ZooKeeper names no leading master yet")]
+    NoLeader,
+    #[error("cannot reach the master")]
+    Send(#[source] reqwest::Error),
+    #[error("{status}: {body}")]
+    Refused {
+        status: reqwest::StatusCode,
+        body: String,
+    },
+    #[error("cannot read the master's answer")]
+    Answer(#[source] reqwest::Error),
+}
+
+async fn register(
+    host: &SimShared,
+    index: usize,
+    message: RegisterAgent,
+) -> Result<(), SimRegistrationError> {
+    let master = host.master_url().ok_or(SimRegistrationError::NoLeader)?;
     let response = host
         .http
         .post(format!("{master}{REGISTER_PATH}"))
         .json(&message)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(SimRegistrationError::Send)?;
     if !response.status().is_success() {
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        return Err(format!("{status}: {text}"));
+        let body = response.text().await.unwrap_or_default();
+        return Err(SimRegistrationError::Refused { status, body });
     }
-    let registered: AgentRegistered = response.json().await.map_err(|e| e.to_string())?;
+    let registered: AgentRegistered = response
+        .json()
+        .await
+        .map_err(SimRegistrationError::Answer)?;
     let mut core = host.core();
     let core = &mut *core;
     let agent = &mut core.agents[index];

@@ -51,8 +51,8 @@ impl AgentHandle {
         ctx.with_handle(&what, async |handle| {
             // Checked here, the same way for every backend.
             if !handle.agent_running(index) {
-                return Err(BackendError::Failed(
-                    "the agent is not running (it was stopped or killed; start() it first)".into(),
+                return Err(BackendError::failed(
+                    "the agent is not running (it was stopped or killed; start() it first)",
                 ));
             }
             match fault {
@@ -76,9 +76,9 @@ impl AgentHandle {
         let index = self.index;
         ctx.with_handle(&format!("{}.{call}()", self.name), async |handle| {
             match (start, handle.agent_running(index)) {
-                (true, true) => Err(BackendError::Failed("the agent is already running".into())),
-                (false, false) => Err(BackendError::Failed(
-                    "the agent is not running (it was stopped or killed; start() it first)".into(),
+                (true, true) => Err(BackendError::failed("the agent is already running")),
+                (false, false) => Err(BackendError::failed(
+                    "the agent is not running (it was stopped or killed; start() it first)",
                 )),
                 (true, false) => handle.start_agent(index).await,
                 (false, true) => handle.stop_agent(index, graceful).await,

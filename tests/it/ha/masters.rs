@@ -564,7 +564,11 @@ async fn mmrun_node_master_exits_non_zero_saying_why_when_its_session_expires() 
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("exited {:?} after ZooKeeper was killed", killed.elapsed());
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(mmrun::exit_codes::NODE_ABORTED),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("lost its ZooKeeper session"),
         "the reason is said: {stderr}"

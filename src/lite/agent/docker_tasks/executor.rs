@@ -15,9 +15,11 @@
 //! shared both ways as on a real agent's host. Any other agent is on the daemon's host: the
 //! executor gets `--network host` and the sandbox bound at `/mnt/mesos/sandbox`, as in Mesos.
 
-use super::run::{complete_output, copy_output, launch, output_sizes, remove};
-use super::spec::{Network, command_line, network};
-use crate::docker::{ContainerDetails, ContainerSpec, Docker, Role, labels, task_container_name};
+use super::run::{LaunchError, complete_output, copy_output, launch, output_sizes, remove};
+use super::spec::{Network, SpecError, command_line, network};
+use crate::docker::{
+    ContainerDetails, ContainerSpec, Docker, DockerError, Role, labels, task_container_name,
+};
 use crate::errors::error_chain;
 use crate::lite::agent::{AgentShared, ExecutorKey};
 use crate::mesos::container::ContainerInfo;
@@ -34,6 +36,61 @@ const ADDRESS_ATTEMPTS: usize = 5;
 
 /// How long the output may take to drain once the container has stopped.
 const OUTPUT_DRAIN: Duration = Duration::from_secs(5);
+
+/// Why there is no plan for an executor's container; said after "Failed to launch container: ".
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorPlanError {
+    #[error("the executor was removed before it started")]
+    ExecutorGone,
+    #[error("the executor has no ContainerInfo")]
+    NoContainerInfo,
+    #[error("ExecutorInfo.container.docker.image is required")]
+    NoImage,
+}
+
+/// Why an executor's container did not start. Rendered by `error_chain`, it is the message of
+/// the TASK_FAILED its tasks earn.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorContainerError {
+    #[error("Failed to launch container")]
+    Docker(#[source] DockerError),
+    #[error("Failed to launch container")]
+    Site(#[source] SiteError),
+    #[error("Failed to launch container: cannot create the sandbox")]
+    Sandbox(#[source] std::io::Error),
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+}
+
+/// Why the executor's container has nowhere to go: no network to join, no sandbox to mount.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    #[error(
+        "mmrun's agent runs executor containers on the HOST network (the agent's own network) or a USER network, not {0}"
+    )]
+    UnsupportedNetwork(String),
+    #[error(
+        "the agent's work dir {} is not on a volume of its container {container}, so an executor container could not see its sandbox: run the agent with a volume there (`docker run -v {} …`)",
+        .work_dir.display(),
+        .work_dir.display()
+    )]
+    WorkDirNotOnVolume {
+        work_dir: PathBuf,
+        container: String,
+    },
+    #[error("the agent's container {0} is on no network")]
+    NoNetwork(String),
+    #[error("there is no Docker network '{0}'")]
+    NoSuchNetwork(String),
+    #[error("Docker network '{0}' has no IPv4 subnet")]
+    NoSubnet(String),
+    #[error("Docker network '{network}' ({subnet}) has no free address")]
+    NoFreeAddress { network: String, subnet: String },
+}
 
 /// What the agent knows of an executor before its container exists.
 pub struct ExecutorPlan {
@@ -112,23 +169,23 @@ pub fn plan(
     agent: &AgentShared,
     key: &ExecutorKey,
     agent_id: &str,
-) -> Result<ExecutorPlan, String> {
+) -> Result<ExecutorPlan, ExecutorPlanError> {
     let mut core = agent.core();
     let executor = core
         .executors
         .get_mut(key)
-        .ok_or("the executor was removed before it started")?;
+        .ok_or(ExecutorPlanError::ExecutorGone)?;
     let container = executor
         .info
         .container
         .clone()
-        .ok_or("the executor has no ContainerInfo")?;
+        .ok_or(ExecutorPlanError::NoContainerInfo)?;
     let image = container
         .docker
         .as_ref()
         .map(|d| d.image.clone())
         .filter(|i| !i.trim().is_empty())
-        .ok_or("ExecutorInfo.container.docker.image is required")?;
+        .ok_or(ExecutorPlanError::NoImage)?;
     let name = task_container_name(agent_id, &executor.container_id.value);
     executor.container = Some(name.clone());
     Ok(ExecutorPlan {
@@ -148,11 +205,16 @@ impl ExecutorContainer {
         agent: &Arc<AgentShared>,
         plan: &ExecutorPlan,
         env: impl Fn(&str) -> Vec<(String, String)>,
-    ) -> Result<ExecutorContainer, String> {
-        let failed = |e: &dyn std::fmt::Display| format!("Failed to launch container: {e}");
+    ) -> Result<ExecutorContainer, ExecutorContainerError> {
         let host = agent.config.docker_host();
-        let docker = agent.docker.get(&host).await.map_err(|e| failed(&e))?;
-        let site = site(agent, &docker, plan).await.map_err(|e| failed(&e))?;
+        let docker = agent
+            .docker
+            .get(&host)
+            .await
+            .map_err(ExecutorContainerError::Docker)?;
+        let site = site(agent, &docker, plan)
+            .await
+            .map_err(ExecutorContainerError::Site)?;
         let env = env(&site.sandbox_inside);
         let agent_ip = agent.advertised().0;
         let mut tried: Vec<Ipv4Addr> = vec![];
@@ -162,15 +224,14 @@ impl ExecutorContainer {
             let ip = if site.own_address {
                 let ip = free_address(&docker, &site.network, &tried)
                     .await
-                    .map_err(|e| failed(&e))?;
+                    .map_err(ExecutorContainerError::Site)?;
                 tried.push(ip);
                 Some(ip)
             } else {
                 None
             };
             let spec = executor_spec(plan, &site, ip, &agent_ip, &env, &agent.config.docker_owner);
-            std::fs::create_dir_all(&plan.sandbox)
-                .map_err(|e| failed(&format!("cannot create the sandbox: {e}")))?;
+            std::fs::create_dir_all(&plan.sandbox).map_err(ExecutorContainerError::Sandbox)?;
             let before = output_sizes(&plan.sandbox);
             match launch(agent, &spec).await {
                 Ok(docker) => {
@@ -201,7 +262,7 @@ impl ExecutorContainer {
                         error_chain(&e)
                     );
                 }
-                Err(e) => return Err(error_chain(&e)),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -233,8 +294,12 @@ impl ExecutorContainer {
 }
 
 /// Where the executor's container goes: its network, and how it mounts its sandbox.
-async fn site(agent: &AgentShared, docker: &Docker, plan: &ExecutorPlan) -> Result<Site, String> {
-    let network = network(&plan.container).map_err(|e| e.to_string())?;
+async fn site(
+    agent: &AgentShared,
+    docker: &Docker,
+    plan: &ExecutorPlan,
+) -> Result<Site, SiteError> {
+    let network = network(&plan.container)?;
     // An agent that is not in one of this daemon's containers (no `/.dockerenv`, or a
     // container the daemon does not know, as when the daemon runs in the same container) is on
     // the daemon's host: Mesos's own layout.
@@ -265,13 +330,9 @@ async fn site(agent: &AgentShared, docker: &Docker, plan: &ExecutorPlan) -> Resu
         .iter()
         .filter(|m| plan.sandbox.starts_with(&m.destination))
         .max_by_key(|m| m.destination.len())
-        .ok_or_else(|| {
-            format!(
-                "the agent's work dir {} is not on a volume of its container {}, so an executor container could not see its sandbox: run the agent with a volume there (`docker run -v {} …`)",
-                agent.config.work_dir.display(),
-                me.id,
-                agent.config.work_dir.display()
-            )
+        .ok_or_else(|| SiteError::WorkDirNotOnVolume {
+            work_dir: agent.config.work_dir.clone(),
+            container: me.id.clone(),
         })?;
     Ok(Site {
         network,
@@ -281,19 +342,16 @@ async fn site(agent: &AgentShared, docker: &Docker, plan: &ExecutorPlan) -> Resu
     })
 }
 
-fn unsupported(network: &Network) -> String {
-    format!(
-        "mmrun's agent runs executor containers on the HOST network (the agent's own network) or a USER network, not {}",
-        network.mode().to_ascii_uppercase()
-    )
+fn unsupported(network: &Network) -> SiteError {
+    SiteError::UnsupportedNetwork(network.mode().to_ascii_uppercase())
 }
 
 /// The container this agent runs in, if the daemon knows it: Docker names a container's host
 /// after its id unless told otherwise, and the Docker backend names its agents' hosts after
 /// their containers.
-async fn own_container(docker: &Docker) -> Result<Option<ContainerDetails>, String> {
+async fn own_container(docker: &Docker) -> Result<Option<ContainerDetails>, DockerError> {
     let hostname = labels::hostname();
-    let found = docker.inspect(&hostname).await.map_err(|e| e.to_string())?;
+    let found = docker.inspect(&hostname).await?;
     if found.is_none() {
         tracing::debug!(
             "no container called '{hostname}' on the Docker daemon at {}: the agent is taken to run on the daemon's host",
@@ -304,14 +362,14 @@ async fn own_container(docker: &Docker) -> Result<Option<ContainerDetails>, Stri
 }
 
 /// The network the agent is reachable on at its advertised address.
-fn agents_network(agent: &AgentShared, me: &ContainerDetails) -> Result<String, String> {
+fn agents_network(agent: &AgentShared, me: &ContainerDetails) -> Result<String, SiteError> {
     let advertised = agent.advertised().0;
     me.addresses
         .iter()
         .find(|(_, ip)| ip.to_string() == advertised)
         .or_else(|| me.addresses.iter().next())
         .map(|(name, _)| name.clone())
-        .ok_or_else(|| format!("the agent's container {} is on no network", me.id))
+        .ok_or_else(|| SiteError::NoNetwork(me.id.clone()))
 }
 
 /// The highest address of the network's subnet that nobody holds (and was not tried).
@@ -319,19 +377,20 @@ async fn free_address(
     docker: &Docker,
     network: &str,
     tried: &[Ipv4Addr],
-) -> Result<Ipv4Addr, String> {
+) -> Result<Ipv4Addr, SiteError> {
     let addresses = docker
         .network_addresses(network)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("there is no Docker network '{network}'"))?;
+        .await?
+        .ok_or_else(|| SiteError::NoSuchNetwork(network.into()))?;
     let subnet = addresses
         .subnets
         .first()
-        .ok_or_else(|| format!("Docker network '{network}' has no IPv4 subnet"))?;
+        .ok_or_else(|| SiteError::NoSubnet(network.into()))?;
     let taken: Vec<Ipv4Addr> = addresses.taken.iter().chain(tried).copied().collect();
-    highest_free(subnet, &taken)
-        .ok_or_else(|| format!("Docker network '{network}' ({subnet}) has no free address"))
+    highest_free(subnet, &taken).ok_or_else(|| SiteError::NoFreeAddress {
+        network: network.into(),
+        subnet: subnet.clone(),
+    })
 }
 
 /// The highest host address of `subnet` (`a.b.c.d/len`) not in `taken`.

@@ -30,7 +30,7 @@ fn status(key: &TaskKey, state: TaskState, message: impl Into<String>) -> TaskSt
 /// Why a task's container did not start. Rendered by `error_chain`, it is the message of the
 /// TASK_FAILED the task earns.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum LaunchError {
+pub(crate) enum LaunchError {
     #[error("the task was removed before it started")]
     TaskGone,
     #[error("Failed to create sandbox {}", .sandbox.display())]

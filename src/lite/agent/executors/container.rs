@@ -3,6 +3,7 @@
 
 use super::environment::{executor_agent_id, executor_environment};
 use super::{launch_failed, registration_timed_out};
+use crate::errors::error_chain;
 use crate::lite::agent::docker_tasks;
 use crate::lite::agent::{AgentShared, ExecutorKey};
 use crate::mesos::ids::ContainerId;
@@ -26,7 +27,7 @@ pub(super) async fn supervise(
     let plan = match docker_tasks::executor_plan(&agent, &key, &agent_id) {
         Ok(plan) => plan,
         Err(e) => {
-            let message = format!("Failed to launch container: {e}");
+            let message = format!("Failed to launch container: {}", error_chain(&e));
             return launch_failed(&agent, &key, &container_id, message);
         }
     };
@@ -44,9 +45,9 @@ pub(super) async fn supervise(
     let launched = docker_tasks::ExecutorContainer::launch(&agent, &plan, environment).await;
     let container = match launched {
         Ok(container) => container,
-        Err(message) => {
+        Err(error) => {
             docker_tasks::forget_container(&agent, &plan.name);
-            return launch_failed(&agent, &key, &container_id, message);
+            return launch_failed(&agent, &key, &container_id, error_chain(&error));
         }
     };
     if let Some(e) = agent.core().executors.get_mut(&key) {

@@ -3,7 +3,9 @@
 
 use super::environment::executor_environment;
 use super::{launch_failed, registration_timed_out};
+use crate::errors::error_chain;
 use crate::lite::agent::command_executor::sandbox_marker;
+
 use crate::lite::agent::{AgentShared, ExecutorKey};
 use crate::mesos::ids::ContainerId;
 use crate::process::{kill_group, signal_name};
@@ -20,13 +22,12 @@ pub(super) async fn supervise(
     container_id: ContainerId,
     mut destroy: mpsc::UnboundedReceiver<()>,
 ) {
-    let mut child = match prepare(&agent, &key).and_then(|mut cmd| {
-        cmd.spawn()
-            .map_err(|e| format!("Failed to launch the executor: {e}"))
-    }) {
+    let mut child = match prepare(&agent, &key)
+        .and_then(|mut cmd| cmd.spawn().map_err(ExecutorLaunchError::Spawn))
+    {
         Ok(child) => child,
-        Err(message) => {
-            let message = format!("Failed to launch container: {message}");
+        Err(error) => {
+            let message = format!("Failed to launch container: {}", error_chain(&error));
             return launch_failed(&agent, &key, &container_id, message);
         }
     };
@@ -85,29 +86,58 @@ pub(super) async fn supervise(
     agent.executor_terminated(&key, &container_id, status, &how);
 }
 
+/// Why an executor's process did not start. Rendered by `error_chain` after "Failed to launch
+/// container: ", it is the message of the TASK_FAILED its tasks earn.
+#[derive(Debug, thiserror::Error)]
+enum ExecutorLaunchError {
+    #[error("the executor was removed before it started")]
+    ExecutorGone,
+    #[error("the executor has no command")]
+    NoCommand,
+    #[error("Failed to create sandbox {}", .sandbox.display())]
+    Sandbox {
+        sandbox: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("Failed to create {file}")]
+    OutputFile {
+        file: &'static str,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("Failed to launch the executor")]
+    Spawn(#[source] std::io::Error),
+}
+
 /// The executor's command in its sandbox, with the environment Mesos's agent gives executors
 /// (`executorEnvironment` in `src/slave/slave.cpp`) and the command's own variables on top.
-fn prepare(agent: &Arc<AgentShared>, key: &ExecutorKey) -> Result<tokio::process::Command, String> {
+fn prepare(
+    agent: &Arc<AgentShared>,
+    key: &ExecutorKey,
+) -> Result<tokio::process::Command, ExecutorLaunchError> {
     let core = agent.core();
     let executor = core
         .executors
         .get(key)
-        .ok_or("the executor was removed before it started")?;
+        .ok_or(ExecutorLaunchError::ExecutorGone)?;
     let command = executor
         .info
         .command
         .clone()
-        .ok_or("the executor has no command")?;
+        .ok_or(ExecutorLaunchError::NoCommand)?;
     let sandbox: PathBuf = executor.sandbox.clone();
-    std::fs::create_dir_all(&sandbox)
-        .map_err(|e| format!("Failed to create sandbox {}: {e}", sandbox.display()))?;
+    std::fs::create_dir_all(&sandbox).map_err(|cause| ExecutorLaunchError::Sandbox {
+        sandbox: sandbox.clone(),
+        cause,
+    })?;
     // Appended to: the fetcher's log is already in `stderr`.
-    let open = |name: &str| {
+    let open = |file: &'static str| {
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(sandbox.join(name))
-            .map_err(|e| format!("Failed to create {name}: {e}"))
+            .open(sandbox.join(file))
+            .map_err(|cause| ExecutorLaunchError::OutputFile { file, cause })
     };
     let (stdout, stderr) = (open("stdout")?, open("stderr")?);
     let value = command.value.clone().unwrap_or_default();

@@ -21,7 +21,10 @@ pub(super) async fn masters(State(m): State<Arc<MasterShared>>) -> Json<Value> {
         let read = tokio::time::timeout(READ_WITHIN, members(url, m.config.zk_session_timeout));
         match read.await {
             Ok(Ok(members)) => masters = members,
-            Ok(Err(e)) => tracing::debug!("the web UI's list of masters: {e}"),
+            Ok(Err(e)) => tracing::debug!(
+                "the web UI's list of masters: {}",
+                crate::errors::error_chain(&e)
+            ),
             Err(_) => tracing::debug!("the web UI's list of masters: ZooKeeper did not answer"),
         }
     }
@@ -32,18 +35,24 @@ pub(super) async fn masters(State(m): State<Arc<MasterShared>>) -> Json<Value> {
     Json(json!({ "masters": masters }))
 }
 
+/// Why the group's members could not be read.
+#[derive(Debug, thiserror::Error)]
+enum MembersError {
+    #[error(transparent)]
+    Connect(#[from] group::ZkError),
+    #[error(transparent)]
+    Read(#[from] zk::Error),
+}
+
 /// The group's members in their order (the leader first), each as it wrote its MasterInfo.
 async fn members(
     url: &crate::zookeeper::ZkUrl,
     session: std::time::Duration,
-) -> Result<Vec<MasterInfo>, String> {
-    let client = group::connect(url, session, false)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<Vec<MasterInfo>, MembersError> {
+    let client = group::connect(url, session, false).await?;
     let mut children: Vec<(i64, String)> = client
         .list_children(&url.path)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .filter_map(|name| group::member_sequence(&name).map(|seq| (seq, name)))
         .collect();
@@ -55,7 +64,7 @@ async fn members(
             Ok((data, _)) => infos.extend(serde_json::from_slice::<MasterInfo>(&data).ok()),
             // A member that left between the listing and the read.
             Err(zk::Error::NoNode) => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(infos)
