@@ -15,8 +15,9 @@
 //!
 //! - whole process (`process`): a real `mmrun run --backend docker` process (the release
 //!   binary) of a script that starts a master and 3 agents and ends, against the `docker` CLI
-//!   making a fresh network and 4 containers of the same image, then removing them and the
-//!   network, interleaved; with where mmrun's time goes, from its `MMRUN_TIMING` lines.
+//!   making a fresh network and 4 containers, then removing them and the network, interleaved:
+//!   with the busybox image (the floor) and with the node image; with where mmrun's time goes,
+//!   from its `MMRUN_TIMING` lines.
 //!
 //! `cargo bench --bench docker -- ha` runs only the HA part; `-- process` only the whole
 //! process; `-- ready` only the others.
@@ -99,7 +100,10 @@ async fn bench(runs: usize, only: &[String]) {
         ha(&backend, &docker, &tag, runs).await;
     }
     if wants("process") {
-        process::bench(&tag, runs).await;
+        let busybox = mmrun::docker::ensure_busybox_image(&docker)
+            .await
+            .expect("the busybox image");
+        process::bench(&tag, &busybox, runs).await;
     }
     if !wants("ready") {
         return;

@@ -46,8 +46,34 @@ impl Chosen {
     }
 }
 
-/// Connects to the chosen backend.
+impl Chosen {
+    /// Starts the Docker reaper, if this backend is Docker and it has none yet (see
+    /// [`choose_before_reaper`]).
+    pub fn with_reaper(mut self) -> Chosen {
+        if self.reaper.is_none()
+            && let Some(docker) = &self.docker
+        {
+            self.reaper = Some(start_reaper(docker.clone()));
+        }
+        self
+    }
+}
+
+/// Connects to the chosen backend, and starts the Docker reaper.
 pub async fn choose(
+    choice: BackendChoice,
+    mesos_image: Option<&str>,
+    keep: bool,
+) -> Result<Chosen, CliError> {
+    Ok(choose_before_reaper(choice, mesos_image, keep)
+        .await?
+        .with_reaper())
+}
+
+/// Connects to the chosen backend without starting the reaper yet ([`Chosen::with_reaper`]
+/// does): nothing is created in Docker, so a caller may drop it, e.g. when the scenarios it
+/// checked meanwhile have mistakes.
+pub async fn choose_before_reaper(
     choice: BackendChoice,
     mesos_image: Option<&str>,
     keep: bool,
@@ -86,7 +112,7 @@ pub async fn choose(
         Ok(backend) => {
             let backend = Arc::new(if keep { backend.keeping() } else { backend });
             Ok(Chosen {
-                reaper: Some(start_reaper(backend.clone())),
+                reaper: None,
                 description: format!(
                     "backend docker (every node its own container; {})",
                     backend.describe()

@@ -99,6 +99,27 @@ impl From<ApiChoice> for FrameworkApi {
     }
 }
 
+/// The backend `--backend` and `--master` ask for, connected; its reaper not started yet.
+async fn choose_backend(args: &RunArgs) -> Result<backend::Chosen, CliError> {
+    Ok(match (args.backend, &args.master) {
+        (BackendChoice::External, master) | (BackendChoice::Auto, master @ Some(_)) => {
+            backend::external(master.as_deref(), args.mesos_image.as_deref())?
+        }
+        (choice, Some(_)) => {
+            return Err(CliError::usage(format!(
+                "--master (or MMRUN_MASTER) names an external cluster: use it with --backend external, not {}",
+                choice
+                    .to_possible_value()
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default()
+            )));
+        }
+        (choice, None) => {
+            backend::choose_before_reaper(choice, args.mesos_image.as_deref(), args.keep).await?
+        }
+    })
+}
+
 /// Runs the scenarios; their outcome is the summary's exit code, reported by the reporters.
 pub async fn run(args: RunArgs) -> CliResult {
     let scenarios = runner::discover(&args.paths).map_err(CliError::usage)?;
@@ -125,24 +146,34 @@ pub async fn run(args: RunArgs) -> CliResult {
     if let Some(skip) = &skip {
         scenarios.retain(|s| !skip.matches(s));
     }
-    if !args.no_check {
-        super::check::before_run(&scenarios).await?;
+    // The scripts are checked while the backend is connected (the Docker image check and the
+    // leftovers scan cost daemon round trips): neither needs the other. A run with a mistake
+    // in a script still starts nothing: the reaper starts only once both are done.
+    let chosen = {
+        let check = async {
+            match args.no_check {
+                true => Ok(()),
+                false => {
+                    crate::timing::timed("scripts.check", super::check::before_run(&scenarios))
+                        .await
+                }
+            }
+        };
+        let choosing = choose_backend(&args);
+        tokio::pin!(check, choosing);
+        tokio::select! {
+            checked = &mut check => {
+                checked?;
+                choosing.await?
+            }
+            chosen = &mut choosing => {
+                // A mistake in a script is reported first, whatever the backend said.
+                check.await?;
+                chosen?
+            }
+        }
     }
-    let chosen = match (args.backend, &args.master) {
-        (BackendChoice::External, master) | (BackendChoice::Auto, master @ Some(_)) => {
-            backend::external(master.as_deref(), args.mesos_image.as_deref())?
-        }
-        (choice, Some(_)) => {
-            return Err(CliError::usage(format!(
-                "--master (or MMRUN_MASTER) names an external cluster: use it with --backend external, not {}",
-                choice
-                    .to_possible_value()
-                    .map(|v| v.get_name().to_string())
-                    .unwrap_or_default()
-            )));
-        }
-        (choice, None) => backend::choose(choice, args.mesos_image.as_deref(), args.keep).await?,
-    };
+    .with_reaper();
     eprintln!("mmrun: {}", chosen.description);
     let backend = chosen.backend.clone();
     let snapshots = Arc::new(

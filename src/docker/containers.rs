@@ -10,7 +10,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
@@ -306,6 +306,34 @@ impl Docker {
             None => Err(failed(
                 "the daemon closed the stream without an exit code".into(),
             )),
+        }
+    }
+
+    /// Waits until the container is removed (an auto-remove container after it exits); at once
+    /// if it is gone already.
+    pub async fn wait_removed(&self, container: &str) -> Result<(), DockerError> {
+        let options = WaitContainerOptionsBuilder::default()
+            .condition("removed")
+            .build();
+        match self
+            .api
+            .wait_container(container, Some(options))
+            .next()
+            .await
+        {
+            // A non-zero exit is reported as an error, but the container is gone all the same.
+            Some(Ok(_)) | Some(Err(bollard::errors::Error::DockerContainerWaitError { .. })) => {
+                Ok(())
+            }
+            Some(Err(e)) if is_not_found(&e) => Ok(()),
+            Some(Err(e)) => Err(DockerError::WaitContainer {
+                container: container.to_string(),
+                reason: reason(&e),
+            }),
+            None => Err(DockerError::WaitContainer {
+                container: container.to_string(),
+                reason: "the daemon closed the stream before the container was removed".into(),
+            }),
         }
     }
 

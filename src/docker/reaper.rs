@@ -26,6 +26,8 @@ const GREETING: &str = "mmrun-reaper ready";
 const GOODBYE: &str = "bye";
 /// How long mmrun waits for the greeting.
 const GREETING_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a released reaper has to exit and be removed before it is removed by force.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Where the daemon's socket is mounted in the reaper's container.
 const SOCKET_IN_CONTAINER: &str = "/var/run/docker.sock";
 
@@ -87,10 +89,24 @@ impl Lifeline {
 
     /// Ends the lifeline after mmrun removed everything itself: the reaper exits without
     /// looking, and its container is gone when this returns, not a moment later.
+    ///
+    /// On the goodbye the reaper exits and the daemon removes its container (auto-remove);
+    /// waiting for that removal answers the moment it is done, where removing it too would
+    /// race the daemon's own removal and then poll until it ends. A reaper that does not leave
+    /// in time is removed by force.
     pub async fn release(mut self, docker: &Docker) {
-        if let Some(mut stdin) = self.stdin.take() {
-            let _ = stdin.write(&format!("{GOODBYE}\n")).await;
-            stdin.close().await;
+        let removed = tokio::time::timeout(RELEASE_TIMEOUT, docker.wait_removed(&self.container));
+        let stdin = self.stdin.take();
+        let goodbye = async {
+            if let Some(mut stdin) = stdin {
+                let _ = stdin.write(&format!("{GOODBYE}\n")).await;
+                stdin.close().await;
+            }
+        };
+        // The wait is asked first: a reaper removed before it arrives is found gone at once.
+        let (removed, ()) = tokio::join!(removed, goodbye);
+        if matches!(removed, Ok(Ok(()))) {
+            return;
         }
         let _ = super::cleanup::remove_containers(
             docker,

@@ -40,12 +40,18 @@ pub async fn acquire() -> Result<BuildLock, NodeImageError> {
     Ok(BuildLock { _file: file })
 }
 
-/// `$XDG_CACHE_HOME/mmrun/node-image.lock`, else `~/.cache/mmrun/…`, else under the temp dir.
+/// `<cache_dir>/node-image.lock`.
 fn lock_path() -> PathBuf {
+    cache_dir().join("node-image.lock")
+}
+
+/// mmrun's cache directory: `$XDG_CACHE_HOME/mmrun`, else `~/.cache/mmrun`, else under the
+/// temp dir.
+pub(super) fn cache_dir() -> PathBuf {
     let non_empty = |var| std::env::var_os(var).filter(|v| !v.is_empty());
     let cache = non_empty("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
-    cache.join("mmrun").join("node-image.lock")
+    cache.join("mmrun")
 }

@@ -7,7 +7,8 @@
 //!
 //! The tag is `mmrun-node:<content hash>`, the hash covering every file that goes in; so the
 //! image is rebuilt exactly when mmrun (or a library, or the userland) changes, and otherwise
-//! found by one `inspect`. An exclusive file lock keeps concurrent runs from building it twice.
+//! found by one `inspect`. The hash is remembered while the files stay as they are
+//! (`hash_cache`), so a run does not read them all to find the tag. An exclusive file lock keeps concurrent runs from building it twice.
 //!
 //! The [`BusyboxImage`] (`mmrun-busybox:<hash>`, the userland alone, for Docker tasks) and the
 //! [`ZooKeeperImage`] (`mmrun-zookeeper:<hash>`, the host's Java runtime and ZooKeeper jars) are
@@ -15,6 +16,7 @@
 
 mod busybox;
 mod context;
+mod hash_cache;
 mod libraries;
 mod lock;
 mod sources;
@@ -109,7 +111,7 @@ impl LocalImage {
         repository: &str,
         entries: Vec<Entry>,
     ) -> Result<LocalImage, NodeImageError> {
-        let hash = context::content_hash(recipe, &entries)
+        let hash = hash_cache::content_hash(recipe, &entries)
             .map_err(|source| NodeImageError::Read { source })?;
         let tag = format!("{repository}:{}", &hash[..TAG_HASH_LEN]);
         Ok(LocalImage {
