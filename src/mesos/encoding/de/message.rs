@@ -2,9 +2,8 @@
 
 use super::super::schema::{self, Field, Kind, Message};
 use super::super::wire::{Error, WireError};
-use super::scalar::ScalarDe;
+use super::scalar::{ScalarDe, enum_via_json};
 use super::scan::{Decoder, Head, NONE, Spans, read_value, varint_of};
-use serde::Deserialize;
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, IgnoredAny, Visitor};
 
@@ -25,22 +24,6 @@ fn nested<'a, 'de>(
         spans,
         depth: depth - 1,
     })
-}
-
-/// Reads what `Value::deserialize_enum` would make of the value (an enum from a one-key
-/// object, or the errors it gives), for the shapes that are not a plain name.
-pub(super) fn enum_via_json<'de, D, V>(
-    deserializer: D,
-    name: &'static str,
-    variants: &'static [&'static str],
-    visitor: V,
-) -> Result<V::Value, Error>
-where
-    D: de::Deserializer<'de, Error = Error>,
-    V: Visitor<'de>,
-{
-    let json = serde_json::Value::deserialize(deserializer)?;
-    de::Deserializer::deserialize_enum(json, name, variants, visitor).map_err(Error::from_json)
 }
 
 /// A message: a map of its fields.

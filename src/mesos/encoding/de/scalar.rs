@@ -2,10 +2,10 @@
 
 use super::super::schema::{Kind, Schema};
 use super::super::wire::{Error, WireError, unzigzag32, unzigzag64};
-use super::message::enum_via_json;
 use super::scan::{fixed_of, varint_of};
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
+use serde::Deserialize;
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, Visitor};
 
@@ -117,4 +117,20 @@ impl<'de> de::Deserializer<'de> for ScalarDe<'de> {
     }
 
     forward_to_any!();
+}
+
+/// Reads what `Value::deserialize_enum` would make of the value (an enum from a one-key
+/// object, or the errors it gives), for the shapes that are not a plain name.
+pub(super) fn enum_via_json<'de, D, V>(
+    deserializer: D,
+    name: &'static str,
+    variants: &'static [&'static str],
+    visitor: V,
+) -> Result<V::Value, Error>
+where
+    D: de::Deserializer<'de, Error = Error>,
+    V: Visitor<'de>,
+{
+    let json = serde_json::Value::deserialize(deserializer)?;
+    de::Deserializer::deserialize_enum(json, name, variants, visitor).map_err(Error::from_json)
 }
