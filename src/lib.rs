@@ -27,7 +27,8 @@ pub mod zookeeper;
 /// (offers, status updates, encoded events), and glibc's arenas spent a third of its time in
 /// `sysmalloc`, page faults and consolidation. Measured with `cargo bench --bench scale`
 /// (docs/benchmarks.md): registering 10 000 agents and the first OFFERS 30-45 % faster.
-/// mimalloc 2 (the `v2` feature), as Debian ships it: mimalloc 3 commits its arenas eagerly
-/// where the kernel overcommits, and the same master then held 1 GiB resident, not 180 MiB.
+/// mimalloc 2 (the `v2` feature), as Debian ships it, with its arenas committed on demand
+/// (`.cargo/config.toml`): committed eagerly, as both 2 and 3 do by default where the kernel
+/// overcommits, the same master held 1.3 GiB resident, not 180 MiB.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
