@@ -6,7 +6,7 @@
 use super::sources::{Programs, Sources};
 use sha2::{Digest, Sha256};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where the mmrun binary lives in the image; the image's entrypoint.
 pub const BINARY_PATH: &str = "/usr/local/bin/mmrun";
@@ -201,6 +201,28 @@ fn ancestors(path: &str) -> Vec<String> {
 
 /// A content hash of the recipe, the layout and every file in it (hex, 64 digits).
 pub fn content_hash(recipe: &Recipe, entries: &[Entry]) -> std::io::Result<String> {
+    layout_hash(recipe, entries, |hash, source, mode| {
+        let mut file = open(source)?;
+        hash.update(format!("file {mode:o} {}\0", file.metadata()?.len()));
+        let mut buffer = vec![0; 1 << 20];
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buffer[..n]);
+        }
+        Ok(())
+    })
+}
+
+/// A hash of the recipe and the layout (hex, 64 digits), each file hashed by `file` (its
+/// bytes for the tag, its identity for the tag's cache).
+pub(super) fn layout_hash(
+    recipe: &Recipe,
+    entries: &[Entry],
+    mut file: impl FnMut(&mut Sha256, &Path, u32) -> std::io::Result<()>,
+) -> std::io::Result<String> {
     let mut hash = Sha256::new();
     hash.update(recipe.layout_version);
     hash.update(recipe.dockerfile);
@@ -211,18 +233,7 @@ pub fn content_hash(recipe: &Recipe, entries: &[Entry]) -> std::io::Result<Strin
             Entry::Dir { mode, .. } => hash.update(format!("dir {mode:o}")),
             Entry::Text { text, .. } => hash.update(format!("text {}\0{text}", text.len())),
             Entry::Symlink { target, .. } => hash.update(format!("link {target}")),
-            Entry::File { source, mode, .. } => {
-                let mut file = open(source)?;
-                hash.update(format!("file {mode:o} {}\0", file.metadata()?.len()));
-                let mut buffer = vec![0; 1 << 20];
-                loop {
-                    let n = file.read(&mut buffer)?;
-                    if n == 0 {
-                        break;
-                    }
-                    hash.update(&buffer[..n]);
-                }
-            }
+            Entry::File { source, mode, .. } => file(&mut hash, source, *mode)?,
         }
     }
     Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())

@@ -7,7 +7,7 @@
 //! unwritable cache costs is hashing again.
 
 use super::context::{self, Entry, Recipe};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -41,32 +41,21 @@ fn content_hash_in(dir: &Path, recipe: &Recipe, entries: &[Entry]) -> std::io::R
 
 /// A hash of the recipe, the layout and each file's identity and times (not its bytes).
 fn fingerprint(recipe: &Recipe, entries: &[Entry]) -> std::io::Result<String> {
-    let mut hash = Sha256::new();
-    hash.update(recipe.layout_version);
-    hash.update(recipe.dockerfile);
-    for entry in entries {
-        hash.update(format!("\0{}\0", entry.path()));
-        match entry {
-            Entry::Dir { mode, .. } => hash.update(format!("dir {mode:o}")),
-            Entry::Text { text, .. } => hash.update(format!("text {}\0{text}", text.len())),
-            Entry::Symlink { target, .. } => hash.update(format!("link {target}")),
-            Entry::File { source, mode, .. } => {
-                let m = std::fs::metadata(source)?;
-                hash.update(format!(
-                    "file {mode:o} {}\0{} {} {}.{} {}.{}",
-                    source.display(),
-                    m.dev(),
-                    m.ino(),
-                    m.mtime(),
-                    m.mtime_nsec(),
-                    m.ctime(),
-                    m.ctime_nsec(),
-                ));
-                hash.update(format!(" {}", m.len()));
-            }
-        }
-    }
-    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    context::layout_hash(recipe, entries, |hash, source, mode| {
+        let m = std::fs::metadata(source)?;
+        hash.update(format!(
+            "file {mode:o} {}\0{} {} {}.{} {}.{}",
+            source.display(),
+            m.dev(),
+            m.ino(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+        ));
+        hash.update(format!(" {}", m.len()));
+        Ok(())
+    })
 }
 
 /// Writes the hash under `key`, whole or not at all (a concurrent run reads either).
