@@ -14,11 +14,13 @@
 //!
 //! Docker objects have a watcher of their own, the reaper container (`crate::docker::reaper`).
 
+mod command_line;
 mod escaped;
 pub mod guard;
 mod signals;
 mod supervised;
 
+pub use command_line::command_line;
 pub use escaped::kill_marked;
 pub use signals::{kill_group, signal_name};
 pub use supervised::{

@@ -405,7 +405,6 @@ fn prepare(agent: &Arc<AgentShared>, key: &TaskKey) -> Result<Prepared, CommandL
         .command
         .clone()
         .ok_or(CommandLaunchError::NoCommand)?;
-    let value = command.value.clone().unwrap_or_default();
     let sandbox: PathBuf = task.sandbox.clone();
     std::fs::create_dir_all(&sandbox).map_err(|cause| CommandLaunchError::Sandbox {
         sandbox: sandbox.clone(),
@@ -420,17 +419,7 @@ fn prepare(agent: &Arc<AgentShared>, key: &TaskKey) -> Result<Prepared, CommandL
             .map_err(|cause| CommandLaunchError::OutputFile { file, cause })
     };
     let (stdout, stderr) = (open("stdout")?, open("stderr")?);
-    let mut cmd = if command.shell {
-        let mut c = std::process::Command::new("/bin/sh");
-        c.arg("-c").arg(&value);
-        c
-    } else {
-        let mut c = std::process::Command::new(&value);
-        if let Some((argv0, rest)) = command.arguments.split_first() {
-            c.arg0(argv0).args(rest);
-        }
-        c
-    };
+    let mut cmd = crate::process::command_line(&command);
     let (ip, port) = agent.advertised();
     let sandbox_text = sandbox.display().to_string();
     let mut env: Vec<(String, String)> = [

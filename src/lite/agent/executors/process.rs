@@ -140,18 +140,7 @@ fn prepare(
             .map_err(|cause| ExecutorLaunchError::OutputFile { file, cause })
     };
     let (stdout, stderr) = (open("stdout")?, open("stderr")?);
-    let value = command.value.clone().unwrap_or_default();
-    let mut cmd = if command.shell {
-        let mut c = std::process::Command::new("/bin/sh");
-        c.arg("-c").arg(&value);
-        c
-    } else {
-        let mut c = std::process::Command::new(&value);
-        if let Some((argv0, rest)) = command.arguments.split_first() {
-            std::os::unix::process::CommandExt::arg0(&mut c, argv0).args(rest);
-        }
-        c
-    };
+    let mut cmd = crate::process::command_line(&command);
     let sandbox_text = sandbox.display().to_string();
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     cmd.current_dir(&sandbox)
