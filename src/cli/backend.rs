@@ -110,7 +110,12 @@ pub async fn choose_before_reaper(
     );
     match backend {
         Ok(backend) => {
-            let backend = Arc::new(if keep { backend.keeping() } else { backend });
+            let backend = if keep { backend.keeping() } else { backend };
+            let backend = Arc::new(if publish_ports_asked() {
+                backend.publishing_ports()
+            } else {
+                backend
+            });
             Ok(Chosen {
                 reaper: None,
                 description: format!(
@@ -191,4 +196,11 @@ async fn reap_leftovers(docker: &Docker) {
         Ok(_) => {}
         Err(e) => eprintln!("mmrun: cannot check for leftovers of earlier runs: {e}"),
     }
+}
+
+/// `MMRUN_DOCKER_PUBLISH_PORTS=1`: reach the nodes through ports published on 127.0.0.1
+/// even where their own addresses are reachable (`cluster::docker::layout::Reach`), e.g. for
+/// a tool that only looks at 127.0.0.1.
+fn publish_ports_asked() -> bool {
+    std::env::var("MMRUN_DOCKER_PUBLISH_PORTS").is_ok_and(|v| !v.is_empty() && v != "0")
 }

@@ -33,6 +33,9 @@ pub struct ContainerSpec {
     /// A fixed address on `network` (which must have a subnet mmrun chose).
     pub ipv4_address: Option<std::net::Ipv4Addr>,
     pub hostname: Option<String>,
+    /// Ports the container serves (Docker's `EXPOSE`), published or not: on a cluster
+    /// network each is reachable at the container's own address.
+    pub exposed: Vec<u16>,
     /// Container ports to publish, and where.
     pub ports: Vec<PortPublish>,
     /// Bind mounts, `host-path:container-path[:ro]`.
@@ -108,7 +111,13 @@ impl ContainerSpec {
             }),
             _ => None,
         };
-        let mut exposed: Vec<String> = self.ports.iter().map(PortPublish::key).collect();
+        let mut exposed: Vec<String> = self
+            .exposed
+            .iter()
+            .map(|port| format!("{port}/tcp"))
+            .chain(self.ports.iter().map(PortPublish::key))
+            .collect();
+        exposed.sort();
         exposed.dedup();
         ContainerCreateBody {
             image: Some(self.image.clone()),

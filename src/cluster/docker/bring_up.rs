@@ -166,18 +166,17 @@ impl DockerCluster {
         Ok((index, id))
     }
 
-    /// The ZooKeeper (when the cluster has it) and master containers to create. ZooKeeper's
-    /// port is published on a host port chosen now, so a stopped and started ZooKeeper is
-    /// found where it was.
+    /// The ZooKeeper (when the cluster has it) and master containers to create. A published
+    /// ZooKeeper port is a host port chosen now, so a stopped and started ZooKeeper is found
+    /// where it was.
     fn control_plane_specs(
         &self,
     ) -> Result<(Option<ContainerSpec>, Vec<ContainerSpec>), BackendError> {
         let zookeeper = match &self.zookeeper_image {
             Some(image) => {
                 let mut spec = super::zookeeper::zookeeper_spec(&self.layout, image);
-                let port = free_loopback_port()?;
                 if let Some(p) = spec.ports.first_mut() {
-                    p.host_port = Some(port);
+                    p.host_port = Some(free_loopback_port()?);
                 }
                 Some(spec)
             }

@@ -184,7 +184,7 @@ impl ClusterHandle for DockerCluster {
 
     fn zookeeper_url(&self) -> Option<String> {
         let node = self.zookeeper.as_ref()?;
-        super::zookeeper::host_address(node)
+        node.address()
             .map(|addr| format!("zk://{addr}{}", crate::cluster::ZOOKEEPER_PATH))
     }
 

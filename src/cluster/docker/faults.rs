@@ -193,6 +193,8 @@ impl DockerCluster {
             .connect_network(&network, &slot.node.id, Some(slot.node.ip))
             .await?;
         slot.state = next;
+        // Back on the network, a published port is a new one.
+        slot.node.refresh_port(&docker).await?;
         Ok(())
     }
 }

@@ -19,6 +19,8 @@ use std::time::Duration;
 pub const NODE_IMAGE_ALIAS: &str = "mmrun-node";
 
 /// A user's framework: a container on the cluster network, or a process on this host.
+// A cluster holds a handful of these, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum FrameworkSlot {
     Container(NodeContainer),
     Process(FrameworkProcess),

@@ -3,8 +3,8 @@
 //! are told the master's address up front, every node's `LIBPROCESS_IP` is set at creation, all
 //! nodes start at once, and a restarted node comes back on the same address.
 
-use crate::docker::Owner;
-use std::net::Ipv4Addr;
+use crate::docker::{Owner, PortPublish};
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 
 /// Subnets are `10.213.<n>.0/24`: a /16 few networks use, with room for 256 clusters at once.
 const POOL: [u8; 2] = [10, 213];
@@ -21,6 +21,33 @@ pub struct Layout {
     pub network: String,
     /// The third octet of the cluster's subnet.
     pub subnet: u8,
+    /// How this host reaches the nodes' ports.
+    pub reach: Reach,
+}
+
+/// How mmrun, and the framework processes it starts, reach a node's port from this host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// At the node's own address on the cluster network, as its peers do, and nothing is
+    /// published: no proxy process and no NAT rules per node, so nodes start and go faster,
+    /// and an agent taken off the network and put back is found where it was.
+    Direct,
+    /// Through a port published on 127.0.0.1: the cluster network is not this host's own
+    /// (a daemon in a VM, as Docker Desktop's, a rootless or a remote one, or mmrun itself in a
+    /// container), or `MMRUN_DOCKER_PUBLISH_PORTS=1` asked for it.
+    Published,
+}
+
+impl Reach {
+    /// `Direct` when the cluster network's gateway is one of this host's addresses: the
+    /// bridge is in this network namespace, and so is the route to every node. Binding a
+    /// socket to the address is the check, without parsing interfaces.
+    pub fn probe(gateway: Ipv4Addr) -> Reach {
+        match UdpSocket::bind(SocketAddr::from((gateway, 0))) {
+            Ok(_) => Reach::Direct,
+            Err(_) => Reach::Published,
+        }
+    }
 }
 
 impl Layout {
@@ -30,6 +57,14 @@ impl Layout {
 
     fn host(&self, last: u8) -> Ipv4Addr {
         Ipv4Addr::new(POOL[0], POOL[1], self.subnet, last)
+    }
+
+    /// What a node serving `port` publishes: nothing when it is reached directly.
+    pub fn published(&self, port: u16) -> Vec<PortPublish> {
+        match self.reach {
+            Reach::Direct => Vec::new(),
+            Reach::Published => vec![PortPublish::loopback(port)],
+        }
     }
 
     /// `.1`: the bridge's gateway, this host's own address on the cluster network.
@@ -102,6 +137,7 @@ mod tests {
             owner: Owner::new("r", "s"),
             network: "n".into(),
             subnet: 7,
+            reach: Reach::Published,
         };
         assert_eq!(layout.master_ip(), Ipv4Addr::new(10, 213, 7, 2));
         assert_eq!(layout.zookeeper_ip(), Ipv4Addr::new(10, 213, 7, 10));
@@ -117,5 +153,28 @@ mod tests {
         );
         assert_eq!(Layout::subnet_cidr(7), "10.213.7.0/24");
         assert_eq!(subnet_candidates().count(), 256);
+    }
+
+    #[test]
+    fn a_network_whose_gateway_is_this_hosts_own_is_reached_directly() {
+        assert_eq!(Reach::probe(Ipv4Addr::LOCALHOST), Reach::Direct);
+        // TEST-NET-3: documentation only, on no host's interface.
+        assert_eq!(
+            Reach::probe(Ipv4Addr::new(203, 0, 113, 1)),
+            Reach::Published
+        );
+    }
+
+    #[test]
+    fn only_a_cluster_reached_through_loopback_publishes_ports() {
+        let mut layout = Layout {
+            owner: Owner::new("r", "s"),
+            network: "n".into(),
+            subnet: 7,
+            reach: Reach::Direct,
+        };
+        assert_eq!(layout.published(5050), vec![]);
+        layout.reach = Reach::Published;
+        assert_eq!(layout.published(5050), vec![PortPublish::loopback(5050)]);
     }
 }

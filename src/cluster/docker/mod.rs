@@ -1,5 +1,6 @@
 //! The Docker backend: every node of a cluster in its own container, on a fresh network per
-//! cluster, reached from mmrun through ports published on 127.0.0.1. All Docker calls go
+//! cluster, reached from mmrun at their addresses on it (or, where that network is not this
+//! host's own, through ports published on 127.0.0.1: `layout::Reach`). All Docker calls go
 //! through `crate::docker`; this module decides what to create and when a node is ready.
 //!
 //! - [`specs`]: each node's container as data (the three lessons of Mesos in containers).
@@ -31,7 +32,7 @@ use crate::docker::reaper::Lifeline;
 use crate::docker::{Docker, Owner, Role, labels::new_run_id};
 use async_trait::async_trait;
 use cluster::DockerCluster;
-use layout::{Layout, subnet_candidates};
+use layout::{Layout, Reach, subnet_candidates};
 use privilege::Privilege;
 use specs::NodeImages;
 use std::sync::{Arc, Mutex};
@@ -44,6 +45,8 @@ pub struct DockerBackend {
     privilege: Arc<Mutex<Privilege>>,
     /// `--keep`: label clusters so that a kept one is not reaped as an orphan later.
     keep: bool,
+    /// Publish every node's port on 127.0.0.1 even where the nodes can be reached directly.
+    publish_ports: bool,
 }
 
 impl DockerBackend {
@@ -80,7 +83,15 @@ impl DockerBackend {
             docker_socket,
             privilege: Arc::new(Mutex::new(privilege)),
             keep: false,
+            publish_ports: false,
         }
+    }
+
+    /// Reaches every node through a port published on 127.0.0.1, as where the cluster network
+    /// is not this host's own (`MMRUN_DOCKER_PUBLISH_PORTS=1`; tests keep that path covered).
+    pub fn publishing_ports(mut self) -> DockerBackend {
+        self.publish_ports = true;
+        self
     }
 
     /// Labels what this backend creates as keepable (`--keep`).
@@ -217,11 +228,15 @@ impl Backend for DockerBackend {
                 Layout::subnet_cidr(0).replace(".0.0/24", ".0.0/16")
             )));
         };
-        let layout = Layout {
+        let mut layout = Layout {
             owner,
             network,
             subnet,
+            reach: Reach::Published,
         };
+        if !self.publish_ports {
+            layout.reach = Reach::probe(layout.gateway_ip());
+        }
         let mut cluster = DockerCluster::new(
             self.docker.clone(),
             images,

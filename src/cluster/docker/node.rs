@@ -5,7 +5,7 @@ use crate::cluster::BackendError;
 use crate::docker::{ContainerSpec, Docker};
 use crate::wait::{Look, WaitError, WaitFor};
 use std::future::Future;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// How many log lines a failure shows.
@@ -25,7 +25,8 @@ pub struct NodeContainer {
     pub id: String,
     pub ip: Ipv4Addr,
     pub spec: ContainerSpec,
-    /// The host port its main port is published on, once started.
+    /// The host port its port is published on, once started; `None` for a node reached at
+    /// its own address (see `layout::Reach`).
     pub host_port: Option<u16>,
 }
 
@@ -46,12 +47,15 @@ impl NodeContainer {
         })
     }
 
-    /// Starts the container and reads back the host port Docker published its port on.
+    /// Starts the container and, when its port is published, reads back the host port Docker
+    /// published it on.
     pub async fn start(&mut self, docker: &Docker) -> Result<(), BackendError> {
         docker.start_container(&self.id).await?;
         self.refresh_port(docker).await
     }
 
+    /// Reads the published host port again: Docker picks a new one when the container is put
+    /// back on its network. Nothing to read for a node reached directly.
     pub async fn refresh_port(&mut self, docker: &Docker) -> Result<(), BackendError> {
         let Some(port) = self.spec.ports.first().map(|p| p.container_port) else {
             return Ok(());
@@ -61,9 +65,20 @@ impl NodeContainer {
         Ok(())
     }
 
-    /// `http://127.0.0.1:<published port>`.
+    /// Where this host reaches the node's port (the first it serves): `127.0.0.1:<host port>`
+    /// when it is published (once started), else its own address on the cluster network.
+    pub fn address(&self) -> Option<SocketAddr> {
+        if self.spec.ports.is_empty() {
+            let port = *self.spec.exposed.first()?;
+            return Some(SocketAddr::from((self.ip, port)));
+        }
+        self.host_port
+            .map(|port| SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+    }
+
+    /// `http://<address>`, see [`NodeContainer::address`].
     pub fn url(&self) -> Option<String> {
-        self.host_port.map(|p| format!("http://127.0.0.1:{p}"))
+        self.address().map(|a| format!("http://{a}"))
     }
 
     /// Why the node is not running, with its last log lines; `None` while it runs.

@@ -10,7 +10,7 @@
 use super::layout::{Layout, quick_neighbour_discovery};
 use super::privilege::Privilege;
 use crate::cluster::{AgentSpec, ClusterSpec};
-use crate::docker::{ContainerSpec, PortPublish, Role};
+use crate::docker::{ContainerSpec, Role};
 use std::net::Ipv4Addr;
 
 /// The port masters listen on inside their container, as in Mesos.
@@ -154,7 +154,8 @@ pub fn master(
         network: Some(layout.network.clone()),
         ipv4_address: Some(ip),
         hostname: Some(name),
-        ports: vec![PortPublish::loopback(MASTER_PORT)],
+        exposed: vec![MASTER_PORT],
+        ports: layout.published(MASTER_PORT),
         sysctls: quick_neighbour_discovery(),
         ..ContainerSpec::default()
     }
@@ -225,7 +226,8 @@ pub fn agent(
         network: Some(layout.network.clone()),
         ipv4_address: Some(ip),
         hostname: Some(name),
-        ports: vec![PortPublish::loopback(AGENT_PORT)],
+        exposed: vec![AGENT_PORT],
+        ports: layout.published(AGENT_PORT),
         binds: vec![
             format!("{docker_socket}:{DOCKER_SOCKET}"),
             "/sys/fs/cgroup:/sys/fs/cgroup".into(),
@@ -292,7 +294,8 @@ pub fn framework(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::Owner;
+    use crate::cluster::docker::layout::Reach;
+    use crate::docker::{Owner, PortPublish};
     use std::collections::BTreeMap;
 
     fn layout() -> Layout {
@@ -306,6 +309,7 @@ mod tests {
             },
             network: "mmrun-3f2a9c1b-scripts-launch.rhai-network".into(),
             subnet: 7,
+            reach: Reach::Published,
         }
     }
 
@@ -370,6 +374,7 @@ mod tests {
                 network: Some(layout().network),
                 ipv4_address: Some(Ipv4Addr::new(10, 213, 7, 2)),
                 hostname: Some("mmrun-3f2a9c1b-scripts-launch.rhai-master".into()),
+                exposed: vec![5050],
                 ports: vec![PortPublish::loopback(5050)],
                 sysctls: quick_neighbour_discovery(),
                 ..ContainerSpec::default()
@@ -450,6 +455,7 @@ mod tests {
                 network: Some(layout().network),
                 ipv4_address: Some(Ipv4Addr::new(10, 213, 7, 12)),
                 hostname: Some("mmrun-3f2a9c1b-scripts-launch.rhai-agent-2".into()),
+                exposed: vec![5051],
                 ports: vec![PortPublish::loopback(5051)],
                 binds: strings(&[
                     "/var/run/docker.sock:/var/run/docker.sock",

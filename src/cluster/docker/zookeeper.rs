@@ -4,15 +4,15 @@
 //!
 //! Like every node it sits on the cluster network at a fixed address (`Layout::zookeeper_ip`,
 //! `.10`), so masters and agents are told `zk://<that address>:2181/mesos` before anything
-//! starts, and its client port is published on 127.0.0.1 for mmrun itself. Readiness is
-//! `ruok` → `imok` through that published port: the image has no shell or `nc` to check
-//! from inside, and the host side works wherever container addresses are not routable.
+//! starts. mmrun itself reaches it there too, or through its client port published on 127.0.0.1
+//! where the cluster network is not this host's own (`layout::Reach`). Readiness is `ruok` →
+//! `imok` from this host: the image has no shell or `nc` to check from inside.
 
 use super::layout::{Layout, quick_neighbour_discovery};
 use super::node::NodeContainer;
 use crate::cluster::BackendError;
-use crate::docker::{ContainerSpec, Docker, PortPublish, Role};
-use std::net::{Ipv4Addr, SocketAddr};
+use crate::docker::{ContainerSpec, Docker, Role};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// ZooKeeper's client port inside its container.
@@ -32,7 +32,8 @@ pub fn zookeeper_spec(layout: &Layout, image: &str) -> ContainerSpec {
         network: Some(layout.network.clone()),
         ipv4_address: Some(layout.zookeeper_ip()),
         hostname: Some(name),
-        ports: vec![PortPublish::loopback(ZOOKEEPER_PORT)],
+        exposed: vec![ZOOKEEPER_PORT],
+        ports: layout.published(ZOOKEEPER_PORT),
         sysctls: quick_neighbour_discovery(),
         ..ContainerSpec::default()
     }
@@ -44,13 +45,6 @@ pub fn zookeeper_address(layout: &Layout) -> SocketAddr {
     SocketAddr::from((layout.zookeeper_ip(), ZOOKEEPER_PORT))
 }
 
-/// `127.0.0.1:<published port>`: where mmrun (and host processes) reach a started ZooKeeper
-/// container; `None` before [`NodeContainer::start`] read the port.
-pub fn host_address(node: &NodeContainer) -> Option<SocketAddr> {
-    node.host_port
-        .map(|port| SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
-}
-
 /// Waits until the started ZooKeeper container answers `ruok` with `imok`; fails at once if it
 /// dies, and with its last log lines after `timeout`.
 pub async fn wait_ready(
@@ -58,7 +52,7 @@ pub async fn wait_ready(
     node: &NodeContainer,
     timeout: Duration,
 ) -> Result<(), BackendError> {
-    let Some(addr) = host_address(node) else {
+    let Some(addr) = node.address() else {
         return Err(BackendError::failed(format!(
             "{} (container {}) has no published port: start it first",
             node.label, node.name
@@ -76,8 +70,10 @@ pub async fn wait_ready(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::Owner;
+    use crate::cluster::docker::layout::Reach;
     use crate::docker::labels::{ROLE, RUN};
+    use crate::docker::{Owner, PortPublish};
+    use std::net::Ipv4Addr;
 
     #[test]
     fn the_zookeeper_container_is_a_labelled_node_on_the_cluster_network() {
@@ -85,6 +81,7 @@ mod tests {
             owner: Owner::new("3f2a9c1b", "ha"),
             network: "mmrun-3f2a9c1b-ha-network".into(),
             subnet: 7,
+            reach: Reach::Published,
         };
         let spec = zookeeper_spec(&layout, "mmrun-zookeeper:0123456789abcdef");
         assert_eq!(spec.name, "mmrun-3f2a9c1b-ha-zookeeper");

@@ -91,7 +91,6 @@ async fn a_master_and_agents_start_together_as_labelled_containers_and_leave_not
         .start_cluster(vec![AgentSpec::default(), AgentSpec::default()])
         .await
         .unwrap();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let run = run_of(&docker, test).await;
     let containers = docker.list_containers(&Selector::run(&run)).await.unwrap();
     let mut names: Vec<_> = containers.iter().map(|c| c.name.clone()).collect();
@@ -114,9 +113,15 @@ async fn a_master_and_agents_start_together_as_labelled_containers_and_leave_not
             .iter()
             .all(|(id, active)| *active && ids.contains(id))
     );
-    // Every node advertises its own container address, not loopback.
+    // Every node advertises its own container address, not loopback; this host reaches the
+    // master there too, with nothing published (the cluster network is this host's own).
     let state = MasterClient::new(&url).state().await.unwrap();
     assert!(state.pid.starts_with("master@10.213."), "{}", state.pid);
+    assert_eq!(url, format!("http://{}", &state.pid["master@".len()..]));
+    for c in &containers {
+        let details = docker.inspect(&c.id).await.unwrap().unwrap();
+        assert_eq!(details.published, Default::default(), "{}", c.name);
+    }
     assert!(state.slaves.iter().all(|a| a.pid.contains("@10.213.")));
     cluster.teardown().await;
     assert_eq!(leftovers(&docker, &run).await, Vec::<String>::new());
@@ -156,7 +161,9 @@ async fn a_node_that_dies_fails_at_once_with_its_last_log_lines() {
 #[tokio::test]
 async fn agents_survive_crashes_pauses_partitions_and_a_master_restart() {
     let test = "docker-backend-faults";
-    let Some(backend) = backend(test).await else {
+    // Through published ports, as where the cluster network is not this host's own: a port
+    // Docker publishes again when the agent is back on the network must be followed.
+    let Some(backend) = backend(test).await.map(DockerBackend::publishing_ports) else {
         return;
     };
     let docker = backend.docker().clone();
@@ -186,6 +193,20 @@ async fn agents_survive_crashes_pauses_partitions_and_a_master_restart() {
     eventually_active(&url, &id, false).await;
     cluster.reconnect_agent(0).await.unwrap();
     eventually_active(&url, &id, true).await;
+    // Served again through the port Docker published it on when it came back.
+    let agent = docker
+        .list_containers(&Selector::run(&run).with("io.mmrun.role", "agent"))
+        .await
+        .unwrap();
+    let details = docker.inspect(&agent[0].id).await.unwrap().unwrap();
+    let port = details
+        .host_port(5051)
+        .expect("the agent's port is published again");
+    reqwest::get(format!("http://127.0.0.1:{port}/state"))
+        .await
+        .and_then(|r| r.error_for_status())
+        .unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     // A master restart keeps the URL; the agent re-registers with the new master.
     cluster.restart_master().await.unwrap();

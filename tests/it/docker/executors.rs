@@ -89,14 +89,18 @@ async fn mesos_containers(docker: &Docker, run: &str) -> Vec<ContainerSummary> {
         .collect()
 }
 
-/// The agent's URL through its port published on 127.0.0.1.
+/// The agent's URL: its port published on 127.0.0.1, or its own address on the cluster
+/// network where nothing is published (the network is this host's own).
 async fn agent_url(docker: &Docker, run: &str) -> String {
     let agents = docker
         .list_containers(&Selector::run(run).with("io.mmrun.role", "agent"))
         .await
         .unwrap();
     let details = docker.inspect(&agents[0].name).await.unwrap().unwrap();
-    format!("http://127.0.0.1:{}", details.host_port(5051).unwrap())
+    match details.host_port(5051) {
+        Some(port) => format!("http://127.0.0.1:{port}"),
+        None => format!("http://{}:5051", details.addresses.values().next().unwrap()),
+    }
 }
 
 /// The anonymous volumes of the run's agents (their work dirs, which executor containers mount).
