@@ -1,7 +1,8 @@
 //! Data-center scale on one machine: `cargo bench --bench scale`.
 //!
-//! For N simulated agents (`MMRUN_BENCH_SCALE_N`, default 100,1000,10000,50000), each on a
-//! fresh in-process cluster with Mesos's liveness defaults (pings every 15 s, 5 misses):
+//! For N simulated agents (`MMRUN_BENCH_SCALE_N`, default 100,1000,10000,50000), each in a
+//! process of its own (so each memory figure is that size's alone), on a fresh in-process
+//! cluster with Mesos's liveness defaults (pings every 15 s, 5 misses):
 //! how long until all N are registered and the process's memory then (master and the
 //! simulated agents' host share it); a framework's first OFFERS after SUBSCRIBE in JSON and
 //! in protobuf (one allocation pass over N agents, encoded); `GET /master/state` and the
@@ -79,15 +80,107 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    println!("mmrun scale bench: simulated agents, {AGENT_RESOURCES} each");
-    let mut all = Vec::new();
-    for n in sizes {
-        let f = rt.block_on(measure(n));
-        print(&f);
-        all.push(f);
+    if std::env::var_os(CHILD).is_some() {
+        // One size in a process of its own (see `measure_apart`): the figures, then one line
+        // the parent reads them back from.
+        for n in sizes {
+            let f = rt.block_on(measure(n));
+            print(&f);
+            println!("{FIGURES_LINE}{}", f.to_line());
+        }
+        return;
     }
+    println!("mmrun scale bench: simulated agents, {AGENT_RESOURCES} each");
+    let all: Vec<Figures> = sizes.into_iter().map(measure_apart).collect();
     growth(&all);
     failover_figures(&rt);
+}
+
+/// Set in the process that measures one size.
+const CHILD: &str = "MMRUN_BENCH_SCALE_CHILD";
+const FIGURES_LINE: &str = "figures: ";
+
+/// Measures `agents` in a fresh process of this bench, so that its memory figure is its own:
+/// an allocator keeps what an earlier, smaller cluster freed, and the process's RSS would count
+/// it again.
+fn measure_apart(agents: usize) -> Figures {
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let out = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(CHILD, "1")
+        .env("MMRUN_BENCH_SCALE_N", agents.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("the bench runs itself for one size");
+    assert!(out.status.success(), "measuring {agents} agents failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut figures = None;
+    for line in text.lines() {
+        match line.strip_prefix(FIGURES_LINE) {
+            Some(values) => figures = Figures::from_line(values),
+            None => println!("{line}"),
+        }
+    }
+    figures.expect("the child's figures line")
+}
+
+impl Figures {
+    /// Every figure, as numbers (durations in microseconds), in field order.
+    fn to_line(&self) -> String {
+        let us = |d: Duration| d.as_micros().to_string();
+        [
+            self.agents.to_string(),
+            us(self.registered),
+            self.rss_mib.to_string(),
+            self.rss_delta_mib.to_string(),
+            us(self.offers_json),
+            us(self.offers_protobuf),
+            us(self.state),
+            us(self.get_state),
+            self.launched.to_string(),
+            us(self.running),
+            us(self.reconciled),
+        ]
+        .join(" ")
+    }
+
+    fn from_line(line: &str) -> Option<Figures> {
+        let v: Vec<f64> = line
+            .split(' ')
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let us = |x: f64| Duration::from_micros(x as u64);
+        let [
+            agents,
+            registered,
+            rss,
+            delta,
+            json,
+            protobuf,
+            state,
+            get_state,
+            launched,
+            running,
+            reconciled,
+        ] = v[..]
+        else {
+            return None;
+        };
+        Some(Figures {
+            agents: agents as usize,
+            registered: us(registered),
+            rss_mib: rss,
+            rss_delta_mib: delta,
+            offers_json: us(json),
+            offers_protobuf: us(protobuf),
+            state: us(state),
+            get_state: us(get_state),
+            launched: launched as usize,
+            running: us(running),
+            reconciled: us(reconciled),
+        })
+    }
 }
 
 async fn measure(agents: usize) -> Figures {

@@ -191,13 +191,19 @@ async fn register(
     agent.ping_deadline = Duration::from_secs_f64(
         registered.ping_timeout_secs * f64::from(registered.max_ping_timeouts.max(1)),
     );
-    // A new master has seen none of the pending updates: each task's head goes again.
+    // A new master has seen none of the pending updates: each task's head goes again. Only
+    // this agent's: waking the update loop for a look at every agent, once per registration,
+    // made registering N agents cost N²/64.
+    let mut pending = false;
     for task in agent.tasks.values_mut() {
         if let Some(head) = task.updates.front_mut() {
             head.sent_at = None;
+            pending = true;
         }
     }
-    host.wake();
+    if pending {
+        host.updates_changed(core, index);
+    }
     Ok(())
 }
 
@@ -248,7 +254,7 @@ fn due_updates(host: &SimShared, full: bool) -> Vec<StatusUpdate> {
             .swap(false, std::sync::atomic::Ordering::Relaxed);
     let mut due = Vec::new();
     let mut look_at = |agent: &mut SimAgent| {
-        if !agent.registered || !agent.reachable() {
+        if agent.tasks.is_empty() || !agent.registered || !agent.reachable() {
             return;
         }
         let Some(agent_id) = agent.id.clone() else {
