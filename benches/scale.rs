@@ -435,36 +435,41 @@ fn print(f: &Figures) {
     );
 }
 
-/// How each figure grows from 1 000 to 10 000 agents (10× the agents).
+/// How each figure grows from one measured size to the next from 1 000 agents up (1 000 →
+/// 10 000 → 50 000): linear growth is the ratio of the sizes.
 fn growth(all: &[Figures]) {
-    let (Some(small), Some(big)) = (
-        all.iter().find(|f| f.agents == 1_000),
-        all.iter().find(|f| f.agents == 10_000),
-    ) else {
-        return;
-    };
-    let r = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64().max(1e-9);
-    println!();
-    println!("growth from 1 000 to 10 000 agents (10x; linear = 10):");
-    println!("  registered {:.1}x", r(small.registered, big.registered));
-    println!(
-        "  RSS delta {:.1}x",
-        big.rss_delta_mib / small.rss_delta_mib.max(1e-9)
-    );
-    println!(
-        "  first OFFERS JSON {:.1}x, protobuf {:.1}x",
-        r(small.offers_json, big.offers_json),
-        r(small.offers_protobuf, big.offers_protobuf)
-    );
-    println!(
-        "  /master/state {:.1}x, GET_STATE {:.1}x",
-        r(small.state, big.state),
-        r(small.get_state, big.get_state)
-    );
-    println!(
-        "  10 000 tasks RUNNING {:.1}x",
-        r(small.running, big.running)
-    );
+    let sizes: Vec<&Figures> = all.iter().filter(|f| f.agents >= 1_000).collect();
+    for pair in sizes.windows(2) {
+        let (small, big) = (pair[0], pair[1]);
+        let r = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64().max(1e-9);
+        println!();
+        println!(
+            "growth from {} to {} agents ({:.0}x; linear = {:.0}):",
+            small.agents,
+            big.agents,
+            big.agents as f64 / small.agents as f64,
+            big.agents as f64 / small.agents as f64
+        );
+        println!("  registered {:.1}x", r(small.registered, big.registered));
+        println!(
+            "  RSS delta {:.1}x",
+            big.rss_delta_mib / small.rss_delta_mib.max(1e-9)
+        );
+        println!(
+            "  first OFFERS JSON {:.1}x, protobuf {:.1}x",
+            r(small.offers_json, big.offers_json),
+            r(small.offers_protobuf, big.offers_protobuf)
+        );
+        println!(
+            "  /master/state {:.1}x, GET_STATE {:.1}x",
+            r(small.state, big.state),
+            r(small.get_state, big.get_state)
+        );
+        println!(
+            "  10 000 tasks RUNNING {:.1}x",
+            r(small.running, big.running)
+        );
+    }
 }
 
 /// A leader failover with thousands of simulated agents re-registering (see the module
