@@ -11,6 +11,7 @@
 //! ([`POLL`]) for a few agents; the scale bench polls less often so that polling does not
 //! take the CPU the master needs for ten thousand re-registrations.
 
+use futures::StreamExt;
 use mmrun::cluster::{AgentSpec, Backend, ClusterHandle, ClusterSpec};
 use std::time::{Duration, Instant};
 
@@ -83,19 +84,28 @@ pub async fn fail_over(
         .stop_master(leader, graceful)
         .await
         .expect("the leader stops");
-    let new = loop {
-        let mut found = None;
-        for url in &others {
-            if elected(&http, url).await {
-                found = Some(url.clone());
+    // Each candidate watched on its own: a master stopped earlier is gone from the network,
+    // and a request to its address waits out the timeout (as a dead host's would) instead of
+    // being refused, which must not slow the look at the others.
+    let watch = |url: &String| {
+        let http = &http;
+        let url = url.clone();
+        async move {
+            loop {
+                if elected(http, &url).await {
+                    return url;
+                }
+                give_up_after(started, "no new leader");
+                tokio::time::sleep(poll).await;
             }
         }
-        if let Some(url) = found {
-            break url;
-        }
-        give_up_after(started, "no new leader");
-        tokio::time::sleep(poll).await;
     };
+    let mut watches: futures::stream::FuturesUnordered<_> = others.iter().map(watch).collect();
+    let new = watches
+        .next()
+        .await
+        .expect("a master other than the leader");
+    drop(watches);
     let leader_took = started.elapsed();
     while active_agents(&http, &new).await < agents {
         give_up_after(started, "the agents did not re-register");

@@ -260,11 +260,12 @@ impl ZooKeeperServer {
 }
 
 /// A standalone server's configuration: bound to loopback only, no admin HTTP server (it would
-/// take port 8080), the four-letter words readiness checks use, and sessions as short as 1 s
-/// (the default minimum is 2 ticks, 4 s) so a killed master loses its leadership quickly.
+/// take port 8080), the four-letter words readiness checks use, sessions as short as 1 s (the
+/// default minimum is 2 ticks) and a short tick (`zookeeper::TICK`), so a killed master loses
+/// its leadership quickly.
 fn zoo_cfg(data: &Path, port: u16) -> String {
     format!(
-        "tickTime=2000\n\
+        "tickTime={}\n\
          initLimit=10\n\
          syncLimit=5\n\
          dataDir={}\n\
@@ -272,9 +273,12 @@ fn zoo_cfg(data: &Path, port: u16) -> String {
          clientPortAddress=127.0.0.1\n\
          admin.enableServer=false\n\
          4lw.commands.whitelist=ruok,srvr\n\
-         minSessionTimeout={}\n",
+         minSessionTimeout={}\n\
+         maxSessionTimeout={}\n",
+        super::TICK.as_millis(),
         data.display(),
-        super::MIN_SESSION_TIMEOUT.as_millis()
+        super::MIN_SESSION_TIMEOUT.as_millis(),
+        super::MAX_SESSION_TIMEOUT.as_millis()
     )
 }
 
@@ -316,6 +320,9 @@ mod tests {
             "clientPortAddress=127.0.0.1",
             "admin.enableServer=false",
             "4lw.commands.whitelist=ruok,srvr",
+            "tickTime=500",
+            "minSessionTimeout=1000",
+            "maxSessionTimeout=40000",
         ] {
             assert!(cfg.lines().any(|l| l == line), "{line} missing from\n{cfg}");
         }

@@ -44,10 +44,12 @@ ENTRYPOINT [\"/opt/java/bin/java\", \"-Xmx256m\", \"-XX:+UseSerialGC\", \"-XX:Ti
 };
 
 /// A standalone server on every interface of the container, port 2181; no admin HTTP server;
-/// the four-letter words readiness checks use; sessions as short as 1 s (a killed master
-/// loses its leadership quickly).
-// minSessionTimeout is `zookeeper::MIN_SESSION_TIMEOUT`, as for the child process.
-const ZOO_CFG: &str = "tickTime=2000
+/// the four-letter words readiness checks use; sessions as short as 1 s and a short tick (a
+/// killed master loses its leadership quickly).
+// tickTime, minSessionTimeout and maxSessionTimeout are `zookeeper::TICK`,
+// `MIN_SESSION_TIMEOUT` and `MAX_SESSION_TIMEOUT`, as for the child process (a test holds them
+// together).
+const ZOO_CFG: &str = "tickTime=500
 initLimit=10
 syncLimit=5
 dataDir=/var/lib/zookeeper
@@ -55,6 +57,7 @@ clientPort=2181
 admin.enableServer=false
 4lw.commands.whitelist=ruok,srvr
 minSessionTimeout=1000
+maxSessionTimeout=40000
 ";
 
 /// Parts of a Java home a headless server never uses: a JDK's development files, the other
@@ -233,6 +236,16 @@ mod tests {
         assert!(dockerfile.contains(crate::zookeeper::install::MAIN_CLASS));
         assert!(ZOO_CFG.contains("clientPort=2181\n"));
         assert!(ZOO_CFG.contains(&format!("dataDir={DATA_DIR}\n")));
+        // The same session timing as the child process.
+        use crate::zookeeper::{MAX_SESSION_TIMEOUT, MIN_SESSION_TIMEOUT, TICK};
+        for (key, value) in [
+            ("tickTime", TICK),
+            ("minSessionTimeout", MIN_SESSION_TIMEOUT),
+            ("maxSessionTimeout", MAX_SESSION_TIMEOUT),
+        ] {
+            let line = format!("{key}={}\n", value.as_millis());
+            assert!(ZOO_CFG.contains(&line), "{line}");
+        }
     }
 
     #[test]
