@@ -193,7 +193,7 @@ impl DockerCluster {
             .connect_network(&network, &slot.node.id, Some(slot.node.ip))
             .await?;
         slot.state = next;
-        // Back on the network, a published port is a new one.
+        // Back on the network, a published port is bound anew, perhaps elsewhere.
         slot.node.refresh_port(&docker).await?;
         Ok(())
     }

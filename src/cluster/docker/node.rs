@@ -54,8 +54,9 @@ impl NodeContainer {
         self.refresh_port(docker).await
     }
 
-    /// Reads the published host port again: Docker picks a new one when the container is put
-    /// back on its network. Nothing to read for a node reached directly.
+    /// Reads the published host port again: the binding belongs to the container's endpoint
+    /// on its network, so one taken off the network and put back is published anew (on a
+    /// host port Docker may choose again). Nothing to read for a node reached directly.
     pub async fn refresh_port(&mut self, docker: &Docker) -> Result<(), BackendError> {
         let Some(port) = self.spec.ports.first().map(|p| p.container_port) else {
             return Ok(());
