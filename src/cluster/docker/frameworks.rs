@@ -39,8 +39,9 @@ pub(super) struct FrameworkPlace<'a> {
     pub layout: &'a Layout,
     pub spec: &'a ClusterSpec,
     pub images: &'a NodeImages,
-    /// The master as a process on this host reaches it: `zk://…` through ZooKeeper's published
-    /// port, or the leader's cluster-network address (see [`DockerFrameworks::run`]).
+    /// The master as a process on this host reaches it: `zk://…` at ZooKeeper's address as
+    /// this host reaches it (`layout::Reach`), or the leader's cluster-network address (see
+    /// [`DockerFrameworks::run`]).
     pub master_for_processes: String,
 }
 
@@ -60,7 +61,7 @@ impl DockerFrameworks {
     /// routable from this host — the address in the master's pid, which a scheduler driver
     /// compares, as text, with where every message it gets comes from (given the published
     /// port, libmesos would drop them all) — or, with ZooKeeper, finds the leader through
-    /// ZooKeeper's published port, as on the embedded backend; a fixed master would be wrong
+    /// ZooKeeper, as on the embedded backend; a fixed master would be wrong
     /// after the first failover. The master reaches it (a driver's libprocess) at this host's
     /// address on the cluster network.
     pub(super) async fn run(

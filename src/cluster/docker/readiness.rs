@@ -149,8 +149,8 @@ impl DockerCluster {
                 // The master lists an agent as soon as it has registered it, before the agent
                 // has its answer and has checkpointed its id: an agent killed in between
                 // would come back as a new one. Ready is when the agent itself knows its id.
-                // (An agent that cannot be asked — its published port does not survive a
-                // partition — is taken at the master's word.)
+                // (An agent that cannot be asked — no published port read yet — is taken at
+                // the master's word.)
                 let Some(agent) = agent else {
                     return Some(id);
                 };

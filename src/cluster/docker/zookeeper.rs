@@ -22,7 +22,7 @@ pub const ZOOKEEPER_PORT: u16 = 2181;
 /// `docker::ensure_zookeeper_image`): named `mmrun-<run>-<scenario>-zookeeper`, labelled with
 /// the cluster's run (so the cluster's teardown, the reaper and `mmrun clean` remove it like
 /// any node), on the cluster network at `layout.zookeeper_ip()`, port 2181 published on
-/// 127.0.0.1. Its data survives `docker stop` + `docker start` (the container's own file system).
+/// 127.0.0.1 where the layout publishes (`layout::Reach`). Its data survives `docker stop` + `docker start` (the container's own file system).
 pub fn zookeeper_spec(layout: &Layout, image: &str) -> ContainerSpec {
     let name = layout.owner.name(Role::ZooKeeper, None);
     ContainerSpec {
@@ -54,7 +54,7 @@ pub async fn wait_ready(
 ) -> Result<(), BackendError> {
     let Some(addr) = node.address() else {
         return Err(BackendError::failed(format!(
-            "{} (container {}) has no published port: start it first",
+            "{} (container {}) cannot be reached yet: start it first",
             node.label, node.name
         )));
     };
