@@ -166,10 +166,13 @@ async fn deliver(
                     None => std::future::pending().await,
                 }
             };
+            // A close already seen comes before the next message: sent on a fresh connection,
+            // that message would hide a strict peer's exit.
             tokio::select! {
+                biased;
                 _ = stopped.cancelled() => Next::Stop,
-                message = rx.recv() => message.map_or(Next::Stop, Next::Send),
                 _ = closed => Next::PeerClosed,
+                message = rx.recv() => message.map_or(Next::Stop, Next::Send),
             }
         };
         let message = match next {
@@ -190,7 +193,7 @@ async fn deliver(
             }
         };
         // A kept connection may have been closed by the peer since its last use: one fresh
-        // attempt before the message counts as undeliverable.
+        // attempt before the message counts as undeliverable (none to a strict peer).
         let mut attempts = 0;
         let mut taken = false;
         loop {
@@ -214,6 +217,14 @@ async fn deliver(
                 }
                 Err(e) => {
                     connection = None;
+                    // A strict peer's connection breaking under a message is its exit, as
+                    // libprocess reports it: delivering the message to whatever answers at
+                    // that address now (a restarted master) would hide the exit for good.
+                    if strict {
+                        broken(&peer, &exited, error_chain(&e));
+                        tracing::debug!("dropped {} to {peer}: the peer is gone", message.name);
+                        break;
+                    }
                     if attempts >= 2 {
                         tracing::warn!("dropped {} to {peer}: {}", message.name, error_chain(&e));
                         break;
@@ -259,3 +270,7 @@ async fn post(
     }
     Ok(status.is_success())
 }
+
+#[cfg(test)]
+#[path = "link_tests.rs"]
+mod tests;
