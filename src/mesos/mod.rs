@@ -15,6 +15,7 @@ pub mod ids;
 pub mod internal;
 pub mod lenient;
 pub mod operator;
+pub mod operator_event;
 pub mod recordio;
 pub mod resources;
 pub mod scheduler;

@@ -100,6 +100,10 @@ impl WireMessage for super::operator::OperatorResponse {
     const PROTO_NAME: &'static str = "mesos.v1.master.Response";
 }
 
+impl WireMessage for super::operator_event::OperatorEvent {
+    const PROTO_NAME: &'static str = "mesos.v1.master.Event";
+}
+
 /// Why a body could not be read as a message. The text is meant for the client's 400.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {

@@ -9,7 +9,7 @@
 //! declares nothing mmrun's types do not carry.
 
 use super::*;
-use crate::mesos::{agent_operator, executor, operator, scheduler};
+use crate::mesos::{agent_operator, executor, operator, operator_event, scheduler};
 use prost_reflect::{DynamicMessage, ReflectMessage, Value as Reflected};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -350,30 +350,64 @@ fn get_executors() -> Value {
     }))
 }
 
-fn get_frameworks() -> Value {
-    let framework = json!({
+fn operator_framework() -> Value {
+    typed::<operator::Framework>(json!({
         "framework_info": framework_info(), "active": true, "connected": true,
         "recovered": false, "registered_time": time(1), "unregistered_time": time(2),
         "offers": [offer()], "allocated_resources": resources(), "offered_resources": resources(),
-    });
+    }))
+}
+
+fn get_frameworks() -> Value {
     typed::<operator::GetFrameworks>(json!({
-        "frameworks": [framework.clone()], "completed_frameworks": [framework],
+        "frameworks": [operator_framework()], "completed_frameworks": [operator_framework()],
+    }))
+}
+
+fn operator_agent_info() -> Value {
+    json!({"hostname": "agent-1", "port": 5051, "resources": resources(),
+           "attributes": attributes(), "id": id("m-S0")})
+}
+
+fn operator_agent() -> Value {
+    typed::<operator::Agent>(json!({
+        "agent_info": operator_agent_info(), "active": true, "version": "1.11.0",
+        "pid": "slave(1)@127.0.0.1:5051", "registered_time": time(1),
+        "reregistered_time": time(2), "total_resources": resources(),
+        "allocated_resources": resources(), "offered_resources": resources(),
+        "capabilities": [{"type": "MULTI_ROLE"}],
     }))
 }
 
 fn get_agents() -> Value {
-    let agent_info = json!({"hostname": "agent-1", "port": 5051, "resources": resources(),
-                            "attributes": attributes(), "id": id("m-S0")});
     typed::<operator::GetAgents>(json!({
-        "agents": [{
-            "agent_info": agent_info, "active": true, "version": "1.11.0",
-            "pid": "slave(1)@127.0.0.1:5051", "registered_time": time(1),
-            "reregistered_time": time(2), "total_resources": resources(),
-            "allocated_resources": resources(), "offered_resources": resources(),
-            "capabilities": [{"type": "MULTI_ROLE"}],
-        }],
-        "recovered_agents": [agent_info],
+        "agents": [operator_agent()],
+        "recovered_agents": [operator_agent_info()],
     }))
+}
+
+fn get_state() -> Value {
+    typed::<operator::GetState>(json!({
+        "get_tasks": get_tasks(), "get_executors": get_executors(),
+        "get_frameworks": get_frameworks(), "get_agents": get_agents()}))
+}
+
+fn operator_events() -> Vec<Value> {
+    vec![
+        json!({"type": "SUBSCRIBED", "subscribed": {
+            "get_state": get_state(), "heartbeat_interval_seconds": 15.0}}),
+        json!({"type": "TASK_ADDED", "task_added": {"task": operator_task("TASK_STAGING")}}),
+        json!({"type": "TASK_UPDATED", "task_updated": {
+            "framework_id": id("m-0000"), "status": task_status(), "state": "TASK_FINISHED"}}),
+        json!({"type": "AGENT_ADDED", "agent_added": {"agent": operator_agent()}}),
+        json!({"type": "AGENT_REMOVED", "agent_removed": {"agent_id": id("m-S0")}}),
+        json!({"type": "FRAMEWORK_ADDED", "framework_added": {"framework": operator_framework()}}),
+        json!({"type": "FRAMEWORK_UPDATED", "framework_updated": {
+            "framework": operator_framework()}}),
+        json!({"type": "FRAMEWORK_REMOVED", "framework_removed": {
+            "framework_info": framework_info()}}),
+        json!({"type": "HEARTBEAT"}),
+    ]
 }
 
 fn operator_responses() -> Vec<Value> {
@@ -395,9 +429,7 @@ fn operator_responses() -> Vec<Value> {
         json!({"type": "GET_EXECUTORS", "get_executors": get_executors()}),
         json!({"type": "GET_FRAMEWORKS", "get_frameworks": get_frameworks()}),
         json!({"type": "GET_AGENTS", "get_agents": get_agents()}),
-        json!({"type": "GET_STATE", "get_state": typed::<operator::GetState>(json!({
-            "get_tasks": get_tasks(), "get_executors": get_executors(),
-            "get_frameworks": get_frameworks(), "get_agents": get_agents()}))}),
+        json!({"type": "GET_STATE", "get_state": get_state()}),
     ]
 }
 
@@ -595,6 +627,11 @@ pub(super) fn all_samples() -> Vec<DynamicMessage> {
         operator_responses()
             .into_iter()
             .map(check::<operator::OperatorResponse>),
+    );
+    seen.extend(
+        operator_events()
+            .into_iter()
+            .map(check::<operator_event::OperatorEvent>),
     );
     seen.extend(
         agent_calls()

@@ -12,7 +12,7 @@ use super::transcode::TranscodeError;
 use super::wire::{read_varint, write_varint};
 use super::*;
 use crate::mesos::internal::*;
-use crate::mesos::{agent_operator, executor, operator, scheduler};
+use crate::mesos::{agent_operator, executor, operator, operator_event, scheduler};
 use prost::Message as _;
 use prost_reflect::prost_types::field_descriptor_proto::{Label, Type};
 use prost_reflect::prost_types::{
@@ -799,6 +799,7 @@ fn typed_check(name: &str) -> fn(&[u8]) -> bool {
         executor::Event,
         operator::OperatorCall,
         operator::OperatorResponse,
+        operator_event::OperatorEvent,
         agent_operator::AgentCall,
         agent_operator::AgentResponse,
         DriverCall,
@@ -1199,6 +1200,7 @@ fn random_bytes_decode_as_reflection_decoded_them() {
         "mesos.v1.scheduler.Call",
         "mesos.v1.scheduler.Event",
         "mesos.v1.master.Response",
+        "mesos.v1.master.Event",
         "mesos.v1.agent.Response",
         "mesos.internal.ExecutorRegisteredMessage",
     ] {
