@@ -7,18 +7,35 @@ use super::operator::{Agent, Framework, GetState, Task};
 use super::task::{TaskState, TaskStatus};
 use serde::{Deserialize, Serialize};
 
-/// One event, `{"type":"TASK_ADDED","task_added":{…}}`.
+/// One event, `{"type":"TASK_ADDED","task_added":{…}}`. Payloads are boxed so that a
+/// heartbeat does not take the room of a whole task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OperatorEvent {
-    Subscribed { subscribed: Box<Subscribed> },
-    TaskAdded { task_added: TaskAdded },
-    TaskUpdated { task_updated: TaskUpdated },
-    AgentAdded { agent_added: AgentAdded },
-    AgentRemoved { agent_removed: AgentRemoved },
-    FrameworkAdded { framework_added: FrameworkAdded },
-    FrameworkUpdated { framework_updated: FrameworkUpdated },
-    FrameworkRemoved { framework_removed: FrameworkRemoved },
+    Subscribed {
+        subscribed: Box<Subscribed>,
+    },
+    TaskAdded {
+        task_added: Box<TaskAdded>,
+    },
+    TaskUpdated {
+        task_updated: Box<TaskUpdated>,
+    },
+    AgentAdded {
+        agent_added: Box<AgentAdded>,
+    },
+    AgentRemoved {
+        agent_removed: AgentRemoved,
+    },
+    FrameworkAdded {
+        framework_added: Box<FrameworkAdded>,
+    },
+    FrameworkUpdated {
+        framework_updated: Box<FrameworkUpdated>,
+    },
+    FrameworkRemoved {
+        framework_removed: Box<FrameworkRemoved>,
+    },
     Heartbeat,
 }
 
