@@ -28,8 +28,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// `/api/v1` and any path below it that no other endpoint takes (libprocess's longest-prefix
+/// routing: pymesos's operator drivers call `/api/v1/operator`).
 pub fn routes() -> Router<Arc<AgentShared>> {
-    Router::new().route("/api/v1", any(operator))
+    Router::new()
+        .route("/api/v1", any(operator))
+        .route("/api/v1/{*rest}", any(operator))
 }
 
 async fn operator(

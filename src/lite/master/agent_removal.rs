@@ -49,7 +49,9 @@ impl MasterShared {
             if let Some(f) = core.frameworks.get_mut(&fw_id)
                 && let Some(mut task) = f.tasks.remove(&task_id)
             {
-                task.record(status, TaskState::Lost);
+                if task.record(status.clone(), TaskState::Lost) {
+                    self.publish_task_updated(&fw_id, &status, TaskState::Lost);
+                }
                 f.push_completed(task, self.config.max_completed_tasks_per_framework);
             }
         }
@@ -83,6 +85,7 @@ impl MasterShared {
         for f in core.frameworks.values().filter(|f| f.connected) {
             f.send(&failure);
         }
+        self.publish_agent_removed(id);
         self.allocate(&mut core);
     }
 
@@ -117,6 +120,7 @@ impl MasterShared {
         for f in core.frameworks.values().filter(|f| f.connected) {
             f.send(&failure);
         }
+        self.publish_agent_removed(id);
         true
     }
 
@@ -163,7 +167,10 @@ impl MasterShared {
                     ));
                     status.agent_id = Some(agent_id.clone());
                     framework.send(&Event::update(status.clone()));
-                    task.record(status, task.state);
+                    let state = task.state;
+                    if task.record(status.clone(), state) {
+                        self.publish_task_updated(&fw_id, &status, state);
+                    }
                 }
                 framework.push_completed(task, self.config.max_completed_tasks_per_framework);
                 continue;
@@ -182,7 +189,9 @@ impl MasterShared {
                 status.unreachable_time = Some(TimeInfo::from_seconds(now));
             }
             framework.send(&Event::update(status.clone()));
-            task.record(status, state);
+            if task.record(status.clone(), state) {
+                self.publish_task_updated(&fw_id, &status, state);
+            }
             if unreachable {
                 framework.unreachable_tasks.insert(task_id, task);
             } else {

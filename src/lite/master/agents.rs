@@ -93,6 +93,11 @@ impl MasterShared {
         };
         self.agent_pids.set(&id, agent.pid());
         core.insert_agent(agent);
+        if previous.is_none() {
+            // New to this master: registered, re-registered after a master failover, or back
+            // from unreachable (Mesos's `addSlave`).
+            self.publish_agent_added(&core, &id);
+        }
         if reregistered {
             self.reconcile_reregistered_agent(&mut core, &id, &msg, was_unreachable);
         }
@@ -214,6 +219,9 @@ impl MasterShared {
                         failover_timer: None,
                     },
                 );
+                // Before its tasks, so subscribers know the framework their TASK_ADDED name
+                // (as Mesos orders them).
+                self.publish_framework(core, fw_id, true);
             }
             // Known, or inserted above from the agent's report.
             let Some(framework) = core.frameworks.get_mut(fw_id) else {
@@ -241,6 +249,8 @@ impl MasterShared {
                 task.status_update_uuid = reported.statuses.last().and_then(|s| s.uuid.clone());
                 task
             });
+            // A task new to the master, or back from unreachable, is added (TASK_ADDED).
+            let was_held = back.is_none() && framework.tasks.contains_key(task_id);
             let existing = back.or_else(|| framework.tasks.remove(task_id));
             let mut task = existing.unwrap_or_else(|| Task {
                 info: reported.task.clone(),
@@ -259,6 +269,9 @@ impl MasterShared {
             });
             task.state = reported.state;
             framework.tasks.insert(task_id.clone(), task);
+            if !was_held {
+                self.publish_task_added(core, fw_id, task_id);
+            }
         }
         // Tasks the master placed on this agent that it no longer has (it restarted): running
         // ones, and those held as unreachable, which would otherwise stay unreachable forever.
@@ -310,7 +323,9 @@ impl MasterShared {
             status.message = Some("Task was not found on the re-registered agent".into());
             status.agent_id = Some(agent_id.clone());
             f.send(&Event::update(status.clone()));
-            task.record(status, state);
+            if task.record(status.clone(), state) {
+                self.publish_task_updated(&f.id, &status, state);
+            }
             f.push_completed(task, max_completed);
             if !counted {
                 core.count_terminal(state);

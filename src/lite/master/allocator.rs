@@ -488,6 +488,7 @@ impl MasterShared {
         };
         tracing::debug!("launching task {} on {}", task.task_id, task.agent_id);
         let agent_id = task.agent_id.clone();
+        let task_id = task.task_id.clone();
         framework.tasks.insert(
             task.task_id.clone(),
             Task {
@@ -511,6 +512,7 @@ impl MasterShared {
             }
             agent.send(ToAgent::RunTask(run));
         }
+        self.publish_task_added(core, framework_id, &task_id);
     }
 
     /// Sends a master-generated update (no uuid: nothing to acknowledge).

@@ -97,6 +97,9 @@ impl MasterShared {
             return None;
         }
         let reregistered: bool;
+        // Whether this master learns of the framework now (FRAMEWORK_ADDED), or knew it
+        // (FRAMEWORK_UPDATED), for operator subscribers.
+        let added: bool;
         let now = now_seconds();
         let suppressed: BTreeSet<String> = suppressed_roles.into_iter().collect();
         let id = match info.id.clone() {
@@ -117,6 +120,7 @@ impl MasterShared {
                 // learnt of its framework from the agents is answered FrameworkRegistered, as
                 // Mesos does (MESOS-786: the driver turns it into `reregistered` itself).
                 reregistered = same_driver && !framework.recovered && !force;
+                added = false;
                 self.remove_offers_where(&mut core, false, |o| o.framework_id == id);
                 // This arm matched a known id, and removing offers keeps the framework.
                 let framework = core.frameworks.get_mut(&id).expect("checked above");
@@ -144,6 +148,7 @@ impl MasterShared {
                 // A framework this master never knew (it was elected since): Mesos answers
                 // FrameworkRegisteredMessage here too (MESOS-786).
                 reregistered = false;
+                added = true;
                 let id = existing.unwrap_or_else(|| {
                     let id =
                         FrameworkId::new(format!("{}-{:04}", core.info.id, core.next_framework));
@@ -191,6 +196,7 @@ impl MasterShared {
             framework.pid = stream.driver_pid().cloned();
             framework.stream = Some(stream);
         }
+        self.publish_framework(&core, &id, added);
         self.allocate(&mut core);
         Some(id)
     }
@@ -259,7 +265,9 @@ impl MasterShared {
                 status.reason = Some(reason::FRAMEWORK_REMOVED.into());
                 status.message = Some("Framework removed".into());
                 status.agent_id = Some(task.agent_id().clone());
-                task.record(status, TaskState::Killed);
+                if task.record(status.clone(), TaskState::Killed) {
+                    self.publish_task_updated(id, &status, TaskState::Killed);
+                }
                 core.count_terminal(TaskState::Killed);
             }
             framework.push_completed(task, max_completed);
@@ -291,6 +299,7 @@ impl MasterShared {
         framework.connected = false;
         framework.unregistered_time = now_seconds();
         tracing::info!("framework {id} ({}) removed", framework.info.name);
+        self.publish_framework_removed(&framework.info);
         core.completed_frameworks.push_back(framework);
         while core.completed_frameworks.len() > self.config.max_completed_frameworks {
             core.completed_frameworks.pop_front();
@@ -347,6 +356,7 @@ impl MasterShared {
         info.id = Some(id.clone());
         f.info = info;
         f.suppressed_roles = suppressed_roles.into_iter().collect();
+        self.publish_framework(&core, id, false);
         self.allocate(&mut core);
         Ok(())
     }

@@ -20,6 +20,8 @@ mod leadership;
 mod legacy_api;
 mod model;
 mod operator_api;
+mod operator_events;
+mod operator_views;
 mod roles;
 mod scheduler_api;
 mod scheduler_call;
@@ -69,6 +71,8 @@ pub struct MasterShared {
     elected_at: Mutex<Option<f64>>,
     /// Why it stopped on its own (lost its ZooKeeper session or its leadership).
     lost: Mutex<Option<String>>,
+    /// The operator API's event streams (SUBSCRIBE).
+    operator_events: operator_events::OperatorSubscribers,
 }
 
 impl MasterShared {
@@ -158,6 +162,7 @@ impl Master {
             contender,
             elected_at: Mutex::new(alone.then_some(start_time)),
             lost: Mutex::new(None),
+            operator_events: Default::default(),
             config,
         });
         crate::node_log::spawn(leadership::follow_candidacy(shared.clone()));

@@ -12,7 +12,7 @@ use crate::mesos::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 use crate::mesos::recordio;
 use crate::mesos::resources::Resources;
 use crate::mesos::scheduler::Event;
-use crate::mesos::task::{TaskInfo, TaskState, TaskStatus};
+use crate::mesos::task::{TaskInfo, TaskState, TaskStatus, reason};
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Instant;
@@ -107,19 +107,26 @@ impl Task {
     }
 
     /// Records a status as Mesos's `Master::updateTask` does: a repeat of the last state
-    /// replaces it rather than growing the history.
-    pub fn record(&mut self, status: TaskStatus, latest_state: TaskState) {
-        if self
+    /// replaces it rather than growing the history. Returns whether operator subscribers are
+    /// told of it as TASK_UPDATED: a new state, or a (health) check's result, which Mesos
+    /// always forwards.
+    #[must_use]
+    pub fn record(&mut self, status: TaskStatus, latest_state: TaskState) -> bool {
+        let repeated = self
             .statuses
             .last()
-            .is_some_and(|s| s.state == status.state)
-        {
+            .is_some_and(|s| s.state == status.state);
+        let check_result = status.reason.as_deref().is_some_and(|r| {
+            r == reason::TASK_HEALTH_CHECK_STATUS_UPDATED || r == reason::TASK_CHECK_STATUS_UPDATED
+        });
+        if repeated {
             self.statuses.pop();
         }
         self.status_update_state = Some(status.state);
         self.status_update_uuid = status.uuid.clone();
         self.statuses.push(status);
         self.state = latest_state;
+        !repeated || check_result
     }
 }
 

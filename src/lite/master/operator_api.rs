@@ -6,29 +6,60 @@ use crate::lite::api_error::ApiError;
 use crate::lite::call::{MesosCall, encoded_answer};
 use crate::mesos::encoding::Encoding;
 use crate::mesos::operator::{
-    Flag, GetFlags, GetHealth, GetMaster, GetMetrics, GetState, GetVersion, Metric, OperatorCall,
+    Flag, GetFlags, GetHealth, GetMaster, GetMetrics, GetVersion, Metric, OperatorCall,
     OperatorCallType, OperatorResponse,
 };
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use std::sync::Arc;
 
+/// `/api/v1` and any path below it that no other endpoint takes: libprocess hands a request
+/// to the endpoint of the longest prefix of its path, so Mesos serves the operator API at
+/// `/api/v1/operator` too (where pymesos's operator drivers send their calls).
 pub fn routes() -> Router<Arc<MasterShared>> {
-    Router::new().route("/api/v1", any(operator))
+    Router::new()
+        .route("/api/v1", any(operator))
+        .route("/api/v1/{*rest}", any(operator))
 }
 
 async fn operator(
     State(master): State<Arc<MasterShared>>,
     request: MesosCall<OperatorCall>,
 ) -> Response {
+    if request.call.kind == OperatorCallType::Subscribe {
+        return match request.answer_encoding() {
+            Ok(encoding) => event_stream(&master, encoding),
+            Err(e) => e.into_response(),
+        };
+    }
     match handle(&master, request) {
         Ok(Some((encoding, response))) => encoded_answer(encoding, &response),
         Ok(None) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// SUBSCRIBE: a RecordIO stream of operator events in the encoding the client accepts, open
+/// until the client goes or the master stops (src/lite/master/operator_events.rs).
+fn event_stream(master: &MasterShared, encoding: Encoding) -> Response {
+    let records = master.subscribe_operator(encoding);
+    let body = futures::stream::unfold(records, |mut records| async move {
+        let record = records.recv().await?;
+        Some((Ok::<_, std::convert::Infallible>(record), records))
+    });
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, encoding.media_type().to_string()),
+            (header::CACHE_CONTROL, "no-cache".to_string()),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
 }
 
 fn handle(
@@ -81,24 +112,19 @@ fn handle(
             },
         },
         OperatorCallType::GetAgents => OperatorResponse::GetAgents {
-            get_agents: master.get_agents(),
+            get_agents: master.core().get_agents(),
         },
         OperatorCallType::GetFrameworks => OperatorResponse::GetFrameworks {
-            get_frameworks: master.get_frameworks(),
+            get_frameworks: master.core().get_frameworks(),
         },
         OperatorCallType::GetTasks => OperatorResponse::GetTasks {
-            get_tasks: master.get_tasks(),
+            get_tasks: master.core().get_tasks(),
         },
         OperatorCallType::GetExecutors => OperatorResponse::GetExecutors {
-            get_executors: master.get_executors(),
+            get_executors: master.core().get_executors(),
         },
         OperatorCallType::GetState => OperatorResponse::GetState {
-            get_state: Box::new(GetState {
-                get_tasks: master.get_tasks(),
-                get_executors: master.get_executors(),
-                get_frameworks: master.get_frameworks(),
-                get_agents: master.get_agents(),
-            }),
+            get_state: Box::new(master.core().get_state()),
         },
         OperatorCallType::Teardown => {
             let id = call

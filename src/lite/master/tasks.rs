@@ -75,7 +75,9 @@ impl MasterShared {
         } else {
             update.latest_state
         };
-        task.record(update.status.clone(), latest);
+        if task.record(update.status.clone(), latest) {
+            self.publish_task_updated(&update.framework_id, &update.status, latest);
+        }
         let became_terminal = !was_terminal && latest.is_terminal();
         framework.send(&Event::update(update.status));
         if became_terminal {

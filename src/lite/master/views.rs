@@ -5,16 +5,14 @@ use super::MasterShared;
 use super::model::{Agent, AgentUsage, Framework, MasterCore, Task};
 use crate::mesos::attributes::attributes_to_legacy_object;
 use crate::mesos::executor::ExecutorInfo;
-use crate::mesos::framework::{Capability, capability};
+use crate::mesos::framework::capability;
 use crate::mesos::ids::AgentId;
-use crate::mesos::operator;
 use crate::mesos::resources::Resources;
-use crate::mesos::scheduler::Offer;
 use crate::mesos::state::{
     LeaderInfo, LegacyLabel, MasterState, StateAgent, StateFramework, StateOffer, StateTask,
     StateTaskStatus, VersionInfo,
 };
-use crate::mesos::task::{TaskState, TimeInfo};
+use crate::mesos::task::TaskState;
 use serde_json::{Map, Value, json};
 
 pub const BUILD_USER: &str = "mmrun";
@@ -170,7 +168,8 @@ pub fn state_agent(usage: &AgentUsage, a: &Agent) -> StateAgent {
 
 /// What an mmrun agent can do, reported by the legacy `/master/state` and by the v1 operator
 /// API alike (Mesos fills both from the agent's registration).
-const AGENT_CAPABILITIES: [&str; 3] = ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"];
+pub(super) const AGENT_CAPABILITIES: [&str; 3] =
+    ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"];
 
 impl MasterShared {
     pub(super) fn master_state(&self) -> MasterState {
@@ -297,131 +296,5 @@ impl MasterShared {
         put("master/event_queue_http_requests", 0.0);
         put("registrar/state_fetch_ms", 0.0);
         Value::Object(m)
-    }
-
-    fn v1_task(task: &Task) -> operator::Task {
-        operator::Task {
-            name: task.info.name.clone(),
-            task_id: task.info.task_id.clone(),
-            framework_id: task.framework_id.clone(),
-            executor_id: task.info.executor.as_ref().map(|e| e.executor_id.clone()),
-            agent_id: task.agent_id().clone(),
-            state: task.state,
-            resources: task.info.resources.clone(),
-            statuses: task.statuses.clone(),
-            status_update_state: task.status_update_state,
-            status_update_uuid: task.status_update_uuid.clone(),
-            labels: task.info.labels.clone(),
-            container: task.info.container.clone(),
-            user: task.user.clone(),
-        }
-    }
-
-    pub(super) fn get_tasks(&self) -> operator::GetTasks {
-        let core = self.core();
-        let all = core
-            .frameworks
-            .values()
-            .chain(core.completed_frameworks.iter());
-        let mut out = operator::GetTasks::default();
-        for f in all {
-            out.tasks.extend(f.tasks.values().map(Self::v1_task));
-            out.unreachable_tasks
-                .extend(f.unreachable_tasks.values().map(Self::v1_task));
-            out.completed_tasks
-                .extend(f.completed_tasks.iter().map(Self::v1_task));
-        }
-        out
-    }
-
-    /// GET_EXECUTORS: every framework's executors, with the agent each runs on.
-    pub(super) fn get_executors(&self) -> operator::GetExecutors {
-        let core = self.core();
-        operator::GetExecutors {
-            executors: core
-                .agents
-                .values()
-                .flat_map(|a| {
-                    a.executors.values().map(|e| operator::Executor {
-                        executor_info: e.clone(),
-                        agent_id: a.id.clone(),
-                    })
-                })
-                .collect(),
-        }
-    }
-
-    pub(super) fn get_agents(&self) -> operator::GetAgents {
-        let core = self.core();
-        let usage = core.usage_per_agent();
-        operator::GetAgents {
-            agents: core
-                .agents
-                .values()
-                .map(|a| operator::Agent {
-                    agent_info: operator::AgentInfo {
-                        hostname: a.hostname.clone(),
-                        port: a.port,
-                        resources: a.total.clone().into_vec(),
-                        attributes: a.attributes.clone(),
-                        id: Some(a.id.clone()),
-                    },
-                    active: a.active,
-                    version: a.version.clone(),
-                    pid: a.pid(),
-                    registered_time: TimeInfo::from_seconds(a.registered_time),
-                    reregistered_time: a.reregistered_time.map(TimeInfo::from_seconds),
-                    total_resources: a.total.clone().into_vec(),
-                    allocated_resources: usage.used_on(&a.id).into_vec(),
-                    offered_resources: usage.offered_on(&a.id).into_vec(),
-                    capabilities: AGENT_CAPABILITIES
-                        .iter()
-                        .map(|c| Capability {
-                            kind: c.to_string(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-            recovered_agents: vec![],
-        }
-    }
-
-    pub(super) fn get_frameworks(&self) -> operator::GetFrameworks {
-        let core = self.core();
-        let view = |f: &Framework| operator::Framework {
-            framework_info: f.info.clone(),
-            active: f.active,
-            connected: f.connected,
-            recovered: f.recovered,
-            registered_time: Some(TimeInfo::from_seconds(f.registered_time)),
-            unregistered_time: (f.unregistered_time > 0.0)
-                .then(|| TimeInfo::from_seconds(f.unregistered_time)),
-            offers: core
-                .offers
-                .values()
-                .filter(|o| o.framework_id == f.id)
-                .map(|o| Offer {
-                    id: o.id.clone(),
-                    framework_id: o.framework_id.clone(),
-                    agent_id: o.agent_id.clone(),
-                    hostname: core
-                        .agents
-                        .get(&o.agent_id)
-                        .map(|a| a.hostname.clone())
-                        .unwrap_or_default(),
-                    url: None,
-                    resources: o.resources.clone().into_vec(),
-                    attributes: vec![],
-                    executor_ids: vec![],
-                    allocation_info: None,
-                })
-                .collect(),
-            allocated_resources: core.used_by(f).into_vec(),
-            offered_resources: core.offered_to(&f.id).into_vec(),
-        };
-        operator::GetFrameworks {
-            frameworks: core.frameworks.values().map(view).collect(),
-            completed_frameworks: core.completed_frameworks.iter().map(view).collect(),
-        }
     }
 }

@@ -8,4 +8,5 @@ mod executor;
 mod libprocess;
 mod media_types;
 mod operator;
+mod operator_events;
 mod scheduler;

@@ -16,7 +16,7 @@ fn addr(c: &LocalCluster) -> String {
 }
 
 /// Launches `cmd` as task `name` from the next offer and waits (acknowledging) for `state`.
-async fn run_task(sub: &mut RawSubscription, name: &str, cmd: &str, state: &str) {
+pub(super) async fn run_task(sub: &mut RawSubscription, name: &str, cmd: &str, state: &str) {
     let offers = sub.next_of("OFFERS").await;
     let offer = &offers["offers"]["offers"][0];
     let task = json!({
