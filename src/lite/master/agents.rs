@@ -93,13 +93,14 @@ impl MasterShared {
         };
         self.agent_pids.set(&id, agent.pid());
         core.insert_agent(agent);
-        if previous.is_none() {
-            // New to this master: registered, re-registered after a master failover, or back
-            // from unreachable (Mesos's `addSlave`).
-            self.publish_agent_added(&core, &id);
-        }
         if reregistered {
             self.reconcile_reregistered_agent(&mut core, &id, &msg, was_unreachable);
+        }
+        if previous.is_none() {
+            // New to this master: registered, re-registered after a master failover, or back
+            // from unreachable. As Mesos's `addSlave` orders them: after the FRAMEWORK_ADDED
+            // and TASK_ADDED of what the agent brought back.
+            self.publish_agent_added(&core, &id);
         }
         tracing::info!(
             "agent {id} at {}:{} {}",

@@ -192,8 +192,8 @@ async fn the_operator_stream_speaks_protobuf_at_api_v1_operator_too() {
 }
 
 /// A master restarted with an empty registry learns the framework and its running task from
-/// the re-registering agent: AGENT_ADDED, then FRAMEWORK_ADDED before the TASK_ADDED that
-/// names it, as Mesos orders them.
+/// the re-registering agent: FRAMEWORK_ADDED before the TASK_ADDED that names it, then
+/// AGENT_ADDED, as Mesos's `addSlave` orders them.
 #[tokio::test]
 async fn a_restarted_master_tells_its_subscribers_what_the_agents_bring_back() {
     let mut c = master_only().await;
@@ -212,16 +212,16 @@ async fn a_restarted_master_tells_its_subscribers_what_the_agents_bring_back() {
     assert_eq!(agents, &json!([]), "{subscribed:#}");
     c.unpause_agent(0).unwrap();
 
-    let agent = events.expect("AGENT_ADDED").await["agent"].clone();
-    assert_eq!(
-        agent["agent_info"]["id"]["value"],
-        c.agent_id(0).unwrap().to_string()
-    );
     let framework = events.expect("FRAMEWORK_ADDED").await["framework"].clone();
     assert_eq!(framework["framework_info"]["name"], "kept");
     assert_eq!(framework["recovered"], true);
     let task = events.expect("TASK_ADDED").await["task"].clone();
     assert_eq!(task["task_id"]["value"], "sleeper");
     assert_eq!(task["state"], "TASK_RUNNING");
+    let agent = events.expect("AGENT_ADDED").await["agent"].clone();
+    assert_eq!(
+        agent["agent_info"]["id"]["value"],
+        c.agent_id(0).unwrap().to_string()
+    );
     c.shutdown().await;
 }
