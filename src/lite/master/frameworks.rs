@@ -2,7 +2,8 @@
 //! disconnection and the failover timeout, TEARDOWN, SUPPRESS / REVIVE, UPDATE_FRAMEWORK.
 
 use super::MasterShared;
-use super::model::{EventSink, EventStream, Framework, HttpStream, MasterCore};
+use super::heartbeats;
+use super::model::{EventSink, EventStream, Framework, MasterCore};
 use crate::lite::protocol::{ShutdownFramework, ToAgent};
 use crate::mesos::framework::{FrameworkInfo, capability};
 use crate::mesos::ids::FrameworkId;
@@ -187,8 +188,11 @@ impl MasterShared {
             self.info.clone(),
             reregistered,
         );
-        if let EventSink::Http(http) = &stream.sink {
-            spawn_heartbeats(http, heartbeat, self.stopped.child_token());
+        if let EventSink::Http(http) = &stream.sink
+            && let Some(beat) = http.record(&Event::heartbeat())
+        {
+            let stopped = self.stopped.child_token();
+            heartbeats::spawn(http.tx.downgrade(), beat, heartbeat, stopped);
         }
         // Known, or inserted above.
         if let Some(framework) = core.frameworks.get_mut(&id) {
@@ -360,31 +364,4 @@ impl MasterShared {
         self.allocate(&mut core);
         Ok(())
     }
-}
-
-/// Sends HEARTBEAT every `interval` until the stream closes. Holds only a weak sender so the
-/// master dropping its end still closes the stream.
-fn spawn_heartbeats(
-    stream: &HttpStream,
-    interval: Duration,
-    stopped: tokio_util::sync::CancellationToken,
-) {
-    let weak = stream.tx.downgrade();
-    let encoding = stream.encoding;
-    crate::node_log::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.tick().await;
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                _ = stopped.cancelled() => return,
-            }
-            let Some(tx) = weak.upgrade() else { return };
-            let beat = HttpStream { tx, encoding };
-            beat.send(&Event::heartbeat());
-            if beat.tx.is_closed() {
-                return;
-            }
-        }
-    });
 }

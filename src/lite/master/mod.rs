@@ -16,6 +16,7 @@ mod driver;
 mod driver_api;
 mod executors;
 mod frameworks;
+mod heartbeats;
 mod leadership;
 mod legacy_api;
 mod model;

@@ -39,13 +39,21 @@ pub struct HttpStream {
 }
 
 impl HttpStream {
-    pub fn send(&self, event: &Event) {
+    /// `event` as one RecordIO record in this stream's encoding.
+    pub fn record(&self, event: &Event) -> Option<Bytes> {
         match encoding::encode(self.encoding, event) {
-            // A closed stream is noticed by its guard; a failed send here needs no handling.
-            Ok(record) => {
-                let _ = self.tx.send(recordio::encode(&record));
+            Ok(bytes) => Some(recordio::encode(&bytes)),
+            Err(e) => {
+                tracing::error!("cannot encode event: {e}");
+                None
             }
-            Err(e) => tracing::error!("cannot encode event: {e}"),
+        }
+    }
+
+    pub fn send(&self, event: &Event) {
+        if let Some(record) = self.record(event) {
+            // A closed stream is noticed by its guard; a failed send here needs no handling.
+            let _ = self.tx.send(record);
         }
     }
 }

@@ -8,6 +8,7 @@
 //! order: the registry, then the subscribers.
 
 use super::MasterShared;
+use super::heartbeats;
 use super::model::MasterCore;
 use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::ids::{AgentId, FrameworkId, TaskId};
@@ -19,7 +20,6 @@ use crate::mesos::recordio;
 use crate::mesos::task::{TaskState, TaskStatus};
 use bytes::Bytes;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 struct Subscriber {
@@ -93,7 +93,9 @@ impl MasterShared {
             }
             self.operator_events.add(tx.clone(), encoding);
         }
-        spawn_heartbeats(tx, encoding, heartbeat, self.stopped.child_token());
+        if let Some(beat) = record(encoding, &OperatorEvent::Heartbeat) {
+            heartbeats::spawn(tx.downgrade(), beat, heartbeat, self.stopped.child_token());
+        }
         rx
     }
 
@@ -185,33 +187,4 @@ impl MasterShared {
             })
         });
     }
-}
-
-/// Sends HEARTBEAT every `interval` until the stream closes or the master stops. Holds only a
-/// weak sender, so the stream closes when its client goes.
-fn spawn_heartbeats(
-    tx: mpsc::UnboundedSender<Bytes>,
-    encoding: Encoding,
-    interval: Duration,
-    stopped: tokio_util::sync::CancellationToken,
-) {
-    let weak = tx.downgrade();
-    drop(tx);
-    let Some(beat) = record(encoding, &OperatorEvent::Heartbeat) else {
-        return;
-    };
-    crate::node_log::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.tick().await;
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                _ = stopped.cancelled() => return,
-            }
-            let Some(tx) = weak.upgrade() else { return };
-            if tx.send(beat.clone()).is_err() {
-                return;
-            }
-        }
-    });
 }
