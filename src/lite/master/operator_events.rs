@@ -130,11 +130,9 @@ impl MasterShared {
             Some(OperatorEvent::TaskUpdated {
                 task_updated: Box::new(TaskUpdated {
                     framework_id: framework_id.clone(),
-                    status: TaskStatus {
-                        // As Mesos's master keeps it: without the data an executor put there.
-                        data: None,
-                        ..status.clone()
-                    },
+                    // The update's status whole, `data` too: Mesos's master strips `data`
+                    // from the statuses it keeps, not from the event.
+                    status: status.clone(),
                     state,
                 }),
             })
