@@ -14,7 +14,6 @@ use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::executor::{Event, Subscribe, Subscribed};
 use crate::mesos::ids::TaskId;
 use crate::mesos::operator::AgentInfo;
-use crate::mesos::recordio;
 use crate::mesos::task::{TaskState, TaskStatus, source};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -59,9 +58,9 @@ impl EventStream {
 
     pub fn send(&self, event: &Event) {
         match &self.sink {
-            Sink::Http { tx, encoding } => match encoding::encode(*encoding, event) {
+            Sink::Http { tx, encoding } => match encoding::encode_record(*encoding, event) {
                 Ok(record) => {
-                    let _ = tx.send(recordio::encode(&record));
+                    let _ = tx.send(record);
                 }
                 Err(e) => tracing::error!("cannot encode executor event: {e}"),
             },

@@ -49,9 +49,7 @@ impl MasterShared {
             if let Some(f) = core.frameworks.get_mut(&fw_id)
                 && let Some(mut task) = f.tasks.remove(&task_id)
             {
-                if task.record(status.clone(), TaskState::Lost) {
-                    self.publish_task_updated(&fw_id, &status, TaskState::Lost);
-                }
+                self.record_status(&mut task, status, TaskState::Lost);
                 f.push_completed(task, self.config.max_completed_tasks_per_framework);
             }
         }
@@ -168,9 +166,7 @@ impl MasterShared {
                     status.agent_id = Some(agent_id.clone());
                     framework.send(&Event::update(status.clone()));
                     let state = task.state;
-                    if task.record(status.clone(), state) {
-                        self.publish_task_updated(&fw_id, &status, state);
-                    }
+                    self.record_status(&mut task, status, state);
                 }
                 framework.push_completed(task, self.config.max_completed_tasks_per_framework);
                 continue;
@@ -189,9 +185,7 @@ impl MasterShared {
                 status.unreachable_time = Some(TimeInfo::from_seconds(now));
             }
             framework.send(&Event::update(status.clone()));
-            if task.record(status.clone(), state) {
-                self.publish_task_updated(&fw_id, &status, state);
-            }
+            self.record_status(&mut task, status, state);
             if unreachable {
                 framework.unreachable_tasks.insert(task_id, task);
             } else {

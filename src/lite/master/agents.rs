@@ -324,9 +324,7 @@ impl MasterShared {
             status.message = Some("Task was not found on the re-registered agent".into());
             status.agent_id = Some(agent_id.clone());
             f.send(&Event::update(status.clone()));
-            if task.record(status.clone(), state) {
-                self.publish_task_updated(&f.id, &status, state);
-            }
+            self.record_status(&mut task, status, state);
             f.push_completed(task, max_completed);
             if !counted {
                 core.count_terminal(state);

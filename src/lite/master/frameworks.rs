@@ -269,9 +269,7 @@ impl MasterShared {
                 status.reason = Some(reason::FRAMEWORK_REMOVED.into());
                 status.message = Some("Framework removed".into());
                 status.agent_id = Some(task.agent_id().clone());
-                if task.record(status.clone(), TaskState::Killed) {
-                    self.publish_task_updated(id, &status, TaskState::Killed);
-                }
+                self.record_status(&mut task, status, TaskState::Killed);
                 core.count_terminal(TaskState::Killed);
             }
             framework.push_completed(task, max_completed);

@@ -9,7 +9,6 @@ use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::executor::ExecutorInfo;
 use crate::mesos::framework::{FrameworkInfo, MasterInfo};
 use crate::mesos::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
-use crate::mesos::recordio;
 use crate::mesos::resources::Resources;
 use crate::mesos::scheduler::Event;
 use crate::mesos::task::{TaskInfo, TaskState, TaskStatus, reason};
@@ -41,8 +40,8 @@ pub struct HttpStream {
 impl HttpStream {
     /// `event` as one RecordIO record in this stream's encoding.
     pub fn record(&self, event: &Event) -> Option<Bytes> {
-        match encoding::encode(self.encoding, event) {
-            Ok(bytes) => Some(recordio::encode(&bytes)),
+        match encoding::encode_record(self.encoding, event) {
+            Ok(record) => Some(record),
             Err(e) => {
                 tracing::error!("cannot encode event: {e}");
                 None

@@ -9,14 +9,13 @@
 
 use super::MasterShared;
 use super::heartbeats;
-use super::model::MasterCore;
+use super::model::{MasterCore, Task};
 use crate::mesos::encoding::{self, Encoding};
 use crate::mesos::ids::{AgentId, FrameworkId, TaskId};
 use crate::mesos::operator_event::{
     AgentAdded, AgentRemoved, FrameworkAdded, FrameworkRemoved, FrameworkUpdated, OperatorEvent,
     Subscribed, TaskAdded, TaskUpdated,
 };
-use crate::mesos::recordio;
 use crate::mesos::task::{TaskState, TaskStatus};
 use bytes::Bytes;
 use std::sync::{Mutex, MutexGuard};
@@ -66,8 +65,8 @@ impl OperatorSubscribers {
 
 /// One RecordIO record of `event` in `encoding`.
 fn record(encoding: Encoding, event: &OperatorEvent) -> Option<Bytes> {
-    match encoding::encode(encoding, event) {
-        Ok(bytes) => Some(recordio::encode(&bytes)),
+    match encoding::encode_record(encoding, event) {
+        Ok(record) => Some(record),
         Err(e) => {
             tracing::error!("cannot encode an operator event: {e}");
             None
@@ -119,21 +118,24 @@ impl MasterShared {
         });
     }
 
-    /// TASK_UPDATED: `status` gave the task a new state; `state` is its latest.
-    pub(super) fn publish_task_updated(
-        &self,
-        framework_id: &FrameworkId,
-        status: &TaskStatus,
-        state: TaskState,
-    ) {
+    /// Records `status` on `task` (`Task::record`, as Mesos's `Master::updateTask`) and tells
+    /// subscribers TASK_UPDATED where Mesos does: a new state, or a (health) check's result.
+    pub(super) fn record_status(&self, task: &mut Task, status: TaskStatus, latest: TaskState) {
+        if task.record(status, latest) {
+            self.publish_task_updated(task);
+        }
+    }
+
+    /// TASK_UPDATED: the task's last status (the update's, whole: Mesos strips `data` from the
+    /// statuses its master keeps, not from the event) and its latest state.
+    fn publish_task_updated(&self, task: &Task) {
         self.operator_events.publish(|| {
+            let status = task.statuses.last()?;
             Some(OperatorEvent::TaskUpdated {
                 task_updated: Box::new(TaskUpdated {
-                    framework_id: framework_id.clone(),
-                    // The update's status whole, `data` too: Mesos's master strips `data`
-                    // from the statuses it keeps, not from the event.
+                    framework_id: task.framework_id.clone(),
                     status: status.clone(),
-                    state,
+                    state: task.state,
                 }),
             })
         });

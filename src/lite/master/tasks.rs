@@ -75,9 +75,7 @@ impl MasterShared {
         } else {
             update.latest_state
         };
-        if task.record(update.status.clone(), latest) {
-            self.publish_task_updated(&update.framework_id, &update.status, latest);
-        }
+        self.record_status(task, update.status.clone(), latest);
         let became_terminal = !was_terminal && latest.is_terminal();
         framework.send(&Event::update(update.status));
         if became_terminal {

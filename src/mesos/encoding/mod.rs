@@ -121,6 +121,14 @@ pub fn encode<M: WireMessage>(encoding: Encoding, message: &M) -> Result<Vec<u8>
     }
 }
 
+/// Serializes `message` in `encoding` as one RecordIO record of an event stream.
+pub fn encode_record<M: WireMessage>(
+    encoding: Encoding,
+    message: &M,
+) -> Result<bytes::Bytes, TranscodeError> {
+    encode(encoding, message).map(|bytes| super::recordio::encode(&bytes))
+}
+
 /// Reads `body` as a `M` in `encoding`.
 pub fn decode<M: WireMessage>(encoding: Encoding, body: &[u8]) -> Result<M, DecodeError> {
     match encoding {
